@@ -1,0 +1,108 @@
+package router
+
+import "time"
+
+// Offer reserves Agent for Contact. The transport rings the phone (voice) or
+// pops the offer in the console (chat and voice), and answers with
+// OfferAccepted or OfferRejected. The engine times it out itself.
+type Offer struct {
+	Contact  ContactID
+	Agent    AgentID
+	Channel  Channel
+	Queue    string
+	Number   string
+	Deadline time.Time
+	Reason   string // explained decision, e.g. "agent17: labor 4, ko 5; idle 312 s, longest idle of 9 eligible"
+	Waited   time.Duration
+	Language string
+	Citizen  string
+	Attrs    map[string]string
+}
+
+// OfferWithdrawn cancels an outstanding offer (timeout, abandon, logout).
+type OfferWithdrawn struct {
+	Contact ContactID
+	Agent   AgentID
+	Reason  string
+}
+
+// Connected: the offer was accepted; the transport connects citizen and agent
+// (bridge the call, open the chat).
+type Connected struct {
+	Contact ContactID
+	Agent   AgentID
+	Channel Channel
+	Queue   string
+}
+
+// Announce tells a waiting contact its place and estimated wait. Sent on
+// arrival and whenever either changes meaningfully.
+type Announce struct {
+	Contact       ContactID
+	Channel       Channel
+	Position      int // 1-based
+	EstimatedWait time.Duration
+}
+
+// Overflowed: the contact now waits in another queue (escalation, queue
+// full, guarded overflow, closed hotline).
+type Overflowed struct {
+	Contact   ContactID
+	FromQueue string
+	ToQueue   string
+	Reason    string
+}
+
+// CallbackOffered: the transport should offer a callback / leave-a-message
+// to the waiting citizen (escalation step, long wait, closed hotline).
+type CallbackOffered struct {
+	Contact ContactID
+	Reason  string
+}
+
+// ContactClosed: the contact's life in routing is over; the transport must
+// end it (hang up, close chat) if still live. Sent exactly once per contact.
+type ContactClosed struct {
+	Contact ContactID
+	Channel Channel
+	Reason  EndReason
+	Agent   AgentID // last agent, if any
+}
+
+// AgentStateChanged reports every agent state transition.
+type AgentStateChanged struct {
+	Agent  AgentID
+	State  AgentState
+	Reason string // not-ready reason or why the state changed
+	Next   AgentState
+	At     time.Time
+	Active int // active contacts
+}
+
+// ContactStateChanged reports every contact state transition, for the store
+// (contact_events) and supervisors.
+type ContactStateChanged struct {
+	Contact ContactID
+	State   ContactState
+	Queue   string
+	Agent   AgentID
+	Reason  string
+	At      time.Time
+}
+
+// QueueStats is a changed queue statistics snapshot (delta stream for
+// wallboards; only queues that changed since the last Tick).
+type QueueStats struct {
+	Stats QueueSnapshot
+}
+
+func (Offer) command()               {}
+func (OfferWithdrawn) command()      {}
+func (Connected) command()           {}
+func (Announce) command()            {}
+func (Overflowed) command()          {}
+func (CallbackOffered) command()     {}
+func (ContactClosed) command()       {}
+func (AgentStateChanged) command()   {}
+func (ContactStateChanged) command() {}
+func (QueueStats) command()          {}

@@ -1,0 +1,180 @@
+package router
+
+import "time"
+
+// AgentState is the routing state of an agent.
+type AgentState uint8
+
+const (
+	Offline AgentState = iota
+	Ready
+	NotReady
+	Reserved // offer pending
+	Busy
+	WrapUp
+)
+
+// ContactState is the routing state of a contact.
+type ContactState uint8
+
+const (
+	Waiting ContactState = iota + 1
+	Offered
+	Talking // connected to an agent
+	Ended   // final
+	CallbackBooked
+)
+
+// EndReason says why a contact ended. Enumerated; never free text.
+type EndReason uint8
+
+const (
+	EndUnknown EndReason = iota
+	EndCompleted          // agent and citizen finished normally
+	EndAbandoned          // citizen left while waiting/offered
+	EndRefusedQueueFull   // queue full and no overflow/callback
+	EndRefusedClosed      // hotline closed
+	EndCallback           // converted to a booked callback
+	EndMaxWait            // waited past the queue's max wait with nowhere to go
+	EndAgentLost          // agent's phone/console vanished mid-contact
+	EndStuck              // reconciler ended a state that outlived its bound
+	EndSystemRestart      // process died during the contact
+	EndTransferredOut     // transferred outside routing
+	EndNoQueue            // no queue could serve it
+)
+
+// Strategy chooses among eligible agents.
+type Strategy uint8
+
+const (
+	LongestIdle Strategy = iota
+	MostSkilled
+	LeastOccupied
+	RoundRobin
+)
+
+// Config is the router's view of configuration. server/ maps configs.* to it.
+type Config struct {
+	Queues   []QueueDef
+	Hotlines []HotlineDef
+	Agents   []AgentDef
+	// MissedOfferNotReady puts an agent who lets an offer time out or
+	// rejects it into not-ready("missed offer"). Default true.
+	MissedOfferNotReady bool
+	// PreferredAgentWindow: a citizen who had a contact within this window is
+	// first offered to the same agent; PreferredAgentWait is how long the
+	// contact waits for that agent to become ready.
+	PreferredAgentWindow time.Duration
+	PreferredAgentWait   time.Duration
+	// Bounds for transient states (reconciler).
+	MaxTalk    time.Duration // default 4h
+	MaxWrapUp  time.Duration // default 30m
+	MaxWaiting time.Duration // default 24h
+}
+
+// QueueDef is one queue.
+type QueueDef struct {
+	ID             string
+	Skills         []SkillReq
+	Priority       int
+	Weight         int // for agents serving several queues; default 1
+	Strategy       Strategy
+	SLTarget       float64       // e.g. 0.8
+	SLThreshold    time.Duration // e.g. 20s
+	MaxWaiting     int
+	MaxWait        time.Duration // max estimated wait before overflow/callback/refuse
+	OnFull         FullAction
+	FullTarget     string // queue id for FullOverflow
+	Escalation     []EscalationStep
+	Overflow       []OverflowTarget // borrow these queues' agents (guarded)
+	WrapUpVoice    time.Duration
+	WrapUpChat     time.Duration
+	OfferVoice     time.Duration // default 15s
+	OfferChat      time.Duration // default 30s
+	AnnounceEvery  time.Duration // minimum interval between announces, default 30s
+	AgingPerMinute int           // priority points gained per minute waited
+	ChatWhileBusy  bool          // chat contacts may go to agents busy with other chats
+}
+
+// FullAction is what happens to a contact that arrives to a full queue.
+type FullAction uint8
+
+const (
+	FullRefuse FullAction = iota
+	FullOverflow
+	FullCallback
+)
+
+// EscalationStep applies once a contact has waited After.
+type EscalationStep struct {
+	After         time.Duration
+	Relax         []SkillReq // lowered minimums, replacing matching skills
+	AddQueue      string     // also offer to this queue's agents
+	OfferCallback bool
+}
+
+// OverflowTarget lets a queue borrow another queue's agents while that
+// queue meets its own service level (Guarded) or always.
+type OverflowTarget struct {
+	Queue   string
+	After   time.Duration
+	Guarded bool
+}
+
+// HotlineDef is one number as routing sees it.
+type HotlineDef struct {
+	Number       string
+	DefaultQueue string
+	Schedule     Schedule
+	Closed       ClosedTreatment
+	ClosedTarget string // queue for ClosedOverflow
+}
+
+// ClosedTreatment is what a closed hotline does with a contact.
+type ClosedTreatment uint8
+
+const (
+	ClosedRefuse ClosedTreatment = iota
+	ClosedCallback
+	ClosedOverflow
+)
+
+// Schedule is weekly opening hours in the hotline's local time (KST).
+// Always means 24/7. Holidays lists dates (YYYY-MM-DD) treated per
+// HolidayOpen.
+type Schedule struct {
+	Always      bool
+	Weekly      [7][]Span // index time.Weekday
+	Holidays    map[string]bool
+	HolidayOpen []Span // hours on public holidays; nil = closed
+	Location    *time.Location
+}
+
+// Span is an opening interval in minutes since local midnight [From, To).
+type Span struct{ From, To int }
+
+// AgentDef is an agent's static definition.
+type AgentDef struct {
+	ID       AgentID
+	Skills   map[string]int
+	Voice    int // voice capacity, 0 or 1
+	Chat     int // chat capacity, default 3
+	Queues   []string // explicit queue memberships; nil = every queue whose skills they meet
+	Disabled bool
+}
+
+// QueueSnapshot is a queue's live statistics.
+type QueueSnapshot struct {
+	Queue         string
+	Waiting       int
+	LongestWait   time.Duration
+	SLToday       float64 // fraction answered within threshold, of answered+abandoned after threshold
+	SL15m         float64
+	SL60m         float64
+	ASA           time.Duration // average speed of answer today
+	Offered       int
+	Answered      int
+	Abandoned     int
+	AgentsByState map[AgentState]int
+	EstimatedWait time.Duration
+}
