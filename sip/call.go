@@ -1,0 +1,384 @@
+package sip
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo/sip"
+
+	"onecall/router"
+)
+
+// Hangup causes recorded in CallRecord.Cause.
+const (
+	causeCitizenBye   = "citizen-bye"
+	causeAgentBye     = "agent-bye"
+	causeConsole      = "console-hangup"
+	causeRTPTimeout   = "rtp-timeout"
+	causeAgentLost    = "agent-rtp-timeout"
+	causeClosed       = "hotline-closed"
+	causeCallback     = "callback-booked"
+	causeRouterClosed = "router-closed"
+	causeBusy         = "busy"
+	causeAnswerFailed = "answer-failed"
+	causeShutdown     = "shutdown"
+)
+
+type ctlOp uint8
+
+const (
+	opHold ctlOp = iota + 1
+	opResume
+	opHangup
+	opTransfer
+	opShutdown
+	opMediaUpdate
+)
+
+type ctlMsg struct {
+	op    ctlOp
+	queue string
+	agent router.AgentID
+	by    router.AgentID
+	reply chan error
+}
+
+type phase uint8
+
+const (
+	phaseIVR phase = iota
+	phaseWaiting
+	phaseTalking
+	phaseDone
+)
+
+func (p phase) String() string {
+	switch p {
+	case phaseIVR:
+		return "ivr"
+	case phaseWaiting:
+		return "waiting"
+	case phaseTalking:
+		return "talking"
+	}
+	return "done"
+}
+
+// call is one citizen call: a blocking script on diago's INVITE goroutine.
+type call struct {
+	s      *Service
+	id     router.ContactID
+	log    *slog.Logger
+	d      *diago.DialogServerSession
+	leg    Leg
+	number string
+	queue  string
+	menu   Menu
+	lang   string
+	from   string
+
+	mbMu sync.Mutex
+	mb   []any
+	sig  chan struct{}
+
+	phase     phase
+	arrived   bool // ContactArrived accepted
+	closed    bool // router sent ContactClosed, or we ended it
+	rec       CallRecord
+	offer     *offerState
+	offerRes  chan offerResult
+	agentLeg  Leg
+	agentDlg  *diago.DialogClientSession
+	agent     router.AgentID
+	held      bool // console hold
+	media     *mediaRun
+	lastAnn   time.Time
+	endReason router.EndReason
+}
+
+type offerState struct {
+	agent     router.AgentID
+	cancel    context.CancelFunc
+	withdrawn bool
+}
+
+type offerResult struct {
+	agent router.AgentID
+	dlg   *diago.DialogClientSession
+	med   *diago.DialogMedia
+	err   error
+}
+
+// mediaRun is the background player feeding the citizen leg.
+type mediaRun struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (c *call) post(x any) {
+	c.mbMu.Lock()
+	if len(c.mb) >= 64 {
+		// Bounded: drop stale announcements first, then refuse.
+		kept := c.mb[:0]
+		for _, m := range c.mb {
+			if _, ok := m.(router.Announce); !ok {
+				kept = append(kept, m)
+			}
+		}
+		c.mb = kept
+	}
+	if len(c.mb) < 64 {
+		c.mb = append(c.mb, x)
+	}
+	c.mbMu.Unlock()
+	select {
+	case c.sig <- struct{}{}:
+	default:
+	}
+}
+
+func (c *call) take() []any {
+	c.mbMu.Lock()
+	defer c.mbMu.Unlock()
+	out := c.mb
+	c.mb = nil
+	return out
+}
+
+func (s *Service) respond(d *diago.DialogServerSession, code int, reason string, hdrs ...sip.Header) {
+	if err := d.Respond(code, reason, nil, hdrs...); err != nil {
+		s.log.Debug("respond failed", "code", code, "err", err)
+	}
+}
+
+// serveCall is diago's handler for a new INVITE. Admission checks answer
+// before any media is allocated.
+func (s *Service) serveCall(d *diago.DialogServerSession) {
+	req := d.InviteRequest
+	if !s.trunkAllowed(req.Source()) {
+		s.log.Warn("INVITE from non-trunk source", "source", req.Source())
+		s.respond(d, sip.StatusForbidden, "Forbidden")
+		return
+	}
+	number, queue, menu, ok := s.opts.Numbers.Resolve(req.Recipient.User)
+	if !ok {
+		s.respond(d, sip.StatusNotFound, "Not Found")
+		return
+	}
+	retry := sip.NewHeader("Retry-After", strconv.Itoa(int(s.opts.RetryAfter/time.Second)))
+	if n := s.active.Add(1); n > int64(s.opts.MaxCalls) {
+		s.active.Add(-1)
+		s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable", retry)
+		return
+	}
+	defer s.active.Add(-1)
+	if !s.limiter.Allow() {
+		s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable", retry)
+		return
+	}
+	id := s.hub.NewContactID()
+	c := &call{
+		s:      s,
+		id:     id,
+		log:    s.log.With("contact_id", uint64(id), "number", number),
+		d:      d,
+		number: number,
+		queue:  queue,
+		menu:   menu,
+		lang:   "ko",
+		from:   d.FromUser(),
+		sig:    make(chan struct{}, 1),
+	}
+	c.offerRes = make(chan offerResult, 1)
+	c.rec = CallRecord{
+		CallID:  req.CallID().Value(),
+		Contact: id,
+		From:    d.FromUser(),
+		To:      req.Recipient.User,
+		Number:  number,
+		Legs:    1,
+		Arrived: time.Now(),
+	}
+	c.run()
+}
+
+func (c *call) run() {
+	d := c.d
+	ctx := d.Context()
+	defer c.finish()
+	_ = d.Trying()
+	var med *diago.DialogMedia
+	var err error
+	if len(d.InviteRequest.Body()) == 0 {
+		med, err = d.AnswerLate()
+	} else {
+		med, err = d.Answer(diago.AnswerOptions{})
+	}
+	if err != nil {
+		c.log.Warn("answer failed", "err", err)
+		c.rec.Cause = causeAnswerFailed
+		// sipgo sends no BYE after an ACK timeout (RFC 3261 13.3.1.4): do it.
+		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = d.Hangup(hctx)
+		cancel()
+		return
+	}
+	leg, err := newDiagoLeg(ctx, c.rec.CallID, med, d.Hangup)
+	if err != nil {
+		c.log.Warn("media setup failed", "err", err)
+		c.rec.Cause = causeAnswerFailed
+		return
+	}
+	c.leg = leg
+	c.rec.Codec = leg.Codec()
+	c.s.addLeg(leg)
+	defer c.s.dropLeg(leg)
+
+	choice := c.ivr(ctx)
+	if ctx.Err() != nil {
+		c.rec.Cause = causeCitizenBye
+		return
+	}
+	if choice.Language != "" {
+		c.lang = choice.Language
+	}
+	if choice.Queue != "" {
+		c.queue = choice.Queue
+	}
+	c.s.register(c)
+	defer c.s.unregister(c)
+	ev := router.ContactArrived{
+		Contact:  c.id,
+		Channel:  router.Voice,
+		Number:   c.number,
+		Queue:    c.queue,
+		Skills:   choice.Skills,
+		Language: c.lang,
+		Citizen:  c.from,
+		Attrs:    map[string]string{"ivr": choice.Label, "call_id": c.rec.CallID},
+	}
+	if choice.Label == "" {
+		delete(ev.Attrs, "ivr")
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err = c.s.hub.Do(dctx, ev)
+	cancel()
+	if err != nil {
+		c.log.Warn("contact refused", "err", err)
+		c.rec.Cause = causeBusy
+		c.play(ctx, c.s.prompts.get(c.lang, "goodbye"))
+		return
+	}
+	c.arrived = true
+	c.phase = phaseWaiting
+	c.loop(ctx)
+}
+
+// finish runs once per call: release routing state, stop media, record.
+func (c *call) finish() {
+	c.stopMedia()
+	if c.offer != nil {
+		// An agent may answer just as the citizen leaves: never leave that
+		// phone connected to nobody.
+		c.offer.cancel()
+		select {
+		case r := <-c.offerRes:
+			if r.err == nil && r.dlg != nil {
+				hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = r.dlg.Hangup(hctx)
+				cancel()
+			}
+		case <-time.After(10 * time.Second):
+		}
+		c.offer = nil
+	}
+	if c.agentLeg != nil {
+		c.hangupAgent()
+	}
+	if c.arrived && !c.closed {
+		var ev router.Event
+		if c.phase == phaseTalking {
+			reason := c.endReason
+			if reason == router.EndUnknown {
+				reason = router.EndCompleted
+			}
+			ev = router.ContactEnded{Contact: c.id, Reason: reason}
+		} else {
+			ev = router.ContactAbandoned{Contact: c.id}
+		}
+		c.submitFinal(ev)
+	}
+	c.phase = phaseDone
+	if c.leg != nil {
+		c.rec.RxPackets, c.rec.TxPackets = c.leg.Counters()
+	}
+	c.rec.Ended = time.Now()
+	if c.rec.Cause == "" {
+		c.rec.Cause = causeCitizenBye
+	}
+	if st := c.s.opts.Store; st != nil {
+		st.SaveCall(c.rec)
+	}
+	c.log.Info("call ended", "cause", c.rec.Cause, "rx", c.rec.RxPackets, "tx", c.rec.TxPackets,
+		"agent", c.rec.Agent, "agent_rx", c.rec.AgentRx, "agent_tx", c.rec.AgentTx)
+}
+
+// submitFinal delivers an end event even through a briefly full inbox
+// (bounded: 3 s).
+func (c *call) submitFinal(ev router.Event) {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		err := c.s.hub.Submit(ev)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.log.Error("final event lost", "err", err)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// play plays one clip to the citizen (blocking, no barge-in).
+func (c *call) play(ctx context.Context, cl *clip) {
+	if c.leg == nil {
+		return
+	}
+	_ = c.leg.Play(ctx, cl)
+}
+
+// startMedia plays clips then loops hold music, in the background.
+func (c *call) startMedia(clips ...*clip) {
+	c.stopMedia()
+	ctx, cancel := context.WithCancel(c.leg.Context())
+	m := &mediaRun{cancel: cancel, done: make(chan struct{})}
+	c.media = m
+	music := c.s.prompts["music"]
+	go func() {
+		defer close(m.done)
+		for _, cl := range clips {
+			if c.leg.Play(ctx, cl) != nil {
+				return
+			}
+		}
+		for ctx.Err() == nil {
+			if c.leg.Play(ctx, music) != nil {
+				return
+			}
+		}
+	}()
+}
+
+func (c *call) stopMedia() {
+	if c.media == nil {
+		return
+	}
+	c.media.cancel()
+	<-c.media.done
+	c.media = nil
+}

@@ -1,0 +1,116 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"onecall/router"
+)
+
+// ErrNoCall means the contact has no live call on this Service.
+var ErrNoCall = errors.New("sip: no such call")
+
+// ErrNotTalking means the call is not connected to an agent.
+var ErrNotTalking = errors.New("sip: call not connected to an agent")
+
+func (s *Service) control(ctx context.Context, id router.ContactID, m ctlMsg) error {
+	c := s.lookupCall(id)
+	if c == nil {
+		return ErrNoCall
+	}
+	m.reply = make(chan error, 1)
+	c.post(m)
+	select {
+	case err := <-m.reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.d.Context().Done():
+		return ErrNoCall
+	}
+}
+
+// Hold puts the citizen on hold (hold music) and mutes both directions.
+func (s *Service) Hold(ctx context.Context, contact router.ContactID) error {
+	return s.control(ctx, contact, ctlMsg{op: opHold})
+}
+
+// Resume reconnects a held call.
+func (s *Service) Resume(ctx context.Context, contact router.ContactID) error {
+	return s.control(ctx, contact, ctlMsg{op: opResume})
+}
+
+// Hangup ends the call on both legs (ContactEnded, EndCompleted).
+func (s *Service) Hangup(ctx context.Context, contact router.ContactID) error {
+	return s.control(ctx, contact, ctlMsg{op: opHangup})
+}
+
+// Transfer is a blind transfer: the agent leg is dropped and the citizen
+// goes back to queue media in toQueue (or to toAgent), keeping history,
+// attributes and arrival time (router.ContactTransferred).
+func (s *Service) Transfer(ctx context.Context, contact router.ContactID, toQueue string, toAgent router.AgentID, by router.AgentID) error {
+	return s.control(ctx, contact, ctlMsg{op: opTransfer, queue: toQueue, agent: toAgent, by: by})
+}
+
+// control runs on the call's goroutine; true ends the call.
+func (c *call) control(ctx context.Context, m ctlMsg) bool {
+	reply := func(err error) {
+		if m.reply != nil {
+			m.reply <- err
+		}
+	}
+	switch m.op {
+	case opShutdown:
+		c.rec.Cause = causeShutdown
+		c.hangupAgent()
+		c.hangupCitizen()
+		reply(nil)
+		return true
+	case opMediaUpdate:
+		// The agent phone's re-INVITE: sendonly/inactive = hold.
+		if c.phase == phaseTalking && c.agentLeg != nil && !c.held {
+			if c.agentLeg.OnHold() {
+				c.unbridge()
+			} else {
+				c.bridge()
+			}
+		}
+		return false
+	}
+	if c.phase != phaseTalking || c.agentLeg == nil {
+		reply(ErrNotTalking)
+		return false
+	}
+	switch m.op {
+	case opHold:
+		c.held = true
+		c.unbridge()
+	case opResume:
+		c.bridge()
+	case opHangup:
+		c.rec.Cause = causeConsole
+		c.endReason = router.EndCompleted
+		c.hangupAgent()
+		c.hangupCitizen()
+		reply(nil)
+		return true
+	case opTransfer:
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := c.s.hub.Do(dctx, router.ContactTransferred{Contact: c.id, ToQueue: m.queue, ToAgent: m.agent, By: m.by})
+		cancel()
+		if err != nil {
+			reply(err)
+			return false
+		}
+		c.hangupAgent()
+		c.phase = phaseWaiting
+		c.held = false
+		if m.queue != "" {
+			c.queue = m.queue
+		}
+		c.startMedia(c.s.prompts.get(c.lang, "hold"))
+	}
+	reply(nil)
+	return false
+}

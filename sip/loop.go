@@ -1,0 +1,190 @@
+package sip
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"onecall/router"
+)
+
+// loop is the call's life after ContactArrived: queue media, offers, the
+// bridge and in-call control. It returns when the call is over; finish()
+// releases the rest.
+func (c *call) loop(ctx context.Context) {
+	c.startMedia(c.s.prompts.get(c.lang, "hold"))
+	offerRes := c.offerRes
+	watchdog := time.NewTicker(time.Second)
+	defer watchdog.Stop()
+	for {
+		var agentDone <-chan struct{}
+		if c.agentLeg != nil {
+			agentDone = c.agentLeg.Context().Done()
+		}
+		var dtmf <-chan rune
+		if c.phase == phaseWaiting && c.offer == nil {
+			dtmf = c.leg.DTMF()
+		}
+		select {
+		case <-ctx.Done():
+			c.rec.Cause = causeCitizenBye
+			return
+		case <-agentDone:
+			c.rec.Cause = causeAgentBye
+			c.endReason = router.EndCompleted
+			c.agentGone()
+			c.hangupCitizen()
+			return
+		case k := <-dtmf:
+			if k == '1' && c.bookCallback(ctx) {
+				return
+			}
+		case r := <-offerRes:
+			c.offerDone(ctx, r)
+		case <-watchdog.C:
+			if c.rtpDead() {
+				return
+			}
+		case <-c.sig:
+			for _, m := range c.take() {
+				if c.handle(ctx, m, offerRes) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// rtpDead hangs up when a leg has been silent past NoRTPTimeout (a phone
+// that vanished). Held legs are exempt.
+func (c *call) rtpDead() bool {
+	limit := c.s.opts.NoRTPTimeout
+	now := time.Now()
+	if now.Sub(c.leg.LastRTP()) > limit {
+		c.log.Warn("no RTP from citizen", "since", c.leg.LastRTP())
+		c.rec.Cause = causeRTPTimeout
+		c.hangupCitizen()
+		return true
+	}
+	if c.agentLeg != nil && !c.agentLeg.OnHold() && now.Sub(c.agentLeg.LastRTP()) > limit {
+		c.log.Warn("no RTP from agent phone", "agent", c.agent)
+		c.rec.Cause = causeAgentLost
+		c.endReason = router.EndAgentLost
+		c.hangupCitizen()
+		return true
+	}
+	return false
+}
+
+// handle processes one router command or control message; true ends the call.
+func (c *call) handle(ctx context.Context, m any, offerRes chan offerResult) bool {
+	switch m := m.(type) {
+	case router.Offer:
+		c.startOffer(ctx, m, offerRes)
+	case router.OfferWithdrawn:
+		if c.offer != nil && c.offer.agent == m.Agent {
+			c.offer.withdrawn = true
+			c.offer.cancel()
+		}
+	case router.Announce:
+		if c.phase == phaseWaiting && c.offer == nil && time.Since(c.lastAnn) >= c.s.opts.AnnounceEvery {
+			c.lastAnn = time.Now()
+			c.startMedia(c.announceClips(m.Position, m.EstimatedWait)...)
+		}
+	case router.CallbackOffered:
+		if c.phase == phaseWaiting && c.offer == nil {
+			c.startMedia(c.s.prompts.get(c.lang, "hold"))
+		}
+	case router.ContactClosed:
+		c.closed = true
+		c.stopMedia()
+		if c.agentLeg != nil {
+			c.hangupAgent()
+		}
+		switch m.Reason {
+		case router.EndRefusedClosed:
+			c.rec.Cause = causeClosed
+			c.play(ctx, c.s.prompts.get(c.lang, "afterhours"))
+		case router.EndCallback:
+			c.rec.Cause = causeCallback
+		default:
+			c.rec.Cause = causeRouterClosed
+			c.play(ctx, c.s.prompts.get(c.lang, "goodbye"))
+		}
+		c.hangupCitizen()
+		return true
+	case ctlMsg:
+		return c.control(ctx, m)
+	}
+	return false
+}
+
+func (c *call) announceClips(pos int, wait time.Duration) []*clip {
+	ps := c.s.prompts
+	out := []*clip{ps.get(c.lang, "position")}
+	for _, d := range strconv.Itoa(max(pos, 1)) {
+		out = append(out, ps.get(c.lang, "d"+string(d)))
+	}
+	mins := int((wait + 59*time.Second) / time.Minute)
+	out = append(out, ps.get(c.lang, "minutes"))
+	for _, d := range strconv.Itoa(max(mins, 1)) {
+		out = append(out, ps.get(c.lang, "d"+string(d)))
+	}
+	return out
+}
+
+// bookCallback is virtual hold: leave the live queue as a booked callback
+// keeping the place, persist it, confirm and hang up.
+func (c *call) bookCallback(ctx context.Context) bool {
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := c.s.hub.Do(dctx, router.CallbackRequested{Contact: c.id, Number: c.from}); err != nil {
+		c.log.Warn("callback refused", "err", err)
+		return false
+	}
+	c.closed = true // the contact left live routing as a callback
+	if st := c.s.opts.Store; st != nil {
+		cb := CallbackBooking{Contact: c.id, Number: c.from, Hotline: c.number, Queue: c.queue,
+			Arrived: c.rec.Arrived, Booked: time.Now()}
+		if err := st.BookCallback(dctx, cb); err != nil {
+			c.log.Error("callback not durable", "err", err)
+		}
+	}
+	c.stopMedia()
+	c.rec.Cause = causeCallback
+	c.play(ctx, c.s.prompts.get(c.lang, "callback"))
+	c.hangupCitizen()
+	return true
+}
+
+func (c *call) hangupCitizen() {
+	c.stopMedia()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.leg.Hangup(ctx)
+}
+
+// agentGone forgets the agent leg after its BYE.
+func (c *call) agentGone() {
+	if c.agentLeg == nil {
+		return
+	}
+	c.leg.Connect(nil)
+	rx, tx := c.agentLeg.Counters()
+	c.rec.AgentRx += rx
+	c.rec.AgentTx += tx
+	c.s.dropLeg(c.agentLeg)
+	c.agentLeg, c.agentDlg = nil, nil
+}
+
+// hangupAgent sends BYE to the agent phone and forgets the leg.
+func (c *call) hangupAgent() {
+	if c.agentLeg == nil {
+		return
+	}
+	l := c.agentLeg
+	c.agentGone()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = l.Hangup(ctx)
+}

@@ -1,0 +1,213 @@
+package sip
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo/sip"
+
+	"onecall/router"
+)
+
+// startOffer rings the agent's registered phone in the background.
+func (c *call) startOffer(ctx context.Context, o router.Offer, res chan offerResult) {
+	reject := func(reason string) {
+		if err := c.s.hub.Submit(router.OfferRejected{Contact: c.id, Agent: o.Agent, Reason: reason}); err != nil {
+			c.log.Warn("offer reject lost", "agent", o.Agent, "err", err)
+		}
+	}
+	if c.phase != phaseWaiting || c.offer != nil {
+		reject("busy")
+		return
+	}
+	var uri string
+	ok := false
+	if c.s.opts.Locator != nil {
+		uri, ok = c.s.opts.Locator.Lookup(string(o.Agent))
+	}
+	if !ok {
+		c.log.Info("agent phone not registered", "agent", o.Agent)
+		reject("not registered")
+		return
+	}
+	var target sip.Uri
+	if err := sip.ParseUri(strings.Trim(uri, "<>"), &target); err != nil {
+		reject("bad contact")
+		return
+	}
+	timeout := o.Deadline.Sub(c.s.hub.Now())
+	if o.Deadline.IsZero() || timeout <= 0 || timeout > 4*c.s.opts.OfferTimeout {
+		timeout = c.s.opts.OfferTimeout
+	}
+	octx, cancel := context.WithTimeout(ctx, timeout)
+	c.offer = &offerState{agent: o.Agent, cancel: cancel}
+	hdrs := c.offerHeaders(o)
+	agent := o.Agent
+	go func() {
+		r := offerResult{agent: agent}
+		defer func() { res <- r }()
+		dlg, err := c.s.dg.NewDialog(target, diago.NewDialogOptions{})
+		if err != nil {
+			r.err = err
+			return
+		}
+		med, err := dlg.Invite(octx, diago.InviteClientOptions{
+			Originator:    c.d,
+			Headers:       hdrs,
+			OnMediaUpdate: func(*diago.DialogMedia) { c.post(ctlMsg{op: opMediaUpdate}) },
+		})
+		if err == nil {
+			err = dlg.Ack(octx)
+		}
+		if err != nil {
+			_ = dlg.Close()
+			r.err = err
+			return
+		}
+		r.dlg, r.med = dlg, med
+	}()
+}
+
+// offerHeaders carries the caller details to the agent phone.
+func (c *call) offerHeaders(o router.Offer) []sip.Header {
+	h := []sip.Header{
+		sip.NewHeader("X-Onecall-Contact", strconv.FormatUint(uint64(c.id), 10)),
+		sip.NewHeader("X-Onecall-Queue", headerSafe(o.Queue)),
+		sip.NewHeader("X-Onecall-Hotline", headerSafe(c.number)),
+	}
+	switch c.s.opts.PAI {
+	case PAIMasked:
+		h = append(h, sip.NewHeader("P-Asserted-Identity", "<sip:"+headerSafe(maskNumber(c.from))+"@onecall.invalid>"))
+	case PAIFull:
+		h = append(h, sip.NewHeader("P-Asserted-Identity", "<sip:"+headerSafe(c.from)+"@onecall.invalid>"))
+	}
+	return h
+}
+
+// headerSafe keeps header values to a short run of safe characters: no
+// CR/LF, no angle brackets or quotes (caller IDs and names are hostile).
+func headerSafe(v string) string {
+	var b strings.Builder
+	for _, r := range v {
+		if b.Len() >= 64 {
+			break
+		}
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case strings.ContainsRune("-_.+*#", r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// maskNumber hides the middle of a phone number: 01012345678 -> 010****5678.
+func maskNumber(n string) string {
+	r := []rune(n)
+	if len(r) <= 4 {
+		return strings.Repeat("*", len(r))
+	}
+	keepHead := min(3, len(r)-4)
+	out := make([]rune, len(r))
+	for i := range r {
+		if i < keepHead || i >= len(r)-4 {
+			out[i] = r[i]
+		} else {
+			out[i] = '*'
+		}
+	}
+	return string(out)
+}
+
+// offerDone handles the agent leg's INVITE outcome.
+func (c *call) offerDone(ctx context.Context, r offerResult) {
+	o := c.offer
+	c.offer = nil
+	if o != nil {
+		o.cancel()
+	}
+	withdrawn := o == nil || o.withdrawn
+	if r.err != nil {
+		c.log.Info("offer failed", "agent", r.agent, "err", r.err, "withdrawn", withdrawn)
+		if !withdrawn {
+			reason := "no answer"
+			if ctx.Err() == nil {
+				reason = offerFailReason(r.err)
+			}
+			if err := c.s.hub.Submit(router.OfferRejected{Contact: c.id, Agent: r.agent, Reason: reason}); err != nil {
+				c.log.Warn("offer reject lost", "err", err)
+			}
+		}
+		return
+	}
+	leg, err := newDiagoLeg(r.dlg.Context(), r.dlg.InviteRequest.CallID().Value(), r.med, r.dlg.Hangup)
+	if err != nil {
+		c.log.Warn("agent media failed", "err", err)
+		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = r.dlg.Hangup(hctx)
+		cancel()
+		if !withdrawn {
+			_ = c.s.hub.Submit(router.OfferRejected{Contact: c.id, Agent: r.agent, Reason: "media"})
+		}
+		return
+	}
+	c.agentLeg, c.agentDlg, c.agent = leg, r.dlg, r.agent
+	c.s.addLeg(leg)
+	c.rec.Legs++
+	c.rec.Agent = r.agent
+	c.rec.AgentCall = leg.CallID()
+	if withdrawn || ctx.Err() != nil {
+		c.hangupAgent()
+		return
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err = c.s.hub.Do(dctx, router.OfferAccepted{Contact: c.id, Agent: r.agent})
+	cancel()
+	if err != nil {
+		c.log.Warn("offer accept refused", "agent", r.agent, "err", err)
+		c.hangupAgent()
+		return
+	}
+	c.phase = phaseTalking
+	if c.rec.Answered.IsZero() {
+		c.rec.Answered = time.Now()
+	}
+	c.bridge()
+}
+
+func offerFailReason(err error) string {
+	s := err.Error()
+	switch {
+	case strings.Contains(s, "486"):
+		return "busy"
+	case strings.Contains(s, "603"):
+		return "declined"
+	case strings.Contains(s, "context deadline"):
+		return "no answer"
+	}
+	return "failed"
+}
+
+// bridge connects citizen and agent audio (both directions).
+func (c *call) bridge() {
+	c.stopMedia()
+	c.held = false
+	if c.agentLeg == nil {
+		return
+	}
+	c.leg.Connect(c.agentLeg)
+	c.agentLeg.Connect(c.leg)
+}
+
+// unbridge stops audio between the parties and plays hold music to the citizen.
+func (c *call) unbridge() {
+	c.leg.Connect(nil)
+	if c.agentLeg != nil {
+		c.agentLeg.Connect(nil)
+	}
+	c.startMedia()
+}

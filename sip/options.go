@@ -1,0 +1,173 @@
+package sip
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/emiago/sipgo"
+
+	"onecall/router"
+)
+
+// Hub is the part of server.Hub the voice front end uses; *server.Hub
+// satisfies it.
+type Hub interface {
+	Submit(ev router.Event) error
+	Do(ctx context.Context, ev router.Event) ([]router.Command, error)
+	NewContactID() router.ContactID
+	Now() time.Time
+}
+
+// Numbers resolves the Request-URI user of an incoming INVITE (a hotline
+// number or an alias) to the canonical hotline number, its default queue and
+// its IVR menu.
+type Numbers interface {
+	Resolve(user string) (number string, defaultQueue string, menu Menu, ok bool)
+}
+
+// Locator finds an agent's registered phone (sipreg's registrar).
+type Locator interface {
+	Lookup(user string) (contactURI string, ok bool)
+}
+
+// Menu is one hotline's IVR: a single-digit choice of language/topic.
+type Menu struct {
+	// Choices by digit ("1".."9", "0", "*", "#").
+	Choices map[string]MenuChoice
+	// Timeout waits for a digit after the menu prompt (default 4 s).
+	Timeout time.Duration
+	// Retries after no input or an invalid digit (default 1).
+	Retries int
+	// Skip plays only the greeting (no menu): the default queue.
+	Skip bool
+}
+
+// MenuChoice is what one digit selects.
+type MenuChoice struct {
+	Queue    string // "" = the hotline's default queue
+	Language string // "ko", "en"
+	Skills   []router.SkillReq
+	Label    string
+}
+
+// CallRecord is the record every call leaves (CDR).
+type CallRecord struct {
+	CallID    string
+	Contact   router.ContactID
+	From, To  string
+	Number    string
+	Agent     router.AgentID
+	AgentCall string // Call-ID of the last agent leg
+	Legs      int
+	Codec     string
+	Arrived   time.Time
+	Answered  time.Time // zero if no agent ever answered
+	Ended     time.Time
+	Cause     string // hangup cause, enumerated: see causes in call.go
+	RxPackets uint64 // citizen leg
+	TxPackets uint64
+	AgentRx   uint64 // agent legs, summed
+	AgentTx   uint64
+}
+
+// CallbackBooking is a virtual-hold callback: call Number back, keeping the
+// place the contact had since Arrived.
+type CallbackBooking struct {
+	Contact router.ContactID
+	Number  string // caller number to call back
+	Hotline string
+	Queue   string
+	Arrived time.Time
+	Booked  time.Time
+}
+
+// Store is the persistence the voice front end needs. StoreFromRecords adapts
+// onecall/store when it is wired by the lead.
+type Store interface {
+	// SaveCall must not block (queued write).
+	SaveCall(rec CallRecord)
+	// BookCallback returns after the booking is durable.
+	BookCallback(ctx context.Context, cb CallbackBooking) error
+}
+
+// PAIMode controls the caller identity shown to agent phones.
+type PAIMode uint8
+
+const (
+	PAIMasked PAIMode = iota // 010-****-5678
+	PAIFull
+	PAINone
+)
+
+// Options configures a Service. Zero values get the defaults noted.
+type Options struct {
+	ListenUDP string // "127.0.0.1:5060"; ":0" or "127.0.0.1:0" ok; "" = no UDP
+	ListenTCP string // "" = no TCP
+	// ExternalHost is the address put in Contact/SDP (default: the listen IP).
+	ExternalHost string
+	Trunks       []netip.Prefix // sources allowed to send INVITEs; empty = none
+	Numbers      Numbers
+	Locator      Locator
+	Store        Store // nil = no persistence (tests)
+	MaxCalls     int     // concurrent citizen calls (default 1000)
+	MaxCPS       float64 // new calls per second (default 100)
+	Burst        int     // CPS burst (default MaxCPS)
+	NoRTPTimeout time.Duration // default 30 s
+	// RTPPorts sets diago's process-wide port range [Start, End); zero keeps it.
+	RTPPorts [2]int
+	// AnnounceEvery is the minimum interval between place announcements
+	// (default 30 s).
+	AnnounceEvery time.Duration
+	// OfferTimeout bounds ringing an agent when the Offer has no deadline
+	// (default 15 s).
+	OfferTimeout time.Duration
+	PAI          PAIMode
+	UserAgent    string // default "onecall"
+	Logger       *slog.Logger
+	// Demo enables relaxed defaults for the demo (trunk 127.0.0.0/8 when
+	// Trunks is empty).
+	Demo bool
+	// RetryAfter is the Retry-After value on 503 (default 5 s).
+	RetryAfter time.Duration
+	// RegisterHandler, if set, serves REGISTER on the same SIP server
+	// (sipreg's registrar).
+	RegisterHandler sipgo.RequestHandler
+}
+
+func (o *Options) defaults() {
+	if o.MaxCalls <= 0 {
+		o.MaxCalls = 1000
+	}
+	if o.MaxCPS <= 0 {
+		o.MaxCPS = 100
+	}
+	if o.Burst <= 0 {
+		o.Burst = int(o.MaxCPS)
+		if o.Burst < 1 {
+			o.Burst = 1
+		}
+	}
+	if o.NoRTPTimeout <= 0 {
+		o.NoRTPTimeout = 30 * time.Second
+	}
+	if o.AnnounceEvery <= 0 {
+		o.AnnounceEvery = 30 * time.Second
+	}
+	if o.OfferTimeout <= 0 {
+		o.OfferTimeout = 15 * time.Second
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "onecall"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.RetryAfter <= 0 {
+		o.RetryAfter = 5 * time.Second
+	}
+	if len(o.Trunks) == 0 && o.Demo {
+		o.Trunks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	}
+}

@@ -1,0 +1,309 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"golang.org/x/time/rate"
+
+	"onecall/router"
+)
+
+// Service is the voice front end: one SIP user agent (UDP and/or TCP) that
+// takes trunk calls, runs the IVR and queue media and bridges to agents.
+type Service struct {
+	hub     Hub
+	opts    Options
+	log     *slog.Logger
+	prompts promptSet
+	limiter *rate.Limiter
+	active  atomic.Int64
+
+	ua  *sipgo.UserAgent
+	srv *sipgo.Server
+	dg  *diago.Diago
+
+	mu      sync.Mutex
+	calls   map[router.ContactID]*call
+	legs    map[string]Leg // by Call-ID, for SIP INFO DTMF
+	started bool
+	cancel  context.CancelFunc
+	udpAddr string
+	tcpAddr string
+	wg      sync.WaitGroup
+}
+
+// New builds a Service. Nothing listens until Start.
+func New(hub Hub, opts Options) (*Service, error) {
+	if hub == nil {
+		return nil, errors.New("sip: nil hub")
+	}
+	if opts.Numbers == nil {
+		return nil, errors.New("sip: Options.Numbers is required")
+	}
+	if opts.ListenUDP == "" && opts.ListenTCP == "" {
+		return nil, errors.New("sip: no listen address")
+	}
+	opts.defaults()
+	ps, err := loadPrompts()
+	if err != nil {
+		return nil, err
+	}
+	if opts.RTPPorts[0] > 0 && opts.RTPPorts[1] > opts.RTPPorts[0] {
+		// Process-wide: diago keeps the range in package globals.
+		media.RTPPortStart, media.RTPPortEnd = opts.RTPPorts[0], opts.RTPPorts[1]
+	}
+	s := &Service{
+		hub:     hub,
+		opts:    opts,
+		log:     opts.Logger.With("component", "sip"),
+		prompts: ps,
+		limiter: rate.NewLimiter(rate.Limit(opts.MaxCPS), opts.Burst),
+		calls:   map[router.ContactID]*call{},
+		legs:    map[string]Leg{},
+	}
+	return s, nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return "", 0, err
+	}
+	return host, p, nil
+}
+
+// Start listens and serves until ctx ends or Close.
+func (s *Service) Start(ctx context.Context) error {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return errors.New("sip: already started")
+	}
+	s.started = true
+	s.mu.Unlock()
+
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.opts.UserAgent))
+	if err != nil {
+		return err
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(s.log))
+	if err != nil {
+		return err
+	}
+	dopts := []diago.DiagoOption{diago.WithServer(srv), diago.WithLogger(s.log)}
+	for _, l := range []struct{ network, addr string }{{"udp", s.opts.ListenUDP}, {"tcp", s.opts.ListenTCP}} {
+		if l.addr == "" {
+			continue
+		}
+		host, port, err := splitHostPort(l.addr)
+		if err != nil {
+			return fmt.Errorf("sip: listen %s %q: %w", l.network, l.addr, err)
+		}
+		t := diago.Transport{Transport: l.network, BindHost: host, BindPort: port}
+		if s.opts.ExternalHost != "" {
+			t.ExternalHost = s.opts.ExternalHost
+		}
+		dopts = append(dopts, diago.WithTransport(t))
+	}
+	s.ua, s.srv = ua, srv
+	s.dg = diago.NewDiago(ua, dopts...)
+	// Overrides of diago's handlers (installed by NewDiago).
+	srv.OnInfo(s.onInfo)
+	if s.opts.RegisterHandler != nil {
+		srv.OnRegister(s.opts.RegisterHandler)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	if err := s.dg.ServeBackground(ctx, s.serveCall); err != nil {
+		cancel()
+		return err
+	}
+	tl := srv.TransportLayer()
+	if s.opts.ListenUDP != "" {
+		host, _, _ := splitHostPort(s.opts.ListenUDP)
+		s.udpAddr = net.JoinHostPort(host, strconv.Itoa(tl.GetListenPort("udp")))
+	}
+	if s.opts.ListenTCP != "" {
+		host, _, _ := splitHostPort(s.opts.ListenTCP)
+		s.tcpAddr = net.JoinHostPort(host, strconv.Itoa(tl.GetListenPort("tcp")))
+	}
+	s.log.Info("sip listening", "udp", s.udpAddr, "tcp", s.tcpAddr)
+	return nil
+}
+
+// Addr returns the bound UDP and TCP addresses ("" when not listening).
+func (s *Service) Addr() (udp, tcp string) { return s.udpAddr, s.tcpAddr }
+
+// Active is the number of citizen calls in progress.
+func (s *Service) Active() int { return int(s.active.Load()) }
+
+// Close stops listening and hangs up every call.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	cancel := s.cancel
+	calls := make([]*call, 0, len(s.calls))
+	for _, c := range s.calls {
+		calls = append(calls, c)
+	}
+	s.mu.Unlock()
+	for _, c := range calls {
+		c.post(ctlMsg{op: opShutdown})
+	}
+	if cancel != nil {
+		cancel()
+	}
+	s.wg.Wait()
+	var err error
+	if s.srv != nil {
+		err = errors.Join(err, s.srv.Close())
+	}
+	if s.ua != nil {
+		err = errors.Join(err, s.ua.Close())
+	}
+	return err
+}
+
+// Sink returns the hub sink (server.Sink) for router commands.
+func (s *Service) Sink() interface{ Deliver(cmds []router.Command) } { return sinkFunc(s.deliver) }
+
+type sinkFunc func([]router.Command)
+
+func (f sinkFunc) Deliver(cmds []router.Command) { f(cmds) }
+
+// deliver runs on the hub goroutine: look up, copy, never block.
+func (s *Service) deliver(cmds []router.Command) {
+	for _, cmd := range cmds {
+		var id router.ContactID
+		switch c := cmd.(type) {
+		case router.Offer:
+			if c.Channel != router.Voice {
+				continue
+			}
+			id = c.Contact
+		case router.OfferWithdrawn:
+			id = c.Contact
+		case router.Connected:
+			if c.Channel != router.Voice {
+				continue
+			}
+			id = c.Contact
+		case router.Announce:
+			if c.Channel != router.Voice {
+				continue
+			}
+			id = c.Contact
+		case router.CallbackOffered:
+			id = c.Contact
+		case router.ContactClosed:
+			if c.Channel != router.Voice {
+				continue
+			}
+			id = c.Contact
+		default:
+			continue
+		}
+		s.mu.Lock()
+		c := s.calls[id]
+		s.mu.Unlock()
+		if c != nil {
+			c.post(cmd)
+		}
+	}
+}
+
+func (s *Service) register(c *call) {
+	s.mu.Lock()
+	s.calls[c.id] = c
+	s.mu.Unlock()
+}
+
+func (s *Service) unregister(c *call) {
+	s.mu.Lock()
+	if s.calls[c.id] == c {
+		delete(s.calls, c.id)
+	}
+	s.mu.Unlock()
+}
+
+func (s *Service) addLeg(l Leg) {
+	s.mu.Lock()
+	s.legs[l.CallID()] = l
+	s.mu.Unlock()
+}
+
+func (s *Service) dropLeg(l Leg) {
+	s.mu.Lock()
+	if s.legs[l.CallID()] == l {
+		delete(s.legs, l.CallID())
+	}
+	s.mu.Unlock()
+}
+
+func (s *Service) lookupCall(id router.ContactID) *call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[id]
+}
+
+// onInfo takes DTMF by SIP INFO (diago answers 488).
+func (s *Service) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = h.Value()
+	}
+	cid := ""
+	if h := req.CallID(); h != nil {
+		cid = h.Value()
+	}
+	s.mu.Lock()
+	l := s.legs[cid]
+	s.mu.Unlock()
+	if l == nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	key, ok := parseInfoDTMF(ct, req.Body())
+	if !ok {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusUnsupportedMediaType, "Unsupported Media Type", nil))
+		return
+	}
+	l.pushDTMF(key)
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+}
+
+// trunkAllowed checks the INVITE's source address against the allow-list.
+func (s *Service) trunkAllowed(source string) bool {
+	ap, err := netip.ParseAddrPort(source)
+	var a netip.Addr
+	if err == nil {
+		a = ap.Addr()
+	} else if a, err = netip.ParseAddr(source); err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range s.opts.Trunks {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
