@@ -1,0 +1,60 @@
+// Command onecall runs the onecall contact-center router and its tools.
+//
+//	onecall [serve] [flags]        run the server (default)
+//	onecall check-config [paths]   validate configuration offline
+//	onecall user ...               manage users in the database
+//	onecall version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches a command line and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, args, stdout, stderr)
+	case "check-config":
+		return cmdCheckConfig(args, stdout, stderr)
+	case "user":
+		return cmdUser(ctx, args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "onecall", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "onecall: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+const version = "0.1.0-dev"
+
+const usage = `usage:
+  onecall [serve] [--config FILE] [--data-dir DIR] [--http ADDR] [--sip ADDR] [--demo]
+  onecall check-config [paths...]
+  onecall user add NAME --role agent|supervisor|admin --password P [--skills labor=4,ko=5]
+  onecall user passwd NAME --password P
+  onecall user disable NAME
+  onecall user list
+  onecall version
+`
