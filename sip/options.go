@@ -110,10 +110,10 @@ type Options struct {
 	Trunks       []netip.Prefix // sources allowed to send INVITEs; empty = none
 	Numbers      Numbers
 	Locator      Locator
-	Store        Store // nil = no persistence (tests)
-	MaxCalls     int     // concurrent citizen calls (default 1000)
-	MaxCPS       float64 // new calls per second (default 100)
-	Burst        int     // CPS burst (default MaxCPS)
+	Store        Store         // nil = no persistence (tests)
+	MaxCalls     int           // concurrent citizen calls (default 1000)
+	MaxCPS       float64       // new calls per second (default 100)
+	Burst        int           // CPS burst (default MaxCPS)
 	NoRTPTimeout time.Duration // default 30 s
 	// RTPPorts sets diago's process-wide port range [Start, End); zero keeps it.
 	RTPPorts [2]int

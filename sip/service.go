@@ -110,7 +110,11 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	dopts := []diago.DiagoOption{diago.WithServer(srv), diago.WithLogger(s.log)}
-	for _, l := range []struct{ network, addr string }{{"udp", s.opts.ListenUDP}, {"tcp", s.opts.ListenTCP}} {
+	udp, tcp, err := pickPorts(s.opts.ListenUDP, s.opts.ListenTCP)
+	if err != nil {
+		return err
+	}
+	for _, l := range []struct{ network, addr string }{{"udp", udp}, {"tcp", tcp}} {
 		if l.addr == "" {
 			continue
 		}
@@ -137,15 +141,7 @@ func (s *Service) Start(ctx context.Context) error {
 		cancel()
 		return err
 	}
-	tl := srv.TransportLayer()
-	if s.opts.ListenUDP != "" {
-		host, _, _ := splitHostPort(s.opts.ListenUDP)
-		s.udpAddr = net.JoinHostPort(host, strconv.Itoa(tl.GetListenPort("udp")))
-	}
-	if s.opts.ListenTCP != "" {
-		host, _, _ := splitHostPort(s.opts.ListenTCP)
-		s.tcpAddr = net.JoinHostPort(host, strconv.Itoa(tl.GetListenPort("tcp")))
-	}
+	s.udpAddr, s.tcpAddr = udp, tcp
 	s.log.Info("sip listening", "udp", s.udpAddr, "tcp", s.tcpAddr)
 	return nil
 }
@@ -306,4 +302,50 @@ func (s *Service) trunkAllowed(source string) bool {
 		}
 	}
 	return false
+}
+
+// pickPorts resolves ":0" to concrete free ports before diago binds them:
+// diago writes the bind port into Contact headers, and sipgo reports
+// ephemeral ports only racily. The probe-then-bind window is tiny.
+func pickPorts(udp, tcp string) (string, string, error) {
+	resolve := func(network, addr string) (string, error) {
+		if addr == "" {
+			return "", nil
+		}
+		host, port, err := splitHostPort(addr)
+		if err != nil {
+			return "", err
+		}
+		if port != 0 {
+			return addr, nil
+		}
+		for i := 0; i < 20; i++ {
+			var p int
+			if network == "udp" {
+				c, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
+				if err != nil {
+					return "", err
+				}
+				p = c.LocalAddr().(*net.UDPAddr).Port
+				c.Close()
+			} else {
+				l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+				if err != nil {
+					return "", err
+				}
+				p = l.Addr().(*net.TCPAddr).Port
+				l.Close()
+			}
+			if p != 0 {
+				return net.JoinHostPort(host, strconv.Itoa(p)), nil
+			}
+		}
+		return "", errors.New("sip: no free port")
+	}
+	u, err := resolve("udp", udp)
+	if err != nil {
+		return "", "", err
+	}
+	t, err := resolve("tcp", tcp)
+	return u, t, err
 }

@@ -1,0 +1,407 @@
+package sip
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"text/template"
+	"time"
+
+	"onecall/router"
+)
+
+// fakeHub is a tiny stand-in for server.Hub + router.Engine: one owner
+// goroutine, an inbox, and a routing rule good enough for the wire tests
+// (offer to the agents in order; a rejected offer goes to the next agent).
+type fakeHub struct {
+	inbox chan fakeReq
+	sink  interface{ Deliver([]router.Command) }
+	next  uint64
+	mu    sync.Mutex
+	evs   []router.Event
+	seen  chan router.Event
+	// routing state (owner goroutine only)
+	agents  []router.AgentID
+	tried   map[router.ContactID]int
+	onEvent func(ev router.Event) []router.Command // optional override
+}
+
+type fakeReq struct {
+	ev    router.Event
+	reply chan fakeRes
+}
+
+type fakeRes struct {
+	cmds []router.Command
+	err  error
+}
+
+func newFakeHub(agents ...router.AgentID) *fakeHub {
+	return &fakeHub{inbox: make(chan fakeReq, 256), agents: agents, tried: map[router.ContactID]int{},
+		seen: make(chan router.Event, 256)}
+}
+
+func (h *fakeHub) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-h.inbox:
+			h.mu.Lock()
+			h.evs = append(h.evs, r.ev)
+			h.mu.Unlock()
+			select {
+			case h.seen <- r.ev:
+			default:
+			}
+			cmds := h.apply(r.ev)
+			if len(cmds) > 0 && h.sink != nil {
+				h.sink.Deliver(cmds)
+			}
+			if r.reply != nil {
+				r.reply <- fakeRes{cmds: cmds}
+			}
+		}
+	}
+}
+
+func (h *fakeHub) offerNext(id router.ContactID) []router.Command {
+	i := h.tried[id]
+	if i >= len(h.agents) {
+		return nil
+	}
+	h.tried[id] = i + 1
+	return []router.Command{router.Offer{Contact: id, Agent: h.agents[i], Channel: router.Voice, Queue: "q",
+		Deadline: time.Now().Add(5 * time.Second)}}
+}
+
+func (h *fakeHub) apply(ev router.Event) []router.Command {
+	if h.onEvent != nil {
+		if cmds := h.onEvent(ev); cmds != nil {
+			return cmds
+		}
+	}
+	switch e := ev.(type) {
+	case router.ContactArrived:
+		return h.offerNext(e.Contact)
+	case router.OfferRejected:
+		return h.offerNext(e.Contact)
+	case router.ContactTransferred:
+		return h.offerNext(e.Contact)
+	case router.OfferAccepted:
+		return []router.Command{router.Connected{Contact: e.Contact, Agent: e.Agent, Channel: router.Voice}}
+	}
+	return nil
+}
+
+func (h *fakeHub) Submit(ev router.Event) error {
+	select {
+	case h.inbox <- fakeReq{ev: ev}:
+		return nil
+	default:
+		return fmt.Errorf("busy")
+	}
+}
+
+func (h *fakeHub) Do(ctx context.Context, ev router.Event) ([]router.Command, error) {
+	r := fakeReq{ev: ev, reply: make(chan fakeRes, 1)}
+	select {
+	case h.inbox <- r:
+	default:
+		return nil, fmt.Errorf("busy")
+	}
+	select {
+	case res := <-r.reply:
+		return res.cmds, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (h *fakeHub) NewContactID() router.ContactID {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.next++
+	return router.ContactID(h.next)
+}
+
+func (h *fakeHub) Now() time.Time { return time.Now() }
+
+func (h *fakeHub) events() []router.Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]router.Event(nil), h.evs...)
+}
+
+// waitEvent waits until an event matching f was applied.
+func (h *fakeHub) waitEvent(t *testing.T, d time.Duration, what string, f func(router.Event) bool) router.Event {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		for _, ev := range h.events() {
+			if f(ev) {
+				return ev
+			}
+		}
+		select {
+		case <-h.seen:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no %s within %s; events: %#v", what, d, h.events())
+	return nil
+}
+
+type staticNumbers map[string]Menu
+
+func (n staticNumbers) Resolve(user string) (string, string, Menu, bool) {
+	m, ok := n[user]
+	return user, "general", m, ok
+}
+
+type staticLocator struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (l *staticLocator) Lookup(user string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	u, ok := l.m[user]
+	return u, ok
+}
+
+type memStore struct {
+	mu    sync.Mutex
+	calls []CallRecord
+	cbs   []CallbackBooking
+	saved chan CallRecord
+}
+
+func newMemStore() *memStore { return &memStore{saved: make(chan CallRecord, 16)} }
+
+func (m *memStore) SaveCall(r CallRecord) {
+	m.mu.Lock()
+	m.calls = append(m.calls, r)
+	m.mu.Unlock()
+	select {
+	case m.saved <- r:
+	default:
+	}
+}
+
+func (m *memStore) BookCallback(_ context.Context, cb CallbackBooking) error {
+	m.mu.Lock()
+	m.cbs = append(m.cbs, cb)
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *memStore) waitCall(t *testing.T, d time.Duration) CallRecord {
+	t.Helper()
+	select {
+	case r := <-m.saved:
+		return r
+	case <-time.After(d):
+		t.Fatalf("no call record within %s", d)
+	}
+	return CallRecord{}
+}
+
+var defaultMenu = Menu{Choices: map[string]MenuChoice{
+	"1": {Queue: "general", Language: "ko", Label: "ko"},
+	"2": {Queue: "labor", Language: "ko", Label: "labor", Skills: []router.SkillReq{{Skill: "labor", Min: 2}}},
+	"9": {Queue: "english", Language: "en", Label: "en"},
+}, Timeout: 2 * time.Second, Retries: 1}
+
+type testEnv struct {
+	t     *testing.T
+	hub   *fakeHub
+	svc   *Service
+	loc   *staticLocator
+	store *memStore
+	udp   string
+}
+
+func newTestEnv(t *testing.T, agents []router.AgentID, tweak func(*Options)) *testEnv {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	hub := newFakeHub(agents...)
+	env := &testEnv{t: t, hub: hub, loc: &staticLocator{m: map[string]string{}}, store: newMemStore()}
+	opts := Options{
+		ListenUDP:    "127.0.0.1:0",
+		ListenTCP:    "127.0.0.1:0",
+		Trunks:       nil,
+		Demo:         true,
+		Numbers:      staticNumbers{"1350": defaultMenu, "110": {Skip: true}},
+		Locator:      env.loc,
+		Store:        env.store,
+		NoRTPTimeout: 4 * time.Second,
+		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	svc, err := New(hub, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub.sink = svc.Sink()
+	go hub.run(ctx)
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Close() })
+	env.svc = svc
+	env.udp, _ = svc.Addr()
+	return env
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(bytes.TrimRight(p, "\n")))
+	return len(p), nil
+}
+
+// freePort returns a currently free UDP port on 127.0.0.1 (even, for RTP).
+func freePort(t *testing.T, even bool) int {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		if !even || p%2 == 0 {
+			return p
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// sippRun is a SIPp process started by a test.
+type sippRun struct {
+	cmd  *exec.Cmd
+	port int
+	out  bytes.Buffer
+	done chan error
+	dir  string
+}
+
+func renderScenario(t *testing.T, dir, name string, data any) string {
+	t.Helper()
+	tpl, err := template.ParseFiles(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := tpl.Execute(&b, data); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// startSipp runs SIPp with a rendered scenario. remote "" = server mode.
+func startSipp(t *testing.T, scenario string, data any, remote, service string, extra ...string) *sippRun {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Symlink("/usr/share/sip-tester", filepath.Join(dir, "pcap")); err != nil {
+		t.Fatal(err)
+	}
+	sf := renderScenario(t, dir, scenario, data)
+	r := &sippRun{port: freePort(t, false), done: make(chan error, 1), dir: dir}
+	args := []string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(r.port),
+		"-mp", strconv.Itoa(freePort(t, true)), "-nostdin", "-m", "1", "-timeout", "40s", "-timeout_error",
+		"-trace_err", "-trace_msg", "-max_recv_loops", "1000"}
+	if service != "" {
+		args = append(args, "-s", service)
+	}
+	args = append(args, extra...)
+	if remote != "" {
+		args = append(args, remote)
+	}
+	r.cmd = exec.Command("sipp", args...)
+	r.cmd.Dir = dir
+	r.cmd.Stdout = &r.out
+	r.cmd.Stderr = &r.out
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.done <- r.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = r.cmd.Process.Kill()
+		<-r.done
+	})
+	return r
+}
+
+// wait returns SIPp's exit error (nil = the scenario passed).
+func (r *sippRun) wait(t *testing.T, d time.Duration) error {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err
+		if err != nil {
+			r.dump(t)
+		}
+		return err
+	case <-time.After(d):
+		r.dump(t)
+		t.Fatalf("sipp did not finish within %s", d)
+	}
+	return nil
+}
+
+func (r *sippRun) dump(t *testing.T) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(r.dir, "*_errors.log"))
+	msgs, _ := filepath.Glob(filepath.Join(r.dir, "*_messages.log"))
+	for _, f := range append(files, msgs...) {
+		b, _ := os.ReadFile(f)
+		if len(b) > 6000 {
+			b = b[len(b)-6000:]
+		}
+		t.Logf("%s:\n%s", filepath.Base(f), b)
+	}
+}
+
+func (r *sippRun) uri(user string) string {
+	return fmt.Sprintf("sip:%s@127.0.0.1:%d", user, r.port)
+}
+
+type citizenParams struct {
+	From        string
+	LateOffer   bool
+	Expect      int // expected final non-2xx response (403, 404, 503)
+	DTMFAfter   int // ms after ACK
+	Digit       string
+	Digit2      string
+	Digit2After int
+	InfoDigit   string
+	Audio       bool
+	HoldFor     int // ms before our BYE
+	WaitBye     int // ms; >0: wait for the server's BYE instead
+}
+
+type agentParams struct {
+	Mode    string // "answer" (wait BYE), "bye", "reject", "ring", "vanish"
+	Code    int
+	HoldFor int
+	WaitBye int
+}
