@@ -215,6 +215,14 @@ func (c *call) run() {
 	var err error
 	if len(d.InviteRequest.Body()) == 0 {
 		med, err = d.AnswerLate()
+		// diago defect: AnswerLate starts RTCP monitoring on the pre-ACK
+		// session, which has no remote address yet, and reports an error
+		// although the ACK's SDP already replaced (and monitors) the session.
+		if err != nil && med != nil {
+			if ms := med.MediaSession(); ms != nil && ms.Raddr.IP != nil {
+				err = nil
+			}
+		}
 	} else {
 		med, err = d.Answer(diago.AnswerOptions{})
 	}

@@ -29,13 +29,15 @@ type fakeHub struct {
 	evs   []router.Event
 	seen  chan router.Event
 	// routing state (owner goroutine only)
-	agents  []router.AgentID
-	tried   map[router.ContactID]int
-	onEvent func(ev router.Event) []router.Command // optional override
+	agents   []router.AgentID
+	offerFor time.Duration
+	tried    map[router.ContactID]int
+	onEvent  func(ev router.Event) []router.Command // optional override
 }
 
 type fakeReq struct {
 	ev    router.Event
+	cmds  []router.Command // inject: deliver these as if the engine emitted them
 	reply chan fakeRes
 }
 
@@ -46,7 +48,7 @@ type fakeRes struct {
 
 func newFakeHub(agents ...router.AgentID) *fakeHub {
 	return &fakeHub{inbox: make(chan fakeReq, 256), agents: agents, tried: map[router.ContactID]int{},
-		seen: make(chan router.Event, 256)}
+		seen: make(chan router.Event, 256), offerFor: 5 * time.Second}
 }
 
 func (h *fakeHub) run(ctx context.Context) {
@@ -55,6 +57,10 @@ func (h *fakeHub) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case r := <-h.inbox:
+			if r.ev == nil {
+				h.sink.Deliver(r.cmds)
+				continue
+			}
 			h.mu.Lock()
 			h.evs = append(h.evs, r.ev)
 			h.mu.Unlock()
@@ -80,7 +86,7 @@ func (h *fakeHub) offerNext(id router.ContactID) []router.Command {
 	}
 	h.tried[id] = i + 1
 	return []router.Command{router.Offer{Contact: id, Agent: h.agents[i], Channel: router.Voice, Queue: "q",
-		Deadline: time.Now().Add(5 * time.Second)}}
+		Deadline: time.Now().Add(h.offerFor)}}
 }
 
 func (h *fakeHub) apply(ev router.Event) []router.Command {
@@ -124,6 +130,17 @@ func (h *fakeHub) Do(ctx context.Context, ev router.Event) ([]router.Command, er
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+func (h *fakeHub) inject(cmds ...router.Command) { h.inbox <- fakeReq{cmds: cmds} }
+
+func (h *fakeHub) has(f func(router.Event) bool) bool {
+	for _, ev := range h.events() {
+		if f(ev) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *fakeHub) NewContactID() router.ContactID {
@@ -170,6 +187,12 @@ func (n staticNumbers) Resolve(user string) (string, string, Menu, bool) {
 type staticLocator struct {
 	mu sync.Mutex
 	m  map[string]string
+}
+
+func (l *staticLocator) set(user, uri string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.m[user] = uri
 }
 
 func (l *staticLocator) Lookup(user string) (string, bool) {
@@ -231,7 +254,7 @@ type testEnv struct {
 	udp   string
 }
 
-func newTestEnv(t *testing.T, agents []router.AgentID, tweak func(*Options)) *testEnv {
+func newTestEnv(t *testing.T, agents []router.AgentID, tweak func(*Options, *fakeHub)) *testEnv {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -245,11 +268,11 @@ func newTestEnv(t *testing.T, agents []router.AgentID, tweak func(*Options)) *te
 		Numbers:      staticNumbers{"1350": defaultMenu, "110": {Skip: true}},
 		Locator:      env.loc,
 		Store:        env.store,
-		NoRTPTimeout: 4 * time.Second,
+		NoRTPTimeout: 30 * time.Second,
 		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	if tweak != nil {
-		tweak(&opts)
+		tweak(&opts, hub)
 	}
 	svc, err := New(hub, opts)
 	if err != nil {

@@ -1,6 +1,8 @@
 package sip
 
 import (
+	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 
@@ -15,7 +17,7 @@ func TestCallDTMFChoiceBridgeCitizenBye(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, []router.AgentID{"agent01"}, nil)
 	agent := startSipp(t, "agent.xml", agentParams{Mode: "answer", WaitBye: 30000}, "", "")
-	env.loc.m["agent01"] = agent.uri("agent01")
+	env.loc.set("agent01", agent.uri("agent01"))
 	citizen := startSipp(t, "citizen.xml", citizenParams{From: "01012345678", DTMFAfter: 300, Digit: "2",
 		Audio: true, HoldFor: 7000}, env.udp, "1350")
 
@@ -56,5 +58,228 @@ func TestCallDTMFChoiceBridgeCitizenBye(t *testing.T) {
 		if _, ok := e.(router.ContactAbandoned); ok {
 			t.Fatalf("unexpected abandon: %#v", env.hub.events())
 		}
+	}
+}
+
+func isEv[T router.Event](f func(T) bool) func(router.Event) bool {
+	return func(e router.Event) bool {
+		v, ok := e.(T)
+		return ok && (f == nil || f(v))
+	}
+}
+
+// TestLateOfferInfoDTMFAgentBye: INVITE without SDP (answered with our offer,
+// SDP in the ACK), the choice by SIP INFO (diago would answer 488), and the
+// agent hangs up first: the citizen gets our BYE.
+func TestLateOfferInfoDTMFAgentBye(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, []router.AgentID{"agent01"}, nil)
+	agent := startSipp(t, "agent.xml", agentParams{Mode: "bye", HoldFor: 3000}, "", "")
+	env.loc.set("agent01", agent.uri("agent01"))
+	citizen := startSipp(t, "citizen.xml", citizenParams{From: "0212345678", LateOffer: true, DTMFAfter: 300,
+		InfoDigit: "9", Audio: true, WaitBye: 30000}, env.udp, "1350")
+	if err := citizen.wait(t, 40*time.Second); err != nil {
+		t.Fatalf("citizen: %v", err)
+	}
+	if err := agent.wait(t, 10*time.Second); err != nil {
+		t.Fatalf("agent: %v", err)
+	}
+	ev := env.hub.waitEvent(t, 5*time.Second, "ContactArrived", isEv[router.ContactArrived](nil)).(router.ContactArrived)
+	if ev.Queue != "english" || ev.Language != "en" {
+		t.Fatalf("arrived = %+v, want english", ev)
+	}
+	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv(func(e router.ContactEnded) bool { return e.Reason == router.EndCompleted }))
+	rec := env.store.waitCall(t, 5*time.Second)
+	if rec.Cause != causeAgentBye || rec.AgentRx < 50 || rec.RxPackets < 50 {
+		t.Fatalf("record = %+v", rec)
+	}
+}
+
+// TestAdmission: non-trunk source -> 403, unknown number -> 404, over the
+// concurrent-call cap -> 503; all before any media (no call record).
+func TestAdmission(t *testing.T) {
+	t.Parallel()
+	t.Run("non-trunk 403", func(t *testing.T) {
+		t.Parallel()
+		env := newTestEnv(t, nil, func(o *Options, _ *fakeHub) {
+			o.Demo = false
+			o.Trunks = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+		})
+		c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", Expect: 403}, env.udp, "1350")
+		if err := c.wait(t, 20*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(env.hub.events()); n != 0 {
+			t.Fatalf("routing saw %d events", n)
+		}
+	})
+	t.Run("unknown number 404", func(t *testing.T) {
+		t.Parallel()
+		env := newTestEnv(t, nil, nil)
+		c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", Expect: 404}, env.udp, "4242")
+		if err := c.wait(t, 20*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("overload 503", func(t *testing.T) {
+		t.Parallel()
+		env := newTestEnv(t, nil, func(o *Options, _ *fakeHub) { o.MaxCalls = 1 })
+		first := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", HoldFor: 6000}, env.udp, "110")
+		env.hub.waitEvent(t, 10*time.Second, "first ContactArrived", isEv[router.ContactArrived](nil))
+		second := startSipp(t, "citizen.xml", citizenParams{From: "01033334444", Expect: 503}, env.udp, "110")
+		if err := second.wait(t, 20*time.Second); err != nil {
+			t.Fatalf("second: %v", err)
+		}
+		if err := first.wait(t, 20*time.Second); err != nil {
+			t.Fatalf("established call suffered: %v", err)
+		}
+	})
+}
+
+// TestAbandonInQueue: nobody answers; the citizen hears hold music and hangs
+// up: ContactAbandoned, never ContactEnded.
+func TestAbandonInQueue(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, nil, nil)
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", HoldFor: 6000}, env.udp, "110")
+	if err := c.wait(t, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	env.hub.waitEvent(t, 5*time.Second, "ContactAbandoned", isEv[router.ContactAbandoned](nil))
+	rec := env.store.waitCall(t, 5*time.Second)
+	if rec.TxPackets < 100 || !rec.Answered.IsZero() || rec.Cause != causeCitizenBye {
+		t.Fatalf("record = %+v (want hold music sent, never answered)", rec)
+	}
+	if env.hub.has(isEv[router.ContactEnded](nil)) {
+		t.Fatal("ContactEnded after an abandon")
+	}
+}
+
+// TestNextAgentAfterBusyAndNoAnswer: agent01 answers 486, agent02 rings past
+// the offer timeout (we CANCEL), agent03 answers: OfferRejected twice, then
+// the call is bridged to agent03.
+func TestNextAgentAfterBusyAndNoAnswer(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, []router.AgentID{"agent01", "agent02", "agent03"}, func(_ *Options, h *fakeHub) {
+		h.offerFor = 2 * time.Second
+	})
+	a1 := startSipp(t, "agent.xml", agentParams{Mode: "reject", Code: 486}, "", "")
+	a2 := startSipp(t, "agent.xml", agentParams{Mode: "ring"}, "", "")
+	a3 := startSipp(t, "agent.xml", agentParams{Mode: "answer", WaitBye: 30000}, "", "")
+	env.loc.set("agent01", a1.uri("agent01"))
+	env.loc.set("agent02", a2.uri("agent02"))
+	env.loc.set("agent03", a3.uri("agent03"))
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", Audio: true, HoldFor: 9000}, env.udp, "110")
+	for i, a := range []*sippRun{a1, a2, c, a3} {
+		if err := a.wait(t, 40*time.Second); err != nil {
+			t.Fatalf("peer %d: %v", i, err)
+		}
+	}
+	env.hub.waitEvent(t, 5*time.Second, "reject agent01", isEv(func(e router.OfferRejected) bool { return e.Agent == "agent01" && e.Reason == "busy" }))
+	env.hub.waitEvent(t, 5*time.Second, "reject agent02", isEv(func(e router.OfferRejected) bool { return e.Agent == "agent02" && e.Reason == "no answer" }))
+	env.hub.waitEvent(t, 5*time.Second, "accept agent03", isEv(func(e router.OfferAccepted) bool { return e.Agent == "agent03" }))
+	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv[router.ContactEnded](nil))
+	if rec := env.store.waitCall(t, 5*time.Second); rec.Agent != "agent03" || rec.AgentRx < 50 {
+		t.Fatalf("record = %+v", rec)
+	}
+}
+
+// TestWithdrawnOfferCancelsAgentLeg: OfferWithdrawn while agent01 rings ->
+// CANCEL to the phone, no OfferRejected; the citizen then abandons.
+func TestWithdrawnOfferCancelsAgentLeg(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, []router.AgentID{"agent01"}, func(_ *Options, h *fakeHub) { h.offerFor = 20 * time.Second })
+	a1 := startSipp(t, "agent.xml", agentParams{Mode: "ring"}, "", "")
+	env.loc.set("agent01", a1.uri("agent01"))
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", HoldFor: 5000}, env.udp, "110")
+	ev := env.hub.waitEvent(t, 10*time.Second, "ContactArrived", isEv[router.ContactArrived](nil)).(router.ContactArrived)
+	// Let the phone ring a moment, then withdraw.
+	deadline := time.Now().Add(5 * time.Second)
+	for env.svc.lookupCall(ev.Contact) == nil && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	time.AfterFunc(time.Second, func() {
+		env.hub.inject(router.OfferWithdrawn{Contact: ev.Contact, Agent: "agent01", Reason: "test"})
+	})
+	if err := a1.wait(t, 20*time.Second); err != nil {
+		t.Fatalf("agent did not see CANCEL: %v", err)
+	}
+	if err := c.wait(t, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	env.hub.waitEvent(t, 5*time.Second, "ContactAbandoned", isEv[router.ContactAbandoned](nil))
+	if env.hub.has(isEv[router.OfferRejected](nil)) {
+		t.Fatal("OfferRejected after a withdrawal")
+	}
+}
+
+// TestAgentPhoneVanishes: the agent phone answers and then sends no RTP and
+// no BYE: after NoRTPTimeout both legs are hung up and the agent released
+// with EndAgentLost.
+func TestAgentPhoneVanishes(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, []router.AgentID{"agent01"}, func(o *Options, _ *fakeHub) { o.NoRTPTimeout = 3 * time.Second })
+	a1 := startSipp(t, "agent.xml", agentParams{Mode: "vanish", WaitBye: 30000}, "", "")
+	env.loc.set("agent01", a1.uri("agent01"))
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", Audio: true, WaitBye: 30000}, env.udp, "110")
+	if err := c.wait(t, 40*time.Second); err != nil {
+		t.Fatalf("citizen: %v", err)
+	}
+	if err := a1.wait(t, 10*time.Second); err != nil {
+		t.Fatalf("agent: %v", err)
+	}
+	env.hub.waitEvent(t, 5*time.Second, "ContactEnded(agent lost)", isEv(func(e router.ContactEnded) bool { return e.Reason == router.EndAgentLost }))
+	if rec := env.store.waitCall(t, 5*time.Second); rec.Cause != causeAgentLost {
+		t.Fatalf("record = %+v", rec)
+	}
+}
+
+// TestVirtualHoldCallback: waiting, the citizen presses 1: CallbackRequested,
+// a durable booking with the original arrival time, confirmation, our BYE.
+func TestVirtualHoldCallback(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, nil, nil)
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01055556666", DTMFAfter: 300, Digit2: "1", Digit2After: 5000, WaitBye: 30000}, env.udp, "110")
+	if err := c.wait(t, 40*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	env.hub.waitEvent(t, 5*time.Second, "CallbackRequested", isEv(func(e router.CallbackRequested) bool { return e.Number == "01055556666" }))
+	rec := env.store.waitCall(t, 5*time.Second)
+	if rec.Cause != causeCallback {
+		t.Fatalf("record = %+v", rec)
+	}
+	env.store.mu.Lock()
+	cbs := append([]CallbackBooking(nil), env.store.cbs...)
+	env.store.mu.Unlock()
+	if len(cbs) != 1 || cbs[0].Number != "01055556666" || !cbs[0].Arrived.Equal(rec.Arrived) {
+		t.Fatalf("bookings = %+v", cbs)
+	}
+	if env.hub.has(isEv[router.ContactAbandoned](nil)) {
+		t.Fatal("abandon after a callback booking")
+	}
+}
+
+// TestClosedHotline: the router closes the contact with EndRefusedClosed:
+// after-hours message, then our BYE.
+func TestClosedHotline(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, nil, func(_ *Options, h *fakeHub) {
+		h.onEvent = func(ev router.Event) []router.Command {
+			if a, ok := ev.(router.ContactArrived); ok {
+				return []router.Command{router.ContactClosed{Contact: a.Contact, Channel: router.Voice, Reason: router.EndRefusedClosed}}
+			}
+			return nil
+		}
+	})
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", WaitBye: 30000}, env.udp, "110")
+	if err := c.wait(t, 40*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	rec := env.store.waitCall(t, 5*time.Second)
+	if rec.Cause != causeClosed || rec.TxPackets < 100 {
+		t.Fatalf("record = %+v", rec)
+	}
+	if env.hub.has(isEv[router.ContactAbandoned](nil)) {
+		t.Fatal("abandon after the router closed the contact")
 	}
 }
