@@ -1,0 +1,18 @@
+// Package console owns the agent and supervisor console: accounts and sign-in
+// (argon2id passwords, session cookies, CSRF, lockout, roles), the console
+// WebSocket protocol (docs/console-protocol.md), the HTTP JSON API
+// (docs/api.md), the embedded web UI (web/) and the `onecall user` CLI.
+//
+// Concurrency: the Service keeps a mirror of routing state (agents, queues,
+// contacts) built only from the commands the hub delivers to its Sink. The
+// mirror and the set of live connections are guarded by one mutex; Deliver
+// (called on the hub goroutine) updates the mirror, encodes each event once
+// and pushes it, non-blocking, onto each concerned connection's bounded send
+// queue. A connection whose queue is full is cut off (close code 4008) and
+// the browser reconnects and resyncs from a snapshot. Snapshots are taken
+// under the same mutex as event fan-out, so snapshot + later events never
+// miss or duplicate anything. Each connection has one reader and one writer
+// goroutine. Routing changes go to the hub only through Submit/Do, never
+// blocking it. One live console per agent: a second tab takes over and the
+// old one is closed with code 4001 ("taken over").
+package console

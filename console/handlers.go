@@ -1,0 +1,405 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"onecall/router"
+)
+
+// snapshot is what a console receives on (re)connect.
+type snapshot struct {
+	Me          me                  `json:"me"`
+	ServerTime  int64               `json:"server_time"`
+	Agent       *AgentView          `json:"agent,omitempty"`
+	Contacts    []ContactView       `json:"contacts"`
+	WrapUp      []wrapView          `json:"wrap_up"`
+	Queues      []QueueView         `json:"queues"`
+	Agents      []AgentView         `json:"agents,omitempty"`
+	Chart       []chartBin          `json:"chart,omitempty"`
+	Reasons     []string            `json:"reasons"`
+	Disposition map[string][]string `json:"dispositions"`
+	Canned      map[string][]string `json:"canned"`
+}
+
+type me struct {
+	User    string `json:"user"`
+	Display string `json:"display"`
+	Role    string `json:"role"`
+}
+
+type wrapView struct {
+	Contact uint64 `json:"contact"`
+	Number  string `json:"number"`
+	Channel string `json:"channel"`
+}
+
+func (s *Service) snapshotLocked(sess *session) snapshot {
+	sn := snapshot{
+		Me:         me{User: sess.User, Display: sess.Display, Role: sess.Role},
+		ServerTime: unixMS(s.now()), Queues: s.m.queueList(), Reasons: s.opts.NotReadyReasons,
+		Disposition: s.opts.Dispositions, Canned: s.opts.CannedResponses, WrapUp: []wrapView{},
+	}
+	if sess.Role == RoleAgent {
+		a := *s.m.agent(router.AgentID(sess.User))
+		sn.Agent = &a
+		sn.Contacts = s.m.contactList(func(c *ContactView) bool { return c.Agent == sess.User })
+		for _, w := range s.wrap[router.AgentID(sess.User)] {
+			sn.WrapUp = append(sn.WrapUp, wrapView{Contact: uint64(w.Contact), Number: w.Number, Channel: w.Channel})
+		}
+	} else {
+		sn.Agents = s.m.agentList()
+		sn.Chart = s.m.chart()
+		sn.Contacts = []ContactView{}
+	}
+	return sn
+}
+
+type contactArgs struct {
+	Contact     uint64 `json:"contact"`
+	Reason      string `json:"reason"`
+	Text        string `json:"text"`
+	Seq         int64  `json:"seq"`
+	Queue       string `json:"queue"`
+	Agent       string `json:"agent"`
+	Note        string `json:"note"`
+	Target      string `json:"target"`
+	Disposition string `json:"disposition"`
+	Notes       string `json:"notes"`
+	Then        string `json:"then"` // after wrap-up: "ready" or a not-ready reason
+	State       string `json:"state"`
+	Next        bool   `json:"next"`
+	Priority    *int   `json:"priority"`
+	Citizen     string `json:"citizen"`
+}
+
+var errForbidden = errors.New("not allowed for your role")
+
+func (s *Service) handle(c *conn, m clientMsg) (any, error) {
+	var a contactArgs
+	if len(m.Args) > 0 {
+		if err := json.Unmarshal(m.Args, &a); err != nil {
+			return nil, fmt.Errorf("bad arguments for %q: %s", m.Cmd, shortErr(err))
+		}
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	user := router.AgentID(c.sess.User)
+	isAgent := c.sess.Role == RoleAgent
+	super := func() error {
+		if isAgent {
+			return errForbidden
+		}
+		return nil
+	}
+	agentOnly := func() error {
+		if !isAgent {
+			return errors.New("only agents take contacts")
+		}
+		return nil
+	}
+	switch m.Cmd {
+	case "ping":
+		return map[string]int64{"server_time": unixMS(s.now())}, nil
+	case "resync":
+		s.mu.Lock()
+		b, _ := json.Marshal(serverMsg{T: "snapshot", Seq: s.seq, Data: s.snapshotLocked(c.sess)})
+		c.push(b)
+		s.mu.Unlock()
+		return nil, nil
+	case "state":
+		if err := agentOnly(); err != nil {
+			return nil, err
+		}
+		return nil, s.requestState(ctx, user, a.State, a.Reason, a.Next, "")
+	case "logout":
+		if err := agentOnly(); err != nil {
+			return nil, err
+		}
+		return nil, s.do(ctx, router.AgentLoggedOut{Agent: user})
+	case "accept":
+		if err := s.ownContact(agentOnly, user, a.Contact, "offered"); err != nil {
+			return nil, err
+		}
+		return nil, s.do(ctx, router.OfferAccepted{Contact: router.ContactID(a.Contact), Agent: user})
+	case "reject":
+		if err := s.ownContact(agentOnly, user, a.Contact, "offered"); err != nil {
+			return nil, err
+		}
+		return nil, s.do(ctx, router.OfferRejected{Contact: router.ContactID(a.Contact), Agent: user, Reason: clip(a.Reason, 100)})
+	case "send":
+		if err := s.ownContact(agentOnly, user, a.Contact, "talking"); err != nil {
+			return nil, err
+		}
+		return s.agentSend(ctx, user, router.ContactID(a.Contact), a.Text)
+	case "typing", "read":
+		if err := s.ownContact(agentOnly, user, a.Contact, "talking"); err != nil {
+			return nil, err
+		}
+		if s.opts.Chat == nil {
+			return nil, errors.New("chat unavailable")
+		}
+		if m.Cmd == "typing" {
+			return nil, s.opts.Chat.AgentTyping(router.ContactID(a.Contact), user)
+		}
+		return nil, s.opts.Chat.AgentRead(router.ContactID(a.Contact), user, a.Seq)
+	case "end":
+		if err := s.ownContact(agentOnly, user, a.Contact, "talking"); err != nil {
+			return nil, err
+		}
+		return nil, s.endContact(ctx, user, router.ContactID(a.Contact))
+	case "transfer":
+		if err := s.ownContact(agentOnly, user, a.Contact, "talking"); err != nil {
+			return nil, err
+		}
+		if a.Target != "" {
+			if s.opts.Calls == nil {
+				return nil, errors.New("calls unavailable")
+			}
+			return nil, s.opts.Calls.Transfer(ctx, router.ContactID(a.Contact), a.Target)
+		}
+		if a.Queue == "" && a.Agent == "" {
+			return nil, errors.New("transfer needs a queue or an agent")
+		}
+		return nil, s.do(ctx, router.ContactTransferred{Contact: router.ContactID(a.Contact), ToQueue: a.Queue,
+			ToAgent: router.AgentID(a.Agent), Note: clip(a.Note, 500), By: user})
+	case "hold", "resume", "hangup":
+		if err := s.ownContact(agentOnly, user, a.Contact, "talking"); err != nil {
+			return nil, err
+		}
+		if s.opts.Calls == nil {
+			return nil, errors.New("calls unavailable")
+		}
+		id := router.ContactID(a.Contact)
+		switch m.Cmd {
+		case "hold":
+			return nil, s.opts.Calls.Hold(ctx, id)
+		case "resume":
+			return nil, s.opts.Calls.Resume(ctx, id)
+		}
+		return nil, s.opts.Calls.Hangup(ctx, id)
+	case "wrapup":
+		if err := agentOnly(); err != nil {
+			return nil, err
+		}
+		return nil, s.wrapUp(ctx, user, a)
+	case "history":
+		if err := agentOnly(); err != nil {
+			return nil, err
+		}
+		return s.history(ctx, user, router.ContactID(a.Contact))
+	case "transcript":
+		return s.transcript(ctx, c.sess, router.ContactID(a.Contact))
+	// Supervisor commands.
+	case "force_state":
+		if err := super(); err != nil {
+			return nil, err
+		}
+		return nil, s.requestState(ctx, router.AgentID(a.Agent), a.State, a.Reason, a.Next, user)
+	case "force_logout":
+		if err := super(); err != nil {
+			return nil, err
+		}
+		return nil, s.do(ctx, router.AgentLoggedOut{Agent: router.AgentID(a.Agent), By: user})
+	case "move":
+		if err := super(); err != nil {
+			return nil, err
+		}
+		if a.Queue == "" && a.Priority == nil {
+			return nil, errors.New("move needs a queue or a priority")
+		}
+		return nil, s.do(ctx, router.ContactMoved{Contact: router.ContactID(a.Contact), ToQueue: a.Queue, Priority: a.Priority, By: user})
+	case "follow", "unfollow":
+		if err := super(); err != nil {
+			return nil, err
+		}
+		return s.follow(ctx, c, router.ContactID(a.Contact), m.Cmd == "follow")
+	case "waiting":
+		if err := super(); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.m.contactList(func(v *ContactView) bool { return a.Queue == "" || v.Queue == a.Queue }), nil
+	case "agents":
+		if err := super(); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.m.agentList(), nil
+	case "chart":
+		if err := super(); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.m.chart(), nil
+	case "":
+		return nil, errors.New("missing cmd")
+	}
+	return nil, fmt.Errorf("unknown command %q", clip(m.Cmd, 40))
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// do submits ev and waits for the engine's verdict.
+func (s *Service) do(ctx context.Context, ev router.Event) error {
+	_, err := s.hub.Do(ctx, ev)
+	return err
+}
+
+// ownContact checks that contact is live and held by agent in want state
+// ("offered" or "talking").
+func (s *Service) ownContact(check func() error, agent router.AgentID, id uint64, want string) error {
+	if err := check(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.m.contacts[router.ContactID(id)]
+	if c == nil || c.Agent != string(agent) {
+		return fmt.Errorf("contact %d is not yours", id)
+	}
+	if c.State != want {
+		return fmt.Errorf("contact %d is %s, not %s", id, c.State, want)
+	}
+	return nil
+}
+
+func (s *Service) requestState(ctx context.Context, agent router.AgentID, state, reason string, next bool, by router.AgentID) error {
+	if agent == "" {
+		return errors.New("missing agent")
+	}
+	ev := router.AgentStateRequested{Agent: agent, Next: next, By: by}
+	switch state {
+	case "ready":
+		ev.State = router.Ready
+	case "not_ready":
+		ev.State = router.NotReady
+		ok := false
+		for _, r := range s.opts.NotReadyReasons {
+			ok = ok || r == reason
+		}
+		if !ok && !(by != "" && reason != "") {
+			return fmt.Errorf("unknown not-ready reason %q", clip(reason, 40))
+		}
+		ev.Reason = clip(reason, 40)
+	case "offline":
+		return s.do(ctx, router.AgentLoggedOut{Agent: agent, By: by})
+	default:
+		return fmt.Errorf("unknown state %q (ready, not_ready)", clip(state, 20))
+	}
+	return s.do(ctx, ev)
+}
+
+// loginAgent logs an agent into routing when their console connects. An
+// agent the engine does not know yet is first defined from the user record.
+func (s *Service) loginAgent(agent router.AgentID) {
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	if _, err := s.hub.Do(ctx, router.AgentLoggedIn{Agent: agent}); err == nil || ctx.Err() != nil {
+		return
+	}
+	u, err := s.st.UserByName(ctx, string(agent))
+	if err != nil || u.Disabled {
+		return
+	}
+	if _, err := s.hub.Do(ctx, router.AgentUpserted{Agent: agentDef(u.Username, u.Skills, u.VoiceCap, u.ChatCap, u.Disabled)}); err != nil {
+		s.log.Warn("define agent", "agent_id", agent, "err", err)
+		return
+	}
+	if _, err := s.hub.Do(ctx, router.AgentLoggedIn{Agent: agent}); err != nil {
+		s.log.Warn("agent login", "agent_id", agent, "err", err)
+	}
+}
+
+func agentDef(name string, skills map[string]int, voice, chat int, disabled bool) router.AgentDef {
+	return router.AgentDef{ID: router.AgentID(name), Skills: skills, Voice: voice, Chat: chat, Disabled: disabled}
+}
+
+func (s *Service) agentSend(ctx context.Context, agent router.AgentID, id router.ContactID, text string) (any, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil, errors.New("empty message")
+	}
+	if len([]rune(text)) > maxChatText {
+		return nil, fmt.Errorf("message longer than %d characters", maxChatText)
+	}
+	if s.opts.Chat == nil {
+		return nil, errors.New("chat unavailable")
+	}
+	seq, err := s.opts.Chat.AgentSend(ctx, id, agent, text)
+	if err != nil {
+		return nil, err
+	}
+	ev := chatEventView{Contact: uint64(id), Kind: "message", Seq: seq, Sender: "agent", SenderID: string(agent),
+		Text: text, Sent: unixMS(s.now())}
+	s.mu.Lock()
+	var targets []*conn
+	for f := range s.follows[id] {
+		targets = append(targets, f)
+	}
+	s.emitLocked("chat", ev, targets)
+	s.mu.Unlock()
+	return map[string]int64{"seq": seq}, nil
+}
+
+func (s *Service) endContact(ctx context.Context, agent router.AgentID, id router.ContactID) error {
+	s.mu.Lock()
+	ch := s.m.contacts[id].Channel
+	s.mu.Unlock()
+	if ch == "voice" && s.opts.Calls != nil {
+		return s.opts.Calls.Hangup(ctx, id)
+	}
+	if ch == "chat" && s.opts.Chat != nil {
+		return s.opts.Chat.EndByAgent(ctx, id, agent)
+	}
+	return s.do(ctx, router.ContactEnded{Contact: id, Reason: router.EndCompleted})
+}
+
+func (s *Service) follow(ctx context.Context, c *conn, id router.ContactID, on bool) (any, error) {
+	s.mu.Lock()
+	if !on {
+		delete(s.follows[id], c)
+		s.mu.Unlock()
+		return nil, nil
+	}
+	v := s.m.contacts[id]
+	if v == nil || v.Channel != "chat" {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("contact %d is not a live chat", id)
+	}
+	if s.follows[id] == nil {
+		s.follows[id] = make(map[*conn]struct{})
+	}
+	s.follows[id][c] = struct{}{}
+	s.mu.Unlock()
+	if s.opts.Chat == nil {
+		return []ChatLine{}, nil
+	}
+	return s.opts.Chat.Transcript(ctx, id)
+}
+
+func (s *Service) transcript(ctx context.Context, sess *session, id router.ContactID) (any, error) {
+	if s.opts.Chat == nil {
+		return nil, errors.New("chat unavailable")
+	}
+	if sess.Role == RoleAgent && !s.mayRead(ctx, router.AgentID(sess.User), id) {
+		return nil, fmt.Errorf("contact %d is not yours", id)
+	}
+	lines, err := s.opts.Chat.Transcript(ctx, id)
+	if lines == nil {
+		lines = []ChatLine{}
+	}
+	return lines, err
+}

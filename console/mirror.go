@@ -1,0 +1,268 @@
+package console
+
+import (
+	"sort"
+	"time"
+
+	"onecall/router"
+)
+
+// The mirror is the console's view of routing state, built only from the
+// commands the hub delivers. Guarded by Service.mu.
+
+// AgentView is one agent as consoles see it.
+type AgentView struct {
+	ID     string `json:"id"`
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+	Next   string `json:"next,omitempty"`
+	Since  int64  `json:"since"` // unix ms
+	Active int    `json:"active"`
+	Phone  bool   `json:"phone"`  // SIP phone registered
+	Online bool   `json:"online"` // console connected
+}
+
+// ContactView is one live contact.
+type ContactView struct {
+	ID        uint64            `json:"id"`
+	Channel   string            `json:"channel"`
+	State     string            `json:"state"`
+	Queue     string            `json:"queue"`
+	Number    string            `json:"number,omitempty"`
+	Agent     string            `json:"agent,omitempty"`
+	Language  string            `json:"language,omitempty"`
+	Citizen   string            `json:"citizen,omitempty"`
+	Attrs     map[string]string `json:"attrs,omitempty"`
+	Arrived   int64             `json:"arrived"` // unix ms
+	Since     int64             `json:"since"`   // unix ms, current state
+	Reason    string            `json:"reason,omitempty"`
+	Deadline  int64             `json:"deadline,omitempty"` // offer deadline, unix ms
+	Position  int               `json:"position,omitempty"`
+	Connected int64             `json:"connected,omitempty"` // unix ms
+	citizenRaw string           // unmasked, never sent
+}
+
+// QueueView is a queue's latest statistics.
+type QueueView struct {
+	Queue         string         `json:"queue"`
+	Waiting       int            `json:"waiting"`
+	LongestWaitMS int64          `json:"longest_wait_ms"`
+	SLToday       float64        `json:"sl_today"`
+	SL15m         float64        `json:"sl_15m"`
+	SL60m         float64        `json:"sl_60m"`
+	ASAMS         int64          `json:"asa_ms"`
+	Offered       int            `json:"offered"`
+	Answered      int            `json:"answered"`
+	Abandoned     int            `json:"abandoned"`
+	Agents        map[string]int `json:"agents"`
+	EstWaitMS     int64          `json:"est_wait_ms"`
+}
+
+// chartBin is one 15-minute bin of the day chart.
+type chartBin struct {
+	Start    int64   `json:"start"` // unix ms
+	Offered  int     `json:"offered"`
+	Answered int     `json:"answered"`
+	SL       float64 `json:"sl"` // answered-weighted SL15m at the end of the bin, -1 unknown
+	slW      float64
+	slSum    float64
+}
+
+type mirror struct {
+	agents   map[router.AgentID]*AgentView
+	contacts map[router.ContactID]*ContactView
+	queues   map[string]*QueueView
+	bins     []*chartBin
+	lastTot  map[string][2]int // queue -> offered, answered at last stats
+	mask     bool
+}
+
+func newMirror(mask bool) *mirror {
+	return &mirror{
+		agents:   make(map[router.AgentID]*AgentView),
+		contacts: make(map[router.ContactID]*ContactView),
+		queues:   make(map[string]*QueueView),
+		lastTot:  make(map[string][2]int),
+		mask:     mask,
+	}
+}
+
+func (m *mirror) agent(id router.AgentID) *AgentView {
+	a := m.agents[id]
+	if a == nil {
+		a = &AgentView{ID: string(id), State: "offline"}
+		m.agents[id] = a
+	}
+	return a
+}
+
+func (m *mirror) contact(id router.ContactID, now time.Time) *ContactView {
+	c := m.contacts[id]
+	if c == nil {
+		c = &ContactView{ID: uint64(id), State: "waiting", Arrived: unixMS(now), Since: unixMS(now)}
+		m.contacts[id] = c
+	}
+	return c
+}
+
+func (m *mirror) citizen(ch router.Channel, s string) string {
+	if m.mask && ch == router.Voice {
+		return maskNumber(s)
+	}
+	return s
+}
+
+// apply folds one command into the mirror. It returns the contact's agent
+// before the command (for routing ContactClosed to the right console).
+func (m *mirror) apply(c router.Command, now time.Time) {
+	switch c := c.(type) {
+	case router.Offer:
+		v := m.contact(c.Contact, now)
+		v.Channel = channelName(c.Channel)
+		v.Queue, v.Number, v.Agent, v.Language = c.Queue, c.Number, string(c.Agent), c.Language
+		v.Citizen = m.citizen(c.Channel, c.Citizen)
+		v.citizenRaw = c.Citizen
+		v.Attrs = c.Attrs
+		v.Deadline = unixMS(c.Deadline)
+		v.State = "offered"
+		v.Reason = c.Reason
+		if c.Waited > 0 {
+			v.Arrived = unixMS(now.Add(-c.Waited))
+		}
+	case router.OfferWithdrawn:
+		if v := m.contacts[c.Contact]; v != nil && v.Agent == string(c.Agent) && v.State == "offered" {
+			v.Agent, v.Deadline, v.State = "", 0, "waiting"
+		}
+	case router.Connected:
+		v := m.contact(c.Contact, now)
+		v.Agent, v.Channel, v.Queue = string(c.Agent), channelName(c.Channel), c.Queue
+		v.State, v.Deadline, v.Connected = "talking", 0, unixMS(now)
+	case router.Announce:
+		v := m.contact(c.Contact, now)
+		v.Channel = channelName(c.Channel)
+		v.Position = c.Position
+	case router.Overflowed:
+		v := m.contact(c.Contact, now)
+		v.Queue, v.Reason = c.ToQueue, c.Reason
+	case router.ContactClosed:
+		delete(m.contacts, c.Contact)
+	case router.ContactStateChanged:
+		if c.State == router.Ended {
+			return // ContactClosed removes it
+		}
+		v := m.contact(c.Contact, c.At)
+		v.State = contactStateName(c.State)
+		if c.Queue != "" {
+			v.Queue = c.Queue
+		}
+		if c.State != router.Waiting {
+			v.Agent = string(c.Agent)
+		} else {
+			v.Agent, v.Deadline = "", 0
+		}
+		if c.Reason != "" {
+			v.Reason = c.Reason
+		}
+		v.Since = unixMS(c.At)
+		if c.State == router.CallbackBooked {
+			delete(m.contacts, c.Contact)
+		}
+	case router.AgentStateChanged:
+		a := m.agent(c.Agent)
+		a.State, a.Reason, a.Active = stateName(c.State), c.Reason, c.Active
+		a.Next = ""
+		if c.Next != c.State && c.Next != router.Offline {
+			a.Next = stateName(c.Next)
+		}
+		at := c.At
+		if at.IsZero() {
+			at = now
+		}
+		a.Since = unixMS(at)
+	case router.QueueStats:
+		m.queueStats(c.Stats, now)
+	}
+}
+
+func queueView(s router.QueueSnapshot) *QueueView {
+	q := &QueueView{Queue: s.Queue, Waiting: s.Waiting, LongestWaitMS: ms(s.LongestWait), SLToday: s.SLToday,
+		SL15m: s.SL15m, SL60m: s.SL60m, ASAMS: ms(s.ASA), Offered: s.Offered, Answered: s.Answered,
+		Abandoned: s.Abandoned, EstWaitMS: ms(s.EstimatedWait), Agents: make(map[string]int, len(s.AgentsByState))}
+	for st, n := range s.AgentsByState {
+		q.Agents[stateName(st)] = n
+	}
+	return q
+}
+
+func (m *mirror) queueStats(s router.QueueSnapshot, now time.Time) {
+	m.queues[s.Queue] = queueView(s)
+	// Day chart: 15-minute bins of offered/answered deltas and SL.
+	start := now.Truncate(15 * time.Minute)
+	var b *chartBin
+	if n := len(m.bins); n > 0 && m.bins[n-1].Start == start.UnixMilli() {
+		b = m.bins[n-1]
+	} else {
+		b = &chartBin{Start: start.UnixMilli(), SL: -1}
+		m.bins = append(m.bins, b)
+		if len(m.bins) > 96 {
+			m.bins = m.bins[len(m.bins)-96:]
+		}
+	}
+	last := m.lastTot[s.Queue]
+	do, da := s.Offered-last[0], s.Answered-last[1]
+	if do < 0 || da < 0 { // new day: counters reset
+		do, da = s.Offered, s.Answered
+	}
+	m.lastTot[s.Queue] = [2]int{s.Offered, s.Answered}
+	b.Offered += do
+	b.Answered += da
+	if s.Answered > 0 {
+		w := float64(s.Answered)
+		b.slW += w
+		b.slSum += s.SL15m * w
+		b.SL = b.slSum / b.slW
+	}
+}
+
+func (m *mirror) agentList() []AgentView {
+	out := make([]AgentView, 0, len(m.agents))
+	for _, a := range m.agents {
+		out = append(out, *a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (m *mirror) queueList() []QueueView {
+	out := make([]QueueView, 0, len(m.queues))
+	for _, q := range m.queues {
+		out = append(out, *q)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Queue < out[j].Queue })
+	return out
+}
+
+// contactList returns live contacts filtered by keep, ordered by arrival.
+func (m *mirror) contactList(keep func(*ContactView) bool) []ContactView {
+	out := []ContactView{}
+	for _, c := range m.contacts {
+		if keep(c) {
+			out = append(out, *c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Arrived != out[j].Arrived {
+			return out[i].Arrived < out[j].Arrived
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+func (m *mirror) chart() []chartBin {
+	out := make([]chartBin, len(m.bins))
+	for i, b := range m.bins {
+		out[i] = *b
+	}
+	return out
+}

@@ -1,0 +1,450 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"onecall/router"
+)
+
+// ChatLine is one line of a chat transcript.
+type ChatLine struct {
+	Seq      int64     `json:"seq"`
+	Sender   string    `json:"sender"` // citizen | agent | system
+	SenderID string    `json:"sender_id,omitempty"`
+	Text     string    `json:"text"`
+	Sent     time.Time `json:"sent"`
+}
+
+// ChatAgent is what the console needs from the chat service (package
+// console/chatbridge adapts *chat.Service). Subscribe delivers the citizen's
+// events of one contact in order until cancel is called; the console
+// subscribes while the chat is connected to an agent or followed.
+type ChatAgent interface {
+	AgentSend(ctx context.Context, contact router.ContactID, agent router.AgentID, text string) (int64, error)
+	AgentTyping(contact router.ContactID, agent router.AgentID) error
+	AgentRead(contact router.ContactID, agent router.AgentID, seq int64) error
+	EndByAgent(ctx context.Context, contact router.ContactID, agent router.AgentID) error
+	Transcript(ctx context.Context, contact router.ContactID) ([]ChatLine, error)
+	Subscribe(contact router.ContactID, fn func(ChatEvent)) (cancel func())
+}
+
+// CallControl is what the console needs from the SIP service. Audio stays on
+// the agent's SIP phone; these act on the bridged call. Transfer is a blind
+// transfer to an external number or SIP URI; transfers to a queue or an
+// agent go through routing (router.ContactTransferred).
+type CallControl interface {
+	Hold(ctx context.Context, contact router.ContactID) error
+	Resume(ctx context.Context, contact router.ContactID) error
+	Hangup(ctx context.Context, contact router.ContactID) error
+	Transfer(ctx context.Context, contact router.ContactID, target string) error
+}
+
+// ChatEvent is something that happened in a chat on the citizen's side,
+// delivered through ChatAgent.Subscribe or (*Service).CitizenEvent.
+type ChatEvent struct {
+	Contact router.ContactID
+	// Kind: message | typing | read | delivered | left | detached | resumed
+	// | ended | resync (events were dropped: reload the transcript).
+	Kind   string
+	Seq    int64  // message seq ("message"), last seq read ("read"/"delivered")
+	Sender string // message author: citizen | system (default citizen)
+	Text   string
+	Sent   time.Time
+}
+
+// Options configure the Service. Zero values get defaults.
+type Options struct {
+	Chat  ChatAgent   // nil: chat commands answer "chat unavailable"
+	Calls CallControl // nil: call controls answer "calls unavailable"
+	// AllowedOrigins lists Origin values accepted on the WebSocket and on
+	// state-changing requests besides the request's own host.
+	AllowedOrigins []string
+	Realm          string // SIP digest realm for password changes (default "onecall")
+	MaskNumbers    bool   // mask caller numbers to the last four digits
+	// NotReadyReasons are the codes agents may pick (default break, lunch,
+	// training, meeting, admin).
+	NotReadyReasons []string
+	// Dispositions per hotline number; "*" applies to every hotline.
+	Dispositions map[string][]string
+	// CannedResponses per hotline number; "*" applies to every hotline.
+	CannedResponses map[string][]string
+	Logger          *slog.Logger
+	Clock           func() time.Time
+	// SessionTTL is the idle lifetime of a sign-in (default 12h).
+	SessionTTL time.Duration
+	// LockAfter failed sign-ins lock an account for LockFor (default 5, 15m).
+	LockAfter int
+	LockFor   time.Duration
+	// LogoutGrace: an agent whose console stays disconnected this long is
+	// logged out of routing (default 2m).
+	LogoutGrace time.Duration
+	// SendQueue bounds each connection's outgoing queue (default 256).
+	SendQueue int
+	// MsgRate and MsgBurst limit console messages per connection (default 20/s, 40).
+	MsgRate  float64
+	MsgBurst int
+}
+
+func (o *Options) defaults() {
+	if o.Realm == "" {
+		o.Realm = "onecall"
+	}
+	if len(o.NotReadyReasons) == 0 {
+		o.NotReadyReasons = []string{"break", "lunch", "training", "meeting", "admin"}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.LockAfter <= 0 {
+		o.LockAfter = 5
+	}
+	if o.LockFor <= 0 {
+		o.LockFor = 15 * time.Minute
+	}
+	if o.LogoutGrace <= 0 {
+		o.LogoutGrace = 2 * time.Minute
+	}
+	if o.SendQueue <= 0 {
+		o.SendQueue = 256
+	}
+	if o.MsgRate <= 0 {
+		o.MsgRate = 20
+	}
+	if o.MsgBurst <= 0 {
+		o.MsgBurst = 40
+	}
+}
+
+// hubAPI is the part of server.Hub the console uses.
+type hubAPI interface {
+	Submit(ev router.Event) error
+	Do(ctx context.Context, ev router.Event) ([]router.Command, error)
+	Now() time.Time
+}
+
+// Service is the console: HTTP handler, WebSocket hub for consoles, and a
+// server.Sink. Create it with New before the hub runs.
+type Service struct {
+	hub      hubAPI
+	st       Store
+	opts     Options
+	log      *slog.Logger
+	mux      *http.ServeMux
+	sessions *sessions
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+
+	mu      sync.Mutex
+	m       *mirror
+	seq     uint64
+	conns   map[string]*conn // live console per username
+	supers  map[*conn]struct{}
+	follows map[router.ContactID]map[*conn]struct{}
+	wrap    map[router.AgentID][]wrapItem // contacts awaiting a disposition
+	grace   map[router.AgentID]*time.Timer
+	subs    map[router.ContactID]func() // chat subscriptions; nil value = pending
+	closed  bool
+}
+
+type wrapItem struct {
+	Contact router.ContactID
+	Number  string
+	Channel string
+}
+
+// newService builds the Service on any hubAPI (New passes *server.Hub).
+func newService(h hubAPI, st Store, opts Options) (*Service, error) {
+	if h == nil || st == nil {
+		return nil, errors.New("console: hub and store are required")
+	}
+	opts.defaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Service{
+		hub: h, st: st, opts: opts, log: opts.Logger.With("component", "console"),
+		sessions: newSessions(opts.SessionTTL),
+		ctx:      ctx, cancel: cancel,
+		m:       newMirror(opts.MaskNumbers),
+		conns:   make(map[string]*conn),
+		supers:  make(map[*conn]struct{}),
+		follows: make(map[router.ContactID]map[*conn]struct{}),
+		wrap:    make(map[router.AgentID][]wrapItem),
+		grace:   make(map[router.AgentID]*time.Timer),
+		subs:    make(map[router.ContactID]func()),
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Service) now() time.Time { return s.opts.Clock() }
+
+// ServeHTTP serves /console, /console/static/..., /api/..., /ws/console and
+// redirects / to /console.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	s.mux.ServeHTTP(w, r)
+}
+
+
+// Close cuts every console (close code 4009) and stops timers.
+func (s *Service) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	for _, c := range s.conns {
+		c.kill(closeShutdown, "server shutting down")
+	}
+	for _, t := range s.grace {
+		t.Stop()
+	}
+	for id := range s.subs {
+		s.unsubscribeLocked(id)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+}
+
+// PhoneRegistered tells consoles whether the agent's SIP phone is
+// registered. The sip service calls it on REGISTER / expiry.
+func (s *Service) PhoneRegistered(agent router.AgentID, registered bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.m.agent(agent)
+	a.Phone = registered
+	s.emitLocked("agent_state", *a, s.agentTargets(agent))
+}
+
+// CitizenEvent passes what a citizen did in a chat (message, typing, read,
+// left) to the console of the agent handling the contact and to supervisors
+// following it. It never blocks. The chat service calls it.
+func (s *Service) CitizenEvent(ev ChatEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.m.contacts[ev.Contact]
+	var targets []*conn
+	if c != nil && c.Agent != "" {
+		if a := s.conns[c.Agent]; a != nil {
+			targets = append(targets, a)
+		}
+	}
+	for f := range s.follows[ev.Contact] {
+		targets = append(targets, f)
+	}
+	if len(targets) == 0 {
+		return
+	}
+	sender := ev.Sender
+	if sender == "" {
+		sender = "citizen"
+	}
+	s.emitLocked("chat", chatEventView{Contact: uint64(ev.Contact), Kind: ev.Kind, Seq: ev.Seq,
+		Sender: sender, Text: ev.Text, Sent: unixMS(ev.Sent)}, targets)
+}
+
+type chatEventView struct {
+	Contact  uint64 `json:"contact"`
+	Kind     string `json:"kind"`
+	Seq      int64  `json:"seq,omitempty"`
+	Sender   string `json:"sender"`
+	SenderID string `json:"sender_id,omitempty"`
+	Text     string `json:"text,omitempty"`
+	Sent     int64  `json:"sent,omitempty"`
+}
+
+// Deliver folds commands into the mirror and fans events out to consoles.
+// Called on the hub goroutine; never blocks.
+func (s *Service) Deliver(cmds []router.Command) {
+	now := s.hub.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var stats []QueueView
+	for _, cmd := range cmds {
+		switch c := cmd.(type) {
+		case router.QueueStats:
+			s.m.apply(c, now)
+			stats = append(stats, *s.m.queues[c.Stats.Queue])
+		case router.Offer:
+			s.m.apply(c, now)
+			v := *s.m.contacts[c.Contact]
+			s.emitLocked("offer", v, s.agentTargets(c.Agent))
+		case router.OfferWithdrawn:
+			s.m.apply(c, now)
+			s.emitLocked("offer_withdrawn", map[string]any{"contact": c.Contact, "agent": c.Agent, "reason": c.Reason},
+				s.agentTargets(c.Agent))
+		case router.Connected:
+			s.m.apply(c, now)
+			v := *s.m.contacts[c.Contact]
+			s.emitLocked("connected", v, s.agentTargets(c.Agent))
+			if c.Channel == router.Chat {
+				s.subscribeLocked(c.Contact)
+			}
+		case router.ContactClosed:
+			prev := c.Agent
+			if v := s.m.contacts[c.Contact]; v != nil && v.Agent != "" && prev == "" {
+				prev = router.AgentID(v.Agent)
+			}
+			if v := s.m.contacts[c.Contact]; v != nil && prev != "" && v.State == "talking" {
+				s.pushWrapLocked(prev, wrapItem{Contact: c.Contact, Number: v.Number, Channel: v.Channel})
+			}
+			s.m.apply(c, now)
+			targets := s.agentTargets(prev)
+			for f := range s.follows[c.Contact] {
+				targets = append(targets, f)
+			}
+			delete(s.follows, c.Contact)
+			s.unsubscribeLocked(c.Contact)
+			s.emitLocked("contact_closed", map[string]any{"contact": c.Contact, "channel": channelName(c.Channel),
+				"reason": endReasonName(c.Reason), "agent": prev}, targets)
+		case router.ContactStateChanged:
+			var prev string
+			if v := s.m.contacts[c.Contact]; v != nil {
+				prev = v.Agent
+			}
+			s.m.apply(c, now)
+			var targets []*conn
+			if v := s.m.contacts[c.Contact]; v != nil {
+				view := *v
+				if prev != "" && prev != view.Agent {
+					if a := s.conns[prev]; a != nil {
+						targets = append(targets, a)
+					}
+				}
+				s.emitLocked("contact_state", view, append(targets, s.agentTargets(router.AgentID(view.Agent))...))
+			} else {
+				s.emitLocked("contact_state", ContactView{ID: uint64(c.Contact), State: contactStateName(c.State),
+					Queue: c.Queue, Since: unixMS(c.At)}, s.superList())
+			}
+		case router.AgentStateChanged:
+			s.m.apply(c, now)
+			if c.State == router.Ready || c.State == router.Offline {
+				delete(s.wrap, c.Agent)
+			}
+			s.emitLocked("agent_state", *s.m.agents[c.Agent], s.agentTargets(c.Agent))
+		case router.Overflowed, router.Announce:
+			s.m.apply(c, now)
+			var id router.ContactID
+			if o, ok := c.(router.Overflowed); ok {
+				id = o.Contact
+			} else {
+				id = c.(router.Announce).Contact
+			}
+			if v := s.m.contacts[id]; v != nil {
+				s.emitLocked("contact_state", *v, s.superList())
+			}
+		}
+	}
+	if len(stats) > 0 {
+		// One message per batch to every console: agents show queue totals too.
+		all := make([]*conn, 0, len(s.conns))
+		for _, c := range s.conns {
+			all = append(all, c)
+		}
+		s.emitLocked("queue_stats", stats, all)
+	}
+}
+
+func (s *Service) pushWrapLocked(a router.AgentID, w wrapItem) {
+	l := append(s.wrap[a], w)
+	if len(l) > 8 {
+		l = l[len(l)-8:]
+	}
+	s.wrap[a] = l
+}
+
+// agentTargets is the agent's own console plus every supervisor.
+func (s *Service) agentTargets(a router.AgentID) []*conn {
+	out := s.superList()
+	if a == "" {
+		return out
+	}
+	if c := s.conns[string(a)]; c != nil && c.sess.Role == RoleAgent {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (s *Service) superList() []*conn {
+	out := make([]*conn, 0, len(s.supers)+1)
+	for c := range s.supers {
+		out = append(out, c)
+	}
+	return out
+}
+
+// emitLocked encodes one event once and queues it on each target. s.mu held.
+func (s *Service) emitLocked(kind string, data any, targets []*conn) {
+	s.seq++
+	if len(targets) == 0 {
+		return
+	}
+	b, err := json.Marshal(serverMsg{T: "event", Seq: s.seq, Kind: kind, Data: data})
+	if err != nil {
+		s.log.Error("encode event", "kind", kind, "err", err)
+		return
+	}
+	seen := make(map[*conn]struct{}, len(targets))
+	for _, c := range targets {
+		if _, dup := seen[c]; dup {
+			continue
+		}
+		seen[c] = struct{}{}
+		c.push(b)
+	}
+}
+
+// subscribeLocked starts following the citizen's side of a chat. The chat
+// service is called off the hub goroutine. s.mu held.
+func (s *Service) subscribeLocked(id router.ContactID) {
+	if s.opts.Chat == nil || s.closed {
+		return
+	}
+	if _, ok := s.subs[id]; ok {
+		return
+	}
+	s.subs[id] = nil
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		cancel := s.opts.Chat.Subscribe(id, s.CitizenEvent)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if fn, ok := s.subs[id]; ok && fn == nil {
+			s.subs[id] = cancel
+			return
+		}
+		cancel() // closed meanwhile
+	}()
+}
+
+func (s *Service) unsubscribeLocked(id router.ContactID) {
+	fn, ok := s.subs[id]
+	if !ok {
+		return
+	}
+	delete(s.subs, id)
+	if fn != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			fn()
+		}()
+	}
+}

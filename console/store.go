@@ -1,0 +1,26 @@
+package console
+
+import (
+	"context"
+	"time"
+
+	"onecall/store"
+)
+
+// UserStore is the part of *store.Store the user CLI and seeding need.
+type UserStore interface {
+	UserByName(ctx context.Context, name string) (store.User, error)
+	UpsertUser(ctx context.Context, u store.User) error
+	ListUsers(ctx context.Context) ([]store.User, error)
+}
+
+// Store is the part of *store.Store the console needs.
+type Store interface {
+	UserStore
+	RecordLoginFailure(ctx context.Context, name string, now time.Time, lockAfter int, lockFor time.Duration) (bool, error)
+	ResetLoginFailures(ctx context.Context, name string) error
+	Enqueue(rec store.Record) error
+	Contact(ctx context.Context, id uint64) (store.Contact, error)
+	ContactsByCitizen(ctx context.Context, citizen string, limit int) ([]store.Contact, error)
+	Health() store.Health
+}

@@ -1,0 +1,532 @@
+'use strict';
+// onecall console: agent view and supervisor wallboard. Plain JS, no build.
+// All citizen/agent text is rendered with textContent, never as HTML.
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, cls, text) => {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  };
+  let lang = localStorage.getItem('lang') || 'ko';
+  const t = (k) => (I18N[lang] && I18N[lang][k]) || (I18N.en[k]) || k;
+
+  const S = {
+    csrf: '', me: null, ws: null, seq: 0, retry: 0, takenOver: false, clockSkew: 0,
+    agent: null, contacts: new Map(), wrap: [], queues: new Map(), agents: new Map(), chart: [],
+    reasons: [], dispositions: {}, canned: {}, selected: 0, logs: new Map(), unread: new Map(),
+    offer: null, drill: '', waiting: [], follow: 0, nextId: 1, pending: new Map(), typingAt: new Map()
+  };
+  window.onecall = S; // for tests and debugging
+
+  function applyI18n() {
+    document.documentElement.lang = lang;
+    document.querySelectorAll('[data-i18n]').forEach((e) => { e.textContent = t(e.dataset.i18n); });
+    document.querySelectorAll('[data-i18n-ph]').forEach((e) => { e.placeholder = t(e.dataset.i18nPh); });
+    $('lang').textContent = lang === 'ko' ? 'EN' : '한국어';
+  }
+  $('lang').onclick = () => { lang = lang === 'ko' ? 'en' : 'ko'; localStorage.setItem('lang', lang); applyI18n(); render(); };
+
+  async function api(method, path, body) {
+    const r = await fetch(path, {
+      method, credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': S.csrf },
+      body: body ? JSON.stringify(body) : undefined
+    });
+    let data = null;
+    try { data = await r.json(); } catch (e) { /* empty */ }
+    return { status: r.status, data };
+  }
+
+  // ---- sign-in ----
+  async function boot() {
+    applyI18n();
+    const r = await api('GET', '/api/session');
+    if (r.status === 200) { signedIn(r.data); } else { showLogin(); }
+  }
+  function showLogin() {
+    ['agent', 'super', 'banner'].forEach((id) => { $(id).hidden = true; });
+    $('login').hidden = false; $('signout').hidden = true; $('who').textContent = '';
+    $('conn').textContent = '';
+  }
+  $('loginform').onsubmit = async (ev) => {
+    ev.preventDefault();
+    $('loginerr').textContent = '';
+    const r = await api('POST', '/api/login', { username: $('username').value, password: $('password').value });
+    if (r.status === 200) { $('password').value = ''; signedIn(r.data); return; }
+    $('loginerr').textContent = r.status === 423 ? t('locked') : t('wrongpw');
+  };
+  $('signout').onclick = async () => {
+    await api('POST', '/api/logout');
+    if (S.ws) { S.ws.onclose = null; S.ws.close(); }
+    S.csrf = ''; showLogin();
+  };
+  function signedIn(d) {
+    S.csrf = d.csrf; S.me = d;
+    $('login').hidden = true; $('signout').hidden = false;
+    $('who').textContent = d.display + ' (' + d.role + ')';
+    connect();
+  }
+
+  // ---- WebSocket with resync ----
+  function connect() {
+    if (S.ws && S.ws.readyState <= 1) return;
+    S.takenOver = false; $('banner').hidden = true;
+    const proto = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    const ws = new WebSocket(proto + location.host + '/ws/console?csrf=' + encodeURIComponent(S.csrf));
+    S.ws = ws;
+    setConn('connecting');
+    ws.onopen = () => { S.retry = 0; setConn('online'); };
+    ws.onmessage = (m) => { let msg; try { msg = JSON.parse(m.data); } catch (e) { return; } onMessage(msg); };
+    ws.onclose = (ev) => {
+      if (S.ws !== ws) return;
+      S.ws = null; setConn('offline');
+      if (ev.code === 4001) { S.takenOver = true; $('bannertext').textContent = t('takenover'); $('banner').hidden = false; return; }
+      if (ev.code === 4003) { showLogin(); return; }
+      const delay = Math.min(10000, 250 * Math.pow(2, S.retry++)) * (0.5 + Math.random() / 2);
+      setTimeout(() => { if (!S.takenOver && S.csrf) connect(); }, delay);
+    };
+  }
+  $('takeback').onclick = () => connect();
+  window.addEventListener('online', () => { if (!S.takenOver && S.csrf) connect(); });
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && !S.takenOver && S.csrf && !S.ws) connect();
+  });
+  function setConn(k) { $('conn').textContent = t(k); $('conn').className = 'pill ' + k; }
+
+  function send(cmd, args) {
+    return new Promise((resolve, reject) => {
+      if (!S.ws || S.ws.readyState !== 1) { reject(new Error('offline')); return; }
+      const id = S.nextId++;
+      S.pending.set(id, { resolve, reject });
+      S.ws.send(JSON.stringify({ id, cmd, args: args || {} }));
+    });
+  }
+  function toast(msg) {
+    const d = el('div', 'toast', msg);
+    document.body.appendChild(d);
+    setTimeout(() => d.remove(), 4000);
+  }
+  const act = (cmd, args) => send(cmd, args).catch((e) => toast(cmd + ': ' + e.message));
+
+  function onMessage(m) {
+    if (m.t === 'snapshot') { snapshot(m.seq, m.data); return; }
+    if (m.t === 'reply' || m.t === 'error') {
+      const p = S.pending.get(m.id);
+      if (p) { S.pending.delete(m.id); m.t === 'reply' ? p.resolve(m.data) : p.reject(new Error(m.error)); }
+      else if (m.t === 'error') toast(m.error);
+      return;
+    }
+    if (m.t === 'event') {
+      if (m.seq <= S.seq) return; // already in the snapshot
+      S.seq = m.seq;
+      onEvent(m.kind, m.data);
+    }
+  }
+
+  function snapshot(seq, d) {
+    S.seq = seq; S.clockSkew = d.server_time - Date.now();
+    S.me = Object.assign(S.me || {}, d.me);
+    S.reasons = d.reasons || []; S.dispositions = d.dispositions || {}; S.canned = d.canned || {};
+    S.agent = d.agent || null;
+    S.contacts = new Map((d.contacts || []).map((c) => [c.id, c]));
+    S.wrap = d.wrap_up || [];
+    S.queues = new Map((d.queues || []).map((q) => [q.queue, q]));
+    S.agents = new Map((d.agents || []).map((a) => [a.id, a]));
+    S.chart = d.chart || [];
+    const isAgent = d.me.role === 'agent';
+    $('agent').hidden = !isAgent; $('super').hidden = isAgent;
+    if (isAgent) {
+      const sel = $('nrreason'); sel.replaceChildren();
+      S.reasons.forEach((r) => { const o = el('option', '', t('r_' + r) === 'r_' + r ? r : t('r_' + r)); o.value = r; sel.appendChild(o); });
+      // Load transcripts of live chats (resync after a drop).
+      S.contacts.forEach((c) => { if (c.state === 'talking') loadTranscript(c.id); });
+      const offered = [...S.contacts.values()].find((c) => c.state === 'offered');
+      if (offered) showOffer(offered); else hideOffer();
+    } else if (S.drill) {
+      loadWaiting(S.drill);
+    }
+    render();
+  }
+
+  function onEvent(kind, d) {
+    switch (kind) {
+      case 'agent_state':
+        if (S.me.role === 'agent') { if (d.id === S.me.user) S.agent = d; }
+        else S.agents.set(d.id, d);
+        break;
+      case 'offer':
+        S.contacts.set(d.id, d);
+        if (S.me.role === 'agent') showOffer(d);
+        break;
+      case 'offer_withdrawn':
+        if (S.me.role === 'agent') { S.contacts.delete(d.contact); if (S.offer === d.contact) hideOffer(); }
+        break;
+      case 'connected':
+        S.contacts.set(d.id, d);
+        if (S.me.role === 'agent') { if (S.offer === d.id) hideOffer(); S.selected = d.id; loadTranscript(d.id); }
+        break;
+      case 'contact_state':
+        if (S.me.role === 'agent') {
+          if (d.agent === S.me.user) S.contacts.set(d.id, Object.assign(S.contacts.get(d.id) || {}, d));
+          else S.contacts.delete(d.id); // transferred away
+        } else if (S.drill && (d.queue === S.drill)) {
+          const i = S.waiting.findIndex((w) => w.id === d.id);
+          if (d.state === 'waiting' || d.state === 'offered') { if (i >= 0) S.waiting[i] = d; else S.waiting.push(d); }
+          else if (i >= 0) S.waiting.splice(i, 1);
+        } else if (S.drill) {
+          S.waiting = S.waiting.filter((w) => w.id !== d.id);
+        }
+        break;
+      case 'contact_closed':
+        if (S.me.role === 'agent') {
+          const c = S.contacts.get(d.contact);
+          if (c && c.state === 'talking') S.wrap.push({ contact: d.contact, number: c.number, channel: c.channel });
+          S.contacts.delete(d.contact);
+          if (S.offer === d.contact) hideOffer();
+          addLine(d.contact, { sender: 'system', text: t('closed') + ' (' + d.reason + ')' });
+        } else {
+          S.waiting = S.waiting.filter((w) => w.id !== d.contact);
+          if (S.follow === d.contact) { addFollowLine({ sender: 'system', text: t('closed') }); }
+        }
+        break;
+      case 'queue_stats':
+        d.forEach((q) => S.queues.set(q.queue, q));
+        updateChart(d);
+        break;
+      case 'chat':
+        onChat(d);
+        break;
+    }
+    render();
+  }
+
+  // ---- chat ----
+  function addLine(id, line) {
+    if (!S.logs.has(id)) S.logs.set(id, []);
+    const log = S.logs.get(id);
+    if (line.seq && log.some((l) => l.seq === line.seq && l.sender === line.sender)) return;
+    log.push(line);
+    if (id !== S.selected && line.sender === 'citizen') S.unread.set(id, (S.unread.get(id) || 0) + 1);
+  }
+  function onChat(d) {
+    if (S.me.role !== 'agent') { if (d.contact === S.follow && d.kind === 'message') addFollowLine(d); return; }
+    if (d.kind === 'typing') { S.typingAt.set(d.contact, Date.now()); return; }
+    if (d.kind === 'message') {
+      addLine(d.contact, d);
+      if (d.contact === S.selected && d.sender === 'citizen') act('read', { contact: d.contact, seq: d.seq });
+    }
+    if (d.kind === 'left') addLine(d.contact, { sender: 'system', text: t('closed') });
+  }
+  async function loadTranscript(id) {
+    const c = S.contacts.get(id);
+    if (!c || c.channel !== 'chat') return;
+    try {
+      const lines = await send('transcript', { contact: id });
+      const old = S.logs.get(id) || [];
+      S.logs.set(id, []);
+      (lines || []).forEach((l) => addLine(id, { seq: l.seq, sender: l.sender, text: l.text, sent: Date.parse(l.sent) }));
+      old.filter((l) => !l.seq).forEach((l) => S.logs.get(id).push(l));
+      render();
+    } catch (e) { /* chat not available */ }
+  }
+  async function loadHistory(id) {
+    $('history').replaceChildren();
+    try {
+      const items = await send('history', { contact: id });
+      return items || [];
+    } catch (e) { return []; }
+  }
+
+  // ---- offers ----
+  let offerTimer = 0;
+  function beep() {
+    try {
+      const ac = new (window.AudioContext || window.webkitAudioContext)();
+      const o = ac.createOscillator(); const g = ac.createGain();
+      o.frequency.value = 880; g.gain.value = 0.1; o.connect(g); g.connect(ac.destination);
+      o.start(); o.stop(ac.currentTime + 0.25);
+    } catch (e) { /* no audio */ }
+  }
+  function showOffer(c) {
+    S.offer = c.id;
+    const dl = $('offerinfo'); dl.replaceChildren();
+    const add = (k, v) => { if (v === undefined || v === '' || v === null) return; dl.appendChild(el('dt', '', t(k) || k)); dl.appendChild(el('dd', '', v)); };
+    add('channel', t(c.channel)); add('hotline', c.number); add('queue', c.queue); add('language', c.language);
+    add('citizen', c.citizen); add('waited', fmtDur(Date.now() + S.clockSkew - c.arrived));
+    Object.entries(c.attrs || {}).forEach(([k, v]) => add(k, v));
+    const dlg = $('offer');
+    if (!dlg.open) dlg.show();
+    beep();
+    clearInterval(offerTimer);
+    const tick = () => { $('offercount').textContent = Math.max(0, Math.round((c.deadline - Date.now() - S.clockSkew) / 1000)); };
+    tick(); offerTimer = setInterval(tick, 500);
+    $('offerhist').replaceChildren();
+    loadHistory(c.id).then((items) => {
+      items.slice(0, 5).forEach((h) => $('offerhist').appendChild(el('div', '', fmtTime(h.arrived) + ' ' + h.hotline + ' ' + (h.disposition || '') + ' ' + (h.notes || ''))));
+      renderHistory(items);
+    });
+  }
+  function hideOffer() { S.offer = null; clearInterval(offerTimer); if ($('offer').open) $('offer').close(); }
+  $('accept').onclick = () => { if (S.offer) act('accept', { contact: S.offer }); };
+  $('reject').onclick = () => { if (S.offer) act('reject', { contact: S.offer, reason: 'declined' }); hideOffer(); };
+
+  // ---- agent status ----
+  $('btnready').onclick = () => act('state', { state: 'ready', next: $('afternext').checked });
+  $('btnnotready').onclick = () => act('state', { state: 'not_ready', reason: $('nrreason').value, next: $('afternext').checked });
+  $('btnlogout').onclick = () => act('logout', {});
+
+  // ---- rendering ----
+  function fmtDur(ms) {
+    if (!(ms >= 0)) return '';
+    const s = Math.floor(ms / 1000), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), ss = s % 60;
+    const p = (n) => String(n).padStart(2, '0');
+    return (h ? h + ':' + p(m) : m) + ':' + p(ss);
+  }
+  function fmtTime(ms) { return ms ? new Date(ms).toLocaleString(lang === 'ko' ? 'ko-KR' : 'en-GB') : ''; }
+  function stName(s) { return t('st_' + s); }
+  const nowS = () => Date.now() + S.clockSkew;
+
+  function render() {
+    if (!S.me) return;
+    if (S.me.role === 'agent') renderAgent(); else renderSuper();
+  }
+
+  function renderAgent() {
+    const a = S.agent || { state: 'offline' };
+    $('mystate').textContent = stName(a.state) + (a.reason ? ' (' + (t('r_' + a.reason) === 'r_' + a.reason ? a.reason : t('r_' + a.reason)) + ')' : '');
+    $('mystate').className = 'state ' + a.state;
+    $('mysince').textContent = a.since ? fmtDur(nowS() - a.since) : '';
+    $('mynext').textContent = a.next ? '→ ' + stName(a.next) : '';
+    $('phone').textContent = a.phone ? t('phoneon') : t('phoneoff');
+    $('phone').className = 'pill ' + (a.phone ? 'online' : 'offline');
+    let waiting = 0; S.queues.forEach((q) => { waiting += q.waiting; });
+    $('qsum').textContent = t('waitingn') + ' ' + waiting;
+    // tabs
+    const tabs = $('tabs'); tabs.replaceChildren();
+    const live = [...S.contacts.values()].filter((c) => c.state === 'talking');
+    if (!live.some((c) => c.id === S.selected)) S.selected = live.length ? live[0].id : 0;
+    live.forEach((c) => {
+      const b = el('button', 'tab' + (c.id === S.selected ? ' sel' : ''), (c.channel === 'voice' ? '☎ ' : '💬 ') + (c.citizen || '#' + c.id));
+      b.type = 'button'; b.dataset.contact = c.id;
+      const n = S.unread.get(c.id) || 0;
+      if (n) b.appendChild(el('span', 'badge', n));
+      b.onclick = () => { S.selected = c.id; S.unread.delete(c.id); render(); };
+      tabs.appendChild(b);
+    });
+    renderPane(live.find((c) => c.id === S.selected));
+    renderWrap();
+  }
+
+  const panes = new Map();
+  function renderPane(c) {
+    const pane = $('pane');
+    $('empty').hidden = !!c;
+    pane.querySelectorAll('.contact').forEach((p) => { if (!c || Number(p.dataset.contact) !== c.id) p.remove(); });
+    if (!c) return;
+    let p = pane.querySelector('.contact');
+    if (!p) {
+      p = $('tplcontact').content.firstElementChild.cloneNode(true);
+      p.dataset.contact = c.id;
+      pane.appendChild(p);
+      p.querySelectorAll('[data-i18n]').forEach((e) => { e.textContent = t(e.dataset.i18n); });
+      p.querySelectorAll('[data-i18n-ph]').forEach((e) => { e.placeholder = t(e.dataset.i18nPh); });
+      const id = c.id, text = p.querySelector('.text');
+      const doSend = () => {
+        const v = text.value.trim(); if (!v) return;
+        send('send', { contact: id, text: v }).then((r) => {
+          addLine(id, { seq: r.seq, sender: 'agent', text: v, sent: Date.now() }); text.value = ''; render();
+        }).catch((e) => toast(e.message));
+      };
+      p.querySelector('.send').onclick = doSend;
+      text.onkeydown = (e) => { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); doSend(); } };
+      let lastTyping = 0;
+      text.oninput = () => { if (Date.now() - lastTyping > 2000) { lastTyping = Date.now(); act('typing', { contact: id }); } };
+      const canned = p.querySelector('.canned');
+      const list = (S.canned[c.number] || S.canned['*'] || []);
+      canned.appendChild(el('option', '', t('canned')));
+      list.forEach((s) => canned.appendChild(el('option', '', s)));
+      canned.onchange = () => { if (canned.selectedIndex > 0) { text.value = canned.value; canned.selectedIndex = 0; text.focus(); } };
+      p.querySelector('.transfer').onclick = () => act('transfer', {
+        contact: id, queue: p.querySelector('.xqueue').value.trim(), agent: p.querySelector('.xagent').value.trim(), note: p.querySelector('.xnote').value
+      });
+      p.querySelector('.end').onclick = () => act('end', { contact: id });
+      p.querySelector('.hold').onclick = () => act('hold', { contact: id });
+      p.querySelector('.resume').onclick = () => act('resume', { contact: id });
+      p.querySelector('.hangup').onclick = () => act('hangup', { contact: id });
+      loadHistory(id).then(renderHistory);
+    }
+    p.querySelector('.ctitle').textContent = t(c.channel) + ' · ' + (c.citizen || '#' + c.id);
+    p.querySelector('.cmeta').textContent = t('hotline') + ' ' + (c.number || '') + ' · ' + t('queue') + ' ' + c.queue + (c.language ? ' · ' + c.language : '');
+    p.querySelector('.ctimer').textContent = c.connected ? fmtDur(nowS() - c.connected) : '';
+    const attrs = p.querySelector('.cattrs'); attrs.replaceChildren();
+    Object.entries(c.attrs || {}).forEach(([k, v]) => { attrs.appendChild(el('dt', '', k)); attrs.appendChild(el('dd', '', v)); });
+    p.querySelector('.composer').hidden = c.channel !== 'chat';
+    p.querySelector('.callctl').hidden = c.channel !== 'voice';
+    const log = p.querySelector('.log');
+    const lines = S.logs.get(c.id) || [];
+    if (log.childElementCount !== lines.length) {
+      log.replaceChildren();
+      lines.forEach((l) => {
+        const d = el('div', 'line ' + l.sender);
+        d.appendChild(el('span', 'who', t(l.sender + 'side')));
+        d.appendChild(el('span', 'msg', l.text));
+        log.appendChild(d);
+      });
+      log.scrollTop = log.scrollHeight;
+    }
+    const ty = S.typingAt.get(c.id) || 0;
+    p.querySelector('.typing').textContent = Date.now() - ty < 4000 ? t('typing') : '';
+  }
+
+  function renderHistory(items) {
+    const h = $('history'); h.replaceChildren();
+    (items || []).forEach((it) => {
+      const d = el('div', 'hist');
+      d.appendChild(el('b', '', fmtTime(it.arrived) + ' · ' + t(it.channel) + ' · ' + it.hotline));
+      d.appendChild(el('div', '', (it.disposition || '') + ' ' + (it.notes || '')));
+      d.onclick = async () => {
+        try {
+          const lines = await send('transcript', { contact: it.id });
+          const box = el('div', 'log small');
+          (lines || []).forEach((l) => box.appendChild(el('div', 'line ' + l.sender, t(l.sender + 'side') + ': ' + l.text)));
+          d.appendChild(box);
+        } catch (e) { toast(e.message); }
+      };
+      h.appendChild(d);
+    });
+  }
+
+  function renderWrap() {
+    const w = $('wraplist');
+    const have = new Set([...w.querySelectorAll('.wrap')].map((e) => Number(e.dataset.contact)));
+    const want = new Set(S.wrap.map((x) => x.contact));
+    w.querySelectorAll('.wrap').forEach((e) => { if (!want.has(Number(e.dataset.contact))) e.remove(); });
+    S.wrap.forEach((x) => {
+      if (have.has(x.contact)) return;
+      const f = el('form', 'wrap'); f.dataset.contact = x.contact;
+      f.appendChild(el('b', '', '#' + x.contact + ' ' + t(x.channel) + ' ' + (x.number || '')));
+      const disp = el('select', 'disp'); disp.setAttribute('aria-label', t('disposition'));
+      (S.dispositions[x.number] || S.dispositions['*'] || ['resolved']).forEach((d) => { const o = el('option', '', d); o.value = d; disp.appendChild(o); });
+      const notes = el('textarea', 'notes'); notes.placeholder = t('notes'); notes.maxLength = 4000;
+      const then = el('select', 'then');
+      const o1 = el('option', '', t('ready')); o1.value = 'ready'; then.appendChild(o1);
+      S.reasons.forEach((r) => { const o = el('option', '', t('notready') + ': ' + (t('r_' + r) === 'r_' + r ? r : t('r_' + r))); o.value = r; then.appendChild(o); });
+      const b = el('button', 'primary', t('save')); b.type = 'submit';
+      f.append(disp, notes, then, b);
+      f.onsubmit = (ev) => {
+        ev.preventDefault();
+        send('wrapup', { contact: x.contact, disposition: disp.value, notes: notes.value, then: then.value })
+          .then(() => { S.wrap = S.wrap.filter((y) => y.contact !== x.contact); render(); })
+          .catch((e) => toast(e.message));
+      };
+      w.appendChild(f);
+    });
+  }
+
+  // ---- supervisor ----
+  function pct(x) { return x >= 0 ? Math.round(x * 100) + '%' : '-'; }
+  function renderSuper() {
+    const tiles = $('tiles'); tiles.replaceChildren();
+    [...S.queues.values()].sort((a, b) => a.queue.localeCompare(b.queue)).forEach((q) => {
+      const d = el('button', 'tile' + (q.queue === S.drill ? ' sel' : '') + (q.sl_15m < 0.8 && q.answered ? ' warn' : ''));
+      d.type = 'button'; d.dataset.queue = q.queue;
+      d.appendChild(el('h4', '', q.queue));
+      const kv = (k, v, cls) => { const r = el('div', 'kv ' + (cls || '')); r.appendChild(el('span', '', t(k))); r.appendChild(el('b', '', v)); d.appendChild(r); };
+      kv('waitingn', q.waiting, 'big'); kv('longest', fmtDur(q.longest_wait_ms)); kv('sltoday', pct(q.sl_today));
+      kv('sl15', pct(q.sl_15m)); kv('asa', fmtDur(q.asa_ms)); kv('abandoned', q.abandoned);
+      const ag = el('div', 'agentsby');
+      Object.entries(q.agents || {}).forEach(([s, n]) => { if (n) ag.appendChild(el('span', 'state ' + s, stName(s) + ' ' + n)); });
+      d.appendChild(ag);
+      d.onclick = () => { S.drill = q.queue; loadWaiting(q.queue); render(); };
+      tiles.appendChild(d);
+    });
+    $('drillq').textContent = S.drill;
+    const tb = $('waiting').tBodies[0]; tb.replaceChildren();
+    S.waiting.slice().sort((a, b) => a.arrived - b.arrived).forEach((c, i) => {
+      const tr = el('tr');
+      [i + 1, t(c.channel), fmtDur(nowS() - c.arrived), stName(c.state) === 'st_' + c.state ? c.state : c.state, c.reason || ''].forEach((v) => tr.appendChild(el('td', '', v)));
+      const td = el('td');
+      const qi = el('input', 'mvq'); qi.placeholder = t('queue'); qi.size = 8;
+      const pi = el('input', 'mvp'); pi.placeholder = t('prio'); pi.size = 3; pi.type = 'number';
+      const mv = el('button', '', t('move')); mv.type = 'button';
+      mv.onclick = () => { const a = { contact: c.id }; if (qi.value) a.queue = qi.value.trim(); if (pi.value !== '') a.priority = Number(pi.value); act('move', a); };
+      td.append(qi, pi, mv);
+      if (c.channel === 'chat' && c.state === 'talking') {
+        const fb = el('button', '', t('follow')); fb.type = 'button'; fb.onclick = () => followChat(c.id); td.appendChild(fb);
+      }
+      tr.appendChild(td); tb.appendChild(tr);
+    });
+    const ab = $('agents').tBodies[0]; ab.replaceChildren();
+    [...S.agents.values()].sort((a, b) => a.id.localeCompare(b.id)).forEach((a) => {
+      const tr = el('tr'); tr.dataset.agent = a.id;
+      tr.appendChild(el('td', '', a.id + (a.online ? '' : ' ⦸')));
+      tr.appendChild(el('td', 'state ' + a.state, stName(a.state) + (a.reason ? ' (' + a.reason + ')' : '')));
+      tr.appendChild(el('td', '', a.since ? fmtDur(nowS() - a.since) : ''));
+      tr.appendChild(el('td', '', a.active));
+      const td = el('td');
+      const b1 = el('button', '', t('forceready')); b1.type = 'button'; b1.onclick = () => act('force_state', { agent: a.id, state: 'ready' });
+      const b2 = el('button', '', t('forcenr')); b2.type = 'button'; b2.onclick = () => act('force_state', { agent: a.id, state: 'not_ready', reason: 'supervisor' });
+      const b3 = el('button', '', t('forcelogout')); b3.type = 'button'; b3.onclick = () => act('force_logout', { agent: a.id });
+      td.append(b1, b2, b3); tr.appendChild(td); ab.appendChild(tr);
+    });
+    drawCharts();
+  }
+  async function loadWaiting(q) {
+    try { S.waiting = await send('waiting', { queue: q }) || []; } catch (e) { S.waiting = []; }
+    render();
+  }
+  async function followChat(id) {
+    try {
+      const lines = await send('follow', { contact: id });
+      S.follow = id; $('followpane').hidden = false; $('followid').textContent = '#' + id;
+      $('followlog').replaceChildren();
+      (lines || []).forEach(addFollowLine);
+    } catch (e) { toast(e.message); }
+  }
+  function addFollowLine(l) {
+    const d = el('div', 'line ' + l.sender);
+    d.appendChild(el('span', 'who', t(l.sender + 'side')));
+    d.appendChild(el('span', 'msg', l.text));
+    $('followlog').appendChild(d);
+  }
+  $('unfollow').onclick = () => { act('unfollow', { contact: S.follow }); S.follow = 0; $('followpane').hidden = true; };
+
+  // Chart bins come with the snapshot; between snapshots the client folds
+  // queue_stats deltas into the current 15-minute bin the same way the server does.
+  const lastTot = new Map();
+  function updateChart(stats) {
+    const start = Math.floor(nowS() / 900000) * 900000;
+    let b = S.chart[S.chart.length - 1];
+    if (!b || b.start !== start) { b = { start, offered: 0, answered: 0, sl: -1, w: 0, s: 0 }; S.chart.push(b); if (S.chart.length > 96) S.chart.shift(); }
+    stats.forEach((q) => {
+      const l = lastTot.get(q.queue);
+      if (l) { b.offered += Math.max(0, q.offered - l[0]); b.answered += Math.max(0, q.answered - l[1]); }
+      lastTot.set(q.queue, [q.offered, q.answered]);
+      if (q.answered) { b.w = (b.w || 0) + q.answered; b.s = (b.s || 0) + q.sl_15m * q.answered; b.sl = b.s / b.w; }
+    });
+  }
+  const SVGNS = 'http://www.w3.org/2000/svg';
+  function svg(tag, attrs) { const e = document.createElementNS(SVGNS, tag); Object.entries(attrs).forEach(([k, v]) => e.setAttribute(k, v)); return e; }
+  function drawCharts() {
+    const W = 480, H = 120, bins = S.chart, n = Math.max(bins.length, 1), bw = W / Math.max(n, 16);
+    const sl = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': t('slchart') });
+    sl.appendChild(svg('line', { x1: 0, x2: W, y1: H * 0.2, y2: H * 0.2, class: 'target' }));
+    let pts = '';
+    bins.forEach((b, i) => { if (b.sl >= 0) pts += `${(i + 0.5) * bw},${H - b.sl * H} `; });
+    sl.appendChild(svg('polyline', { points: pts.trim(), class: 'slline' }));
+    $('chartsl').replaceChildren(sl);
+    const vol = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': t('volchart') });
+    const max = Math.max(1, ...bins.map((b) => b.offered));
+    bins.forEach((b, i) => {
+      const h = (b.offered / max) * (H - 10), ha = (b.answered / max) * (H - 10);
+      vol.appendChild(svg('rect', { x: i * bw + 1, y: H - h, width: Math.max(1, bw / 2 - 1), height: h, class: 'offered' }));
+      vol.appendChild(svg('rect', { x: i * bw + bw / 2, y: H - ha, width: Math.max(1, bw / 2 - 1), height: ha, class: 'answered' }));
+    });
+    $('chartvol').replaceChildren(vol);
+  }
+
+  setInterval(() => { if (S.me && S.ws) render(); }, 1000);
+  boot();
+})();
