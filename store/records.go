@@ -1,0 +1,380 @@
+package store
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Timestamps are stored as Unix milliseconds; a zero time.Time is NULL.
+func ms(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func jsonText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", reject("encode json: %v", err)
+	}
+	return string(b), nil
+}
+
+// ContactUpsert inserts the contact row or updates it. Only fields that are
+// set (non-zero) are written, so transports and the router can each record
+// what they know. ID is required.
+type ContactUpsert struct {
+	ID         uint64
+	Channel    string // "voice" | "chat"
+	Hotline    string
+	Queue      string
+	Citizen    string
+	Agent      string
+	State      string
+	Arrived    time.Time
+	Offered    time.Time
+	Answered   time.Time
+	Ended      time.Time
+	EndReason  string
+	Wait       time.Duration
+	Handle     time.Duration
+	WrapUp     time.Duration
+	Attrs      map[string]string
+	ResumeHash string
+}
+
+func (c ContactUpsert) apply(t *wtx) error {
+	if c.ID == 0 {
+		return reject("contact upsert without id")
+	}
+	cols := []string{"id"}
+	args := []any{int64(c.ID)}
+	add := func(col string, v any) {
+		cols = append(cols, col)
+		args = append(args, v)
+	}
+	for _, f := range []struct {
+		col string
+		v   string
+	}{{"channel", c.Channel}, {"hotline", c.Hotline}, {"queue", c.Queue}, {"citizen", c.Citizen},
+		{"agent", c.Agent}, {"state", c.State}, {"end_reason", c.EndReason}, {"resume_hash", c.ResumeHash}} {
+		if f.v != "" {
+			add(f.col, f.v)
+		}
+	}
+	for _, f := range []struct {
+		col string
+		v   time.Time
+	}{{"arrived_at", c.Arrived}, {"offered_at", c.Offered}, {"answered_at", c.Answered}, {"ended_at", c.Ended}} {
+		if !f.v.IsZero() {
+			add(f.col, f.v.UnixMilli())
+		}
+	}
+	for _, f := range []struct {
+		col string
+		v   time.Duration
+	}{{"wait_ms", c.Wait}, {"handle_ms", c.Handle}, {"wrapup_ms", c.WrapUp}} {
+		if f.v != 0 {
+			add(f.col, f.v.Milliseconds())
+		}
+	}
+	if c.Attrs != nil {
+		a, err := jsonText(c.Attrs)
+		if err != nil {
+			return err
+		}
+		add("attrs", a)
+	}
+	var q strings.Builder
+	q.WriteString("INSERT INTO contacts (")
+	q.WriteString(strings.Join(cols, ", "))
+	q.WriteString(") VALUES (?")
+	q.WriteString(strings.Repeat(", ?", len(cols)-1))
+	q.WriteString(")")
+	if len(cols) > 1 {
+		q.WriteString(" ON CONFLICT (id) DO UPDATE SET ")
+		for i, col := range cols[1:] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(col + " = excluded." + col)
+		}
+	} else {
+		q.WriteString(" ON CONFLICT (id) DO NOTHING")
+	}
+	_, err := t.exec(q.String(), args...)
+	return err
+}
+
+// ContactEvent is one state change of a contact (append-only history).
+type ContactEvent struct {
+	Contact uint64
+	At      time.Time
+	State   string
+	Queue   string
+	Agent   string
+	Reason  string
+}
+
+func (e ContactEvent) apply(t *wtx) error {
+	_, err := t.exec(`INSERT INTO contact_events (contact_id, at, state, queue, agent, reason) VALUES (?, ?, ?, ?, ?, ?)`,
+		int64(e.Contact), e.At.UnixMilli(), e.State, e.Queue, e.Agent, e.Reason)
+	return err
+}
+
+// Chat message sender kinds.
+const (
+	SenderCitizen = "citizen"
+	SenderAgent   = "agent"
+	SenderSystem  = "system"
+)
+
+// ChatMessage is one chat message; (Contact, Seq) is unique and writing the
+// same message twice is a no-op apart from filling in receipt times.
+type ChatMessage struct {
+	Contact    uint64
+	Seq        int64
+	SenderKind string // SenderCitizen | SenderAgent | SenderSystem
+	SenderID   string
+	Text       string // "" once purged
+	Sent       time.Time
+	Delivered  time.Time
+	Read       time.Time
+	Purged     bool // text removed by Purge (reads only)
+}
+
+func (m ChatMessage) apply(t *wtx) error {
+	switch m.SenderKind {
+	case SenderCitizen, SenderAgent, SenderSystem:
+	default:
+		return reject("chat message %d/%d: bad sender kind %q", m.Contact, m.Seq, m.SenderKind)
+	}
+	_, err := t.exec(`INSERT INTO chat_messages (contact_id, seq, sender_kind, sender_id, text, sent_at, delivered_at, read_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (contact_id, seq) DO UPDATE SET
+			delivered_at = coalesce(delivered_at, excluded.delivered_at),
+			read_at = coalesce(read_at, excluded.read_at)`,
+		int64(m.Contact), m.Seq, m.SenderKind, m.SenderID, m.Text, m.Sent.UnixMilli(), ms(m.Delivered), ms(m.Read))
+	return err
+}
+
+// ChatReceipt records delivery and/or read times of messages up to and
+// including Seq that do not have them yet.
+type ChatReceipt struct {
+	Contact   uint64
+	UpToSeq   int64
+	Delivered time.Time
+	Read      time.Time
+}
+
+func (r ChatReceipt) apply(t *wtx) error {
+	_, err := t.exec(`UPDATE chat_messages SET
+			delivered_at = coalesce(delivered_at, ?),
+			read_at = coalesce(read_at, ?)
+		WHERE contact_id = ? AND seq <= ? AND (delivered_at IS NULL OR read_at IS NULL)`,
+		ms(r.Delivered), ms(r.Read), int64(r.Contact), r.UpToSeq)
+	return err
+}
+
+// CallLeg is one SIP leg of a call.
+type CallLeg struct {
+	Role    string    `json:"role"` // "citizen" | "agent" | "transfer"
+	URI     string    `json:"uri"`
+	CallID  string    `json:"call_id,omitempty"`
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended,omitzero"`
+}
+
+// RTPStats summarizes a call's media.
+type RTPStats struct {
+	PacketsSent     uint64  `json:"packets_sent"`
+	PacketsReceived uint64  `json:"packets_received"`
+	PacketsLost     uint64  `json:"packets_lost"`
+	JitterMs        float64 `json:"jitter_ms"`
+}
+
+// CallRecord is the CDR of one SIP call, written once at its end.
+type CallRecord struct {
+	CallID        string
+	Contact       uint64
+	From          string
+	To            string
+	Legs          []CallLeg
+	Codec         string
+	Started       time.Time
+	Answered      time.Time
+	Ended         time.Time
+	HangupCause   string
+	RTP           RTPStats
+	RecordingPath string
+}
+
+func (c CallRecord) apply(t *wtx) error {
+	if c.Legs == nil {
+		c.Legs = []CallLeg{}
+	}
+	legs, err := jsonText(c.Legs)
+	if err != nil {
+		return err
+	}
+	rtp, err := jsonText(c.RTP)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO call_records (call_id, contact_id, from_uri, to_uri, legs, codec, started_at, answered_at, ended_at, hangup_cause, rtp_stats, recording_path)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.CallID, int64(c.Contact), c.From, c.To, legs, c.Codec, c.Started.UnixMilli(), ms(c.Answered), ms(c.Ended),
+		c.HangupCause, rtp, c.RecordingPath)
+	return err
+}
+
+// AgentStateLog records that Agent entered State at At: it closes the
+// agent's open row and opens a new one. State "offline" closes the open row
+// and logs a zero-length offline row.
+type AgentStateLog struct {
+	Agent  string
+	State  string
+	Reason string
+	At     time.Time
+}
+
+func (a AgentStateLog) apply(t *wtx) error {
+	at := a.At.UnixMilli()
+	if _, err := t.exec(`UPDATE agent_state_log SET ended_at = ? WHERE agent = ? AND ended_at IS NULL`, at, a.Agent); err != nil {
+		return err
+	}
+	var end any
+	if a.State == "offline" {
+		end = at
+	}
+	_, err := t.exec(`INSERT INTO agent_state_log (agent, state, reason, started_at, ended_at) VALUES (?, ?, ?, ?, ?)`,
+		a.Agent, a.State, a.Reason, at, end)
+	return err
+}
+
+// Callback statuses.
+const (
+	CallbackBooked    = "booked"
+	CallbackDialing   = "dialing"
+	CallbackDone      = "done"
+	CallbackFailed    = "failed"
+	CallbackCancelled = "cancelled"
+)
+
+// Callback is a booked callback, keyed by the contact that booked it.
+// Writing it again updates status, attempts and queue.
+type Callback struct {
+	Contact       uint64
+	CitizenNumber string
+	Hotline       string
+	Queue         string
+	Arrived       time.Time // original arrival: the place in line
+	Booked        time.Time
+	Status        string
+	Attempts      int
+	Attrs         map[string]string
+}
+
+func (c Callback) apply(t *wtx) error {
+	if c.Status == "" {
+		c.Status = CallbackBooked
+	}
+	if c.Attrs == nil {
+		c.Attrs = map[string]string{}
+	}
+	attrs, err := jsonText(c.Attrs)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO callbacks (contact_id, citizen_number, hotline, queue, arrived_at, booked_at, status, attempts, attrs, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (contact_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+			queue = excluded.queue, updated_at = excluded.updated_at`,
+		int64(c.Contact), c.CitizenNumber, c.Hotline, c.Queue, c.Arrived.UnixMilli(), c.Booked.UnixMilli(),
+		c.Status, c.Attempts, attrs, t.now.UnixMilli())
+	return err
+}
+
+// Registration is a SIP binding of an agent phone (upserted by user+contact).
+type Registration struct {
+	User       string
+	ContactURI string
+	SourceAddr string
+	UserAgent  string
+	Expires    time.Time
+}
+
+func (r Registration) apply(t *wtx) error {
+	_, err := t.exec(`INSERT INTO registrations (username, contact_uri, source_addr, user_agent, expires_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (username, contact_uri) DO UPDATE SET source_addr = excluded.source_addr,
+			user_agent = excluded.user_agent, expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
+		r.User, r.ContactURI, r.SourceAddr, r.UserAgent, r.Expires.UnixMilli(), t.now.UnixMilli())
+	return err
+}
+
+// RegistrationDelete removes a binding; an empty ContactURI removes all of
+// the user's bindings.
+type RegistrationDelete struct {
+	User       string
+	ContactURI string
+}
+
+func (r RegistrationDelete) apply(t *wtx) error {
+	if r.ContactURI == "" {
+		_, err := t.exec(`DELETE FROM registrations WHERE username = ?`, r.User)
+		return err
+	}
+	_, err := t.exec(`DELETE FROM registrations WHERE username = ? AND contact_uri = ?`, r.User, r.ContactURI)
+	return err
+}
+
+// ContactWrapUp stores the agent's disposition code and notes.
+type ContactWrapUp struct {
+	Contact     uint64
+	Disposition string
+	Notes       string
+	WrapUp      time.Duration // 0 = leave unchanged
+}
+
+func (w ContactWrapUp) apply(t *wtx) error {
+	n, err := t.exec(`UPDATE contacts SET disposition = ?, notes = ?,
+			wrapup_ms = CASE WHEN ? > 0 THEN ? ELSE wrapup_ms END WHERE id = ?`,
+		w.Disposition, w.Notes, w.WrapUp.Milliseconds(), w.WrapUp.Milliseconds(), int64(w.Contact))
+	if err == nil && n == 0 {
+		return reject("wrap-up for unknown contact %d: %w", w.Contact, ErrNotFound)
+	}
+	return err
+}
+
+// Satisfaction stores the citizen's score 1..5.
+type Satisfaction struct {
+	Contact uint64
+	Score   int
+}
+
+func (s Satisfaction) apply(t *wtx) error {
+	if s.Score < 1 || s.Score > 5 {
+		return reject("satisfaction score %d out of 1..5", s.Score)
+	}
+	n, err := t.exec(`UPDATE contacts SET satisfaction = ? WHERE id = ?`, s.Score, int64(s.Contact))
+	if err == nil && n == 0 {
+		return reject("satisfaction for unknown contact %d: %w", s.Contact, ErrNotFound)
+	}
+	return err
+}
+
+// Disposition is a wrap-up code offered for a hotline.
+type Disposition struct {
+	Hotline string `db:"hotline"`
+	Code    string `db:"code"`
+	Label   string `db:"label"`
+}
+
+func (d Disposition) apply(t *wtx) error {
+	_, err := t.exec(`INSERT INTO dispositions (hotline, code, label) VALUES (?, ?, ?)
+		ON CONFLICT (hotline, code) DO UPDATE SET label = excluded.label`, d.Hotline, d.Code, d.Label)
+	return err
+}

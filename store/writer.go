@@ -1,0 +1,315 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Record is one write for the writer goroutine. The implementations are the
+// exported record types of this package.
+type Record interface {
+	apply(*wtx) error
+}
+
+// wtx is a batch transaction with a per-batch prepared statement cache.
+type wtx struct {
+	tx    *sqlx.Tx
+	now   time.Time
+	stmts map[string]*sqlx.Stmt
+}
+
+func (t *wtx) exec(query string, args ...any) (int64, error) {
+	st, ok := t.stmts[query]
+	if !ok {
+		var err error
+		st, err = t.tx.Preparex(query)
+		if err != nil {
+			return 0, err
+		}
+		t.stmts[query] = st
+	}
+	res, err := st.Exec(args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// funcRecord runs fn inside a savepoint, so a refused operation leaves no
+// partial writes in the batch.
+type funcRecord struct{ fn func(*wtx) error }
+
+func (f funcRecord) apply(t *wtx) error {
+	if _, err := t.tx.Exec("SAVEPOINT op"); err != nil {
+		return err
+	}
+	if err := f.fn(t); err != nil {
+		if isFault(err) {
+			return err
+		}
+		if _, rerr := t.tx.Exec("ROLLBACK TO op"); rerr != nil {
+			return rerr
+		}
+		if _, rerr := t.tx.Exec("RELEASE op"); rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	_, err := t.tx.Exec("RELEASE op")
+	return err
+}
+
+// run is the writer goroutine. It owns w and pending.
+func (s *Store) run(w *sqlx.DB) {
+	defer close(s.done)
+	var (
+		pending  []item
+		backoff  time.Duration
+		deadline time.Time // set once quit is seen
+		quitting bool
+	)
+	setPending := func() { s.pending.Store(int64(len(pending))) }
+	for {
+		// Wait for work.
+		if len(pending) == 0 {
+			if quitting {
+				pending = s.drainNow(pending)
+				if len(pending) == 0 {
+					break
+				}
+			} else {
+				select {
+				case it := <-s.q:
+					pending = append(pending, it)
+				case <-s.quit:
+					quitting = true
+					deadline = time.Now().Add(s.cfg.closeTimeout)
+					continue
+				}
+			}
+		}
+		pending = s.fill(pending, quitting)
+		setPending()
+
+		n := min(len(pending), s.cfg.batchN)
+		err := s.commit(w, pending[:n])
+		if err == nil {
+			for i := range pending[:n] {
+				pending[i] = item{}
+			}
+			k := copy(pending, pending[n:])
+			pending = pending[:k]
+			setPending()
+			if backoff != 0 {
+				s.setHealthy()
+				backoff = 0
+			}
+			continue
+		}
+
+		// Storage fault: keep Enqueue'd records, fail Durable ones.
+		s.st.failures.Add(1)
+		s.setFault(err)
+		pending = s.failDurable(pending, err)
+		setPending()
+		if quitting && time.Now().After(deadline) {
+			break
+		}
+		if backoff == 0 {
+			backoff = s.cfg.backoffMin
+		} else {
+			backoff = min(2*backoff, s.cfg.backoffMax)
+		}
+		pending = s.wait(pending, backoff, &quitting, &deadline)
+		setPending()
+		// Retry on a fresh connection: a read-only or broken handle does
+		// not heal by itself.
+		w.Close()
+		if nw, oerr := s.openWriter(context.Background()); oerr == nil {
+			w = nw
+		}
+	}
+	if len(pending) > 0 || len(s.q) > 0 {
+		lost := len(pending) + len(s.q)
+		s.st.dropped.Add(uint64(lost))
+		for _, it := range pending {
+			if it.done != nil {
+				it.done <- ErrClosed
+			}
+		}
+		s.werr = fmt.Errorf("store: close: %d records not flushed: %s", lost, s.Health().Reason)
+		s.cfg.logger.Error("store closed with unflushed records", "records", lost)
+	}
+	s.pending.Store(0)
+	w.Close()
+}
+
+// drainNow takes everything currently queued.
+func (s *Store) drainNow(pending []item) []item {
+	for {
+		select {
+		case it := <-s.q:
+			pending = append(pending, it)
+		default:
+			return pending
+		}
+	}
+}
+
+// fill adds queued records up to the batch size, lingering up to batchEvery
+// for more unless quitting.
+func (s *Store) fill(pending []item, quitting bool) []item {
+	for len(pending) < s.cfg.batchN {
+		select {
+		case it := <-s.q:
+			pending = append(pending, it)
+			continue
+		default:
+		}
+		break
+	}
+	if len(pending) >= s.cfg.batchN || s.cfg.batchEvery <= 0 || quitting {
+		return pending
+	}
+	t := time.NewTimer(s.cfg.batchEvery)
+	defer t.Stop()
+	for len(pending) < s.cfg.batchN {
+		select {
+		case it := <-s.q:
+			pending = append(pending, it)
+		case <-t.C:
+			return pending
+		case <-s.quit:
+			return pending
+		}
+	}
+	return pending
+}
+
+// wait sleeps for d while still taking queued records into pending (up to
+// maxPending); Durable records taken meanwhile fail at once.
+func (s *Store) wait(pending []item, d time.Duration, quitting *bool, deadline *time.Time) []item {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	quit := s.quit
+	if *quitting {
+		quit = nil
+	}
+	for {
+		q := s.q
+		if len(pending) >= s.cfg.maxPending {
+			q = nil
+		}
+		select {
+		case <-t.C:
+			return pending
+		case <-quit:
+			*quitting = true
+			*deadline = time.Now().Add(s.cfg.closeTimeout)
+			quit = nil
+		case it := <-q:
+			if it.done != nil {
+				s.st.dropped.Add(1)
+				it.done <- fmt.Errorf("%w: %s", ErrNotDurable, s.Health().Reason)
+				continue
+			}
+			pending = append(pending, it)
+			s.pending.Store(int64(len(pending)))
+		}
+	}
+}
+
+// failDurable answers every Durable record in pending with ErrNotDurable and
+// removes it: its caller was told, so it must not be committed later.
+func (s *Store) failDurable(pending []item, cause error) []item {
+	out := pending[:0]
+	for _, it := range pending {
+		if it.done != nil {
+			s.st.dropped.Add(1)
+			it.done <- fmt.Errorf("%w: %v", ErrNotDurable, cause)
+			continue
+		}
+		out = append(out, it)
+	}
+	for i := len(out); i < len(pending); i++ {
+		pending[i] = item{}
+	}
+	return out
+}
+
+// commit applies batch in one BEGIN IMMEDIATE transaction. A storage fault
+// rolls the whole batch back and is returned; a record refused by the
+// database is answered with its error and the batch goes on.
+func (s *Store) commit(w *sqlx.DB, batch []item) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: writer panic: %v", r)
+		}
+	}()
+	tx, err := w.Beginx()
+	if err != nil {
+		return err
+	}
+	t := &wtx{tx: tx, now: s.cfg.now(), stmts: make(map[string]*sqlx.Stmt, 8)}
+	var refused map[int]error
+	for i, it := range batch {
+		if aerr := it.rec.apply(t); aerr != nil {
+			if isFault(aerr) {
+				tx.Rollback()
+				return aerr
+			}
+			if refused == nil {
+				refused = make(map[int]error)
+			}
+			refused[i] = aerr
+		}
+	}
+	for _, st := range t.stmts {
+		st.Close()
+	}
+	if err := tx.Commit(); err != nil {
+		tx.Rollback()
+		return err
+	}
+	s.st.batches.Add(1)
+	s.st.committed.Add(uint64(len(batch) - len(refused)))
+	for i, it := range batch {
+		rerr := refused[i]
+		if rerr != nil {
+			s.st.rejected.Add(1)
+			if it.done == nil {
+				s.cfg.logger.Warn("store: record refused", "err", rerr)
+			}
+		}
+		if it.done != nil {
+			it.done <- rerr
+		}
+	}
+	return nil
+}
+
+func (s *Store) setFault(err error) {
+	s.healthy.Store(false)
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	was := s.health.OK
+	s.health.Reason = err.Error()
+	if was {
+		s.health.OK = false
+		s.health.Since = s.cfg.now()
+		s.cfg.logger.Error("store: storage unhealthy; keeping records in memory and retrying", "err", err)
+	}
+}
+
+func (s *Store) setHealthy() {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if !s.health.OK {
+		s.cfg.logger.Info("store: storage recovered", "unhealthy_for", s.cfg.now().Sub(s.health.Since))
+		s.health = Health{OK: true, Since: s.cfg.now()}
+	}
+	s.healthy.Store(true)
+}
