@@ -1,0 +1,106 @@
+package chat
+
+import (
+	"log/slog"
+	"time"
+
+	"onecall/router"
+)
+
+// Hotline is one number the chat page offers, with its topics.
+type Hotline struct {
+	Number string
+	NameKO string
+	NameEN string
+	Topics []Topic
+}
+
+// Topic is a choice on the start form; it selects the queue.
+type Topic struct {
+	ID     string
+	NameKO string
+	NameEN string
+	Queue  string // router queue id; "" = hotline default
+}
+
+// Options configure a Service. Zero values take the defaults noted.
+type Options struct {
+	Hotlines []Hotline // numbers offered on the page; required
+
+	// AllowedOrigins lists the Origin values accepted on /ws/chat (scheme://host[:port]).
+	// Empty: only same-host origins.
+	AllowedOrigins []string
+	// FrameAncestors lists origins allowed to embed the page (CSP frame-ancestors);
+	// 'self' is always allowed.
+	FrameAncestors []string
+
+	MaxTextBytes  int           // default 4096: longest message text
+	SendBuffer    int           // default 64 frames per citizen connection
+	SubBuffer     int           // default 256 events per console subscriber
+	NewChatsPerIP float64       // default 0.2 per second
+	NewChatBurst  int           // default 5
+	MsgsPerSecond float64       // default 2 per contact
+	MsgBurst      int           // default 10
+	IdleWarn      time.Duration // default 5m of silence in a conversation -> warning
+	IdleClose     time.Duration // default 2m after the warning -> close
+	ResumeTTL     time.Duration // default 30m: a token still opens an ended chat this long
+	DetachGrace   time.Duration // default 3m: a waiting/talking chat without connection is abandoned after this
+	StartTimeout  time.Duration // default 10s: first frame must arrive within
+	PingEvery     time.Duration // default 30s
+	WriteTimeout  time.Duration // default 10s
+
+	// AgentAlias maps an agent to the name citizens see. Default: the
+	// user's Alias from the store, else "상담사"/"Agent" + a stable number.
+	AgentAlias func(router.AgentID) string
+
+	Now    func() time.Time // default: the hub's clock
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.MaxTextBytes <= 0 {
+		o.MaxTextBytes = 4096
+	}
+	if o.SendBuffer <= 0 {
+		o.SendBuffer = 64
+	}
+	if o.SubBuffer <= 0 {
+		o.SubBuffer = 256
+	}
+	if o.NewChatsPerIP <= 0 {
+		o.NewChatsPerIP = 0.2
+	}
+	if o.NewChatBurst <= 0 {
+		o.NewChatBurst = 5
+	}
+	if o.MsgsPerSecond <= 0 {
+		o.MsgsPerSecond = 2
+	}
+	if o.MsgBurst <= 0 {
+		o.MsgBurst = 10
+	}
+	if o.IdleWarn <= 0 {
+		o.IdleWarn = 5 * time.Minute
+	}
+	if o.IdleClose <= 0 {
+		o.IdleClose = 2 * time.Minute
+	}
+	if o.ResumeTTL <= 0 {
+		o.ResumeTTL = 30 * time.Minute
+	}
+	if o.DetachGrace <= 0 {
+		o.DetachGrace = 3 * time.Minute
+	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = 10 * time.Second
+	}
+	if o.PingEvery <= 0 {
+		o.PingEvery = 30 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}

@@ -1,0 +1,28 @@
+//go:build !chat_nohub
+
+package chat
+
+import (
+	"errors"
+
+	"onecall/router"
+	"onecall/server"
+)
+
+// New returns the chat service on hub and st. Register Sink() with the hub
+// before hub.Run, mount the Service (ServeHTTP) for /chat and /ws/chat, call
+// Recover with the chats that were live at the last stop, and Close on
+// shutdown.
+func New(hub *server.Hub, st Store, opts Options) (*Service, error) {
+	if hub == nil || st == nil {
+		return nil, errors.New("chat: nil hub or store")
+	}
+	return newService(hub, storeBackend{st}, opts, func(err error) bool { return errors.Is(err, server.ErrBusy) })
+}
+
+// Sink returns the hub sink that feeds routing commands to the chat.
+func (s *Service) Sink() server.Sink { return sinkFunc(s.deliver) }
+
+type sinkFunc func([]router.Command)
+
+func (f sinkFunc) Deliver(c []router.Command) { f(c) }
