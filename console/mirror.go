@@ -24,22 +24,22 @@ type AgentView struct {
 
 // ContactView is one live contact.
 type ContactView struct {
-	ID        uint64            `json:"id"`
-	Channel   string            `json:"channel"`
-	State     string            `json:"state"`
-	Queue     string            `json:"queue"`
-	Number    string            `json:"number,omitempty"`
-	Agent     string            `json:"agent,omitempty"`
-	Language  string            `json:"language,omitempty"`
-	Citizen   string            `json:"citizen,omitempty"`
-	Attrs     map[string]string `json:"attrs,omitempty"`
-	Arrived   int64             `json:"arrived"` // unix ms
-	Since     int64             `json:"since"`   // unix ms, current state
-	Reason    string            `json:"reason,omitempty"`
-	Deadline  int64             `json:"deadline,omitempty"` // offer deadline, unix ms
-	Position  int               `json:"position,omitempty"`
-	Connected int64             `json:"connected,omitempty"` // unix ms
-	citizenRaw string           // unmasked, never sent
+	ID         uint64            `json:"id"`
+	Channel    string            `json:"channel"`
+	State      string            `json:"state"`
+	Queue      string            `json:"queue"`
+	Number     string            `json:"number,omitempty"`
+	Agent      string            `json:"agent,omitempty"`
+	Language   string            `json:"language,omitempty"`
+	Citizen    string            `json:"citizen,omitempty"`
+	Attrs      map[string]string `json:"attrs,omitempty"`
+	Arrived    int64             `json:"arrived"` // unix ms
+	Since      int64             `json:"since"`   // unix ms, current state
+	Reason     string            `json:"reason,omitempty"`
+	Deadline   int64             `json:"deadline,omitempty"` // offer deadline, unix ms
+	Position   int               `json:"position,omitempty"`
+	Connected  int64             `json:"connected,omitempty"` // unix ms
+	citizenRaw string            // unmasked, never sent
 }
 
 // QueueView is a queue's latest statistics.

@@ -199,7 +199,6 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-
 // Close cuts every console (close code 4009) and stops timers.
 func (s *Service) Close() {
 	s.mu.Lock()

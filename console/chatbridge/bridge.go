@@ -25,7 +25,9 @@ func (b *Bridge) AgentSend(ctx context.Context, c router.ContactID, a router.Age
 }
 
 // AgentTyping implements console.ChatAgent.
-func (b *Bridge) AgentTyping(c router.ContactID, a router.AgentID) error { return b.S.AgentTyping(c, a) }
+func (b *Bridge) AgentTyping(c router.ContactID, a router.AgentID) error {
+	return b.S.AgentTyping(c, a)
+}
 
 // AgentRead implements console.ChatAgent.
 func (b *Bridge) AgentRead(c router.ContactID, a router.AgentID, seq int64) error {
