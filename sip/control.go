@@ -27,6 +27,11 @@ func (s *Service) control(ctx context.Context, id router.ContactID, m ctlMsg) er
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-c.d.Context().Done():
+		select {
+		case err := <-m.reply:
+			return err
+		case <-time.After(time.Second): // the call may still be answering
+		}
 		return ErrNoCall
 	}
 }
@@ -91,9 +96,9 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 	case opHangup:
 		c.rec.Cause = causeConsole
 		c.endReason = router.EndCompleted
+		reply(nil)
 		c.hangupAgent()
 		c.hangupCitizen()
-		reply(nil)
 		return true
 	case opTransfer:
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)

@@ -146,6 +146,15 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
+// Client returns a SIP client on the Service's user agent (for the
+// registrar's OPTIONS keepalives). Valid after Start.
+func (s *Service) Client() (*sipgo.Client, error) {
+	if s.ua == nil {
+		return nil, errors.New("sip: not started")
+	}
+	return sipgo.NewClient(s.ua)
+}
+
 // Addr returns the bound UDP and TCP addresses ("" when not listening).
 func (s *Service) Addr() (udp, tcp string) { return s.udpAddr, s.tcpAddr }
 

@@ -283,3 +283,51 @@ func TestClosedHotline(t *testing.T) {
 		t.Fatal("abandon after the router closed the contact")
 	}
 }
+
+// TestConsoleControl: hold, resume, blind transfer (agent leg dropped,
+// ContactTransferred, caller back in queue, next agent bridged) and hang up,
+// all through the Go API the console uses.
+func TestConsoleControl(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, []router.AgentID{"agent01", "agent02"}, nil)
+	a1 := startSipp(t, "agent.xml", agentParams{Mode: "answer", WaitBye: 30000}, "", "")
+	a2 := startSipp(t, "agent.xml", agentParams{Mode: "answer", WaitBye: 30000}, "", "")
+	env.loc.set("agent01", a1.uri("agent01"))
+	env.loc.set("agent02", a2.uri("agent02"))
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", Audio: true, WaitBye: 30000}, env.udp, "110")
+	ev := env.hub.waitEvent(t, 15*time.Second, "ContactArrived", isEv[router.ContactArrived](nil)).(router.ContactArrived)
+	ctx := t.Context()
+	if err := env.svc.Hold(ctx, ev.Contact+100); err != ErrNoCall {
+		t.Fatalf("hold of unknown contact: %v", err)
+	}
+	env.hub.waitEvent(t, 10*time.Second, "accept agent01", isEv(func(e router.OfferAccepted) bool { return e.Agent == "agent01" }))
+	if err := env.svc.Hold(ctx, ev.Contact); err != nil {
+		t.Fatalf("hold: %v", err)
+	}
+	if err := env.svc.Resume(ctx, ev.Contact); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if err := env.svc.Transfer(ctx, ev.Contact, "labor", "", "agent01"); err != nil {
+		t.Fatalf("transfer: %v", err)
+	}
+	if err := a1.wait(t, 10*time.Second); err != nil {
+		t.Fatalf("agent01 leg not dropped: %v", err)
+	}
+	env.hub.waitEvent(t, 5*time.Second, "ContactTransferred", isEv(func(e router.ContactTransferred) bool {
+		return e.ToQueue == "labor" && e.By == "agent01"
+	}))
+	env.hub.waitEvent(t, 10*time.Second, "accept agent02", isEv(func(e router.OfferAccepted) bool { return e.Agent == "agent02" }))
+	if err := env.svc.Hangup(ctx, ev.Contact); err != nil {
+		t.Fatalf("hangup: %v", err)
+	}
+	for i, p := range []*sippRun{a2, c} {
+		if err := p.wait(t, 10*time.Second); err != nil {
+			t.Fatalf("peer %d: %v", i, err)
+		}
+	}
+	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv[router.ContactEnded](nil))
+	rec := env.store.waitCall(t, 5*time.Second)
+	if rec.Cause != causeConsole || rec.Legs != 3 || rec.Agent != "agent02" {
+		t.Fatalf("record = %+v", rec)
+	}
+}
