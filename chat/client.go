@@ -31,6 +31,9 @@ type client struct {
 	done chan struct{}
 	once sync.Once
 
+	closeCode   int // set once, before done is closed
+	closeReason string
+
 	mu sync.Mutex // guards cv
 	cv *conv
 }
@@ -70,11 +73,12 @@ func (c *client) send(frame []byte, seq int64) bool {
 
 func (c *client) close(code int, reason string) {
 	c.once.Do(func() {
+		c.closeCode, c.closeReason = code, reason
+		if code == CloseSlowConsumer || code == CloseShutdown {
+			// Do not wait for a stuck write: the socket gets a second more.
+			_ = c.ws.UnderlyingConn().SetWriteDeadline(time.Now().Add(time.Second))
+		}
 		close(c.done)
-		go func() {
-			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-			_ = c.ws.Close()
-		}()
 	})
 }
 
@@ -84,11 +88,13 @@ func (c *client) writer() {
 	for {
 		select {
 		case <-c.done:
+			c.finish()
 			return
 		case it := <-c.out:
 			_ = c.ws.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
 			if err := c.ws.WriteMessage(websocket.TextMessage, it.data); err != nil {
-				c.close(websocket.CloseAbnormalClosure, "write failed")
+				c.close(CloseSlowConsumer, "write failed")
+				c.ws.Close()
 				return
 			}
 			if it.seq > 0 {
@@ -96,11 +102,34 @@ func (c *client) writer() {
 			}
 		case <-t.C:
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.s.opts.WriteTimeout)); err != nil {
-				c.close(websocket.CloseAbnormalClosure, "ping failed")
+				c.close(CloseSlowConsumer, "ping failed")
+				c.ws.Close()
 				return
 			}
 		}
 	}
+}
+
+// finish runs on the writer goroutine after close: it flushes queued frames
+// (unless the peer is too slow), sends the close frame and closes the socket.
+func (c *client) finish() {
+	defer c.ws.Close()
+	if c.closeCode != CloseSlowConsumer {
+		deadline := time.Now().Add(time.Second)
+		_ = c.ws.SetWriteDeadline(deadline)
+	flush:
+		for {
+			select {
+			case it := <-c.out:
+				if c.ws.WriteMessage(websocket.TextMessage, it.data) != nil {
+					return
+				}
+			default:
+				break flush
+			}
+		}
+	}
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeReason), time.Now().Add(time.Second))
 }
 
 func (c *client) delivered(seq int64) {

@@ -174,8 +174,8 @@ func (b *memBackend) callback(context.Context, router.ContactID, string, string,
 	return nil
 }
 func (b *memBackend) rating(router.ContactID, int, string, time.Time) error { return nil }
-func (b *memBackend) healthy() (bool, string)                            { return !b.down, "down" }
-func (b *memBackend) alias(context.Context, router.AgentID) string        { return "" }
+func (b *memBackend) healthy() (bool, string)                               { return !b.down, "down" }
+func (b *memBackend) alias(context.Context, router.AgentID) string          { return "" }
 
 // memPeer is an in-memory citizen connection.
 type memPeer struct {

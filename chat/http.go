@@ -37,9 +37,9 @@ func (s *Service) initHTTP() {
 	s.csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; " +
 		"base-uri 'none'; form-action 'self'; object-src 'none'; frame-ancestors " + strings.Join(fa, " ")
 	type topicJ struct {
-		ID   string `json:"id"`
-		KO   string `json:"ko"`
-		EN   string `json:"en"`
+		ID string `json:"id"`
+		KO string `json:"ko"`
+		EN string `json:"en"`
 	}
 	type hotJ struct {
 		Number string   `json:"number"`
