@@ -1,7 +1,5 @@
 package router
 
-import "time"
-
 // This file is the contract between the routing core and everything around
 // it. Transports (sip, chat, console) and server/ depend on these types; keep
 // them stable and additive.

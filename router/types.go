@@ -29,18 +29,18 @@ const (
 type EndReason uint8
 
 const (
-	EndUnknown EndReason = iota
-	EndCompleted          // agent and citizen finished normally
-	EndAbandoned          // citizen left while waiting/offered
-	EndRefusedQueueFull   // queue full and no overflow/callback
-	EndRefusedClosed      // hotline closed
-	EndCallback           // converted to a booked callback
-	EndMaxWait            // waited past the queue's max wait with nowhere to go
-	EndAgentLost          // agent's phone/console vanished mid-contact
-	EndStuck              // reconciler ended a state that outlived its bound
-	EndSystemRestart      // process died during the contact
-	EndTransferredOut     // transferred outside routing
-	EndNoQueue            // no queue could serve it
+	EndUnknown          EndReason = iota
+	EndCompleted                  // agent and citizen finished normally
+	EndAbandoned                  // citizen left while waiting/offered
+	EndRefusedQueueFull           // queue full and no overflow/callback
+	EndRefusedClosed              // hotline closed
+	EndCallback                   // converted to a booked callback
+	EndMaxWait                    // waited past the queue's max wait with nowhere to go
+	EndAgentLost                  // agent's phone/console vanished mid-contact
+	EndStuck                      // reconciler ended a state that outlived its bound
+	EndSystemRestart              // process died during the contact
+	EndTransferredOut             // transferred outside routing
+	EndNoQueue                    // no queue could serve it
 )
 
 // Strategy chooses among eligible agents.
@@ -157,8 +157,8 @@ type Span struct{ From, To int }
 type AgentDef struct {
 	ID       AgentID
 	Skills   map[string]int
-	Voice    int // voice capacity, 0 or 1
-	Chat     int // chat capacity, default 3
+	Voice    int      // voice capacity, 0 or 1
+	Chat     int      // chat capacity, default 3
 	Queues   []string // explicit queue memberships; nil = every queue whose skills they meet
 	Disabled bool
 }

@@ -1,0 +1,17 @@
+package router
+
+import "errors"
+
+// Errors returned by Engine.Apply and New. Compare with errors.Is; the
+// returned error may wrap one of these with detail.
+var (
+	ErrUnknownAgent   = errors.New("router: unknown agent")
+	ErrUnknownContact = errors.New("router: unknown contact")
+	ErrUnknownQueue   = errors.New("router: unknown queue")
+	ErrUnknownHotline = errors.New("router: unknown hotline")
+	ErrInvalidState   = errors.New("router: invalid state for this event")
+	ErrQueueFull      = errors.New("router: queue full")
+	ErrDuplicate      = errors.New("router: duplicate id")
+	ErrInvalidConfig  = errors.New("router: invalid config")
+	ErrUnknownEvent   = errors.New("router: unknown event type")
+)
