@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -28,7 +30,8 @@ func TestFaultReadOnlyFile(t *testing.T) {
 
 	var ro atomic.Bool
 	ro.Store(true)
-	s := openTest(t, path, WithBackoff(2*time.Millisecond, 20*time.Millisecond),
+	logs := &countHandler{}
+	s := openTest(t, path, WithBackoff(2*time.Millisecond, 20*time.Millisecond), WithLogger(slog.New(logs)),
 		withWriterDSN(func(d string) string {
 			if ro.Load() {
 				return d + "&mode=ro"
@@ -66,9 +69,29 @@ func TestFaultReadOnlyFile(t *testing.T) {
 		t.Fatalf("events after recovery %d, want 51", n)
 	}
 	must(t, s.Durable(context.Background(), ChatMessage{Contact: 1, Seq: 1, SenderKind: SenderCitizen, Sent: t0}))
+	if e, i := logs.errors.Load(), logs.infos.Load(); e != 1 || i != 1 {
+		t.Errorf("want one error log (fault) and one info log (recovery) for %d failures, got %d errors, %d infos",
+			s.Stats().Failures, e, i)
+	}
 	must(t, s.Close())
 	integrityOK(t, path)
 }
+
+// countHandler counts log records by level.
+type countHandler struct{ errors, infos atomic.Int64 }
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
+	switch {
+	case r.Level >= slog.LevelError:
+		h.errors.Add(1)
+	case r.Level == slog.LevelInfo:
+		h.infos.Add(1)
+	}
+	return nil
+}
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countHandler) WithGroup(string) slog.Handler      { return h }
 
 // Another process holding the write lock (BEGIN IMMEDIATE): busy is a
 // fault; Durable fails within its ctx; the backlog commits after release.
@@ -171,11 +194,13 @@ func TestFaultDiskFull(t *testing.T) {
 	filler := filepath.Join(dir, "filler")
 	f, err := os.Create(filler)
 	must(t, err)
-	chunk := make([]byte, 16<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			break
-		}
+	var fs syscall.Statfs_t
+	must(t, syscall.Statfs(dir, &fs))
+	leave := int64(256 << 10) // room for some commits before the fault
+	if free := int64(fs.Bavail) * int64(fs.Bsize); free > leave {
+		must(t, f.Truncate(0))
+		_, err := f.Write(make([]byte, free-leave))
+		must(t, err)
 	}
 	f.Close()
 
@@ -203,6 +228,9 @@ func TestFaultDiskFull(t *testing.T) {
 	must(t, err)
 	msgs, err := s.ChatMessages(context.Background(), 2, 0)
 	must(t, err)
+	if accepted < 10 {
+		t.Errorf("only %d messages fitted before the fault; filler too large?", accepted)
+	}
 	if int(last) != accepted || len(msgs) != accepted {
 		t.Fatalf("stored %d messages (last seq %d), accepted %d", len(msgs), last, accepted)
 	}
