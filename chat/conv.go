@@ -88,7 +88,9 @@ func (cv *conv) commit(ctx context.Context, m Message) (Message, error) {
 	if m.Sender == SenderAgent {
 		seq = m.Seq
 	}
-	cv.send(msgFrame(m), seq)
+	if m.Sender != SenderCitizen { // the citizen's own connection gets an ack instead
+		cv.send(msgFrame(m), seq)
+	}
 	if m.Sender != SenderAgent {
 		cv.publish(Event{Kind: EventMessage, Seq: m.Seq, Message: m})
 	}

@@ -239,3 +239,16 @@ func httpGet(t *testing.T, url string, hdr map[string]string) (*http.Response, s
 	}
 	return resp, b.String()
 }
+
+func routerID(n uint64) router.ContactID { return router.ContactID(n) }
+
+// convsSnapshot lists the live chats (tests).
+func (s *Service) convsSnapshot() map[router.ContactID]*conv {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[router.ContactID]*conv, len(s.convs))
+	for k, v := range s.convs {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,107 @@
+package chat
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"onecall/router"
+)
+
+// newBrowser starts Debian's headless Chromium with a fresh profile.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath("/usr/bin/chromium"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.WindowSize(412, 900), // a phone screen
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	ctx, cancelC := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
+	return ctx
+}
+
+// Real browser: open /chat/110, start, send a message, get the agent's
+// answer, reload the page and see the whole history again (resume token in
+// sessionStorage); text stays text.
+func TestBrowserChatSurvivesReload(t *testing.T) {
+	e := newEnv(t, func(c *envConfig) { c.opts.AgentAlias = func(router.AgentID) string { return "상담사 별님" } })
+	ctx := newBrowser(t)
+	evil := `<img src=x onerror="document.title='pwned'">월급 문의`
+	agentText := `//li[contains(@class,"agent")]//span[@class="text" and contains(text(),"무엇을 도와드릴까요")]`
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/chat/110"),
+		chromedp.WaitVisible(chromedp.ID("start-btn")),
+		chromedp.Click(chromedp.ID("lang-en")),
+		chromedp.WaitVisible(chromedp.Search(`//button[@id="start-btn" and text()="Start chat"]`)),
+		chromedp.Click(chromedp.ID("lang-ko")),
+		chromedp.SendKeys(chromedp.ID("name"), "홍길동"),
+		chromedp.Click(chromedp.ID("start-btn")),
+		chromedp.WaitVisible(chromedp.ID("queue")),
+		chromedp.SetValue(chromedp.ID("text"), evil),
+		chromedp.Click(chromedp.ID("send-btn")),
+		chromedp.WaitVisible(chromedp.CSS(`#log li.citizen[data-seq="1"]`)),
+	)
+	if err != nil {
+		t.Fatalf("start and send: %v", err)
+	}
+	var contact uint64
+	for id := range e.svc.convsSnapshot() {
+		contact = uint64(id)
+	}
+	if contact == 0 {
+		t.Fatal("no chat on the server")
+	}
+	e.hub.accept(t, routerID(contact), "a1")
+	eventually(t, "agent connected", func() bool {
+		_, err := e.svc.AgentSend(context.Background(), routerID(contact), "a1", "안녕하세요, 무엇을 도와드릴까요?")
+		return err == nil
+	})
+	texts := `Array.from(document.querySelectorAll("#log li .text")).map(e => e.textContent)`
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.Search(agentText))); err != nil {
+		t.Fatalf("agent message not shown: %v", err)
+	}
+	before, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](texts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.Search(agentText))); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	after, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](texts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Title())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(before, "|") != strings.Join(after, "|") || len(after) != 3 {
+		t.Fatalf("history after reload\n got %q\nwant %q", after, before)
+	}
+	if after[0] != evil || title == "pwned" {
+		t.Fatalf("text was not rendered as text: %q, title %q", after[0], title)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", ".screenshots")
+	if err := os.MkdirAll(dir, 0o755); err == nil {
+		_ = os.WriteFile(filepath.Join(dir, "chat-after-reload.png"), shot, 0o644)
+	}
+}
