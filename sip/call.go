@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -229,9 +230,16 @@ func (c *call) run() {
 	if err != nil {
 		c.log.Warn("answer failed", "err", err)
 		c.rec.Cause = causeAnswerFailed
-		// sipgo sends no BYE after an ACK timeout (RFC 3261 13.3.1.4): do it.
+		// sipgo sends no BYE after an ACK timeout (RFC 3261 13.3.1.4), and
+		// diago's Hangup answers 480 on the dead transaction: send it here.
 		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = d.Hangup(hctx)
+		if res := d.InviteResponse; res != nil && res.IsSuccess() {
+			if err := byeUnacked(hctx, d); err != nil {
+				c.log.Warn("BYE after missing ACK failed", "err", err)
+			}
+		} else {
+			_ = d.Hangup(hctx)
+		}
 		cancel()
 		return
 	}
@@ -389,4 +397,28 @@ func (c *call) stopMedia() {
 	c.media.cancel()
 	<-c.media.done
 	c.media = nil
+}
+
+// byeUnacked ends a dialog whose 2xx was never ACKed.
+func byeUnacked(ctx context.Context, d *diago.DialogServerSession) error {
+	req := d.InviteRequest
+	cont := req.Contact()
+	if cont == nil {
+		return errors.New("sip: INVITE without Contact")
+	}
+	bye := sip.NewRequest(sip.BYE, cont.Address)
+	bye.SetTransport(req.Transport())
+	tx, err := d.DialogServerSession.TransactionRequest(ctx, bye)
+	if err != nil {
+		return err
+	}
+	defer tx.Terminate()
+	select {
+	case <-tx.Responses():
+	case <-tx.Done():
+		return tx.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +27,31 @@ func (r tortureResult) String() string {
 	return strings.Join(r.codes, ",")
 }
 
-var statusLineRE = regexp.MustCompile(`(?m)^SIP/2\.0 (\d{3}) `)
+var (
+	statusLineRE = regexp.MustCompile(`(?m)^SIP/2\.0 (\d{3}) `)
+	firstViaRE   = regexp.MustCompile(`(?im)^(via|v)[ \t]*:`)
+	loopHostRE   = regexp.MustCompile(`127\.0\.0\.1(:\d+)?`)
+)
+
+// pinVia points the sent-by of the first Via at 127.0.0.1:port, the test's
+// own socket: sipgo answers UDP to the source IP and the Via port (RFC 3263),
+// so without this the answers would go to 127.0.0.1:5060, and files sharing a
+// branch would also share a transaction key.
+func pinVia(msg []byte, port int) []byte {
+	loc := firstViaRE.FindIndex(msg)
+	if loc == nil {
+		return msg
+	}
+	rest := msg[loc[1]:]
+	m := loopHostRE.FindIndex(rest)
+	if m == nil {
+		return msg
+	}
+	out := append([]byte(nil), msg[:loc[1]]...)
+	out = append(out, rest[:m[0]]...)
+	out = append(out, []byte("127.0.0.1:"+strconv.Itoa(port))...)
+	return append(out, rest[m[1]:]...)
+}
 
 func readTortureFiles(t *testing.T) map[string][]byte {
 	t.Helper()
@@ -54,7 +79,8 @@ func sendTortureUDP(t *testing.T, addr string, msgs map[string][]byte, wait time
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(wait)
 	for name, msg := range msgs {
-		conn, err := net.Dial("udp", addr)
+		raddr, _ := net.ResolveUDPAddr("udp", addr)
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +88,8 @@ func sendTortureUDP(t *testing.T, addr string, msgs map[string][]byte, wait time
 		go func() {
 			defer wg.Done()
 			defer conn.Close()
-			if _, err := conn.Write(msg); err != nil {
+			port := conn.LocalAddr().(*net.UDPAddr).Port
+			if _, err := conn.WriteTo(pinVia(msg, port), raddr); err != nil {
 				t.Errorf("%s: %v", name, err)
 				return
 			}
@@ -70,7 +97,7 @@ func sendTortureUDP(t *testing.T, addr string, msgs map[string][]byte, wait time
 			buf := make([]byte, 65536)
 			_ = conn.SetReadDeadline(deadline)
 			for {
-				n, err := conn.Read(buf)
+				n, _, err := conn.ReadFrom(buf)
 				if err != nil {
 					break
 				}
@@ -103,7 +130,8 @@ func sendTortureTCP(t *testing.T, addr string, msgs map[string][]byte, wait time
 		go func() {
 			defer wg.Done()
 			defer conn.Close()
-			if _, err := conn.Write(msg); err != nil {
+			port := conn.LocalAddr().(*net.TCPAddr).Port
+			if _, err := conn.Write(pinVia(msg, port)); err != nil {
 				t.Errorf("%s: %v", name, err)
 				return
 			}
@@ -124,11 +152,13 @@ func sendTortureTCP(t *testing.T, addr string, msgs map[string][]byte, wait time
 }
 
 func TestTortureExplore(t *testing.T) {
+	msgs := readTortureFiles(t)
 	reg, _ := newTestRegistrar(t, nil)
 	s := startRegServer(t, reg)
-	msgs := readTortureFiles(t)
 	u := sendTortureUDP(t, s.udp, msgs, 1500*time.Millisecond)
-	c := sendTortureTCP(t, s.tcp, msgs, 1500*time.Millisecond)
+	reg2, _ := newTestRegistrar(t, nil)
+	s2 := startRegServer(t, reg2)
+	c := sendTortureTCP(t, s2.tcp, msgs, 1500*time.Millisecond)
 	var names []string
 	for n := range msgs {
 		names = append(names, n)

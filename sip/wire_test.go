@@ -331,3 +331,21 @@ func TestConsoleControl(t *testing.T) {
 		t.Fatalf("record = %+v", rec)
 	}
 }
+
+// TestNoAckGetsBye: a 2xx never ACKed (RFC 3261 13.3.1.4): sipgo stops
+// retransmitting after 64*T1 but sends no BYE; we do, and nothing reaches
+// routing. Slow (~32 s) by nature; runs in parallel with the rest.
+func TestNoAckGetsBye(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, nil, nil)
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", NoAck: true}, env.udp, "110")
+	if err := c.wait(t, 70*time.Second); err != nil {
+		t.Fatalf("no BYE after the unACKed 2xx: %v", err)
+	}
+	if rec := env.store.waitCall(t, 10*time.Second); rec.Cause != causeAnswerFailed {
+		t.Fatalf("record = %+v", rec)
+	}
+	if n := len(env.hub.events()); n != 0 {
+		t.Fatalf("routing saw %d events", n)
+	}
+}
