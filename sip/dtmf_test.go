@@ -115,7 +115,7 @@ func TestDTMFDetectorEvents(t *testing.T) {
 		{100, pkt(5, false, 0), '5'},
 		{100, pkt(5, false, 160), 0},
 		{100, pkt(5, true, 800), 0},
-		{100, pkt(5, true, 800), 0}, // retransmitted end
+		{100, pkt(5, true, 800), 0},   // retransmitted end
 		{900, pkt(5, true, 800), '5'}, // lost start: end alone still counts
 		{1700, pkt(11, false, 160), '#'},
 		{2500, pkt(16, false, 160), 0}, // flash: not a key

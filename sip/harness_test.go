@@ -412,8 +412,8 @@ type citizenParams struct {
 	From        string
 	LateOffer   bool
 	NoAck       bool // never ACK our 2xx; expect our BYE
-	Expect      int // expected final non-2xx response (403, 404, 503)
-	DTMFAfter   int // ms after ACK
+	Expect      int  // expected final non-2xx response (403, 404, 503)
+	DTMFAfter   int  // ms after ACK
 	Digit       string
 	Digit2      string
 	Digit2After int
