@@ -135,6 +135,21 @@ func TestFaultExternalWriteLock(t *testing.T) {
 	if n := countEvents(t, s, 1); n != 1 {
 		t.Fatalf("failed Durable record was committed: %d events", n)
 	}
+
+	// With only Durable traffic (refused while unhealthy) the writer must
+	// still find out by itself that storage is back.
+	_, err = conn.ExecContext(context.Background(), "BEGIN IMMEDIATE")
+	must(t, err)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	if err := s.Durable(ctx2, ContactEvent{Contact: 3, At: t0}); !errors.Is(err, ErrNotDurable) {
+		t.Fatalf("Durable under second lock: %v", err)
+	}
+	eventually(t, 5*time.Second, "unhealthy again", func() bool { return !s.Health().OK })
+	_, err = conn.ExecContext(context.Background(), "ROLLBACK")
+	must(t, err)
+	eventually(t, 5*time.Second, "recovery without backlog", func() bool { return s.Health().OK })
+	must(t, s.Durable(ctxT(t), ContactEvent{Contact: 3, At: t0}))
 }
 
 // A long-running outside reader holding a WAL snapshot must not stop

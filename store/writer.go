@@ -80,7 +80,7 @@ func (s *Store) run(w *sqlx.DB) {
 				if len(pending) == 0 {
 					break
 				}
-			} else {
+			} else if backoff == 0 {
 				select {
 				case it := <-s.q:
 					pending = append(pending, it)
@@ -90,6 +90,9 @@ func (s *Store) run(w *sqlx.DB) {
 					continue
 				}
 			}
+			// else: storage is unhealthy and nothing is waiting; commit an
+			// empty batch, which writes the probe row, to learn whether it
+			// has recovered (Durable callers are refused until then).
 		}
 		pending = s.fill(pending, quitting)
 		setPending()
@@ -255,6 +258,13 @@ func (s *Store) commit(w *sqlx.DB, batch []item) (err error) {
 	}
 	t := &wtx{tx: tx, now: s.cfg.now(), stmts: make(map[string]*sqlx.Stmt, 8)}
 	var refused map[int]error
+	if len(batch) == 0 {
+		if _, err := tx.Exec(`INSERT INTO writer_probe (id, at) VALUES (1, ?)
+			ON CONFLICT (id) DO UPDATE SET at = excluded.at`, t.now.UnixMilli()); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
 	for i, it := range batch {
 		if aerr := it.rec.apply(t); aerr != nil {
 			if isFault(aerr) {
