@@ -104,7 +104,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	defer cancelAlloc()
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	defer cancelBrowser()
-	if err := chromedp.Run(browser); err != nil {
+	if err := chromedp.Do(browser); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	tab := func(name string) context.Context {
@@ -114,16 +114,18 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Cleanup(cancel2)
 		return c
 	}
-	run := func(c context.Context, what string, acts ...chromedp.Action) {
+	run := func(c context.Context, what string, acts ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Run(c, acts...); err != nil {
+		if err := chromedp.Do(c, acts...); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
 	shot := func(c context.Context, name string) {
 		t.Helper()
-		var buf []byte
-		run(c, "screenshot "+name, chromedp.FullScreenshot(&buf, 90))
+		buf, err := chromedp.Run(c, chromedp.FullScreenshot(90))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
 		if err := os.WriteFile(filepath.Join(screenshotDir(t), name), buf, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -132,85 +134,84 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Helper()
 		run(c, user+" signs in",
 			chromedp.Navigate(srv.URL+"/"),
-			chromedp.WaitVisible("#username", chromedp.ByID),
-			chromedp.SendKeys("#username", user, chromedp.ByID),
-			chromedp.SendKeys("#password", "demo", chromedp.ByID),
-			chromedp.Click("#loginbtn", chromedp.ByID),
-			chromedp.WaitVisible(view, chromedp.ByID),
-			chromedp.WaitVisible(`#conn.online`, chromedp.ByQuery))
+			chromedp.WaitVisible(chromedp.ID("username")),
+			chromedp.SendKeys(chromedp.ID("username"), user),
+			chromedp.SendKeys(chromedp.ID("password"), "demo"),
+			chromedp.Click(chromedp.ID("loginbtn")),
+			chromedp.WaitVisible(chromedp.CSS(view)),
+			chromedp.WaitVisible(chromedp.CSS(`#conn.online`)))
 	}
 	waitText := func(c context.Context, sel, want string) {
 		t.Helper()
-		run(c, "wait for "+want+" in "+sel, chromedp.Poll(`(document.querySelector(`+jsString(sel)+`)||{}).textContent && document.querySelector(`+jsString(sel)+`).textContent.includes(`+jsString(want)+`)`, nil, chromedp.WithPollingTimeout(20*time.Second)))
+		run(c, "wait for "+want+" in "+sel, chromedp.Poll[chromedp.Void](`(document.querySelector(`+jsString(sel)+`)||{}).textContent && document.querySelector(`+jsString(sel)+`).textContent.includes(`+jsString(want)+`)`, chromedp.WithPollingTimeout(20*time.Second)))
 	}
 
 	sup := tab("super")
 	signIn(sup, "super01", "#super")
 	a1 := tab("agent01")
 	signIn(a1, "agent01", "#agent")
-	run(a1, "agent01 ready", chromedp.Click("#btnready", chromedp.ByID), chromedp.WaitVisible("#mystate.ready", chromedp.ByQuery))
+	run(a1, "agent01 ready", chromedp.Click(chromedp.ID("btnready")), chromedp.WaitVisible(chromedp.CSS("#mystate.ready")))
 	waitText(sup, "#agents tr[data-agent=agent01]", "상담 가능")
 
 	// The citizen starts a chat on the real chat page.
 	cit := tab("citizen")
 	run(cit, "citizen starts a chat",
 		chromedp.Navigate(srv.URL+"/chat/1350?lang=ko"),
-		chromedp.WaitVisible("#start-btn", chromedp.ByID),
-		chromedp.SendKeys("#name", "홍길동", chromedp.ByID),
-		chromedp.Click("#start-btn", chromedp.ByID))
+		chromedp.WaitVisible(chromedp.ID("start-btn")),
+		chromedp.SendKeys(chromedp.ID("name"), "홍길동"),
+		chromedp.Click(chromedp.ID("start-btn")))
 
 	// Offer pops up on the agent console; accept.
-	run(a1, "offer shown", chromedp.WaitVisible("#offer[open]", chromedp.ByQuery))
+	run(a1, "offer shown", chromedp.WaitVisible(chromedp.CSS("#offer[open]")))
 	waitText(a1, "#offerinfo", "labor")
 	shot(a1, "agent-offer.png")
-	run(a1, "accept", chromedp.Click("#accept", chromedp.ByID), chromedp.WaitVisible("#pane .contact", chromedp.ByQuery))
+	run(a1, "accept", chromedp.Click(chromedp.ID("accept")), chromedp.WaitVisible(chromedp.CSS("#pane .contact")))
 
 	// Citizen -> agent, with markup that must stay text.
-	run(cit, "citizen writes", chromedp.WaitVisible("#conv", chromedp.ByID),
-		chromedp.SendKeys("#text", "<img src=x onerror=alert(1)>월급을 못 받았어요", chromedp.ByID),
-		chromedp.Click("#send-btn", chromedp.ByID))
+	run(cit, "citizen writes", chromedp.WaitVisible(chromedp.ID("conv")),
+		chromedp.SendKeys(chromedp.ID("text"), "<img src=x onerror=alert(1)>월급을 못 받았어요"),
+		chromedp.Click(chromedp.ID("send-btn")))
 	waitText(a1, "#pane .log", "월급을 못 받았어요")
-	var imgs int
-	run(a1, "no injected markup", chromedp.Evaluate(`document.querySelectorAll('#pane .log img').length`, &imgs))
-	if imgs != 0 {
+	imgs, err := chromedp.Run(a1, chromedp.Evaluate[int](`document.querySelectorAll('#pane .log img').length`))
+	if err != nil || imgs != 0 {
 		t.Fatal("chat text rendered as HTML")
 	}
 	// Agent -> citizen.
-	run(a1, "agent replies", chromedp.SendKeys("#pane .text", "체불 임금 진정 절차를 안내해 드리겠습니다.", chromedp.ByQuery),
-		chromedp.Click("#pane .send", chromedp.ByQuery))
+	run(a1, "agent replies", chromedp.SendKeys(chromedp.CSS("#pane .text"), "체불 임금 진정 절차를 안내해 드리겠습니다."),
+		chromedp.Click(chromedp.CSS("#pane .send")))
 	waitText(cit, "#log", "진정 절차를")
 	waitText(a1, "#pane .log", "진정 절차를")
 	shot(a1, "agent-chat.png")
 
 	// Supervisor: drill into the queue and see the live chat; wallboard shows agent01 busy.
 	waitText(sup, "#agents tr[data-agent=agent01]", "상담 중")
-	run(sup, "drill into labor", chromedp.Click(`.tile[data-queue=labor]`, chromedp.ByQuery))
+	run(sup, "drill into labor", chromedp.Click(chromedp.CSS(`.tile[data-queue=labor]`)))
 	waitText(sup, "#waiting", "chat")
 	shot(sup, "supervisor-wallboard.png")
 
 	// Transfer to agent02 with a note.
 	a2 := tab("agent02")
 	signIn(a2, "agent02", "#agent")
-	run(a2, "agent02 ready", chromedp.Click("#btnready", chromedp.ByID), chromedp.WaitVisible("#mystate.ready", chromedp.ByQuery))
-	run(a1, "transfer", chromedp.SendKeys("#pane .xagent", "agent02", chromedp.ByQuery),
-		chromedp.SendKeys("#pane .xnote", "임금 진정 상담 중", chromedp.ByQuery),
-		chromedp.Click("#pane .transfer", chromedp.ByQuery))
-	run(a2, "agent02 offered", chromedp.WaitVisible("#offer[open]", chromedp.ByQuery), chromedp.Click("#accept", chromedp.ByID),
-		chromedp.WaitVisible("#pane .contact", chromedp.ByQuery))
+	run(a2, "agent02 ready", chromedp.Click(chromedp.ID("btnready")), chromedp.WaitVisible(chromedp.CSS("#mystate.ready")))
+	run(a1, "transfer", chromedp.SendKeys(chromedp.CSS("#pane .xagent"), "agent02"),
+		chromedp.SendKeys(chromedp.CSS("#pane .xnote"), "임금 진정 상담 중"),
+		chromedp.Click(chromedp.CSS("#pane .transfer")))
+	run(a2, "agent02 offered", chromedp.WaitVisible(chromedp.CSS("#offer[open]")), chromedp.Click(chromedp.ID("accept")),
+		chromedp.WaitVisible(chromedp.CSS("#pane .contact")))
 	waitText(a2, "#pane .log", "월급을 못 받았어요") // transcript follows the transfer
-	run(a1, "agent01 lost the chat", chromedp.WaitVisible("#empty", chromedp.ByID))
-	run(a2, "agent02 writes", chromedp.SendKeys("#pane .text", "이어서 도와드리겠습니다.", chromedp.ByQuery), chromedp.Click("#pane .send", chromedp.ByQuery))
+	run(a1, "agent01 lost the chat", chromedp.WaitVisible(chromedp.ID("empty")))
+	run(a2, "agent02 writes", chromedp.SendKeys(chromedp.CSS("#pane .text"), "이어서 도와드리겠습니다."), chromedp.Click(chromedp.CSS("#pane .send")))
 	waitText(cit, "#log", "이어서 도와드리겠습니다")
 
 	// agent02 ends the chat, wraps up with a disposition and goes to lunch.
-	run(a2, "end chat", chromedp.Click("#pane .end", chromedp.ByQuery), chromedp.WaitVisible("#wraplist .wrap", chromedp.ByQuery))
+	run(a2, "end chat", chromedp.Click(chromedp.CSS("#pane .end")), chromedp.WaitVisible(chromedp.CSS("#wraplist .wrap")))
 	waitText(sup, "#agents tr[data-agent=agent02]", "후처리")
 	shot(a2, "agent-wrapup.png")
 	run(a2, "wrap up",
-		chromedp.SetValue("#wraplist .disp", "referred", chromedp.ByQuery),
-		chromedp.SendKeys("#wraplist .notes", "근로감독관 진정 안내", chromedp.ByQuery),
-		chromedp.SetValue("#wraplist .then", "lunch", chromedp.ByQuery),
-		chromedp.Click("#wraplist button", chromedp.ByQuery))
+		chromedp.SetValue(chromedp.CSS("#wraplist .disp"), "referred"),
+		chromedp.SendKeys(chromedp.CSS("#wraplist .notes"), "근로감독관 진정 안내"),
+		chromedp.SetValue(chromedp.CSS("#wraplist .then"), "lunch"),
+		chromedp.Click(chromedp.CSS("#wraplist button")))
 	waitText(a2, "#mystate", "식사")
 	waitText(sup, "#agents tr[data-agent=agent02]", "식사")
 	waitText(sup, ".tile[data-queue=labor]", "labor")
