@@ -1,0 +1,260 @@
+package configs
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Hotlines is hotlines.yaml: who runs which line (institutions and
+// centers), the numbers citizens dial, retired numbers kept as aliases,
+// and the shared list of public holidays.
+type Hotlines struct {
+	Holidays     []Holiday     `yaml:"holidays"`
+	Institutions []Institution `yaml:"institutions"`
+	Centers      []Center      `yaml:"centers"`
+	Numbers      []Number      `yaml:"numbers"`
+	Aliases      []Alias       `yaml:"aliases"`
+}
+
+// Holiday is one public holiday (Asia/Seoul), date "YYYY-MM-DD".
+type Holiday struct {
+	Date string `yaml:"date"`
+	Name string `yaml:"name"`
+}
+
+// Institution is an organisation (ministry, agency, local government) that
+// runs one or more centers.
+type Institution struct {
+	ID     string `yaml:"id"`
+	NameKo string `yaml:"name_ko"`
+	NameEn string `yaml:"name_en"`
+}
+
+// Center is one call center: the unit that answers a line. Several centers
+// may share one short code (each region runs its own 120); a center belongs
+// to exactly one institution.
+type Center struct {
+	ID          string `yaml:"id"`
+	Institution string `yaml:"institution"`
+	NameKo      string `yaml:"name_ko"`
+	NameEn      string `yaml:"name_en"`
+	Region      string `yaml:"region"` // area code of a regional center, "" = national
+}
+
+// Number is one entry point citizens dial (or pick on the chat page).
+type Number struct {
+	Number    string      `yaml:"number"`  // as published, e.g. "1577-1000", "02-120"
+	Status    string      `yaml:"status"`  // verified | verified-secondary | unverified | derived
+	Sources   []string    `yaml:"sources"` // where the number was verified
+	Notes     string      `yaml:"notes"`
+	Center    string      `yaml:"center"` // the center answering by default
+	AgencyKo  string      `yaml:"agency_ko"`
+	AgencyEn  string      `yaml:"agency_en"`
+	Topic     string      `yaml:"topic"`     // free text for people; routing uses Queue skills
+	Languages []string    `yaml:"languages"` // language skill ids offered
+	Hours     Hours       `yaml:"hours"`
+	Closed    Closed      `yaml:"closed"`
+	Queue     string      `yaml:"queue"`    // default queue
+	Language  string      `yaml:"language"` // default language, default "ko"
+	Menu      []MenuItem  `yaml:"menu"`     // optional IVR menu (at most 9 items)
+	Areas     []AreaRoute `yaml:"areas"`    // optional: caller area code -> center/queue
+	// Referral marks a line onecall does not answer (emergency 112/119):
+	// the transports tell the caller to dial Referral directly. Such
+	// numbers are not given to the router.
+	Referral string `yaml:"referral"`
+}
+
+// Hours is a weekly opening schedule in Asia/Seoul.
+type Hours struct {
+	Always   bool   `yaml:"always"`   // 24/7/365; other keys ignored
+	Weekdays []Span `yaml:"weekdays"` // Monday-Friday
+	Weekends []Span `yaml:"weekends"` // Saturday and Sunday unless set below
+	Saturday []Span `yaml:"saturday"`
+	Sunday   []Span `yaml:"sunday"`
+	Holidays []Span `yaml:"holidays"` // on public holidays; empty = closed
+}
+
+// Span is an opening interval "HH:MM-HH:MM" (To may be 24:00), stored as
+// minutes since local midnight.
+type Span struct {
+	From, To int
+}
+
+// String renders "HH:MM-HH:MM".
+func (s Span) String() string {
+	return fmt.Sprintf("%02d:%02d-%02d:%02d", s.From/60, s.From%60, s.To/60, s.To%60)
+}
+
+// UnmarshalYAML parses "HH:MM-HH:MM". Range problems (from >= to, hour
+// past 24) are left to Validate.
+func (s *Span) UnmarshalYAML(n *yaml.Node) error {
+	bad := &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: bad time span %q (want \"HH:MM-HH:MM\")", n.Line, n.Value)}}
+	if n.Kind != yaml.ScalarNode {
+		return bad
+	}
+	from, to, ok := strings.Cut(strings.TrimSpace(n.Value), "-")
+	if !ok {
+		return bad
+	}
+	f, ok1 := parseClock(from)
+	t, ok2 := parseClock(to)
+	if !ok1 || !ok2 {
+		return bad
+	}
+	*s = Span{From: f, To: t}
+	return nil
+}
+
+// MarshalYAML renders "HH:MM-HH:MM".
+func (s Span) MarshalYAML() (any, error) { return s.String(), nil }
+
+func parseClock(s string) (int, bool) {
+	s = strings.TrimSpace(s)
+	h, m, ok := strings.Cut(s, ":")
+	if !ok || len(h) < 1 || len(h) > 2 || len(m) != 2 {
+		return 0, false
+	}
+	hh, mm := 0, 0
+	for _, c := range h {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		hh = hh*10 + int(c-'0')
+	}
+	for _, c := range m {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		mm = mm*10 + int(c-'0')
+	}
+	return hh*60 + mm, true
+}
+
+// Closed says what a closed line does with a contact.
+type Closed struct {
+	Action    string `yaml:"action"` // refuse | callback | overflow; default callback
+	Queue     string `yaml:"queue"`  // target queue for overflow
+	MessageKo string `yaml:"message_ko"`
+	MessageEn string `yaml:"message_en"`
+}
+
+// MenuItem is one IVR choice: a digit leading to a queue, optionally in a
+// given language (the contact then needs that language skill instead of
+// the queue's language skill).
+type MenuItem struct {
+	Digit    string `yaml:"digit"` // "0"-"9", "*" or "#"
+	Queue    string `yaml:"queue"`
+	Language string `yaml:"language"`
+	LabelKo  string `yaml:"label_ko"`
+	LabelEn  string `yaml:"label_en"`
+}
+
+// AreaRoute sends callers from the given area codes (e.g. "02", "051") to
+// a specific center and queue.
+type AreaRoute struct {
+	Codes  []string `yaml:"codes"`
+	Center string   `yaml:"center"`
+	Queue  string   `yaml:"queue"`
+}
+
+// Alias is a retired number that now reaches its successor.
+type Alias struct {
+	Number   string   `yaml:"number"`
+	Target   string   `yaml:"target"` // a number in Numbers
+	Status   string   `yaml:"status"` // historical
+	AgencyKo string   `yaml:"agency_ko"`
+	AgencyEn string   `yaml:"agency_en"`
+	Topic    string   `yaml:"topic"`
+	Sources  []string `yaml:"sources"`
+	Notes    string   `yaml:"notes"`
+}
+
+// NormalizeNumber strips everything but digits, '*' and '#', so "1577-1000",
+// "1577 1000" and "15771000" compare equal.
+func NormalizeNumber(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if (c >= '0' && c <= '9') || c == '*' || c == '#' {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// QueueFor returns the queue and center for a caller, choosing by the
+// caller's area code when Areas are configured ("" caller = default).
+func (n *Number) QueueFor(caller string) (queue, center string) {
+	c := NormalizeNumber(caller)
+	if strings.HasPrefix(c, "82") {
+		c = "0" + c[2:]
+	}
+	best := -1
+	for i, a := range n.Areas {
+		for _, code := range a.Codes {
+			if strings.HasPrefix(c, code) && (best < 0 || len(code) > len(longestCode(n.Areas[best].Codes, c))) {
+				best = i
+			}
+		}
+	}
+	if best >= 0 {
+		return n.Areas[best].Queue, n.Areas[best].Center
+	}
+	return n.Queue, n.Center
+}
+
+func longestCode(codes []string, c string) string {
+	l := ""
+	for _, code := range codes {
+		if strings.HasPrefix(c, code) && len(code) > len(l) {
+			l = code
+		}
+	}
+	return l
+}
+
+// ResolveNumber finds the number dialled, with or without dashes, following
+// an alias to its successor.
+func (b *Bundle) ResolveNumber(dialled string) (*Number, bool) {
+	d := NormalizeNumber(dialled)
+	if d == "" {
+		return nil, false
+	}
+	if n := b.findNumber(d); n != nil {
+		return n, true
+	}
+	for i := range b.Hotlines.Aliases {
+		if NormalizeNumber(b.Hotlines.Aliases[i].Number) == d {
+			if n := b.findNumber(NormalizeNumber(b.Hotlines.Aliases[i].Target)); n != nil {
+				return n, true
+			}
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+func (b *Bundle) findNumber(norm string) *Number {
+	for i := range b.Hotlines.Numbers {
+		if NormalizeNumber(b.Hotlines.Numbers[i].Number) == norm {
+			return &b.Hotlines.Numbers[i]
+		}
+	}
+	return nil
+}
+
+func (h *Hotlines) applyDefaults() {
+	for i := range h.Numbers {
+		n := &h.Numbers[i]
+		if n.Language == "" {
+			n.Language = "ko"
+		}
+		if n.Closed.Action == "" {
+			n.Closed.Action = "callback"
+		}
+		if len(n.Languages) == 0 {
+			n.Languages = []string{n.Language}
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package configs
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Server is onecall.yaml: the server's own settings. Every field has a
+// default (see DefaultServer and README.md).
+type Server struct {
+	Listen  Listen  `yaml:"listen"`
+	DataDir string  `yaml:"data_dir"` // relative paths are relative to the config file's directory
+	Trunks  []Trunk `yaml:"trunks"`
+	Log     Log     `yaml:"log"`
+	Limits  Limits  `yaml:"limits"`
+	Privacy Privacy `yaml:"privacy"`
+	Chat    Chat    `yaml:"chat"`
+	Console Console `yaml:"console"`
+	SIP     SIP     `yaml:"sip"`
+	Routing Routing `yaml:"routing"`
+	Files   Files   `yaml:"files"`
+}
+
+// Listen holds listen addresses. An empty address disables that listener
+// (except HTTP, which is required).
+type Listen struct {
+	HTTP   string `yaml:"http"`    // default ":8080"
+	SIPUDP string `yaml:"sip_udp"` // default ":5060"
+	SIPTCP string `yaml:"sip_tcp"` // default ":5060"
+	TLS    *TLS   `yaml:"tls"`     // optional SIP over TLS (and HTTPS if server chooses)
+}
+
+// TLS is an optional TLS listener with its certificate and key files
+// (relative to the config file's directory).
+type TLS struct {
+	Listen string `yaml:"listen"` // default ":5061"
+	Cert   string `yaml:"cert"`
+	Key    string `yaml:"key"`
+}
+
+// Trunk is a named allow-list of addresses allowed to send calls in.
+type Trunk struct {
+	Name  string   `yaml:"name"`
+	Allow []string `yaml:"allow"` // IPs or CIDRs
+}
+
+// Prefixes parses Allow (single IPs become /32 or /128). Invalid entries are
+// skipped; Validate reports them.
+func (t Trunk) Prefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, a := range t.Allow {
+		if p, err := parsePrefix(a); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug|info|warn|error, default info
+	Format string `yaml:"format"` // text|json, default json
+}
+
+// Limits bounds load.
+type Limits struct {
+	InboxSize         int        `yaml:"inbox_size"`           // router inbox, default 65536
+	MaxCalls          int        `yaml:"max_calls"`            // concurrent calls, default 20000
+	MaxCallsPerSecond float64    `yaml:"max_calls_per_second"` // new calls/s, default 500
+	MaxChats          int        `yaml:"max_chats"`            // concurrent chats, default 50000
+	ChatMessageBytes  int        `yaml:"chat_message_bytes"`   // default 4096
+	Rate              RateLimits `yaml:"rate"`
+}
+
+// RateLimits are per-client token buckets.
+type RateLimits struct {
+	ChatMessagesPerMinute int `yaml:"chat_messages_per_minute"`   // per chat, default 30
+	ChatStartsPerMinute   int `yaml:"chat_starts_per_minute"`     // per IP, default 10
+	HTTPPerSecond         int `yaml:"http_per_second"`            // per IP, default 50
+	LoginsPerMinute       int `yaml:"logins_per_minute"`          // per IP, default 10
+	CallsPerSecondPerPeer int `yaml:"calls_per_second_per_trunk"` // per trunk peer, default 200
+}
+
+// Privacy settings.
+type Privacy struct {
+	MaskPhoneNumbers        bool `yaml:"mask_phone_numbers"`        // default true
+	TranscriptRetentionDays int  `yaml:"transcript_retention_days"` // default 90
+}
+
+// Chat configures the citizen chat.
+type Chat struct {
+	AllowedOrigins []string `yaml:"allowed_origins"` // embed origins; default none (same origin only)
+	WarnAfter      Duration `yaml:"warn_after"`      // inactivity warning, default 5m
+	CloseAfter     Duration `yaml:"close_after"`     // inactivity close, default 10m
+	AgentAlias     string   `yaml:"agent_alias"`     // display alias pattern, default "상담사 {alias}"
+}
+
+// Console configures the agent/supervisor console.
+type Console struct {
+	AllowedOrigins []string `yaml:"allowed_origins"` // default none (same origin only)
+	SessionTTL     Duration `yaml:"session_ttl"`     // default 12h
+	LockoutAfter   int      `yaml:"lockout_after"`   // failed logins, default 5
+	LockoutFor     Duration `yaml:"lockout_for"`     // default 15m
+}
+
+// SIP configures the SIP front end.
+type SIP struct {
+	Realm         string   `yaml:"realm"`          // digest realm, default "onecall"
+	RTPPortMin    int      `yaml:"rtp_port_min"`   // default 20000
+	RTPPortMax    int      `yaml:"rtp_port_max"`   // default 40000
+	NoRTPTimeout  Duration `yaml:"no_rtp_timeout"` // default 30s
+	RegisterMin   Duration `yaml:"register_min"`   // default 60s
+	RegisterMax   Duration `yaml:"register_max"`   // default 1h
+	AnnounceEvery Duration `yaml:"announce_every"` // default 30s
+	ExternalHost  string   `yaml:"external_host"`  // host in Contact/SDP; default: listen address
+}
+
+// Routing holds engine-wide routing settings.
+type Routing struct {
+	MissedOfferNotReady  bool     `yaml:"missed_offer_not_ready"` // default true
+	PreferredAgentWindow Duration `yaml:"preferred_agent_window"` // default 24h
+	PreferredAgentWait   Duration `yaml:"preferred_agent_wait"`   // default 20s
+	MaxTalk              Duration `yaml:"max_talk"`               // default 4h
+	MaxWrapUp            Duration `yaml:"max_wrap_up"`            // default 30m
+	MaxWaiting           Duration `yaml:"max_waiting"`            // default 24h
+}
+
+// Files names the other config files, relative to onecall.yaml's directory.
+type Files struct {
+	Hotlines   string `yaml:"hotlines"`    // default hotlines.yaml
+	Queues     string `yaml:"queues"`      // default queues.yaml
+	Skills     string `yaml:"skills"`      // default skills.yaml
+	DemoRoster string `yaml:"demo_roster"` // default demo-roster.yaml; "" to omit
+}
+
+// DefaultServer returns the server settings used for every key that
+// onecall.yaml leaves out.
+func DefaultServer() Server {
+	return Server{
+		Listen:  Listen{HTTP: ":8080", SIPUDP: ":5060", SIPTCP: ":5060"},
+		DataDir: "data",
+		Log:     Log{Level: "info", Format: "json"},
+		Limits: Limits{
+			InboxSize: 65536, MaxCalls: 20000, MaxCallsPerSecond: 500, MaxChats: 50000,
+			ChatMessageBytes: 4096,
+			Rate: RateLimits{ChatMessagesPerMinute: 30, ChatStartsPerMinute: 10, HTTPPerSecond: 50,
+				LoginsPerMinute: 10, CallsPerSecondPerPeer: 200},
+		},
+		Privacy: Privacy{MaskPhoneNumbers: true, TranscriptRetentionDays: 90},
+		Chat: Chat{WarnAfter: Duration(5 * time.Minute), CloseAfter: Duration(10 * time.Minute),
+			AgentAlias: "상담사 {alias}"},
+		Console: Console{SessionTTL: Duration(12 * time.Hour), LockoutAfter: 5, LockoutFor: Duration(15 * time.Minute)},
+		SIP: SIP{Realm: "onecall", RTPPortMin: 20000, RTPPortMax: 40000, NoRTPTimeout: Duration(30 * time.Second),
+			RegisterMin: Duration(60 * time.Second), RegisterMax: Duration(time.Hour), AnnounceEvery: Duration(30 * time.Second)},
+		Routing: Routing{MissedOfferNotReady: true, PreferredAgentWindow: Duration(24 * time.Hour),
+			PreferredAgentWait: Duration(20 * time.Second), MaxTalk: Duration(4 * time.Hour),
+			MaxWrapUp: Duration(30 * time.Minute), MaxWaiting: Duration(24 * time.Hour)},
+		Files: Files{Hotlines: "hotlines.yaml", Queues: "queues.yaml", Skills: "skills.yaml", DemoRoster: "demo-roster.yaml"},
+	}
+}
+
+// applyTLSDefaults fills defaults inside optional sub-structs after decoding.
+func (s *Server) applyDefaults() {
+	if s.Listen.TLS != nil && s.Listen.TLS.Listen == "" {
+		s.Listen.TLS.Listen = ":5061"
+	}
+}

@@ -1,0 +1,613 @@
+package configs
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"time"
+)
+
+var reID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// Validate checks the whole bundle and reports every problem at once as a
+// *Problems (nil when valid). Problems carry file and line when the bundle
+// came from Load.
+func (b *Bundle) Validate() error {
+	var ps Problems
+	b.validateServer(&ps)
+	b.validateSkills(&ps)
+	queues := b.validateQueues(&ps)
+	b.validateHotlines(&ps, queues)
+	if b.Roster != nil {
+		b.Roster.validate(&ps, b)
+		b.validateCoverage(&ps)
+	}
+	return ps.err()
+}
+
+type reporter struct {
+	ps  *Problems
+	src *source
+}
+
+func (r reporter) at(path ...any) func(format string, args ...any) {
+	return func(format string, args ...any) {
+		r.ps.add(r.src.name(), r.src.line(path...), format, args...)
+	}
+}
+
+func positive(report func(string, ...any), key string, d Duration) {
+	if d <= 0 {
+		report("%s must be a positive duration, got %s", key, d)
+	}
+}
+
+func checkAddr(report func(string, ...any), key, addr string, required bool) {
+	if addr == "" {
+		if required {
+			report("%s is required", key)
+		}
+		return
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		report("%s: bad listen address %q (want host:port or :port)", key, addr)
+	}
+}
+
+func (b *Bundle) validateServer(ps *Problems) {
+	r := reporter{ps, b.srcServer}
+	s := &b.Server
+	checkAddr(r.at("listen", "http"), "listen.http", s.Listen.HTTP, true)
+	checkAddr(r.at("listen", "sip_udp"), "listen.sip_udp", s.Listen.SIPUDP, false)
+	checkAddr(r.at("listen", "sip_tcp"), "listen.sip_tcp", s.Listen.SIPTCP, false)
+	if t := s.Listen.TLS; t != nil {
+		checkAddr(r.at("listen", "tls", "listen"), "listen.tls.listen", t.Listen, true)
+		if t.Cert == "" || t.Key == "" {
+			r.at("listen", "tls")("listen.tls needs both cert and key")
+		}
+	}
+	if s.DataDir == "" {
+		r.at("data_dir")("data_dir is required")
+	}
+	trunks := map[string]bool{}
+	for i, t := range s.Trunks {
+		rep := r.at("trunks", i)
+		if t.Name == "" {
+			rep("trunk %d has no name", i+1)
+		} else if trunks[t.Name] {
+			rep("trunk %q defined twice", t.Name)
+		}
+		trunks[t.Name] = true
+		if len(t.Allow) == 0 {
+			rep("trunk %q allows no addresses", t.Name)
+		}
+		for j, a := range t.Allow {
+			if _, err := parsePrefix(a); err != nil {
+				r.at("trunks", i, "allow", j)("trunk %q: bad IP or CIDR %q", t.Name, a)
+			}
+		}
+	}
+	switch s.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		r.at("log", "level")("log.level must be debug, info, warn or error, got %q", s.Log.Level)
+	}
+	switch s.Log.Format {
+	case "text", "json":
+	default:
+		r.at("log", "format")("log.format must be text or json, got %q", s.Log.Format)
+	}
+	l := &s.Limits
+	for _, c := range []struct {
+		key string
+		v   float64
+	}{
+		{"inbox_size", float64(l.InboxSize)}, {"max_calls", float64(l.MaxCalls)},
+		{"max_calls_per_second", l.MaxCallsPerSecond}, {"max_chats", float64(l.MaxChats)},
+		{"chat_message_bytes", float64(l.ChatMessageBytes)},
+	} {
+		if c.v <= 0 {
+			r.at("limits", c.key)("limits.%s must be positive", c.key)
+		}
+	}
+	if l.ChatMessageBytes > 1<<20 {
+		r.at("limits", "chat_message_bytes")("limits.chat_message_bytes must be at most 1 MiB")
+	}
+	for _, c := range []struct {
+		key string
+		v   int
+	}{
+		{"chat_messages_per_minute", l.Rate.ChatMessagesPerMinute}, {"chat_starts_per_minute", l.Rate.ChatStartsPerMinute},
+		{"http_per_second", l.Rate.HTTPPerSecond}, {"logins_per_minute", l.Rate.LoginsPerMinute},
+		{"calls_per_second_per_trunk", l.Rate.CallsPerSecondPerPeer},
+	} {
+		if c.v <= 0 {
+			r.at("limits", "rate", c.key)("limits.rate.%s must be positive", c.key)
+		}
+	}
+	if s.Privacy.TranscriptRetentionDays < 0 {
+		r.at("privacy", "transcript_retention_days")("privacy.transcript_retention_days must be >= 0")
+	}
+	positive(r.at("chat", "warn_after"), "chat.warn_after", s.Chat.WarnAfter)
+	positive(r.at("chat", "close_after"), "chat.close_after", s.Chat.CloseAfter)
+	if s.Chat.WarnAfter > 0 && s.Chat.CloseAfter > 0 && s.Chat.WarnAfter >= s.Chat.CloseAfter {
+		r.at("chat", "warn_after")("chat.warn_after (%s) must be shorter than chat.close_after (%s)", s.Chat.WarnAfter, s.Chat.CloseAfter)
+	}
+	if s.Chat.AgentAlias == "" {
+		r.at("chat", "agent_alias")("chat.agent_alias is required")
+	}
+	positive(r.at("console", "session_ttl"), "console.session_ttl", s.Console.SessionTTL)
+	positive(r.at("console", "lockout_for"), "console.lockout_for", s.Console.LockoutFor)
+	if s.Console.LockoutAfter < 1 {
+		r.at("console", "lockout_after")("console.lockout_after must be at least 1")
+	}
+	sp := &s.SIP
+	if sp.Realm == "" {
+		r.at("sip", "realm")("sip.realm is required")
+	}
+	if sp.RTPPortMin < 1024 || sp.RTPPortMax > 65535 || sp.RTPPortMin >= sp.RTPPortMax {
+		r.at("sip", "rtp_port_min")("sip RTP port range %d-%d must satisfy 1024 <= min < max <= 65535", sp.RTPPortMin, sp.RTPPortMax)
+	}
+	positive(r.at("sip", "no_rtp_timeout"), "sip.no_rtp_timeout", sp.NoRTPTimeout)
+	positive(r.at("sip", "register_min"), "sip.register_min", sp.RegisterMin)
+	positive(r.at("sip", "register_max"), "sip.register_max", sp.RegisterMax)
+	if sp.RegisterMin > sp.RegisterMax {
+		r.at("sip", "register_min")("sip.register_min (%s) exceeds sip.register_max (%s)", sp.RegisterMin, sp.RegisterMax)
+	}
+	positive(r.at("sip", "announce_every"), "sip.announce_every", sp.AnnounceEvery)
+	rt := &s.Routing
+	if rt.PreferredAgentWindow < 0 {
+		r.at("routing", "preferred_agent_window")("routing.preferred_agent_window must be >= 0")
+	}
+	if rt.PreferredAgentWait < 0 {
+		r.at("routing", "preferred_agent_wait")("routing.preferred_agent_wait must be >= 0")
+	}
+	positive(r.at("routing", "max_talk"), "routing.max_talk", rt.MaxTalk)
+	positive(r.at("routing", "max_wrap_up"), "routing.max_wrap_up", rt.MaxWrapUp)
+	positive(r.at("routing", "max_waiting"), "routing.max_waiting", rt.MaxWaiting)
+	if s.Files.Hotlines == "" || s.Files.Queues == "" || s.Files.Skills == "" {
+		r.at("files")("files.hotlines, files.queues and files.skills are required")
+	}
+}
+
+func (b *Bundle) validateSkills(ps *Problems) {
+	r := reporter{ps, b.srcSkills}
+	seen := map[string]bool{}
+	check := func(list string, ks []Skill) {
+		for i, k := range ks {
+			rep := r.at(list, i, "id")
+			switch {
+			case !reID.MatchString(k.ID):
+				rep("bad skill id %q (lower-case letters, digits, . _ -)", k.ID)
+			case seen[k.ID]:
+				rep("skill %q defined twice", k.ID)
+			}
+			seen[k.ID] = true
+		}
+	}
+	check("topics", b.Skills.Topics)
+	check("languages", b.Skills.Languages)
+	if len(b.Skills.Languages) == 0 {
+		r.at()("no languages defined")
+	}
+}
+
+func (b *Bundle) checkSkillMap(rep func(path ...any) func(string, ...any), m map[string]int, what string, base ...any) {
+	for _, k := range sortedSkills(m) {
+		p := append(append([]any{}, base...), k)
+		if !b.Skills.Has(k) {
+			rep(p...)("%s: unknown skill %q", what, k)
+		}
+		if v := m[k]; v < 1 || v > 5 {
+			rep(p...)("%s: proficiency for %q must be 1-5, got %d", what, k, v)
+		}
+	}
+}
+
+// validateQueues returns the set of queue ids.
+func (b *Bundle) validateQueues(ps *Problems) map[string]*Queue {
+	r := reporter{ps, b.srcQueues}
+	ids := map[string]*Queue{}
+	for i := range b.Queues {
+		q := &b.Queues[i]
+		if !reID.MatchString(q.ID) {
+			r.at("queues", i, "id")("bad queue id %q", q.ID)
+		} else if ids[q.ID] != nil {
+			r.at("queues", i, "id")("queue %q defined twice", q.ID)
+		}
+		if ids[q.ID] == nil {
+			ids[q.ID] = q
+		}
+	}
+	for i := range b.Queues {
+		q := &b.Queues[i]
+		at := func(path ...any) func(string, ...any) {
+			return r.at(append([]any{"queues", i}, path...)...)
+		}
+		what := fmt.Sprintf("queue %q", q.ID)
+		if len(q.Skills) == 0 {
+			at("skills")("%s requires no skills (need at least a topic or a language)", what)
+		}
+		b.checkSkillMap(at, q.Skills, what, "skills")
+		if q.ServiceLevel.Percent <= 0 || q.ServiceLevel.Percent > 100 {
+			at("service_level", "percent")("%s: service_level.percent must be in (0, 100], got %g", what, q.ServiceLevel.Percent)
+		}
+		positive(at("service_level", "within"), what+": service_level.within", q.ServiceLevel.Within)
+		if q.Weight < 1 {
+			at("weight")("%s: weight must be at least 1", what)
+		}
+		if _, ok := parseStrategy(q.Strategy); !ok {
+			at("strategy")("%s: unknown strategy %q (longest-idle, most-skilled, least-occupied, round-robin)", what, q.Strategy)
+		}
+		if q.MaxWaiting < 1 {
+			at("max_waiting")("%s: max_waiting must be at least 1", what)
+		}
+		positive(at("max_wait"), what+": max_wait", q.MaxWait)
+		switch q.OnFull.Action {
+		case "refuse", "callback":
+		case "overflow":
+			if q.OnFull.Queue == "" {
+				at("on_full")("%s: on_full overflow needs a queue", what)
+			} else if ids[q.OnFull.Queue] == nil {
+				at("on_full", "queue")("%s: on_full overflows to unknown queue %q", what, q.OnFull.Queue)
+			} else if q.OnFull.Queue == q.ID {
+				at("on_full", "queue")("%s: on_full overflows to itself", what)
+			}
+		default:
+			at("on_full", "action")("%s: on_full.action must be refuse, overflow or callback, got %q", what, q.OnFull.Action)
+		}
+		var prev Duration
+		for j, e := range q.Escalation {
+			eat := func(path ...any) func(string, ...any) {
+				return at(append([]any{"escalation", j}, path...)...)
+			}
+			positive(eat("after"), fmt.Sprintf("%s: escalation %d after", what, j+1), e.After)
+			if e.After > 0 && e.After <= prev {
+				eat("after")("%s: escalation steps must be in increasing order of after", what)
+			}
+			prev = max(prev, e.After)
+			if len(e.Relax) == 0 && e.AddQueue == "" && !e.OfferCallback {
+				eat()("%s: escalation %d does nothing (set relax, add_queue or offer_callback)", what, j+1)
+			}
+			b.checkSkillMap(eat, e.Relax, what+" escalation", "relax")
+			for _, k := range sortedSkills(e.Relax) {
+				if orig, ok := q.Skills[k]; !ok {
+					eat("relax", k)("%s: escalation relaxes %q which the queue does not require", what, k)
+				} else if e.Relax[k] > orig {
+					eat("relax", k)("%s: escalation raises %q from %d to %d (relax must lower)", what, k, orig, e.Relax[k])
+				}
+			}
+			if e.AddQueue != "" && ids[e.AddQueue] == nil {
+				eat("add_queue")("%s: escalation to unknown queue %q", what, e.AddQueue)
+			}
+		}
+		for j, o := range q.Overflow {
+			if ids[o.Queue] == nil {
+				at("overflow", j, "queue")("%s: overflow to unknown queue %q", what, o.Queue)
+			} else if o.Queue == q.ID {
+				at("overflow", j, "queue")("%s: overflow to itself", what)
+			}
+			if o.After < 0 {
+				at("overflow", j, "after")("%s: overflow after must be >= 0", what)
+			}
+		}
+		if q.WrapUp.Voice < 0 || q.WrapUp.Chat < 0 {
+			at("wrap_up")("%s: wrap_up must be >= 0", what)
+		}
+		positive(at("offer_timeout", "voice"), what+": offer_timeout.voice", q.OfferTimeout.Voice)
+		positive(at("offer_timeout", "chat"), what+": offer_timeout.chat", q.OfferTimeout.Chat)
+		positive(at("announce", "every"), what+": announce.every", q.Announce.Every)
+		if q.AgingPerMinute < 0 {
+			at("aging_per_minute")("%s: aging_per_minute must be >= 0", what)
+		}
+	}
+	return ids
+}
+
+func (b *Bundle) validateHotlines(ps *Problems, queues map[string]*Queue) {
+	r := reporter{ps, b.srcHotlines}
+	h := &b.Hotlines
+	days := map[string]bool{}
+	for i, d := range h.Holidays {
+		if _, err := time.Parse(time.DateOnly, d.Date); err != nil {
+			r.at("holidays", i, "date")("bad holiday date %q (want YYYY-MM-DD)", d.Date)
+		} else if days[d.Date] {
+			r.at("holidays", i, "date")("holiday %s listed twice", d.Date)
+		}
+		days[d.Date] = true
+	}
+	insts := map[string]bool{}
+	for i, in := range h.Institutions {
+		if !reID.MatchString(in.ID) {
+			r.at("institutions", i, "id")("bad institution id %q", in.ID)
+		} else if insts[in.ID] {
+			r.at("institutions", i, "id")("institution %q defined twice", in.ID)
+		}
+		insts[in.ID] = true
+	}
+	centers := map[string]bool{}
+	for i, c := range h.Centers {
+		if !reID.MatchString(c.ID) {
+			r.at("centers", i, "id")("bad center id %q", c.ID)
+		} else if centers[c.ID] {
+			r.at("centers", i, "id")("center %q defined twice", c.ID)
+		}
+		centers[c.ID] = true
+		if !insts[c.Institution] {
+			r.at("centers", i, "institution")("center %q: unknown institution %q", c.ID, c.Institution)
+		}
+	}
+	numbers := map[string]string{} // normalized -> as written
+	for i := range h.Numbers {
+		n := &h.Numbers[i]
+		at := func(path ...any) func(string, ...any) {
+			return r.at(append([]any{"numbers", i}, path...)...)
+		}
+		norm := NormalizeNumber(n.Number)
+		what := fmt.Sprintf("number %q", n.Number)
+		if norm == "" {
+			at("number")("number %d is empty", i+1)
+		} else if prev, dup := numbers[norm]; dup {
+			at("number")("%s used twice (also %q)", what, prev)
+		} else {
+			numbers[norm] = n.Number
+		}
+		switch n.Status {
+		case "verified", "verified-secondary", "unverified", "derived":
+		default:
+			at("status")("%s: status must be verified, verified-secondary, unverified or derived, got %q", what, n.Status)
+		}
+		if !centers[n.Center] {
+			at("center")("%s: unknown center %q", what, n.Center)
+		}
+		if !b.Skills.IsLanguage(n.Language) {
+			at("language")("%s: unknown language %q", what, n.Language)
+		}
+		for j, l := range n.Languages {
+			if !b.Skills.IsLanguage(l) {
+				at("languages", j)("%s: unknown language %q", what, l)
+			}
+		}
+		if n.Referral != "" {
+			continue // not routed
+		}
+		if n.Queue == "" {
+			at("queue")("%s: queue is required (or referral for lines onecall does not answer)", what)
+		} else if queues[n.Queue] == nil {
+			at("queue")("%s: unknown queue %q", what, n.Queue)
+		}
+		validateHours(at, what, &n.Hours)
+		switch n.Closed.Action {
+		case "refuse", "callback":
+		case "overflow":
+			if queues[n.Closed.Queue] == nil {
+				at("closed", "queue")("%s: closed overflow to unknown queue %q", what, n.Closed.Queue)
+			}
+		default:
+			at("closed", "action")("%s: closed.action must be refuse, callback or overflow, got %q", what, n.Closed.Action)
+		}
+		if len(n.Menu) > 9 {
+			at("menu")("%s: menu has %d items; keep it to at most 9", what, len(n.Menu))
+		}
+		digits := map[string]bool{}
+		for j, m := range n.Menu {
+			if len(m.Digit) != 1 || !(m.Digit[0] >= '0' && m.Digit[0] <= '9' || m.Digit == "*" || m.Digit == "#") {
+				at("menu", j, "digit")("%s: bad menu digit %q", what, m.Digit)
+			} else if digits[m.Digit] {
+				at("menu", j, "digit")("%s: menu digit %q used twice", what, m.Digit)
+			}
+			digits[m.Digit] = true
+			if queues[m.Queue] == nil {
+				at("menu", j, "queue")("%s: menu digit %q goes to unknown queue %q", what, m.Digit, m.Queue)
+			}
+			if m.Language != "" && !b.Skills.IsLanguage(m.Language) {
+				at("menu", j, "language")("%s: menu digit %q: unknown language %q", what, m.Digit, m.Language)
+			}
+		}
+		codes := map[string]bool{}
+		for j, a := range n.Areas {
+			if len(a.Codes) == 0 {
+				at("areas", j)("%s: area route without codes", what)
+			}
+			for k, c := range a.Codes {
+				if c == "" || NormalizeNumber(c) != c {
+					at("areas", j, "codes", k)("%s: bad area code %q", what, c)
+				} else if codes[c] {
+					at("areas", j, "codes", k)("%s: area code %q routed twice", what, c)
+				}
+				codes[c] = true
+			}
+			if !centers[a.Center] {
+				at("areas", j, "center")("%s: area route to unknown center %q", what, a.Center)
+			}
+			if queues[a.Queue] == nil {
+				at("areas", j, "queue")("%s: area route to unknown queue %q", what, a.Queue)
+			}
+		}
+	}
+	for i, a := range h.Aliases {
+		at := func(path ...any) func(string, ...any) {
+			return r.at(append([]any{"aliases", i}, path...)...)
+		}
+		norm := NormalizeNumber(a.Number)
+		if norm == "" {
+			at("number")("alias %d is empty", i+1)
+		} else if prev, dup := numbers[norm]; dup {
+			at("number")("alias %q used twice (also %q)", a.Number, prev)
+		} else {
+			numbers[norm] = a.Number
+		}
+	}
+	for i, a := range h.Aliases {
+		t := NormalizeNumber(a.Target)
+		found := false
+		for _, n := range h.Numbers {
+			if NormalizeNumber(n.Number) == t {
+				found = true
+				break
+			}
+		}
+		if !found {
+			r.at("aliases", i, "target")("alias %q points nowhere: %q is not a number", a.Number, a.Target)
+		}
+	}
+}
+
+func validateHours(at func(path ...any) func(string, ...any), what string, h *Hours) {
+	if h.Always {
+		return
+	}
+	total := 0
+	for _, day := range []struct {
+		key   string
+		spans []Span
+	}{{"weekdays", h.Weekdays}, {"weekends", h.Weekends}, {"saturday", h.Saturday}, {"sunday", h.Sunday}, {"holidays", h.Holidays}} {
+		total += len(day.spans)
+		for j, s := range day.spans {
+			rep := at("hours", day.key, j)
+			if s.From < 0 || s.To > 24*60 || s.From%60 >= 60 || s.To%60 >= 60 || s.From >= 24*60 {
+				rep("%s: impossible time in %s span %s", what, day.key, s)
+			} else if s.From >= s.To {
+				rep("%s: %s span %s ends before it starts", what, day.key, s)
+			}
+			for k := 0; k < j; k++ {
+				if o := day.spans[k]; s.From < o.To && o.From < s.To {
+					rep("%s: %s spans %s and %s overlap", what, day.key, o, s)
+				}
+			}
+		}
+	}
+	if total == 0 {
+		at("hours")("%s: never open (set always: true or some hours)", what)
+	}
+}
+
+// validate checks the roster on its own; with a bundle it also checks
+// skill ids and queue memberships.
+func (r *Roster) validate(ps *Problems, b *Bundle) {
+	rep := reporter{ps, r.src}
+	if rep.src == nil {
+		rep.src = &source{file: r.file}
+	}
+	var queues map[string]bool
+	if b != nil {
+		queues = map[string]bool{}
+		for _, q := range b.Queues {
+			queues[q.ID] = true
+		}
+	}
+	seen := map[string]bool{}
+	for i := range r.Users {
+		u := &r.Users[i]
+		at := func(path ...any) func(string, ...any) {
+			return rep.at(append([]any{"users", i}, path...)...)
+		}
+		what := fmt.Sprintf("user %q", u.Username)
+		if !reID.MatchString(u.Username) {
+			at("username")("bad username %q", u.Username)
+		} else if seen[u.Username] {
+			at("username")("user %q defined twice", u.Username)
+		}
+		seen[u.Username] = true
+		if u.Password == "" {
+			at("password")("%s has no password", what)
+		}
+		switch u.Role {
+		case "agent", "supervisor", "admin":
+		default:
+			at("role")("%s: role must be agent, supervisor or admin, got %q", what, u.Role)
+		}
+		for _, k := range sortedSkills(u.Skills) {
+			if v := u.Skills[k]; v < 1 || v > 5 {
+				at("skills", k)("%s: proficiency for %q must be 1-5, got %d", what, k, v)
+			}
+			if b != nil && !b.Skills.Has(k) {
+				at("skills", k)("%s: unknown skill %q", what, k)
+			}
+		}
+		if u.Voice != nil && (*u.Voice < 0 || *u.Voice > 1) {
+			at("voice")("%s: voice capacity must be 0 or 1", what)
+		}
+		if u.Chat != nil && (*u.Chat < 0 || *u.Chat > 20) {
+			at("chat")("%s: chat capacity must be 0-20", what)
+		}
+		if u.Role == "agent" && len(u.Skills) == 0 {
+			at()("%s: agent has no skills", what)
+		}
+		for j, q := range u.Queues {
+			if queues != nil && !queues[q] {
+				at("queues", j)("%s: unknown queue %q", what, q)
+			}
+		}
+	}
+}
+
+// canServe reports whether u meets skills (with language replaced when
+// lang is set) and may take queue q.
+func (u *User) canServe(b *Bundle, q *Queue, lang string) bool {
+	if u.Disabled || !u.IsAgent() {
+		return false
+	}
+	if len(u.Queues) > 0 {
+		ok := false
+		for _, id := range u.Queues {
+			ok = ok || id == q.ID
+		}
+		if !ok {
+			return false
+		}
+	}
+	for _, req := range effectiveSkills(b, q, lang) {
+		if u.Skills[req.Skill] < req.Min {
+			return false
+		}
+	}
+	return true
+}
+
+// validateCoverage reports queues (and menu language choices) that no agent
+// of the roster could ever serve.
+func (b *Bundle) validateCoverage(ps *Problems) {
+	r := reporter{ps, b.srcQueues}
+	for i := range b.Queues {
+		q := &b.Queues[i]
+		if b.Roster.servers(b, q, "") == 0 {
+			r.at("queues", i, "id")("queue %q: no agent in the roster can serve it", q.ID)
+		}
+	}
+	hr := reporter{ps, b.srcHotlines}
+	for i, n := range b.Hotlines.Numbers {
+		if q := b.queue(n.Queue); q != nil && n.Referral == "" && n.Language != "" && b.Roster.servers(b, q, n.Language) == 0 {
+			hr.at("numbers", i, "language")("number %q: no agent in the roster serves queue %q in %q", n.Number, n.Queue, n.Language)
+		}
+		for j, m := range n.Menu {
+			if m.Language == "" {
+				continue
+			}
+			q := b.queue(m.Queue)
+			if q != nil && b.Roster.servers(b, q, m.Language) == 0 {
+				hr.at("numbers", i, "menu", j)("number %q menu %q: no agent in the roster serves queue %q in %q", n.Number, m.Digit, m.Queue, m.Language)
+			}
+		}
+	}
+}
+
+// servers counts roster agents able to serve q (in lang, if set).
+func (r *Roster) servers(b *Bundle, q *Queue, lang string) int {
+	n := 0
+	for i := range r.Users {
+		if r.Users[i].canServe(b, q, lang) {
+			n++
+		}
+	}
+	return n
+}
+
+func (b *Bundle) queue(id string) *Queue {
+	for i := range b.Queues {
+		if b.Queues[i].ID == id {
+			return &b.Queues[i]
+		}
+	}
+	return nil
+}
