@@ -19,7 +19,13 @@ import (
 //
 //	go test -run '^$' -bench WriteRate -benchtime 200000x ./store/
 func BenchmarkWriteRate(b *testing.B) {
-	s := openTest(b, filepath.Join(b.TempDir(), "rate.db"))
+	for _, linger := range []time.Duration{2 * time.Millisecond, 0} {
+		b.Run(fmt.Sprintf("linger=%v", linger), func(b *testing.B) { writeRate(b, WithBatch(1024, linger)) })
+	}
+}
+
+func writeRate(b *testing.B, opts ...Option) {
+	s := openTest(b, filepath.Join(b.TempDir(), "rate.db"), opts...)
 	ctx := context.Background()
 	text := "안녕하세요, 과태료 납부 기한을 연장할 수 있나요?"
 	b.ResetTimer()
@@ -52,23 +58,25 @@ func BenchmarkWriteRate(b *testing.B) {
 }
 
 // BenchmarkDurableLatency offers chat messages through Durable at a fixed
-// rate (default 2,000/s for 3 s, one goroutine per message as chat
+// rate (2,000 and 5,000/s for 3 s, with the default 2 ms linger and with none; one goroutine per message as chat
 // connections would) and reports p50/p99/max wait. Bounded: rate x 3 s
 // messages per iteration.
 //
 //	go test -run '^$' -bench DurableLatency -benchtime 1x ./store/
 func BenchmarkDurableLatency(b *testing.B) {
-	for _, rate := range []int{2000} {
-		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
-			for range b.N {
-				durableLoad(b, rate, 3*time.Second)
-			}
-		})
+	for _, linger := range []time.Duration{2 * time.Millisecond, 0} {
+		for _, rate := range []int{2000, 5000} {
+			b.Run(fmt.Sprintf("rate=%d/linger=%v", rate, linger), func(b *testing.B) {
+				for range b.N {
+					durableLoad(b, rate, 3*time.Second, WithBatch(1024, linger))
+				}
+			})
+		}
 	}
 }
 
-func durableLoad(b *testing.B, rate int, dur time.Duration) {
-	s := openTest(b, filepath.Join(b.TempDir(), "lat.db"))
+func durableLoad(b *testing.B, rate int, dur time.Duration, opts ...Option) {
+	s := openTest(b, filepath.Join(b.TempDir(), "lat.db"), opts...)
 	total := rate * int(dur/time.Second)
 	lat := make([]time.Duration, total)
 	errs := make([]error, total)

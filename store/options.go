@@ -29,7 +29,7 @@ func defaultConfig() config {
 	return config{
 		logger:       slog.New(slog.DiscardHandler),
 		batchN:       1024,
-		batchEvery:   2 * time.Millisecond,
+		batchEvery:   0,
 		queueSize:    1 << 16,
 		maxPending:   1 << 16,
 		busyTimeout:  2 * time.Second,
@@ -45,9 +45,12 @@ func defaultConfig() config {
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
-// WithBatch commits a batch once it holds n records or every after its first
-// record arrived, whichever comes first; a batch is also committed as soon as
-// the queue is empty if every is 0. Defaults: 1024, 2ms.
+// WithBatch bounds a batch (one transaction) to n records and lets the
+// writer linger up to every after taking the first record, to gather more.
+// With every = 0 (the default) a batch is committed as soon as the queue is
+// momentarily empty: under load batches grow by themselves while the
+// previous commit runs (group commit), and at low load nobody waits for a
+// timer. Defaults: 1024, 0.
 func WithBatch(n int, every time.Duration) Option {
 	return func(c *config) {
 		if n > 0 {
