@@ -364,7 +364,7 @@ func (b *Bundle) validateHotlines(ps *Problems, queues map[string]*Queue) {
 			at("language")("%s: unknown language %q", what, n.Language)
 		}
 		for j, l := range n.Languages {
-			if !b.Skills.IsLanguage(l) {
+			if !b.Skills.IsLanguage(l) && !(l == n.Language && len(n.Languages) == 1) {
 				at("languages", j)("%s: unknown language %q", what, l)
 			}
 		}
@@ -577,7 +577,7 @@ func (b *Bundle) validateCoverage(ps *Problems) {
 	}
 	hr := reporter{ps, b.srcHotlines}
 	for i, n := range b.Hotlines.Numbers {
-		if q := b.queue(n.Queue); q != nil && n.Referral == "" && n.Language != "" && b.Roster.servers(b, q, n.Language) == 0 {
+		if q := b.queue(n.Queue); q != nil && n.Referral == "" && n.Language != "" && q.Skills[n.Language] == 0 && b.Roster.servers(b, q, n.Language) == 0 {
 			hr.at("numbers", i, "language")("number %q: no agent in the roster serves queue %q in %q", n.Number, n.Queue, n.Language)
 		}
 		for j, m := range n.Menu {
