@@ -67,7 +67,7 @@ type Store struct {
 	healthy atomic.Bool
 	hmu     sync.Mutex
 	health  Health
-	pending atomic.Int64
+	pending atomic.Int64 // records accepted and not yet committed or failed
 
 	st struct {
 		enqueued, overloaded, committed, batches, failures, rejected, dropped atomic.Uint64
@@ -164,11 +164,13 @@ func (s *Store) Enqueue(rec Record) error {
 	if s.closed {
 		return ErrClosed
 	}
+	s.pending.Add(1)
 	select {
 	case s.q <- item{rec: rec}:
 		s.st.enqueued.Add(1)
 		return nil
 	default:
+		s.pending.Add(-1)
 		s.st.overloaded.Add(1)
 		return ErrOverloaded
 	}
@@ -207,10 +209,12 @@ func (s *Store) durable(ctx context.Context, rec Record) error {
 		s.mu.RUnlock()
 		return ErrClosed
 	}
+	s.pending.Add(1)
 	select {
 	case s.q <- it:
 		s.st.enqueued.Add(1)
 	default:
+		s.pending.Add(-1)
 		s.mu.RUnlock()
 		s.st.overloaded.Add(1)
 		return fmt.Errorf("%w: %w", ErrNotDurable, ErrOverloaded)
@@ -235,7 +239,7 @@ func (s *Store) Health() Health {
 	s.hmu.Lock()
 	h := s.health
 	s.hmu.Unlock()
-	h.Pending = int(s.pending.Load()) + len(s.q)
+	h.Pending = int(max(0, s.pending.Load()))
 	return h
 }
 

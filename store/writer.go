@@ -71,7 +71,6 @@ func (s *Store) run(w *sqlx.DB) {
 		deadline time.Time // set once quit is seen
 		quitting bool
 	)
-	setPending := func() { s.pending.Store(int64(len(pending))) }
 	for {
 		// Wait for work.
 		if len(pending) == 0 {
@@ -95,7 +94,6 @@ func (s *Store) run(w *sqlx.DB) {
 			// has recovered (Durable callers are refused until then).
 		}
 		pending = s.fill(pending, quitting)
-		setPending()
 
 		n := min(len(pending), s.cfg.batchN)
 		err := s.commit(w, pending[:n])
@@ -105,7 +103,6 @@ func (s *Store) run(w *sqlx.DB) {
 			}
 			k := copy(pending, pending[n:])
 			pending = pending[:k]
-			setPending()
 			if backoff != 0 {
 				s.setHealthy()
 				backoff = 0
@@ -117,7 +114,6 @@ func (s *Store) run(w *sqlx.DB) {
 		s.st.failures.Add(1)
 		s.setFault(err)
 		pending = s.failDurable(pending, err)
-		setPending()
 		if quitting && time.Now().After(deadline) {
 			break
 		}
@@ -127,7 +123,6 @@ func (s *Store) run(w *sqlx.DB) {
 			backoff = min(2*backoff, s.cfg.backoffMax)
 		}
 		pending = s.wait(pending, backoff, &quitting, &deadline)
-		setPending()
 		// Retry on a fresh connection: a read-only or broken handle does
 		// not heal by itself.
 		w.Close()
@@ -216,11 +211,11 @@ func (s *Store) wait(pending []item, d time.Duration, quitting *bool, deadline *
 		case it := <-q:
 			if it.done != nil {
 				s.st.dropped.Add(1)
+				s.pending.Add(-1)
 				it.done <- fmt.Errorf("%w: %s", ErrNotDurable, s.Health().Reason)
 				continue
 			}
 			pending = append(pending, it)
-			s.pending.Store(int64(len(pending)))
 		}
 	}
 }
@@ -232,6 +227,7 @@ func (s *Store) failDurable(pending []item, cause error) []item {
 	for _, it := range pending {
 		if it.done != nil {
 			s.st.dropped.Add(1)
+			s.pending.Add(-1)
 			it.done <- fmt.Errorf("%w: %v", ErrNotDurable, cause)
 			continue
 		}
@@ -285,6 +281,7 @@ func (s *Store) commit(w *sqlx.DB, batch []item) (err error) {
 		return err
 	}
 	s.st.batches.Add(1)
+	s.pending.Add(-int64(len(batch)))
 	s.st.committed.Add(uint64(len(batch) - len(refused)))
 	for i, it := range batch {
 		rerr := refused[i]
