@@ -252,3 +252,32 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestCloseGivesUpAfterTimeoutWhileFailing(t *testing.T) {
+	path := t.TempDir() + "/g.db"
+	s, err := Open(context.Background(), path, WithBusyTimeout(time.Millisecond),
+		WithBackoff(time.Millisecond, 5*time.Millisecond), WithCloseTimeout(50*time.Millisecond))
+	must(t, err)
+	db := rawDB(t, path, "?_busy_timeout=0")
+	conn, err := db.Conn(context.Background())
+	must(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(context.Background(), "BEGIN IMMEDIATE")
+	must(t, err)
+	for i := 0; i < 5; i++ {
+		must(t, s.Enqueue(ContactEvent{Contact: 1, At: t0}))
+	}
+	start := time.Now()
+	if err := s.Close(); err == nil {
+		t.Fatal("Close reported success with records it could not write")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close took %v", d)
+	}
+	if st := s.Stats(); st.Dropped != 5 || st.Committed != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if h := s.Health(); h.Pending != 0 {
+		t.Fatalf("pending after close %d", h.Pending)
+	}
+}

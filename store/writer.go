@@ -130,8 +130,9 @@ func (s *Store) run(w *sqlx.DB) {
 			w = nw
 		}
 	}
-	if len(pending) > 0 || len(s.q) > 0 {
-		lost := len(pending) + len(s.q)
+	pending = s.drainNow(pending)
+	if len(pending) > 0 {
+		lost := len(pending)
 		s.st.dropped.Add(uint64(lost))
 		for _, it := range pending {
 			if it.done != nil {
