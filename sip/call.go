@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"onecall/router"
+	"onecall/store"
 )
 
 // Hangup causes recorded in CallRecord.Cause.
@@ -89,7 +90,8 @@ type call struct {
 	phase     phase
 	arrived   bool // ContactArrived accepted
 	closed    bool // router sent ContactClosed, or we ended it
-	rec       CallRecord
+	rec       callRecord
+	legs      []store.CallLeg
 	offer     *offerState
 	offerRes  chan offerResult
 	agentLeg  Leg
@@ -195,7 +197,7 @@ func (s *Service) serveCall(d *diago.DialogServerSession) {
 		sig:    make(chan struct{}, 1),
 	}
 	c.offerRes = make(chan offerResult, 1)
-	c.rec = CallRecord{
+	c.rec = callRecord{
 		CallID:  req.CallID().Value(),
 		Contact: id,
 		From:    d.FromUser(),
@@ -336,9 +338,7 @@ func (c *call) finish() {
 	if c.rec.Cause == "" {
 		c.rec.Cause = causeCitizenBye
 	}
-	if st := c.s.opts.Store; st != nil {
-		st.SaveCall(c.rec)
-	}
+	c.save()
 	c.log.Info("call ended", "cause", c.rec.Cause, "rx", c.rec.RxPackets, "tx", c.rec.TxPackets,
 		"agent", c.rec.Agent, "agent_rx", c.rec.AgentRx, "agent_tx", c.rec.AgentTx)
 }
@@ -421,4 +421,38 @@ func byeUnacked(ctx context.Context, d *diago.DialogServerSession) error {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// save writes the CDR (queued, never blocks).
+func (c *call) save() {
+	if c.s.onRecord != nil {
+		c.s.onRecord(c.rec)
+	}
+	st := c.s.opts.Store
+	if st == nil {
+		return
+	}
+	legs := append([]store.CallLeg{{Role: "citizen", URI: "sip:" + c.rec.From, CallID: c.rec.CallID,
+		Started: c.rec.Arrived, Ended: c.rec.Ended}}, c.legs...)
+	for i := range legs {
+		if legs[i].Ended.IsZero() {
+			legs[i].Ended = c.rec.Ended
+		}
+	}
+	rec := store.CallRecord{
+		CallID:      c.rec.CallID,
+		Contact:     uint64(c.rec.Contact),
+		From:        c.rec.From,
+		To:          c.rec.To,
+		Legs:        legs,
+		Codec:       c.rec.Codec,
+		Started:     c.rec.Arrived,
+		Answered:    c.rec.Answered,
+		Ended:       c.rec.Ended,
+		HangupCause: c.rec.Cause,
+		RTP:         store.RTPStats{PacketsSent: c.rec.TxPackets, PacketsReceived: c.rec.RxPackets},
+	}
+	if err := st.Enqueue(rec); err != nil {
+		c.log.Warn("call record not queued", "err", err)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"onecall/router"
+	"onecall/store"
 )
 
 // fakeHub is a tiny stand-in for server.Hub + router.Engine: one owner
@@ -202,41 +203,18 @@ func (l *staticLocator) Lookup(user string) (string, bool) {
 	return u, ok
 }
 
-type memStore struct {
-	mu    sync.Mutex
-	calls []CallRecord
-	cbs   []CallbackBooking
-	saved chan CallRecord
-}
+// records collects the calls' own records (the CDRs go to the real store).
+type records struct{ ch chan callRecord }
 
-func newMemStore() *memStore { return &memStore{saved: make(chan CallRecord, 16)} }
-
-func (m *memStore) SaveCall(r CallRecord) {
-	m.mu.Lock()
-	m.calls = append(m.calls, r)
-	m.mu.Unlock()
-	select {
-	case m.saved <- r:
-	default:
-	}
-}
-
-func (m *memStore) BookCallback(_ context.Context, cb CallbackBooking) error {
-	m.mu.Lock()
-	m.cbs = append(m.cbs, cb)
-	m.mu.Unlock()
-	return nil
-}
-
-func (m *memStore) waitCall(t *testing.T, d time.Duration) CallRecord {
+func (r records) wait(t *testing.T, d time.Duration) callRecord {
 	t.Helper()
 	select {
-	case r := <-m.saved:
-		return r
+	case rec := <-r.ch:
+		return rec
 	case <-time.After(d):
 		t.Fatalf("no call record within %s", d)
 	}
-	return CallRecord{}
+	return callRecord{}
 }
 
 var defaultMenu = Menu{Choices: map[string]MenuChoice{
@@ -250,7 +228,8 @@ type testEnv struct {
 	hub   *fakeHub
 	svc   *Service
 	loc   *staticLocator
-	store *memStore
+	store records
+	db    *store.Store
 	udp   string
 }
 
@@ -259,7 +238,12 @@ func newTestEnv(t *testing.T, agents []router.AgentID, tweak func(*Options, *fak
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	hub := newFakeHub(agents...)
-	env := &testEnv{t: t, hub: hub, loc: &staticLocator{m: map[string]string{}}, store: newMemStore()}
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "onecall.db"), store.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	env := &testEnv{t: t, hub: hub, loc: &staticLocator{m: map[string]string{}}, store: records{ch: make(chan callRecord, 16)}, db: db}
 	opts := Options{
 		ListenUDP:    "127.0.0.1:0",
 		ListenTCP:    "127.0.0.1:0",
@@ -267,7 +251,7 @@ func newTestEnv(t *testing.T, agents []router.AgentID, tweak func(*Options, *fak
 		Demo:         true,
 		Numbers:      staticNumbers{"1350": defaultMenu, "110": {Skip: true}},
 		Locator:      env.loc,
-		Store:        env.store,
+		Store:        db,
 		NoRTPTimeout: 30 * time.Second,
 		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
@@ -278,6 +262,7 @@ func newTestEnv(t *testing.T, agents []router.AgentID, tweak func(*Options, *fak
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc.onRecord = func(r callRecord) { env.store.ch <- r }
 	hub.sink = svc.Sink()
 	go hub.run(ctx)
 	if err := svc.Start(ctx); err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"onecall/router"
+	"onecall/store"
 )
 
 // loop is the call's life after ContactArrived: queue media, offers, the
@@ -144,9 +145,9 @@ func (c *call) bookCallback(ctx context.Context) bool {
 	}
 	c.closed = true // the contact left live routing as a callback
 	if st := c.s.opts.Store; st != nil {
-		cb := CallbackBooking{Contact: c.id, Number: c.from, Hotline: c.number, Queue: c.queue,
-			Arrived: c.rec.Arrived, Booked: time.Now()}
-		if err := st.BookCallback(dctx, cb); err != nil {
+		cb := store.Callback{Contact: uint64(c.id), CitizenNumber: c.from, Hotline: c.number, Queue: c.queue,
+			Arrived: c.rec.Arrived, Booked: time.Now(), Status: store.CallbackBooked}
+		if err := st.Durable(dctx, cb); err != nil {
 			c.log.Error("callback not durable", "err", err)
 		}
 	}
@@ -173,6 +174,9 @@ func (c *call) agentGone() {
 	rx, tx := c.agentLeg.Counters()
 	c.rec.AgentRx += rx
 	c.rec.AgentTx += tx
+	if n := len(c.legs); n > 0 && c.legs[n-1].Ended.IsZero() {
+		c.legs[n-1].Ended = time.Now()
+	}
 	c.s.dropLeg(c.agentLeg)
 	c.agentLeg, c.agentDlg = nil, nil
 }

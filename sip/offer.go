@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"onecall/router"
+	"onecall/store"
 )
 
 // startOffer rings the agent's registered phone in the background.
@@ -160,6 +161,8 @@ func (c *call) offerDone(ctx context.Context, r offerResult) {
 	c.rec.Legs++
 	c.rec.Agent = r.agent
 	c.rec.AgentCall = leg.CallID()
+	c.legs = append(c.legs, store.CallLeg{Role: "agent", URI: r.dlg.InviteRequest.Recipient.String(),
+		CallID: leg.CallID(), Started: time.Now()})
 	if withdrawn || ctx.Err() != nil {
 		c.hangupAgent()
 		return

@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo"
 
 	"onecall/router"
+	"onecall/store"
 )
 
 // Hub is the part of server.Hub the voice front end uses; *server.Hub
@@ -52,8 +53,9 @@ type MenuChoice struct {
 	Label    string
 }
 
-// CallRecord is the record every call leaves (CDR).
-type CallRecord struct {
+// callRecord is what a call knows about itself when it ends; it becomes a
+// store.CallRecord (CDR).
+type callRecord struct {
 	CallID    string
 	Contact   router.ContactID
 	From, To  string
@@ -72,24 +74,12 @@ type CallRecord struct {
 	AgentTx   uint64
 }
 
-// CallbackBooking is a virtual-hold callback: call Number back, keeping the
-// place the contact had since Arrived.
-type CallbackBooking struct {
-	Contact router.ContactID
-	Number  string // caller number to call back
-	Hotline string
-	Queue   string
-	Arrived time.Time
-	Booked  time.Time
-}
-
-// Store is the persistence the voice front end needs. StoreFromRecords adapts
-// onecall/store when it is wired by the lead.
+// Store is the persistence the voice front end needs; *store.Store
+// satisfies it. Call records go through Enqueue (never blocks); virtual-hold
+// callbacks through Durable (returns after commit).
 type Store interface {
-	// SaveCall must not block (queued write).
-	SaveCall(rec CallRecord)
-	// BookCallback returns after the booking is durable.
-	BookCallback(ctx context.Context, cb CallbackBooking) error
+	Enqueue(rec store.Record) error
+	Durable(ctx context.Context, rec store.Record) error
 }
 
 // PAIMode controls the caller identity shown to agent phones.

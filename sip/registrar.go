@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -262,9 +263,12 @@ func (r *Registrar) serve(req *sip.Request) *sip.Response {
 	if req.Method != sip.REGISTER {
 		return regRespond(req, sip.StatusMethodNotAllowed, "Method Not Allowed")
 	}
+	if res := ValidateRequest(req); res != nil {
+		return res
+	}
 	to := req.To()
-	if to == nil || req.From() == nil || req.CallID() == nil || req.CSeq() == nil {
-		return regRespond(req, sip.StatusBadRequest, "Bad Request")
+	if sc := strings.ToLower(to.Address.Scheme); sc != "sip" && sc != "sips" {
+		return regRespond(req, sip.StatusBadRequest, "Bad Request (To URI)")
 	}
 	hdrs := req.GetHeaders("Authorization")
 	if len(hdrs) == 0 {
@@ -274,6 +278,10 @@ func (r *Registrar) serve(req *sip.Request) *sip.Response {
 		return regRespond(req, sip.StatusBadRequest, "Bad Request (multiple Authorization)")
 	}
 	cred, err := parseDigest(hdrs[0].Value())
+	if errors.Is(err, errDigestScheme) {
+		// Another scheme (RFC 4475 regaut01): not ours, challenge.
+		return r.challenge(req, now, false)
+	}
 	if err != nil {
 		return regRespond(req, sip.StatusBadRequest, "Bad Request (Authorization)")
 	}

@@ -106,9 +106,17 @@ func startRegServer(t testing.TB, reg *Registrar) *regServer {
 	s := &regServer{reg: reg, ua: ua, srv: srv}
 	srv.OnRegister(reg.HandleRegister)
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		if res := ValidateRequest(req); res != nil {
+			_ = tx.Respond(res)
+			return
+		}
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
 	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		if res := ValidateRequest(req); res != nil {
+			_ = tx.Respond(res)
+			return
+		}
 		s.invites.Add(1)
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 404, "Not Found", nil))
 	})

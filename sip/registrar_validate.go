@@ -31,7 +31,7 @@ func ValidateRequest(req *sip.Request, supported ...string) *sip.Response {
 	switch strings.ToLower(req.Recipient.Scheme) {
 	case "sip", "sips", "tel":
 	default:
-		return sip.NewResponseFromRequest(req, sip.StatusUnsupportedURIScheme, "Unsupported URI Scheme", nil)
+		return sip.NewResponseFromRequest(req, 416, "Unsupported URI Scheme", nil)
 	}
 	if req.Recipient.Headers.Length() > 0 {
 		return bad("headers in Request-URI")

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/media"
@@ -41,7 +42,8 @@ type Service struct {
 	cancel  context.CancelFunc
 	udpAddr string
 	tcpAddr string
-	wg      sync.WaitGroup
+	// onRecord observes every call record (tests).
+	onRecord func(callRecord)
 }
 
 // New builds a Service. Nothing listens until Start.
@@ -173,10 +175,13 @@ func (s *Service) Close() error {
 	for _, c := range calls {
 		c.post(ctlMsg{op: opShutdown})
 	}
+	// Let the scripts hang up and record (bounded).
+	for deadline := time.Now().Add(5 * time.Second); s.active.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if cancel != nil {
 		cancel()
 	}
-	s.wg.Wait()
 	var err error
 	if s.srv != nil {
 		err = errors.Join(err, s.srv.Close())

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"onecall/router"
+	"onecall/store"
 )
 
 // TestCallDTMFChoiceBridgeCitizenBye: SIPp citizen presses 2 with the stock
@@ -45,7 +46,7 @@ func TestCallDTMFChoiceBridgeCitizenBye(t *testing.T) {
 		a, ok := e.(router.ContactEnded)
 		return ok && a.Reason == router.EndCompleted
 	})
-	rec := env.store.waitCall(t, 5*time.Second)
+	rec := env.store.wait(t, 5*time.Second)
 	t.Logf("record: %+v", rec)
 	if rec.Agent != "agent01" || rec.Answered.IsZero() || rec.Cause != causeCitizenBye || rec.Codec != "pcma" || rec.Legs != 2 {
 		t.Fatalf("record = %+v", rec)
@@ -54,6 +55,12 @@ func TestCallDTMFChoiceBridgeCitizenBye(t *testing.T) {
 	if rec.RxPackets < 150 || rec.AgentRx < 150 || rec.AgentTx < 100 || rec.TxPackets < 100 {
 		t.Fatalf("RTP counters too low: %+v", rec)
 	}
+	// The CDR reached the store.
+	waitFor(t, 5*time.Second, "CDR in the store", func() bool {
+		cdrs, err := env.db.CallRecords(t.Context(), 10)
+		return err == nil && len(cdrs) == 1 && cdrs[0].CallID == rec.CallID && len(cdrs[0].Legs) == 2 &&
+			cdrs[0].Legs[1].Role == "agent" && cdrs[0].RTP.PacketsReceived == rec.RxPackets && cdrs[0].HangupCause == causeCitizenBye
+	})
 	for _, e := range env.hub.events() {
 		if _, ok := e.(router.ContactAbandoned); ok {
 			t.Fatalf("unexpected abandon: %#v", env.hub.events())
@@ -89,7 +96,7 @@ func TestLateOfferInfoDTMFAgentBye(t *testing.T) {
 		t.Fatalf("arrived = %+v, want english", ev)
 	}
 	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv(func(e router.ContactEnded) bool { return e.Reason == router.EndCompleted }))
-	rec := env.store.waitCall(t, 5*time.Second)
+	rec := env.store.wait(t, 5*time.Second)
 	if rec.Cause != causeAgentBye || rec.AgentRx < 50 || rec.RxPackets < 50 {
 		t.Fatalf("record = %+v", rec)
 	}
@@ -146,7 +153,7 @@ func TestAbandonInQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.hub.waitEvent(t, 5*time.Second, "ContactAbandoned", isEv[router.ContactAbandoned](nil))
-	rec := env.store.waitCall(t, 5*time.Second)
+	rec := env.store.wait(t, 5*time.Second)
 	if rec.TxPackets < 100 || !rec.Answered.IsZero() || rec.Cause != causeCitizenBye {
 		t.Fatalf("record = %+v (want hold music sent, never answered)", rec)
 	}
@@ -179,7 +186,7 @@ func TestNextAgentAfterBusyAndNoAnswer(t *testing.T) {
 	env.hub.waitEvent(t, 5*time.Second, "reject agent02", isEv(func(e router.OfferRejected) bool { return e.Agent == "agent02" && e.Reason == "no answer" }))
 	env.hub.waitEvent(t, 5*time.Second, "accept agent03", isEv(func(e router.OfferAccepted) bool { return e.Agent == "agent03" }))
 	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv[router.ContactEnded](nil))
-	if rec := env.store.waitCall(t, 5*time.Second); rec.Agent != "agent03" || rec.AgentRx < 50 {
+	if rec := env.store.wait(t, 5*time.Second); rec.Agent != "agent03" || rec.AgentRx < 50 {
 		t.Fatalf("record = %+v", rec)
 	}
 }
@@ -229,7 +236,7 @@ func TestAgentPhoneVanishes(t *testing.T) {
 		t.Fatalf("agent: %v", err)
 	}
 	env.hub.waitEvent(t, 5*time.Second, "ContactEnded(agent lost)", isEv(func(e router.ContactEnded) bool { return e.Reason == router.EndAgentLost }))
-	if rec := env.store.waitCall(t, 5*time.Second); rec.Cause != causeAgentLost {
+	if rec := env.store.wait(t, 5*time.Second); rec.Cause != causeAgentLost {
 		t.Fatalf("record = %+v", rec)
 	}
 }
@@ -244,14 +251,15 @@ func TestVirtualHoldCallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.hub.waitEvent(t, 5*time.Second, "CallbackRequested", isEv(func(e router.CallbackRequested) bool { return e.Number == "01055556666" }))
-	rec := env.store.waitCall(t, 5*time.Second)
+	rec := env.store.wait(t, 5*time.Second)
 	if rec.Cause != causeCallback {
 		t.Fatalf("record = %+v", rec)
 	}
-	env.store.mu.Lock()
-	cbs := append([]CallbackBooking(nil), env.store.cbs...)
-	env.store.mu.Unlock()
-	if len(cbs) != 1 || cbs[0].Number != "01055556666" || !cbs[0].Arrived.Equal(rec.Arrived) {
+	cbs, err := env.db.Callbacks(t.Context(), store.CallbackBooked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cbs) != 1 || cbs[0].CitizenNumber != "01055556666" || cbs[0].Arrived.Sub(rec.Arrived).Abs() > time.Millisecond || cbs[0].Hotline != "110" {
 		t.Fatalf("bookings = %+v", cbs)
 	}
 	if env.hub.has(isEv[router.ContactAbandoned](nil)) {
@@ -275,7 +283,7 @@ func TestClosedHotline(t *testing.T) {
 	if err := c.wait(t, 40*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	rec := env.store.waitCall(t, 5*time.Second)
+	rec := env.store.wait(t, 5*time.Second)
 	if rec.Cause != causeClosed || rec.TxPackets < 100 {
 		t.Fatalf("record = %+v", rec)
 	}
@@ -326,7 +334,7 @@ func TestConsoleControl(t *testing.T) {
 		}
 	}
 	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv[router.ContactEnded](nil))
-	rec := env.store.waitCall(t, 5*time.Second)
+	rec := env.store.wait(t, 5*time.Second)
 	if rec.Cause != causeConsole || rec.Legs != 3 || rec.Agent != "agent02" {
 		t.Fatalf("record = %+v", rec)
 	}
@@ -342,10 +350,24 @@ func TestNoAckGetsBye(t *testing.T) {
 	if err := c.wait(t, 70*time.Second); err != nil {
 		t.Fatalf("no BYE after the unACKed 2xx: %v", err)
 	}
-	if rec := env.store.waitCall(t, 10*time.Second); rec.Cause != causeAnswerFailed {
+	if rec := env.store.wait(t, 10*time.Second); rec.Cause != causeAnswerFailed {
 		t.Fatalf("record = %+v", rec)
 	}
 	if n := len(env.hub.events()); n != 0 {
 		t.Fatalf("routing saw %d events", n)
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, f func() bool) {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(d)
+	for !f() {
+		select {
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
+		}
 	}
 }
