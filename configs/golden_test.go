@@ -51,11 +51,11 @@ func TestGoldenValid(t *testing.T) {
 				t.Fatalf("Load: %v", err)
 			}
 			dump := struct {
-				Server   Server
-				Queues   []Queue
-				Numbers  []Number
-				Roster   *Roster
-				DataDir  string
+				Server  Server
+				Queues  []Queue
+				Numbers []Number
+				Roster  *Roster
+				DataDir string
 			}{b.Server, b.Queues, b.Hotlines.Numbers, b.Roster, b.DataDir()}
 			out, err := yaml.Marshal(dump)
 			if err != nil {

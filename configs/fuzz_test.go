@@ -1,0 +1,60 @@
+package configs
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzDecode feeds arbitrary documents to the strict decoder for every
+// file kind and validates whatever decodes: no panics, and every problem
+// has a message.
+func FuzzDecode(f *testing.F) {
+	seeds, _ := filepath.Glob("*.yaml")
+	more, _ := filepath.Glob("testdata/*/*.yaml")
+	parts, _ := filepath.Glob("testdata/invalid/parts/*.yaml")
+	for _, p := range append(append(seeds, more...), parts...) {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("queues: [{id: q, skills: {ko: 9}, escalation: [{after: 1m, relax: {ko: 1}}]}]"))
+	f.Add([]byte("numbers: [{number: '1', hours: {weekdays: ['23:00-01:00']}}]"))
+	f.Add([]byte("&a [*a]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b := &Bundle{Server: DefaultServer()}
+		var qf queuesFile
+		var r Roster
+		var ps Problems
+		var p Problems
+		b.srcServer, p = decodeBytes("onecall.yaml", data, &b.Server)
+		ps = append(ps, p...)
+		b.srcHotlines, p = decodeBytes("hotlines.yaml", data, &b.Hotlines)
+		ps = append(ps, p...)
+		b.srcSkills, p = decodeBytes("skills.yaml", data, &b.Skills)
+		ps = append(ps, p...)
+		b.srcQueues, p = decodeBytes("queues.yaml", data, &qf)
+		ps = append(ps, p...)
+		r.src, p = decodeBytes("roster.yaml", data, &r)
+		ps = append(ps, p...)
+		b.Queues, b.Roster = qf.Queues, &r
+		for _, x := range ps {
+			if x.Msg == "" || x.File == "" {
+				t.Fatalf("problem without message or file: %+v", x)
+			}
+		}
+		b.applyDefaults()
+		if err := b.Validate(); err != nil && err.Error() == "" {
+			t.Fatal("empty error")
+		}
+		if b.Validate() == nil {
+			if _, err := b.RouterConfig(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range b.Hotlines.Numbers {
+			b.ResolveNumber(b.Hotlines.Numbers[i].Number)
+			b.Hotlines.Numbers[i].QueueFor(string(data))
+		}
+	})
+}
