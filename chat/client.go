@@ -21,18 +21,22 @@ type outItem struct {
 	seq  int64
 }
 
-// client is one citizen WebSocket connection: one reader (serve) and one
-// writer goroutine, a bounded send queue.
+// client is one citizen WebSocket connection. It has one reader goroutine;
+// a writer goroutine runs only while frames are queued (idle connections
+// hold no writer goroutine and no write buffer), and a ping timer.
 type client struct {
-	s    *Service
-	ws   *websocket.Conn
-	ip   string
-	out  chan outItem
-	done chan struct{}
-	once sync.Once
+	s  *Service
+	ws *websocket.Conn
+	ip string
 
-	closeCode   int // set once, before done is closed
+	wmu         sync.Mutex // guards the fields below
+	queue       []outItem  // bounded by Options.SendBuffer
+	writing     bool       // a writer goroutine is running
+	closed      bool
+	finished    bool
+	closeCode   int
 	closeReason string
+	ping        *time.Timer
 
 	mu sync.Mutex // guards cv
 	cv *conv
@@ -48,88 +52,125 @@ func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader answered (403 for a foreign origin)
 	}
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	c := &client{s: s, ws: ws, ip: ip, out: make(chan outItem, s.opts.SendBuffer), done: make(chan struct{})}
+	c := &client{s: s, ws: ws, ip: ip}
 	s.mu.Lock()
 	s.clients[c] = struct{}{}
 	s.mu.Unlock()
-	go c.writer()
-	c.reader()
+	c.wmu.Lock()
+	c.ping = time.AfterFunc(s.opts.PingEvery, c.sendPing)
+	c.wmu.Unlock()
+	// A fresh goroutine reads, so the HTTP server's connection state and
+	// stack are released now.
+	go c.reader()
 }
 
-func (c *client) send(frame []byte, seq int64) bool {
-	select {
-	case <-c.done:
-		return false
-	default:
+func (c *client) sendPing() {
+	c.wmu.Lock()
+	closed := c.closed
+	c.wmu.Unlock()
+	if closed {
+		return
 	}
-	select {
-	case c.out <- outItem{frame, seq}:
-		return true
-	default:
+	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.s.opts.WriteTimeout)); err != nil {
+		c.close(CloseSlowConsumer, "ping failed")
+		return
+	}
+	c.wmu.Lock()
+	if !c.closed {
+		c.ping.Reset(c.s.opts.PingEvery)
+	}
+	c.wmu.Unlock()
+}
+
+// send queues a frame without blocking; a full queue cuts the peer off.
+func (c *client) send(frame []byte, seq int64) bool {
+	c.wmu.Lock()
+	if c.closed {
+		c.wmu.Unlock()
+		return false
+	}
+	if len(c.queue) >= c.s.opts.SendBuffer {
+		c.wmu.Unlock()
 		c.close(CloseSlowConsumer, "send buffer full; resume")
 		return false
 	}
+	c.queue = append(c.queue, outItem{frame, seq})
+	if !c.writing {
+		c.writing = true
+		go c.writer()
+	}
+	c.wmu.Unlock()
+	return true
 }
 
+// close ends the connection once: queued frames are flushed (unless the
+// peer is too slow), then the close frame is sent and the socket closed.
 func (c *client) close(code int, reason string) {
-	c.once.Do(func() {
-		c.closeCode, c.closeReason = code, reason
-		if code == CloseSlowConsumer || code == CloseShutdown {
-			// Do not wait for a stuck write: the socket gets a second more.
-			_ = c.ws.UnderlyingConn().SetWriteDeadline(time.Now().Add(time.Second))
-		}
-		close(c.done)
-	})
+	c.wmu.Lock()
+	if c.closed {
+		c.wmu.Unlock()
+		return
+	}
+	c.closed = true
+	c.closeCode, c.closeReason = code, reason
+	if c.ping != nil {
+		c.ping.Stop()
+	}
+	if code == CloseSlowConsumer || code == CloseShutdown {
+		// Do not wait long for a stuck write.
+		_ = c.ws.UnderlyingConn().SetWriteDeadline(time.Now().Add(time.Second))
+	}
+	if code == CloseSlowConsumer {
+		c.queue = nil
+	}
+	if !c.writing {
+		c.writing = true
+		go c.writer()
+	}
+	c.wmu.Unlock()
 }
 
 func (c *client) writer() {
-	t := time.NewTicker(c.s.opts.PingEvery)
-	defer t.Stop()
 	for {
-		select {
-		case <-c.done:
-			c.finish()
+		c.wmu.Lock()
+		if len(c.queue) == 0 {
+			if c.closed && !c.finished {
+				c.finished = true
+				code, reason := c.closeCode, c.closeReason
+				c.wmu.Unlock()
+				_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+				_ = c.ws.Close()
+				return
+			}
+			c.writing = false
+			c.wmu.Unlock()
 			return
-		case it := <-c.out:
+		}
+		it := c.queue[0]
+		c.queue[0] = outItem{}
+		c.queue = c.queue[1:]
+		if len(c.queue) == 0 {
+			c.queue = nil // release the backing array while idle
+		}
+		closed := c.closed
+		c.wmu.Unlock()
+		if !closed {
 			_ = c.ws.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
-			if err := c.ws.WriteMessage(websocket.TextMessage, it.data); err != nil {
-				c.close(CloseSlowConsumer, "write failed")
-				c.ws.Close()
-				return
-			}
-			if it.seq > 0 {
-				c.delivered(it.seq)
-			}
-		case <-t.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.s.opts.WriteTimeout)); err != nil {
-				c.close(CloseSlowConsumer, "ping failed")
-				c.ws.Close()
-				return
-			}
+		}
+		if err := c.ws.WriteMessage(websocket.TextMessage, it.data); err != nil {
+			c.close(CloseSlowConsumer, "write failed")
+			c.wmu.Lock()
+			c.queue = nil
+			c.finished = true
+			c.writing = false
+			c.wmu.Unlock()
+			_ = c.ws.Close()
+			return
+		}
+		if it.seq > 0 {
+			c.delivered(it.seq)
 		}
 	}
-}
-
-// finish runs on the writer goroutine after close: it flushes queued frames
-// (unless the peer is too slow), sends the close frame and closes the socket.
-func (c *client) finish() {
-	defer c.ws.Close()
-	if c.closeCode != CloseSlowConsumer {
-		deadline := time.Now().Add(time.Second)
-		_ = c.ws.SetWriteDeadline(deadline)
-	flush:
-		for {
-			select {
-			case it := <-c.out:
-				if c.ws.WriteMessage(websocket.TextMessage, it.data) != nil {
-					return
-				}
-			default:
-				break flush
-			}
-		}
-	}
-	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeReason), time.Now().Add(time.Second))
 }
 
 func (c *client) delivered(seq int64) {

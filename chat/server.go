@@ -5,7 +5,6 @@ package chat
 import (
 	"errors"
 
-	"onecall/router"
 	"onecall/server"
 )
 
@@ -14,15 +13,12 @@ import (
 // Recover with the chats that were live at the last stop, and Close on
 // shutdown.
 func New(hub *server.Hub, st Store, opts Options) (*Service, error) {
-	if hub == nil || st == nil {
-		return nil, errors.New("chat: nil hub or store")
+	if hub == nil {
+		return nil, errors.New("chat: nil hub")
 	}
-	return newService(hub, storeBackend{st}, opts, func(err error) bool { return errors.Is(err, server.ErrBusy) })
+	return NewWithHub(hub, st, opts, func(err error) bool { return errors.Is(err, server.ErrBusy) })
 }
 
-// Sink returns the hub sink that feeds routing commands to the chat.
-func (s *Service) Sink() server.Sink { return sinkFunc(s.deliver) }
-
-type sinkFunc func([]router.Command)
-
-func (f sinkFunc) Deliver(c []router.Command) { f(c) }
+// Sink returns the hub sink that feeds routing commands to the chat (the
+// Service itself).
+func (s *Service) Sink() server.Sink { return s }

@@ -22,7 +22,7 @@ import (
 
 // Service is the citizen chat. Create it with New; it is safe for concurrent use.
 type Service struct {
-	hub    hubAPI
+	hub    Hub
 	be     backend
 	opts   Options
 	log    *slog.Logger
@@ -49,7 +49,16 @@ type Service struct {
 	hotJSON  []byte
 }
 
-func newService(h hubAPI, be backend, opts Options, isBusy func(error) bool) (*Service, error) {
+// NewWithHub is New for any Hub implementation. isBusy reports whether an
+// error of h means "overloaded" (answered with the "busy" error frame).
+func NewWithHub(h Hub, st Store, opts Options, isBusy func(error) bool) (*Service, error) {
+	if h == nil || st == nil || isBusy == nil {
+		return nil, errors.New("chat: nil hub, store or isBusy")
+	}
+	return newService(h, storeBackend{st}, opts, isBusy)
+}
+
+func newService(h Hub, be backend, opts Options, isBusy func(error) bool) (*Service, error) {
 	opts.defaults()
 	if len(opts.Hotlines) == 0 {
 		return nil, errors.New("chat: Options.Hotlines is empty")
@@ -107,7 +116,11 @@ func (s *Service) Close() error {
 	return nil
 }
 
-// deliver is the hub sink: filter chat commands into the bounded queue.
+// Deliver implements server.Sink: it filters the chat commands into a
+// bounded queue and never blocks.
+func (s *Service) Deliver(cmds []router.Command) { s.deliver(cmds) }
+
+// deliver filters chat commands into the bounded queue.
 func (s *Service) deliver(cmds []router.Command) {
 	var mine []router.Command
 	for _, c := range cmds {

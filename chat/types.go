@@ -115,8 +115,9 @@ type backend interface {
 	alias(ctx context.Context, a router.AgentID) string
 }
 
-// hubAPI is the part of server.Hub the chat core uses.
-type hubAPI interface {
+// Hub is the part of server.Hub the chat uses; *server.Hub implements it.
+// NewWithHub accepts any implementation (load scripts, tests).
+type Hub interface {
 	Submit(ev router.Event) error
 	Do(ctx context.Context, ev router.Event) ([]router.Command, error)
 	NewContactID() router.ContactID
