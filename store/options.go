@@ -29,7 +29,7 @@ func defaultConfig() config {
 	return config{
 		logger:       slog.New(slog.DiscardHandler),
 		batchN:       1024,
-		batchEvery:   0,
+		batchEvery:   2 * time.Millisecond,
 		queueSize:    1 << 16,
 		maxPending:   1 << 16,
 		busyTimeout:  2 * time.Second,
@@ -46,11 +46,11 @@ func defaultConfig() config {
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithBatch bounds a batch (one transaction) to n records and lets the
-// writer linger up to every after taking the first record, to gather more.
-// With every = 0 (the default) a batch is committed as soon as the queue is
-// momentarily empty: under load batches grow by themselves while the
-// previous commit runs (group commit), and at low load nobody waits for a
-// timer. Defaults: 1024, 0.
+// writer linger up to every after taking the first record, to gather more
+// before committing. Defaults: 1024, 2ms. Lingering caps the commit (fsync)
+// rate at 1/every, which keeps Durable's tail latency low when the disk is
+// contended (docs/benchmarks/store.md); every = 0 commits as soon as the
+// queue is momentarily empty (lowest median latency at low load).
 func WithBatch(n int, every time.Duration) Option {
 	return func(c *config) {
 		if n > 0 {
