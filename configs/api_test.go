@@ -134,7 +134,7 @@ func TestRouterConfigMapping(t *testing.T) {
 		t.Fatalf("agents: %+v", cfg.Agents)
 	}
 	a2, a3 := cfg.Agents[1], cfg.Agents[2]
-	if a2.ID != "a2" || a2.Voice != 0 || a2.Chat != 5 || a2.Skills["en"] != 4 || a2.Queues != nil {
+	if a2.ID != "a2" || a2.Voice != -1 || a2.Chat != 5 || a2.Skills["en"] != 4 || a2.Queues != nil {
 		t.Errorf("a2: %+v", a2)
 	}
 	if !a3.Disabled || !reflect.DeepEqual(a3.Queues, []string{"gen"}) || a3.Voice != 1 || a3.Chat != 3 {

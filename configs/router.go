@@ -154,7 +154,7 @@ func (b *Bundle) RouterConfig() (router.Config, error) {
 			for k, v := range u.Skills {
 				skills[k] = v
 			}
-			a := router.AgentDef{ID: router.AgentID(u.Username), Skills: skills, Voice: *u.Voice, Chat: *u.Chat, Disabled: u.Disabled}
+			a := router.AgentDef{ID: router.AgentID(u.Username), Skills: skills, Voice: capacity(*u.Voice), Chat: capacity(*u.Chat), Disabled: u.Disabled}
 			if len(u.Queues) > 0 {
 				a.Queues = append([]string(nil), u.Queues...)
 			}
@@ -197,4 +197,13 @@ func (h *Hours) schedule(loc *time.Location, holidays map[string]bool) router.Sc
 	s.Weekly[time.Sunday] = spans(sun)
 	s.HolidayOpen = spans(h.Holidays)
 	return s
+}
+
+// capacity maps a roster capacity to router.AgentDef, where 0 means "use
+// the router's default" and a negative value means none.
+func capacity(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
