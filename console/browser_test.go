@@ -135,7 +135,7 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	}
 	shot := func(c context.Context, name string) {
 		t.Helper()
-		buf, err := chromedp.Run(c, chromedp.FullScreenshot(90))
+		buf, err := chromedp.Run(c, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot: %v", err)
 		}

@@ -122,7 +122,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	shot := func(c context.Context, name string) {
 		t.Helper()
-		buf, err := chromedp.Run(c, chromedp.FullScreenshot(90))
+		buf, err := chromedp.Run(c, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}

@@ -279,7 +279,8 @@
 
   // ---- rendering ----
   function fmtDur(ms) {
-    if (!(ms >= 0)) return '';
+    if (!(ms > -60000)) return '';
+    ms = Math.max(0, ms);
     const s = Math.floor(ms / 1000), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), ss = s % 60;
     const p = (n) => String(n).padStart(2, '0');
     return (h ? h + ':' + p(m) : m) + ':' + p(ss);
@@ -308,7 +309,7 @@
     const live = [...S.contacts.values()].filter((c) => c.state === 'talking');
     if (!live.some((c) => c.id === S.selected)) S.selected = live.length ? live[0].id : 0;
     live.forEach((c) => {
-      const b = el('button', 'tab' + (c.id === S.selected ? ' sel' : ''), (c.channel === 'voice' ? '☎ ' : '💬 ') + (c.citizen || '#' + c.id));
+      const b = el('button', 'tab' + (c.id === S.selected ? ' sel' : ''), t(c.channel) + ' · ' + (c.citizen || '#' + c.id));
       b.type = 'button'; b.dataset.contact = c.id;
       const n = S.unread.get(c.id) || 0;
       if (n) b.appendChild(el('span', 'badge', n));
@@ -446,7 +447,7 @@
     const tb = $('waiting').tBodies[0]; tb.replaceChildren();
     S.waiting.slice().sort((a, b) => a.arrived - b.arrived).forEach((c, i) => {
       const tr = el('tr');
-      [i + 1, t(c.channel), fmtDur(nowS() - c.arrived), stName(c.state) === 'st_' + c.state ? c.state : c.state, c.reason || ''].forEach((v) => tr.appendChild(el('td', '', v)));
+      [i + 1, t(c.channel), fmtDur(nowS() - c.arrived), t('cs_' + c.state), (c.agent ? c.agent + ' · ' : '') + (c.reason || '')].forEach((v) => tr.appendChild(el('td', '', v)));
       const td = el('td');
       const qi = el('input', 'mvq'); qi.placeholder = t('queue'); qi.size = 8;
       const pi = el('input', 'mvp'); pi.placeholder = t('prio'); pi.size = 3; pi.type = 'number';
@@ -461,7 +462,9 @@
     const ab = $('agents').tBodies[0]; ab.replaceChildren();
     [...S.agents.values()].sort((a, b) => a.id.localeCompare(b.id)).forEach((a) => {
       const tr = el('tr'); tr.dataset.agent = a.id;
-      tr.appendChild(el('td', '', a.id + (a.online ? '' : ' ⦸')));
+      const idc = el('td', '', a.id);
+      if (!a.online) idc.appendChild(el('span', 'muted', ' (' + t('away') + ')'));
+      tr.appendChild(idc);
       tr.appendChild(el('td', 'state ' + a.state, stName(a.state) + (a.reason ? ' (' + a.reason + ')' : '')));
       tr.appendChild(el('td', '', a.since ? fmtDur(nowS() - a.since) : ''));
       tr.appendChild(el('td', '', a.active));
@@ -514,7 +517,12 @@
     const sl = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': t('slchart') });
     sl.appendChild(svg('line', { x1: 0, x2: W, y1: H * 0.2, y2: H * 0.2, class: 'target' }));
     let pts = '';
-    bins.forEach((b, i) => { if (b.sl >= 0) pts += `${(i + 0.5) * bw},${H - b.sl * H} `; });
+    bins.forEach((b, i) => {
+      if (b.sl < 0) return;
+      const x = (i + 0.5) * bw, y = H - b.sl * H;
+      pts += `${x},${y} `;
+      sl.appendChild(svg('circle', { cx: x, cy: y, r: 3, class: 'slpoint' }));
+    });
     sl.appendChild(svg('polyline', { points: pts.trim(), class: 'slline' }));
     $('chartsl').replaceChildren(sl);
     const vol = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': t('volchart') });

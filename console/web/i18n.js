@@ -20,7 +20,8 @@ window.I18N = {
     closed: '종료됨', canned: '상용구', prio: '우선순위', none: '-',
     st_ready: '상담 가능', st_not_ready: '상담 불가', st_reserved: '연결 대기', st_busy: '상담 중', st_wrap_up: '후처리', st_offline: '로그아웃',
     r_break: '휴식', r_lunch: '식사', r_training: '교육', r_meeting: '회의', r_admin: '행정',
-    voice: '전화', chat: '채팅', citizenside: '고객', agentside: '상담사', systemside: '시스템'
+    voice: '전화', chat: '채팅', away: '미접속',
+    cs_waiting: '대기', cs_offered: '연결 중', cs_talking: '상담 중', cs_callback: '콜백 예약', citizenside: '고객', agentside: '상담사', systemside: '시스템'
   },
   en: {
     title: 'Agent console', username: 'Username', password: 'Password', signin: 'Sign in', signout: 'Sign out',
@@ -41,6 +42,7 @@ window.I18N = {
     closed: 'closed', canned: 'Canned', prio: 'priority', none: '-',
     st_ready: 'Ready', st_not_ready: 'Not ready', st_reserved: 'Reserved', st_busy: 'Busy', st_wrap_up: 'Wrap-up', st_offline: 'Offline',
     r_break: 'Break', r_lunch: 'Lunch', r_training: 'Training', r_meeting: 'Meeting', r_admin: 'Admin',
-    voice: 'Voice', chat: 'Chat', citizenside: 'Citizen', agentside: 'Agent', systemside: 'System'
+    voice: 'Voice', chat: 'Chat', away: 'away',
+    cs_waiting: 'Waiting', cs_offered: 'Offered', cs_talking: 'Talking', cs_callback: 'Callback', citizenside: 'Citizen', agentside: 'Agent', systemside: 'System'
   }
 };
