@@ -222,9 +222,6 @@ func (c *client) reader() {
 			}
 			return
 		}
-		if c.conv() != nil {
-			_ = c.ws.SetReadDeadline(time.Now().Add(live))
-		}
 		if typ != websocket.TextMessage {
 			c.send(errFrame("bad_frame", "binary frames are not supported; send JSON text frames"), 0)
 			continue
@@ -240,6 +237,9 @@ func (c *client) reader() {
 		}
 		if !c.handle(f) {
 			return
+		}
+		if c.conv() != nil { // started: from now on pongs and frames keep it alive
+			_ = c.ws.SetReadDeadline(time.Now().Add(live))
 		}
 	}
 }

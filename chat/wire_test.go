@@ -597,3 +597,51 @@ func TestPageWidgetAndHeaders(t *testing.T) {
 		t.Fatal("chat.js must not inject HTML")
 	}
 }
+
+// Waiting chats send nothing for long: the server's pings keep them alive
+// past the start timeout; a connection that never starts is closed (4002).
+func TestKeepAliveAndStartTimeout(t *testing.T) {
+	e := newEnv(t, func(c *envConfig) {
+		c.opts.StartTimeout = 100 * time.Millisecond
+		c.opts.PingEvery = 250 * time.Millisecond // longer than the start timeout
+	})
+	idle := e.dial(t)
+	if code := idle.expectClose(); code != CloseNoStart {
+		t.Fatalf("no start: close %d", code)
+	}
+	c := e.dial(t)
+	pings := make(chan struct{}, 100)
+	c.c.SetPingHandler(func(data string) error {
+		pings <- struct{}{}
+		return c.c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	id, _ := c.start("110", "general")
+	gone := make(chan struct{})
+	go func() { // keep reading so control frames are handled
+		defer close(gone)
+		for {
+			if _, _, err := c.c.NextReader(); err != nil {
+				return
+			}
+		}
+	}()
+	for range 2 { // 500 ms, well past the start timeout
+		select {
+		case <-pings:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no ping")
+		}
+	}
+	select {
+	case <-gone:
+		t.Fatal("connection dropped while waiting")
+	default:
+	}
+	cv := e.svc.conv(id)
+	cv.mu.Lock()
+	attached := cv.conn != nil
+	cv.mu.Unlock()
+	if !attached {
+		t.Fatal("chat lost its connection while waiting")
+	}
+}

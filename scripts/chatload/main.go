@@ -138,9 +138,9 @@ func runServer(waiting, talking, rate int, dur time.Duration) {
 		Hotlines:      []chat.Hotline{{Number: "110", NameKO: "정부민원안내", NameEN: "Government"}},
 		NewChatsPerIP: 1e6, NewChatBurst: 1e6, // all citizens come from 127.0.0.1
 		MsgsPerSecond: 100, MsgBurst: 100,
-		SendBuffer:    64,
-		AgentAlias:    func(router.AgentID) string { return "상담사" },
-		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		SendBuffer: 64,
+		AgentAlias: func(router.AgentID) string { return "상담사" },
+		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	}, func(error) bool { return false })
 	if err != nil {
 		log.Fatal(err)
@@ -294,7 +294,7 @@ func runCitizens(url string, total, talking, rate int, dur time.Duration) {
 						}
 						now := time.Now()
 						var f struct {
-							Type, ID, Text, From string
+							Type, ID, Text, From, Code string
 						}
 						_ = json.Unmarshal(data, &f)
 						switch f.Type {
@@ -318,7 +318,9 @@ func runCitizens(url string, total, talking, rate int, dur time.Duration) {
 								}
 							}
 						case "error":
-							errs.Add(1)
+							if errs.Add(1) <= 5 {
+								fmt.Fprintln(os.Stderr, "citizen got error:", f.Code, f.Text)
+							}
 						}
 					}
 				}()
