@@ -213,6 +213,19 @@ func (c *call) run() {
 	d := c.d
 	ctx := d.Context()
 	defer c.finish()
+	defer c.s.unregister(c)
+	// A hotline without a menu enters routing before we answer, so an
+	// overloaded hub (ErrBusy) is a clean 503 with no media allocated.
+	early := c.menu.Skip || len(c.menu.Choices) == 0
+	if early {
+		if err := c.arrive(ctx, MenuChoice{}); err != nil {
+			c.log.Warn("contact refused before answer", "err", err)
+			c.rec.Cause = causeBusy
+			c.s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable",
+				sip.NewHeader("Retry-After", strconv.Itoa(int(c.s.opts.RetryAfter/time.Second))))
+			return
+		}
+	}
 	_ = d.Trying()
 	var med *diago.DialogMedia
 	var err error
@@ -256,11 +269,32 @@ func (c *call) run() {
 	c.s.addLeg(leg)
 	defer c.s.dropLeg(leg)
 
-	choice := c.ivr(ctx)
+	if early {
+		// Greeting first; router commands wait in the mailbox meanwhile.
+		c.playBarge(ctx, c.s.prompts.get(c.lang, "greeting"))
+	} else {
+		choice := c.ivr(ctx)
+		if ctx.Err() != nil {
+			c.rec.Cause = causeCitizenBye
+			return
+		}
+		if err := c.arrive(ctx, choice); err != nil {
+			c.log.Warn("contact refused", "err", err)
+			c.rec.Cause = causeBusy
+			c.play(ctx, c.s.prompts.get(c.lang, "goodbye"))
+			return
+		}
+	}
 	if ctx.Err() != nil {
 		c.rec.Cause = causeCitizenBye
 		return
 	}
+	c.loop(ctx)
+}
+
+// arrive enters the contact into routing (ContactArrived) with the IVR
+// choice; the call is registered first so no command is missed.
+func (c *call) arrive(ctx context.Context, choice MenuChoice) error {
 	if choice.Language != "" {
 		c.lang = choice.Language
 	}
@@ -268,7 +302,6 @@ func (c *call) run() {
 		c.queue = choice.Queue
 	}
 	c.s.register(c)
-	defer c.s.unregister(c)
 	ev := router.ContactArrived{
 		Contact:  c.id,
 		Channel:  router.Voice,
@@ -277,23 +310,20 @@ func (c *call) run() {
 		Skills:   choice.Skills,
 		Language: c.lang,
 		Citizen:  c.from,
-		Attrs:    map[string]string{"ivr": choice.Label, "call_id": c.rec.CallID},
+		Attrs:    map[string]string{"call_id": c.rec.CallID},
 	}
-	if choice.Label == "" {
-		delete(ev.Attrs, "ivr")
+	if choice.Label != "" {
+		ev.Attrs["ivr"] = choice.Label
 	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	_, err = c.s.hub.Do(dctx, ev)
-	cancel()
-	if err != nil {
-		c.log.Warn("contact refused", "err", err)
-		c.rec.Cause = causeBusy
-		c.play(ctx, c.s.prompts.get(c.lang, "goodbye"))
-		return
+	defer cancel()
+	if _, err := c.s.hub.Do(dctx, ev); err != nil {
+		c.s.unregister(c)
+		return err
 	}
 	c.arrived = true
 	c.phase = phaseWaiting
-	c.loop(ctx)
+	return nil
 }
 
 // finish runs once per call: release routing state, stop media, record.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"text/template"
 	"time"
@@ -34,6 +35,7 @@ type fakeHub struct {
 	offerFor time.Duration
 	tried    map[router.ContactID]int
 	onEvent  func(ev router.Event) []router.Command // optional override
+	busy     atomic.Bool                            // inbox "full": Submit/Do fail
 }
 
 type fakeReq struct {
@@ -46,6 +48,8 @@ type fakeRes struct {
 	cmds []router.Command
 	err  error
 }
+
+var errFakeBusy = fmt.Errorf("fake hub: inbox full")
 
 func newFakeHub(agents ...router.AgentID) *fakeHub {
 	return &fakeHub{inbox: make(chan fakeReq, 256), agents: agents, tried: map[router.ContactID]int{},
@@ -110,6 +114,9 @@ func (h *fakeHub) apply(ev router.Event) []router.Command {
 }
 
 func (h *fakeHub) Submit(ev router.Event) error {
+	if h.busy.Load() {
+		return errFakeBusy
+	}
 	select {
 	case h.inbox <- fakeReq{ev: ev}:
 		return nil
@@ -119,6 +126,9 @@ func (h *fakeHub) Submit(ev router.Event) error {
 }
 
 func (h *fakeHub) Do(ctx context.Context, ev router.Event) ([]router.Command, error) {
+	if h.busy.Load() {
+		return nil, errFakeBusy
+	}
 	r := fakeReq{ev: ev, reply: make(chan fakeRes, 1)}
 	select {
 	case h.inbox <- r:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,6 +57,16 @@ type RegistrarOptions struct {
 	Secret   []byte
 	NonceTTL time.Duration // life of a challenge nonce (default 60 s)
 
+	// Algorithms offered, in order, one WWW-Authenticate each (default
+	// SHA-256 then MD5, RFC 8760). Unknown names are ignored.
+	Algorithms []string
+	// LegacyUserAgents are User-Agent substrings (case-insensitive) of
+	// clients that fail on any SHA-256 challenge instead of picking the MD5
+	// one (baresip 1.0 / libre: "Register: Function not implemented", even
+	// with MD5 first): they get the MD5 challenge alone. nil = {"baresip"};
+	// empty non-nil = none.
+	LegacyUserAgents []string
+
 	MinExpires     time.Duration // shorter requests get 423 + Min-Expires (default 60 s)
 	MaxExpires     time.Duration // longer requests are shortened (default 3600 s)
 	DefaultExpires time.Duration // when the REGISTER gives none (default 3600 s)
@@ -91,6 +102,22 @@ func (o *RegistrarOptions) defaults() {
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
+	}
+	var algs []string
+	for _, a := range o.Algorithms {
+		switch strings.ToUpper(a) {
+		case DigestMD5, DigestSHA256:
+			if !slices.Contains(algs, strings.ToUpper(a)) {
+				algs = append(algs, strings.ToUpper(a))
+			}
+		}
+	}
+	if len(algs) == 0 {
+		algs = []string{DigestSHA256, DigestMD5}
+	}
+	o.Algorithms = algs
+	if o.LegacyUserAgents == nil {
+		o.LegacyUserAgents = []string{"baresip"}
 	}
 	if o.NonceTTL <= 0 {
 		o.NonceTTL = 60 * time.Second
@@ -289,7 +316,7 @@ func (r *Registrar) serve(req *sip.Request) *sip.Response {
 	if alg == "" {
 		alg = DigestMD5
 	}
-	if cred.Realm != r.opts.Realm || (alg != DigestMD5 && alg != DigestSHA256) ||
+	if cred.Realm != r.opts.Realm || !slices.Contains(r.opts.Algorithms, alg) ||
 		!strings.EqualFold(cred.QOP, "auth") || cred.NC == "" || cred.CNonce == "" ||
 		cred.Username == "" || cred.Response == "" {
 		// Not an answer to our challenge: challenge again.
@@ -353,7 +380,7 @@ func (r *Registrar) challenge(req *sip.Request, now time.Time, stale bool) *sip.
 	}
 	nonce := r.nonces.mint(now)
 	res := regRespond(req, sip.StatusUnauthorized, "Unauthorized")
-	for _, alg := range []string{DigestSHA256, DigestMD5} {
+	for _, alg := range r.algorithmsFor(req) {
 		v := "Digest realm=" + quoteDigest(r.opts.Realm) + ", nonce=" + quoteDigest(nonce) +
 			", algorithm=" + alg + `, qop="auth"`
 		if stale {
@@ -362,6 +389,26 @@ func (r *Registrar) challenge(req *sip.Request, now time.Time, stale bool) *sip.
 		res.AppendHeader(sip.NewHeader("WWW-Authenticate", v))
 	}
 	return res
+}
+
+// algorithmsFor picks the challenges for this client: legacy user agents
+// get MD5 alone when MD5 is offered.
+func (r *Registrar) algorithmsFor(req *sip.Request) []string {
+	algs := r.opts.Algorithms
+	if len(algs) < 2 || !slices.Contains(algs, DigestMD5) || len(r.opts.LegacyUserAgents) == 0 {
+		return algs
+	}
+	h := req.GetHeader("User-Agent")
+	if h == nil {
+		return algs
+	}
+	ua := strings.ToLower(h.Value())
+	for _, l := range r.opts.LegacyUserAgents {
+		if l != "" && strings.Contains(ua, strings.ToLower(l)) {
+			return []string{DigestMD5}
+		}
+	}
+	return algs
 }
 
 type contactReq struct {
