@@ -184,6 +184,12 @@ func (c *conn) writeLoop() {
 	defer ping.Stop()
 	defer c.ws.Close()
 	for {
+		select { // a killed connection stops writing data at once
+		case <-c.done:
+			c.writeClose()
+			return
+		default:
+		}
 		select {
 		case b := <-c.send:
 			c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
@@ -197,12 +203,7 @@ func (c *conn) writeLoop() {
 				return
 			}
 		case <-c.done:
-			code := c.code
-			if code == websocket.CloseAbnormalClosure || code == 0 {
-				return
-			}
-			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, c.text),
-				time.Now().Add(time.Second))
+			c.writeClose()
 			return
 		case <-c.s.ctx.Done():
 			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeShutdown, "shutting down"),
@@ -210,6 +211,15 @@ func (c *conn) writeLoop() {
 			return
 		}
 	}
+}
+
+// writeClose sends the close frame for the kill reason (not for transport
+// failures). Called on the writer goroutine after done closed.
+func (c *conn) writeClose() {
+	if c.code == websocket.CloseAbnormalClosure || c.code == 0 {
+		return
+	}
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.code, c.text), time.Now().Add(time.Second))
 }
 
 func (c *conn) readLoop() {
