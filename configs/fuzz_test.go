@@ -22,6 +22,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("numbers: [{number: '1', hours: {weekdays: ['23:00-01:00']}}]"))
 	f.Add([]byte("&a [*a]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if s := string(data); !equalNorm(s, NormalizeNumber(s)) {
+			t.Fatalf("equalNorm disagrees with NormalizeNumber on %q", s)
+		}
 		b := &Bundle{Server: DefaultServer()}
 		var qf queuesFile
 		var r Roster

@@ -183,6 +183,22 @@ func NormalizeNumber(s string) string {
 	return b.String()
 }
 
+// equalNorm reports whether NormalizeNumber(raw) == norm without
+// allocating.
+func equalNorm(raw, norm string) bool {
+	j := 0
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if (c >= '0' && c <= '9') || c == '*' || c == '#' {
+			if j >= len(norm) || norm[j] != c {
+				return false
+			}
+			j++
+		}
+	}
+	return j == len(norm)
+}
+
 // QueueFor returns the queue and center for a caller, choosing by the
 // caller's area code when Areas are configured ("" caller = default).
 func (n *Number) QueueFor(caller string) (queue, center string) {
@@ -225,7 +241,7 @@ func (b *Bundle) ResolveNumber(dialled string) (*Number, bool) {
 		return n, true
 	}
 	for i := range b.Hotlines.Aliases {
-		if NormalizeNumber(b.Hotlines.Aliases[i].Number) == d {
+		if equalNorm(b.Hotlines.Aliases[i].Number, d) {
 			if n := b.findNumber(NormalizeNumber(b.Hotlines.Aliases[i].Target)); n != nil {
 				return n, true
 			}
@@ -237,7 +253,7 @@ func (b *Bundle) ResolveNumber(dialled string) (*Number, bool) {
 
 func (b *Bundle) findNumber(norm string) *Number {
 	for i := range b.Hotlines.Numbers {
-		if NormalizeNumber(b.Hotlines.Numbers[i].Number) == norm {
+		if equalNorm(b.Hotlines.Numbers[i].Number, norm) {
 			return &b.Hotlines.Numbers[i]
 		}
 	}
