@@ -8,13 +8,19 @@ import (
 	"time"
 )
 
-// EndReasonSystemRestart is the end reason given to contacts that were in
-// progress when the process died (router.EndSystemRestart).
-const EndReasonSystemRestart = "system_restart"
+// Words written by Recover; they are the router's String() forms
+// (router.EndSystemRestart, router.Ended, router.CallbackBooked), so rows
+// written by the server's store sink and by Recover agree.
+const (
+	EndReasonSystemRestart = "system-restart"
+	StateEnded             = "ended"
+	StateCallbackBooked    = "callback-booked"
+)
 
 // Recovery is what a restarted server must put back.
 type Recovery struct {
-	// Chats are open chat contacts (not ended), oldest arrival first; the
+	// Chats are open chat contacts (not ended, not converted to a
+	// callback), oldest arrival first; the
 	// server re-enters them in their queue at their original place.
 	Chats []Contact
 	// Callbacks are booked callbacks, oldest original arrival first
@@ -29,7 +35,7 @@ type Recovery struct {
 }
 
 // Recover runs once at start, before any new traffic: it ends in-progress
-// voice contacts (end reason system_restart, with a contact event), closes
+// voice contacts (end reason "system-restart", with a contact event), closes
 // open agent state rows and returns open chats and booked callbacks.
 func (s *Store) Recover(ctx context.Context, now time.Time) (Recovery, error) {
 	var rec Recovery
@@ -41,13 +47,13 @@ func (s *Store) Recover(ctx context.Context, now time.Time) (Recovery, error) {
 			return err
 		}
 		for _, id := range ids {
-			if _, err := t.exec(`UPDATE contacts SET ended_at = ?, end_reason = ?, state = 'ended',
+			if _, err := t.exec(`UPDATE contacts SET ended_at = ?, end_reason = ?, state = ?,
 					handle_ms = CASE WHEN answered_at IS NOT NULL AND ? > answered_at THEN ? - answered_at ELSE handle_ms END
-				WHERE id = ?`, at, EndReasonSystemRestart, at, at, id); err != nil {
+				WHERE id = ?`, at, EndReasonSystemRestart, StateEnded, at, at, id); err != nil {
 				return err
 			}
 			if _, err := t.exec(`INSERT INTO contact_events (contact_id, at, state, queue, agent, reason)
-				SELECT id, ?, 'ended', queue, agent, ? FROM contacts WHERE id = ?`, at, EndReasonSystemRestart, id); err != nil {
+				SELECT id, ?, ?, queue, agent, ? FROM contacts WHERE id = ?`, at, StateEnded, EndReasonSystemRestart, id); err != nil {
 				return err
 			}
 			rec.ClosedVoice = append(rec.ClosedVoice, uint64(id))
@@ -62,7 +68,7 @@ func (s *Store) Recover(ctx context.Context, now time.Time) (Recovery, error) {
 		}
 		var chats []contactRow
 		if err := t.tx.Select(&chats, `SELECT `+contactCols+` FROM contacts WHERE ended_at IS NULL AND channel = 'chat'
-			ORDER BY arrived_at, id`); err != nil {
+			AND state <> ? ORDER BY arrived_at, id`, StateCallbackBooked); err != nil {
 			return err
 		}
 		rec.Chats = contactsFrom(chats)

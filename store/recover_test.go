@@ -6,7 +6,17 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"onecall/router"
 )
+
+func TestRecoverWordsMatchRouter(t *testing.T) {
+	if EndReasonSystemRestart != router.EndSystemRestart.String() || StateEnded != router.Ended.String() ||
+		StateCallbackBooked != router.CallbackBooked.String() {
+		t.Fatalf("store words %q %q %q differ from router's %q %q %q", EndReasonSystemRestart, StateEnded, StateCallbackBooked,
+			router.EndSystemRestart, router.Ended, router.CallbackBooked)
+	}
+}
 
 func TestRecover(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.db")
@@ -22,6 +32,7 @@ func TestRecover(t *testing.T) {
 		ContactUpsert{ID: 3, Channel: "chat", Hotline: "1345", Queue: "immig", Citizen: "web:c", State: "ended", Arrived: t0, Ended: t0.Add(time.Minute), EndReason: "completed"},
 		ContactUpsert{ID: 4, Channel: "voice", Hotline: "110", Queue: "police", Citizen: "01011112222", State: "talking", Agent: "lee", Arrived: t0, Answered: t0.Add(10 * time.Second)},
 		ContactUpsert{ID: 5, Channel: "voice", Hotline: "110", Queue: "police", Citizen: "01033334444", State: "waiting", Arrived: t0.Add(time.Second)},
+		ContactUpsert{ID: 9, Channel: "chat", Hotline: "1350", Queue: "labor", State: router.CallbackBooked.String(), Arrived: t0},
 		ContactUpsert{ID: 6, Channel: "voice", Hotline: "110", Queue: "police", State: "ended", Arrived: t0, Ended: t0.Add(time.Minute), EndReason: "completed"},
 		Callback{Contact: 10, CitizenNumber: "01055556666", Hotline: "1350", Queue: "labor", Arrived: t0.Add(-time.Hour), Booked: t0},
 		Callback{Contact: 11, CitizenNumber: "01077778888", Hotline: "1350", Queue: "labor", Arrived: t0.Add(-2 * time.Hour), Booked: t0, Status: CallbackDialing, Attempts: 1},
@@ -58,7 +69,7 @@ func TestRecover(t *testing.T) {
 	}
 	c4, err := s.Contact(ctx, 4)
 	must(t, err)
-	if c4.EndReason != EndReasonSystemRestart || !c4.Ended.Equal(now) || c4.State != "ended" || c4.Handle != now.Sub(t0.Add(10*time.Second)) {
+	if c4.EndReason != EndReasonSystemRestart || !c4.Ended.Equal(now) || c4.State != router.Ended.String() || c4.Handle != now.Sub(t0.Add(10*time.Second)) {
 		t.Fatalf("voice 4: %+v", c4)
 	}
 	c6, _ := s.Contact(ctx, 6)
