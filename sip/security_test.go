@@ -25,6 +25,27 @@ func regFreeUDPPort(t *testing.T) int {
 	return pc.LocalAddr().(*net.UDPAddr).Port
 }
 
+// regFreeUDPTCPPort returns a port free for both UDP and TCP on 127.0.0.1
+// (baresip binds both).
+func regFreeUDPTCPPort(t *testing.T) int {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
+		ln.Close()
+		if err == nil {
+			pc.Close()
+			return port
+		}
+	}
+	t.Fatal("no free UDP+TCP port")
+	return 0
+}
+
 // runTool runs a test peer with a deadline and returns its combined output.
 func runTool(t *testing.T, d time.Duration, dir string, name string, args ...string) string {
 	t.Helper()
@@ -128,7 +149,7 @@ func TestBaresipRegisters(t *testing.T) {
 	reg, cl := newTestRegistrar(t, nil)
 	s := startRegServer(t, reg)
 	dir := t.TempDir()
-	port := regFreeUDPPort(t)
+	port := regFreeUDPTCPPort(t)
 	cfg := "sip_listen\t\t127.0.0.1:" + strconv.Itoa(port) + "\n" +
 		"module_path\t\t/usr/lib/baresip/modules\n" +
 		"module\t\t\tg711.so\n" +
@@ -144,9 +165,9 @@ func TestBaresipRegisters(t *testing.T) {
 	if err != nil {
 		t.Fatalf("baresip not installed: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, "-f", dir, "-4", "-s")
+	cmd := exec.CommandContext(ctx, path, "-f", dir, "-4", "-s") // -s: SIP trace, shown on failure
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
