@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -38,6 +39,8 @@ import (
 	"onecall/router"
 	"onecall/store"
 )
+
+var cpuProfile string // set once from flags in main
 
 type result struct {
 	Connected   int     `json:"connected"`
@@ -60,7 +63,9 @@ func main() {
 	rate := flag.Int("rate", 2000, "messages per second in total (half citizen, half agent)")
 	dur := flag.Duration("duration", 30*time.Second, "load phase duration (max 10m)")
 	child := flag.String("child", "", "internal: run the citizens against this ws URL")
+	cpuprof := flag.String("cpuprofile", "", "write the server's CPU profile of the load phase here")
 	flag.Parse()
+	cpuProfile = *cpuprof
 	if *dur > 10*time.Minute {
 		*dur = 10 * time.Minute
 	}
@@ -192,6 +197,12 @@ func runServer(waiting, talking, rate int, dur time.Duration) {
 	}
 	expect("TALKING")
 	fmt.Fprintln(stdin, "GO")
+	if cpuProfile != "" {
+		if f, err := os.Create(cpuProfile); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 
 	// Agent side: rate/2 messages per second round-robin over the talking chats.
 	var sendLat []time.Duration
