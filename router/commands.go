@@ -67,6 +67,7 @@ type ContactClosed struct {
 	Channel Channel
 	Reason  EndReason
 	Agent   AgentID // last agent, if any
+	At      time.Time
 }
 
 // AgentStateChanged reports every agent state transition.
@@ -88,6 +89,12 @@ type ContactStateChanged struct {
 	Agent   AgentID
 	Reason  string
 	At      time.Time
+	// Set on the first Waiting transition of a contact (its arrival), so
+	// the store can write the whole contact row: zero otherwise.
+	Channel Channel
+	Number  string
+	Citizen string
+	Arrived time.Time
 }
 
 // QueueStats is a changed queue statistics snapshot (delta stream for

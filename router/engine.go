@@ -2,42 +2,298 @@ package router
 
 import (
 	"fmt"
+	"slices"
 	"time"
+
+	"onecall/agents"
 )
 
 // Engine is the routing core. It is not safe for concurrent use: one
-// goroutine (server.Hub) owns it.
+// goroutine (server.Hub) owns it. All methods, including the read models,
+// must be called from that goroutine.
 type Engine struct {
-	cfg Config
-	now time.Time
+	cfg       Config
+	epoch     time.Time // origin of waiting-list scores
+	now       time.Time
+	queues    map[string]*queue
+	queueList []*queue
+	bySkill   map[string][]*queue
+	noSkill   []*queue
+	hotlines  map[string]*hotline
+	agents    map[AgentID]*agent
+	contacts  map[ContactID]*contact
+	timers    timerHeap
+	tseq      uint64
+	oseq      uint64 // offer counter (round-robin)
+	preferred map[string]pref
+	prefFIFO  []prefRec
+	dirty     []*queue
+	statsAt   time.Time // earliest next QueueStats emission
+	statsSet  bool
+	toRoute   []*contact
+	toFeed    []*agent
+	out       []Command
+	scratch   []int
+	cands     []cand
 }
 
-// New validates cfg and returns an engine.
+type pref struct {
+	agent *agent
+	at    time.Time
+}
+
+type prefRec struct {
+	citizen string
+	at      time.Time
+}
+
+// New validates cfg, applies defaults and returns an engine. Agents start
+// offline.
 func New(cfg Config) (*Engine, error) {
-	return &Engine{cfg: cfg}, nil
-}
-
-// Apply applies one event at time now and returns the commands to carry out.
-func (e *Engine) Apply(ev Event, now time.Time) ([]Command, error) {
-	e.now = now
-	switch ev.(type) {
-	case Tick:
-		return nil, nil
+	cfg = withDefaults(cfg)
+	if err := validate(&cfg); err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
+	e := &Engine{
+		cfg:       cfg,
+		agents:    make(map[AgentID]*agent, len(cfg.Agents)),
+		contacts:  map[ContactID]*contact{},
+		preferred: map[string]pref{},
+	}
+	e.build()
+	for _, d := range cfg.Agents {
+		a := &agent{id: d.ID}
+		a.ID = string(d.ID)
+		a.Base = agents.NotReady
+		e.setDef(a, d)
+		e.agents[d.ID] = a
+		e.attach(a)
+	}
+	e.dirty = e.dirty[:0]
+	e.statsSet = false
+	for _, q := range e.queueList {
+		q.dirty = false
+		q.annDue = false
+	}
+	return e, nil
 }
 
-// NextDeadline is the earliest time a Tick would change something.
-func (e *Engine) NextDeadline() (time.Time, bool) { return time.Time{}, false }
+// Apply applies one event at time now and returns the commands to carry out,
+// in order. On error the state is unchanged unless commands are returned
+// too (they must still be carried out).
+func (e *Engine) Apply(ev Event, now time.Time) ([]Command, error) {
+	if e.epoch.IsZero() {
+		e.epoch = now
+	}
+	if now.Before(e.now) {
+		now = e.now // time never runs backwards inside the engine
+	}
+	e.now = now
+	e.out = nil
+	var err error
+	switch ev := ev.(type) {
+	case ContactArrived:
+		err = e.arrive(ev)
+	case ContactAbandoned:
+		err = e.abandon(ev)
+	case ContactEnded:
+		err = e.ended(ev)
+	case ContactTransferred:
+		err = e.transfer(ev)
+	case ContactMoved:
+		err = e.move(ev)
+	case CallbackRequested:
+		err = e.callback(ev)
+	case AgentLoggedIn:
+		err = e.login(ev)
+	case AgentLoggedOut:
+		err = e.logout(ev)
+	case AgentStateRequested:
+		err = e.stateRequest(ev)
+	case OfferAccepted:
+		err = e.accept(ev)
+	case OfferRejected:
+		err = e.reject(ev)
+	case WrapUpDone:
+		err = e.wrapDone(ev)
+	case Tick:
+		e.tick()
+	case ConfigReloaded:
+		err = e.reload(ev.Config)
+	case AgentUpserted:
+		err = e.upsert(ev.Agent)
+	default:
+		err = fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
+	}
+	e.drain()
+	out := e.out
+	e.out = nil
+	return out, err
+}
 
-// Snapshot returns every queue's statistics and every agent's view.
-func (e *Engine) Snapshot() Snapshot { return Snapshot{At: e.now} }
+func (e *Engine) emit(c Command) { e.out = append(e.out, c) }
 
-// Waiting lists the contacts waiting in queue, in offer order.
-func (e *Engine) Waiting(queue string) []ContactView { return nil }
+// drain routes requeued contacts, then lets freed agents pick contacts.
+func (e *Engine) drain() {
+	for len(e.toRoute) > 0 || len(e.toFeed) > 0 {
+		for len(e.toRoute) > 0 {
+			c := e.toRoute[0]
+			e.toRoute = e.toRoute[1:]
+			c.routeQ = false
+			if c.state == Waiting {
+				e.route(c)
+			}
+			c.missed = nil
+		}
+		if len(e.toFeed) > 0 {
+			a := e.toFeed[0]
+			e.toFeed = e.toFeed[1:]
+			a.feedQ = false
+			e.feed(a)
+		}
+	}
+	e.toRoute = e.toRoute[:0]
+	e.toFeed = e.toFeed[:0]
+}
 
-// Contact returns the view of one live contact.
-func (e *Engine) Contact(id ContactID) (ContactView, bool) { return ContactView{}, false }
+func (e *Engine) queueRoute(c *contact) {
+	if !c.routeQ {
+		c.routeQ = true
+		e.toRoute = append(e.toRoute, c)
+	}
+}
 
-// Agent returns the view of one agent.
-func (e *Engine) Agent(id AgentID) (AgentView, bool) { return AgentView{}, false }
+func (e *Engine) queueFeed(a *agent) {
+	if !a.feedQ {
+		a.feedQ = true
+		e.toFeed = append(e.toFeed, a)
+	}
+}
+
+func (e *Engine) markDirty(q *queue) {
+	q.annDue = true
+	e.scheduleAnnounce(q)
+	if q.dirty {
+		return
+	}
+	q.dirty = true
+	e.dirty = append(e.dirty, q)
+	if !e.statsSet {
+		e.statsSet = true
+		if e.statsAt.Before(e.now) {
+			e.statsAt = e.now
+		}
+	}
+}
+
+func (e *Engine) addTimer(t timer) {
+	e.tseq++
+	t.seq = e.tseq
+	e.timers.push(t)
+}
+
+// agentChanged re-derives a's state, emits AgentStateChanged when it (or
+// the reason) changed, keeps per-queue counters and heaps, and schedules a
+// feed when the agent can take a contact.
+func (e *Engine) agentChanged(a *agent, why string, force bool) {
+	if a.Idle() && a.ApplyNext() {
+		force = true
+		if a.Base == agents.Ready {
+			a.IdleSince = e.now
+		}
+	}
+	st := a.Derive()
+	if st != a.State || force {
+		if st != a.State {
+			for i := range a.mem {
+				q := a.mem[i].q
+				q.byState[a.State]--
+				q.byState[st]++
+				e.markDirty(q)
+			}
+			a.State = st
+			a.Since = e.now
+		}
+		reason := why
+		if st == agents.NotReady {
+			reason = a.Reason
+		}
+		next := AgentState(st)
+		if a.HasNext {
+			next = AgentState(a.Next)
+		}
+		e.emit(AgentStateChanged{Agent: a.id, State: AgentState(st), Reason: reason, Next: next, At: e.now, Active: a.Active.Total()})
+	}
+	e.reindex(a)
+	if a.Available(agents.Voice, true) || a.Available(agents.Chat, true) {
+		e.queueFeed(a)
+	}
+}
+
+// reindex puts a into exactly the ready heaps where it can take a contact.
+func (e *Engine) reindex(a *agent) {
+	for i := range a.mem {
+		m := &a.mem[i]
+		for _, ch := range [2]Channel{Voice, Chat} {
+			want := a.Available(agents.Channel(ch), m.q.def.ChatWhileBusy)
+			h := &m.q.ready[ch]
+			switch p := m.pos[ch]; {
+			case want && p < 0:
+				h.push(a, i)
+			case want:
+				h.fix(p)
+			case p >= 0:
+				h.remove(p)
+			}
+		}
+	}
+}
+
+func (e *Engine) setContactState(c *contact, st ContactState, reason string) {
+	if c.state == Waiting && st != Waiting {
+		c.q.waiting--
+		e.markDirty(c.q)
+	} else if c.state != Waiting && st == Waiting {
+		c.q.waiting++
+		e.markDirty(c.q)
+	}
+	c.state = st
+	c.since = e.now
+	c.reason = reason
+	var ag AgentID
+	if c.agent != nil {
+		ag = c.agent.id
+	} else if st == Ended && c.last != nil {
+		ag = c.last.id
+	}
+	e.emit(ContactStateChanged{Contact: c.id, State: st, Queue: c.q.def.ID, Agent: ag, Reason: reason, At: e.now})
+}
+
+// Snapshot and lookups -------------------------------------------------------
+
+// NextDeadline is the earliest time a Tick would change something: an
+// offer timeout, wrap-up end, escalation or overflow step, preferred-agent
+// wait, reconciler bound, announcement round or statistics delta.
+func (e *Engine) NextDeadline() (time.Time, bool) {
+	for len(e.timers) > 0 && !e.live(e.timers[0]) {
+		e.timers.pop()
+	}
+	var at time.Time
+	ok := false
+	if len(e.timers) > 0 {
+		at, ok = e.timers[0].at, true
+	}
+	if e.statsSet && (!ok || e.statsAt.Before(at)) {
+		at, ok = e.statsAt, true
+	}
+	return at, ok
+}
+
+func sortedKeys[K ~string | ~uint64, V any](m map[K]V) []K {
+	ks := make([]K, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}

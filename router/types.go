@@ -70,6 +70,16 @@ type Config struct {
 	MaxTalk    time.Duration // default 4h
 	MaxWrapUp  time.Duration // default 30m
 	MaxWaiting time.Duration // default 24h
+	// DefaultAHT is the handle time assumed for estimates before a queue
+	// has recent data. Default 3m.
+	DefaultAHT time.Duration
+	// StatsEvery is the minimum interval between QueueStats deltas of one
+	// queue. Default 1s.
+	StatsEvery time.Duration
+	// CallbackWait is how long a contact of a closed hotline with callback
+	// treatment waits for CallbackRequested before it is closed
+	// (EndRefusedClosed). Default 2m.
+	CallbackWait time.Duration
 }
 
 // QueueDef is one queue.
@@ -157,8 +167,8 @@ type Span struct{ From, To int }
 type AgentDef struct {
 	ID       AgentID
 	Skills   map[string]int
-	Voice    int      // voice capacity, 0 or 1
-	Chat     int      // chat capacity, default 3
+	Voice    int      // voice capacity: 0 = default 1, negative = none
+	Chat     int      // chat capacity: 0 = default 3, negative = none
 	Queues   []string // explicit queue memberships; nil = every queue whose skills they meet
 	Disabled bool
 }

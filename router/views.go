@@ -1,6 +1,11 @@
 package router
 
-import "time"
+import (
+	"slices"
+	"time"
+
+	"onecall/agents"
+)
 
 // AgentView is the read model of one agent for server/ and the console.
 type AgentView struct {
@@ -38,4 +43,146 @@ type Snapshot struct {
 	At     time.Time
 	Queues []QueueSnapshot
 	Agents []AgentView
+}
+
+// Snapshot returns every queue's statistics and every agent's view, in id
+// order. It costs O(agents + waiting contacts): for supervisors and resync,
+// not per event.
+func (e *Engine) Snapshot() Snapshot {
+	s := Snapshot{At: e.now, Queues: make([]QueueSnapshot, 0, len(e.queueList))}
+	for _, q := range e.queueList {
+		s.Queues = append(s.Queues, e.queueSnapshot(q))
+	}
+	for _, id := range sortedKeys(e.agents) {
+		if a := e.agents[id]; a.known {
+			s.Agents = append(s.Agents, e.agentView(a))
+		}
+	}
+	return s
+}
+
+// QueueStats returns one queue's live statistics.
+func (e *Engine) QueueStats(id string) (QueueSnapshot, bool) {
+	q := e.queues[id]
+	if q == nil {
+		return QueueSnapshot{}, false
+	}
+	return e.queueSnapshot(q), true
+}
+
+func (e *Engine) queueSnapshot(q *queue) QueueSnapshot {
+	today := q.stats.Today(e.now)
+	s := QueueSnapshot{
+		Queue:         q.def.ID,
+		Waiting:       q.waiting,
+		SLToday:       today.SL(),
+		SL15m:         q.stats.Window(e.now, 15*time.Minute).SL(),
+		SL60m:         q.stats.Window(e.now, time.Hour).SL(),
+		ASA:           today.ASA(),
+		Offered:       today.Offered,
+		Answered:      today.Answered,
+		Abandoned:     today.Abandoned,
+		AgentsByState: make(map[AgentState]int, 4),
+		EstimatedWait: e.ewt(q, Voice, q.waiting+1),
+	}
+	for st, n := range q.byState {
+		if n > 0 {
+			s.AgentsByState[AgentState(st)] = n
+		}
+	}
+	var oldest time.Time
+	for ch := range q.buckets {
+		for _, b := range q.buckets[ch] {
+			for _, it := range b.list.Items() {
+				if t := time.Unix(0, it.Arrival); oldest.IsZero() || t.Before(oldest) {
+					oldest = t
+				}
+			}
+		}
+	}
+	if !oldest.IsZero() {
+		s.LongestWait = e.now.Sub(oldest)
+	}
+	return s
+}
+
+// Waiting lists the contacts listed in queue, in offer order per channel
+// (voice first), with their positions.
+func (e *Engine) Waiting(queue string) []ContactView {
+	q := e.queues[queue]
+	if q == nil {
+		return nil
+	}
+	var out []ContactView
+	for _, ch := range [2]Channel{Voice, Chat} {
+		for i, it := range e.listed(q, ch) {
+			v := e.contactView(e.contacts[ContactID(it.ID)])
+			v.Position = i + 1
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Contact returns the view of one live contact.
+func (e *Engine) Contact(id ContactID) (ContactView, bool) {
+	c := e.contacts[id]
+	if c == nil {
+		return ContactView{}, false
+	}
+	v := e.contactView(c)
+	v.Position = e.position(c)
+	return v, true
+}
+
+func (e *Engine) contactView(c *contact) ContactView {
+	v := ContactView{
+		ID: c.id, State: c.state, Channel: c.ch, Queue: c.q.def.ID, Arrived: c.arrived,
+		Waited: e.now.Sub(c.arrived), Reason: c.reason, Citizen: c.citizen,
+	}
+	v.Priority = c.q.def.Priority + c.prio
+	if c.state == Waiting {
+		v.Priority = effective(c, e.now)
+	}
+	if c.agent != nil {
+		v.Agent = c.agent.id
+	} else if c.pinned != nil {
+		v.Agent = c.pinned.id
+	}
+	return v
+}
+
+// Agent returns the view of one agent.
+func (e *Engine) Agent(id AgentID) (AgentView, bool) {
+	a := e.agents[id]
+	if a == nil || !a.known {
+		return AgentView{}, false
+	}
+	return e.agentView(a), true
+}
+
+func (e *Engine) agentView(a *agent) AgentView {
+	v := AgentView{
+		ID: a.id, State: AgentState(a.State), Since: a.Since, Handled: a.Handled, AHT: a.AHT(),
+		LoggedIn: a.LoggedIn, HasNext: a.HasNext,
+	}
+	if a.State == agents.NotReady {
+		v.Reason = a.Reason
+	}
+	if a.HasNext {
+		v.Next = AgentState(a.Next)
+	}
+	for _, c := range a.contacts {
+		if c.state == Talking {
+			v.Active = append(v.Active, c.id)
+		} else {
+			v.Offered = append(v.Offered, c.id)
+		}
+	}
+	slices.Sort(v.Active)
+	slices.Sort(v.Offered)
+	for _, m := range a.mem {
+		v.Queues = append(v.Queues, m.q.def.ID)
+	}
+	return v
 }
