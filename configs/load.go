@@ -50,8 +50,13 @@ func Load(path string) (*Bundle, error) {
 	b.srcQueues, p = decodeFile(b.Path(b.Server.Files.Queues), &qf)
 	ps = append(ps, p...)
 	b.Queues = qf.Queues
-	if b.Server.Files.DemoRoster != "" {
-		rp := b.Path(b.Server.Files.DemoRoster)
+	rp := b.Path(b.Server.Files.DemoRoster)
+	if b.Server.Files.DemoRoster == DefaultServer().Files.DemoRoster {
+		if _, err := os.Stat(rp); errors.Is(err, os.ErrNotExist) {
+			rp = "" // the default roster is optional; an explicit one is not
+		}
+	}
+	if rp != "" {
 		r := &Roster{file: rp}
 		r.src, p = decodeFile(rp, r)
 		ps = append(ps, p...)

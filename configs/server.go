@@ -136,6 +136,9 @@ type Routing struct {
 	MaxTalk              Duration `yaml:"max_talk"`               // default 4h
 	MaxWrapUp            Duration `yaml:"max_wrap_up"`            // default 30m
 	MaxWaiting           Duration `yaml:"max_waiting"`            // default 24h
+	DefaultAHT           Duration `yaml:"default_aht"`            // handle time for estimates before data, default 3m
+	StatsEvery           Duration `yaml:"stats_every"`            // min interval between queue stats deltas, default 1s
+	CallbackWait         Duration `yaml:"callback_wait"`          // closed line with callback: wait for the choice, default 2m
 }
 
 // Files names the other config files, relative to onecall.yaml's directory.
@@ -167,7 +170,8 @@ func DefaultServer() Server {
 			RegisterMin: Duration(60 * time.Second), RegisterMax: Duration(time.Hour), AnnounceEvery: Duration(30 * time.Second)},
 		Routing: Routing{MissedOfferNotReady: true, PreferredAgentWindow: Duration(24 * time.Hour),
 			PreferredAgentWait: Duration(20 * time.Second), MaxTalk: Duration(4 * time.Hour),
-			MaxWrapUp: Duration(30 * time.Minute), MaxWaiting: Duration(24 * time.Hour)},
+			MaxWrapUp: Duration(30 * time.Minute), MaxWaiting: Duration(24 * time.Hour),
+			DefaultAHT: Duration(3 * time.Minute), StatsEvery: Duration(time.Second), CallbackWait: Duration(2 * time.Minute)},
 		Files: Files{Hotlines: "hotlines.yaml", Queues: "queues.yaml", Skills: "skills.yaml", DemoRoster: "demo-roster.yaml"},
 	}
 }

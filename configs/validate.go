@@ -165,6 +165,9 @@ func (b *Bundle) validateServer(ps *Problems) {
 	positive(r.at("routing", "max_talk"), "routing.max_talk", rt.MaxTalk)
 	positive(r.at("routing", "max_wrap_up"), "routing.max_wrap_up", rt.MaxWrapUp)
 	positive(r.at("routing", "max_waiting"), "routing.max_waiting", rt.MaxWaiting)
+	positive(r.at("routing", "default_aht"), "routing.default_aht", rt.DefaultAHT)
+	positive(r.at("routing", "stats_every"), "routing.stats_every", rt.StatsEvery)
+	positive(r.at("routing", "callback_wait"), "routing.callback_wait", rt.CallbackWait)
 	if s.Files.Hotlines == "" || s.Files.Queues == "" || s.Files.Skills == "" {
 		r.at("files")("files.hotlines, files.queues and files.skills are required")
 	}
@@ -497,6 +500,7 @@ func (r *Roster) validate(ps *Problems, b *Bundle) {
 		}
 	}
 	seen := map[string]bool{}
+	aliases := map[string]string{}
 	for i := range r.Users {
 		u := &r.Users[i]
 		at := func(path ...any) func(string, ...any) {
@@ -509,6 +513,13 @@ func (r *Roster) validate(ps *Problems, b *Bundle) {
 			at("username")("user %q defined twice", u.Username)
 		}
 		seen[u.Username] = true
+		if u.Alias != "" {
+			if other, dup := aliases[u.Alias]; dup && other != u.Username {
+				at("alias")("%s: alias %q already used by %q", what, u.Alias, other)
+			} else {
+				aliases[u.Alias] = u.Username
+			}
+		}
 		if u.Password == "" {
 			at("password")("%s has no password", what)
 		}
