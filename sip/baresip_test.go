@@ -86,7 +86,9 @@ snd_path %s
 	return p
 }
 
-func (p *baresipPhone) uri(user string) string { return fmt.Sprintf("sip:%s@127.0.0.1:%d", user, p.port) }
+func (p *baresipPhone) uri(user string) string {
+	return fmt.Sprintf("sip:%s@127.0.0.1:%d", user, p.port)
+}
 
 // TestBaresipAgentPhone: a real softphone as the agent: it auto-answers our
 // offer INVITE, speaks a prompt WAV and hangs up when it ends (agent BYE);
