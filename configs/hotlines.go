@@ -132,7 +132,14 @@ func parseClock(s string) (int, bool) {
 	return hh*60 + mm, true
 }
 
-// Closed says what a closed line does with a contact.
+// Default closed-line messages (played or shown when a line is closed).
+const (
+	DefaultClosedMessageKo = "지금은 상담 시간이 아닙니다. 상담 시간에 다시 연락해 주십시오."
+	DefaultClosedMessageEn = "This line is closed now. Please contact us again during opening hours."
+)
+
+// Closed says what a closed line does with a contact. The messages are
+// told to the citizen (for callback, before offering the callback).
 type Closed struct {
 	Action    string `yaml:"action"` // refuse | callback | overflow; default callback
 	Queue     string `yaml:"queue"`  // target queue for overflow
@@ -268,6 +275,12 @@ func (h *Hotlines) applyDefaults() {
 		}
 		if n.Closed.Action == "" {
 			n.Closed.Action = "callback"
+		}
+		if n.Closed.MessageKo == "" {
+			n.Closed.MessageKo = DefaultClosedMessageKo
+		}
+		if n.Closed.MessageEn == "" {
+			n.Closed.MessageEn = DefaultClosedMessageEn
 		}
 		if len(n.Languages) == 0 {
 			n.Languages = []string{n.Language}
