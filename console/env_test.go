@@ -172,6 +172,9 @@ type wsConn struct {
 	err  chan error
 	id   int64
 	seq  uint64
+	// backlog holds messages skipped while waiting for something else (an
+	// event may arrive before the reply to the command that caused it).
+	backlog []serverMsgIn
 }
 
 type serverMsgIn struct {
@@ -225,6 +228,12 @@ func (c *client) mustDial() *wsConn {
 // next waits for a message matching pred.
 func (w *wsConn) next(what string, pred func(serverMsgIn) bool) serverMsgIn {
 	w.t.Helper()
+	for i, m := range w.backlog {
+		if pred(m) {
+			w.backlog = append(w.backlog[:i:i], w.backlog[i+1:]...)
+			return m
+		}
+	}
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
@@ -238,6 +247,7 @@ func (w *wsConn) next(what string, pred func(serverMsgIn) bool) serverMsgIn {
 			if pred(m) {
 				return m
 			}
+			w.backlog = append(w.backlog, m)
 		case <-deadline:
 			w.t.Fatalf("timeout waiting for %s", what)
 		}
