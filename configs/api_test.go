@@ -33,23 +33,40 @@ func TestResolveNumber(t *testing.T) {
 	}
 }
 
-func TestQueueForArea(t *testing.T) {
+func TestResolveCallByArea(t *testing.T) {
 	b := loadShipped(t)
-	n, ok := b.ResolveNumber("120")
-	if !ok {
-		t.Fatal("120 missing")
-	}
-	for _, c := range []struct{ caller, queue, center string }{
-		{"051-123-4567", "120-busan", "busan-120"},
-		{"+82 2 123 4567", "120-seoul", "seoul-120"},
-		{"0212345678", "120-seoul", "seoul-120"},
-		{"031-555-1234", "120-gyeonggi", "gyeonggi-120"},
-		{"010-1234-5678", "gen-110", "acrc-110"},
-		{"", "gen-110", "acrc-110"},
+	for _, c := range []struct{ dialled, caller, want string }{
+		{"120", "051-123-4567", "051-120"},
+		{"120", "+82 2 123 4567", "02-120"},
+		{"120", "0212345678", "02-120"},
+		{"120", "031-555-1234", "031-120"},
+		{"120", "043-555-1234", "120"}, // Chungbuk's 120 is not in the CSV
+		{"120", "010-1234-5678", "120"},
+		{"120", "", "120"},
+		{"1350", "051-123-4567", "1350"},
+		{"1577-8577", "02-1234-5678", "125"},
 	} {
-		q, center := n.QueueFor(c.caller)
-		if q != c.queue || center != c.center {
-			t.Errorf("QueueFor(%q) = %s, %s; want %s, %s", c.caller, q, center, c.queue, c.center)
+		n, ok := b.ResolveCall(c.dialled, c.caller)
+		if !ok || n.Number != c.want {
+			t.Errorf("ResolveCall(%q, %q) = %v, %v; want %s", c.dialled, c.caller, n, ok, c.want)
+		}
+	}
+	if n, _ := b.ResolveCall("120", "051-1"); n.Queue != "120-busan" || n.Center != "busan-120" {
+		t.Errorf("Busan 120: queue %s center %s", n.Queue, n.Center)
+	}
+	if _, ok := b.ResolveCall("999999", "02"); ok {
+		t.Error("unknown number resolved")
+	}
+}
+
+func TestAreaLongestCode(t *testing.T) {
+	b, err := Load("testdata/valid/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for caller, want := range map[string]string{"02-111-2222": "02-120", "02-1234-5678": "1350", "031": "120"} {
+		if n, _ := b.ResolveCall("120", caller); n.Number != want {
+			t.Errorf("caller %s: %s, want %s", caller, n.Number, want)
 		}
 	}
 }
@@ -127,7 +144,7 @@ func TestRouterConfigMapping(t *testing.T) {
 	if _, off := time.Date(2026, 7, 1, 0, 0, 0, 0, s.Location).Zone(); off != 9*3600 {
 		t.Errorf("Seoul offset %d", off)
 	}
-	if h := hl["02-120"]; h.Closed != router.ClosedRefuse || h.Schedule.HolidayOpen != nil {
+	if h := hl["02-120"]; h.Closed != router.ClosedRefuse || h.Schedule.HolidayOpen != nil || len(cfg.Hotlines) != 4 {
 		t.Errorf("02-120: %+v", h)
 	}
 	if len(cfg.Agents) != 3 {

@@ -57,7 +57,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		for i := range b.Hotlines.Numbers {
 			b.ResolveNumber(b.Hotlines.Numbers[i].Number)
-			b.Hotlines.Numbers[i].QueueFor(string(data))
+			b.ResolveCall(b.Hotlines.Numbers[i].Number, string(data))
 		}
 	})
 }

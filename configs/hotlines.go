@@ -159,11 +159,11 @@ type MenuItem struct {
 }
 
 // AreaRoute sends callers from the given area codes (e.g. "02", "051") to
-// a specific center and queue.
+// another number (its center, queue, hours and menu apply): this is how one
+// short code reaches several regional centers.
 type AreaRoute struct {
 	Codes  []string `yaml:"codes"`
-	Center string   `yaml:"center"`
-	Queue  string   `yaml:"queue"`
+	Number string   `yaml:"number"`
 }
 
 // Alias is a retired number that now reaches its successor.
@@ -206,35 +206,45 @@ func equalNorm(raw, norm string) bool {
 	return j == len(norm)
 }
 
-// QueueFor returns the queue and center for a caller, choosing by the
-// caller's area code when Areas are configured ("" caller = default).
-func (n *Number) QueueFor(caller string) (queue, center string) {
+// callerArea normalizes a caller number to national form ("+82 2 ..." ->
+// "02...") for area-code matching.
+func callerArea(caller string) string {
 	c := NormalizeNumber(caller)
-	if strings.HasPrefix(c, "82") {
+	if strings.HasPrefix(c, "82") && !strings.HasPrefix(caller, "0") {
 		c = "0" + c[2:]
 	}
-	best := -1
-	for i, a := range n.Areas {
-		for _, code := range a.Codes {
-			if strings.HasPrefix(c, code) && (best < 0 || len(code) > len(longestCode(n.Areas[best].Codes, c))) {
-				best = i
+	return c
+}
+
+// Area returns the area route matching the caller (longest code wins).
+func (n *Number) Area(caller string) (*AreaRoute, bool) {
+	c := callerArea(caller)
+	var best *AreaRoute
+	bestLen := 0
+	for i := range n.Areas {
+		for _, code := range n.Areas[i].Codes {
+			if len(code) > bestLen && strings.HasPrefix(c, code) {
+				best, bestLen = &n.Areas[i], len(code)
 			}
 		}
 	}
-	if best >= 0 {
-		return n.Areas[best].Queue, n.Areas[best].Center
-	}
-	return n.Queue, n.Center
+	return best, best != nil
 }
 
-func longestCode(codes []string, c string) string {
-	l := ""
-	for _, code := range codes {
-		if strings.HasPrefix(c, code) && len(code) > len(l) {
-			l = code
+// ResolveCall is ResolveNumber followed by area routing: a number with
+// areas (the bare 120) yields the regional number for the caller's area
+// code, or itself when no area matches.
+func (b *Bundle) ResolveCall(dialled, caller string) (*Number, bool) {
+	n, ok := b.ResolveNumber(dialled)
+	if !ok {
+		return nil, false
+	}
+	if a, ok := n.Area(caller); ok {
+		if t := b.findNumber(NormalizeNumber(a.Number)); t != nil {
+			return t, true
 		}
 	}
-	return l
+	return n, true
 }
 
 // ResolveNumber finds the number dialled, with or without dashes, following

@@ -413,18 +413,21 @@ func (b *Bundle) validateHotlines(ps *Problems, queues map[string]*Queue) {
 				at("areas", j)("%s: area route without codes", what)
 			}
 			for k, c := range a.Codes {
-				if c == "" || NormalizeNumber(c) != c {
-					at("areas", j, "codes", k)("%s: bad area code %q", what, c)
+				if c == "" || NormalizeNumber(c) != c || c[0] != '0' {
+					at("areas", j, "codes", k)("%s: bad area code %q (want e.g. \"02\", \"051\")", what, c)
 				} else if codes[c] {
 					at("areas", j, "codes", k)("%s: area code %q routed twice", what, c)
 				}
 				codes[c] = true
 			}
-			if !centers[a.Center] {
-				at("areas", j, "center")("%s: area route to unknown center %q", what, a.Center)
-			}
-			if queues[a.Queue] == nil {
-				at("areas", j, "queue")("%s: area route to unknown queue %q", what, a.Queue)
+			t := b.findNumber(NormalizeNumber(a.Number))
+			switch {
+			case t == nil:
+				at("areas", j, "number")("%s: area route to unknown number %q", what, a.Number)
+			case len(t.Areas) > 0:
+				at("areas", j, "number")("%s: area route to %q, which has area routes itself", what, a.Number)
+			case t.Referral != "":
+				at("areas", j, "number")("%s: area route to referral-only number %q", what, a.Number)
 			}
 		}
 	}
