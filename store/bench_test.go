@@ -77,6 +77,16 @@ func BenchmarkDurableLatency(b *testing.B) {
 	}
 }
 
+// BenchmarkDurableLatencySustained runs 2,000/s for 15 s so that WAL
+// auto-checkpoints (every ~4 MB of WAL) fall inside the measurement.
+//
+//	go test -run '^$' -bench DurableLatencySustained -benchtime 1x ./store/
+func BenchmarkDurableLatencySustained(b *testing.B) {
+	for range b.N {
+		durableLoad(b, 2000, 15*time.Second)
+	}
+}
+
 func durableLoad(b *testing.B, rate int, dur time.Duration, opts ...Option) {
 	s := openTest(b, filepath.Join(b.TempDir(), "lat.db"), opts...)
 	total := rate * int(dur/time.Second)
