@@ -24,7 +24,8 @@ func jsonText(v any) (string, error) {
 
 // ContactUpsert inserts the contact row or updates it. Only fields that are
 // set (non-zero) are written, so transports and the router can each record
-// what they know. ID is required.
+// what they know; Attrs are merged key by key into the stored ones. A set
+// field cannot be cleared back to zero. ID is required.
 type ContactUpsert struct {
 	ID         uint64
 	Channel    string // "voice" | "chat"
@@ -98,6 +99,11 @@ func (c ContactUpsert) apply(t *wtx) error {
 		for i, col := range cols[1:] {
 			if i > 0 {
 				q.WriteString(", ")
+			}
+			if col == "attrs" {
+				// Merge: each writer adds the attributes it knows.
+				q.WriteString("attrs = json_patch(contacts.attrs, excluded.attrs)")
+				continue
 			}
 			q.WriteString(col + " = excluded." + col)
 		}

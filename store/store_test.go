@@ -12,14 +12,15 @@ func TestContactUpsertPartialFields(t *testing.T) {
 	ctx := ctxT(t)
 	must(t, s.Durable(ctx, ContactUpsert{ID: 7, Channel: "voice", Hotline: "110", Queue: "police", Citizen: "01012345678",
 		State: "waiting", Arrived: t0, Attrs: map[string]string{"lang": "ko"}}))
-	must(t, s.Durable(ctx, ContactUpsert{ID: 7, Agent: "kim", State: "talking", Answered: t0.Add(12 * time.Second), Wait: 12 * time.Second}))
+	must(t, s.Durable(ctx, ContactUpsert{ID: 7, Agent: "kim", State: "talking", Answered: t0.Add(12 * time.Second), Wait: 12 * time.Second,
+		Attrs: map[string]string{"topic": "fines"}}))
 	must(t, s.Durable(ctx, ContactWrapUp{Contact: 7, Disposition: "info", Notes: "asked about fines", WrapUp: 30 * time.Second}))
 	must(t, s.Durable(ctx, Satisfaction{Contact: 7, Score: 5}))
 	c, err := s.Contact(ctx, 7)
 	must(t, err)
 	if c.Channel != "voice" || c.Hotline != "110" || c.Queue != "police" || c.Agent != "kim" || c.State != "talking" ||
 		!c.Arrived.Equal(t0) || !c.Answered.Equal(t0.Add(12*time.Second)) || c.Wait != 12*time.Second ||
-		c.Attrs["lang"] != "ko" || c.Disposition != "info" || c.Notes != "asked about fines" || c.WrapUp != 30*time.Second ||
+		c.Attrs["lang"] != "ko" || c.Attrs["topic"] != "fines" || c.Disposition != "info" || c.Notes != "asked about fines" || c.WrapUp != 30*time.Second ||
 		c.Satisfaction != 5 || !c.Ended.IsZero() {
 		t.Fatalf("contact = %+v", c)
 	}
