@@ -82,7 +82,8 @@ func TestHubRunsOfferTimeout(t *testing.T) {
 		sink := &recordSink{}
 		h.AddSink(sink)
 		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
+		defer cancel()
+		done := make(chan error, 1)
 		go func() { done <- h.Run(ctx) }()
 
 		if _, err := h.Do(ctx, router.AgentLoggedIn{Agent: "a1", Ready: true}); err != nil {

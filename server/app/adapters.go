@@ -1,0 +1,174 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"onecall/chat"
+	"onecall/configs"
+	"onecall/console"
+	"onecall/router"
+	"onecall/sip"
+	"onecall/store"
+)
+
+// numbers serves the SIP front end's number lookups from the configuration:
+// hotline numbers and aliases, with their IVR menus.
+type numbers struct{ cfg *configs.Bundle }
+
+func (n numbers) Resolve(user string) (string, string, sip.Menu, bool) {
+	num, ok := n.cfg.ResolveNumber(user)
+	if !ok || num.Referral != "" {
+		return "", "", sip.Menu{}, false
+	}
+	menu := sip.Menu{Skip: len(num.Menu) == 0}
+	if len(num.Menu) > 0 {
+		menu.Choices = make(map[string]sip.MenuChoice, len(num.Menu))
+		for _, m := range num.Menu {
+			menu.Choices[m.Digit] = sip.MenuChoice{Queue: m.Queue, Language: m.Language, Label: m.LabelEn}
+		}
+	}
+	return num.Number, num.Queue, menu, true
+}
+
+// chatHotlines lists the numbers the chat page offers, with their menu
+// choices as topics.
+func chatHotlines(cfg *configs.Bundle) []chat.Hotline {
+	var out []chat.Hotline
+	for _, n := range cfg.Hotlines.Numbers {
+		if n.Referral != "" || n.Queue == "" {
+			continue
+		}
+		h := chat.Hotline{Number: n.Number, NameKO: n.AgencyKo, NameEN: n.AgencyEn}
+		for _, m := range n.Menu {
+			h.Topics = append(h.Topics, chat.Topic{ID: m.Digit, NameKO: m.LabelKo, NameEN: m.LabelEn, Queue: m.Queue})
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+func seedUsers(r *configs.Roster) []console.SeedUser {
+	out := make([]console.SeedUser, 0, len(r.Users))
+	for _, u := range r.Users {
+		s := console.SeedUser{
+			Username:    u.Username,
+			DisplayName: u.Username,
+			Role:        u.Role,
+			Password:    u.Password,
+			Skills:      u.Skills,
+		}
+		if u.Voice != nil {
+			s.VoiceCap = *u.Voice
+		}
+		if u.Chat != nil {
+			s.ChatCap = *u.Chat
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// agentDefs builds the router's agents from the users table, keeping
+// explicit queue memberships the configuration gives.
+func agentDefs(users []store.User, fromConfig []router.AgentDef) []router.AgentDef {
+	cfgQueues := make(map[router.AgentID][]string, len(fromConfig))
+	for _, a := range fromConfig {
+		cfgQueues[a.ID] = a.Queues
+	}
+	var out []router.AgentDef
+	for _, u := range users {
+		if u.Role != store.RoleAgent && len(u.Skills) == 0 {
+			continue
+		}
+		id := router.AgentID(u.Username)
+		out = append(out, router.AgentDef{
+			ID:       id,
+			Skills:   u.Skills,
+			Voice:    u.VoiceCap,
+			Chat:     u.ChatCap,
+			Queues:   cfgQueues[id],
+			Disabled: u.Disabled,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// aliasFunc returns the display alias citizens see for an agent.
+func (a *App) aliasFunc(users []store.User) func(router.AgentID) string {
+	aliases := make(map[router.AgentID]string, len(users))
+	for _, u := range users {
+		if u.Alias != "" {
+			aliases[router.AgentID(u.Username)] = u.Alias
+		}
+	}
+	if a.cfg.Roster != nil {
+		for _, u := range a.cfg.Roster.Users {
+			if u.Alias != "" {
+				aliases[router.AgentID(u.Username)] = u.Alias
+			}
+		}
+	}
+	return func(id router.AgentID) string {
+		if s, ok := aliases[id]; ok {
+			return s
+		}
+		return ""
+	}
+}
+
+func dispositions(cfg *configs.Bundle) map[string][]string {
+	return map[string][]string{"*": {"resolved", "information-given", "transferred", "callback-needed", "complaint-filed", "wrong-number"}}
+}
+
+func paiMode(mask bool) sip.PAIMode {
+	if mask {
+		return sip.PAIMasked
+	}
+	return sip.PAIFull
+}
+
+func newLogger(c configs.Log, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	switch strings.ToLower(c.Level) {
+	case "debug":
+		lvl = slog.LevelDebug
+	case "warn":
+		lvl = slog.LevelWarn
+	case "error":
+		lvl = slog.LevelError
+	default:
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// callControl adapts the SIP service to the console's call controls. A
+// transfer target is "queue:ID" or "agent:ID" (a bare id is a queue).
+type callControl struct {
+	*sip.Service
+}
+
+func (c callControl) Transfer(ctx context.Context, contact router.ContactID, target string) error {
+	kind, id, found := strings.Cut(target, ":")
+	if !found {
+		kind, id = "queue", target
+	}
+	switch kind {
+	case "queue":
+		return c.Service.Transfer(ctx, contact, id, "", "")
+	case "agent":
+		return c.Service.Transfer(ctx, contact, "", router.AgentID(id), "")
+	default:
+		return fmt.Errorf("transfer target %q: want queue:ID or agent:ID", target)
+	}
+}

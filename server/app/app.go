@@ -1,0 +1,460 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"onecall/chat"
+	"onecall/configs"
+	"onecall/console"
+	"onecall/console/chatbridge"
+	"onecall/router"
+	"onecall/server"
+	"onecall/sip"
+	"onecall/store"
+)
+
+// Options selects the configuration and overrides parts of it (the serve
+// command's flags).
+type Options struct {
+	ConfigPath string // onecall.yaml or its directory
+	DataDir    string // overrides server data_dir
+	HTTPAddr   string // overrides listen.http
+	SIPAddr    string // overrides listen.sip_udp and listen.sip_tcp
+	Demo       bool   // seed the demo roster, loopback only unless told otherwise
+	Logger     *slog.Logger
+	// DrainTimeout bounds how long Shutdown waits for calls and chats in
+	// flight before ending them (default 10 s).
+	DrainTimeout time.Duration
+}
+
+// App is one running onecall.
+type App struct {
+	opts   Options
+	cfg    *configs.Bundle
+	log    *slog.Logger
+	st     *store.Store
+	engine *router.Engine
+	hub    *server.Hub
+	reg    *prometheus.Registry
+
+	chat      *chat.Service
+	console   *console.Service
+	sip       *sip.Service
+	registrar *sip.Registrar
+
+	httpAddr string
+	sipUDP   string
+	sipTCP   string
+	httpLn   net.Listener
+	httpSrv  *http.Server
+
+	recovered store.Recovery
+	cancel    context.CancelFunc
+	hubDone   chan error
+	ready     chanFlag
+	stopOnce  sync.Once
+}
+
+// chanFlag is a set-once readiness flag.
+type chanFlag struct {
+	mu  sync.Mutex
+	set bool
+}
+
+func (f *chanFlag) Set(v bool) { f.mu.Lock(); f.set = v; f.mu.Unlock() }
+func (f *chanFlag) Get() bool  { f.mu.Lock(); defer f.mu.Unlock(); return f.set }
+
+// New loads and validates the configuration, opens the store, recovers what
+// the last run left and builds every component. A broken configuration never
+// starts a half-configured server: New returns the problems and nothing runs.
+func New(ctx context.Context, opts Options) (*App, error) {
+	if opts.ConfigPath == "" {
+		opts.ConfigPath = "configs/onecall.yaml"
+	}
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = 10 * time.Second
+	}
+	cfg, err := configs.Load(opts.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = newLogger(cfg.Server.Log, os.Stderr)
+	}
+	a := &App{opts: opts, cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	a.resolveAddrs()
+
+	dataDir := opts.DataDir
+	if dataDir == "" {
+		dataDir = cfg.DataDir()
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	a.st, err = store.Open(ctx, filepath.Join(dataDir, "onecall.db"), store.WithLogger(log.With("component", "store")))
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			a.st.Close()
+		}
+	}()
+	if err := a.build(ctx); err != nil {
+		return nil, err
+	}
+	ok = true
+	return a, nil
+}
+
+func (a *App) resolveAddrs() {
+	l := a.cfg.Server.Listen
+	a.httpAddr, a.sipUDP, a.sipTCP = l.HTTP, l.SIPUDP, l.SIPTCP
+	if a.opts.Demo {
+		a.httpAddr, a.sipUDP, a.sipTCP = loopback(a.httpAddr), loopback(a.sipUDP), loopback(a.sipTCP)
+	}
+	if a.opts.HTTPAddr != "" {
+		a.httpAddr = a.opts.HTTPAddr
+	}
+	if a.opts.SIPAddr != "" {
+		a.sipUDP, a.sipTCP = a.opts.SIPAddr, a.opts.SIPAddr
+	}
+}
+
+// loopback binds a host-less address (":8080") to 127.0.0.1, so the demo
+// listens on loopback only unless told otherwise.
+func loopback(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host != "" {
+		return addr
+	}
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
+func (a *App) build(ctx context.Context) error {
+	cfg := a.cfg
+	realm := cfg.Server.SIP.Realm
+	if a.opts.Demo && cfg.Roster != nil {
+		if err := console.SeedUsers(ctx, a.st, seedUsers(cfg.Roster), realm); err != nil {
+			return fmt.Errorf("demo roster: %w", err)
+		}
+	}
+	rc, err := cfg.RouterConfig()
+	if err != nil {
+		return err
+	}
+	users, err := a.st.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("users: %w", err)
+	}
+	rc.Agents = agentDefs(users, rc.Agents)
+	a.engine, err = router.New(rc)
+	if err != nil {
+		return fmt.Errorf("routing: %w", err)
+	}
+	a.recovered, err = a.st.Recover(ctx, time.Now())
+	if err != nil {
+		return fmt.Errorf("recovery: %w", err)
+	}
+	maxID, err := a.st.MaxContactID(ctx)
+	if err != nil {
+		return err
+	}
+	a.hub = server.NewHub(a.engine,
+		server.WithInboxSize(cfg.Server.Limits.InboxSize),
+		server.WithLogger(a.log.With("component", "hub")),
+		server.WithFirstContactID(maxID))
+	if err := a.registerMetrics(); err != nil {
+		return err
+	}
+	a.hub.AddSink(newStoreSink(a.st, a.log))
+
+	a.chat, err = chat.New(a.hub, a.st, chat.Options{
+		Hotlines:       chatHotlines(cfg),
+		AllowedOrigins: cfg.Server.Chat.AllowedOrigins,
+		FrameAncestors: cfg.Server.Chat.AllowedOrigins,
+		MaxTextBytes:   cfg.Server.Limits.ChatMessageBytes,
+		IdleWarn:       cfg.Server.Chat.WarnAfter.D(),
+		IdleClose:      cfg.Server.Chat.CloseAfter.D() - cfg.Server.Chat.WarnAfter.D(),
+		AgentAlias:     a.aliasFunc(users),
+		Logger:         a.log.With("component", "chat"),
+	})
+	if err != nil {
+		return fmt.Errorf("chat: %w", err)
+	}
+
+	a.registrar = sip.NewRegistrar(sip.RegistrarOptions{
+		Realm:       realm,
+		Credentials: sip.NewStoreAdapter(a.st),
+		Store:       sip.NewStoreAdapter(a.st),
+		Logger:      a.log.With("component", "registrar"),
+		MinExpires:  cfg.Server.SIP.RegisterMin.D(),
+		MaxExpires:  cfg.Server.SIP.RegisterMax.D(),
+		OnChange:    a.phoneChanged,
+	})
+	var trunks []netip.Prefix
+	for _, t := range cfg.Server.Trunks {
+		trunks = append(trunks, t.Prefixes()...)
+	}
+	a.sip, err = sip.New(a.hub, sip.Options{
+		ListenUDP:       a.sipUDP,
+		ListenTCP:       a.sipTCP,
+		ExternalHost:    cfg.Server.SIP.ExternalHost,
+		Trunks:          trunks,
+		Numbers:         numbers{cfg},
+		Locator:         a.registrar,
+		Store:           a.st,
+		MaxCalls:        cfg.Server.Limits.MaxCalls,
+		MaxCPS:          cfg.Server.Limits.MaxCallsPerSecond,
+		NoRTPTimeout:    cfg.Server.SIP.NoRTPTimeout.D(),
+		RTPPorts:        [2]int{cfg.Server.SIP.RTPPortMin, cfg.Server.SIP.RTPPortMax},
+		AnnounceEvery:   cfg.Server.SIP.AnnounceEvery.D(),
+		PAI:             paiMode(cfg.Server.Privacy.MaskPhoneNumbers),
+		Logger:          a.log.With("component", "sip"),
+		Demo:            a.opts.Demo,
+		RegisterHandler: a.registrar.HandleRegister,
+	})
+	if err != nil {
+		return fmt.Errorf("sip: %w", err)
+	}
+
+	a.console, err = console.New(a.hub, a.st, console.Options{
+		Chat:           chatbridge.New(a.chat),
+		Calls:          callControl{a.sip},
+		AllowedOrigins: cfg.Server.Console.AllowedOrigins,
+		Realm:          realm,
+		MaskNumbers:    cfg.Server.Privacy.MaskPhoneNumbers,
+		Dispositions:   dispositions(cfg),
+		Logger:         a.log.With("component", "console"),
+		SessionTTL:     cfg.Server.Console.SessionTTL.D(),
+		LockAfter:      cfg.Server.Console.LockoutAfter,
+		LockFor:        cfg.Server.Console.LockoutFor.D(),
+	})
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	a.hub.AddSink(a.chat.Sink())
+	a.hub.AddSink(a.sip.Sink())
+	a.hub.AddSink(a.console.Sink())
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", a.metricsHandler())
+	mux.Handle("/chat", a.chat)
+	mux.Handle("/chat/", a.chat)
+	mux.Handle("/ws/chat", a.chat)
+	mux.Handle("/", a.console)
+	a.httpSrv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// phoneChanged follows agent phones' registrations. With --demo a
+// registering phone logs its agent in and Ready.
+func (a *App) phoneChanged(user string, registered bool) {
+	a.console.PhoneRegistered(router.AgentID(user), registered)
+	if !a.opts.Demo || !registered {
+		return
+	}
+	if err := a.hub.Submit(router.AgentLoggedIn{Agent: router.AgentID(user), Ready: true}); err != nil {
+		a.log.Warn("demo login on registration", "agent_id", user, "err", err)
+	}
+}
+
+// Start runs the hub, re-enters recovered contacts and opens the listeners.
+func (a *App) Start(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	a.hubDone = make(chan error, 1)
+	go func() { a.hubDone <- a.hub.Run(runCtx) }()
+
+	if err := a.requeueRecovered(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", a.httpAddr)
+	if err != nil {
+		return fmt.Errorf("http listen %s: %w", a.httpAddr, err)
+	}
+	a.httpLn = ln
+	if err := a.sip.Start(runCtx); err != nil {
+		ln.Close()
+		return fmt.Errorf("sip: %w", err)
+	}
+	if err := a.registrar.Restore(ctx); err != nil {
+		a.log.Warn("restore registrations", "err", err)
+	}
+	if cl, err := a.sip.Client(); err == nil {
+		a.registrar.Start(runCtx, cl)
+	} else {
+		a.log.Warn("sip keep-alive client", "err", err)
+	}
+	go func() {
+		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server", "err", err)
+		}
+	}()
+	a.ready.Set(true)
+	udp, tcp := a.sip.Addr()
+	a.log.Info("onecall started", "http", ln.Addr().String(), "sip_udp", udp, "sip_tcp", tcp,
+		"numbers", len(a.cfg.Hotlines.Numbers), "queues", len(a.cfg.Queues), "demo", a.opts.Demo)
+	return nil
+}
+
+// requeueRecovered puts open chats and booked callbacks back in their queues
+// at their original place.
+func (a *App) requeueRecovered(ctx context.Context) error {
+	var chats []chat.RecoveredChat
+	for _, c := range a.recovered.Chats {
+		chats = append(chats, chat.RecoveredChat{Contact: router.ContactID(c.ID)})
+	}
+	if len(chats) > 0 {
+		if err := a.chat.Recover(ctx, chats); err != nil {
+			return fmt.Errorf("recover chats: %w", err)
+		}
+	}
+	for _, cb := range a.recovered.Callbacks {
+		ev := router.ContactArrived{
+			Contact: router.ContactID(cb.Contact),
+			Channel: router.Voice,
+			Number:  cb.Hotline,
+			Queue:   cb.Queue,
+			Arrived: cb.Arrived,
+			Citizen: cb.CitizenNumber,
+			Attrs:   withAttr(cb.Attrs, "callback", "booked"),
+		}
+		// Agents come back logged out, so nothing is offered before the
+		// contact is turned back into a booked callback that keeps its
+		// original arrival time. Placing the call comes with outbound calls.
+		if err := a.hub.Submit(ev); err != nil {
+			return fmt.Errorf("requeue callback %d: %w", cb.Contact, err)
+		}
+		if err := a.hub.Submit(router.CallbackRequested{Contact: ev.Contact, Number: cb.CitizenNumber}); err != nil {
+			return fmt.Errorf("requeue callback %d: %w", cb.Contact, err)
+		}
+	}
+	a.log.Info("recovered", "chats", len(a.recovered.Chats), "callbacks", len(a.recovered.Callbacks),
+		"voice_closed", len(a.recovered.ClosedVoice))
+	return nil
+}
+
+func withAttr(m map[string]string, k, v string) map[string]string {
+	out := make(map[string]string, len(m)+1)
+	for kk, vv := range m {
+		out[kk] = vv
+	}
+	out[k] = v
+	return out
+}
+
+// HTTPAddr is the bound HTTP address (after Start).
+func (a *App) HTTPAddr() string {
+	if a.httpLn == nil {
+		return ""
+	}
+	return a.httpLn.Addr().String()
+}
+
+// SIPAddrs are the bound SIP UDP and TCP addresses (after Start).
+func (a *App) SIPAddrs() (udp, tcp string) { return a.sip.Addr() }
+
+// Hub is the routing hub (for tests and tools).
+func (a *App) Hub() *server.Hub { return a.hub }
+
+// Store is the store (for tests and tools).
+func (a *App) Store() *store.Store { return a.st }
+
+// Shutdown stops accepting, lets in-flight calls and chats finish within the
+// drain timeout (or ctx), then ends them, stops the hub and flushes the
+// store.
+func (a *App) Shutdown(ctx context.Context) error {
+	var errs []error
+	a.stopOnce.Do(func() {
+		a.ready.Set(false)
+		if a.httpSrv != nil {
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := a.httpSrv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				errs = append(errs, err)
+			}
+			cancel()
+		}
+		a.drainCalls(ctx)
+		a.registrar.Close()
+		if err := a.sip.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		a.console.Close()
+		if err := a.chat.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		if a.cancel != nil {
+			a.cancel()
+			<-a.hubDone
+		}
+		if err := a.st.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func (a *App) drainCalls(ctx context.Context) {
+	deadline := time.NewTimer(a.opts.DrainTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for a.sip.Active() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			a.log.Warn("drain timeout: ending calls in flight", "calls", a.sip.Active())
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (a *App) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// readyz is 200 while the hub runs and the store can promise durability.
+func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var problems []string
+	if !a.ready.Get() {
+		problems = append(problems, "not started or shutting down")
+	}
+	if h := a.st.Health(); !h.OK {
+		problems = append(problems, "store: "+h.Reason)
+	}
+	if len(problems) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(strings.Join(problems, "\n") + "\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}

@@ -1,0 +1,72 @@
+package app
+
+import (
+	"log/slog"
+
+	"onecall/router"
+	"onecall/store"
+)
+
+// storeSink turns routing commands into store records: every contact state
+// change (with the decision's reason) into contact_events and the contacts
+// row, every agent state change into agent_state_log. It runs on the hub
+// goroutine and never waits on disk: Enqueue only. A full write queue is
+// counted by the store and logged here once per burst.
+type storeSink struct {
+	st        *store.Store
+	log       *slog.Logger
+	overloads int
+}
+
+func newStoreSink(st *store.Store, log *slog.Logger) *storeSink {
+	return &storeSink{st: st, log: log.With("component", "store-sink")}
+}
+
+func (s *storeSink) Deliver(cmds []router.Command) {
+	for _, c := range cmds {
+		for _, rec := range records(c) {
+			if err := s.st.Enqueue(rec); err != nil {
+				s.overloads++
+				if s.overloads == 1 || s.overloads%1000 == 0 {
+					s.log.Warn("store write queue refused a record", "err", err, "refused", s.overloads)
+				}
+			}
+		}
+	}
+}
+
+// records maps one command to the rows it persists.
+func records(c router.Command) []store.Record {
+	switch c := c.(type) {
+	case router.ContactStateChanged:
+		id := uint64(c.Contact)
+		up := store.ContactUpsert{ID: id, State: c.State.String(), Queue: c.Queue, Agent: string(c.Agent)}
+		switch c.State {
+		case router.Waiting:
+			if c.Channel != 0 {
+				up.Channel = c.Channel.String()
+			}
+			up.Hotline, up.Citizen = c.Number, c.Citizen
+			if !c.Arrived.IsZero() {
+				up.Arrived = c.Arrived
+			}
+		case router.Offered:
+			up.Offered = c.At
+		case router.Talking:
+			up.Answered = c.At
+		case router.Ended, router.CallbackBooked:
+		}
+		return []store.Record{
+			store.ContactEvent{Contact: id, At: c.At, State: c.State.String(), Queue: c.Queue, Agent: string(c.Agent), Reason: c.Reason},
+			up,
+		}
+	case router.ContactClosed:
+		return []store.Record{store.ContactUpsert{
+			ID: uint64(c.Contact), State: router.Ended.String(), Ended: c.At, EndReason: c.Reason.String(), Agent: string(c.Agent),
+		}}
+	case router.AgentStateChanged:
+		return []store.Record{store.AgentStateLog{Agent: string(c.Agent), State: c.State.String(), Reason: c.Reason, At: c.At}}
+	default:
+		return nil
+	}
+}
