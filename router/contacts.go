@@ -130,10 +130,14 @@ func (e *Engine) enqueue(c *contact, q *queue, why string) {
 	e.scheduleSteps(c)
 	if !e.tryPreferred(c) {
 		e.relist(c)
-		e.route(c)
+		if len(e.toFeed) == 0 {
+			e.route(c)
+		} else {
+			e.queueRoute(c) // agents freed by this event choose first
+		}
 	}
 	if c.state == Waiting && !c.parked {
-		pos := e.position(c)
+		pos := max(e.position(c), 1)
 		c.annPos, c.annEWT = pos, e.ewt(q, c.ch, pos)
 		e.emit(Announce{Contact: c.id, Channel: c.ch, Position: pos, EstimatedWait: c.annEWT})
 	}
@@ -403,11 +407,14 @@ func (e *Engine) withdraw(c *contact, why string, missed bool) *agent {
 
 // requeue returns c to the front of its queue: it keeps its original
 // arrival time, so it is ahead of everyone of equal priority who came later.
+// Another eligible agent is preferred over the one that just missed it;
+// otherwise that agent, if still ready, chooses among all heads again.
 func (e *Engine) requeue(c *contact, missedBy *agent, why string) {
-	c.missed = missedBy
 	e.setContactState(c, Waiting, why)
 	e.relist(c)
-	e.queueRoute(c)
+	c.missed = missedBy
+	e.route(c)
+	c.missed = nil // if nobody else took it, the freed agent's own choice may
 }
 
 func (e *Engine) accept(ev OfferAccepted) error {
@@ -523,11 +530,13 @@ func (e *Engine) settle(a *agent) {
 func (e *Engine) close(c *contact, r EndReason, why string) {
 	e.unlist(c)
 	e.unpin(c)
-	switch c.state {
-	case Offered:
-		e.withdraw(c, why, false)
-	case Talking:
-		e.release(c)
+	if c.agent != nil {
+		switch c.state {
+		case Offered:
+			e.withdraw(c, why, false)
+		case Talking:
+			e.release(c)
+		}
 	}
 	c.parked = false
 	e.setContactState(c, Ended, why)

@@ -133,24 +133,24 @@ func (e *Engine) Apply(ev Event, now time.Time) ([]Command, error) {
 
 func (e *Engine) emit(c Command) { e.out = append(e.out, c) }
 
-// drain routes requeued contacts, then lets freed agents pick contacts.
+// drain lets freed agents pick contacts (contact choice: longest waiting,
+// highest priority), then routes requeued contacts (agent choice).
 func (e *Engine) drain() {
 	for len(e.toRoute) > 0 || len(e.toFeed) > 0 {
-		for len(e.toRoute) > 0 {
-			c := e.toRoute[0]
-			e.toRoute = e.toRoute[1:]
-			c.routeQ = false
-			if c.state == Waiting {
-				e.route(c)
-			}
-			c.missed = nil
-		}
 		if len(e.toFeed) > 0 {
 			a := e.toFeed[0]
 			e.toFeed = e.toFeed[1:]
 			a.feedQ = false
 			e.feed(a)
+			continue
 		}
+		c := e.toRoute[0]
+		e.toRoute = e.toRoute[1:]
+		c.routeQ = false
+		if c.state == Waiting {
+			e.route(c)
+		}
+		c.missed = nil
 	}
 	e.toRoute = e.toRoute[:0]
 	e.toFeed = e.toFeed[:0]

@@ -56,7 +56,7 @@ func parseScenario(text string) (*scenario, error) {
 	var last time.Duration
 	for i, raw := range strings.Split(text, "\n") {
 		line := strings.TrimSpace(raw)
-		if line == "" || line[0] == '#' || line[0] == '>' {
+		if line == "" || line[0] == '#' || line[0] == '>' || line[0] == '=' {
 			continue
 		}
 		f := strings.Fields(line)

@@ -117,7 +117,7 @@ func (e *Engine) fire(t timer) {
 	case tPin:
 		why := "stopped waiting for " + string(c.pinned.id)
 		e.unpin(c)
-		c.reason = why
+		e.setContactState(c, Waiting, why)
 		e.relist(c)
 		e.queueRoute(c)
 	case tPark:
