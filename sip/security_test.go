@@ -26,7 +26,7 @@ func regFreeUDPPort(t *testing.T) int {
 }
 
 // regFreeUDPTCPPort returns a port free for both UDP and TCP on 127.0.0.1
-// (baresip binds both).
+// and port+1 for TCP (baresip binds UDP, TCP and TLS).
 func regFreeUDPTCPPort(t *testing.T) int {
 	t.Helper()
 	for i := 0; i < 50; i++ {
@@ -35,10 +35,17 @@ func regFreeUDPTCPPort(t *testing.T) int {
 			t.Fatal(err)
 		}
 		port := ln.Addr().(*net.TCPAddr).Port
+		// baresip also binds TLS on port+1.
 		pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
+		ln2, err2 := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+1))
 		ln.Close()
 		if err == nil {
 			pc.Close()
+		}
+		if err2 == nil {
+			ln2.Close()
+		}
+		if err == nil && err2 == nil {
 			return port
 		}
 	}
