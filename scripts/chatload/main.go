@@ -208,13 +208,19 @@ func runServer(waiting, talking, rate int, dur time.Duration) {
 	var sendLat []time.Duration
 	var errs atomic.Int64
 	var lmu sync.Mutex
-	per := time.Second / time.Duration(max(rate/2, 1))
-	tick := time.NewTicker(per)
-	end := time.Now().Add(dur)
+	// 10 ms ticks, each sending its share, so the offered rate holds even
+	// when the scheduler is late.
+	tick := time.NewTicker(10 * time.Millisecond)
+	start := time.Now()
+	end := start.Add(dur)
 	sem := make(chan struct{}, 256)
 	var wg sync.WaitGroup
 	for i := 0; time.Now().Before(end); i++ {
-		<-tick.C
+		if due := int(time.Since(start) * time.Duration(rate/2) / time.Second); i >= due {
+			<-tick.C
+			i--
+			continue
+		}
 		id := ids[i%len(ids)]
 		agent := router.AgentID(fmt.Sprintf("agent%04d", i%len(ids)))
 		sem <- struct{}{}
@@ -242,7 +248,8 @@ func runServer(waiting, talking, rate int, dur time.Duration) {
 	stats := st.Stats()
 	fmt.Printf("chats: %d waiting + %d talking connected in %.1fs\n", waiting, r.Talking, r.ConnectSecs)
 	fmt.Printf("server memory per idle chat connection: %.1f KB heap+stack, %.1f KB RSS\n", perConn/1024, perConnRSS/1024)
-	fmt.Printf("load: %d msg/s for %s (half citizen->agent, half agent->citizen)\n", rate, dur)
+	fmt.Printf("load: %d msg/s offered for %s (half citizen->agent, half agent->citizen); achieved %.0f msg/s\n",
+		rate, dur, float64(r.AckN+len(sendLat))/dur.Seconds())
 	fmt.Printf("citizen msg -> durable ack (client RTT): n=%d p50=%.1fms p99=%.1fms max=%.1fms\n", r.AckN, r.AckP50, r.AckP99, r.AckMax)
 	fmt.Printf("agent AgentSend (durable commit + hand-off): n=%d p50=%.1fms p99=%.1fms max=%.1fms errors=%d\n", len(sendLat), p50, p99, mx, errs.Load())
 	fmt.Printf("agent msg -> citizen screen (durable + delivery): n=%d p50=%.1fms p99=%.1fms max=%.1fms\n", r.DelivN, r.DelivP50, r.DelivP99, r.DelivMax)
@@ -366,11 +373,15 @@ func runCitizens(url string, total, talking, rate int, dur time.Duration) {
 	in.Scan() // GO
 	measure.Store(true)
 	if len(talkers) > 0 {
-		per := time.Second / time.Duration(max(rate, 1))
-		tick := time.NewTicker(per)
-		end := time.Now().Add(dur)
+		tick := time.NewTicker(10 * time.Millisecond)
+		start := time.Now()
+		end := start.Add(dur)
 		for i := 0; time.Now().Before(end); i++ {
-			<-tick.C
+			if due := int(time.Since(start) * time.Duration(rate) / time.Second); i >= due {
+				<-tick.C
+				i--
+				continue
+			}
 			ct := talkers[i%len(talkers)]
 			id := fmt.Sprint(i)
 			ct.pending.Store(id, time.Now())
