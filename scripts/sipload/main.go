@@ -1,0 +1,398 @@
+// Command sipload drives onecall's SIP front end under load, on 127.0.0.1
+// only, bounded in calls and time: SIPp citizens call a no-menu hotline, a
+// small in-process router hands each call to a free fake agent (one SIPp
+// "uas" with -rtp_echo playing every agent phone), the call is bridged and
+// the citizen hangs up. It prints SIPp's and the service's figures.
+//
+//	go run ./scripts/sipload -rate 50 -calls 1000 -hold 4s -agents 400
+//	go run ./scripts/sipload -rate 100 -calls 1000 -maxcps 50   # overload: fast 503
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"onecall/router"
+	"onecall/sip"
+)
+
+func main() {
+	rate := flag.Float64("rate", 50, "new calls per second offered by SIPp")
+	calls := flag.Int("calls", 500, "total calls (bound)")
+	hold := flag.Duration("hold", 4*time.Second, "citizen talk time after the answer")
+	agents := flag.Int("agents", 400, "fake agents")
+	maxCalls := flag.Int("maxcalls", 2000, "service MaxCalls")
+	maxCPS := flag.Float64("maxcps", 1000, "service MaxCPS")
+	audio := flag.Bool("audio", false, "citizens speak g711a.pcap (heavier)")
+	limit := flag.Int("limit", 1500, "SIPp max simultaneous calls")
+	timeout := flag.Duration("timeout", 3*time.Minute, "overall bound")
+	flag.Parse()
+	// diago's media layer logs through the default logger (e.g. RTCP from
+	// SIPp's -rtp_echo): keep the report readable.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	if err := run(*rate, *calls, *hold, *agents, *maxCalls, *maxCPS, *audio, *limit, *timeout); err != nil {
+		fmt.Fprintln(os.Stderr, "sipload:", err)
+		os.Exit(1)
+	}
+}
+
+func freePort() int {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+type numbers struct{}
+
+func (numbers) Resolve(user string) (string, string, sip.Menu, bool) {
+	return "110", "general", sip.Menu{Skip: true}, user == "110"
+}
+
+type locator struct{ uri string }
+
+func (l locator) Lookup(user string) (string, bool) {
+	return "sip:" + user + "@" + l.uri, true
+}
+
+func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, maxCPS float64, audio bool, limit int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "sipload")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Symlink("/usr/share/sip-tester", filepath.Join(dir, "pcap")); err != nil {
+		return err
+	}
+	here, _ := os.Getwd()
+	scen := func(name string) (string, error) {
+		b, err := os.ReadFile(filepath.Join(here, "scripts/sipload", name))
+		if err != nil {
+			return "", err
+		}
+		if name == "citizen.xml" && !audio {
+			b = bytes.ReplaceAll(b, []byte(`  <nop><action><exec play_pcap_audio="pcap/g711a.pcap"/></action></nop>`+"\n"), nil)
+		}
+		p := filepath.Join(dir, name)
+		return p, os.WriteFile(p, b, 0o644)
+	}
+	agentXML, err := scen("agent.xml")
+	if err != nil {
+		return err
+	}
+	citizenXML, err := scen("citizen.xml")
+	if err != nil {
+		return err
+	}
+
+	// Fake agent phones.
+	agentPort := freePort()
+	agentCmd := exec.CommandContext(ctx, "sipp", "-sf", agentXML, "-i", "127.0.0.1", "-p", strconv.Itoa(agentPort),
+		"-mp", strconv.Itoa(freePort()&^1), "-rtp_echo", "-nostdin", "-max_socket", "4096")
+	agentCmd.Dir = dir
+	var agentOut bytes.Buffer
+	agentCmd.Stdout, agentCmd.Stderr = &agentOut, &agentOut
+	if err := agentCmd.Start(); err != nil {
+		return fmt.Errorf("agent sipp: %v", err)
+	}
+	defer func() {
+		_ = agentCmd.Process.Kill() // our own child, by pid
+		_ = agentCmd.Wait()
+	}()
+
+	hub := newLoadHub(nAgents)
+	svc, err := sip.New(hub, sip.Options{
+		ListenUDP:    "127.0.0.1:0",
+		Demo:         true,
+		Numbers:      numbers{},
+		Locator:      locator{uri: "127.0.0.1:" + strconv.Itoa(agentPort)},
+		MaxCalls:     maxCalls,
+		MaxCPS:       maxCPS,
+		NoRTPTimeout: time.Minute,
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	if err != nil {
+		return err
+	}
+	hub.sink = svc.Sink()
+	go hub.run(ctx)
+	if err := svc.Start(ctx); err != nil {
+		return err
+	}
+	defer svc.Close()
+	udp, _ := svc.Addr()
+
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	cpu0 := cpuTime()
+	start := time.Now()
+	peak := atomic.Int64{}
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if n := int64(svc.Active()); n > peak.Load() {
+					peak.Store(n)
+				}
+			}
+		}
+	}()
+	args := []string{"-sf", citizenXML, "-s", "110", "-i", "127.0.0.1", "-p", strconv.Itoa(freePort()),
+		"-mp", strconv.Itoa(freePort() &^ 1), "-r", strconv.FormatFloat(rate, 'f', -1, 64), "-m", strconv.Itoa(calls),
+		"-l", strconv.Itoa(limit), "-d", strconv.Itoa(int(hold / time.Millisecond)), "-nostdin",
+		"-timeout", strconv.Itoa(int(timeout/time.Second)) + "s", "-trace_stat", "-fd", "1", "-trace_rtt",
+		"-max_socket", "4096", udp}
+	cmd := exec.CommandContext(ctx, "sipp", args...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	runErr := cmd.Run()
+	elapsed := time.Since(start)
+	close(stop)
+	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&m1)
+
+	st, err := lastStat(dir)
+	if err != nil {
+		return fmt.Errorf("%v (sipp: %v, %s)", err, runErr, tail(out.String()))
+	}
+	fmt.Printf("offered rate %.0f cps, %d calls, hold %s, %d agents, maxcps %.0f, audio %v\n", rate, calls, hold, nAgents, maxCPS, audio)
+	fmt.Printf("elapsed %s; SIPp scenarios: successful %s, failed %s (a 503 ends the scenario successfully)\n",
+		elapsed.Round(time.Millisecond), st["SuccessfulCall(C)"], st["FailedCall(C)"])
+	fmt.Printf("SIPp INVITE->200 response time (avg): %s; admitted into routing %d, refused (503) %d\n",
+		st["ResponseTime1(C)"], hub.arrived.Load(), int64(calls)-hub.arrived.Load())
+	fmt.Printf("bridged %d, ended %d, abandoned %d; peak concurrent: citizen calls %d, bridged %d, waiting on hold %d\n",
+		hub.accepted.Load(), hub.ended.Load(), hub.abandoned.Load(), peak.Load(), hub.peakTalking.Load(), hub.peakWaiting.Load())
+	fmt.Printf("process CPU %.2fs (%.2f cores avg), heap in use %d MB, goroutines now %d\n",
+		cpu.Seconds(), cpu.Seconds()/elapsed.Seconds(), m1.HeapInuse>>20, runtime.NumGoroutine())
+	if runErr != nil {
+		fmt.Printf("sipp exit: %v\n%s\n", runErr, tail(out.String()))
+	}
+	return nil
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		return s[len(s)-2000:]
+	}
+	return s
+}
+
+// lastStat reads the last row of SIPp's -trace_stat CSV.
+func lastStat(dir string) (map[string]string, error) {
+	files, _ := filepath.Glob(filepath.Join(dir, "citizen_*_.csv"))
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no SIPp stat file")
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.Comma = ';'
+	r.FieldsPerRecord = -1
+	var head, last []string
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if head == nil {
+			head = rec
+			continue
+		}
+		last = rec
+	}
+	m := map[string]string{}
+	for i := range head {
+		if i < len(last) {
+			m[strings.TrimSpace(head[i])] = last[i]
+		}
+	}
+	return m, nil
+}
+
+func cpuTime() time.Duration {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond
+}
+
+// loadHub is a minimal stand-in for server.Hub + router: one owner
+// goroutine, free agents handed out in order, a FIFO queue.
+type loadHub struct {
+	inbox  chan req
+	sink   interface{ Deliver([]router.Command) }
+	nextID atomic.Uint64
+	mu     sync.Mutex
+
+	free    []router.AgentID
+	queue   []router.ContactID
+	offered map[router.ContactID]router.AgentID
+	talking map[router.ContactID]router.AgentID
+
+	arrived, accepted, ended, abandoned atomic.Int64
+	peakTalking, peakWaiting             atomic.Int64
+}
+
+type req struct {
+	ev    router.Event
+	reply chan error
+}
+
+func newLoadHub(n int) *loadHub {
+	h := &loadHub{inbox: make(chan req, 65536), offered: map[router.ContactID]router.AgentID{},
+		talking: map[router.ContactID]router.AgentID{}}
+	for i := 1; i <= n; i++ {
+		h.free = append(h.free, router.AgentID(fmt.Sprintf("agent%04d", i)))
+	}
+	return h
+}
+
+func (h *loadHub) Submit(ev router.Event) error {
+	select {
+	case h.inbox <- req{ev: ev}:
+		return nil
+	default:
+		return fmt.Errorf("busy")
+	}
+}
+
+func (h *loadHub) Do(ctx context.Context, ev router.Event) ([]router.Command, error) {
+	r := req{ev: ev, reply: make(chan error, 1)}
+	select {
+	case h.inbox <- r:
+	default:
+		return nil, fmt.Errorf("busy")
+	}
+	select {
+	case err := <-r.reply:
+		return nil, err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (h *loadHub) NewContactID() router.ContactID { return router.ContactID(h.nextID.Add(1)) }
+func (h *loadHub) Now() time.Time                 { return time.Now() }
+
+func (h *loadHub) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-h.inbox:
+			cmds, err := h.apply(r.ev)
+			if len(cmds) > 0 {
+				h.sink.Deliver(cmds)
+			}
+			if r.reply != nil {
+				r.reply <- err
+			}
+		}
+	}
+}
+
+func (h *loadHub) dispatch() []router.Command {
+	var cmds []router.Command
+	for len(h.queue) > 0 && len(h.free) > 0 {
+		c, a := h.queue[0], h.free[0]
+		h.queue, h.free = h.queue[1:], h.free[1:]
+		h.offered[c] = a
+		cmds = append(cmds, router.Offer{Contact: c, Agent: a, Channel: router.Voice, Queue: "general",
+			Deadline: time.Now().Add(15 * time.Second)})
+	}
+	return cmds
+}
+
+func (h *loadHub) release(a router.AgentID) { h.free = append(h.free, a) }
+
+func (h *loadHub) dequeue(c router.ContactID) {
+	for i, q := range h.queue {
+		if q == c {
+			h.queue = append(h.queue[:i], h.queue[i+1:]...)
+			return
+		}
+	}
+}
+
+func (h *loadHub) apply(ev router.Event) ([]router.Command, error) {
+	switch e := ev.(type) {
+	case router.ContactArrived:
+		h.arrived.Add(1)
+		h.queue = append(h.queue, e.Contact)
+	case router.OfferAccepted:
+		a, ok := h.offered[e.Contact]
+		if !ok {
+			return nil, fmt.Errorf("no offer")
+		}
+		delete(h.offered, e.Contact)
+		h.talking[e.Contact] = a
+		h.accepted.Add(1)
+		return []router.Command{router.Connected{Contact: e.Contact, Agent: a, Channel: router.Voice}}, nil
+	case router.OfferRejected:
+		if a, ok := h.offered[e.Contact]; ok {
+			delete(h.offered, e.Contact)
+			h.release(a)
+			h.queue = append([]router.ContactID{e.Contact}, h.queue...)
+		}
+	case router.ContactEnded:
+		h.ended.Add(1)
+		if a, ok := h.talking[e.Contact]; ok {
+			delete(h.talking, e.Contact)
+			h.release(a)
+		}
+	case router.ContactAbandoned:
+		h.abandoned.Add(1)
+		h.dequeue(e.Contact)
+		if a, ok := h.offered[e.Contact]; ok {
+			delete(h.offered, e.Contact)
+			h.release(a)
+		}
+		if a, ok := h.talking[e.Contact]; ok {
+			delete(h.talking, e.Contact)
+			h.release(a)
+		}
+	}
+	cmds := h.dispatch()
+	if n := int64(len(h.talking)); n > h.peakTalking.Load() {
+		h.peakTalking.Store(n)
+	}
+	if n := int64(len(h.queue)); n > h.peakWaiting.Load() {
+		h.peakWaiting.Store(n)
+	}
+	return cmds, nil
+}
