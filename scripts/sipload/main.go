@@ -265,7 +265,7 @@ type loadHub struct {
 	talking map[router.ContactID]router.AgentID
 
 	arrived, accepted, ended, abandoned atomic.Int64
-	peakTalking, peakWaiting             atomic.Int64
+	peakTalking, peakWaiting            atomic.Int64
 }
 
 type req struct {
