@@ -195,6 +195,7 @@ func (s *Service) recoverRec(ctx context.Context, rec contactRec) (*conv, error)
 		return cv, nil
 	}
 	cv := s.newConv(rec)
+	cv.everTalked = rec.Talked
 	live := rec.State == "waiting" || rec.State == "talking"
 	if !live {
 		cv.ended = true
@@ -230,7 +231,7 @@ func (s *Service) recoverRec(ctx context.Context, rec contactRec) (*conv, error)
 		return cv, nil
 	}
 	cv.hadAgent = rec.State == "talking"
-	cv.everTalked = cv.hadAgent
+	cv.everTalked = cv.hadAgent || rec.Talked
 	cv.rec.State = "waiting"
 	cv.rec.Agent = ""
 	if _, err := s.hub.Do(ctx, s.arrival(rec)); err != nil {

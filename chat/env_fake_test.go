@@ -38,3 +38,7 @@ func (e *hubEnv) accept(t *testing.T, c router.ContactID, a router.AgentID) {
 func (e *hubEnv) routed(c router.ContactID) []router.Event { return e.h.eventsOf(c) }
 
 func (e *hubEnv) stop() {}
+
+func (e *hubEnv) Do(ctx context.Context, ev router.Event) ([]router.Command, error) {
+	return e.h.Do(ctx, ev)
+}

@@ -54,6 +54,9 @@ func (h *fakeHub) Do(_ context.Context, ev router.Event) ([]router.Command, erro
 		cmds = append(cmds, router.ContactClosed{Contact: e.Contact, Channel: router.Chat, Reason: router.EndAbandoned})
 	case router.ContactEnded:
 		cmds = append(cmds, router.ContactClosed{Contact: e.Contact, Channel: router.Chat, Reason: e.Reason})
+	case router.ContactTransferred:
+		h.waiting = append(h.waiting, e.Contact)
+		cmds = append(cmds, router.ContactStateChanged{Contact: e.Contact, State: router.Waiting, Reason: "transferred"})
 	case router.CallbackRequested:
 		h.waiting = slices.DeleteFunc(h.waiting, func(c router.ContactID) bool { return c == e.Contact })
 		cmds = append(cmds, router.ContactClosed{Contact: e.Contact, Channel: router.Chat, Reason: router.EndCallback})

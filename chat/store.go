@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"onecall/router"
@@ -80,7 +81,8 @@ func citizenOf(c contactRec) string {
 
 func recFromStore(c store.Contact) contactRec {
 	r := contactRec{
-		ID: router.ContactID(c.ID), Number: c.Hotline, Queue: c.Queue, State: c.State, EndReason: c.EndReason,
+		ID: router.ContactID(c.ID), Number: c.Hotline, Queue: c.Queue, State: c.State, EndReason: normReason(c.EndReason),
+		Talked: !c.Answered.IsZero() || c.Agent != "",
 		Agent: router.AgentID(c.Agent), Arrived: c.Arrived, Ended: c.Ended, ResumeHash: c.ResumeHash,
 		Topic: c.Attrs["topic"], Language: c.Attrs["lang"], Name: c.Attrs["name"], Phone: c.Attrs["phone"],
 	}
@@ -98,6 +100,13 @@ func recFromStore(c store.Contact) contactRec {
 		r.Language = "ko"
 	}
 	return r
+}
+
+// normReason maps routing's end-reason words ("refused-closed") to the
+// protocol's ("closed").
+func normReason(r string) string {
+	r = strings.ReplaceAll(r, "-", "_")
+	return strings.TrimPrefix(r, "refused_")
 }
 
 func (b storeBackend) contactByHash(ctx context.Context, hash string) (contactRec, error) {

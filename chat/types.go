@@ -95,6 +95,7 @@ type contactRec struct {
 	State      string // "waiting", "talking", "callback", "ended"
 	EndReason  string
 	Agent      router.AgentID
+	Talked     bool // an agent took it at some point (from the store)
 	Arrived    time.Time
 	Ended      time.Time
 	ResumeHash string

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -643,5 +644,77 @@ func TestKeepAliveAndStartTimeout(t *testing.T) {
 	cv.mu.Unlock()
 	if !attached {
 		t.Fatal("chat lost its connection while waiting")
+	}
+}
+
+// A transfer: the citizen sees the agent leave (back to waiting, system
+// message), then the new agent's alias; the first agent can no longer send.
+func TestTransferShowsSystemMessages(t *testing.T) {
+	e := newEnv(t, func(c *envConfig) {
+		c.opts.AgentAlias = func(a router.AgentID) string {
+			if a == "a1" {
+				return "상담사 하나"
+			}
+			return "상담사 둘"
+		}
+	})
+	c := e.dial(t)
+	id, _ := c.start("110", "general")
+	e.hub.accept(t, id, "a1")
+	c.expect("agent_joined")
+	c.expectText("상담사 하나 상담사가 연결되었습니다.")
+	if _, err := e.hub.Do(context.Background(), router.ContactTransferred{Contact: id, ToAgent: "kim.realname", By: "a1", Note: "labor law"}); err != nil {
+		t.Fatalf("transfer: %v", err)
+	}
+	if st := c.expect("state"); st["state"] != "waiting" {
+		t.Fatalf("state %v", st)
+	}
+	c.expectText("상담사가 나갔습니다. 다음 상담사를 기다리고 있습니다.")
+	if _, err := e.svc.AgentSend(context.Background(), id, "a1", "still here?"); err != ErrNotYours {
+		t.Fatalf("old agent after transfer: %v", err)
+	}
+	e.hub.accept(t, id, "kim.realname")
+	if j := c.expect("agent_joined"); j["alias"] != "상담사 둘" {
+		t.Fatalf("joined %v", j)
+	}
+	c.expectText("상담사 둘 상담사에게 전환되었습니다.")
+	if _, err := e.svc.AgentSend(context.Background(), id, "kim.realname", "이어서 도와드리겠습니다"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A resume token is short-lived: once the chat has ended it opens it only
+// for ResumeTTL.
+func TestResumeTokenExpiresAfterEnd(t *testing.T) {
+	var skew atomic.Int64
+	e := newEnv(t, func(c *envConfig) {
+		c.opts.ResumeTTL = 10 * time.Minute
+		c.opts.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	})
+	c := e.dial(t)
+	_, token := c.start("110", "general")
+	c.send(map[string]any{"type": "end"})
+	c.expect("ended")
+	skew.Store(int64(9 * time.Minute))
+	c2 := e.dial(t)
+	c2.send(map[string]any{"type": "resume", "token": token, "last_seq": 0})
+	if r := c2.expect("resumed"); r["state"] != "ended" {
+		t.Fatalf("resumed %v", r)
+	}
+	resp, _ := httpGet(t, e.srv.URL+"/chat/transcript", map[string]string{"Authorization": "Bearer " + token})
+	if resp.StatusCode != 200 {
+		t.Fatalf("transcript within TTL: %d", resp.StatusCode)
+	}
+	skew.Store(int64(11 * time.Minute))
+	c3 := e.dial(t)
+	c3.send(map[string]any{"type": "resume", "token": token, "last_seq": 0})
+	if f := c3.expect("error"); f["code"] != "bad_token" {
+		t.Fatalf("expired token: %v", f)
+	}
+	if code := c3.expectClose(); code != CloseBadToken {
+		t.Fatalf("close %d", code)
+	}
+	if resp, _ := httpGet(t, e.srv.URL+"/chat/transcript", map[string]string{"Authorization": "Bearer " + token}); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("transcript after TTL: %d", resp.StatusCode)
 	}
 }
