@@ -83,7 +83,7 @@ func recFromStore(c store.Contact) contactRec {
 	r := contactRec{
 		ID: router.ContactID(c.ID), Number: c.Hotline, Queue: c.Queue, State: c.State, EndReason: normReason(c.EndReason),
 		Talked: !c.Answered.IsZero() || c.Agent != "",
-		Agent: router.AgentID(c.Agent), Arrived: c.Arrived, Ended: c.Ended, ResumeHash: c.ResumeHash,
+		Agent:  router.AgentID(c.Agent), Arrived: c.Arrived, Ended: c.Ended, ResumeHash: c.ResumeHash,
 		Topic: c.Attrs["topic"], Language: c.Attrs["lang"], Name: c.Attrs["name"], Phone: c.Attrs["phone"],
 	}
 	switch r.State {
