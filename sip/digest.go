@@ -210,8 +210,21 @@ func digestIsToken(ch byte) bool {
 
 // quoteDigest escapes a value for a quoted-string.
 func quoteDigest(s string) string {
-	s = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\r", "", "\n", "").Replace(s)
-	return `"` + s + `"`
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\', '"':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\r', '\n':
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // nonceState is the verdict on a nonce presented by a client.

@@ -432,7 +432,13 @@ func (r *Registrar) update(req *sip.Request, user string, now time.Time) *sip.Re
 	for _, h := range contacts {
 		ch, ok := h.(*sip.ContactHeader)
 		if !ok {
-			return regRespond(req, sip.StatusBadRequest, "Bad Request (Contact)")
+			// A header built in process (not parsed from the wire).
+			ch = &sip.ContactHeader{}
+			if v := strings.TrimSpace(h.Value()); v == "*" {
+				ch.Address.Wildcard = true
+			} else if _, err := sip.ParseAddressValue(v, &ch.Address, &ch.Params); err != nil {
+				return regRespond(req, sip.StatusBadRequest, "Bad Request (Contact)")
+			}
 		}
 		if ch.Address.Wildcard || strings.TrimSpace(ch.Value()) == "*" {
 			wildcard = true
