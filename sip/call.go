@@ -98,6 +98,7 @@ type call struct {
 	agentDlg  *diago.DialogClientSession
 	agent     router.AgentID
 	held      bool // console hold
+	phoneHeld bool // the agent phone put the citizen on hold (re-INVITE)
 	media     *mediaRun
 	lastAnn   time.Time
 	endReason router.EndReason

@@ -75,9 +75,11 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 	case opMediaUpdate:
 		// The agent phone's re-INVITE: sendonly/inactive = hold.
 		if c.phase == phaseTalking && c.agentLeg != nil && !c.held {
-			if c.agentLeg.OnHold() {
+			switch h := c.agentLeg.OnHold(); {
+			case h && !c.phoneHeld:
+				c.phoneHeld = true
 				c.unbridge()
-			} else {
+			case !h && c.phoneHeld:
 				c.bridge()
 			}
 		}

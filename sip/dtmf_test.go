@@ -211,3 +211,26 @@ func TestMaskAndHeaderSafe(t *testing.T) {
 		t.Errorf("headerSafe = %q", got)
 	}
 }
+
+func TestSDPHold(t *testing.T) {
+	cases := map[string]bool{
+		"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 8\r\na=sendonly\r\n": true,
+		"v=0\r\nm=audio 4000 RTP/AVP 8\r\na=inactive\r\n":                      true,
+		"v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 4000 RTP/AVP 8\r\n":                true,
+		"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 8\r\na=sendrecv\r\n": false,
+		"v=0\r\nm=audio 4000 RTP/AVP 8\r\na=recvonly\r\n":                      false,
+	}
+	for body, want := range cases {
+		if got := sdpHold([]byte(body)); got != want {
+			t.Errorf("sdpHold(%q) = %v", body, got)
+		}
+	}
+}
+
+func BenchmarkDTMFDetector(b *testing.B) {
+	p := []byte{5, 10, 0, 160}
+	var d dtmfDetector
+	for i := 0; b.Loop(); i++ {
+		d.feed(uint32(i/8), p)
+	}
+}

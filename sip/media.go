@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/media"
-	"github.com/emiago/diago/media/sdp"
 )
 
 // Leg is one call leg (citizen or agent) as the call scripts see it. It is
@@ -39,6 +39,7 @@ type Leg interface {
 
 	writeAudio(p []byte) error
 	pushDTMF(r rune)
+	setRemoteHold(h bool)
 }
 
 // diagoLeg implements Leg over diago's DialogMedia.
@@ -57,6 +58,7 @@ type diagoLeg struct {
 	dtmf    chan rune
 	lastRTP atomic.Int64
 	rx, tx  atomic.Uint64
+	held    atomic.Bool // remote's last offer was sendonly/inactive
 	done    chan struct{}
 }
 
@@ -103,13 +105,9 @@ func (l *diagoLeg) Hangup(ctx context.Context) error {
 	return l.hangup(ctx)
 }
 
-func (l *diagoLeg) OnHold() bool {
-	ms := l.med.MediaSession()
-	if ms == nil {
-		return false
-	}
-	return ms.Mode == sdp.ModeRecvonly || ms.Mode == "inactive"
-}
+func (l *diagoLeg) OnHold() bool { return l.held.Load() }
+
+func (l *diagoLeg) setRemoteHold(h bool) { l.held.Store(h) }
 
 func (l *diagoLeg) Connect(peer Leg) {
 	if peer == nil {
@@ -202,4 +200,16 @@ func (l *diagoLeg) Play(ctx context.Context, c *clip) error {
 		}
 	}
 	return nil
+}
+
+// sdpHold reports whether an SDP offer puts us on hold: a=sendonly,
+// a=inactive or the RFC 2543 c=0.0.0.0.
+func sdpHold(body []byte) bool {
+	for _, line := range strings.Split(string(body), "\n") {
+		switch strings.TrimSpace(line) {
+		case "a=sendonly", "a=inactive", "c=IN IP4 0.0.0.0":
+			return true
+		}
+	}
+	return false
 }

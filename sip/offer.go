@@ -198,7 +198,7 @@ func offerFailReason(err error) string {
 // bridge connects citizen and agent audio (both directions).
 func (c *call) bridge() {
 	c.stopMedia()
-	c.held = false
+	c.held, c.phoneHeld = false, false
 	if c.agentLeg == nil {
 		return
 	}
@@ -208,6 +208,7 @@ func (c *call) bridge() {
 
 // unbridge stops audio between the parties and plays hold music to the citizen.
 func (c *call) unbridge() {
+	c.rec.Holds++
 	c.leg.Connect(nil)
 	if c.agentLeg != nil {
 		c.agentLeg.Connect(nil)

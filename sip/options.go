@@ -72,6 +72,7 @@ type callRecord struct {
 	TxPackets uint64
 	AgentRx   uint64 // agent legs, summed
 	AgentTx   uint64
+	Holds     int // times the citizen was put on hold (phone or console)
 }
 
 // Store is the persistence the voice front end needs; *store.Store

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"sort"
 	"strconv"
@@ -71,6 +72,10 @@ type RegistrarOptions struct {
 	MaxExpires     time.Duration // longer requests are shortened (default 3600 s)
 	DefaultExpires time.Duration // when the REGISTER gives none (default 3600 s)
 	MaxBindings    int           // per user; the oldest is dropped (default 4)
+	// ContactNets, if set, restricts contact hosts to IP literals inside
+	// these networks (403 otherwise): no binding can point offers or
+	// keep-alives at an outside host or a DNS name.
+	ContactNets []netip.Prefix
 
 	KeepAlive            time.Duration // OPTIONS interval (default 30 s; < 0 disables pings)
 	KeepAliveTimeout     time.Duration // per OPTIONS (default 5 s)
@@ -411,6 +416,23 @@ func (r *Registrar) algorithmsFor(req *sip.Request) []string {
 	return algs
 }
 
+func (r *Registrar) contactAllowed(host string) bool {
+	if len(r.opts.ContactNets) == 0 {
+		return true
+	}
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, n := range r.opts.ContactNets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
 type contactReq struct {
 	uri     string
 	expires time.Duration // 0 = remove
@@ -446,6 +468,9 @@ func (r *Registrar) update(req *sip.Request, user string, now time.Time) *sip.Re
 		}
 		if ch.Address.Host == "" {
 			return regRespond(req, sip.StatusBadRequest, "Bad Request (Contact)")
+		}
+		if !r.contactAllowed(ch.Address.Host) {
+			return regRespond(req, sip.StatusForbidden, "Forbidden (Contact address)")
 		}
 		exp := hdrExp
 		if v, ok := ch.Params.Get("expires"); ok {

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -532,5 +533,25 @@ func TestRegisterRejectsMalformed(t *testing.T) {
 	regAuthorize(req, regChallengeOf(t, chal, DigestSHA256), DigestSHA256, "agent02", testRealm, "demo2")
 	if res := regDo(t, p.c.client, req); res.StatusCode != 403 {
 		t.Errorf("username != To: %s", res.Short())
+	}
+}
+
+func TestContactNets(t *testing.T) {
+	reg, _ := newTestRegistrar(t, func(o *RegistrarOptions) {
+		o.ContactNets = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	s := startRegServer(t, reg)
+	p := newRegPhone(t, newRegClient(t), s.udp, "agent01", "demo")
+	for contact, want := range map[string]int{
+		"<sip:agent01@127.0.0.1:5070>":    200,
+		"<sip:agent01@192.0.2.10:5060>":   403,
+		"<sip:agent01@phone.example.com>": 403,
+	} {
+		if _, res := p.register([]string{contact}, 300); res.StatusCode != want {
+			t.Errorf("%s: %s, want %d", contact, res.Short(), want)
+		}
+	}
+	if b := reg.Bindings(); len(b) != 1 || b[0].Contact != "sip:agent01@127.0.0.1:5070" {
+		t.Fatalf("bindings %+v", b)
 	}
 }

@@ -111,7 +111,8 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dopts := []diago.DiagoOption{diago.WithServer(srv), diago.WithLogger(s.log)}
+	dopts := []diago.DiagoOption{diago.WithServer(srv), diago.WithLogger(s.log),
+		diago.WithServerRequestMiddleware(s.reinviteTap)}
 	udp, tcp, err := pickPorts(s.opts.ListenUDP, s.opts.ListenTCP)
 	if err != nil {
 		return err
@@ -362,4 +363,25 @@ func pickPorts(udp, tcp string) (string, string, error) {
 	}
 	t, err := resolve("tcp", tcp)
 	return u, t, err
+}
+
+// reinviteTap notes the media direction of in-dialog re-INVITEs (hold from
+// a phone) before diago handles them; diago keeps the negotiated direction
+// private.
+func (s *Service) reinviteTap(next sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.Method == sip.INVITE && len(req.Body()) > 0 {
+			if to := req.To(); to != nil {
+				if _, ok := to.Params.Get("tag"); ok {
+					s.mu.Lock()
+					l := s.legs[req.CallID().Value()]
+					s.mu.Unlock()
+					if l != nil {
+						l.setRemoteHold(sdpHold(req.Body()))
+					}
+				}
+			}
+		}
+		next(req, tx)
+	}
 }

@@ -346,7 +346,7 @@ func TestConsoleControl(t *testing.T) {
 	}
 	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv[router.ContactEnded](nil))
 	rec := env.store.wait(t, 5*time.Second)
-	if rec.Cause != causeConsole || rec.Legs != 3 || rec.Agent != "agent02" {
+	if rec.Cause != causeConsole || rec.Legs != 3 || rec.Agent != "agent02" || rec.Holds != 1 {
 		t.Fatalf("record = %+v", rec)
 	}
 }
@@ -381,4 +381,25 @@ func waitFor(t *testing.T, d time.Duration, what string, f func() bool) {
 		case <-tick.C:
 		}
 	}
+}
+
+// TestAgentPhoneHoldReinvite: the agent phone re-INVITEs with a=sendonly
+// (hold) and later a=sendrecv: the citizen hears hold music meanwhile and
+// the bridge comes back; the call then ends normally.
+func TestAgentPhoneHoldReinvite(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, []router.AgentID{"agent01"}, nil)
+	a1 := startSipp(t, "agent.xml", agentParams{Mode: "hold", WaitBye: 30000}, "", "")
+	env.loc.set("agent01", a1.uri("agent01"))
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", Audio: true, HoldFor: 12000}, env.udp, "110")
+	for i, p := range []*sippRun{c, a1} {
+		if err := p.wait(t, 40*time.Second); err != nil {
+			t.Fatalf("peer %d: %v", i, err)
+		}
+	}
+	rec := env.store.wait(t, 5*time.Second)
+	if rec.Holds != 1 || rec.Cause != causeCitizenBye || rec.AgentRx < 100 {
+		t.Fatalf("record = %+v, want one hold", rec)
+	}
+	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv[router.ContactEnded](nil))
 }
