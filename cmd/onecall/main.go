@@ -3,6 +3,7 @@
 //	onecall [serve] [flags]        run the server (default)
 //	onecall check-config [paths]   validate configuration offline
 //	onecall user ...               manage users in the database
+//	onecall simulate ...           a working day through the routing engine
 //	onecall version
 package main
 
@@ -35,6 +36,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdCheckConfig(args, stdout, stderr)
 	case "user":
 		return cmdUser(ctx, args, stdout, stderr)
+	case "simulate":
+		return cmdSimulate(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "onecall", version)
 		return 0
@@ -56,5 +59,6 @@ const usage = `usage:
   onecall user passwd NAME --password P
   onecall user disable NAME
   onecall user list
+  onecall simulate [--agents N] [--contacts N] [--surge NUMBER:FACTOR:FROM-TO] [--queues]
   onecall version
 `

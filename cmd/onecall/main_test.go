@@ -111,3 +111,15 @@ func TestServeOnPortZeroAnswersHealthz(t *testing.T) {
 		t.Fatal("serve did not stop after its context ended")
 	}
 }
+
+func TestParseSurge(t *testing.T) {
+	sg, err := parseSurge("1350:20:10-12")
+	if err != nil || sg.Number != "1350" || sg.Factor != 20 || sg.From != 10 || sg.To != 12 {
+		t.Fatalf("parseSurge = %+v, %v", sg, err)
+	}
+	for _, bad := range []string{"1350", "1350:x:10-12", "1350:0.5:10-12", "1350:20:12-10", "1350:20:10"} {
+		if _, err := parseSurge(bad); err == nil {
+			t.Errorf("parseSurge(%q) accepted", bad)
+		}
+	}
+}

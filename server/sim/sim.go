@@ -1,0 +1,501 @@
+package sim
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sort"
+	"time"
+
+	"onecall/router"
+)
+
+// Surge multiplies arrivals on one hotline number between From and To
+// (hours of the day, local time).
+type Surge struct {
+	Number   string
+	Factor   float64
+	From, To float64
+}
+
+// Options configures a simulated day.
+type Options struct {
+	Config      router.Config // queues and hotlines; Agents are generated when empty
+	Agents      int           // agents to generate (default 9,500)
+	Contacts    int           // contacts in the day before surges (default 500,000)
+	ChatShare   float64       // fraction of contacts that are chats (default 0.2)
+	AHT         time.Duration // mean talk time (default 3 min)
+	Patience    time.Duration // mean citizen patience before abandoning (default 3 min)
+	MissRate    float64       // probability an agent lets an offer ring out (default 0.02)
+	AnswerDelay time.Duration // mean time to accept an offer (default 3 s)
+	Day         time.Time     // the simulated day (default next Wednesday, KST)
+	Surge       *Surge
+	Seed        uint64
+}
+
+// QueueResult is one queue's outcome of the day.
+type QueueResult struct {
+	Queue     string
+	Arrived   int
+	Answered  int
+	Abandoned int
+	Refused   int
+	Other     int
+	SL        float64 // answered within the queue's threshold / (answered + abandoned after threshold)
+	ASA       time.Duration
+	MaxWait   time.Duration
+}
+
+// Result is the outcome of a simulated day.
+type Result struct {
+	Arrived, Answered, Abandoned, Refused, Callbacks, Other int
+	ClosedTwice, NeverClosed                                int
+	Events                                                  int
+	Wall                                                    time.Duration
+	EventsPerSec                                            float64
+	PeakWaiting                                             int
+	HeapBytes                                               uint64
+	ApplyP99                                                time.Duration
+	ApplyMax                                                time.Duration
+	Queues                                                  []QueueResult
+	Rejected                                                map[string]int
+}
+
+type evKind uint8
+
+const (
+	evArrive evKind = iota
+	evAbandon
+	evAccept
+	evTalkEnd
+	evReady
+)
+
+type simEv struct {
+	at      time.Time
+	seq     uint64
+	kind    evKind
+	contact router.ContactID
+	agent   router.AgentID
+}
+
+type evHeap []simEv
+
+func (h evHeap) Len() int { return len(h) }
+func (h evHeap) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h evHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *evHeap) Push(x any)   { *h = append(*h, x.(simEv)) }
+func (h *evHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+type contactState struct {
+	queue    string
+	arrived  time.Time
+	answered bool
+	closed   int
+	offerTo  router.AgentID
+}
+
+type sim struct {
+	o        Options
+	rng      *rand.Rand
+	eng      *router.Engine
+	evs      evHeap
+	seq      uint64
+	contacts map[router.ContactID]*contactState
+	perQueue map[string]*queueAcc
+	thresh   map[string]time.Duration
+	res      Result
+	applyNs  []int64
+	waiting  int
+}
+
+type queueAcc struct {
+	QueueResult
+	waitSum   time.Duration
+	slOK, slN int
+}
+
+// Run simulates one day and returns its result.
+func Run(o Options) (Result, error) {
+	o = defaults(o)
+	s := &sim{
+		o:        o,
+		rng:      rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)),
+		contacts: make(map[router.ContactID]*contactState, o.Contacts),
+		perQueue: make(map[string]*queueAcc),
+		thresh:   make(map[string]time.Duration),
+		res:      Result{Rejected: map[string]int{}},
+	}
+	cfg := o.Config
+	if len(cfg.Agents) == 0 {
+		cfg.Agents = GenerateAgents(cfg, o.Agents, o.Seed)
+	}
+	for _, q := range cfg.Queues {
+		s.thresh[q.ID] = q.SLThreshold
+	}
+	var ms0 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	eng, err := router.New(cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	s.eng = eng
+	start := o.Day.Add(8 * time.Hour)
+	s.login(cfg.Agents, start)
+	s.scheduleArrivals(cfg)
+	wall := time.Now()
+	s.loop()
+	s.res.Wall = time.Since(wall)
+	var ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms1)
+	if ms1.HeapAlloc > ms0.HeapAlloc {
+		s.res.HeapBytes = ms1.HeapAlloc - ms0.HeapAlloc
+	}
+	s.finish()
+	return s.res, nil
+}
+
+func defaults(o Options) Options {
+	if o.Agents <= 0 {
+		o.Agents = 9500
+	}
+	if o.Contacts <= 0 {
+		o.Contacts = 500000
+	}
+	if o.ChatShare == 0 {
+		o.ChatShare = 0.2
+	}
+	if o.AHT <= 0 {
+		o.AHT = 3 * time.Minute
+	}
+	if o.Patience <= 0 {
+		o.Patience = 3 * time.Minute
+	}
+	if o.MissRate == 0 {
+		o.MissRate = 0.02
+	}
+	if o.AnswerDelay <= 0 {
+		o.AnswerDelay = 3 * time.Second
+	}
+	if o.Day.IsZero() {
+		o.Day = time.Date(2026, 12, 2, 0, 0, 0, 0, time.FixedZone("KST", 9*3600))
+	}
+	return o
+}
+
+// GenerateAgents makes n agents spread over the queues: each serves one home
+// queue at proficiency 4-5 and, one in four, a second queue at 3. Capacity is
+// voice 1 and chat 3.
+func GenerateAgents(cfg router.Config, n int, seed uint64) []router.AgentDef {
+	rng := rand.New(rand.NewPCG(seed+1, seed+2))
+	out := make([]router.AgentDef, 0, n)
+	qs := cfg.Queues
+	if len(qs) == 0 {
+		return nil
+	}
+	for i := range n {
+		skills := map[string]int{}
+		home := qs[i%len(qs)]
+		for _, r := range home.Skills {
+			skills[r.Skill] = max(r.Min, 4+rng.IntN(2))
+		}
+		if rng.IntN(4) == 0 {
+			other := qs[rng.IntN(len(qs))]
+			for _, r := range other.Skills {
+				if skills[r.Skill] < r.Min {
+					skills[r.Skill] = max(r.Min, 3)
+				}
+			}
+		}
+		out = append(out, router.AgentDef{ID: router.AgentID(fmt.Sprintf("sim%05d", i+1)), Skills: skills, Voice: 1, Chat: 3})
+	}
+	return out
+}
+
+func (s *sim) push(e simEv) {
+	s.seq++
+	e.seq = s.seq
+	heap.Push(&s.evs, e)
+}
+
+func (s *sim) login(agents []router.AgentDef, at time.Time) {
+	for _, a := range agents {
+		s.apply(router.AgentLoggedIn{Agent: a.ID, Ready: true}, at)
+	}
+}
+
+// hourShare is the share of a day's contacts per hour 08..19 (sums to 1):
+// 26 % between 10 and 12 h, as in Busan 120's published profile.
+var hourShare = [12]float64{0.05, 0.10, 0.13, 0.13, 0.08, 0.10, 0.11, 0.10, 0.08, 0.06, 0.04, 0.02}
+
+func (s *sim) scheduleArrivals(cfg router.Config) {
+	var numbers []router.HotlineDef
+	for _, h := range cfg.Hotlines {
+		if h.DefaultQueue != "" {
+			numbers = append(numbers, h)
+		}
+	}
+	slices.SortFunc(numbers, func(a, b router.HotlineDef) int {
+		if a.Number < b.Number {
+			return -1
+		}
+		if a.Number > b.Number {
+			return 1
+		}
+		return 0
+	})
+	if len(numbers) == 0 {
+		return
+	}
+	id := router.ContactID(0)
+	for h, share := range hourShare {
+		base := int(math.Round(float64(s.o.Contacts) * share))
+		hourStart := s.o.Day.Add(time.Duration(8+h) * time.Hour)
+		for range base {
+			id++
+			n := numbers[s.rng.IntN(len(numbers))]
+			s.arrival(id, n, hourStart.Add(time.Duration(s.rng.Int64N(int64(time.Hour)))))
+		}
+		if sg := s.o.Surge; sg != nil && float64(8+h) >= sg.From && float64(8+h) < sg.To {
+			extra := int(float64(base) / float64(len(numbers)) * (sg.Factor - 1))
+			var target *router.HotlineDef
+			for i := range numbers {
+				if numbers[i].Number == sg.Number {
+					target = &numbers[i]
+				}
+			}
+			if target == nil {
+				continue
+			}
+			for range extra {
+				id++
+				s.arrival(id, *target, hourStart.Add(time.Duration(s.rng.Int64N(int64(time.Hour)))))
+			}
+		}
+	}
+}
+
+func (s *sim) arrival(id router.ContactID, n router.HotlineDef, at time.Time) {
+	s.contacts[id] = &contactState{queue: n.DefaultQueue}
+	s.push(simEv{at: at, kind: evArrive, contact: id, agent: router.AgentID(n.Number)})
+}
+
+func (s *sim) exp(mean time.Duration) time.Duration {
+	return time.Duration(s.rng.ExpFloat64() * float64(mean))
+}
+
+func (s *sim) loop() {
+	for {
+		next, hasNext := s.eng.NextDeadline()
+		if s.evs.Len() == 0 {
+			// Drain: let the engine's timers (wrap-up, reconciler) run out.
+			if !hasNext || s.pending() == 0 {
+				return
+			}
+			s.apply(router.Tick{}, next)
+			continue
+		}
+		e := s.evs[0]
+		if hasNext && next.Before(e.at) {
+			s.apply(router.Tick{}, next)
+			continue
+		}
+		heap.Pop(&s.evs)
+		s.handle(e)
+	}
+}
+
+func (s *sim) pending() int {
+	n := 0
+	for _, c := range s.contacts {
+		if c.closed == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *sim) handle(e simEv) {
+	c := s.contacts[e.contact]
+	if c == nil {
+		c = &contactState{}
+	}
+	switch e.kind {
+	case evArrive:
+		ch := router.Voice
+		if s.rng.Float64() < s.o.ChatShare {
+			ch = router.Chat
+		}
+		c.arrived = e.at
+		s.res.Arrived++
+		s.acc(c.queue).Arrived++
+		s.waiting++
+		s.res.PeakWaiting = max(s.res.PeakWaiting, s.waiting)
+		s.apply(router.ContactArrived{Contact: e.contact, Channel: ch, Number: string(e.agent),
+			Citizen: fmt.Sprintf("010%08d", uint64(e.contact)%100000000)}, e.at)
+		s.push(simEv{at: e.at.Add(s.exp(s.o.Patience)), kind: evAbandon, contact: e.contact})
+	case evAbandon:
+		if c.closed == 0 && !c.answered {
+			s.apply(router.ContactAbandoned{Contact: e.contact}, e.at)
+		}
+	case evAccept:
+		if c.closed == 0 && !c.answered && c.offerTo == e.agent {
+			s.apply(router.OfferAccepted{Contact: e.contact, Agent: e.agent}, e.at)
+		}
+	case evReady:
+		s.apply(router.AgentStateRequested{Agent: e.agent, State: router.Ready}, e.at)
+	case evTalkEnd:
+		if c.closed == 0 {
+			s.apply(router.ContactEnded{Contact: e.contact, Reason: router.EndCompleted}, e.at)
+		}
+	}
+}
+
+func (s *sim) acc(q string) *queueAcc {
+	a := s.perQueue[q]
+	if a == nil {
+		a = &queueAcc{QueueResult: QueueResult{Queue: q}}
+		s.perQueue[q] = a
+	}
+	return a
+}
+
+func (s *sim) apply(ev router.Event, now time.Time) {
+	t0 := time.Now()
+	cmds, err := s.eng.Apply(ev, now)
+	s.applyNs = append(s.applyNs, time.Since(t0).Nanoseconds())
+	s.res.Events++
+	if err != nil {
+		s.res.Rejected[fmt.Sprintf("%T: %v", ev, errKind(err))]++
+		return
+	}
+	for _, cmd := range cmds {
+		s.command(cmd, now)
+	}
+}
+
+func (s *sim) command(cmd router.Command, now time.Time) {
+	switch c := cmd.(type) {
+	case router.Offer:
+		st := s.contacts[c.Contact]
+		if st == nil {
+			return
+		}
+		st.offerTo = c.Agent
+		if s.rng.Float64() < s.o.MissRate {
+			return // rings out: the engine times it out
+		}
+		s.push(simEv{at: now.Add(s.exp(s.o.AnswerDelay)), kind: evAccept, contact: c.Contact, agent: c.Agent})
+	case router.Connected:
+		st := s.contacts[c.Contact]
+		if st == nil {
+			return
+		}
+		st.answered = true
+		s.waiting--
+		w := now.Sub(st.arrived)
+		a := s.acc(st.queue)
+		a.Answered++
+		a.waitSum += w
+		a.MaxWait = max(a.MaxWait, w)
+		a.slN++
+		if w <= s.thresh[st.queue] {
+			a.slOK++
+		}
+		s.res.Answered++
+		s.push(simEv{at: now.Add(s.exp(s.o.AHT)), kind: evTalkEnd, contact: c.Contact})
+	case router.AgentStateChanged:
+		// An agent put on not-ready by a missed offer comes back a while later.
+		if c.State == router.NotReady {
+			s.push(simEv{at: now.Add(30 * time.Second), kind: evReady, agent: c.Agent})
+		}
+	case router.Overflowed:
+		if st := s.contacts[c.Contact]; st != nil {
+			st.queue = c.ToQueue
+		}
+	case router.ContactClosed:
+		st := s.contacts[c.Contact]
+		if st == nil {
+			return
+		}
+		st.closed++
+		if st.closed > 1 {
+			s.res.ClosedTwice++
+			return
+		}
+		if !st.answered {
+			s.waiting--
+		}
+		a := s.acc(st.queue)
+		switch c.Reason {
+		case router.EndCompleted:
+		case router.EndAbandoned:
+			s.res.Abandoned++
+			a.Abandoned++
+			if now.Sub(st.arrived) > s.thresh[st.queue] {
+				a.slN++
+			}
+		case router.EndRefusedClosed, router.EndRefusedQueueFull, router.EndMaxWait, router.EndNoQueue:
+			s.res.Refused++
+			a.Refused++
+		case router.EndCallback:
+			s.res.Callbacks++
+		default:
+			s.res.Other++
+			a.Other++
+		}
+	default:
+	}
+}
+
+func (s *sim) finish() {
+	for _, c := range s.contacts {
+		if c.closed == 0 && c.arrived != (time.Time{}) {
+			s.res.NeverClosed++
+		}
+	}
+	if s.res.Wall > 0 {
+		s.res.EventsPerSec = float64(s.res.Events) / s.res.Wall.Seconds()
+	}
+	if len(s.applyNs) > 0 {
+		slices.Sort(s.applyNs)
+		s.res.ApplyP99 = time.Duration(s.applyNs[len(s.applyNs)*99/100])
+		s.res.ApplyMax = time.Duration(s.applyNs[len(s.applyNs)-1])
+	}
+	for _, a := range s.perQueue {
+		if a.Answered > 0 {
+			a.ASA = a.waitSum / time.Duration(a.Answered)
+		}
+		if a.slN > 0 {
+			a.SL = float64(a.slOK) / float64(a.slN)
+		}
+		s.res.Queues = append(s.res.Queues, a.QueueResult)
+	}
+	sort.Slice(s.res.Queues, func(i, j int) bool { return s.res.Queues[i].Queue < s.res.Queues[j].Queue })
+}
+
+// errKind reduces an engine error to its sentinel, so rejected events group.
+func errKind(err error) error {
+	for _, k := range []error{router.ErrUnknownAgent, router.ErrUnknownContact, router.ErrUnknownQueue,
+		router.ErrUnknownHotline, router.ErrInvalidState, router.ErrQueueFull, router.ErrDuplicate} {
+		if errors.Is(err, k) {
+			return k
+		}
+	}
+	return err
+}

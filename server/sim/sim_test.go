@@ -1,0 +1,108 @@
+package sim
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"onecall/router"
+)
+
+func smallConfig() router.Config {
+	q := func(id, skill string) router.QueueDef {
+		return router.QueueDef{ID: id, Skills: []router.SkillReq{{Skill: skill, Min: 2}, {Skill: "ko", Min: 3}},
+			SLTarget: 0.8, SLThreshold: 20 * time.Second, MaxWaiting: 2000, MaxWait: time.Hour,
+			WrapUpVoice: 10 * time.Second, WrapUpChat: 5 * time.Second}
+	}
+	always := router.Schedule{Always: true}
+	return router.Config{
+		Queues: []router.QueueDef{q("labor", "labor"), q("health", "health"), q("general", "general")},
+		Hotlines: []router.HotlineDef{
+			{Number: "1350", DefaultQueue: "labor", Schedule: always},
+			{Number: "1577-1000", DefaultQueue: "health", Schedule: always},
+			{Number: "110", DefaultQueue: "general", Schedule: always},
+		},
+		MissedOfferNotReady: true,
+	}
+}
+
+// A simulated day closes every contact exactly once, answers most of them
+// and is the same day for the same seed.
+func TestDayClosesEveryContactOnce(t *testing.T) {
+	o := Options{Config: smallConfig(), Agents: 60, Contacts: 3000, Seed: 7}
+	a, err := Run(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Arrived != 3000 {
+		t.Fatalf("arrived %d, want 3000", a.Arrived)
+	}
+	if a.NeverClosed != 0 || a.ClosedTwice != 0 {
+		t.Fatalf("never closed %d, closed twice %d", a.NeverClosed, a.ClosedTwice)
+	}
+	if got := a.Answered + a.Abandoned + a.Refused + a.Callbacks + a.Other; got != a.Arrived {
+		t.Fatalf("outcomes add up to %d, want %d", got, a.Arrived)
+	}
+	if a.Answered < a.Arrived/2 {
+		t.Fatalf("answered only %d of %d with ample staff", a.Answered, a.Arrived)
+	}
+	b, err := Run(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strip := func(r Result) Result {
+		r.Wall, r.EventsPerSec, r.HeapBytes, r.ApplyP99, r.ApplyMax = 0, 0, 0, 0, 0
+		return r
+	}
+	if !reflect.DeepEqual(strip(a), strip(b)) {
+		t.Fatalf("same seed, different day:\n%+v\n%+v", strip(a), strip(b))
+	}
+}
+
+// A 20x surge on one line hurts that line's service level, but nothing is
+// lost: every surge contact still ends exactly once.
+func TestSurgeLosesNothing(t *testing.T) {
+	o := Options{Config: smallConfig(), Agents: 60, Contacts: 3000, Seed: 3,
+		Surge: &Surge{Number: "1350", Factor: 20, From: 10, To: 12}}
+	r, err := Run(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Arrived <= 3000 {
+		t.Fatalf("surge added no contacts: %d", r.Arrived)
+	}
+	if r.NeverClosed != 0 || r.ClosedTwice != 0 {
+		t.Fatalf("never closed %d, closed twice %d", r.NeverClosed, r.ClosedTwice)
+	}
+	var labor, health QueueResult
+	for _, q := range r.Queues {
+		switch q.Queue {
+		case "labor":
+			labor = q
+		case "health":
+			health = q
+		}
+	}
+	if labor.Arrived <= 2*health.Arrived {
+		t.Fatalf("surge line got %d contacts vs %d on a calm line", labor.Arrived, health.Arrived)
+	}
+	if labor.SL >= health.SL {
+		t.Fatalf("surge line SL %.2f not below calm line SL %.2f", labor.SL, health.SL)
+	}
+}
+
+func TestDayProfilePeaksAtTenToNoon(t *testing.T) {
+	if len(hourShare) != 12 {
+		t.Fatal("hour profile must cover 08-20")
+	}
+	sum, peak := 0.0, hourShare[2]+hourShare[3]
+	for _, s := range hourShare {
+		sum += s
+	}
+	if sum < 0.999 || sum > 1.001 {
+		t.Fatalf("hour shares sum to %v", sum)
+	}
+	if peak < 0.259 || peak > 0.261 {
+		t.Fatalf("10-12 h carries %v of the day, want 0.26", peak)
+	}
+}
