@@ -16,7 +16,7 @@ type hubEnv struct {
 	h *fakeHub
 }
 
-func newHubEnv(t *testing.T, cfg *envConfig, firstID uint64) *hubEnv {
+func newHubEnv(t testing.TB, cfg *envConfig, firstID uint64) *hubEnv {
 	return &hubEnv{h: &fakeHub{next: router.ContactID(firstID), busy: cfg.busy, closed: map[string]bool{"1345": true}}}
 }
 

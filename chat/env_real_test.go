@@ -36,7 +36,7 @@ func testRouterConfig() router.Config {
 }
 
 type hubEnv struct {
-	t      *testing.T
+	t      testing.TB
 	busy   bool
 	h      *server.Hub
 	ctx    context.Context
@@ -48,7 +48,7 @@ type hubEnv struct {
 	events []router.Event
 }
 
-func newHubEnv(t *testing.T, cfg *envConfig, firstID uint64) *hubEnv {
+func newHubEnv(t testing.TB, cfg *envConfig, firstID uint64) *hubEnv {
 	eng, err := router.New(testRouterConfig())
 	if err != nil {
 		t.Fatalf("router.New: %v", err)

@@ -25,7 +25,7 @@ type envConfig struct {
 
 // testEnv is the real chat server on port 0 over the real store.
 type testEnv struct {
-	t    *testing.T
+	t    testing.TB
 	cfg  envConfig
 	path string
 	st   *store.Store
@@ -39,7 +39,7 @@ type sickStore struct{ *store.Store }
 
 func (sickStore) Health() store.Health { return store.Health{OK: false, Reason: "disk full"} }
 
-func newEnv(t *testing.T, mods ...func(*envConfig)) *testEnv {
+func newEnv(t testing.TB, mods ...func(*envConfig)) *testEnv {
 	t.Helper()
 	cfg := envConfig{opts: testOptions()}
 	for _, m := range mods {
