@@ -288,7 +288,8 @@ func (c *client) handle(f in) bool {
 		c.message(ctx, cv, f, true)
 	case "typing":
 		cv.mu.Lock()
-		if !cv.ended {
+		if now := s.now(); !cv.ended && now.Sub(cv.lastTyping) >= time.Second { // at most 1/s reaches the console
+			cv.lastTyping = now
 			cv.publish(Event{Kind: EventTyping})
 		}
 		cv.mu.Unlock()

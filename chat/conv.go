@@ -36,13 +36,14 @@ type conv struct {
 	rated           bool
 	limiter         *rate.Limiter
 
-	idle     *time.Timer
-	idleGen  int
-	detach   *time.Timer
-	forget   *time.Timer
-	subs     map[int]*subscriber
-	nextSub  int
-	lastRead int64
+	idle       *time.Timer
+	idleGen    int
+	detach     *time.Timer
+	forget     *time.Timer
+	subs       map[int]*subscriber
+	nextSub    int
+	lastRead   int64
+	lastTyping time.Time
 }
 
 func (s *Service) newConv(rec contactRec) *conv {

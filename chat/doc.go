@@ -16,9 +16,12 @@
 //
 // The hub calls Sink().Deliver on its own goroutine; Deliver only filters the
 // chat commands into a bounded queue that one service goroutine drains.
-// Every citizen connection has one reader and one writer goroutine and a
-// bounded send queue; a full queue cuts the connection (close code 4008) and
-// the page resumes with its last seen sequence number. Console subscribers
+// Every citizen connection has one reader goroutine, a writer goroutine that
+// exists only while frames are queued, a ping timer and a bounded send
+// queue; a full queue cuts the connection (close code 4008) and the page
+// resumes with its last seen sequence number. Routing changes go to the hub
+// only through Submit/Do and never block it; a full hub inbox is answered
+// with the "busy" error frame. Console subscribers
 // get events through their own bounded queue and goroutine; on overflow they
 // get a single EventResync and should reload the Transcript.
 package chat
