@@ -188,7 +188,7 @@ func TestValidateBuiltInCode(t *testing.T) {
 			Aliases: []Alias{{Number: "1", Target: "2"}},
 		},
 	}
-	b.applyDefaults()
+	b.ApplyDefaults()
 	err := b.Validate()
 	var ps *Problems
 	if !errors.As(err, &ps) {

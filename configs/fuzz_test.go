@@ -53,7 +53,7 @@ func fuzzBody(t *testing.T, data []byte) {
 				t.Fatalf("problem without message or file: %+v", x)
 			}
 		}
-		b.applyDefaults()
+		b.ApplyDefaults()
 		if err := b.Validate(); err != nil && err.Error() == "" {
 			t.Fatal("empty error")
 		}

@@ -129,6 +129,9 @@ func parseClock(s string) (int, bool) {
 		}
 		mm = mm*10 + int(c-'0')
 	}
+	if mm >= 60 {
+		return 0, false
+	}
 	return hh*60 + mm, true
 }
 

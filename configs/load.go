@@ -65,7 +65,7 @@ func Load(path string) (*Bundle, error) {
 	if len(ps) > 0 {
 		return nil, ps.err()
 	}
-	b.applyDefaults()
+	b.ApplyDefaults()
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
@@ -83,7 +83,10 @@ func (b *Bundle) Path(p string) string {
 // DataDir is the data directory resolved against the config directory.
 func (b *Bundle) DataDir() string { return b.Path(b.Server.DataDir) }
 
-func (b *Bundle) applyDefaults() {
+// ApplyDefaults fills every unset field with its default. Load calls it;
+// call it on a hand-built Bundle before Validate or RouterConfig. It is
+// idempotent.
+func (b *Bundle) ApplyDefaults() {
 	b.Server.applyDefaults()
 	b.Hotlines.applyDefaults()
 	for i := range b.Queues {

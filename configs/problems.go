@@ -126,10 +126,6 @@ func (s *source) line(path ...any) int {
 				for i := 0; i+1 < len(n.Content); i += 2 {
 					if n.Content[i].Value == k {
 						next = n.Content[i+1]
-						if next.Kind == yaml.ScalarNode {
-							// report the key's line for scalars (same line in block style)
-							next = n.Content[i+1]
-						}
 						break
 					}
 				}

@@ -154,7 +154,7 @@ func (b *Bundle) RouterConfig() (router.Config, error) {
 			for k, v := range u.Skills {
 				skills[k] = v
 			}
-			a := router.AgentDef{ID: router.AgentID(u.Username), Skills: skills, Voice: capacity(*u.Voice), Chat: capacity(*u.Chat), Disabled: u.Disabled}
+			a := router.AgentDef{ID: router.AgentID(u.Username), Skills: skills, Voice: capacity(u.Voice, 1), Chat: capacity(u.Chat, 3), Disabled: u.Disabled}
 			if len(u.Queues) > 0 {
 				a.Queues = append([]string(nil), u.Queues...)
 			}
@@ -199,11 +199,15 @@ func (h *Hours) schedule(loc *time.Location, holidays map[string]bool) router.Sc
 	return s
 }
 
-// capacity maps a roster capacity to router.AgentDef, where 0 means "use
-// the router's default" and a negative value means none.
-func capacity(n int) int {
-	if n <= 0 {
+// capacity maps a roster capacity (nil = def) to router.AgentDef, where 0
+// means "use the router's default" and a negative value means none.
+func capacity(n *int, def int) int {
+	v := def
+	if n != nil {
+		v = *n
+	}
+	if v <= 0 {
 		return -1
 	}
-	return n
+	return v
 }

@@ -471,7 +471,7 @@ func validateHours(at func(path ...any) func(string, ...any), what string, h *Ho
 		total += len(day.spans)
 		for j, s := range day.spans {
 			rep := at("hours", day.key, j)
-			if s.From < 0 || s.To > 24*60 || s.From%60 >= 60 || s.To%60 >= 60 || s.From >= 24*60 {
+			if s.From < 0 || s.To > 24*60 || s.From >= 24*60 {
 				rep("%s: impossible time in %s span %s", what, day.key, s)
 			} else if s.From >= s.To {
 				rep("%s: %s span %s ends before it starts", what, day.key, s)
