@@ -85,6 +85,7 @@
       var o = document.createElement("option"); o.value = tp.id; o.textContent = lang === "en" ? tp.en : tp.ko; sel.appendChild(o);
     });
     if (cur) { sel.value = cur; }
+    sel.parentNode.hidden = !(h && h.topics.length);
   }
 
   function wsURL() { return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/chat"; }
