@@ -81,7 +81,8 @@ func TestRouterConfigMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.MissedOfferNotReady || cfg.PreferredAgentWindow != 0 || cfg.PreferredAgentWait != 5*time.Second ||
-		cfg.MaxTalk != time.Hour || cfg.MaxWrapUp != 5*time.Minute || cfg.MaxWaiting != 2*time.Hour {
+		cfg.MaxTalk != time.Hour || cfg.MaxWrapUp != 5*time.Minute || cfg.MaxWaiting != 2*time.Hour ||
+		cfg.DefaultAHT != 4*time.Minute || cfg.StatsEvery != time.Second || cfg.CallbackWait != 90*time.Second {
 		t.Errorf("routing settings: %+v", cfg)
 	}
 	if len(cfg.Queues) != 2 {

@@ -93,6 +93,9 @@ func (b *Bundle) RouterConfig() (router.Config, error) {
 		MaxTalk:              rt.MaxTalk.D(),
 		MaxWrapUp:            rt.MaxWrapUp.D(),
 		MaxWaiting:           rt.MaxWaiting.D(),
+		DefaultAHT:           rt.DefaultAHT.D(),
+		StatsEvery:           rt.StatsEvery.D(),
+		CallbackWait:         rt.CallbackWait.D(),
 	}
 	for i := range b.Queues {
 		q := &b.Queues[i]
