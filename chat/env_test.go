@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,26 +19,43 @@ import (
 )
 
 type envConfig struct {
-	opts      Options
-	busy      bool
-	unhealthy bool
+	opts Options
+	busy bool
 }
 
 // testEnv is the real chat server on port 0 over the real store.
 type testEnv struct {
-	t    testing.TB
-	cfg  envConfig
-	path string
-	st   *store.Store
-	hub  *hubEnv
-	svc  *Service
-	srv  *httptest.Server
+	t      testing.TB
+	cfg    envConfig
+	path   string
+	st     *store.Store
+	faults *faultStore
+	hub    *hubEnv
+	svc    *Service
+	srv    *httptest.Server
 }
 
-// sickStore reports unhealthy storage (the real store underneath).
-type sickStore struct{ *store.Store }
+// faultStore is the real store with switchable faults: unhealthy health
+// reports and failing Durable writes.
+type faultStore struct {
+	*store.Store
+	sick        atomic.Bool
+	failDurable atomic.Bool
+}
 
-func (sickStore) Health() store.Health { return store.Health{OK: false, Reason: "disk full"} }
+func (f *faultStore) Health() store.Health {
+	if f.sick.Load() {
+		return store.Health{OK: false, Reason: "disk full"}
+	}
+	return f.Store.Health()
+}
+
+func (f *faultStore) Durable(ctx context.Context, rec store.Record) error {
+	if f.failDurable.Load() {
+		return store.ErrNotDurable
+	}
+	return f.Store.Durable(ctx, rec)
+}
 
 func newEnv(t testing.TB, mods ...func(*envConfig)) *testEnv {
 	t.Helper()
@@ -64,11 +82,8 @@ func (e *testEnv) open() {
 		t.Fatal(err)
 	}
 	e.hub = newHubEnv(t, &e.cfg, first)
-	var s Store = st
-	if e.cfg.unhealthy {
-		s = sickStore{st}
-	}
-	svc, err := e.hub.service(e.cfg.opts, storeBackend{s})
+	e.faults = &faultStore{Store: st}
+	svc, err := e.hub.service(e.cfg.opts, storeBackend{e.faults})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -423,14 +423,52 @@ func TestBusyHub(t *testing.T) {
 	c.expect("pong")
 }
 
-// Unhealthy storage refuses new chats with a clear error.
+// Unhealthy storage refuses new chats with a clear error; existing chats
+// continue.
 func TestUnhealthyStoreRefusesNewChats(t *testing.T) {
-	e := newEnv(t, func(c *envConfig) { c.unhealthy = true })
+	e := newEnv(t)
+	old := e.dial(t)
+	old.start("110", "general")
+	e.faults.sick.Store(true)
 	c := e.dial(t)
 	c.send(map[string]any{"type": "start", "number": "110"})
 	f := c.expect("error")
 	if f["code"] != "unavailable" || !strings.Contains(f["message"].(string), "unavailable") {
 		t.Fatalf("unhealthy: %v", f)
+	}
+	old.send(map[string]any{"type": "msg", "id": "go-on", "text": "still there?"})
+	if a := old.expect("ack"); a["id"] != "go-on" {
+		t.Fatalf("existing chat: %v", a)
+	}
+}
+
+// No ack without a durable commit: a failed write answers not_saved, the
+// seq is not consumed and the next stored message gets it.
+func TestNoAckWithoutDurableCommit(t *testing.T) {
+	e := newEnv(t)
+	c := e.dial(t)
+	id, _ := c.start("110", "general")
+	e.hub.accept(t, id, "a1")
+	c.expect("agent_joined")
+	c.expect("msg") // joined system message = seq 1
+	e.faults.failDurable.Store(true)
+	c.send(map[string]any{"type": "msg", "id": "lost", "text": "not stored"})
+	if f := c.expect("error"); f["code"] != "not_saved" || f["id"] != "lost" {
+		t.Fatalf("failed write: %v", f)
+	}
+	if _, err := e.svc.AgentSend(context.Background(), id, "a1", "x"); err != ErrNotDurable {
+		t.Fatalf("AgentSend on failing store: %v", err)
+	}
+	e.faults.failDurable.Store(false)
+	c.send(map[string]any{"type": "msg", "id": "kept", "text": "stored"})
+	if a := c.expect("ack"); num(a, "seq") != 2 {
+		t.Fatalf("ack after recovery %v", a)
+	}
+	msgs, _ := e.st.ChatMessages(context.Background(), uint64(id), 0)
+	for _, m := range msgs {
+		if m.Text == "not stored" || m.Text == "x" {
+			t.Fatalf("failed message stored: %+v", msgs)
+		}
 	}
 }
 
