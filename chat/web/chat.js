@@ -180,7 +180,7 @@
     $("queue").textContent = "";
     $("rate").hidden = !!rated || !!offline;
     $("done-reason").textContent = offline ? t("closed") : ((t("reasons")[reason]) || "");
-    $("done-h").focus && $("done-h").setAttribute("tabindex", "-1");
+    $("done-h").setAttribute("tabindex", "-1"); $("done-h").focus(); // announce the end to screen readers
   }
 
   function sendText(kind) {
