@@ -96,6 +96,23 @@ func TestBrowserChatSurvivesReload(t *testing.T) {
 	if after[0] != evil || title == "pwned" {
 		t.Fatalf("text was not rendered as text: %q, title %q", after[0], title)
 	}
+	// Keyboard only: Enter sends; then end the chat, rate it 5 and see the thanks.
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("text"), "키보드로 보냅니다\r"),
+		chromedp.WaitVisible(chromedp.CSS(`#log li.citizen[data-seq="4"]`)),
+		chromedp.Click(chromedp.ID("end-btn")),
+		chromedp.WaitVisible(chromedp.ID("rate-btn")),
+		chromedp.Click(chromedp.CSS(`label[for="s5"]`)),
+		chromedp.Click(chromedp.ID("rate-btn")),
+		chromedp.WaitVisible(chromedp.Search(`//p[@id="status" and contains(text(),"감사")]`)),
+	)
+	if err != nil {
+		t.Fatalf("keyboard send, end and rate: %v", err)
+	}
+	eventually(t, "rating stored", func() bool {
+		c, err := e.st.Contact(context.Background(), contact)
+		return err == nil && c.Satisfaction == 5
+	})
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
