@@ -109,6 +109,9 @@ func TestBrowserChatSurvivesReload(t *testing.T) {
 	if err != nil {
 		t.Fatalf("keyboard send, end and rate: %v", err)
 	}
+	if err := chromedp.Do(ctx, chromedp.WaitNotVisible(chromedp.ID("text"))); err != nil {
+		t.Fatalf("message box still shown after the end: %v", err)
+	}
 	eventually(t, "rating stored", func() bool {
 		c, err := e.st.Contact(context.Background(), contact)
 		return err == nil && c.Satisfaction == 5
