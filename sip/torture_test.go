@@ -3,8 +3,10 @@ package sip
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -277,4 +279,69 @@ func TestTortureDataStaysLocal(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestTortureRealService sends the torture files to sipcalls' real Service
+// (diago INVITE/OPTIONS handlers, trunk checks, IVR) with the registrar as
+// its REGISTER handler: it must survive, answer every file as in tortureWant
+// (its INVITEs to unknown numbers get 404 like the minimal handler), and
+// still serve an OPTIONS and a digest REGISTER afterwards, with no call left.
+//
+// The Service runs in a child process (this test binary re-executed), so a
+// crash fails this test with the panic instead of killing the package run.
+func TestTortureRealService(t *testing.T) {
+	if os.Getenv("SIPREG_TORTURE_CHILD") == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestTortureRealService$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), "SIPREG_TORTURE_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			s := string(out)
+			if i := strings.Index(s, "panic:"); i >= 0 {
+				s = s[i:min(len(s), i+3000)]
+			} else if len(s) > 6000 {
+				s = s[len(s)-6000:]
+			}
+			t.Fatalf("real Service under torture: %v\n%s", err, s)
+		}
+		return
+	}
+	msgs := readTortureFiles(t)
+	reg, _ := newTestRegistrar(t, nil)
+	env := newTestEnv(t, nil, func(o *Options, _ *fakeHub) { o.RegisterHandler = reg.HandleRegister })
+	udp, tcp := env.svc.Addr()
+	for i, tr := range []string{"udp", "tcp"} {
+		var got map[string]tortureResult
+		addr := udp
+		if tr == "udp" {
+			got = sendTortureUDP(t, udp, msgs, 1200*time.Millisecond)
+		} else {
+			addr = tcp
+			got = sendTortureTCP(t, tcp, msgs, 1200*time.Millisecond)
+		}
+		for name := range msgs {
+			t.Logf("service %s %-20s %s", tr, name, got[name])
+			first := "-"
+			if r := got[name]; len(r.codes) > 0 {
+				first = r.codes[0]
+			}
+			if !slices.Contains(strings.Split(tortureWant[name][i], "|"), first) {
+				t.Errorf("%s over %s: got %s, want %s", name, tr, got[name], tortureWant[name][i])
+			}
+		}
+		c := newRegClient(t)
+		p := newRegPhone(t, c, addr, "agent01", "demo")
+		p.tcp = tr == "tcp"
+		opt := p.req(nil, -1)
+		opt.Method = sip.OPTIONS
+		opt.CSeq().MethodName = sip.OPTIONS
+		if res := regDo(t, c.client, opt); res.StatusCode >= 500 {
+			t.Fatalf("OPTIONS after torture over %s: %s", tr, res.Short())
+		}
+		if _, res := p.register([]string{p.contact()}, 300); res.StatusCode != 200 {
+			t.Fatalf("REGISTER after torture over %s: %s", tr, res.Short())
+		}
+	}
+	regWaitFor(t, 10*time.Second, "no call left", func() bool { return env.svc.Active() == 0 })
 }
