@@ -49,7 +49,7 @@ type Binding struct {
 // RegistrarOptions configures a Registrar. Zero values get the defaults noted.
 type RegistrarOptions struct {
 	Realm       string       // default "onecall"
-	Credentials Credentials  // required
+	Credentials Credentials  // nil: every user is unknown
 	Store       BindingStore // nil = bindings in memory only
 	Logger      *slog.Logger
 	Clock       func() time.Time // default time.Now
@@ -342,9 +342,13 @@ func (r *Registrar) serve(req *sip.Request) *sip.Response {
 		return r.challenge(req, now, false)
 	}
 	r.stats.checked.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	md5h, shah, known, err := r.opts.Credentials.SIPCredentials(ctx, user)
-	cancel()
+	var md5h, shah string
+	var known bool
+	if r.opts.Credentials != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		md5h, shah, known, err = r.opts.Credentials.SIPCredentials(ctx, user)
+		cancel()
+	}
 	if err != nil {
 		r.log.Warn("sip credentials", "err", err)
 		res := regRespond(req, sip.StatusServiceUnavailable, "Service Unavailable")

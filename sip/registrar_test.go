@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -554,4 +555,34 @@ func TestContactNets(t *testing.T) {
 	if b := reg.Bindings(); len(b) != 1 || b[0].Contact != "sip:agent01@127.0.0.1:5070" {
 		t.Fatalf("bindings %+v", b)
 	}
+}
+
+// Start's background loop drops expired bindings on its own (fake time).
+func TestStartSweepsExpiredBindings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg, cl := newTestRegistrar(t, func(o *RegistrarOptions) { o.KeepAlive = 10 * time.Second })
+		req := benchRegister(reg, "agent01", "demo", DigestSHA256, 1, time.Now())
+		req.ReplaceHeader(sip.NewHeader("Expires", "60"))
+		if res := reg.serve(req); res.StatusCode != 200 {
+			t.Fatalf("register: %s", res.Short())
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		reg.Start(ctx, nil)
+		time.Sleep(55 * time.Second)
+		synctest.Wait()
+		if len(reg.Bindings()) != 1 {
+			t.Fatal("dropped before expiry")
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if l := cl.list(); !slices.Equal(l, []string{"agent01=true", "agent01=false"}) {
+			t.Fatalf("OnChange %v", l)
+		}
+		if st := reg.Stats(); st.Expired != 1 {
+			t.Fatalf("stats %+v", st)
+		}
+		cancel()
+		_ = reg.Close()
+	})
 }
