@@ -1,8 +1,8 @@
 // Command chatload is a bounded load test of the citizen chat: the chat
-// service over the real store (SQLite file) and real WebSockets on
-// 127.0.0.1, with routing stubbed (arrival -> place in line, accept ->
-// connected), so it measures the chat service, its store writes and the
-// WebSocket path. The citizens run in a child process so the server's
+// service over the real store (SQLite file), the real routing engine and hub
+// (one queue; `talking` chat agents log in after every chat waits and accept
+// their offers at once; -stub replaces routing by a stub) and real
+// WebSockets on 127.0.0.1. The citizens run in a child process so the server's
 // memory per connection is measured alone.
 //
 //	ulimit -n 65536   # or at least waiting+talking+1000 per process
@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -37,10 +38,15 @@ import (
 
 	"onecall/chat"
 	"onecall/router"
+	"onecall/server"
 	"onecall/store"
 )
 
-var cpuProfile string // set once from flags in main
+// Set once from flags in main.
+var (
+	cpuProfile  string
+	stubRouting bool
+)
 
 type result struct {
 	Connected   int     `json:"connected"`
@@ -64,8 +70,10 @@ func main() {
 	dur := flag.Duration("duration", 30*time.Second, "load phase duration (max 10m)")
 	child := flag.String("child", "", "internal: run the citizens against this ws URL")
 	cpuprof := flag.String("cpuprofile", "", "write the server's CPU profile of the load phase here")
+	stub := flag.Bool("stub", false, "stub routing instead of the real engine + hub")
 	flag.Parse()
 	cpuProfile = *cpuprof
+	stubRouting = *stub
 	if *dur > 10*time.Minute {
 		*dur = 10 * time.Minute
 	}
@@ -138,20 +146,41 @@ func runServer(waiting, talking, rate int, dur time.Duration) {
 		log.Fatal(err)
 	}
 	defer st.Close()
-	hub := &stubHub{}
-	svc, err := chat.NewWithHub(hub, st, chat.Options{
+	opts := chat.Options{
 		Hotlines:      []chat.Hotline{{Number: "110", NameKO: "정부민원안내", NameEN: "Government"}},
 		NewChatsPerIP: 1e6, NewChatBurst: 1e6, // all citizens come from 127.0.0.1
 		MsgsPerSecond: 100, MsgBurst: 100,
 		SendBuffer: 64,
 		AgentAlias: func(router.AgentID) string { return "상담사" },
 		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-	}, func(error) bool { return false })
-	if err != nil {
-		log.Fatal(err)
+	}
+	var (
+		svc     *chat.Service
+		connect func() map[router.ContactID]router.AgentID // agents take `talking` chats
+	)
+	if stubRouting {
+		hub := &stubHub{}
+		svc, err = chat.NewWithHub(hub, st, opts, func(error) bool { return false })
+		if err != nil {
+			log.Fatal(err)
+		}
+		hub.svc = svc
+		connect = func() map[router.ContactID]router.AgentID {
+			hub.mu.Lock()
+			ids := slices.Clone(hub.order[:talking])
+			hub.mu.Unlock()
+			out := map[router.ContactID]router.AgentID{}
+			for i, id := range ids {
+				a := router.AgentID(fmt.Sprintf("agent%04d", i))
+				_, _ = hub.Do(context.Background(), router.OfferAccepted{Contact: id, Agent: a})
+				out[id] = a
+			}
+			return out
+		}
+	} else {
+		svc, connect = realRouting(st, opts, waiting, talking)
 	}
 	defer svc.Close()
-	hub.svc = svc
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
@@ -188,13 +217,13 @@ func runServer(waiting, talking, rate int, dur time.Duration) {
 	perConn := float64(after-base) / float64(total)
 	perConnRSS := float64(afterRSS-baseRSS) / float64(total)
 
-	// Agents accept the first `talking` chats.
-	hub.mu.Lock()
-	ids := slices.Clone(hub.order[:talking])
-	hub.mu.Unlock()
-	for i, id := range ids {
-		_, _ = hub.Do(context.Background(), router.OfferAccepted{Contact: id, Agent: router.AgentID(fmt.Sprintf("agent%04d", i))})
+	// Agents take `talking` chats.
+	pairs := connect()
+	ids := make([]router.ContactID, 0, len(pairs))
+	for id := range pairs {
+		ids = append(ids, id)
 	}
+	slices.Sort(ids)
 	expect("TALKING")
 	fmt.Fprintln(stdin, "GO")
 	if cpuProfile != "" {
@@ -222,7 +251,7 @@ func runServer(waiting, talking, rate int, dur time.Duration) {
 			continue
 		}
 		id := ids[i%len(ids)]
-		agent := router.AgentID(fmt.Sprintf("agent%04d", i%len(ids)))
+		agent := pairs[id]
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
@@ -406,5 +435,64 @@ func runCitizens(url string, total, talking, rate int, dur time.Duration) {
 	fmt.Println("RESULT " + string(b))
 	for _, c := range all {
 		c.c.Close()
+	}
+}
+
+// realRouting runs the routing engine and hub with one queue and `talking`
+// chat agents (capacity 1), logged in only when connect is called.
+func realRouting(st *store.Store, opts chat.Options, waiting, talking int) (*chat.Service, func() map[router.ContactID]router.AgentID) {
+	cfg := router.Config{
+		Queues: []router.QueueDef{{ID: "general", Skills: []router.SkillReq{{Skill: "ko", Min: 1}}, SLTarget: 0.8,
+			SLThreshold: 20 * time.Second, MaxWaiting: waiting + talking + 1000, MaxWait: 24 * time.Hour,
+			OfferChat: 30 * time.Second, AnnounceEvery: 30 * time.Second}},
+		Hotlines: []router.HotlineDef{{Number: "110", DefaultQueue: "general", Schedule: router.Schedule{Always: true}}},
+	}
+	for i := range talking {
+		cfg.Agents = append(cfg.Agents, router.AgentDef{ID: router.AgentID(fmt.Sprintf("agent%04d", i)), Skills: map[string]int{"ko": 5}, Chat: 1})
+	}
+	eng, err := router.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	hub := server.NewHub(eng, server.WithLogger(opts.Logger))
+	svc, err := chat.New(hub, st, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var mu sync.Mutex
+	pairs := map[router.ContactID]router.AgentID{}
+	hub.AddSink(svc.Sink())
+	hub.AddSink(server.SinkFunc(func(cmds []router.Command) {
+		for _, c := range cmds {
+			switch c := c.(type) {
+			case router.Offer:
+				_ = hub.Submit(router.OfferAccepted{Contact: c.Contact, Agent: c.Agent})
+			case router.Connected:
+				mu.Lock()
+				pairs[c.Contact] = c.Agent
+				mu.Unlock()
+			}
+		}
+	}))
+	go hub.Run(context.Background())
+	return svc, func() map[router.ContactID]router.AgentID {
+		for _, a := range cfg.Agents {
+			if _, err := hub.Do(context.Background(), router.AgentLoggedIn{Agent: a.ID, Ready: true}); err != nil {
+				log.Fatalf("login %s: %v", a.ID, err)
+			}
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			n := len(pairs)
+			mu.Unlock()
+			if n >= talking {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(pairs)
 	}
 }
