@@ -277,7 +277,7 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	})
 	deliver(agentState(router.NotReady, "lunch", 0))
 	waitText(a, "#mystate", "식사")
-	waitText(sup, "#agents tr[data-agent=agent01]", "lunch")
+	waitText(sup, "#agents tr[data-agent=agent01]", "식사")
 
 	// Supervisor forces agent01 ready.
 	run(sup, "force ready", chromedp.Click(chromedp.CSS(`#agents tr[data-agent=agent01] td:last-child button:first-child`)))

@@ -164,7 +164,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	// Offer pops up on the agent console; accept.
 	run(a1, "offer shown", chromedp.WaitVisible(chromedp.CSS("#offer[open]")))
 	waitText(a1, "#offerinfo", "labor")
-	shot(a1, "agent-offer.png")
+	shot(a1, "e2e-agent-offer.png")
 	run(a1, "accept", chromedp.Click(chromedp.ID("accept")), chromedp.WaitVisible(chromedp.CSS("#pane .contact")))
 
 	// Citizen -> agent, with markup that must stay text.
@@ -181,13 +181,13 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#pane .send")))
 	waitText(cit, "#log", "진정 절차를")
 	waitText(a1, "#pane .log", "진정 절차를")
-	shot(a1, "agent-chat.png")
+	shot(a1, "e2e-agent-chat.png")
 
 	// Supervisor: drill into the queue and see the live chat; wallboard shows agent01 busy.
 	waitText(sup, "#agents tr[data-agent=agent01]", "상담 중")
 	run(sup, "drill into labor", chromedp.Click(chromedp.CSS(`.tile[data-queue=labor]`)))
-	waitText(sup, "#waiting", "chat")
-	shot(sup, "supervisor-wallboard.png")
+	waitText(sup, "#waiting", "채팅")
+	shot(sup, "e2e-supervisor-wallboard.png")
 
 	// Transfer to agent02 with a note.
 	a2 := tab("agent02")
@@ -206,7 +206,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	// agent02 ends the chat, wraps up with a disposition and goes to lunch.
 	run(a2, "end chat", chromedp.Click(chromedp.CSS("#pane .end")), chromedp.WaitVisible(chromedp.CSS("#wraplist .wrap")))
 	waitText(sup, "#agents tr[data-agent=agent02]", "후처리")
-	shot(a2, "agent-wrapup.png")
+	shot(a2, "e2e-agent-wrapup.png")
 	run(a2, "wrap up",
 		chromedp.SetValue(chromedp.CSS("#wraplist .disp"), "referred"),
 		chromedp.SendKeys(chromedp.CSS("#wraplist .notes"), "근로감독관 진정 안내"),
@@ -215,7 +215,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	waitText(a2, "#mystate", "식사")
 	waitText(sup, "#agents tr[data-agent=agent02]", "식사")
 	waitText(sup, ".tile[data-queue=labor]", "labor")
-	shot(sup, "supervisor-after.png")
+	shot(sup, "e2e-supervisor-after.png")
 
 	// The disposition is stored on the contact (the chat service created
 	// the contact row; ids start at 1).

@@ -287,6 +287,7 @@
   }
   function fmtTime(ms) { return ms ? new Date(ms).toLocaleString(lang === 'ko' ? 'ko-KR' : 'en-GB') : ''; }
   function stName(s) { return t('st_' + s); }
+  function reasonName(r) { const k = 'r_' + r; return t(k) === k ? r : t(k); }
   const nowS = () => Date.now() + S.clockSkew;
 
   function render() {
@@ -296,7 +297,7 @@
 
   function renderAgent() {
     const a = S.agent || { state: 'offline' };
-    $('mystate').textContent = stName(a.state) + (a.reason ? ' (' + (t('r_' + a.reason) === 'r_' + a.reason ? a.reason : t('r_' + a.reason)) + ')' : '');
+    $('mystate').textContent = stName(a.state) + (a.reason && a.state === 'not_ready' ? ' (' + reasonName(a.reason) + ')' : '');
     $('mystate').className = 'state ' + a.state;
     $('mysince').textContent = a.since ? fmtDur(nowS() - a.since) : '';
     $('mynext').textContent = a.next ? '→ ' + stName(a.next) : '';
@@ -465,7 +466,7 @@
       const idc = el('td', '', a.id);
       if (!a.online) idc.appendChild(el('span', 'muted', ' (' + t('away') + ')'));
       tr.appendChild(idc);
-      tr.appendChild(el('td', 'state ' + a.state, stName(a.state) + (a.reason ? ' (' + a.reason + ')' : '')));
+      tr.appendChild(el('td', 'state ' + a.state, stName(a.state) + (a.reason && a.state === 'not_ready' ? ' (' + reasonName(a.reason) + ')' : '')));
       tr.appendChild(el('td', '', a.since ? fmtDur(nowS() - a.since) : ''));
       tr.appendChild(el('td', '', a.active));
       const td = el('td');
