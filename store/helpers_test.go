@@ -63,9 +63,7 @@ func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
-		select {
-		case <-time.After(2 * time.Millisecond):
-		}
+		<-time.After(2 * time.Millisecond)
 	}
 }
 

@@ -37,7 +37,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "onecall: %v\n", err)
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		a.Shutdown(sctx)
+		if err := a.Shutdown(sctx); err != nil {
+			fmt.Fprintf(stderr, "onecall: shutdown: %v\n", err)
+		}
 		return 1
 	}
 	udp, tcp := a.SIPAddrs()

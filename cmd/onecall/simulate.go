@@ -74,7 +74,9 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.1f%%\t%v\t%v\t\n", q.Queue, q.Arrived, q.Answered, q.Abandoned, q.Refused,
 				100*q.SL, q.ASA.Round(time.Second), q.MaxWait.Round(time.Second))
 		}
-		tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return 1
+		}
 	}
 	if res.NeverClosed != 0 || res.ClosedTwice != 0 {
 		return 1

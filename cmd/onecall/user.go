@@ -41,8 +41,11 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "onecall: store: %v\n", err)
 		return 1
 	}
-	defer st.Close()
-	if err := console.UserCommand(ctx, st, fs.Args(), stdout); err != nil {
+	err = console.UserCommand(ctx, st, fs.Args(), stdout)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "onecall: user: %v\n", err)
 		return 1
 	}

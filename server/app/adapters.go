@@ -29,7 +29,15 @@ func (n numbers) Resolve(user string) (string, string, sip.Menu, bool) {
 	if len(num.Menu) > 0 {
 		menu.Choices = make(map[string]sip.MenuChoice, len(num.Menu))
 		for _, m := range num.Menu {
-			menu.Choices[m.Digit] = sip.MenuChoice{Queue: m.Queue, Language: m.Language, Label: m.LabelEn}
+			c := sip.MenuChoice{Queue: m.Queue, Language: m.Language, Label: m.LabelEn}
+			if m.Language != "" {
+				q := m.Queue
+				if q == "" {
+					q = num.Queue
+				}
+				c.Skills, _ = n.cfg.SkillsFor(q, m.Language)
+			}
+			menu.Choices[m.Digit] = c
 		}
 	}
 	return num.Number, num.Queue, menu, true

@@ -112,7 +112,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	ok := false
 	defer func() {
 		if !ok {
-			a.st.Close()
+			if err := a.st.Close(); err != nil {
+				log.Warn("close store after failed start", "err", err)
+			}
 		}
 	}()
 	if err := a.build(ctx); err != nil {
@@ -400,7 +402,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 			cancel()
 		}
 		a.drainCalls(ctx)
-		a.registrar.Close()
+		if err := a.registrar.Close(); err != nil {
+			errs = append(errs, err)
+		}
 		if err := a.sip.Close(); err != nil {
 			errs = append(errs, err)
 		}
@@ -410,7 +414,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 		if a.cancel != nil {
 			a.cancel()
-			<-a.hubDone
+			if err := <-a.hubDone; err != nil {
+				errs = append(errs, err)
+			}
 		}
 		if err := a.st.Close(); err != nil {
 			errs = append(errs, err)
