@@ -24,8 +24,9 @@ func testEngine(t *testing.T) *router.Engine {
 			OfferVoice:  15 * time.Second,
 			OfferChat:   30 * time.Second,
 		}},
-		Hotlines: []router.HotlineDef{{Number: "110", DefaultQueue: "q", Schedule: router.Schedule{Always: true}}},
-		Agents:   []router.AgentDef{{ID: "a1", Skills: map[string]int{"ko": 5}, Voice: 1, Chat: 3}},
+		Hotlines:            []router.HotlineDef{{Number: "110", DefaultQueue: "q", Schedule: router.Schedule{Always: true}}},
+		Agents:              []router.AgentDef{{ID: "a1", Skills: map[string]int{"ko": 5}, Voice: 1, Chat: 3}},
+		MissedOfferNotReady: true,
 	})
 	if err != nil {
 		t.Fatalf("router.New: %v", err)
@@ -103,8 +104,8 @@ func TestHubRunsOfferTimeout(t *testing.T) {
 		if err := h.Query(ctx, func(e *router.Engine) { view, _ = e.Agent("a1") }); err != nil {
 			t.Fatal(err)
 		}
-		if view.State == router.Reserved {
-			t.Fatalf("agent still reserved after the offer timeout")
+		if view.State != router.NotReady {
+			t.Fatalf("agent %v after the offer timeout, want not-ready (missed offer)", view.State)
 		}
 		var cv router.ContactView
 		var ok bool
