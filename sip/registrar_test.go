@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -585,4 +586,53 @@ func TestStartSweepsExpiredBindings(t *testing.T) {
 		cancel()
 		_ = reg.Close()
 	})
+}
+
+type failingCreds struct{}
+
+func (failingCreds) SIPCredentials(context.Context, string) (string, string, bool, error) {
+	return "", "", false, errors.New("disk gone")
+}
+
+func TestChallengeChoiceAndStoreFailure(t *testing.T) {
+	reg, _ := newTestRegistrar(t, nil)
+	algsOf := func(ua string) []string {
+		req := registerReq("agent01", "127.0.0.1:5060", "<sip:agent01@127.0.0.1:5062>", 60)
+		cid := sip.CallIDHeader("c")
+		req.AppendHeader(&cid)
+		req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.REGISTER})
+		req.AppendHeader(sip.NewHeader("Via", "SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKx"))
+		if ua != "" {
+			req.AppendHeader(sip.NewHeader("User-Agent", ua))
+		}
+		res := reg.serve(req)
+		var out []string
+		for _, h := range res.GetHeaders("WWW-Authenticate") {
+			c, _ := parseDigest(h.Value())
+			out = append(out, c.Algorithm)
+		}
+		return out
+	}
+	if got := algsOf("Grandstream GXP2170"); !slices.Equal(got, []string{DigestSHA256, DigestMD5}) {
+		t.Errorf("default: %v", got)
+	}
+	if got := algsOf("baresip v1.0.0 (x86_64/linux)"); !slices.Equal(got, []string{DigestMD5}) {
+		t.Errorf("baresip: %v", got)
+	}
+	reg2, _ := newTestRegistrar(t, func(o *RegistrarOptions) {
+		o.Algorithms = []string{"md5", "SHA-256", "bogus"}
+		o.LegacyUserAgents = []string{}
+	})
+	reg = reg2
+	if got := algsOf("baresip"); !slices.Equal(got, []string{DigestMD5, DigestSHA256}) {
+		t.Errorf("configured order: %v", got)
+	}
+	// A failing credential store: 503 + Retry-After, for every user alike.
+	reg3, _ := newTestRegistrar(t, func(o *RegistrarOptions) { o.Credentials = failingCreds{} })
+	for _, u := range []string{"agent01", "nosuchuser"} {
+		res := reg3.serve(benchRegister(reg3, u, "demo", DigestSHA256, 1, time.Now()))
+		if res.StatusCode != 503 || res.GetHeader("Retry-After") == nil {
+			t.Errorf("%s with a failing store: %s", u, res.Short())
+		}
+	}
 }
