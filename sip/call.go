@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/diago"
@@ -106,8 +107,9 @@ type call struct {
 
 type offerState struct {
 	agent     router.AgentID
-	cancel    context.CancelFunc
+	cancel    func()
 	withdrawn bool
+	timedOut  *atomic.Bool
 }
 
 type offerResult struct {
@@ -270,9 +272,11 @@ func (c *call) run() {
 	c.s.addLeg(leg)
 	defer c.s.dropLeg(leg)
 
+	var intro []*clip
 	if early {
-		// Greeting first; router commands wait in the mailbox meanwhile.
-		c.playBarge(ctx, c.s.prompts.get(c.lang, "greeting"))
+		// The contact is already routed: the greeting is the first queue
+		// media, so an offer can ring an agent while it plays.
+		intro = append(intro, c.s.prompts.get(c.lang, "greeting"))
 	} else {
 		choice := c.ivr(ctx)
 		if ctx.Err() != nil {
@@ -290,7 +294,7 @@ func (c *call) run() {
 		c.rec.Cause = causeCitizenBye
 		return
 	}
-	c.loop(ctx)
+	c.loop(ctx, intro...)
 }
 
 // arrive enters the contact into routing (ContactArrived) with the IVR

@@ -12,8 +12,8 @@ import (
 // loop is the call's life after ContactArrived: queue media, offers, the
 // bridge and in-call control. It returns when the call is over; finish()
 // releases the rest.
-func (c *call) loop(ctx context.Context) {
-	c.startMedia(c.s.prompts.get(c.lang, "hold"))
+func (c *call) loop(ctx context.Context, intro ...*clip) {
+	c.startMedia(append(intro, c.s.prompts.get(c.lang, "hold"))...)
 	offerRes := c.offerRes
 	watchdog := time.NewTicker(time.Second)
 	defer watchdog.Stop()

@@ -4,9 +4,11 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"onecall/router"
@@ -43,8 +45,22 @@ func (c *call) startOffer(ctx context.Context, o router.Offer, res chan offerRes
 	if o.Deadline.IsZero() || timeout <= 0 || timeout > 4*c.s.opts.OfferTimeout {
 		timeout = c.s.opts.OfferTimeout
 	}
-	octx, cancel := context.WithTimeout(ctx, timeout)
-	c.offer = &offerState{agent: o.Agent, cancel: cancel}
+	// The ring is stopped by us (timeout, withdrawal, caller gone), never by
+	// the caller's dialog context: a phone that sent no provisional response
+	// cannot be CANCELled and sipgo would wait for Timer B (32 s), so then we
+	// force the exit instead.
+	octx, cancelCause := context.WithCancelCause(context.Background())
+	var ringing, timedOut atomic.Bool
+	stop := func() {
+		if ringing.Load() {
+			cancelCause(context.Canceled) // CANCEL, then 487
+		} else {
+			cancelCause(sipgo.WaitAnswerForceCancelErr)
+		}
+	}
+	timer := time.AfterFunc(timeout, func() { timedOut.Store(true); stop() })
+	cancel := func() { timer.Stop(); stop() }
+	c.offer = &offerState{agent: o.Agent, cancel: cancel, timedOut: &timedOut}
 	hdrs := c.offerHeaders(o)
 	agent := o.Agent
 	go func() {
@@ -59,9 +75,17 @@ func (c *call) startOffer(ctx context.Context, o router.Offer, res chan offerRes
 			Originator:    c.d,
 			Headers:       hdrs,
 			OnMediaUpdate: func(*diago.DialogMedia) { c.post(ctlMsg{op: opMediaUpdate}) },
+			OnResponse: func(res *sip.Response) error {
+				if res.IsProvisional() && res.StatusCode > 100 {
+					ringing.Store(true)
+				}
+				return nil
+			},
 		})
 		if err == nil {
-			err = dlg.Ack(octx)
+			actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err = dlg.Ack(actx)
+			acancel()
 		}
 		if err != nil {
 			_ = dlg.Close()
@@ -135,9 +159,9 @@ func (c *call) offerDone(ctx context.Context, r offerResult) {
 	if r.err != nil {
 		c.log.Info("offer failed", "agent", r.agent, "err", r.err, "withdrawn", withdrawn)
 		if !withdrawn {
-			reason := "no answer"
-			if ctx.Err() == nil {
-				reason = offerFailReason(r.err)
+			reason := offerFailReason(r.err)
+			if o != nil && o.timedOut.Load() {
+				reason = "no answer"
 			}
 			if err := c.s.hub.Submit(router.OfferRejected{Contact: c.id, Agent: r.agent, Reason: reason}); err != nil {
 				c.log.Warn("offer reject lost", "err", err)
@@ -189,8 +213,6 @@ func offerFailReason(err error) string {
 		return "busy"
 	case strings.Contains(s, "603"):
 		return "declined"
-	case strings.Contains(s, "context deadline"):
-		return "no answer"
 	}
 	return "failed"
 }

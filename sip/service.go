@@ -112,7 +112,7 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	dopts := []diago.DiagoOption{diago.WithServer(srv), diago.WithLogger(s.log),
-		diago.WithServerRequestMiddleware(s.reinviteTap)}
+		diago.WithServerRequestMiddleware(s.requestGate)}
 	udp, tcp, err := pickPorts(s.opts.ListenUDP, s.opts.ListenTCP)
 	if err != nil {
 		return err
@@ -277,6 +277,10 @@ func (s *Service) lookupCall(id router.ContactID) *call {
 
 // onInfo takes DTMF by SIP INFO (diago answers 488).
 func (s *Service) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	if res := ValidateRequest(req); res != nil {
+		_ = tx.Respond(res)
+		return
+	}
 	ct := ""
 	if h := req.ContentType(); h != nil {
 		ct = h.Value()
@@ -365,11 +369,17 @@ func pickPorts(udp, tcp string) (string, string, error) {
 	return u, t, err
 }
 
-// reinviteTap notes the media direction of in-dialog re-INVITEs (hold from
-// a phone) before diago handles them; diago keeps the negotiated direction
-// private.
-func (s *Service) reinviteTap(next sipgo.RequestHandler) sipgo.RequestHandler {
+// requestGate runs before every diago handler: malformed requests (RFC 4475
+// torture cases sipgo lets through; diago's own error path would crash on a
+// missing From) are answered by ValidateRequest, and the media direction of
+// in-dialog re-INVITEs (hold from a phone) is noted, since diago keeps the
+// negotiated direction private.
+func (s *Service) requestGate(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if res := ValidateRequest(req); res != nil {
+			_ = tx.Respond(res)
+			return
+		}
 		if req.Method == sip.INVITE && len(req.Body()) > 0 {
 			if to := req.To(); to != nil {
 				if _, ok := to.Params.Get("tag"); ok {
