@@ -99,7 +99,6 @@ func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
 		ws.Close()
 		return
 	}
-	s.wg.Add(2)
 	go c.writeLoop()
 	go c.readLoop()
 }
@@ -116,6 +115,7 @@ func (s *Service) register(c *conn) bool {
 		s.unregisterLocked(old)
 		old.kill(closeTakenOver, "taken over by another window")
 	}
+	s.wg.Add(2) // under mu with closed checked: never races Close's Wait
 	s.conns[c.sess.User] = c
 	if c.sess.Role != RoleAgent {
 		s.supers[c] = struct{}{}
