@@ -151,6 +151,13 @@ func (m *mirror) apply(c router.Command, now time.Time) {
 			return // ContactClosed removes it
 		}
 		v := m.contact(c.Contact, c.At)
+		if c.Channel != 0 { // arrival carries the contact's identity
+			v.Channel, v.Number = channelName(c.Channel), c.Number
+			v.Citizen, v.citizenRaw = m.citizen(c.Channel, c.Citizen), c.Citizen
+			if !c.Arrived.IsZero() {
+				v.Arrived = unixMS(c.Arrived)
+			}
+		}
 		v.State = contactStateName(c.State)
 		if c.Queue != "" {
 			v.Queue = c.Queue
@@ -265,4 +272,24 @@ func (m *mirror) chart() []chartBin {
 		out[i] = *b
 	}
 	return out
+}
+
+// seed replaces the mirror's agents and queues with an engine snapshot
+// (taken on the hub goroutine, so it is ordered with the command stream).
+func (m *mirror) seed(snap router.Snapshot) {
+	for _, q := range snap.Queues {
+		m.queues[q.Queue] = queueView(q)
+		m.lastTot[q.Queue] = [2]int{q.Offered, q.Answered}
+	}
+	for _, a := range snap.Agents {
+		v := m.agent(a.ID)
+		v.State, v.Reason, v.Since, v.Active = stateName(a.State), a.Reason, unixMS(a.Since), len(a.Active)
+		v.Next = ""
+		if a.HasNext {
+			v.Next = stateName(a.Next)
+		}
+		if !a.LoggedIn {
+			v.State = "offline"
+		}
+	}
 }

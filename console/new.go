@@ -1,6 +1,7 @@
 package console
 
 import (
+	"onecall/router"
 	"onecall/server"
 )
 
@@ -10,7 +11,26 @@ func New(hub *server.Hub, st Store, opts Options) (*Service, error) {
 	if hub == nil {
 		return newService(nil, st, opts)
 	}
-	return newService(hub, st, opts)
+	s, err := newService(hub, st, opts)
+	if err != nil {
+		return nil, err
+	}
+	// Seed queues and agents from the engine once the hub runs, so the
+	// wallboard shows idle queues and agents logged in before the console.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := hub.Query(s.ctx, func(e *router.Engine) {
+			snap := e.Snapshot()
+			s.mu.Lock()
+			s.m.seed(snap)
+			s.mu.Unlock()
+		})
+		if err != nil && s.ctx.Err() == nil {
+			s.log.Warn("seed from engine", "err", err)
+		}
+	}()
+	return s, nil
 }
 
 // Sink returns the hub sink feeding consoles (Deliver never blocks).

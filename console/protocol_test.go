@@ -274,3 +274,27 @@ func TestChatFlowWithSupervisor(t *testing.T) {
 	sup.mustCall("force_logout", map[string]any{"agent": "agent02"})
 	a2.event("agent_state", agentIs("offline"))
 }
+
+// The wallboard lists idle queues from the engine's snapshot, not only the
+// queues whose statistics changed since the console started.
+func TestWallboardSeededFromEngine(t *testing.T) {
+	e := newEnv(t)
+	sup := e.signedIn("super01")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, b := sup.api("GET", "/api/queues", nil)
+		var qs []QueueView
+		json.Unmarshal(b, &qs)
+		if code == 200 && len(qs) == 2 && qs[0].Queue == "general" && qs[1].Queue == "labor" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queues %d %s", code, b)
+		}
+		<-time.After(10 * time.Millisecond) // polling with a deadline
+	}
+	ws := sup.mustDial()
+	if s := ws.snapshot(); len(s.Queues) != 2 {
+		t.Fatalf("snapshot queues %+v", s.Queues)
+	}
+}

@@ -333,7 +333,7 @@ func (s *Service) Deliver(cmds []router.Command) {
 			}
 		case router.AgentStateChanged:
 			s.m.apply(c, now)
-			if c.State == router.Ready || c.State == router.Offline {
+			if c.State == router.Offline {
 				delete(s.wrap, c.Agent)
 			}
 			s.emitLocked("agent_state", *s.m.agents[c.Agent], s.agentTargets(c.Agent))
