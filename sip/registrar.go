@@ -234,22 +234,26 @@ func (r *Registrar) Stats() RegistrarStats {
 // Lookup returns the contact URI of the user's most recently refreshed live
 // binding.
 func (r *Registrar) Lookup(user string) (contactURI string, ok bool) {
+	b, ok := r.LookupBinding(user)
+	return b.Contact, ok
+}
+
+// LookupBinding is Lookup with the whole binding (Source and Transport tell
+// where the phone's REGISTER came from, for NAT traversal).
+func (r *Registrar) LookupBinding(user string) (Binding, bool) {
 	now := r.opts.Clock()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var best *regBinding
 	for _, b := range r.bindings[user] {
-		if !now.Before(b.Expires) {
-			continue
-		}
-		if best == nil || b.Registered.After(best.Registered) {
+		if now.Before(b.Expires) && (best == nil || b.Registered.After(best.Registered)) {
 			best = b
 		}
 	}
 	if best == nil {
-		return "", false
+		return Binding{}, false
 	}
-	return best.Contact, true
+	return best.Binding, true
 }
 
 // Bindings returns a copy of all live bindings, sorted by user then contact.
@@ -801,6 +805,14 @@ func (r *Registrar) ping(ctx context.Context, client *sipgo.Client, b Binding) b
 	}
 	req := sip.NewRequest(sip.OPTIONS, uri)
 	req.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
+	// Send where the REGISTER came from, on its transport: through the NAT
+	// binding, and over the phone's own TCP connection when it has one.
+	if b.Source != "" {
+		req.SetDestination(b.Source)
+	}
+	if b.Transport != "" {
+		req.SetTransport(strings.ToUpper(b.Transport))
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.opts.KeepAliveTimeout)
 	defer cancel()
 	res, err := client.Do(ctx, req)

@@ -636,3 +636,44 @@ func TestChallengeChoiceAndStoreFailure(t *testing.T) {
 		}
 	}
 }
+
+// A phone registered over TCP with a Contact nobody can connect to (an
+// ephemeral port) is pinged over its own connection and stays registered.
+func TestKeepAliveOverPhonesTCPConnection(t *testing.T) {
+	reg, _ := newTestRegistrar(t, func(o *RegistrarOptions) {
+		o.KeepAlive = 40 * time.Millisecond
+		o.KeepAliveTimeout = 500 * time.Millisecond
+		o.KeepAliveFailures = 1
+	})
+	s := startRegServer(t, reg)
+	c := newRegClient(t)
+	p := newRegPhone(t, c, s.tcp, "agent01", "demo")
+	p.tcp = true
+	closed := regFreeUDPTCPPort(t)
+	contact := "<sip:agent01@127.0.0.1:" + strconv.Itoa(closed) + ";transport=tcp>"
+	if _, res := p.register([]string{contact}, 600); res.StatusCode != 200 {
+		t.Fatal(res.Short())
+	}
+	b, ok := reg.LookupBinding("agent01")
+	if !ok || b.Transport != "tcp" || b.Source == "" {
+		t.Fatalf("binding %+v", b)
+	}
+	var pings atomic.Int64
+	c.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		pings.Add(1)
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	client, err := sipgo.NewClient(s.ua, sipgo.WithClientLogger(regQuietLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reg.Start(ctx, client)
+	defer reg.Close()
+	regWaitFor(t, 10*time.Second, "3 keep-alives answered", func() bool { return pings.Load() >= 3 })
+	if _, ok := reg.Lookup("agent01"); !ok || reg.Stats().KeepAliveDrops != 0 {
+		t.Fatalf("TCP phone dropped: %+v", reg.Stats())
+	}
+}
