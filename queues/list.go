@@ -1,17 +1,17 @@
 package queues
 
-import (
-	"slices"
-	"time"
-)
+import "time"
 
-// Item is one entry of a List. The owner keeps the Item; a List holds
-// pointers and maintains the index. An Item is in at most one List.
+// Item is one entry of a List. The owner keeps the Item; a List links it
+// in. An Item is in at most one List at a time.
 type Item struct {
 	ID      uint64
 	Score   int64 // higher first; see Score
 	Arrival int64 // original arrival, unix nanoseconds; earlier first
-	index   int   // position in the heap, -1 when not in a list
+
+	l, r, p *Item
+	size    int32
+	pri     uint64
 	list    *List
 }
 
@@ -47,89 +47,6 @@ func Before(a, b *Item) bool {
 	return a.ID < b.ID
 }
 
-// List is a waiting list: an indexed binary heap, O(log n) push, pop and
-// remove of any item.
-type List struct {
-	h []*Item
-}
-
-// Len is the number of items.
-func (l *List) Len() int { return len(l.h) }
-
-// Peek returns the first item or nil.
-func (l *List) Peek() *Item {
-	if len(l.h) == 0 {
-		return nil
-	}
-	return l.h[0]
-}
-
-// Push adds it. It panics if it is already in a list (a programming error:
-// it would double-offer a contact).
-func (l *List) Push(it *Item) {
-	if it.list != nil {
-		panic("queues: item already in a list")
-	}
-	it.list = l
-	it.index = len(l.h)
-	l.h = append(l.h, it)
-	l.up(it.index)
-}
-
-// Remove takes it out of the list; a no-op when it is not in l.
-func (l *List) Remove(it *Item) {
-	if it.list != l {
-		return
-	}
-	i := it.index
-	n := len(l.h) - 1
-	if i != n {
-		l.swap(i, n)
-	}
-	l.h[n] = nil
-	l.h = l.h[:n]
-	if i != n {
-		if !l.down(i) {
-			l.up(i)
-		}
-	}
-	it.list, it.index = nil, -1
-}
-
-// Pop removes and returns the first item, nil when empty.
-func (l *List) Pop() *Item {
-	it := l.Peek()
-	if it != nil {
-		l.Remove(it)
-	}
-	return it
-}
-
-// Position is the 1-based place of it in list order (0 when not in l). It
-// costs O(n).
-func (l *List) Position(it *Item) int {
-	if it.list != l {
-		return 0
-	}
-	p := 1
-	for _, o := range l.h {
-		if o != it && Before(o, it) {
-			p++
-		}
-	}
-	return p
-}
-
-// Sorted returns the items in list order (a new slice).
-func (l *List) Sorted() []*Item {
-	out := slices.Clone(l.h)
-	slices.SortFunc(out, Compare)
-	return out
-}
-
-// Items returns the items in heap order (no allocation; do not modify).
-func (l *List) Items() []*Item { return l.h }
-
 // Compare is Before as a three-way comparison.
 func Compare(a, b *Item) int {
 	if Before(a, b) {
@@ -141,38 +58,187 @@ func Compare(a, b *Item) int {
 	return 0
 }
 
-func (l *List) swap(i, j int) {
-	l.h[i], l.h[j] = l.h[j], l.h[i]
-	l.h[i].index = i
-	l.h[j].index = j
+// List is a waiting list: an order-statistic treap (deterministic
+// priorities from the item id), O(log n) insert, remove, first and rank.
+type List struct {
+	root *Item
+	n    int
 }
 
-func (l *List) up(j int) {
-	for j > 0 {
-		i := (j - 1) / 2
-		if !Before(l.h[j], l.h[i]) {
-			break
+// Len is the number of items.
+func (l *List) Len() int { return l.n }
+
+func size(t *Item) int32 {
+	if t == nil {
+		return 0
+	}
+	return t.size
+}
+
+func (t *Item) fix() { t.size = 1 + size(t.l) + size(t.r) }
+
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// split divides t into items before key and the rest.
+func split(t, key *Item) (a, b *Item) {
+	if t == nil {
+		return nil, nil
+	}
+	if Before(t, key) {
+		x, y := split(t.r, key)
+		t.r = x
+		if x != nil {
+			x.p = t
 		}
-		l.swap(i, j)
-		j = i
+		t.fix()
+		if y != nil {
+			y.p = nil
+		}
+		return t, y
+	}
+	x, y := split(t.l, key)
+	t.l = y
+	if y != nil {
+		y.p = t
+	}
+	t.fix()
+	if x != nil {
+		x.p = nil
+	}
+	return x, t
+}
+
+// merge joins a and b where every item of a is before every item of b.
+func merge(a, b *Item) *Item {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	if a.pri > b.pri {
+		a.r = merge(a.r, b)
+		a.r.p = a
+		a.fix()
+		return a
+	}
+	b.l = merge(a, b.l)
+	b.l.p = b
+	b.fix()
+	return b
+}
+
+// Push adds it. It panics if it is already in a list (a programming error:
+// it would double-offer a contact).
+func (l *List) Push(it *Item) {
+	if it.list != nil {
+		panic("queues: item already in a list")
+	}
+	it.list = l
+	it.l, it.r, it.p = nil, nil, nil
+	it.size = 1
+	it.pri = mix(it.ID ^ uint64(it.Arrival))
+	a, b := split(l.root, it)
+	l.root = merge(merge(a, it), b)
+	l.root.p = nil
+	l.n++
+}
+
+// Remove takes it out of the list; a no-op when it is not in l.
+func (l *List) Remove(it *Item) {
+	if it.list != l {
+		return
+	}
+	m := merge(it.l, it.r)
+	p := it.p
+	if m != nil {
+		m.p = p
+	}
+	switch {
+	case p == nil:
+		l.root = m
+	case p.l == it:
+		p.l = m
+	default:
+		p.r = m
+	}
+	for x := p; x != nil; x = x.p {
+		x.fix()
+	}
+	it.l, it.r, it.p, it.list = nil, nil, nil, nil
+	l.n--
+}
+
+// Peek returns the first item or nil.
+func (l *List) Peek() *Item {
+	t := l.root
+	if t == nil {
+		return nil
+	}
+	for t.l != nil {
+		t = t.l
+	}
+	return t
+}
+
+// Pop removes and returns the first item, nil when empty.
+func (l *List) Pop() *Item {
+	it := l.Peek()
+	if it != nil {
+		l.Remove(it)
+	}
+	return it
+}
+
+// CountBefore is the number of items ordered before key (key need not be
+// in the list). O(log n).
+func (l *List) CountBefore(key *Item) int {
+	n := 0
+	for t := l.root; t != nil; {
+		if t != key && Before(t, key) {
+			n += int(size(t.l)) + 1
+			t = t.r
+		} else {
+			t = t.l
+		}
+	}
+	return n
+}
+
+// Position is the 1-based place of it in list order (0 when not in l).
+func (l *List) Position(it *Item) int {
+	if it.list != l {
+		return 0
+	}
+	return l.CountBefore(it) + 1
+}
+
+// Each calls fn for the items in list order until fn returns false.
+func (l *List) Each(fn func(*Item) bool) {
+	var stack []*Item
+	t := l.root
+	for t != nil || len(stack) > 0 {
+		for t != nil {
+			stack = append(stack, t)
+			t = t.l
+		}
+		t = stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if !fn(t) {
+			return
+		}
+		t = t.r
 	}
 }
 
-func (l *List) down(i0 int) bool {
-	i, n := i0, len(l.h)
-	for {
-		j := 2*i + 1
-		if j >= n {
-			break
-		}
-		if r := j + 1; r < n && Before(l.h[r], l.h[j]) {
-			j = r
-		}
-		if !Before(l.h[j], l.h[i]) {
-			break
-		}
-		l.swap(i, j)
-		i = j
-	}
-	return i > i0
+// Sorted returns the items in list order (a new slice).
+func (l *List) Sorted() []*Item {
+	out := make([]*Item, 0, l.n)
+	l.Each(func(it *Item) bool { out = append(out, it); return true })
+	return out
 }

@@ -17,7 +17,7 @@ func TestListOrder(t *testing.T) {
 	for _, it := range items {
 		l.Push(it)
 	}
-	if p := l.Position(items[0]); p != 4 {
+	if p := l.Position(items[0]); p != 4 || l.CountBefore(items[2]) != 0 || l.Len() != 4 {
 		t.Fatalf("position of latest = %d", p)
 	}
 	var got []uint64
@@ -45,6 +45,12 @@ func TestListRemoveRandom(t *testing.T) {
 		l.Remove(items[i])
 		if items[i].In() {
 			t.Fatal("removed item still in list")
+		}
+	}
+	sorted := l.Sorted()
+	for i, it := range sorted {
+		if l.Position(it) != i+1 {
+			t.Fatalf("position of %d-th = %d", i+1, l.Position(it))
 		}
 	}
 	prev := l.Pop()

@@ -189,12 +189,14 @@ func (e *Engine) feed(a *agent) {
 	b := e.cands[best]
 	c := b.c
 	r := make([]byte, 0, 128)
+	reqs := c.reqs
 	if b.how != "" {
 		r = append(r, b.how...)
 		r = append(r, b.via.def.ID...)
 		r = append(r, "; "...)
+		reqs = b.via.strict
 	}
-	r = append(r, e.skillText(a, c.reqs)...)
+	r = append(r, e.skillText(a, reqs)...)
 	r = append(r, "; agent free, took head of "...)
 	r = append(r, b.via.def.ID...)
 	r = append(r, ": priority "...)

@@ -232,6 +232,8 @@ func (e *Engine) relist(c *contact) {
 	c.item.Score = queues.Score(q.def.Priority+c.prio, q.def.AgingPerMinute, c.arrived, e.epoch)
 	b.list.Push(&c.item)
 	c.bucket = b
+	c.arrItem.ID, c.arrItem.Arrival = c.item.ID, c.item.Arrival
+	q.byArr.Push(&c.arrItem)
 	for _, g := range c.guests {
 		e.pushGuest(c, g)
 	}
@@ -255,6 +257,7 @@ func (e *Engine) pushGuest(c *contact, g *guest) {
 func (e *Engine) unlist(c *contact) {
 	if c.bucket != nil {
 		c.bucket.list.Remove(&c.item)
+		c.bucket.q.byArr.Remove(&c.arrItem)
 		c.bucket = nil
 		e.markDirty(c.q)
 	}
@@ -282,7 +285,7 @@ func (e *Engine) route(c *contact) bool {
 	}
 	h := &c.q.ready[c.ch]
 	if a := h.first(func(a *agent) bool { return a != c.missed && a.Skills.Meets(c.reqs) }, &e.scratch); a != nil {
-		e.offer(c, a, e.explain(a, c.q, h, c, ""))
+		e.offer(c, a, e.explain(a, c.q, h, c.reqs, ""))
 		return true
 	}
 	for _, g := range c.guests {
@@ -291,11 +294,11 @@ func (e *Engine) route(c *contact) bool {
 		}
 		h := &g.q.ready[c.ch]
 		if a := h.first(func(a *agent) bool { return a != c.missed }, &e.scratch); a != nil {
-			how := "escalated to "
+			how := "escalated to " + g.q.def.ID + "; "
 			if g.guarded {
-				how = "guarded overflow to "
+				how = "guarded overflow to " + g.q.def.ID + " (its SL meets target); "
 			}
-			e.offer(c, a, e.explain(a, g.q, h, c, how+g.q.def.ID+" (SL ok); "))
+			e.offer(c, a, e.explain(a, g.q, h, g.q.strict, how))
 			return true
 		}
 	}
@@ -330,10 +333,10 @@ func (e *Engine) skillText(a *agent, reqs []agents.Req) string {
 }
 
 // explain is the Offer.Reason of a contact-picks-agent decision.
-func (e *Engine) explain(a *agent, q *queue, h *agentHeap, c *contact, prefix string) string {
+func (e *Engine) explain(a *agent, q *queue, h *agentHeap, reqs []agents.Req, prefix string) string {
 	b := make([]byte, 0, 96)
 	b = append(b, prefix...)
-	b = append(b, e.skillText(a, c.reqs)...)
+	b = append(b, e.skillText(a, reqs)...)
 	b = append(b, "; "...)
 	n := int64(len(h.h))
 	switch q.def.Strategy {
@@ -504,6 +507,9 @@ func (e *Engine) release(c *contact) {
 	c.agent = nil
 	c.last = a
 	e.settle(a)
+	if a.Idle() {
+		a.IdleSince = e.now // free again: longest idle counts from here
+	}
 	e.agentChanged(a, "contact "+strconv.FormatUint(uint64(c.id), 10)+" ended", false)
 }
 

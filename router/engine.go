@@ -89,7 +89,7 @@ func (e *Engine) Apply(ev Event, now time.Time) ([]Command, error) {
 		now = e.now // time never runs backwards inside the engine
 	}
 	e.now = now
-	e.out = nil
+	e.out = make([]Command, 0, 8)
 	var err error
 	switch ev := ev.(type) {
 	case ContactArrived:

@@ -19,7 +19,8 @@ type queue struct {
 	byState [agents.NumStates]int
 	members int
 	stats   *queues.Stats
-	waiting int // contacts of this queue in state Waiting
+	waiting int         // contacts of this queue in state Waiting
+	byArr   queues.List // listed contacts by arrival: longest wait
 	dirty   bool
 	annDue  bool // something changed since the last announce round
 	annAt   time.Time
@@ -59,6 +60,7 @@ type contact struct {
 	state    ContactState
 	since    time.Time
 	item     queues.Item
+	arrItem  queues.Item // in q.byArr
 	bucket   *bucket
 	guests   []*guest
 	agent    *agent // offered-to or talking-with

@@ -168,8 +168,13 @@ func (e *Engine) escalate(c *contact) {
 		if listed {
 			e.relist(c)
 		}
-		why = append(why, ": relaxed to "...)
-		why = append(why, reqKey(reqs)...)
+		why = append(why, ": relaxed to"...)
+		for _, r := range reqs {
+			why = append(why, ' ')
+			why = append(why, r.Skill...)
+			why = append(why, ">="...)
+			why = strconv.AppendInt(why, int64(r.Min), 10)
+		}
 	}
 	if st.AddQueue != "" {
 		g := &guest{q: e.queues[st.AddQueue]}
@@ -222,7 +227,7 @@ func (e *Engine) announce(q *queue) {
 func (e *Engine) listed(q *queue, ch Channel) []*queues.Item {
 	var items []*queues.Item
 	for _, b := range q.buckets[ch] {
-		items = append(items, b.list.Items()...)
+		items = append(items, b.list.Sorted()...)
 	}
 	slices.SortFunc(items, queues.Compare)
 	return items
@@ -248,11 +253,7 @@ func (e *Engine) position(c *contact) int {
 	}
 	p := 1
 	for _, b := range c.q.buckets[c.ch] {
-		for _, o := range b.list.Items() {
-			if o != &c.item && queues.Before(o, &c.item) {
-				p++
-			}
-		}
+		p += b.list.CountBefore(&c.item)
 	}
 	return p
 }

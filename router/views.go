@@ -90,18 +90,8 @@ func (e *Engine) queueSnapshot(q *queue) QueueSnapshot {
 			s.AgentsByState[AgentState(st)] = n
 		}
 	}
-	var oldest time.Time
-	for ch := range q.buckets {
-		for _, b := range q.buckets[ch] {
-			for _, it := range b.list.Items() {
-				if t := time.Unix(0, it.Arrival); oldest.IsZero() || t.Before(oldest) {
-					oldest = t
-				}
-			}
-		}
-	}
-	if !oldest.IsZero() {
-		s.LongestWait = e.now.Sub(oldest)
+	if it := q.byArr.Peek(); it != nil {
+		s.LongestWait = e.now.Sub(time.Unix(0, it.Arrival))
 	}
 	return s
 }
