@@ -61,8 +61,9 @@ func Compare(a, b *Item) int {
 // List is a waiting list: an order-statistic treap (deterministic
 // priorities from the item id), O(log n) insert, remove, first and rank.
 type List struct {
-	root *Item
-	n    int
+	root  *Item
+	first *Item // cached leftmost item
+	n     int
 }
 
 // Len is the number of items.
@@ -147,6 +148,9 @@ func (l *List) Push(it *Item) {
 	l.root = merge(merge(a, it), b)
 	l.root.p = nil
 	l.n++
+	if l.first == nil || Before(it, l.first) {
+		l.first = it
+	}
 }
 
 // Remove takes it out of the list; a no-op when it is not in l.
@@ -172,10 +176,15 @@ func (l *List) Remove(it *Item) {
 	}
 	it.l, it.r, it.p, it.list = nil, nil, nil, nil
 	l.n--
+	if l.first == it {
+		l.first = l.leftmost()
+	}
 }
 
-// Peek returns the first item or nil.
-func (l *List) Peek() *Item {
+// Peek returns the first item or nil. O(1).
+func (l *List) Peek() *Item { return l.first }
+
+func (l *List) leftmost() *Item {
 	t := l.root
 	if t == nil {
 		return nil

@@ -378,7 +378,7 @@ func (e *Engine) offer(c *contact, a *agent, reason string) {
 		Citizen: c.citizen, Attrs: c.attrs,
 	})
 	e.setContactState(c, Offered, reason)
-	e.agentChanged(a, "offered contact "+strconv.FormatUint(uint64(c.id), 10), false)
+	e.agentChanged(a, "offered", false)
 }
 
 func (a *agent) drop(c *contact) {
@@ -510,7 +510,7 @@ func (e *Engine) release(c *contact) {
 	if a.Idle() {
 		a.IdleSince = e.now // free again: longest idle counts from here
 	}
-	e.agentChanged(a, "contact "+strconv.FormatUint(uint64(c.id), 10)+" ended", false)
+	e.agentChanged(a, "contact ended", false)
 }
 
 // settle starts the wrap-up an agent owes once it holds nothing. Wrap-up is
@@ -550,7 +550,7 @@ func (e *Engine) close(c *contact, r EndReason, why string) {
 	if c.last != nil {
 		last = c.last.id
 	}
-	e.emit(ContactClosed{Contact: c.id, Channel: c.ch, Reason: r, Agent: last})
+	e.emit(ContactClosed{Contact: c.id, Channel: c.ch, Reason: r, Agent: last, At: e.now})
 	delete(e.contacts, c.id)
 }
 

@@ -250,6 +250,7 @@ func (e *Engine) reindex(a *agent) {
 }
 
 func (e *Engine) setContactState(c *contact, st ContactState, reason string) {
+	first := c.state == 0
 	if c.state == Waiting && st != Waiting {
 		c.q.waiting--
 		e.markDirty(c.q)
@@ -266,7 +267,12 @@ func (e *Engine) setContactState(c *contact, st ContactState, reason string) {
 	} else if st == Ended && c.last != nil {
 		ag = c.last.id
 	}
-	e.emit(ContactStateChanged{Contact: c.id, State: st, Queue: c.q.def.ID, Agent: ag, Reason: reason, At: e.now})
+	ev := ContactStateChanged{Contact: c.id, State: st, Queue: c.q.def.ID, Agent: ag, Reason: reason, At: e.now}
+	if first {
+		// The arrival carries the whole contact, so the store can write its row.
+		ev.Channel, ev.Number, ev.Citizen, ev.Arrived = c.ch, c.number, c.citizen, c.arrived
+	}
+	e.emit(ev)
 }
 
 // Snapshot and lookups -------------------------------------------------------

@@ -21,6 +21,8 @@ type queue struct {
 	stats   *queues.Stats
 	waiting int         // contacts of this queue in state Waiting
 	byArr   queues.List // listed contacts by arrival: longest wait
+	ahtMin  int64       // minute ahtVal was computed in
+	ahtVal  time.Duration
 	dirty   bool
 	annDue  bool // something changed since the last announce round
 	annAt   time.Time

@@ -268,10 +268,14 @@ func (e *Engine) ewt(q *queue, ch Channel, pos int) time.Duration {
 	if pos <= 0 {
 		return 0
 	}
-	aht := q.stats.Window(e.now, time.Hour).AHT()
-	if aht == 0 {
-		aht = e.cfg.DefaultAHT
+	if m := e.now.Unix()/60 + 1; q.ahtMin != m { // recomputed once a minute
+		q.ahtMin = m
+		q.ahtVal = q.stats.Window(e.now, time.Hour).AHT()
+		if q.ahtVal == 0 {
+			q.ahtVal = e.cfg.DefaultAHT
+		}
 	}
+	aht := q.ahtVal
 	staffed := q.byState[agents.Ready] + q.byState[agents.Reserved] + q.byState[agents.Busy] + q.byState[agents.WrapUp]
 	return queues.EstimatedWait(pos, aht, staffed, 1)
 }
