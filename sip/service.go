@@ -42,6 +42,8 @@ type Service struct {
 	cancel  context.CancelFunc
 	udpAddr string
 	tcpAddr string
+	closeOnce sync.Once
+	closeErr  error
 	// onRecord observes every call record (tests).
 	onRecord func(callRecord)
 }
@@ -164,8 +166,14 @@ func (s *Service) Addr() (udp, tcp string) { return s.udpAddr, s.tcpAddr }
 // Active is the number of citizen calls in progress.
 func (s *Service) Active() int { return int(s.active.Load()) }
 
-// Close stops listening and hangs up every call.
+// Close stops listening and hangs up every call (bounded: about 10 s).
+// Later calls return the first result.
 func (s *Service) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Service) close() error {
 	s.mu.Lock()
 	cancel := s.cancel
 	calls := make([]*call, 0, len(s.calls))
@@ -176,10 +184,26 @@ func (s *Service) Close() error {
 	for _, c := range calls {
 		c.post(ctlMsg{op: opShutdown})
 	}
-	// Let the scripts hang up and record (bounded).
-	for deadline := time.Now().Add(5 * time.Second); s.active.Load() > 0 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
+	s.drain(3 * time.Second)
+	// Calls still in the IVR (not yet routed) or stuck: hang up their legs.
+	s.mu.Lock()
+	legs := make([]Leg, 0, len(s.legs))
+	for _, l := range s.legs {
+		legs = append(legs, l)
 	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, l := range legs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			_ = l.Hangup(ctx)
+		}()
+	}
+	wg.Wait()
+	s.drain(3 * time.Second)
 	if cancel != nil {
 		cancel()
 	}
@@ -191,6 +215,13 @@ func (s *Service) Close() error {
 		err = errors.Join(err, s.ua.Close())
 	}
 	return err
+}
+
+// drain waits up to d for the call scripts to finish.
+func (s *Service) drain(d time.Duration) {
+	for deadline := time.Now().Add(d); s.active.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Sink returns the hub sink (server.Sink) for router commands.

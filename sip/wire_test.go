@@ -403,3 +403,35 @@ func TestAgentPhoneHoldReinvite(t *testing.T) {
 	}
 	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv[router.ContactEnded](nil))
 }
+
+// TestTCPCitizenAndShutdownDuringIVR: a citizen over TCP reaches the menu;
+// Close hangs the call up although it never entered routing.
+func TestTCPCitizenAndShutdownDuringIVR(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, nil, nil)
+	_, tcp := env.svc.Addr()
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", Audio: true, WaitBye: 30000}, tcp, "1350", "-t", "t1")
+	waitFor(t, 10*time.Second, "call in progress", func() bool { return env.svc.Active() == 1 })
+	waitFor(t, 10*time.Second, "media flowing", func() bool {
+		env.svc.mu.Lock()
+		defer env.svc.mu.Unlock()
+		for _, l := range env.svc.legs {
+			if rx, _ := l.Counters(); rx > 20 {
+				return true
+			}
+		}
+		return false
+	})
+	if err := env.svc.Close(); err != nil {
+		t.Logf("close: %v", err)
+	}
+	if err := c.wait(t, 15*time.Second); err != nil {
+		t.Fatalf("citizen got no BYE on shutdown: %v", err)
+	}
+	if env.svc.Active() != 0 {
+		t.Fatalf("%d calls left after Close", env.svc.Active())
+	}
+	if rec := env.store.wait(t, 5*time.Second); rec.RxPackets < 20 {
+		t.Fatalf("record = %+v", rec)
+	}
+}
