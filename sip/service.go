@@ -35,13 +35,13 @@ type Service struct {
 	srv *sipgo.Server
 	dg  *diago.Diago
 
-	mu      sync.Mutex
-	calls   map[router.ContactID]*call
-	legs    map[string]Leg // by Call-ID, for SIP INFO DTMF
-	started bool
-	cancel  context.CancelFunc
-	udpAddr string
-	tcpAddr string
+	mu        sync.Mutex
+	calls     map[router.ContactID]*call
+	legs      map[string]Leg // by Call-ID, for SIP INFO DTMF
+	started   bool
+	cancel    context.CancelFunc
+	udpAddr   string
+	tcpAddr   string
 	closeOnce sync.Once
 	closeErr  error
 	// onRecord observes every call record (tests).
