@@ -385,8 +385,9 @@ func (r *Registrar) fail(now time.Time, ip, user, why string) {
 	r.log.Info("register auth failed", "user", regSanitize(user, 64), "src", ip, "why", why)
 }
 
-// challenge answers 401 with two challenges (SHA-256 first, then MD5), one
-// fresh nonce, qop=auth; the same shape for every user.
+// challenge answers 401 with one challenge per offered algorithm (by default
+// SHA-256 then MD5; see algorithmsFor), one fresh nonce, qop=auth: the same
+// shape for every user name, known or not.
 func (r *Registrar) challenge(req *sip.Request, now time.Time, stale bool) *sip.Response {
 	if !stale {
 		r.stats.challenges.Add(1)
