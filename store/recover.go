@@ -43,7 +43,7 @@ func (s *Store) Recover(ctx context.Context, now time.Time) (Recovery, error) {
 		rec = Recovery{}
 		at := now.UnixMilli()
 		var ids []int64
-		if err := t.tx.Select(&ids, `SELECT id FROM contacts WHERE ended_at IS NULL AND channel <> 'chat' ORDER BY id`); err != nil {
+		if err := t.tx.Select(&ids, `SELECT id FROM contacts WHERE ended_at IS NULL AND state <> 'ended' AND channel <> 'chat' ORDER BY id`); err != nil {
 			return err
 		}
 		for _, id := range ids {
@@ -67,7 +67,7 @@ func (s *Store) Recover(ctx context.Context, now time.Time) (Recovery, error) {
 			return err
 		}
 		var chats []contactRow
-		if err := t.tx.Select(&chats, `SELECT `+contactCols+` FROM contacts WHERE ended_at IS NULL AND channel = 'chat'
+		if err := t.tx.Select(&chats, `SELECT `+contactCols+` FROM contacts WHERE ended_at IS NULL AND state <> 'ended' AND channel = 'chat'
 			AND state <> ? ORDER BY arrived_at, id`, StateCallbackBooked); err != nil {
 			return err
 		}
