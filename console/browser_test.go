@@ -69,6 +69,7 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	if err := SeedUsers(ctx, st, []SeedUser{
 		{Username: "agent01", DisplayName: "김민지", Role: RoleAgent, Password: "demo", VoiceCap: 1, ChatCap: 3},
 		{Username: "super01", DisplayName: "박서준", Role: RoleSupervisor, Password: "demo"},
+		{Username: "admin", Role: RoleAdmin, Password: "demo"},
 	}, "onecall"); err != nil {
 		t.Fatal(err)
 	}
@@ -296,4 +297,22 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	run(a2, "second tab", chromedp.Navigate(srv.URL+"/console"), chromedp.WaitVisible(chromedp.CSS("#agent")), chromedp.WaitVisible(chromedp.CSS("#conn.online")))
 	run(a, "taken over", chromedp.WaitVisible(chromedp.ID("banner")))
 	waitText(a, "#bannertext", "다른 창")
+
+	// Admin: create an agent with skills, then disable it.
+	ad := tab()
+	signIn(ad, "admin", "#admin")
+	run(ad, "new user", chromedp.SendKeys(chromedp.ID("nu-name"), "agent09"), chromedp.SendKeys(chromedp.ID("nu-pw"), "pw1234"),
+		chromedp.SendKeys(chromedp.ID("nu-skills"), "labor=4,ko=5"), chromedp.Click(chromedp.CSS("#newuser button")))
+	run(ad, "row", chromedp.WaitVisible(chromedp.CSS(`#users tr[data-user=agent09]`)))
+	up := h.expect(t, "AgentUpserted", func(ev router.Event) bool { _, ok := ev.(router.AgentUpserted); return ok }).(router.AgentUpserted)
+	if up.Agent.ID != "agent09" || up.Agent.Skills["ko"] != 5 {
+		t.Fatalf("upsert %+v", up)
+	}
+	run(ad, "disable", chromedp.Click(chromedp.CSS(`#users tr[data-user=agent09] td:last-child button:nth-child(2)`)))
+	waitText(ad, "#users tr[data-user=agent09]", "비활성")
+	shot(ad, "admin-users.png")
+	u, err := st.UserByName(ctx, "agent09")
+	if err != nil || !u.Disabled || u.Skills["labor"] != 4 || !CheckPassword(u.PasswordHash, "pw1234") {
+		t.Fatalf("stored user %+v %v", u, err)
+	}
 }

@@ -115,6 +115,15 @@ func (s *Service) handle(c *conn, m clientMsg) (any, error) {
 		if err := agentOnly(); err != nil {
 			return nil, err
 		}
+		s.mu.Lock()
+		offline := s.m.agent(user).State == "offline"
+		s.mu.Unlock()
+		if offline && (a.State == "ready" || a.State == "not_ready") {
+			// Back from "log out": log in to routing again first.
+			if err := s.do(ctx, router.AgentLoggedIn{Agent: user, Ready: a.State == "ready"}); err != nil || a.State == "ready" {
+				return nil, err
+			}
+		}
 		return nil, s.requestState(ctx, user, a.State, a.Reason, a.Next, "")
 	case "logout":
 		if err := agentOnly(); err != nil {

@@ -273,6 +273,9 @@ func TestChatFlowWithSupervisor(t *testing.T) {
 	a2.event("agent_state", agentIs("ready"))
 	sup.mustCall("force_logout", map[string]any{"agent": "agent02"})
 	a2.event("agent_state", agentIs("offline"))
+	// The agent comes back by going Ready again.
+	a2.mustCall("state", map[string]any{"state": "ready"})
+	a2.event("agent_state", agentIs("ready"))
 }
 
 // The wallboard lists idle queues from the engine's snapshot, not only the

@@ -144,11 +144,56 @@
       S.contacts.forEach((c) => { if (c.state === 'talking') loadTranscript(c.id); });
       const offered = [...S.contacts.values()].find((c) => c.state === 'offered');
       if (offered) showOffer(offered); else hideOffer();
-    } else if (S.drill) {
-      loadWaiting(S.drill);
+    } else {
+      if (S.drill) loadWaiting(S.drill);
+      $('admin').hidden = d.me.role !== 'admin';
+      if (d.me.role === 'admin') loadUsers();
     }
     render();
   }
+
+  // ---- admin: users ----
+  function parseSkills(s) {
+    const out = {};
+    s.split(',').map((x) => x.trim()).filter(Boolean).forEach((kv) => { const [k, v] = kv.split('='); out[k.trim()] = Number(v); });
+    return out;
+  }
+  const fmtSkills = (m) => Object.entries(m || {}).sort().map(([k, v]) => k + '=' + v).join(',');
+  async function loadUsers() {
+    const r = await api('GET', '/api/users');
+    if (r.status !== 200) return;
+    const tb = $('users').tBodies[0]; tb.replaceChildren();
+    r.data.forEach((u) => {
+      const tr = el('tr'); tr.dataset.user = u.username;
+      tr.appendChild(el('td', '', u.username + (u.display_name && u.display_name !== u.username ? ' (' + u.display_name + ')' : '')));
+      tr.appendChild(el('td', '', u.role));
+      const sk = el('input', 'skills'); sk.value = fmtSkills(u.skills); sk.size = 18;
+      const td = el('td'); td.appendChild(sk); tr.appendChild(td);
+      tr.appendChild(el('td', '', u.voice_cap + '/' + u.chat_cap));
+      tr.appendChild(el('td', '', u.disabled ? t('disabled') : (u.locked ? t('locked_u') : t('active_u'))));
+      const acts = el('td');
+      const bs = el('button', '', t('saveskills')); bs.type = 'button';
+      bs.onclick = () => userUpdate(u.username, { skills: parseSkills(sk.value) });
+      const bd = el('button', '', u.disabled ? t('enable') : t('disable')); bd.type = 'button';
+      bd.onclick = () => userUpdate(u.username, { disabled: !u.disabled });
+      const pw = el('input', 'pw'); pw.type = 'password'; pw.placeholder = t('newpw'); pw.size = 10; pw.autocomplete = 'new-password';
+      const bp = el('button', '', t('resetpw')); bp.type = 'button';
+      bp.onclick = async () => { const r = await api('POST', '/api/users/' + encodeURIComponent(u.username) + '/password', { password: pw.value }); if (r.status !== 200) toast((r.data || {}).error || r.status); pw.value = ''; loadUsers(); };
+      acts.append(bs, bd, pw, bp); tr.appendChild(acts); tb.appendChild(tr);
+    });
+  }
+  async function userUpdate(name, body) {
+    const r = await api('POST', '/api/users/' + encodeURIComponent(name), body);
+    if (r.status !== 200) toast((r.data || {}).error || String(r.status));
+    loadUsers();
+  }
+  $('newuser').onsubmit = async (ev) => {
+    ev.preventDefault();
+    const r = await api('POST', '/api/users', { username: $('nu-name').value.trim(), role: $('nu-role').value, password: $('nu-pw').value, skills: parseSkills($('nu-skills').value) });
+    if (r.status !== 200) { toast((r.data || {}).error || String(r.status)); return; }
+    $('nu-name').value = ''; $('nu-pw').value = ''; $('nu-skills').value = '';
+    loadUsers();
+  };
 
   function onEvent(kind, d) {
     switch (kind) {
