@@ -16,6 +16,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"onecall/store"
 )
@@ -675,5 +676,41 @@ func TestKeepAliveOverPhonesTCPConnection(t *testing.T) {
 	regWaitFor(t, 10*time.Second, "3 keep-alives answered", func() bool { return pings.Load() >= 3 })
 	if _, ok := reg.Lookup("agent01"); !ok || reg.Stats().KeepAliveDrops != 0 {
 		t.Fatalf("TCP phone dropped: %+v", reg.Stats())
+	}
+}
+
+func TestRegistrarCollector(t *testing.T) {
+	reg, _ := newTestRegistrar(t, nil)
+	if res := reg.serve(benchRegister(reg, "agent01", "demo", DigestSHA256, 1, time.Now())); res.StatusCode != 200 {
+		t.Fatal(res.Short())
+	}
+	if res := reg.serve(benchRegister(reg, "agent02", "bad", DigestSHA256, 1, time.Now())); res.StatusCode != 401 {
+		t.Fatal(res.Short())
+	}
+	pr := prometheus.NewPedanticRegistry()
+	if err := pr.Register(reg.Collector()); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := pr.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			k := mf.GetName()
+			for _, l := range m.GetLabel() {
+				k += "/" + l.GetValue()
+			}
+			got[k] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	for k, want := range map[string]float64{
+		"onecall_sip_register_total/registered": 1, "onecall_sip_register_total/failed": 1,
+		"onecall_sip_register_total/checked": 2, "onecall_sip_bindings": 1, "onecall_sip_registered_users": 1,
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %v, want %v (all: %v)", k, got[k], want, got)
+		}
 	}
 }
