@@ -196,6 +196,11 @@ func (s *Service) handle(c *conn, m clientMsg) (any, error) {
 			return nil, err
 		}
 		return nil, s.wrapUp(ctx, user, a)
+	case "wrapup_done":
+		if err := agentOnly(); err != nil {
+			return nil, err
+		}
+		return nil, s.do(ctx, router.WrapUpDone{Agent: user})
 	case "history":
 		if err := agentOnly(); err != nil {
 			return nil, err

@@ -242,6 +242,9 @@ func TestChatFlowWithSupervisor(t *testing.T) {
 	if m := a1.call("send", map[string]any{"contact": id, "text": "still here?"}); m.T != "error" {
 		t.Fatal("agent01 still sends after transfer")
 	}
+	a1.event("agent_state", agentIs("wrap_up"))
+	a1.mustCall("wrapup_done", nil)
+	a1.event("agent_state", agentIs("ready"))
 	// agent02 ends: the chat service ends it (here the fake; then routing).
 	a2.mustCall("end", map[string]any{"contact": id})
 	if len(e.chat.ended) != 1 {

@@ -321,6 +321,7 @@
   $('btnready').onclick = () => act('state', { state: 'ready', next: $('afternext').checked });
   $('btnnotready').onclick = () => act('state', { state: 'not_ready', reason: $('nrreason').value, next: $('afternext').checked });
   $('btnlogout').onclick = () => act('logout', {});
+  $('btnwrapdone').onclick = () => act('wrapup_done', {});
 
   // ---- rendering ----
   function fmtDur(ms) {
@@ -346,6 +347,7 @@
     $('mystate').className = 'state ' + a.state;
     $('mysince').textContent = a.since ? fmtDur(nowS() - a.since) : '';
     $('mynext').textContent = a.next ? '→ ' + stName(a.next) : '';
+    $('btnwrapdone').hidden = !(a.state === 'wrap_up' && S.wrap.length === 0);
     $('phone').textContent = a.phone ? t('phoneon') : t('phoneoff');
     $('phone').className = 'pill ' + (a.phone ? 'online' : 'offline');
     let waiting = 0; S.queues.forEach((q) => { waiting += q.waiting; });
@@ -565,7 +567,7 @@
     let pts = '';
     bins.forEach((b, i) => {
       if (b.sl < 0) return;
-      const x = (i + 0.5) * bw, y = H - b.sl * H;
+      const x = (i + 0.5) * bw, y = H - 5 - b.sl * (H - 10);
       pts += `${x},${y} `;
       sl.appendChild(svg('circle', { cx: x, cy: y, r: 3, class: 'slpoint' }));
     });
