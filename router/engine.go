@@ -232,6 +232,7 @@ func (e *Engine) agentChanged(a *agent, why string, force bool) {
 
 // reindex puts a into exactly the ready heaps where it can take a contact.
 func (e *Engine) reindex(a *agent) {
+	a.idleKey = a.IdleSince.UnixNano()
 	for i := range a.mem {
 		m := &a.mem[i]
 		for _, ch := range [2]Channel{Voice, Chat} {

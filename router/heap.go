@@ -34,8 +34,8 @@ func (h *agentHeap) less(x, y hent) bool {
 		}
 		return a.id < b.id
 	}
-	if !a.IdleSince.Equal(b.IdleSince) {
-		return a.IdleSince.Before(b.IdleSince)
+	if a.idleKey != b.idleKey {
+		return a.idleKey < b.idleKey
 	}
 	return a.id < b.id
 }

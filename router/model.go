@@ -95,6 +95,7 @@ type agent struct {
 	pinned    []*contact
 	contacts  []*contact // offered or talking
 	lastOffer uint64
+	idleKey   int64 // IdleSince in unix ns, refreshed by reindex
 	wrapSeq   uint32
 	feedQ     bool
 	known     bool // defined by config or upsert
