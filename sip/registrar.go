@@ -68,8 +68,11 @@ type RegistrarOptions struct {
 	// empty non-nil = none.
 	LegacyUserAgents []string
 
-	MinExpires     time.Duration // shorter requests get 423 + Min-Expires (default 60 s)
-	MaxExpires     time.Duration // longer requests are shortened (default 3600 s)
+	MinExpires time.Duration // shorter requests are lengthened to it (default 60 s)
+	MaxExpires time.Duration // longer requests are shortened to it (default 3600 s)
+	// RejectBrief answers 423 Interval Too Brief + Min-Expires (RFC 3261
+	// 10.3 step 7) instead of lengthening a too short expiry.
+	RejectBrief    bool
 	DefaultExpires time.Duration // when the REGISTER gives none (default 3600 s)
 	MaxBindings    int           // per user; the oldest is dropped (default 4)
 	// ContactNets, if set, restricts contact hosts to IP literals inside
@@ -494,9 +497,12 @@ func (r *Registrar) update(req *sip.Request, user string, now time.Time) *sip.Re
 			d = time.Duration(exp) * time.Second
 		}
 		if d > 0 && d < r.opts.MinExpires {
-			res := regRespond(req, sip.StatusIntervalToBrief, "Interval Too Brief")
-			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(r.opts.MinExpires/time.Second))))
-			return res
+			if r.opts.RejectBrief {
+				res := regRespond(req, sip.StatusIntervalToBrief, "Interval Too Brief")
+				res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(r.opts.MinExpires/time.Second))))
+				return res
+			}
+			d = r.opts.MinExpires
 		}
 		if d > r.opts.MaxExpires {
 			d = r.opts.MaxExpires

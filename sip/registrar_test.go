@@ -312,9 +312,20 @@ func TestExpiresAndWildcard(t *testing.T) {
 	p := newRegPhone(t, newRegClient(t), s.udp, "agent01", "demo")
 	c1, c2 := "<sip:agent01@127.0.0.1:5071>", "<sip:agent01@127.0.0.1:5072;transport=tcp>"
 
-	_, res := p.register([]string{c1}, 30)
+	// Too brief: lengthened to MinExpires, or 423 + Min-Expires with RejectBrief.
+	regRej, _ := newTestRegistrar(t, func(o *RegistrarOptions) { o.RejectBrief = true })
+	sRej := startRegServer(t, regRej)
+	pRej := newRegPhone(t, p.c, sRej.udp, "agent01", "demo")
+	_, res := pRej.register([]string{c1}, 30)
 	if res.StatusCode != 423 || res.GetHeader("Min-Expires") == nil || res.GetHeader("Min-Expires").Value() != "60" {
-		t.Fatalf("too brief: %s", res.String())
+		t.Fatalf("too brief, RejectBrief: %s", res.String())
+	}
+	regClamp, _ := newTestRegistrar(t, nil)
+	sClamp := startRegServer(t, regClamp)
+	pClamp := newRegPhone(t, p.c, sClamp.udp, "agent01", "demo")
+	_, res = pClamp.register([]string{c1}, 30)
+	if res.StatusCode != 200 || res.GetHeader("Contact") == nil || !strings.HasSuffix(res.GetHeader("Contact").Value(), ";expires=60") {
+		t.Fatalf("too brief, lengthened: %s", res.String())
 	}
 	_, res = p.register([]string{c1, c2 + ";expires=100"}, 99999)
 	if res.StatusCode != 200 {
