@@ -61,7 +61,7 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 func (c *call) rtpDead() bool {
 	limit := c.s.opts.NoRTPTimeout
 	now := time.Now()
-	if now.Sub(c.leg.LastRTP()) > limit {
+	if !c.leg.OnHold() && now.Sub(c.leg.LastRTP()) > limit {
 		c.log.Warn("no RTP from citizen", "since", c.leg.LastRTP())
 		c.rec.Cause = causeRTPTimeout
 		c.hangupCitizen()
@@ -90,6 +90,7 @@ func (c *call) handle(ctx context.Context, m any, offerRes chan offerResult) boo
 	case router.Announce:
 		if c.phase == phaseWaiting && c.offer == nil && time.Since(c.lastAnn) >= c.s.opts.AnnounceEvery {
 			c.lastAnn = time.Now()
+			c.rec.Announces++
 			c.startMedia(c.announceClips(m.Position, m.EstimatedWait)...)
 		}
 	case router.CallbackOffered:

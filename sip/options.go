@@ -73,6 +73,7 @@ type callRecord struct {
 	AgentRx   uint64 // agent legs, summed
 	AgentTx   uint64
 	Holds     int // times the citizen was put on hold (phone or console)
+	Announces int // place-in-line announcements played
 }
 
 // Store is the persistence the voice front end needs; *store.Store

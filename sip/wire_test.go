@@ -435,3 +435,24 @@ func TestTCPCitizenAndShutdownDuringIVR(t *testing.T) {
 		t.Fatalf("record = %+v", rec)
 	}
 }
+
+// TestAnnouncementsRateLimited: two Announce commands in a row while
+// waiting: the place and wait are spoken once (AnnounceEvery), hold music
+// continues, the citizen abandons.
+func TestAnnouncementsRateLimited(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, nil, func(o *Options, _ *fakeHub) { o.AnnounceEvery = time.Minute })
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", HoldFor: 8000}, env.udp, "110")
+	ev := env.hub.waitEvent(t, 10*time.Second, "ContactArrived", isEv[router.ContactArrived](nil)).(router.ContactArrived)
+	env.hub.inject(router.Announce{Contact: ev.Contact, Channel: router.Voice, Position: 12, EstimatedWait: 3 * time.Minute})
+	env.hub.inject(router.Announce{Contact: ev.Contact, Channel: router.Voice, Position: 11, EstimatedWait: 2 * time.Minute})
+	env.hub.inject(router.Announce{Contact: ev.Contact, Channel: router.Chat, Position: 1}) // not ours
+	if err := c.wait(t, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	rec := env.store.wait(t, 5*time.Second)
+	if rec.Announces != 1 || rec.TxPackets < 300 {
+		t.Fatalf("record = %+v, want exactly one announcement", rec)
+	}
+	env.hub.waitEvent(t, 5*time.Second, "ContactAbandoned", isEv[router.ContactAbandoned](nil))
+}
