@@ -168,12 +168,14 @@ func (e *Engine) feed(a *agent) {
 			}
 			for _, b := range q.buckets[ch] {
 				if b.list.Len() > 0 && a.Skills.Meets(b.reqs) {
-					e.consider(a, q, b.list.Peek(), "")
+					e.consider(a, q, &b.list, "")
 				}
 			}
-			e.consider(a, q, q.guests[ch].Peek(), "escalated to ")
+			if q.guests[ch].Len() > 0 {
+				e.consider(a, q, &q.guests[ch], "escalated to ")
+			}
 			if q.guarded[ch].Len() > 0 && e.meetsSL(q) {
-				e.consider(a, q, q.guarded[ch].Peek(), "guarded overflow to ")
+				e.consider(a, q, &q.guarded[ch], "guarded overflow to ")
 			}
 		}
 	}
@@ -231,12 +233,26 @@ func (x *cand) better(y *cand) bool {
 	return x.c.id < y.c.id
 }
 
-func (e *Engine) consider(a *agent, via *queue, it *queues.Item, how string) {
+// consider adds the first contact of l that a may take (normally the head;
+// contacts a just missed are passed over) to the candidates.
+func (e *Engine) consider(a *agent, via *queue, l *queues.List, how string) {
+	it := l.Peek()
 	if it == nil {
 		return
 	}
 	c := e.contacts[ContactID(it.ID)]
-	if c == nil || c.missed == a || c.state != Waiting {
+	if c != nil && e.skips(c, a) {
+		c = nil
+		l.Each(func(x *queues.Item) bool {
+			y := e.contacts[ContactID(x.ID)]
+			if e.skips(y, a) {
+				return true
+			}
+			c = y
+			return false
+		})
+	}
+	if c == nil || c.state != Waiting {
 		return
 	}
 	for i := range e.cands {

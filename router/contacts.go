@@ -284,7 +284,7 @@ func (e *Engine) route(c *contact) bool {
 		return false
 	}
 	h := &c.q.ready[c.ch]
-	if a := h.first(func(a *agent) bool { return a != c.missed && a.Skills.Meets(c.reqs) }, &e.scratch); a != nil {
+	if a := h.first(func(a *agent) bool { return !e.skips(c, a) && a.Skills.Meets(c.reqs) }, &e.scratch); a != nil {
 		e.offer(c, a, e.explain(a, c.q, h, c.reqs, ""))
 		return true
 	}
@@ -293,7 +293,7 @@ func (e *Engine) route(c *contact) bool {
 			continue
 		}
 		h := &g.q.ready[c.ch]
-		if a := h.first(func(a *agent) bool { return a != c.missed }, &e.scratch); a != nil {
+		if a := h.first(func(a *agent) bool { return !e.skips(c, a) }, &e.scratch); a != nil {
 			how := "escalated to " + g.q.def.ID + "; "
 			if g.guarded {
 				how = "guarded overflow to " + g.q.def.ID + " (its SL meets target); "
@@ -410,14 +410,20 @@ func (e *Engine) withdraw(c *contact, why string, missed bool) *agent {
 
 // requeue returns c to the front of its queue: it keeps its original
 // arrival time, so it is ahead of everyone of equal priority who came later.
-// Another eligible agent is preferred over the one that just missed it;
-// otherwise that agent, if still ready, chooses among all heads again.
+// The agent that just missed it is skipped for it for one offer timeout
+// (other agents take it meanwhile); then that agent may get it again.
 func (e *Engine) requeue(c *contact, missedBy *agent, why string) {
 	e.setContactState(c, Waiting, why)
 	e.relist(c)
 	c.missed = missedBy
+	c.missedUntil = e.now.Add(c.q.offerTimeout(c.ch))
+	e.addTimer(timer{at: c.missedUntil, kind: tRetry, cid: c.id, n: c.offerSeq})
 	e.route(c)
-	c.missed = nil // if nobody else took it, the freed agent's own choice may
+}
+
+// skips reports whether a must not get c now (a just missed c's offer).
+func (e *Engine) skips(c *contact, a *agent) bool {
+	return c.missed == a && e.now.Before(c.missedUntil)
 }
 
 func (e *Engine) accept(ev OfferAccepted) error {

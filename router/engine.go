@@ -150,7 +150,6 @@ func (e *Engine) drain() {
 		if c.state == Waiting {
 			e.route(c)
 		}
-		c.missed = nil
 	}
 	e.toRoute = e.toRoute[:0]
 	e.toFeed = e.toFeed[:0]

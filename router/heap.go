@@ -174,6 +174,7 @@ const (
 	tBound
 	tAnnounce
 	tPark
+	tRetry
 )
 
 type timer struct {

@@ -99,7 +99,7 @@ func (m *model) checkNoIdleMatch() {
 					continue
 				}
 				for _, h := range q.ready[ch].h {
-					if h.a.Skills.Meets(b.reqs) {
+					if h.a.Skills.Meets(b.reqs) && !m.allSkip(b, h.a) {
 						m.t.Log(m.tail())
 						m.t.Fatalf("agent %s is available in %s/%v while c%d waits there", h.a.id, q.def.ID, Channel(ch), b.list.Peek().ID)
 					}
@@ -107,6 +107,15 @@ func (m *model) checkNoIdleMatch() {
 			}
 		}
 	}
+}
+
+func (m *model) allSkip(b *bucket, a *agent) bool {
+	for _, it := range b.list.Sorted() {
+		if !m.e.skips(m.e.contacts[ContactID(it.ID)], a) {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *model) tail() string {
@@ -152,12 +161,13 @@ func (m *model) checkCapacity(a AgentID) {
 // it just came back from an offer (it skips the agent that missed it once).
 func (m *model) checkFIFO(o Offer, withdrawn map[ContactID]bool) {
 	x := m.e.contacts[o.Contact]
+	ag := m.e.agents[o.Agent]
 	if x == nil || len(x.guests) > 0 || x.escIdx > 0 || strings.Contains(o.Reason, "preferred") {
 		return
 	}
 	for _, y := range m.e.contacts {
 		if y == x || y.state != Waiting || y.q != x.q || y.ch != x.ch || y.prio != x.prio || withdrawn[y.id] ||
-			y.pinned != nil || y.parked || reqKey(y.reqs) != reqKey(x.reqs) || y.escIdx > 0 {
+			y.pinned != nil || y.parked || reqKey(y.reqs) != reqKey(x.reqs) || y.escIdx > 0 || m.e.skips(y, ag) {
 			continue
 		}
 		if y.arrived.Before(x.arrived) {

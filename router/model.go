@@ -49,34 +49,35 @@ type guest struct {
 
 // contact is the live state of one contact.
 type contact struct {
-	id       ContactID
-	ch       Channel
-	number   string
-	language string
-	citizen  string
-	attrs    map[string]string
-	q        *queue
-	prio     int
-	reqs     []agents.Req
-	arrived  time.Time
-	state    ContactState
-	since    time.Time
-	item     queues.Item
-	arrItem  queues.Item // in q.byArr
-	bucket   *bucket
-	guests   []*guest
-	agent    *agent // offered-to or talking-with
-	last     *agent // last agent, for ContactClosed
-	missed   *agent // agent that just missed it: skipped on the next try
-	offerSeq uint32
-	escIdx   int
-	reason   string
-	pinned   *agent // waiting for a preferred or named agent
-	parked   bool   // waiting outside any list (closed hotline callback offer)
-	talkAt   time.Time
-	annPos   int
-	annEWT   time.Duration
-	routeQ   bool // queued in Engine.toRoute
+	id          ContactID
+	ch          Channel
+	number      string
+	language    string
+	citizen     string
+	attrs       map[string]string
+	q           *queue
+	prio        int
+	reqs        []agents.Req
+	arrived     time.Time
+	state       ContactState
+	since       time.Time
+	item        queues.Item
+	arrItem     queues.Item // in q.byArr
+	bucket      *bucket
+	guests      []*guest
+	agent       *agent // offered-to or talking-with
+	last        *agent // last agent, for ContactClosed
+	missed      *agent // agent that just missed it: skipped until missedUntil
+	missedUntil time.Time
+	offerSeq    uint32
+	escIdx      int
+	reason      string
+	pinned      *agent // waiting for a preferred or named agent
+	parked      bool   // waiting outside any list (closed hotline callback offer)
+	talkAt      time.Time
+	annPos      int
+	annEWT      time.Duration
+	routeQ      bool // queued in Engine.toRoute
 }
 
 // membership is one queue an agent serves.

@@ -77,6 +77,8 @@ func (e *Engine) live(t timer) bool {
 		return c.state == Waiting && c.pinned != nil && c.offerSeq == t.n
 	case tPark:
 		return c.parked
+	case tRetry:
+		return c.state == Waiting && c.missed != nil && c.offerSeq == t.n
 	case tBound:
 		return c.state == Waiting || c.state == Talking || c.state == Offered
 	}
@@ -119,6 +121,11 @@ func (e *Engine) fire(t timer) {
 		e.unpin(c)
 		e.setContactState(c, Waiting, why)
 		e.relist(c)
+		e.queueRoute(c)
+	case tRetry:
+		a := c.missed
+		c.missed = nil
+		e.queueFeed(a) // the agent chooses among all heads again
 		e.queueRoute(c)
 	case tPark:
 		e.close(c, EndRefusedClosed, "no callback requested within "+secs(e.cfg.CallbackWait))
