@@ -49,6 +49,7 @@ func (s *Service) routes() {
 	mux.HandleFunc("POST /api/contacts/{id}/move", s.authed(RoleSupervisor, s.apiMove))
 	mux.HandleFunc("GET /api/contacts/{id}", s.authed("", s.apiContact))
 	mux.HandleFunc("GET /api/contacts", s.authed(RoleSupervisor, s.apiContactsByCitizen))
+	mux.HandleFunc("GET /api/calls", s.authed(RoleSupervisor, s.apiCalls))
 	mux.HandleFunc("GET /api/users", s.authed(RoleAdmin, s.apiUsers))
 	mux.HandleFunc("POST /api/users", s.authed(RoleAdmin, s.apiCreateUser))
 	mux.HandleFunc("POST /api/users/{name}", s.authed(RoleAdmin, s.apiUpdateUser))
@@ -516,4 +517,52 @@ func (s *Service) apiResetPassword(w http.ResponseWriter, r *http.Request, sess 
 		s.kickUser(u.Username)
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// CallView is one call record (CDR) as the API shows it; caller numbers
+// are masked when MaskNumbers is set.
+type CallView struct {
+	CallID      string          `json:"call_id"`
+	Contact     uint64          `json:"contact"`
+	From        string          `json:"from"`
+	To          string          `json:"to"`
+	Legs        []store.CallLeg `json:"legs"`
+	Codec       string          `json:"codec"`
+	Started     int64           `json:"started"`
+	Answered    int64           `json:"answered,omitempty"`
+	Ended       int64           `json:"ended,omitempty"`
+	HangupCause string          `json:"hangup_cause"`
+	RTP         store.RTPStats  `json:"rtp"`
+}
+
+func (s *Service) apiCalls(w http.ResponseWriter, r *http.Request, sess *session) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			fail(w, http.StatusBadRequest, "limit is 1..1000")
+			return
+		}
+		limit = n
+	}
+	recs, err := s.st.CallRecords(r.Context(), limit)
+	if err != nil {
+		fail(w, http.StatusServiceUnavailable, "store unavailable")
+		return
+	}
+	out := make([]CallView, 0, len(recs))
+	for _, c := range recs {
+		v := CallView{CallID: c.CallID, Contact: c.Contact, From: c.From, To: c.To, Legs: c.Legs, Codec: c.Codec,
+			Started: unixMS(c.Started), Answered: unixMS(c.Answered), Ended: unixMS(c.Ended), HangupCause: c.HangupCause, RTP: c.RTP}
+		if s.opts.MaskNumbers {
+			v.From = maskNumber(v.From)
+			for i := range v.Legs {
+				if v.Legs[i].Role == "citizen" {
+					v.Legs[i].URI = maskNumber(v.Legs[i].URI)
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, out)
 }

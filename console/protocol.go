@@ -93,6 +93,16 @@ func endReasonName(r router.EndReason) string {
 // maskNumber keeps the last four digits of a phone number: 010-****-5678
 // becomes "*******5678". Non-numbers (chat identities) pass unchanged.
 func maskNumber(s string) string {
+	// SIP/tel URIs: mask the user part, keep the rest.
+	for _, scheme := range []string{"sip:", "sips:", "tel:"} {
+		if rest, ok := strings.CutPrefix(s, scheme); ok {
+			user, host, hasHost := strings.Cut(rest, "@")
+			if hasHost {
+				return scheme + maskNumber(user) + "@" + host
+			}
+			return scheme + maskNumber(user)
+		}
+	}
 	digits := 0
 	for _, r := range s {
 		if r >= '0' && r <= '9' {

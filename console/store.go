@@ -22,5 +22,6 @@ type Store interface {
 	Enqueue(rec store.Record) error
 	Contact(ctx context.Context, id uint64) (store.Contact, error)
 	ContactsByCitizen(ctx context.Context, citizen string, limit int) ([]store.Contact, error)
+	CallRecords(ctx context.Context, limit int) ([]store.CallRecord, error)
 	Health() store.Health
 }
