@@ -51,10 +51,12 @@ func (e *Engine) logout(ev AgentLoggedOut) error {
 	a.LoggedIn = false
 	a.HasNext = false
 	a.Base, a.Reason = agents.NotReady, why
+	withdrew := false
 	for _, c := range append([]*contact(nil), a.contacts...) {
 		if c.state == Offered {
 			e.withdraw(c, why, false)
 			e.requeue(c, a, "offer withdrawn: agent "+why)
+			withdrew = true
 		}
 	}
 	for _, c := range append([]*contact(nil), a.pinned...) {
@@ -66,7 +68,7 @@ func (e *Engine) logout(ev AgentLoggedOut) error {
 		a.InWrap = false
 		a.WrapDur = 0
 	}
-	e.agentChanged(a, why, true)
+	e.agentChanged(a, why, !withdrew) // a withdrawal already reported the change
 	return nil
 }
 
@@ -172,7 +174,7 @@ func (e *Engine) feed(a *agent) {
 				}
 			}
 			if q.guests[ch].Len() > 0 {
-				e.consider(a, q, &q.guests[ch], "escalated to ")
+				e.consider(a, q, &q.guests[ch], "via ")
 			}
 			if q.guarded[ch].Len() > 0 && e.meetsSL(q) {
 				e.consider(a, q, &q.guarded[ch], "guarded overflow to ")

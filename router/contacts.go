@@ -294,7 +294,7 @@ func (e *Engine) route(c *contact) bool {
 		}
 		h := &g.q.ready[c.ch]
 		if a := h.first(func(a *agent) bool { return !e.skips(c, a) }, &e.scratch); a != nil {
-			how := "escalated to " + g.q.def.ID + "; "
+			how := "via " + g.q.def.ID + " (escalation/overflow); "
 			if g.guarded {
 				how = "guarded overflow to " + g.q.def.ID + " (its SL meets target); "
 			}
