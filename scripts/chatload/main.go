@@ -460,13 +460,19 @@ func realRouting(st *store.Store, opts chat.Options, waiting, talking int) (*cha
 		log.Fatal(err)
 	}
 	var mu sync.Mutex
+	var offers, withdrawn atomic.Int64
 	pairs := map[router.ContactID]router.AgentID{}
 	hub.AddSink(svc.Sink())
 	hub.AddSink(server.SinkFunc(func(cmds []router.Command) {
 		for _, c := range cmds {
 			switch c := c.(type) {
 			case router.Offer:
-				_ = hub.Submit(router.OfferAccepted{Contact: c.Contact, Agent: c.Agent})
+				offers.Add(1)
+				if err := hub.Submit(router.OfferAccepted{Contact: c.Contact, Agent: c.Agent}); err != nil {
+					log.Printf("accept: %v", err)
+				}
+			case router.OfferWithdrawn:
+				withdrawn.Add(1)
 			case router.Connected:
 				mu.Lock()
 				pairs[c.Contact] = c.Agent
@@ -493,6 +499,9 @@ func realRouting(st *store.Store, opts chat.Options, waiting, talking int) (*cha
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		if len(pairs) < talking {
+			log.Printf("only %d of %d chats connected (offers %d, withdrawn %d)", len(pairs), talking, offers.Load(), withdrawn.Load())
+		}
 		return maps.Clone(pairs)
 	}
 }
