@@ -107,7 +107,7 @@ func TestBaresipAgentPhone(t *testing.T) {
 	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv[router.ContactEnded](nil))
 	rec := env.store.wait(t, 5*time.Second)
 	t.Logf("record: %+v", rec)
-	if rec.AgentRx < 100 || rec.AgentTx < 100 || rec.RxPackets < 100 {
+	if rec.AgentRx < minAudio || rec.AgentTx < minAudio || rec.RxPackets < minAudio {
 		t.Fatalf("two-way audio missing: %+v", rec)
 	}
 	dumps, _ := filepath.Glob(filepath.Join(phone.dir, "*.wav"))

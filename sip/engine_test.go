@@ -96,7 +96,7 @@ func TestEngineEndToEnd(t *testing.T) {
 		}
 	}
 	rec := env.store.wait(t, 5*time.Second)
-	if rec.Agent != "agent02" || rec.AgentRx < 100 || rec.Cause != causeCitizenBye {
+	if rec.Agent != "agent02" || rec.AgentRx < minAudio || rec.Cause != causeCitizenBye {
 		t.Fatalf("record = %+v", rec)
 	}
 	waitFor(t, 10*time.Second, "agent02 ready after wrap-up", func() bool {

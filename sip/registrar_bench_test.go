@@ -139,3 +139,33 @@ func BenchmarkRegisterSIPp(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/el.Seconds(), "registrations/s")
 }
+
+// BenchmarkRegistrarRejectStore: wrong password of a known user vs an
+// unknown user with the credentials read from the real store (SQLite).
+//
+//	go test -run '^$' -bench 'BenchmarkRegistrarRejectStore' -count 3 ./sip/
+func BenchmarkRegistrarRejectStore(b *testing.B) {
+	st := openTestStore(b)
+	ad := NewStoreAdapter(st)
+	for _, user := range []string{"agent01", "nosuchuser"} {
+		b.Run(user, func(b *testing.B) {
+			reg, _ := newTestRegistrar(b, func(o *RegistrarOptions) {
+				o.Credentials = ad
+				o.FailBurst = 1 << 30
+				o.FailEvery = time.Nanosecond
+			})
+			now := time.Now()
+			reqs := make([]*sip.Request, b.N)
+			for i := range reqs {
+				reqs[i] = benchRegister(reg, user, "wrong", DigestSHA256, uint32(i+1), now)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if res := reg.serve(reqs[i]); res.StatusCode != 401 {
+					b.Fatalf("got %s", res.Short())
+				}
+			}
+		})
+	}
+}

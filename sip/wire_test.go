@@ -52,7 +52,7 @@ func TestCallDTMFChoiceBridgeCitizenBye(t *testing.T) {
 		t.Fatalf("record = %+v", rec)
 	}
 	// Two-way audio: the citizen's and the agent's speech crossed the bridge.
-	if rec.RxPackets < 150 || rec.AgentRx < 150 || rec.AgentTx < 100 || rec.TxPackets < 100 {
+	if rec.RxPackets < minAudio || rec.AgentRx < minAudio || rec.AgentTx < minAudio || rec.TxPackets < minAudio {
 		t.Fatalf("RTP counters too low: %+v", rec)
 	}
 	// The CDR reached the store.
@@ -97,7 +97,7 @@ func TestLateOfferInfoDTMFAgentBye(t *testing.T) {
 	}
 	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv(func(e router.ContactEnded) bool { return e.Reason == router.EndCompleted }))
 	rec := env.store.wait(t, 5*time.Second)
-	if rec.Cause != causeAgentBye || rec.AgentRx < 50 || rec.RxPackets < 50 {
+	if rec.Cause != causeAgentBye || rec.AgentRx < minAudio || rec.RxPackets < minAudio {
 		t.Fatalf("record = %+v", rec)
 	}
 }
@@ -165,7 +165,7 @@ func TestAbandonInQueue(t *testing.T) {
 	}
 	env.hub.waitEvent(t, 5*time.Second, "ContactAbandoned", isEv[router.ContactAbandoned](nil))
 	rec := env.store.wait(t, 5*time.Second)
-	if rec.TxPackets < 100 || !rec.Answered.IsZero() || rec.Cause != causeCitizenBye {
+	if rec.TxPackets < minAudio || !rec.Answered.IsZero() || rec.Cause != causeCitizenBye {
 		t.Fatalf("record = %+v (want hold music sent, never answered)", rec)
 	}
 	if env.hub.has(isEv[router.ContactEnded](nil)) {
@@ -197,7 +197,7 @@ func TestNextAgentAfterBusyAndNoAnswer(t *testing.T) {
 	env.hub.waitEvent(t, 5*time.Second, "reject agent02", isEv(func(e router.OfferRejected) bool { return e.Agent == "agent02" && e.Reason == "no answer" }))
 	env.hub.waitEvent(t, 5*time.Second, "accept agent03", isEv(func(e router.OfferAccepted) bool { return e.Agent == "agent03" }))
 	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv[router.ContactEnded](nil))
-	if rec := env.store.wait(t, 5*time.Second); rec.Agent != "agent03" || rec.AgentRx < 50 {
+	if rec := env.store.wait(t, 5*time.Second); rec.Agent != "agent03" || rec.AgentRx < minAudio {
 		t.Fatalf("record = %+v", rec)
 	}
 }
@@ -295,7 +295,7 @@ func TestClosedHotline(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := env.store.wait(t, 5*time.Second)
-	if rec.Cause != causeClosed || rec.TxPackets < 100 {
+	if rec.Cause != causeClosed || rec.TxPackets < minAudio {
 		t.Fatalf("record = %+v", rec)
 	}
 	if env.hub.has(isEv[router.ContactAbandoned](nil)) {
@@ -398,7 +398,7 @@ func TestAgentPhoneHoldReinvite(t *testing.T) {
 		}
 	}
 	rec := env.store.wait(t, 5*time.Second)
-	if rec.Holds != 1 || rec.Cause != causeCitizenBye || rec.AgentRx < 100 {
+	if rec.Holds != 1 || rec.Cause != causeCitizenBye || rec.AgentRx < minAudio {
 		t.Fatalf("record = %+v, want one hold", rec)
 	}
 	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv[router.ContactEnded](nil))
@@ -451,7 +451,7 @@ func TestAnnouncementsRateLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := env.store.wait(t, 5*time.Second)
-	if rec.Announces != 1 || rec.TxPackets < 300 {
+	if rec.Announces != 1 || rec.TxPackets < 4*minAudio {
 		t.Fatalf("record = %+v, want exactly one announcement", rec)
 	}
 	env.hub.waitEvent(t, 5*time.Second, "ContactAbandoned", isEv[router.ContactAbandoned](nil))
