@@ -164,12 +164,13 @@ func (e *Engine) feed(a *agent) {
 	e.cands = e.cands[:0]
 	for i := range a.mem {
 		q := a.mem[i].q
+		sOK := a.mem[i].sOK
 		for _, ch := range [2]Channel{Voice, Chat} {
 			if !a.Available(agents.Channel(ch), q.def.ChatWhileBusy) {
 				continue
 			}
 			for _, b := range q.buckets[ch] {
-				if b.list.Len() > 0 && a.Skills.Meets(b.reqs) {
+				if b.list.Len() > 0 && ((b.strict && sOK) || a.Skills.Meets(b.reqs)) {
 					e.consider(a, q, &b.list, "")
 				}
 			}

@@ -175,6 +175,7 @@ func (e *Engine) build() {
 	e.noSkill = nil
 	for _, d := range e.cfg.Queues {
 		q := &queue{def: d, strict: toReqs(d.Skills), stats: queues.NewStats(d.SLThreshold, kst)}
+		q.sKey = reqKey(q.strict)
 		q.loose = slices.Clone(q.strict)
 		for _, st := range d.Escalation {
 			for _, r := range st.Relax {
@@ -252,7 +253,7 @@ func (e *Engine) attach(a *agent) {
 	qs := e.memberQueues(a.def)
 	a.mem = make([]membership, len(qs))
 	for i, q := range qs {
-		a.mem[i] = membership{q: q, score: a.Skills.Score(q.strict), pos: [3]int{-1, -1, -1}}
+		a.mem[i] = membership{q: q, score: a.Skills.Score(q.strict), sOK: a.Skills.Meets(q.strict), pos: [3]int{-1, -1, -1}}
 		q.byState[a.State]++
 		q.members++
 		e.markDirty(q)

@@ -224,7 +224,7 @@ func (e *Engine) relist(c *contact) {
 		}
 	}
 	if b == nil {
-		b = &bucket{q: q, ch: c.ch, key: key, reqs: c.reqs}
+		b = &bucket{q: q, ch: c.ch, key: key, reqs: c.reqs, strict: key == q.sKey}
 		q.buckets[c.ch] = append(q.buckets[c.ch], b)
 	}
 	c.item.ID = uint64(c.id)

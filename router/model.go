@@ -11,6 +11,7 @@ import (
 type queue struct {
 	def     QueueDef
 	strict  []agents.Req // the queue's skills
+	sKey    string       // reqKey(strict)
 	loose   []agents.Req // lowest minimums over escalation steps: membership
 	buckets [3][]*bucket // per channel, one per distinct skill requirement
 	guests  [3]queues.List
@@ -34,11 +35,12 @@ type queue struct {
 // bucket holds the waiting contacts of one queue, one channel and one skill
 // requirement: FIFO by effective priority within equal skills.
 type bucket struct {
-	q    *queue
-	ch   Channel
-	key  string
-	reqs []agents.Req
-	list queues.List
+	q      *queue
+	ch     Channel
+	key    string
+	reqs   []agents.Req
+	strict bool // reqs are the queue's own skills
+	list   queues.List
 }
 
 type guest struct {
@@ -84,6 +86,7 @@ type contact struct {
 type membership struct {
 	q     *queue
 	score int    // proficiency sum on the queue's skills (most-skilled)
+	sOK   bool   // the agent meets the queue's own skills
 	pos   [3]int // index in q.ready[ch], -1 when absent
 }
 
