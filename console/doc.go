@@ -7,11 +7,13 @@
 // contacts) built only from the commands the hub delivers to its Sink. The
 // mirror and the set of live connections are guarded by one mutex; Deliver
 // (called on the hub goroutine) updates the mirror, encodes each event once
-// and pushes it, non-blocking, onto each concerned connection's bounded send
-// queue. A connection whose queue is full is cut off (close code 4008) and
-// the browser reconnects and resyncs from a snapshot. Snapshots are taken
-// under the same mutex as event fan-out, so snapshot + later events never
-// miss or duplicate anything. Each connection has one reader and one writer
+// and fixes its target connections, then hands it to one dispatcher
+// goroutine that pushes it, non-blocking, onto each connection's bounded
+// send queue. A connection whose queue is full is cut off (close code 4008)
+// and the browser reconnects and resyncs from a snapshot. Snapshots are taken
+// under the same mutex that fixes event targets, so a snapshot plus the later
+// events never miss anything (earlier events still in flight carry a seq the
+// client ignores). Each connection has one reader and one writer
 // goroutine. Routing changes go to the hub only through Submit/Do, never
 // blocking it. One live console per agent: a second tab takes over and the
 // old one is closed with code 4001 ("taken over").

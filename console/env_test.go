@@ -421,3 +421,7 @@ func (f *fakeCalls) Transfer(ctx context.Context, c router.ContactID, target str
 func wsDialer(c *client) *websocket.Dialer {
 	return &websocket.Dialer{Jar: c.hc.Jar, HandshakeTimeout: 5 * time.Second}
 }
+
+func storeOpen(dir string) (*store.Store, error) {
+	return store.Open(context.Background(), filepath.Join(dir, "onecall.db"))
+}

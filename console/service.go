@@ -157,6 +157,7 @@ type Service struct {
 	grace   map[router.AgentID]*time.Timer
 	subs    map[router.ContactID]func() // chat subscriptions; nil value = pending
 	closed  bool
+	out     chan outMsg // events to the dispatcher
 }
 
 type wrapItem struct {
@@ -183,8 +184,11 @@ func newService(h hubAPI, st Store, opts Options) (*Service, error) {
 		wrap:    make(map[router.AgentID][]wrapItem),
 		grace:   make(map[router.AgentID]*time.Timer),
 		subs:    make(map[router.ContactID]func()),
+		out:     make(chan outMsg, 8192),
 	}
 	s.routes()
+	s.wg.Add(1)
+	go s.dispatch()
 	return s, nil
 }
 
@@ -304,10 +308,7 @@ func (s *Service) Deliver(cmds []router.Command) {
 				s.pushWrapLocked(prev, wrapItem{Contact: c.Contact, Number: v.Number, Channel: v.Channel})
 			}
 			s.m.apply(c, now)
-			targets := s.agentTargets(prev)
-			for f := range s.follows[c.Contact] {
-				targets = append(targets, f)
-			}
+			targets := s.agentTargets(prev) // followers are supervisors: included
 			delete(s.follows, c.Contact)
 			s.unsubscribeLocked(c.Contact)
 			s.emitLocked("contact_closed", map[string]any{"contact": c.Contact, "channel": channelName(c.Channel),
@@ -388,7 +389,11 @@ func (s *Service) superList() []*conn {
 	return out
 }
 
-// emitLocked encodes one event once and queues it on each target. s.mu held.
+// emitLocked encodes one event once and hands it, with its targets fixed
+// now, to the dispatcher goroutine, which queues it on each connection; the
+// hub goroutine never does the per-console work. Targets must not repeat a
+// connection. If the dispatcher falls behind by a whole queue, every
+// console is cut off (4008) and resyncs from a snapshot. s.mu held.
 func (s *Service) emitLocked(kind string, data any, targets []*conn) {
 	s.seq++
 	if len(targets) == 0 {
@@ -399,13 +404,33 @@ func (s *Service) emitLocked(kind string, data any, targets []*conn) {
 		s.log.Error("encode event", "kind", kind, "err", err)
 		return
 	}
-	seen := make(map[*conn]struct{}, len(targets))
-	for _, c := range targets {
-		if _, dup := seen[c]; dup {
-			continue
+	select {
+	case s.out <- outMsg{b: b, targets: targets}:
+	default:
+		s.log.Warn("console dispatcher overloaded; resyncing every console")
+		for _, c := range s.conns {
+			c.kill(closeSlow, "overloaded; resync")
 		}
-		seen[c] = struct{}{}
-		c.push(b)
+	}
+}
+
+type outMsg struct {
+	b       []byte
+	targets []*conn
+}
+
+// dispatch pushes events to connections in emit order.
+func (s *Service) dispatch() {
+	defer s.wg.Done()
+	for {
+		select {
+		case m := <-s.out:
+			for _, c := range m.targets {
+				c.push(m.b)
+			}
+		case <-s.ctx.Done():
+			return
+		}
 	}
 }
 
