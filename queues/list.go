@@ -8,6 +8,7 @@ type Item struct {
 	ID      uint64
 	Score   int64 // higher first; see Score
 	Arrival int64 // original arrival, unix nanoseconds; earlier first
+	Owner   any   // the owner's back pointer (not used by the list)
 
 	l, r, p *Item
 	size    int32

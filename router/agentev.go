@@ -243,11 +243,11 @@ func (e *Engine) consider(a *agent, via *queue, l *queues.List, how string) {
 	if it == nil {
 		return
 	}
-	c := e.contacts[ContactID(it.ID)]
+	c := it.Owner.(*contact)
 	if c != nil && e.skips(c, a) {
 		c = nil
 		l.Each(func(x *queues.Item) bool {
-			y := e.contacts[ContactID(x.ID)]
+			y := x.Owner.(*contact)
 			if e.skips(y, a) {
 				return true
 			}

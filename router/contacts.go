@@ -228,11 +228,12 @@ func (e *Engine) relist(c *contact) {
 		q.buckets[c.ch] = append(q.buckets[c.ch], b)
 	}
 	c.item.ID = uint64(c.id)
+	c.item.Owner = c
 	c.item.Arrival = c.arrived.UnixNano()
 	c.item.Score = queues.Score(q.def.Priority+c.prio, q.def.AgingPerMinute, c.arrived, e.epoch)
 	b.list.Push(&c.item)
 	c.bucket = b
-	c.arrItem.ID, c.arrItem.Arrival = c.item.ID, c.item.Arrival
+	c.arrItem.ID, c.arrItem.Arrival, c.arrItem.Owner = c.item.ID, c.item.Arrival, c
 	q.byArr.Push(&c.arrItem)
 	for _, g := range c.guests {
 		e.pushGuest(c, g)
@@ -245,6 +246,7 @@ func (e *Engine) pushGuest(c *contact, g *guest) {
 		return
 	}
 	g.item.ID = uint64(c.id)
+	g.item.Owner = c
 	g.item.Arrival = c.arrived.UnixNano()
 	g.item.Score = int64(c.q.def.Priority + c.prio)
 	if g.guarded {

@@ -218,7 +218,7 @@ func (e *Engine) announce(q *queue) {
 	for _, ch := range [2]Channel{Voice, Chat} {
 		items := e.listed(q, ch)
 		for i, it := range items {
-			c := e.contacts[ContactID(it.ID)]
+			c := it.Owner.(*contact)
 			pos := i + 1
 			w := e.ewt(q, ch, pos)
 			d := w - c.annEWT

@@ -106,7 +106,7 @@ func (e *Engine) Waiting(queue string) []ContactView {
 	var out []ContactView
 	for _, ch := range [2]Channel{Voice, Chat} {
 		for i, it := range e.listed(q, ch) {
-			v := e.contactView(e.contacts[ContactID(it.ID)])
+			v := e.contactView(it.Owner.(*contact))
 			v.Position = i + 1
 			out = append(out, v)
 		}
