@@ -15,7 +15,8 @@
 // conv.mu; never the reverse.
 //
 // The hub calls Sink().Deliver on its own goroutine; Deliver only filters the
-// chat commands into a bounded queue that one service goroutine drains.
+// chat commands into bounded queues, sharded by contact id, each drained
+// by one service goroutine (per-contact order; contacts in parallel).
 // Every citizen connection has one reader goroutine, a writer goroutine that
 // exists only while frames are queued, a ping timer and a bounded send
 // queue; a full queue cuts the connection (close code 4008) and the page

@@ -32,7 +32,7 @@ type Service struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	cmdq   chan []router.Command
+	cmdq   []chan []router.Command // shards by contact id: per-contact order, contacts in parallel
 	closed atomic.Bool
 	drops  atomic.Uint64
 
@@ -70,7 +70,7 @@ func newService(h Hub, be backend, opts Options, isBusy func(error) bool) (*Serv
 		log:     opts.Logger.With("component", "chat"),
 		now:     opts.Now,
 		isBusy:  isBusy,
-		cmdq:    make(chan []router.Command, 16384),
+		cmdq:    make([]chan []router.Command, cmdShards),
 		convs:   make(map[router.ContactID]*conv),
 		byHash:  make(map[string]router.ContactID),
 		ipLim:   make(map[string]*rate.Limiter),
@@ -82,8 +82,11 @@ func newService(h Hub, be backend, opts Options, isBusy func(error) bool) (*Serv
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.initHTTP()
-	s.wg.Add(1)
-	go s.loop()
+	for i := range s.cmdq {
+		s.cmdq[i] = make(chan []router.Command, 4096)
+		s.wg.Add(1)
+		go s.loop(s.cmdq[i])
+	}
 	return s, nil
 }
 
@@ -122,41 +125,49 @@ func (s *Service) Deliver(cmds []router.Command) { s.deliver(cmds) }
 
 // deliver filters chat commands into the bounded queue.
 func (s *Service) deliver(cmds []router.Command) {
-	var mine []router.Command
+	var mine [cmdShards][]router.Command
+	add := func(id router.ContactID, c router.Command) {
+		mine[id%cmdShards] = append(mine[id%cmdShards], c)
+	}
 	for _, c := range cmds {
 		switch c := c.(type) {
 		case router.Announce:
 			if c.Channel == router.Chat {
-				mine = append(mine, c)
+				add(c.Contact, c)
 			}
 		case router.Connected:
 			if c.Channel == router.Chat {
-				mine = append(mine, c)
+				add(c.Contact, c)
 			}
 		case router.ContactClosed:
 			if c.Channel == router.Chat {
-				mine = append(mine, c)
+				add(c.Contact, c)
 			}
 		case router.CallbackOffered:
 			if s.known(c.Contact) {
-				mine = append(mine, c)
+				add(c.Contact, c)
 			}
 		case router.ContactStateChanged:
 			if c.State == router.Waiting && s.known(c.Contact) {
-				mine = append(mine, c)
+				add(c.Contact, c)
 			}
 		}
 	}
-	if len(mine) == 0 {
-		return
-	}
-	select {
-	case s.cmdq <- mine:
-	default:
-		s.drops.Add(1)
-		s.log.Error("chat command queue full; commands dropped", "n", len(mine))
+	for i, m := range mine {
+		if len(m) == 0 {
+			continue
+		}
+		select {
+		case s.cmdq[i] <- m:
+		default:
+			s.drops.Add(1)
+			s.log.Error("chat command queue full; commands dropped", "n", len(m))
+		}
 	}
 }
+
+// cmdShards is the number of goroutines applying routing commands.
+const cmdShards = 8
 
 func (s *Service) known(id router.ContactID) bool {
 	s.mu.Lock()
@@ -171,13 +182,13 @@ func (s *Service) conv(id router.ContactID) *conv {
 	return s.convs[id]
 }
 
-func (s *Service) loop() {
+func (s *Service) loop(q chan []router.Command) {
 	defer s.wg.Done()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
-		case cmds := <-s.cmdq:
+		case cmds := <-q:
 			for _, c := range cmds {
 				s.apply(c)
 			}

@@ -43,7 +43,7 @@ func TestSlowSubscriberGetsResync(t *testing.T) {
 	close(release)
 	// Some reads were delivered (those taken or buffered), the rest were
 	// dropped; once the subscriber has room again, the next event it gets is
-	// preceded by exactly one resync.
+	// preceded by a resync.
 	var kinds []EventKind
 	deadline := time.After(5 * time.Second)
 	for {
@@ -60,8 +60,8 @@ func TestSlowSubscriberGetsResync(t *testing.T) {
 			t.Fatalf("events %v", kinds)
 		}
 		if i := slices.Index(kinds, EventTyping); i >= 0 {
-			if i == 0 || kinds[i-1] != EventResync || slices.Index(kinds, EventResync) != i-1 {
-				t.Fatalf("want reads, one resync, typing: %v", kinds)
+			if i == 0 || kinds[i-1] != EventResync || slices.Contains(kinds[:slices.Index(kinds, EventResync)], EventTyping) {
+				t.Fatalf("want reads, resync, typing: %v", kinds)
 			}
 			break
 		}
