@@ -24,5 +24,5 @@
 // only through Submit/Do and never block it; a full hub inbox is answered
 // with the "busy" error frame. Console subscribers
 // get events through their own bounded queue and goroutine; on overflow they
-// get a single EventResync and should reload the Transcript.
+// get an EventResync and should reload the Transcript.
 package chat

@@ -21,7 +21,7 @@ type subscriber struct {
 // citizen event of contact (messages, typing, read, delivered, detached,
 // resumed, left, ended). fn may block briefly; when more than
 // Options.SubBuffer events pile up, the rest are dropped and fn later gets
-// one EventResync (reload Transcript). cancel stops the subscription; it is
+// an EventResync (reload Transcript). cancel stops the subscription; it is
 // safe to call more than once. Subscribing to an unknown contact returns a
 // no-op cancel and no events.
 func (s *Service) Subscribe(contact router.ContactID, fn func(Event)) (cancel func()) {

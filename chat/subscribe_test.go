@@ -7,7 +7,7 @@ import (
 )
 
 // A slow console subscriber never blocks the chat: events beyond
-// SubBuffer are dropped and the subscriber later gets one EventResync;
+// SubBuffer are dropped and the subscriber later gets an EventResync;
 // cancel stops delivery.
 func TestSlowSubscriberGetsResync(t *testing.T) {
 	h := &fakeHub{}
