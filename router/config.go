@@ -258,7 +258,7 @@ func (e *Engine) attach(a *agent) {
 		q.members++
 		e.markDirty(q)
 	}
-	e.reindex(a)
+	e.reindex(a, true)
 }
 
 // detach removes agent a from every queue it serves.

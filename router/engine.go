@@ -142,6 +142,9 @@ func (e *Engine) drain() {
 			e.toFeed = e.toFeed[1:]
 			a.feedQ = false
 			e.feed(a)
+			if a.idxDirty && !a.feedQ {
+				e.reindex(a, true)
+			}
 			continue
 		}
 		c := e.toRoute[0]
@@ -223,15 +226,25 @@ func (e *Engine) agentChanged(a *agent, why string, force bool) {
 		}
 		e.emit(AgentStateChanged{Agent: a.id, State: AgentState(st), Reason: reason, Next: next, At: e.now, Active: a.Active.Total()})
 	}
-	e.reindex(a)
 	if a.Available(agents.Voice, true) || a.Available(agents.Chat, true) {
+		// Removals now; insertions after the agent's own choice (drain),
+		// which usually makes it unavailable again: a freed agent at peak
+		// never touches the heaps.
+		e.reindex(a, false)
+		a.idxDirty = true
 		e.queueFeed(a)
+		return
 	}
+	e.reindex(a, true)
 }
 
 // reindex puts a into exactly the ready heaps where it can take a contact.
-func (e *Engine) reindex(a *agent) {
+// With add false it only removes it where it no longer may be offered.
+func (e *Engine) reindex(a *agent, add bool) {
 	a.idleKey = a.IdleSince.UnixNano()
+	if add {
+		a.idxDirty = false
+	}
 	for i := range a.mem {
 		m := &a.mem[i]
 		for _, ch := range [2]Channel{Voice, Chat} {
@@ -239,9 +252,13 @@ func (e *Engine) reindex(a *agent) {
 			h := &m.q.ready[ch]
 			switch p := m.pos[ch]; {
 			case want && p < 0:
-				h.push(a, i)
+				if add {
+					h.push(a, i)
+				}
 			case want:
-				h.fix(p)
+				if add {
+					h.fix(p)
+				}
 			case p >= 0:
 				h.remove(p)
 			}

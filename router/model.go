@@ -102,6 +102,7 @@ type agent struct {
 	idleKey   int64 // IdleSince in unix ns, refreshed by reindex
 	wrapSeq   uint32
 	feedQ     bool
+	idxDirty  bool // heap insertions pending until its feed
 	known     bool // defined by config or upsert
 }
 
