@@ -62,6 +62,7 @@ type peak struct {
 	lat     []time.Duration
 	timeIt  bool
 	events  int
+	cmds    int
 }
 
 func (p *peak) apply(ev Event) []Command {
@@ -74,6 +75,7 @@ func (p *peak) apply(ev Event) []Command {
 		p.lat = append(p.lat, time.Since(t0))
 	}
 	p.events++
+	p.cmds += len(cmds)
 	if err != nil {
 		panic(err)
 	}
@@ -149,7 +151,7 @@ func (p *peak) step() {
 
 func BenchmarkPeakEvents(b *testing.B) {
 	p := newPeak(b, bWaiting)
-	p.events = 0
+	p.events, p.cmds = 0, 0
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	b.ResetTimer()
@@ -164,6 +166,7 @@ func BenchmarkPeakEvents(b *testing.B) {
 	// Process CPU time (user+sys, GC workers included): what the engine
 	// costs on a core, independent of waiting for a CPU on a loaded machine.
 	b.ReportMetric(float64(p.events)/cpu.Seconds(), "events/cpu-s")
+	b.ReportMetric(float64(p.cmds)/float64(p.events), "cmds/event")
 }
 
 func pct(l []time.Duration, q float64) time.Duration {

@@ -177,3 +177,22 @@ func TestConfigReloadAndUpsert(t *testing.T) {
 		t.Fatalf("snapshot %d queues %d agents", len(s.Queues), len(s.Agents))
 	}
 }
+
+func TestMeaningfulAnnounce(t *testing.T) {
+	tests := []struct {
+		oldPos, pos    int
+		oldEWT, newEWT time.Duration
+		want           bool
+	}{
+		{5, 4, time.Minute, time.Minute, true},                // near the front
+		{300, 299, 10 * time.Minute, 10 * time.Minute, false}, // one place of 300
+		{300, 270, 10 * time.Minute, 10 * time.Minute, true},  // a tenth
+		{300, 299, 10 * time.Minute, 9 * time.Minute, true},   // estimate moved
+		{3, 3, time.Minute, time.Minute + 10*time.Second, false},
+	}
+	for _, tt := range tests {
+		if got := meaningful(tt.oldPos, tt.pos, tt.oldEWT, tt.newEWT); got != tt.want {
+			t.Errorf("meaningful%+v = %v", tt, got)
+		}
+	}
+}

@@ -206,6 +206,23 @@ func (e *Engine) escalate(c *contact) {
 	}
 }
 
+// meaningful reports whether a new place or estimate is worth telling the
+// citizen: the estimate moved by announceStep or more, or the place changed
+// near the front (top 10) or by at least a tenth.
+func meaningful(oldPos, pos int, oldEWT, ewt time.Duration) bool {
+	if d := ewt - oldEWT; d >= announceStep || d <= -announceStep {
+		return true
+	}
+	if pos == oldPos {
+		return false
+	}
+	d := oldPos - pos
+	if d < 0 {
+		d = -d
+	}
+	return pos <= 10 || d*10 >= oldPos
+}
+
 // announce sends place-in-line updates for q's waiting contacts whose
 // position or estimated wait changed meaningfully since their last one.
 func (e *Engine) announce(q *queue) {
@@ -221,8 +238,7 @@ func (e *Engine) announce(q *queue) {
 			c := it.Owner.(*contact)
 			pos := i + 1
 			w := e.ewt(q, ch, pos)
-			d := w - c.annEWT
-			if pos != c.annPos || d >= announceStep || d <= -announceStep {
+			if meaningful(c.annPos, pos, c.annEWT, w) {
 				c.annPos, c.annEWT = pos, w
 				e.emit(Announce{Contact: c.id, Channel: ch, Position: pos, EstimatedWait: w})
 			}
