@@ -138,6 +138,7 @@
       status(t("connected")); showError(""); enterState(f.state); break;
     case "resumed":
       status(t("connected")); showError(""); alias = f.alias || alias; enterState(f.state, f);
+      if (f.callback_offered && f.state === "waiting") { $("offer").hidden = false; }
       if (f.state === "ended") { onEnded(f.reason, f.offline, f.rated); }
       // messages we sent but never saw acknowledged: if the server committed them
       // they come back in the history; the rest are marked failed.
