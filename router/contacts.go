@@ -215,7 +215,10 @@ func (e *Engine) relist(c *contact) {
 		return
 	}
 	q := c.q
-	key := reqKey(c.reqs)
+	key := q.sKey
+	if !sameReqs(c.reqs, q.strict) {
+		key = reqKey(c.reqs)
+	}
 	var b *bucket
 	for _, x := range q.buckets[c.ch] {
 		if x.key == key {
@@ -670,6 +673,18 @@ func (e *Engine) callback(ev CallbackRequested) error {
 	e.setContactState(c, CallbackBooked, "callback booked to "+ev.Number)
 	e.close(c, EndCallback, "callback booked")
 	return nil
+}
+
+func sameReqs(a, b []agents.Req) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func effective(c *contact, now time.Time) int {

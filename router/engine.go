@@ -136,10 +136,12 @@ func (e *Engine) emit(c Command) { e.out = append(e.out, c) }
 // drain lets freed agents pick contacts (contact choice: longest waiting,
 // highest priority), then routes requeued contacts (agent choice).
 func (e *Engine) drain() {
-	for len(e.toRoute) > 0 || len(e.toFeed) > 0 {
-		if len(e.toFeed) > 0 {
-			a := e.toFeed[0]
-			e.toFeed = e.toFeed[1:]
+	fi, ri := 0, 0
+	for fi < len(e.toFeed) || ri < len(e.toRoute) {
+		if fi < len(e.toFeed) {
+			a := e.toFeed[fi]
+			e.toFeed[fi] = nil
+			fi++
 			a.feedQ = false
 			e.feed(a)
 			if a.idxDirty && !a.feedQ {
@@ -147,8 +149,9 @@ func (e *Engine) drain() {
 			}
 			continue
 		}
-		c := e.toRoute[0]
-		e.toRoute = e.toRoute[1:]
+		c := e.toRoute[ri]
+		e.toRoute[ri] = nil
+		ri++
 		c.routeQ = false
 		if c.state == Waiting {
 			e.route(c)
