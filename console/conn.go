@@ -95,7 +95,7 @@ func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := &conn{s: s, ws: ws, sess: sess, send: make(chan []byte, s.opts.SendQueue), done: make(chan struct{}),
 		limiter: rate.NewLimiter(rate.Limit(s.opts.MsgRate), s.opts.MsgBurst)}
 	if !s.register(c) {
-		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeShutdown, "shutting down"), time.Now().Add(time.Second))
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeShutdown, "shutting down"), time.Now().Add(time.Second))
 		ws.Close()
 		return
 	}

@@ -123,7 +123,7 @@ func formatSkills(m map[string]int) string {
 // Every subcommand accepts --realm (SIP digest realm, default "onecall").
 func UserCommand(ctx context.Context, st UserStore, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: user add|passwd|disable|enable|list ...")
+		return errors.New("usage: user add|passwd|disable|enable|list")
 	}
 	sub, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
