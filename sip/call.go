@@ -95,6 +95,7 @@ type call struct {
 	legs      []store.CallLeg
 	offer     *offerState
 	offerRes  chan offerResult
+	offers    map[router.AgentID]*offerState // outstanding agent INVITEs (incl. withdrawn ones still cancelling)
 	agentLeg  Leg
 	agentDlg  *diago.DialogClientSession
 	agent     router.AgentID
@@ -199,7 +200,8 @@ func (s *Service) serveCall(d *diago.DialogServerSession) {
 		from:   d.FromUser(),
 		sig:    make(chan struct{}, 1),
 	}
-	c.offerRes = make(chan offerResult, 1)
+	c.offerRes = make(chan offerResult, maxOffers)
+	c.offers = map[router.AgentID]*offerState{}
 	c.rec = callRecord{
 		CallID:  req.CallID().Value(),
 		Contact: id,
@@ -334,21 +336,25 @@ func (c *call) arrive(ctx context.Context, choice MenuChoice) error {
 // finish runs once per call: release routing state, stop media, record.
 func (c *call) finish() {
 	c.stopMedia()
-	if c.offer != nil {
-		// An agent may answer just as the citizen leaves: never leave that
-		// phone connected to nobody.
-		c.offer.cancel()
+	// An agent may answer just as the citizen leaves: never leave that
+	// phone connected to nobody.
+	for _, o := range c.offers {
+		o.cancel()
+	}
+	for deadline := time.After(10 * time.Second); len(c.offers) > 0; {
 		select {
 		case r := <-c.offerRes:
+			delete(c.offers, r.agent)
 			if r.err == nil && r.dlg != nil {
 				hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				_ = r.dlg.Hangup(hctx)
 				cancel()
 			}
-		case <-time.After(10 * time.Second):
+		case <-deadline:
+			c.offers = map[router.AgentID]*offerState{}
 		}
-		c.offer = nil
 	}
+	c.offer = nil
 	if c.agentLeg != nil {
 		c.hangupAgent()
 	}

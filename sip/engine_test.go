@@ -28,6 +28,9 @@ func newEngineEnv(t *testing.T, agentIDs ...router.AgentID) *engineEnv {
 		Queues: []router.QueueDef{{ID: "general", OfferVoice: 3 * time.Second, WrapUpVoice: time.Second,
 			SLTarget: 0.8, SLThreshold: 20 * time.Second}},
 		Hotlines: []router.HotlineDef{{Number: "110", DefaultQueue: "general", Schedule: router.Schedule{Always: true}}},
+		// As shipped: an agent who lets an offer time out goes not-ready,
+		// so the next agent gets the call.
+		MissedOfferNotReady: true,
 	}
 	for _, id := range agentIDs {
 		cfg.Agents = append(cfg.Agents, router.AgentDef{ID: id, Skills: map[string]int{}, Voice: 1, Chat: 1})

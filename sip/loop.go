@@ -83,9 +83,14 @@ func (c *call) handle(ctx context.Context, m any, offerRes chan offerResult) boo
 	case router.Offer:
 		c.startOffer(ctx, m, offerRes)
 	case router.OfferWithdrawn:
-		if c.offer != nil && c.offer.agent == m.Agent {
-			c.offer.withdrawn = true
-			c.offer.cancel()
+		// The engine may withdraw and offer to the next agent in one batch:
+		// detach the withdrawn INVITE at once so the next one can ring.
+		if o := c.offers[m.Agent]; o != nil && !o.withdrawn {
+			o.withdrawn = true
+			o.cancel()
+			if c.offer == o {
+				c.offer = nil
+			}
 		}
 	case router.Announce:
 		if c.phase == phaseWaiting && c.offer == nil && time.Since(c.lastAnn) >= c.s.opts.AnnounceEvery {

@@ -15,6 +15,10 @@ import (
 	"onecall/store"
 )
 
+// maxOffers bounds a call's outstanding agent INVITEs (the live one plus
+// withdrawn ones still being cancelled).
+const maxOffers = 4
+
 // startOffer rings the agent's registered phone in the background.
 func (c *call) startOffer(ctx context.Context, o router.Offer, res chan offerResult) {
 	reject := func(reason string) {
@@ -22,7 +26,7 @@ func (c *call) startOffer(ctx context.Context, o router.Offer, res chan offerRes
 			c.log.Warn("offer reject lost", "agent", o.Agent, "err", err)
 		}
 	}
-	if c.phase != phaseWaiting || c.offer != nil {
+	if c.phase != phaseWaiting || c.offer != nil || c.offers[o.Agent] != nil || len(c.offers) >= maxOffers {
 		reject("busy")
 		return
 	}
@@ -61,6 +65,7 @@ func (c *call) startOffer(ctx context.Context, o router.Offer, res chan offerRes
 	timer := time.AfterFunc(timeout, func() { timedOut.Store(true); stop() })
 	cancel := func() { timer.Stop(); stop() }
 	c.offer = &offerState{agent: o.Agent, cancel: cancel, timedOut: &timedOut}
+	c.offers[o.Agent] = c.offer
 	hdrs := c.offerHeaders(o)
 	agent := o.Agent
 	go func() {
@@ -150,8 +155,11 @@ func maskNumber(n string) string {
 
 // offerDone handles the agent leg's INVITE outcome.
 func (c *call) offerDone(ctx context.Context, r offerResult) {
-	o := c.offer
-	c.offer = nil
+	o := c.offers[r.agent]
+	delete(c.offers, r.agent)
+	if c.offer == o {
+		c.offer = nil
+	}
 	if o != nil {
 		o.cancel()
 	}
@@ -167,6 +175,14 @@ func (c *call) offerDone(ctx context.Context, r offerResult) {
 				c.log.Warn("offer reject lost", "err", err)
 			}
 		}
+		return
+	}
+	if withdrawn || ctx.Err() != nil || c.agentLeg != nil || c.phase != phaseWaiting {
+		// Answered too late (withdrawn, caller gone, or another agent won).
+		c.log.Info("late answer hung up", "agent", r.agent)
+		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = r.dlg.Hangup(hctx)
+		cancel()
 		return
 	}
 	leg, err := newDiagoLeg(r.dlg.Context(), r.dlg.InviteRequest.CallID().Value(), r.med, r.dlg.Hangup)
@@ -187,10 +203,6 @@ func (c *call) offerDone(ctx context.Context, r offerResult) {
 	c.rec.AgentCall = leg.CallID()
 	c.legs = append(c.legs, store.CallLeg{Role: "agent", URI: r.dlg.InviteRequest.Recipient.String(),
 		CallID: leg.CallID(), Started: time.Now()})
-	if withdrawn || ctx.Err() != nil {
-		c.hangupAgent()
-		return
-	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	_, err = c.s.hub.Do(dctx, router.OfferAccepted{Contact: c.id, Agent: r.agent})
 	cancel()
