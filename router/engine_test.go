@@ -196,3 +196,59 @@ func TestMeaningfulAnnounce(t *testing.T) {
 		}
 	}
 }
+
+// servedAt runs one agent against a stream of priority-2 contacts (one every
+// 10 s, 12 s of work each, so the line grows) and returns when the
+// priority-0 contact that came first was offered, or false within 30 min.
+func servedAt(t *testing.T, aging int) (time.Duration, bool) {
+	e, err := New(Config{
+		Queues: []QueueDef{{ID: "q", Skills: []SkillReq{{Skill: "s", Min: 1}}, AgingPerMinute: aging}},
+		Agents: []AgentDef{{ID: "a", Skills: map[string]int{"s": 1}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := defaultStart
+	e.Apply(ContactArrived{Contact: 1, Channel: Voice, Queue: "q"}, t0)
+	next, nextAt := ContactID(2), t0.Add(time.Second)
+	arrive := func(until time.Time) {
+		for !nextAt.After(until) {
+			e.Apply(ContactArrived{Contact: next, Channel: Voice, Queue: "q", Priority: 2}, nextAt)
+			next, nextAt = next+1, nextAt.Add(10*time.Second)
+		}
+	}
+	now := t0.Add(2 * time.Second)
+	arrive(now)
+	e.Apply(AgentLoggedIn{Agent: "a", Ready: true}, now)
+	for now.Before(t0.Add(30 * time.Minute)) {
+		v, _ := e.Agent("a")
+		if len(v.Offered) == 0 {
+			t.Fatalf("agent idle with contacts waiting at %v", now.Sub(t0))
+		}
+		id := v.Offered[0]
+		if id == 1 {
+			return now.Sub(t0), true
+		}
+		e.Apply(OfferAccepted{Contact: id, Agent: "a"}, now)
+		now = now.Add(12 * time.Second)
+		arrive(now)
+		e.Apply(ContactEnded{Contact: id}, now)
+	}
+	return 0, false
+}
+
+func TestAgingPreventsStarvation(t *testing.T) {
+	if _, ok := servedAt(t, 0); ok {
+		t.Fatal("without aging the low-priority contact was served (test is not discriminating)")
+	}
+	at, ok := servedAt(t, 1)
+	if !ok {
+		t.Fatal("with aging the low-priority contact starved")
+	}
+	// It goes before every priority-2 contact that arrived more than 2 min
+	// after it: at most the 12 earlier ones (12 s each) are served first.
+	if at > 12*12*time.Second+10*time.Second {
+		t.Fatalf("served after %v", at)
+	}
+	t.Logf("served after %v", at)
+}
