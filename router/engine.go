@@ -194,6 +194,7 @@ func (e *Engine) markDirty(q *queue) {
 func (e *Engine) addTimer(t timer) {
 	e.tseq++
 	t.seq = e.tseq
+	t.ns = t.at.UnixNano()
 	e.timers.push(t)
 }
 

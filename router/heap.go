@@ -179,21 +179,20 @@ const (
 
 type timer struct {
 	at   time.Time
+	ns   int64 // at in unix ns, the heap key
 	seq  uint64
 	kind uint8
 	n    uint32 // offerSeq / wrapSeq / step index
 	cid  ContactID
 	a    *agent
 	q    *queue
-	// since is the state start the bound timer was set for.
-	since time.Time
 }
 
 type timerHeap []timer
 
 func (t timerHeap) less(i, j int) bool {
-	if !t[i].at.Equal(t[j].at) {
-		return t[i].at.Before(t[j].at)
+	if t[i].ns != t[j].ns {
+		return t[i].ns < t[j].ns
 	}
 	return t[i].seq < t[j].seq
 }
