@@ -286,6 +286,37 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	if fr.Agent != "agent01" || fr.State != router.Ready {
 		t.Fatalf("force %+v", fr)
 	}
+	// A voice call: masked number, IVR path, hold and a blind transfer.
+	deliver(agentState(router.Ready, "", 0), router.Offer{Contact: 103, Agent: "agent01", Channel: router.Voice, Queue: "labor", Number: "1350",
+		Deadline: time.Now().Add(15 * time.Second), Citizen: "010-2222-3333", Attrs: map[string]string{"ivr": "1 > 3 (임금)"}})
+	run(a, "voice offer", chromedp.WaitVisible(chromedp.CSS("#offer[open]")))
+	waitText(a, "#offerinfo", "***-****-3333")
+	if html, err := chromedp.Run(a, chromedp.Evaluate[string](`document.body.innerHTML`)); err != nil || strings.Contains(html, "2222") {
+		t.Fatalf("unmasked number in the page (%v)", err)
+	}
+	run(a, "accept voice", chromedp.Click(chromedp.ID("accept")))
+	h.expect(t, "OfferAccepted 103", func(ev router.Event) bool { o, ok := ev.(router.OfferAccepted); return ok && o.Contact == 103 })
+	deliver(router.Connected{Contact: 103, Agent: "agent01", Channel: router.Voice, Queue: "labor"}, agentState(router.Busy, "", 1))
+	run(a, "call pane", chromedp.WaitVisible(chromedp.CSS("#pane .callctl")), chromedp.Click(chromedp.CSS("#pane .hold")),
+		chromedp.SendKeys(chromedp.CSS("#pane .xnum"), "0212345678"), chromedp.Click(chromedp.CSS("#pane .xfer")))
+	waitText(a, "#pane .cattrs", "1 > 3 (임금)")
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		calls.mu.Lock()
+		ops := strings.Join(calls.ops, ",")
+		calls.mu.Unlock()
+		if ops == "hold,transfer 0212345678" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("call ops %q", ops)
+		}
+		<-time.After(10 * time.Millisecond) // polling with a deadline
+	}
+	shot(a, "agent-call.png")
+	deliver(router.ContactClosed{Contact: 103, Channel: router.Voice, Reason: router.EndTransferredOut, Agent: "agent01"}, agentState(router.WrapUp, "", 0))
+	run(a, "wrap 103", chromedp.WaitVisible(chromedp.CSS(`#wraplist .wrap[data-contact="103"]`)), chromedp.Click(chromedp.CSS(`#wraplist .wrap[data-contact="103"] button`)))
+	h.expect(t, "WrapUpDone 103", func(ev router.Event) bool { _, ok := ev.(router.WrapUpDone); return ok })
+
 	// English UI.
 	run(sup, "english", chromedp.Click(chromedp.ID("lang")))
 	waitText(sup, "#tiles", "Waiting")

@@ -404,6 +404,7 @@
       p.querySelector('.hold').onclick = () => act('hold', { contact: id });
       p.querySelector('.resume').onclick = () => act('resume', { contact: id });
       p.querySelector('.hangup').onclick = () => act('hangup', { contact: id });
+      p.querySelector('.xfer').onclick = () => { const n = p.querySelector('.xnum').value.trim(); if (n) act('transfer', { contact: id, target: n }); };
       loadHistory(id).then(renderHistory);
     }
     p.querySelector('.ctitle').textContent = t(c.channel) + ' · ' + (c.citizen || '#' + c.id);
@@ -413,6 +414,7 @@
     Object.entries(c.attrs || {}).forEach(([k, v]) => { attrs.appendChild(el('dt', '', k)); attrs.appendChild(el('dd', '', v)); });
     p.querySelector('.composer').hidden = c.channel !== 'chat';
     p.querySelector('.callctl').hidden = c.channel !== 'voice';
+    p.querySelector('.log').hidden = c.channel !== 'chat';
     const log = p.querySelector('.log');
     const lines = S.logs.get(c.id) || [];
     if (log.childElementCount !== lines.length) {
@@ -492,8 +494,10 @@
       tiles.appendChild(d);
     });
     $('drillq').textContent = S.drill;
-    const tb = $('waiting').tBodies[0]; tb.replaceChildren();
-    S.waiting.slice().sort((a, b) => a.arrived - b.arrived).forEach((c, i) => {
+    const tb = $('waiting').tBodies[0];
+    const typing = document.activeElement && tb.contains(document.activeElement);
+    if (!typing) tb.replaceChildren(); // keep a half-typed move while the clock redraws
+    if (!typing) S.waiting.slice().sort((a, b) => a.arrived - b.arrived).forEach((c, i) => {
       const tr = el('tr');
       [i + 1, t(c.channel), fmtDur(nowS() - c.arrived), t('cs_' + c.state), (c.agent ? c.agent + ' · ' : '') + (c.reason || '')].forEach((v) => tr.appendChild(el('td', '', v)));
       const td = el('td');
