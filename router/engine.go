@@ -24,6 +24,7 @@ type Engine struct {
 	contacts  map[ContactID]*contact
 	timers    timerHeap
 	tseq      uint64
+	compactAt int    // timer heap size that triggers compactTimers
 	oseq      uint64 // offer counter (round-robin)
 	preferred map[string]pref
 	prefFIFO  []prefRec
@@ -59,6 +60,7 @@ func New(cfg Config) (*Engine, error) {
 		agents:    make(map[AgentID]*agent, len(cfg.Agents)),
 		contacts:  map[ContactID]*contact{},
 		preferred: map[string]pref{},
+		compactAt: 4096,
 	}
 	e.build()
 	for _, d := range cfg.Agents {
@@ -196,6 +198,27 @@ func (e *Engine) addTimer(t timer) {
 	t.seq = e.tseq
 	t.ns = t.at.UnixNano()
 	e.timers.push(t)
+	if len(e.timers) > e.compactAt {
+		e.compactTimers()
+	}
+}
+
+// compactTimers drops timers that can no longer change anything (closed
+// contacts' 24 h bounds, answered offers, ...). It runs when the heap has
+// doubled since the last compaction: amortized O(1) per timer.
+func (e *Engine) compactTimers() {
+	kept := e.timers[:0]
+	for _, t := range e.timers {
+		if e.live(t) {
+			kept = append(kept, t)
+		}
+	}
+	clear(e.timers[len(kept):])
+	e.timers = kept
+	for i := len(kept)/2 - 1; i >= 0; i-- {
+		e.timers.down(i)
+	}
+	e.compactAt = 2*len(kept) + 4096
 }
 
 // agentChanged re-derives a's state, emits AgentStateChanged when it (or

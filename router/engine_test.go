@@ -252,3 +252,21 @@ func TestAgingPreventsStarvation(t *testing.T) {
 	}
 	t.Logf("served after %v", at)
 }
+
+// Timers of closed contacts (24 h waiting bounds, ...) do not pile up.
+func TestTimerCompaction(t *testing.T) {
+	e, err := New(Config{Queues: []QueueDef{{ID: "q"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := defaultStart
+	for i := range 20000 {
+		id := ContactID(i + 1)
+		e.Apply(ContactArrived{Contact: id, Channel: Voice, Queue: "q"}, now)
+		e.Apply(ContactAbandoned{Contact: id}, now)
+		now = now.Add(time.Second)
+	}
+	if n := len(e.timers); n > 2*4096+16 {
+		t.Fatalf("%d timers left for 0 live contacts", n)
+	}
+}

@@ -217,7 +217,15 @@ func (t *timerHeap) pop() timer {
 	h[0] = h[n]
 	h[n] = timer{}
 	h = h[:n]
-	for i := 0; ; {
+	*t = h
+	t.down(0)
+	return x
+}
+
+func (t *timerHeap) down(i int) {
+	h := *t
+	n := len(h)
+	for {
 		j := 2*i + 1
 		if j >= n {
 			break
@@ -231,6 +239,4 @@ func (t *timerHeap) pop() timer {
 		h[i], h[j] = h[j], h[i]
 		i = j
 	}
-	*t = h
-	return x
 }
