@@ -186,6 +186,25 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	waitText(a, "#mystate", "상담 가능")
 	waitText(sup, "#agents tr[data-agent=agent01]", "상담 가능")
 
+	// The connection drops (here: cut as too slow) and an offer is made while
+	// the console is away: the browser reconnects and the snapshot shows it.
+	svc.mu.Lock()
+	old := svc.conns["agent01"]
+	svc.mu.Unlock()
+	old.kill(closeSlow, "test drop")
+	deliver(router.Offer{Contact: 100, Agent: "agent01", Channel: router.Chat, Queue: "labor", Number: "1350",
+		Deadline: time.Now().Add(30 * time.Second), Citizen: "chat:0001"})
+	run(a, "offer after reconnect", chromedp.WaitVisible(chromedp.CSS("#offer[open]")), chromedp.WaitVisible(chromedp.CSS("#conn.online")))
+	waitText(a, "#offerinfo", "chat:0001")
+	svc.mu.Lock()
+	reconnected := svc.conns["agent01"] != nil && svc.conns["agent01"] != old
+	svc.mu.Unlock()
+	if !reconnected {
+		t.Fatal("browser did not reconnect")
+	}
+	deliver(router.OfferWithdrawn{Contact: 100, Agent: "agent01", Reason: "timeout"}, agentState(router.Ready, "", 0))
+	run(a, "withdrawn", chromedp.WaitNotVisible(chromedp.CSS("#offer")))
+
 	// A chat offer pops up with its details and a countdown.
 	deliver(router.Offer{Contact: 101, Agent: "agent01", Channel: router.Chat, Queue: "labor", Number: "1350",
 		Deadline: time.Now().Add(30 * time.Second), Waited: 42 * time.Second, Language: "ko", Citizen: "chat:7f3a",
