@@ -254,11 +254,7 @@ func (s *Service) apiQueues(w http.ResponseWriter, r *http.Request, sess *sessio
 }
 
 func (s *Service) apiWaiting(w http.ResponseWriter, r *http.Request, sess *session) {
-	q := r.PathValue("queue")
-	s.mu.Lock()
-	l := s.m.contactList(func(v *ContactView) bool { return v.Queue == q })
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, l)
+	writeJSON(w, http.StatusOK, s.waiting(r.Context(), r.PathValue("queue")))
 }
 
 func (s *Service) apiAgents(w http.ResponseWriter, r *http.Request, sess *session) {

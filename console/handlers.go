@@ -236,9 +236,7 @@ func (s *Service) handle(c *conn, m clientMsg) (any, error) {
 		if err := super(); err != nil {
 			return nil, err
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.m.contactList(func(v *ContactView) bool { return a.Queue == "" || v.Queue == a.Queue }), nil
+		return s.waiting(ctx, a.Queue), nil
 	case "agents":
 		if err := super(); err != nil {
 			return nil, err
@@ -416,4 +414,43 @@ func (s *Service) transcript(ctx context.Context, sess *session, id router.Conta
 		lines = []ChatLine{}
 	}
 	return lines, err
+}
+
+// querier is server.Hub's Query, used when available for the engine's
+// own view of a queue (positions, effective priorities, reasons).
+type querier interface {
+	Query(ctx context.Context, fn func(e *router.Engine)) error
+}
+
+// waiting lists the live contacts of queue ("" = all): the mirror's view,
+// completed with the engine's positions, priorities and reasons.
+func (s *Service) waiting(ctx context.Context, queue string) []ContactView {
+	s.mu.Lock()
+	list := s.m.contactList(func(v *ContactView) bool { return queue == "" || v.Queue == queue })
+	s.mu.Unlock()
+	q, ok := s.hub.(querier)
+	if !ok || queue == "" {
+		return list
+	}
+	var ws []router.ContactView
+	if err := q.Query(ctx, func(e *router.Engine) { ws = e.Waiting(queue) }); err != nil {
+		return list
+	}
+	idx := make(map[uint64]int, len(list))
+	for i := range list {
+		idx[list[i].ID] = i
+	}
+	for _, w := range ws {
+		i, ok := idx[uint64(w.ID)]
+		if !ok { // not seen by this console yet (arrived before it started)
+			list = append(list, ContactView{ID: uint64(w.ID), Channel: channelName(w.Channel), Queue: w.Queue,
+				State: contactStateName(w.State), Citizen: s.m.citizen(w.Channel, w.Citizen), Arrived: unixMS(w.Arrived)})
+			i = len(list) - 1
+		}
+		list[i].Position, list[i].Priority = w.Position, w.Priority
+		if w.Reason != "" {
+			list[i].Reason = w.Reason
+		}
+	}
+	return list
 }

@@ -38,6 +38,7 @@ type ContactView struct {
 	Reason     string            `json:"reason,omitempty"`
 	Deadline   int64             `json:"deadline,omitempty"` // offer deadline, unix ms
 	Position   int               `json:"position,omitempty"`
+	Priority   int               `json:"priority,omitempty"`
 	Connected  int64             `json:"connected,omitempty"` // unix ms
 	citizenRaw string            // unmasked, never sent
 }

@@ -303,4 +303,17 @@ func TestWallboardSeededFromEngine(t *testing.T) {
 	if s := ws.snapshot(); len(s.Queues) != 2 {
 		t.Fatalf("snapshot queues %+v", s.Queues)
 	}
+	// Drill-in: waiting contacts with the engine's positions and priorities.
+	first := arrive(t, e, router.Voice, "110", "0101111")
+	second := arrive(t, e, router.Voice, "110", "0102222")
+	ws.event("contact_state", contactIs(second))
+	var list []ContactView
+	json.Unmarshal(ws.mustCall("waiting", map[string]any{"queue": "general"}), &list)
+	if len(list) != 2 || list[0].ID != uint64(first) || list[0].Position != 1 || list[1].Position != 2 || list[0].State != "waiting" {
+		t.Fatalf("waiting %+v", list)
+	}
+	code, b := sup.api("GET", "/api/queues/general/waiting", nil)
+	if code != 200 || !strings.Contains(string(b), `"position":2`) {
+		t.Fatalf("api waiting %d %s", code, b)
+	}
 }

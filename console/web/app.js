@@ -497,9 +497,10 @@
     const tb = $('waiting').tBodies[0];
     const typing = document.activeElement && tb.contains(document.activeElement);
     if (!typing) tb.replaceChildren(); // keep a half-typed move while the clock redraws
-    if (!typing) S.waiting.slice().sort((a, b) => a.arrived - b.arrived).forEach((c, i) => {
+    if (!typing) S.waiting.slice().sort((a, b) => (a.position || 1e9) - (b.position || 1e9) || a.arrived - b.arrived).forEach((c, i) => {
       const tr = el('tr');
-      [i + 1, t(c.channel), fmtDur(nowS() - c.arrived), t('cs_' + c.state), (c.agent ? c.agent + ' · ' : '') + (c.reason || '')].forEach((v) => tr.appendChild(el('td', '', v)));
+      [c.position || i + 1, t(c.channel), fmtDur(nowS() - c.arrived), t('cs_' + c.state),
+        (c.priority ? 'P' + c.priority + ' · ' : '') + (c.agent ? c.agent + ' · ' : '') + (c.reason || '')].forEach((v) => tr.appendChild(el('td', '', v)));
       const td = el('td');
       const qi = el('input', 'mvq'); qi.placeholder = t('queue'); qi.size = 8;
       const pi = el('input', 'mvp'); pi.placeholder = t('prio'); pi.size = 3; pi.type = 'number';
