@@ -207,7 +207,7 @@ func (a *App) build(ctx context.Context) error {
 		Realm:       realm,
 		Credentials: sip.NewStoreAdapter(a.st),
 		Store:       sip.NewStoreAdapter(a.st),
-		Logger:      a.log.With("component", "registrar"),
+		Logger:      a.log,
 		MinExpires:  cfg.Server.SIP.RegisterMin.D(),
 		MaxExpires:  cfg.Server.SIP.RegisterMax.D(),
 		OnChange:    a.phoneChanged,
@@ -230,7 +230,7 @@ func (a *App) build(ctx context.Context) error {
 		RTPPorts:        [2]int{cfg.Server.SIP.RTPPortMin, cfg.Server.SIP.RTPPortMax},
 		AnnounceEvery:   cfg.Server.SIP.AnnounceEvery.D(),
 		PAI:             paiMode(cfg.Server.Privacy.MaskPhoneNumbers),
-		Logger:          a.log.With("component", "sip"),
+		Logger:          a.log,
 		Demo:            a.opts.Demo,
 		RegisterHandler: a.registrar.HandleRegister,
 	})
