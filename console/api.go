@@ -204,7 +204,7 @@ func (s *Service) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := s.sessions.create(u.Username, display, u.Role, now)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.Token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(s.opts.SessionTTL / time.Second)})
+		SameSite: http.SameSiteStrictMode, Secure: s.secure(r), MaxAge: int(s.opts.SessionTTL / time.Second)})
 	writeJSON(w, http.StatusOK, sessionResp{User: sess.User, Display: sess.Display, Role: sess.Role, CSRF: sess.CSRF})
 }
 
@@ -216,7 +216,7 @@ func (s *Service) apiLogout(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: -1})
+		SameSite: http.SameSiteStrictMode, Secure: s.secure(r), MaxAge: -1})
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
@@ -562,3 +562,5 @@ func (s *Service) apiCalls(w http.ResponseWriter, r *http.Request, sess *session
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+func (s *Service) secure(r *http.Request) bool { return r.TLS != nil || s.opts.SecureCookies }

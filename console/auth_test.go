@@ -93,6 +93,27 @@ func TestLoginLockoutAndReset(t *testing.T) {
 	}
 }
 
+func TestSessionCookieFlags(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.SecureCookies = true })
+	resp, err := http.Post(e.srv.URL+"/api/login", "application/json", strings.NewReader(`{"username":"agent01","password":"demo"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cs := resp.Cookies()
+	if len(cs) != 1 || !cs[0].HttpOnly || !cs[0].Secure || cs[0].SameSite != http.SameSiteStrictMode || cs[0].Name != sessionCookie {
+		t.Fatalf("cookie %+v", cs)
+	}
+	resp, err = http.Post(e.srv.URL+"/api/login", "application/json", strings.NewReader(`{"username":"agent01","password":"demo","extra":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("unknown field: %d", resp.StatusCode)
+	}
+}
+
 func TestCSRFAndOrigin(t *testing.T) {
 	e := newEnv(t)
 	c := e.signedIn("agent01")

@@ -67,6 +67,9 @@ type Options struct {
 	AllowedOrigins []string
 	Realm          string // SIP digest realm for password changes (default "onecall")
 	MaskNumbers    bool   // mask caller numbers to the last four digits
+	// SecureCookies forces the Secure flag on the session cookie (TLS
+	// terminated by a proxy); it is always set when the request came over TLS.
+	SecureCookies bool
 	// NotReadyReasons are the codes agents may pick (default break, lunch,
 	// training, meeting, admin).
 	NotReadyReasons []string
