@@ -78,6 +78,8 @@ type AgentStateChanged struct {
 	Next   AgentState
 	At     time.Time
 	Active int // active contacts
+	// WrapUntil is when the wrap-up ends (State == WrapUp), zero otherwise.
+	WrapUntil time.Time
 }
 
 // ContactStateChanged reports every contact state transition, for the store

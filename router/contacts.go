@@ -73,7 +73,9 @@ func (e *Engine) full(q *queue, ch Channel) (bool, string) {
 	if q.def.MaxWaiting > 0 && q.waiting >= q.def.MaxWaiting {
 		return true, "queue " + q.def.ID + " full: " + strconv.Itoa(q.waiting) + " waiting"
 	}
-	if q.def.MaxWait > 0 {
+	// With nobody staffed the estimate is unknown: MaxWait does not refuse
+	// (MaxWaiting and opening hours still apply).
+	if q.def.MaxWait > 0 && e.staffed(q) > 0 {
 		if w := e.ewt(q, ch, q.waiting+1); w > q.def.MaxWait {
 			return true, "queue " + q.def.ID + " full: estimated wait " + secs(w) + " > " + secs(q.def.MaxWait)
 		}

@@ -251,7 +251,11 @@ func (e *Engine) agentChanged(a *agent, why string, force bool) {
 		if a.HasNext {
 			next = AgentState(a.Next)
 		}
-		e.emit(AgentStateChanged{Agent: a.id, State: AgentState(st), Reason: reason, Next: next, At: e.now, Active: a.Active.Total()})
+		ev := AgentStateChanged{Agent: a.id, State: AgentState(st), Reason: reason, Next: next, At: e.now, Active: a.Active.Total()}
+		if st == agents.WrapUp {
+			ev.WrapUntil = a.WrapUntil
+		}
+		e.emit(ev)
 	}
 	if a.Available(agents.Voice, true) || a.Available(agents.Chat, true) {
 		// Removals now; insertions after the agent's own choice (drain),

@@ -299,6 +299,11 @@ func (e *Engine) ewt(q *queue, ch Channel, pos int) time.Duration {
 		}
 	}
 	aht := q.ahtVal
-	staffed := q.byState[agents.Ready] + q.byState[agents.Reserved] + q.byState[agents.Busy] + q.byState[agents.WrapUp]
-	return queues.EstimatedWait(pos, aht, staffed, 1)
+	return queues.EstimatedWait(pos, aht, e.staffed(q), 1)
+}
+
+// staffed counts q's agents that are working (ready, reserved, busy or in
+// wrap-up).
+func (e *Engine) staffed(q *queue) int {
+	return q.byState[agents.Ready] + q.byState[agents.Reserved] + q.byState[agents.Busy] + q.byState[agents.WrapUp]
 }

@@ -21,6 +21,8 @@ type AgentView struct {
 	AHT      time.Duration // average handle time (talk + wrap-up) today
 	Queues   []string
 	LoggedIn bool
+	// WrapUntil is when the wrap-up ends (State == WrapUp), zero otherwise.
+	WrapUntil time.Time
 }
 
 // ContactView is the read model of one contact.
@@ -158,6 +160,9 @@ func (e *Engine) agentView(a *agent) AgentView {
 	}
 	if a.State == agents.NotReady {
 		v.Reason = a.Reason
+	}
+	if a.State == agents.WrapUp {
+		v.WrapUntil = a.WrapUntil
 	}
 	if a.HasNext {
 		v.Next = AgentState(a.Next)
