@@ -26,7 +26,11 @@
     document.querySelectorAll('[data-i18n-ph]').forEach((e) => { e.placeholder = t(e.dataset.i18nPh); });
     $('lang').textContent = lang === 'ko' ? 'EN' : '한국어';
   }
-  $('lang').onclick = () => { lang = lang === 'ko' ? 'en' : 'ko'; localStorage.setItem('lang', lang); applyI18n(); render(); };
+  $('lang').onclick = () => {
+    lang = lang === 'ko' ? 'en' : 'ko'; localStorage.setItem('lang', lang); applyI18n();
+    if (S.connState) setConn(S.connState);
+    render();
+  };
 
   async function api(method, path, body) {
     const r = await fetch(path, {
@@ -93,7 +97,7 @@
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden && !S.takenOver && S.csrf && !S.ws) connect();
   });
-  function setConn(k) { $('conn').textContent = t(k); $('conn').className = 'pill ' + k; }
+  function setConn(k) { S.connState = k; $('conn').textContent = t(k); $('conn').className = 'pill ' + k; }
 
   function send(cmd, args) {
     return new Promise((resolve, reject) => {
