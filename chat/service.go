@@ -310,8 +310,9 @@ func endReasonName(r router.EndReason) string {
 		return "transferred_out"
 	case router.EndNoQueue:
 		return "no_queue"
+	default:
+		return "unknown"
 	}
-	return "unknown"
 }
 
 // offlineReason: the chat ended without an agent because nobody could take

@@ -67,6 +67,7 @@ func (p phase) String() string {
 		return "waiting"
 	case phaseTalking:
 		return "talking"
+	default:
 	}
 	return "done"
 }

@@ -84,6 +84,7 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 			}
 		}
 		return false
+	default:
 	}
 	if c.phase != phaseTalking || c.agentLeg == nil {
 		reply(ErrNotTalking)
@@ -117,6 +118,7 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 			c.queue = m.queue
 		}
 		c.startMedia(c.s.prompts.get(c.lang, "hold"))
+	default:
 	}
 	reply(nil)
 	return false

@@ -242,8 +242,9 @@ func (s nonceState) String() string {
 		return "fresh"
 	case nonceStale:
 		return "stale"
+	default:
+		return "bad"
 	}
-	return "bad"
 }
 
 // nonces mints HMAC-signed single-use nonces: base64url(issued unix-nano

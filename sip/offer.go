@@ -113,6 +113,7 @@ func (c *call) offerHeaders(o router.Offer) []sip.Header {
 		h = append(h, sip.NewHeader("P-Asserted-Identity", "<sip:"+headerSafe(maskNumber(c.from))+"@onecall.invalid>"))
 	case PAIFull:
 		h = append(h, sip.NewHeader("P-Asserted-Identity", "<sip:"+headerSafe(c.from)+"@onecall.invalid>"))
+	case PAINone:
 	}
 	return h
 }

@@ -23,7 +23,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -257,7 +256,6 @@ type loadHub struct {
 	inbox  chan req
 	sink   interface{ Deliver([]router.Command) }
 	nextID atomic.Uint64
-	mu     sync.Mutex
 
 	free    []router.AgentID
 	queue   []router.ContactID
