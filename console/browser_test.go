@@ -358,6 +358,15 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	if up.Agent.ID != "agent09" || up.Agent.Skills["ko"] != 5 {
 		t.Fatalf("upsert %+v", up)
 	}
+	setVal(ad, "#users tr[data-user=agent09] input.cap", "0/5")
+	run(ad, "save capacity", chromedp.Click(chromedp.CSS(`#users tr[data-user=agent09] td:last-child button:nth-child(1)`)))
+	up = h.expect(t, "AgentUpserted capacity", func(ev router.Event) bool {
+		u, ok := ev.(router.AgentUpserted)
+		return ok && u.Agent.Chat == 5
+	}).(router.AgentUpserted)
+	if up.Agent.Voice != 0 || up.Agent.Skills["labor"] != 4 {
+		t.Fatalf("capacity upsert %+v", up)
+	}
 	run(ad, "disable", chromedp.Click(chromedp.CSS(`#users tr[data-user=agent09] td:last-child button:nth-child(2)`)))
 	waitText(ad, "#users tr[data-user=agent09]", "비활성")
 	shot(ad, "admin-users.png")

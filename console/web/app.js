@@ -173,11 +173,15 @@
       tr.appendChild(el('td', '', u.role));
       const sk = el('input', 'skills'); sk.value = fmtSkills(u.skills); sk.size = 18;
       const td = el('td'); td.appendChild(sk); tr.appendChild(td);
-      tr.appendChild(el('td', '', u.voice_cap + '/' + u.chat_cap));
+      const cap = el('input', 'cap'); cap.value = u.voice_cap + '/' + u.chat_cap; cap.size = 4;
+      const tdc = el('td'); tdc.appendChild(cap); tr.appendChild(tdc);
       tr.appendChild(el('td', '', u.disabled ? t('disabled') : (u.locked ? t('locked_u') : t('active_u'))));
       const acts = el('td');
       const bs = el('button', '', t('saveskills')); bs.type = 'button';
-      bs.onclick = () => userUpdate(u.username, { skills: parseSkills(sk.value) });
+      bs.onclick = () => {
+        const [v, c] = cap.value.split('/').map((x) => Number(x.trim()));
+        userUpdate(u.username, { skills: parseSkills(sk.value), voice_cap: v, chat_cap: c });
+      };
       const bd = el('button', '', u.disabled ? t('enable') : t('disable')); bd.type = 'button';
       bd.onclick = () => userUpdate(u.username, { disabled: !u.disabled });
       const pw = el('input', 'pw'); pw.type = 'password'; pw.placeholder = t('newpw'); pw.size = 10; pw.autocomplete = 'new-password';

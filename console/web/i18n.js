@@ -22,7 +22,7 @@ window.I18N = {
     r_break: '휴식', r_lunch: '식사', r_training: '교육', r_meeting: '회의', r_admin: '행정',
     voice: '전화', chat: '채팅', away: '미접속', wrapdone: '후처리 완료', extnumber: '외부 번호', blindxfer: '번호로 돌려주기', users: '사용자 관리', role: '역할', skills: '기술 (labor=4,ko=5)',
     capacity: '용량 (전화/채팅)', create: '추가', disable: '비활성화', enable: '활성화', resetpw: '비밀번호 재설정',
-    disabled: '비활성', active_u: '활성', locked_u: '잠김', newpw: '새 비밀번호', saveskills: '기술 저장',
+    disabled: '비활성', active_u: '활성', locked_u: '잠김', newpw: '새 비밀번호', saveskills: '저장',
     cs_waiting: '대기', cs_offered: '연결 중', cs_talking: '상담 중', cs_callback: '콜백 예약', citizenside: '고객', agentside: '상담사', systemside: '시스템'
   },
   en: {
@@ -46,7 +46,7 @@ window.I18N = {
     r_break: 'Break', r_lunch: 'Lunch', r_training: 'Training', r_meeting: 'Meeting', r_admin: 'Admin',
     voice: 'Voice', chat: 'Chat', away: 'away', wrapdone: 'Finish wrap-up', extnumber: 'external number', blindxfer: 'Blind transfer', users: 'Users', role: 'Role', skills: 'Skills (labor=4,ko=5)',
     capacity: 'Capacity (voice/chat)', create: 'Add', disable: 'Disable', enable: 'Enable', resetpw: 'Reset password',
-    disabled: 'disabled', active_u: 'active', locked_u: 'locked', newpw: 'New password', saveskills: 'Save skills',
+    disabled: 'disabled', active_u: 'active', locked_u: 'locked', newpw: 'New password', saveskills: 'Save',
     cs_waiting: 'Waiting', cs_offered: 'Offered', cs_talking: 'Talking', cs_callback: 'Callback', citizenside: 'Citizen', agentside: 'Agent', systemside: 'System'
   }
 };
