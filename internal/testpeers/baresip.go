@@ -1,0 +1,127 @@
+package testpeers
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BaresipOptions configures a baresip (baresip-core) agent phone.
+type BaresipOptions struct {
+	// User is the account's user part (agent01).
+	User string
+	// Registrar is host:port of the registrar to REGISTER with (digest,
+	// Password, every 600 s); "" registers nowhere (account at 127.0.0.1,
+	// regint=0).
+	Registrar string
+	// Password is the account's digest password (auth_pass); "" = none.
+	Password string
+	// Speech is a WAV the phone "speaks" through aufile once a call is up
+	// (it hangs up when the file ends); what it hears and sends is dumped
+	// with sndfile into Dir. "" = no audio devices (audio none).
+	Speech string
+	// Quit, if > 0, makes baresip quit after that long (-t).
+	Quit time.Duration
+	// Args are extra command-line flags (e.g. "-s" for a SIP trace).
+	Args []string
+}
+
+// Baresip is a headless baresip phone that auto-answers (PCMA, PCMU).
+// Its process is killed at cleanup; on failure its output is logged.
+type Baresip struct {
+	Dir  string // config, accounts and the sndfile dumps
+	Port int    // its SIP port on 127.0.0.1 (UDP and TCP; TLS on Port+1)
+	out  Buffer
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// baresipReady is how long baresip may take to load and print ready.
+const baresipReady = 15 * time.Second
+
+// StartBaresip writes the phone's config and account, starts baresip -4
+// and waits until it says it is ready.
+func StartBaresip(t testing.TB, o BaresipOptions) *Baresip {
+	t.Helper()
+	p := &Baresip{Dir: t.TempDir(), Port: FreeSIPPort(t), done: make(chan error, 1)}
+	cfg := "sip_listen 127.0.0.1:" + strconv.Itoa(p.Port) + "\n"
+	if o.Speech != "" {
+		cfg += "audio_source aufile," + o.Speech + "\n" +
+			"audio_player aubridge,onecall-test\naudio_alert aubridge,onecall-test\n"
+	} else {
+		cfg += "audio_player none\naudio_source none\naudio_alert none\n"
+	}
+	cfg += "module_path /usr/lib/baresip/modules\nmodule g711.so\n"
+	if o.Speech != "" {
+		cfg += "module aufile.so\nmodule aubridge.so\nmodule sndfile.so\nsnd_path " + p.Dir + "\n"
+	}
+	cfg += "module_app account.so\n"
+	host, regint := "127.0.0.1", "0"
+	if o.Registrar != "" {
+		host, regint = o.Registrar, "600"
+	}
+	acct := "<sip:" + o.User + "@" + host + ";transport=udp>"
+	if o.Password != "" {
+		acct += ";auth_pass=" + o.Password
+	}
+	acct += ";regint=" + regint + ";answermode=auto;audio_codecs=PCMA,PCMU\n"
+	for name, body := range map[string]string{"config": cfg, "accounts": acct, "contacts": ""} {
+		if err := os.WriteFile(filepath.Join(p.Dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path, err := exec.LookPath("baresip")
+	if err != nil {
+		t.Fatalf("baresip not installed (.ci/install-deps installs baresip-core): %v", err)
+	}
+	args := []string{"-f", p.Dir, "-4"}
+	if o.Quit > 0 {
+		args = append(args, "-t", strconv.Itoa(int(o.Quit.Seconds())))
+	}
+	p.cmd = exec.Command(path, append(args, o.Args...)...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("baresip output:\n%s", p.out.String())
+		}
+	})
+	WaitFor(t, baresipReady, "baresip ready", func() bool {
+		return strings.Contains(p.out.String(), "baresip is ready")
+	})
+	return p
+}
+
+// URI is the phone's contact URI for user.
+func (p *Baresip) URI(user string) string {
+	return "sip:" + user + "@127.0.0.1:" + strconv.Itoa(p.Port)
+}
+
+// Output is what baresip printed so far.
+func (p *Baresip) Output() string { return p.out.String() }
+
+// Dumps lists the sndfile WAV dumps (needs Speech).
+func (p *Baresip) Dumps() []string {
+	dumps, _ := filepath.Glob(filepath.Join(p.Dir, "*.wav"))
+	return dumps
+}
+
+// DecodedBytes is how much audio the phone decoded (heard), per sndfile.
+func (p *Baresip) DecodedBytes() int64 {
+	var n int64
+	for _, f := range p.Dumps() {
+		if fi, err := os.Stat(f); err == nil && strings.Contains(filepath.Base(f), "dec") {
+			n += fi.Size()
+		}
+	}
+	return n
+}

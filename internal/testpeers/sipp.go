@@ -1,0 +1,143 @@
+package testpeers
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"text/template"
+	"time"
+)
+
+// SIPpOptions configures one SIPp run (one call: -m 1).
+type SIPpOptions struct {
+	// Scenario is a text/template SIPp scenario file (e.g.
+	// "testdata/citizen.xml"), rendered with Data into the run's dir.
+	Scenario string
+	Data     any
+	// Remote is the host:port to call; "" runs SIPp as a server (UAS).
+	Remote string
+	// Service is the request-URI user (-s), e.g. the hotline; "" = none.
+	Service string
+	// Timeout is SIPp's own global timeout (-timeout, -timeout_error);
+	// 0 means 40 s.
+	Timeout time.Duration
+	// Args are extra SIPp arguments (e.g. "-t", "t1").
+	Args []string
+}
+
+// SIPp is a running SIPp process. Its dir has pcap/ linked to
+// /usr/share/sip-tester (for play_pcap_audio) and the -trace_err and
+// -trace_msg logs. The process is killed at cleanup.
+type SIPp struct {
+	Port int // its SIP port on 127.0.0.1
+	dir  string
+	out  Buffer
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// RenderScenario executes the template file scenario with data and writes
+// the result into dir under the same base name; it returns that path.
+func RenderScenario(t testing.TB, dir, scenario string, data any) string {
+	t.Helper()
+	tpl, err := template.ParseFiles(scenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := tpl.Execute(&b, data); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, filepath.Base(scenario))
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// StartSIPp renders the scenario and starts SIPp on free ports of
+// 127.0.0.1 (media on an even port), tracing errors and messages.
+func StartSIPp(t testing.TB, o SIPpOptions) *SIPp {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Symlink("/usr/share/sip-tester", filepath.Join(dir, "pcap")); err != nil {
+		t.Fatal(err)
+	}
+	sf := RenderScenario(t, dir, o.Scenario, o.Data)
+	path, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Fatalf("sipp not installed (.ci/install-deps installs sip-tester): %v", err)
+	}
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = 40 * time.Second
+	}
+	s := &SIPp{Port: FreeUDPPort(t, false), dir: dir, done: make(chan error, 1)}
+	args := []string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(s.Port),
+		"-mp", strconv.Itoa(FreeUDPPort(t, true)), "-nostdin", "-m", "1",
+		"-timeout", strconv.Itoa(int(timeout.Seconds())) + "s", "-timeout_error",
+		"-trace_err", "-trace_msg", "-max_recv_loops", "1000"}
+	if o.Service != "" {
+		args = append(args, "-s", o.Service)
+	}
+	args = append(args, o.Args...)
+	if o.Remote != "" {
+		args = append(args, o.Remote)
+	}
+	s.cmd = exec.Command(path, args...)
+	s.cmd.Dir = dir
+	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	})
+	return s
+}
+
+// Wait returns SIPp's exit error (nil: the scenario passed), dumping its
+// traces if it failed; it fails the test if SIPp runs longer than d. It
+// may be called again.
+func (s *SIPp) Wait(t testing.TB, d time.Duration) error {
+	t.Helper()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case err := <-s.done:
+		s.done <- err
+		if err != nil {
+			s.Dump(t)
+		}
+		return err
+	case <-timer.C:
+		s.Dump(t)
+		t.Fatalf("sipp did not finish within %s", d)
+	}
+	return nil
+}
+
+// Dump logs the tails of SIPp's error and message traces and its output.
+func (s *SIPp) Dump(t testing.TB) {
+	t.Helper()
+	errs, _ := filepath.Glob(filepath.Join(s.dir, "*_errors.log"))
+	msgs, _ := filepath.Glob(filepath.Join(s.dir, "*_messages.log"))
+	for _, f := range append(errs, msgs...) {
+		b, _ := os.ReadFile(f)
+		if len(b) > 6000 {
+			b = b[len(b)-6000:]
+		}
+		t.Logf("%s:\n%s", filepath.Base(f), b)
+	}
+	t.Logf("sipp output:\n%s", s.out.String())
+}
+
+// URI is SIPp's SIP URI for user (to reach a server-mode SIPp).
+func (s *SIPp) URI(user string) string {
+	return "sip:" + user + "@127.0.0.1:" + strconv.Itoa(s.Port)
+}
