@@ -99,6 +99,7 @@ func (e *Engine) admit(c *contact, q *queue, hops int, why string) {
 			e.emit(CallbackOffered{Contact: c.id, Reason: reason})
 			e.enqueue(c, q, why+"; "+reason)
 			return
+		default: // FullRefuse
 		}
 		if c.state == Waiting && c.q != q {
 			c.q.waiting--
@@ -555,6 +556,7 @@ func (e *Engine) close(c *contact, r EndReason, why string) {
 			e.withdraw(c, why, false)
 		case Talking:
 			e.release(c)
+		default: // no agent holds it
 		}
 	}
 	c.parked = false
@@ -600,6 +602,7 @@ func (e *Engine) transfer(ev ContactTransferred) error {
 		e.withdraw(c, why, false)
 	case Talking:
 		e.release(c)
+	default: // waiting: no agent to free
 	}
 	e.unlist(c)
 	e.unpin(c)

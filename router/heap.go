@@ -33,6 +33,7 @@ func (h *agentHeap) less(x, y hent) bool {
 			return a.lastOffer < b.lastOffer
 		}
 		return a.id < b.id
+	default: // LongestIdle
 	}
 	if a.idleKey != b.idleKey {
 		return a.idleKey < b.idleKey

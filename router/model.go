@@ -26,7 +26,6 @@ type queue struct {
 	ahtVal  time.Duration
 	dirty   bool
 	annDue  bool // something changed since the last announce round
-	annAt   time.Time
 	annSet  bool // an announce timer is pending
 	lastAnn time.Time
 	orphan  bool // removed by a config reload; kept for live contacts

@@ -148,6 +148,7 @@ func (e *Engine) reconcile(c *contact) {
 	case Offered:
 		// The offer times out first; check the waiting bound again then.
 		e.addTimer(timer{at: e.now.Add(c.q.offerTimeout(c.ch)), kind: tBound, cid: c.id})
+	default: // ended or booked: nothing to reconcile
 	}
 }
 
