@@ -37,7 +37,7 @@ type Baresip struct {
 	Port int    // its SIP port on 127.0.0.1 (UDP and TCP; TLS on Port+1)
 	out  Buffer
 	cmd  *exec.Cmd
-	done chan error
+	done chan struct{} // closed when the process has exited
 }
 
 // baresipReady is how long baresip may take to load and print ready.
@@ -47,7 +47,7 @@ const baresipReady = 15 * time.Second
 // and waits until it says it is ready.
 func StartBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	t.Helper()
-	p := &Baresip{Dir: t.TempDir(), Port: FreeSIPPort(t), done: make(chan error, 1)}
+	p := &Baresip{Dir: t.TempDir(), Port: FreeSIPPort(t), done: make(chan struct{})}
 	cfg := "sip_listen 127.0.0.1:" + strconv.Itoa(p.Port) + "\n"
 	if o.Speech != "" {
 		cfg += "audio_source aufile," + o.Speech + "\n" +
@@ -87,7 +87,7 @@ func StartBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		_ = p.cmd.Process.Kill()
 		<-p.done

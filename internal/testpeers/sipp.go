@@ -36,7 +36,8 @@ type SIPp struct {
 	dir  string
 	out  Buffer
 	cmd  *exec.Cmd
-	done chan error
+	done chan struct{} // closed when the process has exited
+	exit error         // its exit status, set before done is closed
 }
 
 // RenderScenario executes the template file scenario with data and writes
@@ -75,7 +76,7 @@ func StartSIPp(t testing.TB, o SIPpOptions) *SIPp {
 	if timeout == 0 {
 		timeout = 40 * time.Second
 	}
-	s := &SIPp{Port: FreeUDPPort(t, false), dir: dir, done: make(chan error, 1)}
+	s := &SIPp{Port: FreeUDPPort(t, false), dir: dir, done: make(chan struct{})}
 	args := []string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(s.Port),
 		"-mp", strconv.Itoa(FreeUDPPort(t, true)), "-nostdin", "-m", "1",
 		"-timeout", strconv.Itoa(int(timeout.Seconds())) + "s", "-timeout_error",
@@ -93,7 +94,7 @@ func StartSIPp(t testing.TB, o SIPpOptions) *SIPp {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { s.done <- s.cmd.Wait() }()
+	go func() { s.exit = s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() {
 		_ = s.cmd.Process.Kill()
 		<-s.done
@@ -109,8 +110,8 @@ func (s *SIPp) Wait(t testing.TB, d time.Duration) error {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
-	case err := <-s.done:
-		s.done <- err
+	case <-s.done:
+		err := s.exit
 		if err != nil {
 			s.Dump(t)
 		}
