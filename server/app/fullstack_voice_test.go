@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"onecall/internal/testpeers"
 	"onecall/router"
 	"onecall/store"
 )
@@ -30,15 +31,16 @@ func TestFullStackCallReachesRegisteredAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	phone := fsStartPhone(t, a.sipUDP(), "agent01", "demo", speech)
+	phone := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: a.sipUDP(),
+		Password: "demo", Speech: speech, Quit: 120 * time.Second})
 
-	fsWait(t, 15*time.Second, "agent01 logged in and ready after its phone registered", func() bool {
+	testpeers.WaitFor(t, 15*time.Second, "agent01 logged in and ready after its phone registered", func() bool {
 		v, ok := a.agent(t, "agent01")
 		return ok && v.LoggedIn && v.State == router.Ready
 	})
 
 	citizen := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01011112222", Audio: true, WaitBye: 40000})
-	if err := citizen.wait(t, 50*time.Second); err != nil {
+	if err := citizen.Wait(t, 50*time.Second); err != nil {
 		t.Fatalf("citizen scenario failed (expected answer, then our BYE after the agent hung up): %v", err)
 	}
 
@@ -79,7 +81,7 @@ func TestFullStackCallReachesRegisteredAgent(t *testing.T) {
 	if fsNum(ended, "agent_rx") < 50 || fsNum(ended, "agent_tx") < 50 {
 		t.Fatalf("agent leg RTP missing: agent_rx %v agent_tx %v (want >= 50 each way)", ended["agent_rx"], ended["agent_tx"])
 	}
-	if n := phone.decodedBytes(); n < 8000 { // > 0.5 s of 16-bit 8 kHz audio
+	if n := phone.DecodedBytes(); n < 8000 { // > 0.5 s of 16-bit 8 kHz audio
 		t.Fatalf("agent phone decoded only %d bytes of audio", n)
 	}
 
@@ -132,7 +134,7 @@ func TestFullStackCallReachesRegisteredAgent(t *testing.T) {
 			t.Fatalf("WrapUpDone: %v", err)
 		}
 	}
-	fsWait(t, 5*time.Second, "agent01 ready after wrap-up", func() bool {
+	testpeers.WaitFor(t, 5*time.Second, "agent01 ready after wrap-up", func() bool {
 		v, _ := a.agent(t, "agent01")
 		return v.State == router.Ready
 	})
@@ -144,7 +146,7 @@ func TestFullStackCallReachesRegisteredAgent(t *testing.T) {
 func TestFullStackAbandonWhileQueued(t *testing.T) {
 	a := fsStart(t, t.TempDir())
 	citizen := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01033334444", Audio: true, HoldFor: 3000})
-	if err := citizen.wait(t, 20*time.Second); err != nil {
+	if err := citizen.Wait(t, 20*time.Second); err != nil {
 		t.Fatalf("citizen scenario failed (expected answer, 3 s in queue, own BYE): %v", err)
 	}
 	rec := a.callRecordTo(t, 5*time.Second, fsHotline)
@@ -202,7 +204,7 @@ func TestFullStackRestartRecovers(t *testing.T) {
 	dir := t.TempDir()
 	a := fsStart(t, dir)
 	first := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01055556666", Audio: true, HoldFor: 2500})
-	if err := first.wait(t, 20*time.Second); err != nil {
+	if err := first.Wait(t, 20*time.Second); err != nil {
 		t.Fatalf("first citizen: %v", err)
 	}
 	rec := a.callRecordTo(t, 5*time.Second, fsHotline)
@@ -211,7 +213,7 @@ func TestFullStackRestartRecovers(t *testing.T) {
 	// A second call waits in the queue (no agent) and waits for our BYE.
 	second := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01077778888", WaitBye: 40000})
 	var waiting router.ContactID
-	fsWait(t, 10*time.Second, "second call waiting in gen-110", func() bool {
+	testpeers.WaitFor(t, 10*time.Second, "second call waiting in gen-110", func() bool {
 		var found router.ContactID
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
@@ -232,7 +234,7 @@ func TestFullStackRestartRecovers(t *testing.T) {
 	if err := a.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if err := second.wait(t, 10*time.Second); err != nil {
+	if err := second.Wait(t, 10*time.Second); err != nil {
 		t.Fatalf("the queued citizen did not get a BYE from Shutdown: %v", err)
 	}
 
