@@ -10,9 +10,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"onecall/internal/testpeers"
 )
 
 func TestCheckConfigShipped(t *testing.T) {
@@ -47,31 +48,13 @@ func TestUnknownCommand(t *testing.T) {
 	}
 }
 
-// syncBuffer is a goroutine-safe writer for the server's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // serve starts on port 0, answers /healthz, and exits 0 when its context
 // ends (as on SIGTERM).
 func TestServeOnPortZeroAnswersHealthz(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	pr, pw := io.Pipe()
-	var errOut syncBuffer
+	var errOut testpeers.Buffer // the server writes it while the test reads
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--config", "../../configs", "--data-dir", t.TempDir(),
