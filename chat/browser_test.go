@@ -10,28 +10,16 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"onecall/internal/testpeers"
 	"onecall/router"
 )
 
-// newBrowser starts Debian's headless Chromium with a fresh profile.
+// newBrowser starts Debian's headless Chromium with a fresh profile and a
+// phone-sized window; everything it does is bounded by 60 s.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath("/usr/bin/chromium"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.WindowSize(412, 900), // a phone screen
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelB := chromedp.NewContext(actx)
-	ctx, cancelC := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
+	ctx, cancel := context.WithTimeout(testpeers.Chromium(t, chromedp.WindowSize(412, 900)), 60*time.Second)
+	t.Cleanup(cancel)
 	return ctx
 }
 
