@@ -128,8 +128,7 @@ func (s *Service) register(c *conn) bool {
 	if c.sess.Role == RoleAgent {
 		s.m.agent(agent).Online = true
 	}
-	b, _ := json.Marshal(serverMsg{T: "snapshot", Seq: s.seq, Data: s.snapshotLocked(c.sess)})
-	c.send <- b // empty channel: cannot block
+	s.sendSnapshotLocked(c)
 	if c.sess.Role == RoleAgent {
 		a := *s.m.agent(agent)
 		s.emitLocked("agent_state", a, s.superList())

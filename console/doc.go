@@ -11,9 +11,10 @@
 // goroutine that pushes it, non-blocking, onto each connection's bounded
 // send queue. A connection whose queue is full is cut off (close code 4008)
 // and the browser reconnects and resyncs from a snapshot. Snapshots are taken
-// under the same mutex that fixes event targets, so a snapshot plus the later
-// events never miss anything (earlier events still in flight carry a seq the
-// client ignores). Each connection has one reader and one writer
+// (copied) under the same mutex that fixes event targets and are encoded and
+// queued by the dispatcher in order with the events, so a snapshot plus the
+// later events never miss anything (earlier events still in flight carry a
+// seq the client ignores), and large supervisor snapshots never stall the hub. Each connection has one reader and one writer
 // goroutine. Routing changes go to the hub only through Submit/Do, never
 // blocking it. One live console per agent: a second tab takes over and the
 // old one is closed with code 4001 ("taken over").

@@ -107,8 +107,7 @@ func (s *Service) handle(c *conn, m clientMsg) (any, error) {
 		return map[string]int64{"server_time": unixMS(s.now())}, nil
 	case "resync":
 		s.mu.Lock()
-		b, _ := json.Marshal(serverMsg{T: "snapshot", Seq: s.seq, Data: s.snapshotLocked(c.sess)})
-		c.push(b)
+		s.sendSnapshotLocked(c)
 		s.mu.Unlock()
 		return nil, nil
 	case "state":

@@ -419,7 +419,21 @@ func (s *Service) emitLocked(kind string, data any, targets []*conn) {
 
 type outMsg struct {
 	b       []byte
+	snap    *serverMsg // encoded by the dispatcher when b is nil
 	targets []*conn
+}
+
+// sendSnapshotLocked queues c's snapshot through the dispatcher: the copy is
+// taken now, under s.mu and in order with event targets, but the (large,
+// for supervisors) JSON encoding happens on the dispatcher, off the hub
+// goroutine and off the lock. s.mu held.
+func (s *Service) sendSnapshotLocked(c *conn) {
+	m := &serverMsg{T: "snapshot", Seq: s.seq, Data: s.snapshotLocked(c.sess)}
+	select {
+	case s.out <- outMsg{snap: m, targets: []*conn{c}}:
+	default:
+		c.kill(closeSlow, "overloaded; resync")
+	}
 }
 
 // dispatch pushes events to connections in emit order.
@@ -428,6 +442,14 @@ func (s *Service) dispatch() {
 	for {
 		select {
 		case m := <-s.out:
+			if m.b == nil && m.snap != nil {
+				b, err := json.Marshal(m.snap)
+				if err != nil {
+					s.log.Error("encode snapshot", "err", err)
+					continue
+				}
+				m.b = b
+			}
 			for _, c := range m.targets {
 				c.push(m.b)
 			}
