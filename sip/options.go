@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -97,6 +98,15 @@ const (
 type Options struct {
 	ListenUDP string // "127.0.0.1:5060"; ":0" or "127.0.0.1:0" ok; "" = no UDP
 	ListenTCP string // "" = no TCP
+	// ListenTLS is the SIP-over-TLS listen address ("" = no TLS). It needs
+	// TLSConfig or TLSCert+TLSKey; trunk ACL, number checks and overload
+	// caps apply as on UDP/TCP.
+	ListenTLS string
+	// TLSConfig is the server TLS configuration (with certificates). When nil,
+	// New loads TLSCert/TLSKey (PEM files).
+	TLSConfig *tls.Config
+	TLSCert   string // PEM certificate chain file
+	TLSKey    string // PEM private key file
 	// ExternalHost is the address put in Contact/SDP (default: the listen IP).
 	ExternalHost string
 	Trunks       []netip.Prefix // sources allowed to send INVITEs; empty = none

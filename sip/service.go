@@ -42,6 +42,7 @@ type Service struct {
 	cancel    context.CancelFunc
 	udpAddr   string
 	tcpAddr   string
+	tlsAddr   string
 	closeOnce sync.Once
 	closeErr  error
 	// onRecord observes every call record (tests).
@@ -56,8 +57,11 @@ func New(hub Hub, opts Options) (*Service, error) {
 	if opts.Numbers == nil {
 		return nil, errors.New("sip: Options.Numbers is required")
 	}
-	if opts.ListenUDP == "" && opts.ListenTCP == "" {
+	if opts.ListenUDP == "" && opts.ListenTCP == "" && opts.ListenTLS == "" {
 		return nil, errors.New("sip: no listen address")
+	}
+	if err := opts.loadTLS(); err != nil {
+		return nil, err
 	}
 	opts.defaults()
 	ps, err := loadPrompts()
@@ -133,6 +137,14 @@ func (s *Service) Start(ctx context.Context) error {
 		}
 		dopts = append(dopts, diago.WithTransport(t))
 	}
+	// TLS last: diago uses its first transport when none is asked for.
+	tlsAddr, tlsT, err := s.tlsTransport()
+	if err != nil {
+		return err
+	}
+	if tlsAddr != "" {
+		dopts = append(dopts, diago.WithTransport(tlsT))
+	}
 	s.ua, s.srv = ua, srv
 	s.dg = diago.NewDiago(ua, dopts...)
 	// Overrides of diago's handlers (installed by NewDiago).
@@ -146,8 +158,8 @@ func (s *Service) Start(ctx context.Context) error {
 		cancel()
 		return err
 	}
-	s.udpAddr, s.tcpAddr = udp, tcp
-	s.log.Info("sip listening", "udp", s.udpAddr, "tcp", s.tcpAddr)
+	s.udpAddr, s.tcpAddr, s.tlsAddr = udp, tcp, tlsAddr
+	s.log.Info("sip listening", "udp", s.udpAddr, "tcp", s.tcpAddr, "tls", s.tlsAddr)
 	return nil
 }
 

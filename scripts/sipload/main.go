@@ -6,6 +6,14 @@
 //
 //	go run ./scripts/sipload -rate 50 -calls 1000 -hold 4s -agents 400
 //	go run ./scripts/sipload -rate 100 -calls 1000 -maxcps 50   # overload: fast 503
+//	go run ./scripts/sipload -rate 100 -calls 1000 -hold 12s -agents 500 -audio \
+//	    -probes 10 -bprobes 10 -loadedat 900   # RTP send interval under 500+500
+//
+// Probes (probe.go) are Go citizens that record the arrival interval of the
+// RTP the service sends them: -probes call number 111 (routed to a queue
+// that is never served: they hear hold music for the whole run), -bprobes
+// call 110 before SIPp starts and are bridged to the first agents (they
+// hear their own audio echoed back through the bridge).
 package main
 
 import (
@@ -40,11 +48,15 @@ func main() {
 	audio := flag.Bool("audio", false, "citizens speak g711a.pcap (heavier)")
 	limit := flag.Int("limit", 1500, "SIPp max simultaneous calls")
 	timeout := flag.Duration("timeout", 3*time.Minute, "overall bound")
+	probes := flag.Int("probes", 0, "RTP interval probes kept on hold (number 111)")
+	bprobes := flag.Int("bprobes", 0, "RTP interval probes bridged to agents (number 110, placed first)")
+	loadedAt := flag.Int("loadedat", 0, "intervals count as 'under load' while the service has at least this many calls")
 	flag.Parse()
 	// diago's media layer logs through the default logger (e.g. RTCP from
 	// SIPp's -rtp_echo): keep the report readable.
 	slog.SetDefault(slog.New(slog.DiscardHandler))
-	if err := run(*rate, *calls, *hold, *agents, *maxCalls, *maxCPS, *audio, *limit, *timeout); err != nil {
+	pr := probeOpts{hold: *probes, bridged: *bprobes, loadedAt: *loadedAt}
+	if err := run(*rate, *calls, *hold, *agents, *maxCalls, *maxCPS, *audio, *limit, *timeout, pr); err != nil {
 		fmt.Fprintln(os.Stderr, "sipload:", err)
 		os.Exit(1)
 	}
@@ -62,8 +74,16 @@ func freePort() int {
 type numbers struct{}
 
 func (numbers) Resolve(user string) (string, string, sip.Menu, bool) {
+	if user == "111" {
+		return "111", probeQueue, sip.Menu{Skip: true}, true
+	}
 	return "110", "general", sip.Menu{Skip: true}, user == "110"
 }
+
+// probeQueue is never served: its callers hear hold music until they hang up.
+const probeQueue = "probe"
+
+type probeOpts struct{ hold, bridged, loadedAt int }
 
 type locator struct{ uri string }
 
@@ -71,7 +91,7 @@ func (l locator) Lookup(user string) (string, bool) {
 	return "sip:" + user + "@" + l.uri, true
 }
 
-func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, maxCPS float64, audio bool, limit int, timeout time.Duration) error {
+func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, maxCPS float64, audio bool, limit int, timeout time.Duration, pr probeOpts) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "sipload")
@@ -140,6 +160,23 @@ func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, max
 	defer svc.Close()
 	udp, _ := svc.Addr()
 
+	loaded := func() bool { return pr.loadedAt > 0 && svc.Active() >= pr.loadedAt }
+	ivB, ivH := &intervals{loadedCheck: loaded}, &intervals{loadedCheck: loaded}
+	if pr.bridged > 0 {
+		stopB, err := startProbes(ctx, pr.bridged, "110", udp, ivB)
+		if err != nil {
+			return fmt.Errorf("bridged probes: %w", err)
+		}
+		defer stopB()
+	}
+	if pr.hold > 0 {
+		stopH, err := startProbes(ctx, pr.hold, "111", udp, ivH)
+		if err != nil {
+			return fmt.Errorf("hold probes: %w", err)
+		}
+		defer stopH()
+	}
+
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	cpu0 := cpuTime()
@@ -183,11 +220,27 @@ func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, max
 	fmt.Printf("elapsed %s; SIPp scenarios: successful %s, failed %s (a 503 ends the scenario successfully)\n",
 		elapsed.Round(time.Millisecond), st["SuccessfulCall(C)"], st["FailedCall(C)"])
 	fmt.Printf("SIPp INVITE->200 response time (avg): %s; admitted into routing %d, refused (503) %d\n",
-		st["ResponseTime1(C)"], hub.arrived.Load(), int64(calls)-hub.arrived.Load())
+		st["ResponseTime1(C)"], hub.arrived.Load()-int64(pr.bridged), int64(calls)-hub.arrived.Load()+int64(pr.bridged))
 	fmt.Printf("bridged %d, ended %d, abandoned %d; peak concurrent: citizen calls %d, bridged %d, waiting on hold %d\n",
 		hub.accepted.Load(), hub.ended.Load(), hub.abandoned.Load(), peak.Load(), hub.peakTalking.Load(), hub.peakWaiting.Load())
 	fmt.Printf("process CPU %.2fs (%.2f cores avg), heap in use %d MB, goroutines now %d\n",
 		cpu.Seconds(), cpu.Seconds()/elapsed.Seconds(), m1.HeapInuse>>20, runtime.NumGoroutine())
+	for _, k := range []struct {
+		name string
+		n    int
+		iv   *intervals
+	}{{"hold", pr.hold, ivH}, {"bridged", pr.bridged, ivB}} {
+		if k.n == 0 {
+			continue
+		}
+		iv := k.iv
+		iv.mu.Lock()
+		fmt.Printf("RTP probes on %s: %d; %d audio packets received, %d sequence gaps, %d stream changes (not counted)\n",
+			k.name, k.n, iv.packets.Load(), iv.lost, iv.resets)
+		fmt.Printf("  arrival interval while >= %d calls: %s\n", pr.loadedAt, summary(iv.loaded))
+		fmt.Printf("  arrival interval otherwise:        %s\n", summary(iv.other))
+		iv.mu.Unlock()
+	}
 	if runErr != nil {
 		fmt.Printf("sipp exit: %v\n%s\n", runErr, tail(out.String()))
 	}
@@ -350,6 +403,9 @@ func (h *loadHub) dequeue(c router.ContactID) {
 func (h *loadHub) apply(ev router.Event) ([]router.Command, error) {
 	switch e := ev.(type) {
 	case router.ContactArrived:
+		if e.Queue == probeQueue {
+			break
+		}
 		h.arrived.Add(1)
 		h.queue = append(h.queue, e.Contact)
 	case router.OfferAccepted:
