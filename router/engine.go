@@ -86,12 +86,18 @@ func New(cfg Config) (*Engine, error) {
 func (e *Engine) Apply(ev Event, now time.Time) ([]Command, error) {
 	if e.epoch.IsZero() {
 		e.epoch = now
+		e.now = now
 	}
 	if now.Before(e.now) {
 		now = e.now // time never runs backwards inside the engine
 	}
-	e.now = now
 	e.out = make([]Command, 0, 8)
+	// Timers due by now fire first, each at its own time: an event never
+	// overtakes a due timer, and a late Tick decides as timely ones would.
+	if len(e.timers) > 0 && !e.timers[0].at.After(now) {
+		e.fireDue(now)
+	}
+	e.now = now
 	var err error
 	switch ev := ev.(type) {
 	case ContactArrived:

@@ -21,6 +21,8 @@ type model struct {
 	closed   map[ContactID]bool
 	arrived  map[ContactID]bool
 	loggedIn map[AgentID]bool
+	deadline map[ContactID]time.Time             // outstanding offers' deadlines
+	missedAt map[ContactID]map[AgentID]time.Time // when an agent's offer was withdrawn
 	log      strings.Builder
 	nextID   ContactID
 	now      time.Time
@@ -51,6 +53,7 @@ func (m *model) apply(ev Event) {
 				m.t.Fatalf("offer of c%d that is talking or closed", c.Contact)
 			}
 			m.offered[c.Contact] = c.Agent
+			m.deadline[c.Contact] = c.Deadline
 			m.checkCapacity(c.Agent)
 			m.checkFIFO(c, withdrawn)
 		case OfferWithdrawn:
@@ -59,6 +62,14 @@ func (m *model) apply(ev Event) {
 			}
 			delete(m.offered, c.Contact)
 			withdrawn[c.Contact] = true
+			at := m.now
+			if m.deadline[c.Contact].Before(m.now) && strings.HasPrefix(c.Reason, "offer timed out") {
+				at = m.deadline[c.Contact] // timed out at its deadline
+			}
+			if m.missedAt[c.Contact] == nil {
+				m.missedAt[c.Contact] = map[AgentID]time.Time{}
+			}
+			m.missedAt[c.Contact][c.Agent] = at
 		case Connected:
 			if m.offered[c.Contact] != c.Agent {
 				m.t.Fatalf("connected c%d to %s without offer", c.Contact, c.Agent)
@@ -107,6 +118,18 @@ func (m *model) checkNoIdleMatch() {
 			}
 		}
 	}
+}
+
+// skipped: o's agent had missed y within y's skip window at o's (logical)
+// offer time, its deadline minus the offer timeout.
+func (m *model) skipped(y *contact, o Offer) bool {
+	w, ok := m.missedAt[y.id][o.Agent]
+	if !ok {
+		return false
+	}
+	x := m.e.contacts[o.Contact]
+	offerAt := o.Deadline.Add(-x.q.offerTimeout(x.ch))
+	return offerAt.Before(w.Add(y.q.offerTimeout(y.ch)))
 }
 
 func (m *model) allSkip(b *bucket, a *agent) bool {
@@ -167,7 +190,7 @@ func (m *model) checkFIFO(o Offer, withdrawn map[ContactID]bool) {
 	}
 	for _, y := range m.e.contacts {
 		if y == x || y.state != Waiting || y.q != x.q || y.ch != x.ch || y.prio != x.prio || withdrawn[y.id] ||
-			y.pinned != nil || y.parked || reqKey(y.reqs) != reqKey(x.reqs) || y.escIdx > 0 || m.e.skips(y, ag) {
+			y.pinned != nil || y.parked || reqKey(y.reqs) != reqKey(x.reqs) || y.escIdx > 0 || m.e.skips(y, ag) || m.skipped(y, o) {
 			continue
 		}
 		if y.arrived.Before(x.arrived) {
@@ -231,6 +254,7 @@ func runRandom(t *testing.T, seed uint64, steps int) string {
 	}
 	m := &model{t: t, e: e, caps: map[AgentID][2]int{}, offered: map[ContactID]AgentID{}, talking: map[ContactID]AgentID{},
 		channel: map[ContactID]Channel{}, closed: map[ContactID]bool{}, arrived: map[ContactID]bool{}, loggedIn: map[AgentID]bool{},
+		deadline: map[ContactID]time.Time{}, missedAt: map[ContactID]map[AgentID]time.Time{},
 		now: defaultStart}
 	var ids []AgentID
 	for _, d := range cfg.Agents {

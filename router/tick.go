@@ -13,17 +13,27 @@ import (
 const announceStep = 30 * time.Second
 
 // tick fires every due timer, then emits QueueStats deltas.
+// Each timer fires at its own due time (never before the previous event),
+// so a late Tick gives the same decisions as timely ones.
 func (e *Engine) tick() {
-	for len(e.timers) > 0 && !e.timers[0].at.After(e.now) {
+	e.expirePreferred()
+	if e.statsSet && !e.statsAt.After(e.now) {
+		e.emitStats()
+	}
+}
+
+// fireDue fires the timers due by end, each at its own due time (never
+// before the previous event); Apply runs it before every event.
+func (e *Engine) fireDue(end time.Time) {
+	for len(e.timers) > 0 && !e.timers[0].at.After(end) {
 		t := e.timers.pop()
+		if t.at.After(e.now) {
+			e.now = t.at
+		}
 		if e.live(t) {
 			e.fire(t)
 		}
 		e.drain()
-	}
-	e.expirePreferred()
-	if e.statsSet && !e.statsAt.After(e.now) {
-		e.emitStats()
 	}
 }
 
