@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -488,7 +489,7 @@ func TestSlowClientCutOffThenResumes(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i%1000 == 0 {
-			time.Sleep(0) // let the writer run; no wall-clock wait
+			runtime.Gosched() // let the writer run; no wall-clock wait
 		}
 	}
 	eventually(t, "cut off", func() bool { return log.has(EventDetached, 0) })
