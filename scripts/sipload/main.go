@@ -51,11 +51,12 @@ func main() {
 	probes := flag.Int("probes", 0, "RTP interval probes kept on hold (number 111)")
 	bprobes := flag.Int("bprobes", 0, "RTP interval probes bridged to agents (number 110, placed first)")
 	loadedAt := flag.Int("loadedat", 0, "intervals count as 'under load' while the service has at least this many calls")
+	sippNice := flag.Int("sippnice", 0, "run SIPp under nice -n N (0 = same priority)")
 	flag.Parse()
 	// diago's media layer logs through the default logger (e.g. RTCP from
 	// SIPp's -rtp_echo): keep the report readable.
 	slog.SetDefault(slog.New(slog.DiscardHandler))
-	pr := probeOpts{hold: *probes, bridged: *bprobes, loadedAt: *loadedAt}
+	pr := probeOpts{hold: *probes, bridged: *bprobes, loadedAt: *loadedAt, sippNice: *sippNice}
 	if err := run(*rate, *calls, *hold, *agents, *maxCalls, *maxCPS, *audio, *limit, *timeout, pr); err != nil {
 		fmt.Fprintln(os.Stderr, "sipload:", err)
 		os.Exit(1)
@@ -83,7 +84,17 @@ func (numbers) Resolve(user string) (string, string, sip.Menu, bool) {
 // probeQueue is never served: its callers hear hold music until they hang up.
 const probeQueue = "probe"
 
-type probeOpts struct{ hold, bridged, loadedAt int }
+type probeOpts struct{ hold, bridged, loadedAt, sippNice int }
+
+// sippCmd runs SIPp, under nice(1) when n > 0 (so that SIPp's per-call
+// pcap threads, which would be on other machines in production, yield the
+// shared cores to the service being measured).
+func sippCmd(ctx context.Context, n int, args ...string) *exec.Cmd {
+	if n > 0 {
+		return exec.CommandContext(ctx, "nice", append([]string{"-n", strconv.Itoa(n), "sipp"}, args...)...)
+	}
+	return exec.CommandContext(ctx, "sipp", args...)
+}
 
 type locator struct{ uri string }
 
@@ -125,7 +136,7 @@ func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, max
 
 	// Fake agent phones.
 	agentPort := freePort()
-	agentCmd := exec.CommandContext(ctx, "sipp", "-sf", agentXML, "-i", "127.0.0.1", "-p", strconv.Itoa(agentPort),
+	agentCmd := sippCmd(ctx, pr.sippNice, "-sf", agentXML, "-i", "127.0.0.1", "-p", strconv.Itoa(agentPort),
 		"-mp", strconv.Itoa(freePort()&^1), "-rtp_echo", "-nostdin", "-max_socket", "4096")
 	agentCmd.Dir = dir
 	var agentOut bytes.Buffer
@@ -179,7 +190,7 @@ func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, max
 
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	cpu0 := cpuTime()
+	cpu0, wait0 := cpuTime(), runQueueWait()
 	start := time.Now()
 	peak := atomic.Int64{}
 	stop := make(chan struct{})
@@ -202,7 +213,7 @@ func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, max
 		"-l", strconv.Itoa(limit), "-d", strconv.Itoa(int(hold / time.Millisecond)), "-nostdin",
 		"-timeout", strconv.Itoa(int(timeout/time.Second)) + "s", "-trace_stat", "-fd", "1", "-trace_rtt",
 		"-max_socket", "4096", udp}
-	cmd := exec.CommandContext(ctx, "sipp", args...)
+	cmd := sippCmd(ctx, pr.sippNice, args...)
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -210,6 +221,7 @@ func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, max
 	elapsed := time.Since(start)
 	close(stop)
 	cpu := cpuTime() - cpu0
+	wait := runQueueWait() - wait0
 	runtime.ReadMemStats(&m1)
 
 	st, err := lastStat(dir)
@@ -225,6 +237,7 @@ func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, max
 		hub.accepted.Load(), hub.ended.Load(), hub.abandoned.Load(), peak.Load(), hub.peakTalking.Load(), hub.peakWaiting.Load())
 	fmt.Printf("process CPU %.2fs (%.2f cores avg), heap in use %d MB, goroutines now %d\n",
 		cpu.Seconds(), cpu.Seconds()/elapsed.Seconds(), m1.HeapInuse>>20, runtime.NumGoroutine())
+	fmt.Printf("service threads waited %.2fs on the run queue (runnable, no CPU free) during the run\n", wait.Seconds())
 	for _, k := range []struct {
 		name string
 		n    int
@@ -301,6 +314,24 @@ func cpuTime() time.Duration {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	s, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+s) * 10 * time.Millisecond
+}
+
+// runQueueWait sums, over this process's live threads, the time spent
+// runnable but waiting for a CPU (/proc/self/task/*/schedstat, field 2).
+func runQueueWait() time.Duration {
+	files, _ := filepath.Glob("/proc/self/task/*/schedstat")
+	var sum int64
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if fs := strings.Fields(string(b)); len(fs) >= 2 {
+			n, _ := strconv.ParseInt(fs[1], 10, 64)
+			sum += n
+		}
+	}
+	return time.Duration(sum)
 }
 
 // loadHub is a minimal stand-in for server.Hub + router: one owner
