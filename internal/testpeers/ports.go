@@ -51,3 +51,31 @@ func FreeSIPPort(t testing.TB) int {
 	t.Fatal("no free SIP port")
 	return 0
 }
+
+// FreeRTPPorts returns an even port p with UDP p..p+3 free on 127.0.0.1
+// right now: SIPp's -mp takes p (audio RTP), p+1 (RTCP) and p+2, p+3
+// (video RTP/RTCP, bound even when unused).
+func FreeRTPPorts(t testing.TB) int {
+	t.Helper()
+	for range 100 {
+		p := FreeUDPPort(t, true)
+		var cs []net.PacketConn
+		ok := true
+		for port := p + 1; port <= p+3; port++ {
+			c, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
+			if err != nil {
+				ok = false
+				break
+			}
+			cs = append(cs, c)
+		}
+		for _, c := range cs {
+			c.Close()
+		}
+		if ok {
+			return p
+		}
+	}
+	t.Fatal("no free RTP ports")
+	return 0
+}

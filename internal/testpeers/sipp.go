@@ -60,7 +60,7 @@ func RenderScenario(t testing.TB, dir, scenario string, data any) string {
 }
 
 // StartSIPp renders the scenario and starts SIPp on free ports of
-// 127.0.0.1 (media on an even port), tracing errors and messages.
+// 127.0.0.1 (media: FreeRTPPorts), tracing errors and messages.
 func StartSIPp(t testing.TB, o SIPpOptions) *SIPp {
 	t.Helper()
 	dir := t.TempDir()
@@ -78,7 +78,7 @@ func StartSIPp(t testing.TB, o SIPpOptions) *SIPp {
 	}
 	s := &SIPp{Port: FreeUDPPort(t, false), dir: dir, done: make(chan struct{})}
 	args := []string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(s.Port),
-		"-mp", strconv.Itoa(FreeUDPPort(t, true)), "-nostdin", "-m", "1",
+		"-mp", strconv.Itoa(FreeRTPPorts(t)), "-nostdin", "-m", "1",
 		"-timeout", strconv.Itoa(int(timeout.Seconds())) + "s", "-timeout_error",
 		"-trace_err", "-trace_msg", "-max_recv_loops", "1000"}
 	if o.Service != "" {
