@@ -5,17 +5,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"text/template"
 	"time"
 
+	"onecall/internal/testpeers"
 	"onecall/router"
 	"onecall/store"
 )
@@ -296,117 +292,23 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// freePort returns a currently free UDP port on 127.0.0.1 (even, for RTP).
-func freePort(t *testing.T, even bool) int {
-	t.Helper()
-	for i := 0; i < 50; i++ {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		if !even || p%2 == 0 {
-			return p
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
-
 // sippRun is a SIPp process started by a test.
-type sippRun struct {
-	cmd  *exec.Cmd
-	port int
-	out  bytes.Buffer
-	done chan error
-	dir  string
-}
+type sippRun struct{ *testpeers.SIPp }
 
-func renderScenario(t *testing.T, dir, name string, data any) string {
-	t.Helper()
-	tpl, err := template.ParseFiles(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := tpl.Execute(&b, data); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// startSipp runs SIPp with a rendered scenario. remote "" = server mode.
+// startSipp runs SIPp with a rendered testdata scenario. remote "" = server mode.
 func startSipp(t *testing.T, scenario string, data any, remote, service string, extra ...string) *sippRun {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.Symlink("/usr/share/sip-tester", filepath.Join(dir, "pcap")); err != nil {
-		t.Fatal(err)
-	}
-	sf := renderScenario(t, dir, scenario, data)
-	r := &sippRun{port: freePort(t, false), done: make(chan error, 1), dir: dir}
-	args := []string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(r.port),
-		"-mp", strconv.Itoa(freePort(t, true)), "-nostdin", "-m", "1", "-timeout", "40s", "-timeout_error",
-		"-trace_err", "-trace_msg", "-max_recv_loops", "1000"}
-	if service != "" {
-		args = append(args, "-s", service)
-	}
-	args = append(args, extra...)
-	if remote != "" {
-		args = append(args, remote)
-	}
-	r.cmd = exec.Command("sipp", args...)
-	r.cmd.Dir = dir
-	r.cmd.Stdout = &r.out
-	r.cmd.Stderr = &r.out
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { r.done <- r.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = r.cmd.Process.Kill()
-		<-r.done
-	})
-	return r
+	return &sippRun{testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: filepath.Join("testdata", scenario),
+		Data: data, Remote: remote, Service: service, Args: extra})}
 }
 
 // wait returns SIPp's exit error (nil = the scenario passed).
 func (r *sippRun) wait(t *testing.T, d time.Duration) error {
 	t.Helper()
-	select {
-	case err := <-r.done:
-		r.done <- err
-		if err != nil {
-			r.dump(t)
-		}
-		return err
-	case <-time.After(d):
-		r.dump(t)
-		t.Fatalf("sipp did not finish within %s", d)
-	}
-	return nil
+	return r.Wait(t, d)
 }
 
-func (r *sippRun) dump(t *testing.T) {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(r.dir, "*_errors.log"))
-	msgs, _ := filepath.Glob(filepath.Join(r.dir, "*_messages.log"))
-	for _, f := range append(files, msgs...) {
-		b, _ := os.ReadFile(f)
-		if len(b) > 6000 {
-			b = b[len(b)-6000:]
-		}
-		t.Logf("%s:\n%s", filepath.Base(f), b)
-	}
-}
-
-func (r *sippRun) uri(user string) string {
-	return fmt.Sprintf("sip:%s@127.0.0.1:%d", user, r.port)
-}
+func (r *sippRun) uri(user string) string { return r.URI(user) }
 
 type citizenParams struct {
 	From        string

@@ -12,46 +12,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"onecall/internal/testpeers"
 )
 
-// freeUDPPort returns a UDP port free on 127.0.0.1 right now.
-func regFreeUDPPort(t *testing.T) int {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
-}
-
-// regFreeUDPTCPPort returns a port free for both UDP and TCP on 127.0.0.1
-// and port+1 for TCP (baresip binds UDP, TCP and TLS).
-func regFreeUDPTCPPort(t *testing.T) int {
-	t.Helper()
-	for i := 0; i < 50; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		// baresip also binds TLS on port+1.
-		pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
-		ln2, err2 := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+1))
-		ln.Close()
-		if err == nil {
-			pc.Close()
-		}
-		if err2 == nil {
-			ln2.Close()
-		}
-		if err == nil && err2 == nil {
-			return port
-		}
-	}
-	t.Fatal("no free UDP+TCP port")
-	return 0
-}
+// regFreeUDPTCPPort returns a port free for UDP and TCP on 127.0.0.1, with
+// port+1 free for TCP (registrar_test.go's closed-contact test uses it).
+func regFreeUDPTCPPort(t *testing.T) int { return testpeers.FreeSIPPort(t) }
 
 // runTool runs a test peer with a deadline and returns its combined output.
 func runTool(t *testing.T, d time.Duration, dir string, name string, args ...string) string {
@@ -89,7 +56,7 @@ func TestSvwarFindsNoUser(t *testing.T) {
 	}
 	_, port, _ := net.SplitHostPort(s.udp)
 	out := runTool(t, 60*time.Second, dir, "svwar", "-m", "REGISTER", "-d", dict,
-		"-P", strconv.Itoa(regFreeUDPPort(t)), "-b", "127.0.0.1", "-p", port, "--force", "127.0.0.1")
+		"-P", strconv.Itoa(testpeers.FreeUDPPort(t, false)), "-b", "127.0.0.1", "-p", port, "--force", "127.0.0.1")
 	t.Logf("svwar output:\n%s", out)
 	// A found extension is a table row: | agent01 | reqauth |
 	for _, n := range names {
@@ -131,7 +98,7 @@ func TestSvcrackIsThrottled(t *testing.T) {
 	}
 	_, port, _ := net.SplitHostPort(s.udp)
 	out := runTool(t, 60*time.Second, dir, "svcrack", "-u", "agent01", "-d", dict,
-		"-P", strconv.Itoa(regFreeUDPPort(t)), "-b", "127.0.0.1", "-p", port, "127.0.0.1")
+		"-P", strconv.Itoa(testpeers.FreeUDPPort(t, false)), "-b", "127.0.0.1", "-p", port, "127.0.0.1")
 	t.Logf("svcrack output:\n%s", out)
 	if strings.Contains(out, "| demo") || strings.Contains(out, "demo |") {
 		t.Fatal("svcrack found the password")
@@ -155,44 +122,17 @@ func TestSvcrackIsThrottled(t *testing.T) {
 func TestBaresipRegisters(t *testing.T) {
 	reg, cl := newTestRegistrar(t, nil)
 	s := startRegServer(t, reg)
-	dir := t.TempDir()
-	port := regFreeUDPTCPPort(t)
-	cfg := "sip_listen\t\t127.0.0.1:" + strconv.Itoa(port) + "\n" +
-		"module_path\t\t/usr/lib/baresip/modules\n" +
-		"module\t\t\tg711.so\n" +
-		"module_app\t\taccount.so\n" +
-		"audio_player\t\tnone\naudio_source\t\tnone\naudio_alert\t\tnone\n"
-	acct := "<sip:agent01@" + s.udp + ";transport=udp>;auth_pass=demo;regint=600\n"
-	for name, body := range map[string]string{"config": cfg, "accounts": acct, "contacts": ""} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path, err := exec.LookPath("baresip")
-	if err != nil {
-		t.Fatalf("baresip not installed: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, "-f", dir, "-4", "-s") // -s: SIP trace, shown on failure
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("baresip output:\n%s", out.String())
-		}
-	}()
+	phone := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: s.udp, Password: "demo",
+		Args: []string{"-s"}}) // -s: SIP trace, shown on failure
+	port := phone.Port
+	deadline := time.NewTimer(20 * time.Second)
+	defer deadline.Stop()
 	select {
 	case e := <-cl.ch:
 		if e != "agent01=true" {
 			t.Fatalf("OnChange %q", e)
 		}
-	case <-ctx.Done():
+	case <-deadline.C:
 		t.Fatalf("baresip did not register: %+v", reg.Stats())
 	}
 	got, ok := reg.Lookup("agent01")
