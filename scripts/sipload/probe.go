@@ -123,7 +123,9 @@ func startProbes(ctx context.Context, n int, user, target string, iv *intervals)
 	}
 	time.Sleep(100 * time.Millisecond) // let the listener bind (script, not a test)
 	for i := 0; i < n; i++ {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		// 127.0.0.2: SIPp's [auto_media_port]s are on 127.0.0.1 and could
+		// coincide with an ephemeral probe port.
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
 		if err != nil {
 			stop()
 			return nil, err
@@ -171,7 +173,7 @@ func startProbes(ctx context.Context, n int, user, target string, iv *intervals)
 }
 
 func sdp(port int) []byte {
-	return []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=probe\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+	return []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=probe\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n" +
 		"m=audio " + strconv.Itoa(port) + " RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n" +
 		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n")
 }
