@@ -17,9 +17,11 @@ type AgentView struct {
 	Reason string `json:"reason,omitempty"`
 	Next   string `json:"next,omitempty"`
 	Since  int64  `json:"since"` // unix ms
-	Active int    `json:"active"`
-	Phone  bool   `json:"phone"`  // SIP phone registered
-	Online bool   `json:"online"` // console connected
+	// WrapUntil is when wrap-up ends by itself (unix ms), while in wrap-up.
+	WrapUntil int64 `json:"wrap_until,omitempty"`
+	Active    int   `json:"active"`
+	Phone     bool  `json:"phone"`  // SIP phone registered
+	Online    bool  `json:"online"` // console connected
 }
 
 // ContactView is one live contact.
@@ -187,6 +189,10 @@ func (m *mirror) apply(c router.Command, now time.Time) {
 			at = now
 		}
 		a.Since = unixMS(at)
+		a.WrapUntil = 0
+		if c.State == router.WrapUp && !c.WrapUntil.IsZero() {
+			a.WrapUntil = unixMS(c.WrapUntil)
+		}
 	case router.QueueStats:
 		m.queueStats(c.Stats, now)
 	}
@@ -285,6 +291,10 @@ func (m *mirror) seed(snap router.Snapshot) {
 	for _, a := range snap.Agents {
 		v := m.agent(a.ID)
 		v.State, v.Reason, v.Since, v.Active = stateName(a.State), a.Reason, unixMS(a.Since), len(a.Active)
+		v.WrapUntil = 0
+		if a.State == router.WrapUp && !a.WrapUntil.IsZero() {
+			v.WrapUntil = unixMS(a.WrapUntil)
+		}
 		v.Next = ""
 		if a.HasNext {
 			v.Next = stateName(a.Next)

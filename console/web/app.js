@@ -353,7 +353,11 @@
     const a = S.agent || { state: 'offline' };
     $('mystate').textContent = stName(a.state) + (a.reason && a.state === 'not_ready' ? ' (' + reasonName(a.reason) + ')' : '');
     $('mystate').className = 'state ' + a.state;
-    $('mysince').textContent = a.since ? fmtDur(nowS() - a.since) : '';
+    // In wrap-up the timer counts down to the automatic end; otherwise it
+    // shows the time in the current state.
+    $('mysince').textContent = a.state === 'wrap_up' && a.wrap_until
+      ? '-' + fmtDur(a.wrap_until - nowS())
+      : (a.since ? fmtDur(nowS() - a.since) : '');
     $('mynext').textContent = a.next ? '→ ' + stName(a.next) : '';
     $('btnwrapdone').hidden = !(a.state === 'wrap_up' && S.wrap.length === 0);
     $('phone').textContent = a.phone ? t('phoneon') : t('phoneoff');
