@@ -223,3 +223,35 @@ func TestTLSMissingCertFile(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSOverloadCap: the CPS cap applies to TLS callers too (503 with
+// Retry-After before any media).
+func TestTLSOverloadCap(t *testing.T) {
+	t.Parallel()
+	certFile, keyFile, pool := selfSigned(t)
+	env := newTestEnv(t, nil, func(o *Options, _ *fakeHub) {
+		o.ListenTCP = ""
+		o.ListenTLS = "127.0.0.1:0"
+		o.TLSCert, o.TLSKey = certFile, keyFile
+		o.MaxCPS, o.Burst = 0.001, 1
+	})
+	dg := tlsCaller(t, pool)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	d, _, err := dg.Invite(ctx, tlsURI(t, "110", env.svc.TLSAddr()), diago.InviteOptions{})
+	if err != nil {
+		t.Fatalf("first call over TLS: %v", err)
+	}
+	defer func() { _ = d.Hangup(ctx); _ = d.Close() }()
+	var retry string
+	_, _, err = dg.Invite(ctx, tlsURI(t, "110", env.svc.TLSAddr()), diago.InviteOptions{
+		OnResponse: func(res *sip.Response) error {
+			if h := res.GetHeader("Retry-After"); h != nil {
+				retry = h.Value()
+			}
+			return nil
+		}})
+	if code := responseCode(err); code != sip.StatusServiceUnavailable || retry == "" {
+		t.Fatalf("second call over the CPS cap: err %v (code %d, Retry-After %q), want 503 with Retry-After", err, code, retry)
+	}
+}
