@@ -1,6 +1,7 @@
 package testpeers
 
 import (
+	"io"
 	"net"
 	"strconv"
 	"testing"
@@ -30,21 +31,7 @@ func FreeUDPPort(t testing.TB, even bool) int {
 func FreeSIPPort(t testing.TB) int {
 	t.Helper()
 	for range 100 {
-		p := FreeUDPPort(t, false)
-		var ls []net.Listener
-		ok := true
-		for _, port := range []int{p, p + 1} {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-			if err != nil {
-				ok = false
-				break
-			}
-			ls = append(ls, l)
-		}
-		for _, l := range ls {
-			l.Close()
-		}
-		if ok {
+		if p := FreeUDPPort(t, false); bindable("tcp", p, p+1) {
 			return p
 		}
 	}
@@ -58,24 +45,36 @@ func FreeSIPPort(t testing.TB) int {
 func FreeRTPPorts(t testing.TB) int {
 	t.Helper()
 	for range 100 {
-		p := FreeUDPPort(t, true)
-		var cs []net.PacketConn
-		ok := true
-		for port := p + 1; port <= p+3; port++ {
-			c, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
-			if err != nil {
-				ok = false
-				break
-			}
-			cs = append(cs, c)
-		}
-		for _, c := range cs {
-			c.Close()
-		}
-		if ok {
+		if p := FreeUDPPort(t, true); bindable("udp", p+1, p+2, p+3) {
 			return p
 		}
 	}
 	t.Fatal("no free RTP ports")
 	return 0
+}
+
+// bindable reports whether all ports can be bound on 127.0.0.1 for
+// network ("udp" or "tcp") at once; it releases them before returning.
+func bindable(network string, ports ...int) bool {
+	var held []io.Closer
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for _, p := range ports {
+		addr := "127.0.0.1:" + strconv.Itoa(p)
+		var c io.Closer
+		var err error
+		if network == "udp" {
+			c, err = net.ListenPacket(network, addr)
+		} else {
+			c, err = net.Listen(network, addr)
+		}
+		if err != nil {
+			return false
+		}
+		held = append(held, c)
+	}
+	return true
 }
