@@ -359,15 +359,32 @@ func TestBrowserConsoleScripted(t *testing.T) {
 		t.Fatalf("upsert %+v", up)
 	}
 	setVal(ad, "#users tr[data-user=agent09] input.cap", "0/5")
-	run(ad, "save capacity", chromedp.Click(chromedp.CSS(`#users tr[data-user=agent09] td:last-child button:nth-child(1)`)))
+	// Click through JS in one call: the table re-renders on every update, so
+	// a node found by one CDP call may be gone by the next.
+	clickJS := func(c context.Context, what, sel string) {
+		t.Helper()
+		js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true })()`, sel)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			ok, err := chromedp.Run(c, chromedp.Evaluate[bool](js))
+			if err == nil && ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s not clickable: %v", what, sel, err)
+			}
+			<-time.After(50 * time.Millisecond)
+		}
+	}
+	clickJS(ad, "save capacity", `#users tr[data-user=agent09] td:last-child button:nth-child(1)`)
 	up = h.expect(t, "AgentUpserted capacity", func(ev router.Event) bool {
 		u, ok := ev.(router.AgentUpserted)
 		return ok && u.Agent.Chat == 5
 	}).(router.AgentUpserted)
-	if up.Agent.Voice != 0 || up.Agent.Skills["labor"] != 4 {
+	if up.Agent.Voice != -1 || up.Agent.Skills["labor"] != 4 {
 		t.Fatalf("capacity upsert %+v", up)
 	}
-	run(ad, "disable", chromedp.Click(chromedp.CSS(`#users tr[data-user=agent09] td:last-child button:nth-child(2)`)))
+	clickJS(ad, "disable", `#users tr[data-user=agent09] td:last-child button:nth-child(2)`)
 	waitText(ad, "#users tr[data-user=agent09]", "비활성")
 	shot(ad, "admin-users.png")
 	u, err := st.UserByName(ctx, "agent09")

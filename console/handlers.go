@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"onecall/router"
+	"onecall/store"
 )
 
 // snapshot is what a console receives on (re)connect.
@@ -335,7 +336,21 @@ func (s *Service) loginAgent(agent router.AgentID) {
 }
 
 func agentDef(name string, skills map[string]int, voice, chat int, disabled bool) router.AgentDef {
-	return router.AgentDef{ID: router.AgentID(name), Skills: skills, Voice: voice, Chat: chat, Disabled: disabled}
+	return router.AgentDef{ID: router.AgentID(name), Skills: skills, Voice: routerCap(voice), Chat: routerCap(chat), Disabled: disabled}
+}
+
+// AgentDef is the routing definition of a stored user. Stored capacities
+// are explicit (0 = none); the router reads 0 as "default" and a negative
+// value as none.
+func AgentDef(u store.User) router.AgentDef {
+	return agentDef(u.Username, u.Skills, u.VoiceCap, u.ChatCap, u.Disabled)
+}
+
+func routerCap(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 func (s *Service) agentSend(ctx context.Context, agent router.AgentID, id router.ContactID, text string) (any, error) {

@@ -93,15 +93,9 @@ func agentDefs(users []store.User, fromConfig []router.AgentDef) []router.AgentD
 		if u.Role != store.RoleAgent && len(u.Skills) == 0 {
 			continue
 		}
-		id := router.AgentID(u.Username)
-		out = append(out, router.AgentDef{
-			ID:       id,
-			Skills:   u.Skills,
-			Voice:    u.VoiceCap,
-			Chat:     u.ChatCap,
-			Queues:   cfgQueues[id],
-			Disabled: u.Disabled,
-		})
+		d := console.AgentDef(u)
+		d.Queues = cfgQueues[d.ID]
+		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
