@@ -1,4 +1,4 @@
-// Package sip is onecall's voice front end: SIP trunks in (UDP, TCP), the
+// Package sip is onecall's voice front end: SIP trunks in (UDP, TCP, TLS), the
 // per-hotline IVR, queue media (hold music, place-in-line announcements,
 // virtual hold), offers to agent phones, the caller/agent bridge and in-call
 // control (hold, resume, hang up, blind transfer). The registrar and digest

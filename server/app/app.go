@@ -216,9 +216,19 @@ func (a *App) build(ctx context.Context) error {
 	for _, t := range cfg.Server.Trunks {
 		trunks = append(trunks, t.Prefixes()...)
 	}
+	var tlsListen, tlsCert, tlsKey string
+	if t := cfg.Server.Listen.TLS; t != nil {
+		tlsListen, tlsCert, tlsKey = t.Listen, cfg.Path(t.Cert), cfg.Path(t.Key)
+		if a.opts.Demo {
+			tlsListen = loopback(tlsListen)
+		}
+	}
 	a.sip, err = sip.New(a.hub, sip.Options{
 		ListenUDP:       a.sipUDP,
 		ListenTCP:       a.sipTCP,
+		ListenTLS:       tlsListen,
+		TLSCert:         tlsCert,
+		TLSKey:          tlsKey,
 		ExternalHost:    cfg.Server.SIP.ExternalHost,
 		Trunks:          trunks,
 		Numbers:         numbers{cfg},
