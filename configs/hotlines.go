@@ -58,7 +58,7 @@ type Number struct {
 	Closed    Closed      `yaml:"closed"`
 	Queue     string      `yaml:"queue"`    // default queue
 	Language  string      `yaml:"language"` // default language, default "ko"
-	Menu      []MenuItem  `yaml:"menu"`     // optional IVR menu (at most 9 items)
+	Menu      []MenuItem  `yaml:"menu"`     // optional IVR menu (at most MaxMenuItems items)
 	Areas     []AreaRoute `yaml:"areas"`    // optional: caller area code -> center/queue
 	// Referral marks a line onecall does not answer (emergency 112/119):
 	// the transports tell the caller to dial Referral directly. Such
@@ -154,7 +154,7 @@ type Closed struct {
 // given language (the contact then needs that language skill instead of
 // the queue's language skill).
 type MenuItem struct {
-	Digit    string `yaml:"digit"` // "0"-"9", "*" or "#"
+	Digit    string `yaml:"digit"` // "0"-"9", "10"-"99" ("00"-"09" too) or "*"; see ValidMenuDigits
 	Queue    string `yaml:"queue"`
 	Language string `yaml:"language"`
 	LabelKo  string `yaml:"label_ko"`

@@ -389,13 +389,13 @@ func (b *Bundle) validateHotlines(ps *Problems, queues map[string]*Queue) {
 		default:
 			at("closed", "action")("%s: closed.action must be refuse, callback or overflow, got %q", what, n.Closed.Action)
 		}
-		if len(n.Menu) > 9 {
-			at("menu")("%s: menu has %d items; keep it to at most 9", what, len(n.Menu))
+		if len(n.Menu) > MaxMenuItems {
+			at("menu")("%s: menu has %d items; keep it to at most %d", what, len(n.Menu), MaxMenuItems)
 		}
 		digits := map[string]bool{}
 		for j, m := range n.Menu {
-			if len(m.Digit) != 1 || !(m.Digit[0] >= '0' && m.Digit[0] <= '9' || m.Digit == "*" || m.Digit == "#") {
-				at("menu", j, "digit")("%s: bad menu digit %q", what, m.Digit)
+			if !ValidMenuDigits(m.Digit) {
+				at("menu", j, "digit")("%s: bad menu digit %q (one or two of 0-9, or a lone *)", what, m.Digit)
 			} else if digits[m.Digit] {
 				at("menu", j, "digit")("%s: menu digit %q used twice", what, m.Digit)
 			}
@@ -624,4 +624,27 @@ func (b *Bundle) queue(id string) *Queue {
 		}
 	}
 	return nil
+}
+
+// MaxMenuItems bounds one IVR menu (20 languages of 1345 and a spare).
+const MaxMenuItems = 30
+
+// ValidMenuDigits reports whether d can key an IVR menu choice: one or two
+// digits 0-9, or a lone "*". '#' is not a choice: it ends digit entry.
+// A choice that is a prefix of a longer one ("1" and "12") is allowed:
+// the caller ends it with '#' or by waiting the IVR's inter-digit timeout;
+// prefix-free menus (the shipped ones) never make a caller wait.
+func ValidMenuDigits(d string) bool {
+	if d == "*" {
+		return true
+	}
+	if len(d) < 1 || len(d) > 2 {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
