@@ -34,12 +34,20 @@ type Locator interface {
 	Lookup(user string) (contactURI string, ok bool)
 }
 
-// Menu is one hotline's IVR: a single-digit choice of language/topic.
+// Menu is one hotline's IVR: a choice of language/topic by one or two
+// digits. Entry ends when the digits typed form a choice that is not a
+// prefix of a longer one, on '#', after InterDigit without a key, or when
+// Timeout ends; a choice that is a prefix of a longer one ("1" and "12")
+// is taken on '#' or after InterDigit.
 type Menu struct {
-	// Choices by digit ("1".."9", "0", "*", "#").
+	// Choices by key sequence: "0".."9", "*", or two digits "10".."99".
+	// A single "#" is accepted for old menus; otherwise '#' ends entry.
 	Choices map[string]MenuChoice
-	// Timeout waits for a digit after the menu prompt (default 4 s).
+	// Timeout bounds one entry, from the end of the menu prompt (or the
+	// first key pressed over a prompt) to the last digit (default 4 s).
 	Timeout time.Duration
+	// InterDigit waits for the next digit of a longer choice (default 2 s).
+	InterDigit time.Duration
 	// Retries after no input or an invalid digit (default 1).
 	Retries int
 	// Skip plays only the greeting (no menu): the default queue.
