@@ -191,6 +191,8 @@ type CallLeg struct {
 	CallID  string    `json:"call_id,omitempty"`
 	Started time.Time `json:"started"`
 	Ended   time.Time `json:"ended,omitzero"`
+	// RTP is this leg's own media counters (zero when not measured).
+	RTP RTPStats `json:"rtp,omitzero"`
 }
 
 // RTPStats summarizes a call's media.
