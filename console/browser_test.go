@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"onecall/internal/testpeers"
 	"onecall/router"
 	"onecall/store"
 )
@@ -101,17 +102,7 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	}
 	deliver(stats("labor", 4, 120, 110, 0.86), stats("general", 1, 300, 290, 0.92), stats("immigration-en", 9, 80, 60, 0.61))
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath("/usr/bin/chromium"), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 900))
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	browser := testpeers.Chromium(t, chromedp.WindowSize(1400, 900))
 	tab := func() context.Context {
 		c, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 		t.Cleanup(cancel)

@@ -18,6 +18,7 @@ import (
 	"onecall/chat"
 	"onecall/console"
 	"onecall/console/chatbridge"
+	"onecall/internal/testpeers"
 	"onecall/router"
 	"onecall/server"
 	"onecall/store"
@@ -96,17 +97,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath("/usr/bin/chromium"), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 900))
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	browser := testpeers.Chromium(t, chromedp.WindowSize(1400, 900))
 	tab := func(name string) context.Context {
 		c, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 		t.Cleanup(cancel)
