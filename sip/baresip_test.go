@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,8 +16,11 @@ import (
 func TestBaresipAgentPhone(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, []router.AgentID{"agent01"}, nil)
-	phone := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01",
-		Speech: "/work/main/sip/prompts/en_afterhours.wav", Quit: 60 * time.Second})
+	speech, err := filepath.Abs("prompts/en_afterhours.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Speech: speech, Quit: 60 * time.Second})
 	env.loc.set("agent01", phone.URI("agent01"))
 	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", Audio: true, WaitBye: 40000}, env.udp, "110")
 	if err := c.wait(t, 50*time.Second); err != nil {
