@@ -49,7 +49,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // writer linger up to every after taking the first record, to gather more
 // before committing. Defaults: 1024, 2ms. Lingering caps the commit (fsync)
 // rate at 1/every, which keeps Durable's tail latency low when the disk is
-// contended (docs/benchmarks/store.md); every = 0 commits as soon as the
+// contended (docs/benchmarks.md); every = 0 commits as soon as the
 // queue is momentarily empty (lowest median latency at low load).
 func WithBatch(n int, every time.Duration) Option {
 	return func(c *config) {
