@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// State is an agent's routing state. Values mirror router.AgentState.
+// State is an agent's routing state; router.AgentState is this type.
 type State uint8
 
 const (
@@ -38,7 +38,7 @@ func (s State) String() string {
 	return "state(" + strconv.Itoa(int(s)) + ")"
 }
 
-// Channel is a contact medium. Values mirror router.Channel.
+// Channel is a contact medium; router.Channel is this type.
 type Channel uint8
 
 const (

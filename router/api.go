@@ -1,5 +1,7 @@
 package router
 
+import "onecall/agents"
+
 // This file is the contract between the routing core and everything around
 // it. Transports (sip, chat, console) and server/ depend on these types; keep
 // them stable and additive.
@@ -11,12 +13,12 @@ type ContactID uint64
 // AgentID is the agent's username.
 type AgentID string
 
-// Channel is the medium of a contact.
-type Channel uint8
+// Channel is the medium of a contact (the agent model's own type).
+type Channel = agents.Channel
 
 const (
-	Voice Channel = iota + 1
-	Chat
+	Voice = agents.Voice
+	Chat  = agents.Chat
 )
 
 // SkillReq is one required skill ("labor", "ko", ...) with a minimum

@@ -30,7 +30,7 @@ func TestEnumStrings(t *testing.T) {
 		}
 		seen[s] = true
 	}
-	if AgentState(99).String() != "agent-state(99)" || Channel(0).String() != "channel(0)" {
+	if AgentState(99).String() != "state(99)" || Channel(0).String() != "channel(0)" {
 		t.Error("unknown values not marked")
 	}
 }

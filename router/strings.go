@@ -2,34 +2,6 @@ package router
 
 import "strconv"
 
-func (c Channel) String() string {
-	switch c {
-	case Voice:
-		return "voice"
-	case Chat:
-		return "chat"
-	}
-	return "channel(" + strconv.Itoa(int(c)) + ")"
-}
-
-func (s AgentState) String() string {
-	switch s {
-	case Offline:
-		return "offline"
-	case Ready:
-		return "ready"
-	case NotReady:
-		return "not-ready"
-	case Reserved:
-		return "reserved"
-	case Busy:
-		return "busy"
-	case WrapUp:
-		return "wrap-up"
-	}
-	return "agent-state(" + strconv.Itoa(int(s)) + ")"
-}
-
 func (s ContactState) String() string {
 	switch s {
 	case Waiting:

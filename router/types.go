@@ -1,17 +1,22 @@
 package router
 
-import "time"
+import (
+	"time"
 
-// AgentState is the routing state of an agent.
-type AgentState uint8
+	"onecall/agents"
+)
+
+// AgentState is the routing state of an agent: the agent model's own type,
+// so the two packages cannot drift apart.
+type AgentState = agents.State
 
 const (
-	Offline AgentState = iota
-	Ready
-	NotReady
-	Reserved // offer pending
-	Busy
-	WrapUp
+	Offline  = agents.Offline
+	Ready    = agents.Ready
+	NotReady = agents.NotReady
+	Reserved = agents.Reserved // offer pending
+	Busy     = agents.Busy
+	WrapUp   = agents.WrapUp
 )
 
 // ContactState is the routing state of a contact.
