@@ -248,7 +248,32 @@ func (l *List) Each(fn func(*Item) bool) {
 
 // Sorted returns the items in list order (a new slice).
 func (l *List) Sorted() []*Item {
-	out := make([]*Item, 0, l.n)
-	l.Each(func(it *Item) bool { out = append(out, it); return true })
-	return out
+	return l.AppendSorted(make([]*Item, 0, l.n))
+}
+
+// AppendSorted appends the items in list order to dst and returns it. It
+// walks the tree by parent links: no allocation beyond growing dst.
+func (l *List) AppendSorted(dst []*Item) []*Item {
+	t := l.root
+	if t == nil {
+		return dst
+	}
+	for t.l != nil {
+		t = t.l
+	}
+	for t != nil {
+		dst = append(dst, t)
+		if t.r != nil {
+			t = t.r
+			for t.l != nil {
+				t = t.l
+			}
+			continue
+		}
+		for t.p != nil && t.p.r == t {
+			t = t.p
+		}
+		t = t.p
+	}
+	return dst
 }

@@ -122,3 +122,37 @@ func TestEstimatedWait(t *testing.T) {
 		}
 	}
 }
+
+// AppendSorted (parent-link walk) gives exactly Each's order, after random
+// pushes and removals, and appends to what dst already holds.
+func TestAppendSortedMatchesEach(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var l List
+	var items []*Item
+	if got := l.AppendSorted(nil); len(got) != 0 {
+		t.Fatalf("empty list gave %d items", len(got))
+	}
+	for round := range 400 {
+		if len(items) > 0 && r.IntN(3) == 0 {
+			i := r.IntN(len(items))
+			l.Remove(items[i])
+			items = append(items[:i], items[i+1:]...)
+		} else {
+			it := &Item{ID: uint64(round), Score: int64(r.IntN(4)), Arrival: int64(r.IntN(100))}
+			items = append(items, it)
+			l.Push(it)
+		}
+		var want []*Item
+		l.Each(func(it *Item) bool { want = append(want, it); return true })
+		head := &Item{ID: 1 << 40}
+		got := l.AppendSorted([]*Item{head})
+		if len(got) != len(want)+1 || got[0] != head {
+			t.Fatalf("round %d: %d items, want %d after the head", round, len(got), len(want)+1)
+		}
+		for i := range want {
+			if got[i+1] != want[i] {
+				t.Fatalf("round %d: item %d differs", round, i)
+			}
+		}
+	}
+}

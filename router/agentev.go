@@ -193,7 +193,7 @@ func (e *Engine) feed(a *agent) {
 	}
 	b := e.cands[best]
 	c := b.c
-	r := make([]byte, 0, 128)
+	r := e.rbuf[:0] // reused: the reason is copied into a string below
 	reqs := c.reqs
 	if b.how != "" {
 		r = append(r, b.how...)
@@ -201,16 +201,17 @@ func (e *Engine) feed(a *agent) {
 		r = append(r, "; "...)
 		reqs = b.via.strict
 	}
-	r = append(r, e.skillText(a, reqs)...)
+	r = appendSkillText(r, a, reqs)
 	r = append(r, "; agent free, took head of "...)
 	r = append(r, b.via.def.ID...)
 	r = append(r, ": priority "...)
 	r = strconv.AppendInt(r, int64(b.prio), 10)
 	r = append(r, ", waited "...)
-	r = append(r, secs(b.waited)...)
+	r = appendSecs(r, b.waited)
 	r = append(r, ", best of "...)
 	r = strconv.AppendInt(r, int64(len(e.cands)), 10)
 	r = append(r, " queue heads"...)
+	e.rbuf = r
 	e.offer(c, a, string(r))
 }
 

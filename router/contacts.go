@@ -325,7 +325,11 @@ func secs(d time.Duration) string {
 }
 
 func (e *Engine) skillText(a *agent, reqs []agents.Req) string {
-	b := make([]byte, 0, 48)
+	return string(appendSkillText(make([]byte, 0, 48), a, reqs))
+}
+
+// appendSkillText appends "agent: skill level, ..." for reqs to b.
+func appendSkillText(b []byte, a *agent, reqs []agents.Req) []byte {
 	b = append(b, a.id...)
 	b = append(b, ':')
 	for i, r := range reqs {
@@ -337,7 +341,13 @@ func (e *Engine) skillText(a *agent, reqs []agents.Req) string {
 		b = append(b, ' ')
 		b = strconv.AppendInt(b, int64(a.Skills[r.Skill]), 10)
 	}
-	return string(b)
+	return b
+}
+
+// appendSecs appends secs(d) to b.
+func appendSecs(b []byte, d time.Duration) []byte {
+	b = strconv.AppendInt(b, int64(d/time.Second), 10)
+	return append(b, " s"...)
 }
 
 // explain is the Offer.Reason of a contact-picks-agent decision.
@@ -495,7 +505,11 @@ func (e *Engine) ended(ev ContactEnded) error {
 	if r == EndUnknown {
 		r = EndCompleted
 	}
-	e.close(c, r, "ended: "+r.String())
+	why := "ended: completed" // the common case, without a concatenation
+	if r != EndCompleted {
+		why = "ended: " + r.String()
+	}
+	e.close(c, r, why)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"onecall/agents"
+	"onecall/queues"
 )
 
 // Engine is the routing core. It is not safe for concurrent use: one
@@ -33,7 +34,9 @@ type Engine struct {
 	statsSet  bool
 	toRoute   []*contact
 	toFeed    []*agent
-	out       []Command
+	out       []Command      // scratch for Apply's commands, copied out
+	rbuf      []byte         // scratch for reason texts
+	ibuf      []*queues.Item // scratch for announce rounds
 	scratch   []int
 	cands     []cand
 }
@@ -91,7 +94,7 @@ func (e *Engine) Apply(ev Event, now time.Time) ([]Command, error) {
 	if now.Before(e.now) {
 		now = e.now // time never runs backwards inside the engine
 	}
-	e.out = make([]Command, 0, 8)
+	e.out = e.out[:0] // scratch: anything emitted outside Apply is dropped
 	// Timers due by now fire first, each at its own time: an event never
 	// overtakes a due timer, and a late Tick decides as timely ones would.
 	if len(e.timers) > 0 && !e.timers[0].at.After(now) {
@@ -134,8 +137,14 @@ func (e *Engine) Apply(ev Event, now time.Time) ([]Command, error) {
 		err = fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
 	}
 	e.drain()
-	out := e.out
-	e.out = nil
+	// The caller owns the result: one exact-size copy; the scratch buffer
+	// is cleared so it keeps no commands alive, and reused unless huge.
+	out := make([]Command, len(e.out))
+	copy(out, e.out)
+	clear(e.out)
+	if cap(e.out) > 1024 {
+		e.out = nil
+	}
 	return out, err
 }
 

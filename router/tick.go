@@ -244,7 +244,7 @@ func (e *Engine) announce(q *queue) {
 	q.annDue = false
 	q.lastAnn = e.now
 	for _, ch := range [2]Channel{Voice, Chat} {
-		items := e.listed(q, ch)
+		items := e.listed(q, ch, e.ibuf[:0])
 		for i, it := range items {
 			c := it.Owner.(*contact)
 			pos := i + 1
@@ -254,16 +254,20 @@ func (e *Engine) announce(q *queue) {
 				e.emit(Announce{Contact: c.id, Channel: ch, Position: pos, EstimatedWait: w})
 			}
 		}
+		clear(items) // the scratch keeps no contacts alive
+		e.ibuf = items[:0]
 	}
 }
 
-// listed returns q's waiting contacts on ch in offer order.
-func (e *Engine) listed(q *queue, ch Channel) []*queues.Item {
-	var items []*queues.Item
+// listed appends q's waiting contacts on ch in offer order to items.
+func (e *Engine) listed(q *queue, ch Channel, items []*queues.Item) []*queues.Item {
+	n := len(items)
 	for _, b := range q.buckets[ch] {
-		items = append(items, b.list.Sorted()...)
+		items = b.list.AppendSorted(items)
 	}
-	slices.SortFunc(items, queues.Compare)
+	if len(q.buckets[ch]) > 1 {
+		slices.SortFunc(items[n:], queues.Compare)
+	}
 	return items
 }
 

@@ -107,7 +107,7 @@ func (e *Engine) Waiting(queue string) []ContactView {
 	}
 	var out []ContactView
 	for _, ch := range [2]Channel{Voice, Chat} {
-		for i, it := range e.listed(q, ch) {
+		for i, it := range e.listed(q, ch, nil) {
 			v := e.contactView(it.Owner.(*contact))
 			v.Position = i + 1
 			out = append(out, v)
