@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	_ "time/tzdata" // zones with daylight saving, also without system tzdata
 )
 
 var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
@@ -152,6 +153,32 @@ func TestAppendSortedMatchesEach(t *testing.T) {
 		for i := range want {
 			if got[i+1] != want[i] {
 				t.Fatalf("round %d: item %d differs", round, i)
+			}
+		}
+	}
+}
+
+// Today resets exactly when the local date changes, also across daylight
+// saving changes at or near midnight (the day cache must not outlive them).
+func TestTodayRollsOverAtLocalMidnight(t *testing.T) {
+	for _, name := range []string{"UTC", "Asia/Seoul", "Europe/Berlin", "America/Santiago", "America/Havana"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := NewStats(20*time.Second, loc)
+		now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		day, n := -1, 0
+		for i := range 400 * 24 * 60 / 37 {
+			now = now.Add(37 * time.Minute)
+			y, m, d := now.In(loc).Date()
+			if k := y*10000 + int(m)*100 + d; k != day {
+				day, n = k, 0
+			}
+			s.Entered(now)
+			n++
+			if got := s.Today(now).Offered; got != n {
+				t.Fatalf("%s step %d at %v: today %d, want %d", name, i, now.In(loc), got, n)
 			}
 		}
 	}

@@ -57,7 +57,9 @@ const buckets = 60
 type Stats struct {
 	Threshold time.Duration
 	loc       *time.Location
-	day       int // yyyymmdd of today in loc
+	day       int   // yyyymmdd of today in loc
+	dayFrom   int64 // [dayFrom, dayTo) in unix ns is day: no calendar math
+	dayTo     int64
 	today     Counters
 	bucket    [buckets]Counters
 	minute    [buckets]int64 // the minute (unix/60) each bucket holds
@@ -77,10 +79,20 @@ func NewStats(threshold time.Duration, loc *time.Location) *Stats {
 }
 
 func (s *Stats) at(now time.Time) *Counters {
-	y, m, d := now.In(s.loc).Date()
-	if day := y*10000 + int(m)*100 + d; day != s.day {
-		s.day = day
-		s.today = Counters{}
+	if ns := now.UnixNano(); ns < s.dayFrom || ns >= s.dayTo {
+		lt := now.In(s.loc)
+		y, m, d := lt.Date()
+		if day := y*10000 + int(m)*100 + d; day != s.day {
+			s.day = day
+			s.today = Counters{}
+		}
+		// Cache [now, next midnight), cut at the next zone change, so
+		// later times of the same day skip the calendar math.
+		to := time.Date(y, m, d+1, 0, 0, 0, 0, s.loc)
+		if _, end := lt.ZoneBounds(); !end.IsZero() && end.Before(to) {
+			to = end
+		}
+		s.dayFrom, s.dayTo = ns, to.UnixNano()
 	}
 	min := now.Unix() / 60
 	b := &s.bucket[min%buckets]

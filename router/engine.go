@@ -142,7 +142,7 @@ func (e *Engine) Apply(ev Event, now time.Time) ([]Command, error) {
 	out := make([]Command, len(e.out))
 	copy(out, e.out)
 	clear(e.out)
-	if cap(e.out) > 1024 {
+	if cap(e.out) > 1<<16 { // an announce round of a long queue fits
 		e.out = nil
 	}
 	return out, err
