@@ -2,8 +2,6 @@ package chat
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -104,12 +102,5 @@ func TestBrowserChatSurvivesReload(t *testing.T) {
 		c, err := e.st.Contact(context.Background(), contact)
 		return err == nil && c.Satisfaction == 5
 	})
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join("..", ".screenshots")
-	if err := os.MkdirAll(dir, 0o755); err == nil {
-		_ = os.WriteFile(filepath.Join(dir, "chat-after-reload.png"), shot, 0o644)
-	}
+	testpeers.Screenshot(t, ctx, "chat-after-reload.png")
 }

@@ -6,9 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -47,15 +45,6 @@ func (h *scriptHub) expect(t *testing.T, what string, pred func(router.Event) bo
 			t.Fatalf("console never sent %s", what)
 		}
 	}
-}
-
-func shotDir(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", ".screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // TestBrowserConsoleScripted drives the agent console and the supervisor
@@ -127,13 +116,7 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	}
 	shot := func(c context.Context, name string) {
 		t.Helper()
-		buf, err := chromedp.Run(c, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		if err := os.WriteFile(filepath.Join(shotDir(t), name), buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		testpeers.Screenshot(t, c, name)
 	}
 	setVal := func(c context.Context, sel, v string) {
 		t.Helper()

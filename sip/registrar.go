@@ -63,7 +63,7 @@ type RegistrarOptions struct {
 	Algorithms []string
 	// LegacyUserAgents are User-Agent substrings (case-insensitive) of
 	// clients that fail on any SHA-256 challenge instead of picking the MD5
-	// one (baresip 1.0 / libre: "Register: Function not implemented", even
+	// one (baresip 1.0 / libre fails the REGISTER with ENOSYS, even
 	// with MD5 first): they get the MD5 challenge alone. nil = {"baresip"};
 	// empty non-nil = none.
 	LegacyUserAgents []string

@@ -6,9 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -36,16 +34,6 @@ func e2eConfig() router.Config {
 			{ID: "agent02", Skills: map[string]int{"labor": 3}, Voice: 1, Chat: 3},
 		},
 	}
-}
-
-// screenshotDir is /work/main/.screenshots (the repo root's, git-ignored).
-func screenshotDir(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", ".screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // TestBrowserEndToEnd drives the real console and the real chat page in
@@ -113,13 +101,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	shot := func(c context.Context, name string) {
 		t.Helper()
-		buf, err := chromedp.Run(c, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(screenshotDir(t), name), buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		testpeers.Screenshot(t, c, name)
 	}
 	signIn := func(c context.Context, user, view string) {
 		t.Helper()

@@ -2,6 +2,9 @@ package testpeers
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -34,4 +37,29 @@ func Chromium(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Conte
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
+}
+
+// SaveScreenshot writes png as name into the repository's git-ignored
+// .screenshots folder, so a person can look at what the browser tests saw.
+func SaveScreenshot(t testing.TB, name string, png []byte) {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", ".screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("screenshot folder: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatalf("save screenshot %s: %v", name, err)
+	}
+}
+
+// Screenshot takes a full-page screenshot of the browser tab ctx and saves it
+// as name (see SaveScreenshot).
+func Screenshot(t testing.TB, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	SaveScreenshot(t, name, png)
 }
