@@ -264,7 +264,7 @@ func (c *call) run() {
 		cancel()
 		return
 	}
-	leg, err := newDiagoLeg(ctx, c.rec.CallID, med, d.Hangup)
+	leg, err := newDiagoLeg(ctx, c.s.clock, c.rec.CallID, med, d.Hangup)
 	if err != nil {
 		c.log.Warn("media setup failed", "err", err)
 		c.rec.Cause = causeAnswerFailed
@@ -467,6 +467,7 @@ func byeUnacked(ctx context.Context, d *diago.DialogServerSession) error {
 
 // save writes the CDR (queued, never blocks).
 func (c *call) save() {
+	c.s.counters.add(&c.rec)
 	if c.s.onRecord != nil {
 		c.s.onRecord(c.rec)
 	}

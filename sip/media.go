@@ -37,7 +37,12 @@ type Leg interface {
 	OnHold() bool
 	Hangup(ctx context.Context) error
 
-	writeAudio(p []byte) error
+	// relay queues one frame of the peer's audio for the media clock: gap
+	// is how many samples the source skipped before it (silence
+	// suppression), marker the source's talkspurt mark.
+	relay(p []byte, gap uint32, marker bool) error
+	// flushRelay drops relayed frames not yet sent (the bridge is down).
+	flushRelay()
 	pushDTMF(r rune)
 	setRemoteHold(h bool)
 }
@@ -51,8 +56,14 @@ type diagoLeg struct {
 	codec  media.Codec
 	dtmfPT int // -1 when telephone-event was not negotiated
 
-	wmu sync.Mutex
-	w   io.Writer
+	clock *mediaClock
+
+	// wmu serialises the two senders: the clock (prompts, music) and the
+	// peer's pump (relay). pw's own pacing (Write) is never used.
+	wmu     sync.Mutex
+	pw      *media.RTPPacketWriter
+	sending uint8 // what sent the last frame: 0 nothing yet, srcClock, srcRelay
+	rq      relayQueue
 
 	peer    atomic.Pointer[peerRef]
 	dtmf    chan rune
@@ -64,11 +75,13 @@ type diagoLeg struct {
 
 type peerRef struct{ l Leg }
 
-func newDiagoLeg(ctx context.Context, callID string, med *diago.DialogMedia, hangup func(context.Context) error) (*diagoLeg, error) {
+func newDiagoLeg(ctx context.Context, clock *mediaClock, callID string, med *diago.DialogMedia, hangup func(context.Context) error) (*diagoLeg, error) {
 	props := diago.MediaProps{}
-	w, err := med.AudioWriter(diago.WithAudioWriterMediaProps(&props))
-	if err != nil {
+	if _, err := med.AudioWriter(diago.WithAudioWriterMediaProps(&props)); err != nil {
 		return nil, err
+	}
+	if med.RTPPacketWriter == nil {
+		return nil, errors.New("sip: no RTP writer on the dialog")
 	}
 	l := &diagoLeg{
 		callID: callID,
@@ -77,7 +90,9 @@ func newDiagoLeg(ctx context.Context, callID string, med *diago.DialogMedia, han
 		hangup: hangup,
 		codec:  props.Codec,
 		dtmfPT: -1,
-		w:      w,
+		clock:  clock,
+		pw:     med.RTPPacketWriter,
+		rq:     relayQueue{stop: ctx.Done()},
 		dtmf:   make(chan rune, 16),
 		done:   make(chan struct{}),
 	}
@@ -88,6 +103,7 @@ func newDiagoLeg(ctx context.Context, callID string, med *diago.DialogMedia, han
 			}
 		}
 	}
+	l.rq.send = l.sendRelayed
 	l.lastRTP.Store(time.Now().UnixNano())
 	go l.pump()
 	return l, nil
@@ -110,11 +126,26 @@ func (l *diagoLeg) OnHold() bool { return l.held.Load() }
 func (l *diagoLeg) setRemoteHold(h bool) { l.held.Store(h) }
 
 func (l *diagoLeg) Connect(peer Leg) {
+	var old *peerRef
 	if peer == nil {
-		l.peer.Store(nil)
-		return
+		old = l.peer.Swap(nil)
+	} else {
+		old = l.peer.Swap(&peerRef{l: peer})
 	}
-	l.peer.Store(&peerRef{l: peer})
+	if old != nil && old.l != peer {
+		old.l.flushRelay()
+	}
+}
+
+func (l *diagoLeg) flushRelay() { l.rq.flush() }
+
+var errLegEnded = errors.New("sip: leg ended")
+
+func (l *diagoLeg) relay(p []byte, gap uint32, marker bool) error {
+	if !l.rq.push(l.clock, p, gap, marker) {
+		return errLegEnded
+	}
+	return nil
 }
 
 func (l *diagoLeg) pushDTMF(r rune) {
@@ -124,11 +155,35 @@ func (l *diagoLeg) pushDTMF(r rune) {
 	}
 }
 
-// writeAudio sends one encoded 20 ms frame; diago's writer paces it.
-func (l *diagoLeg) writeAudio(p []byte) error {
+// Senders of a leg's frames; a change of sender starts a talkspurt (the
+// RTP marker bit, so that the far end's jitter buffer resynchronises).
+const (
+	srcClock uint8 = 1 + iota
+	srcRelay
+)
+
+// sendFrame sends one frame of a prompt now; the clock paces the calls.
+// G.711 carries one sample per byte, so the timestamp advances by len(p).
+func (l *diagoLeg) sendFrame(p []byte) error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	_, err := l.w.Write(p)
+	_, err := l.pw.WriteSamples(p, uint32(len(p)), l.sending != srcClock, l.codec.PayloadType)
+	l.sending = srcClock
+	if err == nil {
+		l.tx.Add(1)
+	}
+	return err
+}
+
+// sendRelayed sends one relayed frame now (the clock's relayQueue tick).
+func (l *diagoLeg) sendRelayed(p []byte, gap uint32, marker bool) error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if gap > 0 {
+		l.pw.DelayTimestamp(gap)
+	}
+	_, err := l.pw.WriteSamples(p, uint32(len(p)), marker || l.sending != srcRelay, l.codec.PayloadType)
+	l.sending = srcRelay
 	if err == nil {
 		l.tx.Add(1)
 	}
@@ -144,6 +199,9 @@ func (l *diagoLeg) pump() {
 	}
 	buf := make([]byte, media.RTPBufSize)
 	var det dtmfDetector
+	// The relayed stream's next expected timestamp, to carry its gaps over.
+	var srcSSRC, srcNext uint32
+	srcKnown := false
 	for {
 		n, err := r.Read(buf)
 		if err != nil {
@@ -171,35 +229,35 @@ func (l *diagoLeg) pump() {
 		if hdr.PayloadType != l.codec.PayloadType || n == 0 {
 			continue
 		}
+		var gap uint32
+		if d := hdr.Timestamp - srcNext; srcKnown && hdr.SSRC == srcSSRC && d < maxRelayGap {
+			gap = d // 0 for back-to-back frames; a wrap (late packet) is ignored
+		}
+		srcSSRC, srcNext, srcKnown = hdr.SSRC, hdr.Timestamp+uint32(n), true
 		if p := l.peer.Load(); p != nil {
-			_ = p.l.writeAudio(buf[:n])
+			_ = p.l.relay(buf[:n], gap, hdr.Marker)
 		}
 	}
 }
 
-// Play streams c in 20 ms frames until the end or ctx ends.
+// maxRelayGap bounds the silence (in samples, 5 s at 8 kHz) carried over
+// into relayed timestamps; a larger jump is a new stream, not a pause.
+const maxRelayGap = 5 * 8000
+
+// Play streams c in 20 ms frames, paced by the Service's media clock, until
+// the end or ctx ends.
 func (l *diagoLeg) Play(ctx context.Context, c *clip) error {
 	if c == nil {
 		return nil
 	}
-	data := c.frames(l.codec.Name)
+	if err := l.ctx.Err(); err != nil {
+		return err
+	}
 	frame := int(l.codec.SampleRate) * int(l.codec.SampleDur/time.Millisecond) / 1000
 	if frame <= 0 {
 		frame = 160
 	}
-	for off := 0; off < len(data); off += frame {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := l.ctx.Err(); err != nil {
-			return err
-		}
-		end := min(off+frame, len(data))
-		if err := l.writeAudio(data[off:end]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return l.clock.play(ctx, l.ctx.Done(), c.frames(l.codec.Name), frame, l.sendFrame)
 }
 
 // sdpHold reports whether an SDP offer puts us on hold: a=sendonly,

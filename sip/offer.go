@@ -186,7 +186,7 @@ func (c *call) offerDone(ctx context.Context, r offerResult) {
 		cancel()
 		return
 	}
-	leg, err := newDiagoLeg(r.dlg.Context(), r.dlg.InviteRequest.CallID().Value(), r.med, r.dlg.Hangup)
+	leg, err := newDiagoLeg(r.dlg.Context(), c.s.clock, r.dlg.InviteRequest.CallID().Value(), r.med, r.dlg.Hangup)
 	if err != nil {
 		c.log.Warn("agent media failed", "err", err)
 		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

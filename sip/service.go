@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,10 @@ type Service struct {
 	prompts promptSet
 	limiter *rate.Limiter
 	active  atomic.Int64
+	// counters total the ended calls (Stats).
+	counters callCounters
+	// clock paces every prompt and hold-music stream (clock.go).
+	clock *mediaClock
 
 	ua  *sipgo.UserAgent
 	srv *sipgo.Server
@@ -80,6 +85,8 @@ func New(hub Hub, opts Options) (*Service, error) {
 		limiter: rate.NewLimiter(rate.Limit(opts.MaxCPS), opts.Burst),
 		calls:   map[router.ContactID]*call{},
 		legs:    map[string]Leg{},
+		// One shard per P: the shards send in parallel; 20 ms = ptime.
+		clock: newMediaClock(runtime.GOMAXPROCS(0), 20*time.Millisecond),
 	}
 	return s, nil
 }
@@ -154,6 +161,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
+	go s.clock.run(ctx)
 	if err := s.dg.ServeBackground(ctx, s.serveCall); err != nil {
 		cancel()
 		return err

@@ -55,6 +55,11 @@ func TestCallDTMFChoiceBridgeCitizenBye(t *testing.T) {
 	if rec.RxPackets < minAudio || rec.AgentRx < minAudio || rec.AgentTx < minAudio || rec.TxPackets < minAudio {
 		t.Fatalf("RTP counters too low: %+v", rec)
 	}
+	// The service totals (exported as onecall_sip_*) count the same call.
+	if st := env.svc.Stats(); st.Ended != 1 || st.Answered != 1 || st.CitizenRx != rec.RxPackets ||
+		st.CitizenTx != rec.TxPackets || st.AgentRx != rec.AgentRx || st.AgentTx != rec.AgentTx {
+		t.Fatalf("Stats = %+v, record %+v", st, rec)
+	}
 	// The CDR reached the store.
 	waitFor(t, 5*time.Second, "CDR in the store", func() bool {
 		cdrs, err := env.db.CallRecords(t.Context(), 10)

@@ -247,6 +247,9 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
 	}
+	if err := a.reg.Register(a.sip.Collector()); err != nil {
+		return fmt.Errorf("sip metrics: %w", err)
+	}
 
 	a.console, err = console.New(a.hub, a.st, console.Options{
 		Chat:           chatbridge.New(a.chat),

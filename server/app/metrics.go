@@ -44,7 +44,6 @@ func (a *App) registerMetrics() error {
 			return float64(st.Stats().DurableWaitNS) / 1e9
 		}),
 		counter("onecall_store_durable_calls_total", "Durable writes.", func() float64 { return float64(st.Stats().DurableCalls) }),
-		gauge("onecall_sip_active_calls", "Citizen calls in progress.", func() float64 { return float64(a.sip.Active()) }),
 	} {
 		if err := reg.Register(c); err != nil {
 			return err
