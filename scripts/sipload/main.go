@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -45,22 +46,56 @@ func main() {
 	agents := flag.Int("agents", 400, "fake agents")
 	maxCalls := flag.Int("maxcalls", 2000, "service MaxCalls")
 	maxCPS := flag.Float64("maxcps", 1000, "service MaxCPS")
-	audio := flag.Bool("audio", false, "citizens speak g711a.pcap (heavier)")
+	audio := flag.Bool("audio", false, "citizens speak for the whole call (two-way audio through every bridge)")
+	mediaMode := flag.String("media", "stream", "how SIPp citizens speak with -audio: stream (rtp_stream: a few sender threads pace every call's PCMA) or pcap (play_pcap_audio: one thread per call)")
 	limit := flag.Int("limit", 1500, "SIPp max simultaneous calls")
 	timeout := flag.Duration("timeout", 3*time.Minute, "overall bound")
 	probes := flag.Int("probes", 0, "RTP interval probes kept on hold (number 111)")
 	bprobes := flag.Int("bprobes", 0, "RTP interval probes bridged to agents (number 110, placed first)")
 	loadedAt := flag.Int("loadedat", 0, "intervals count as 'under load' while the service has at least this many calls")
 	sippNice := flag.Int("sippnice", 0, "run SIPp under nice -n N (0 = same priority)")
+	rmemDefault := flag.Int("rmemdefault", 0, "set net.core.rmem_default to this many bytes for the run, then restore it (root; 0 = leave it): SIPp's one -rtp_echo socket stands for every agent phone and overflows the default buffer when the service sends a tick's frames back to back")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (service and driver) to this file")
 	flag.Parse()
+	if *mediaMode != "stream" && *mediaMode != "pcap" {
+		fmt.Fprintln(os.Stderr, "sipload: -media must be stream or pcap")
+		os.Exit(2)
+	}
 	// diago's media layer logs through the default logger (e.g. RTCP from
 	// SIPp's -rtp_echo): keep the report readable.
 	slog.SetDefault(slog.New(slog.DiscardHandler))
-	pr := probeOpts{hold: *probes, bridged: *bprobes, loadedAt: *loadedAt, sippNice: *sippNice}
-	if err := run(*rate, *calls, *hold, *agents, *maxCalls, *maxCPS, *audio, *limit, *timeout, pr); err != nil {
+	pr := probeOpts{hold: *probes, bridged: *bprobes, loadedAt: *loadedAt, sippNice: *sippNice, media: *mediaMode}
+	err := withSetup(*cpuProfile, *rmemDefault, func() error {
+		return run(*rate, *calls, *hold, *agents, *maxCalls, *maxCPS, *audio, *limit, *timeout, pr)
+	})
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "sipload:", err)
 		os.Exit(1)
 	}
+}
+
+// withSetup runs f with the CPU profile and the receive-buffer default in
+// place, and undoes both before returning.
+func withSetup(cpuProfile string, rmem int, f func() error) error {
+	if cpuProfile != "" {
+		out, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if rmem > 0 {
+		restore, err := setRmemDefault(rmem)
+		if err != nil {
+			return err
+		}
+		defer restore()
+	}
+	return f()
 }
 
 func freePort() int {
@@ -84,7 +119,10 @@ func (numbers) Resolve(user string) (string, string, sip.Menu, bool) {
 // probeQueue is never served: its callers hear hold music until they hang up.
 const probeQueue = "probe"
 
-type probeOpts struct{ hold, bridged, loadedAt, sippNice int }
+type probeOpts struct {
+	hold, bridged, loadedAt, sippNice int
+	media                             string // "stream" or "pcap"
+}
 
 // sippCmd runs SIPp, under nice(1) when n > 0 (so that SIPp's per-call
 // pcap threads, which would be on other machines in production, yield the
@@ -119,11 +157,16 @@ func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, max
 		if err != nil {
 			return "", err
 		}
-		if name == "citizen.xml" && !audio {
-			b = bytes.ReplaceAll(b, []byte(`  <nop><action><exec play_pcap_audio="pcap/g711a.pcap"/></action></nop>`+"\n"), nil)
+		if name == "citizen.xml" {
+			b = citizenMedia(b, audio, pr.media)
 		}
 		p := filepath.Join(dir, name)
 		return p, os.WriteFile(p, b, 0o644)
+	}
+	if audio && pr.media == "stream" {
+		if err := writeSpeech(filepath.Join(dir, speechFile)); err != nil {
+			return err
+		}
 	}
 	agentXML, err := scen("agent.xml")
 	if err != nil {
@@ -137,7 +180,11 @@ func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, max
 	// Fake agent phones.
 	agentPort := freePort()
 	agentCmd := sippCmd(ctx, pr.sippNice, "-sf", agentXML, "-i", "127.0.0.1", "-p", strconv.Itoa(agentPort),
-		"-mp", strconv.Itoa(freePort()&^1), "-rtp_echo", "-nostdin", "-max_socket", "4096")
+		"-mp", strconv.Itoa(freePort()&^1), "-rtp_echo", "-nostdin", "-max_socket", "4096",
+		// One echo socket stands for 500 phones: the service's media clock
+		// sends each tick's frames back to back, more than the default
+		// receive buffer holds.
+		"-rtp_buffsize", "4194304")
 	agentCmd.Dir = dir
 	var agentOut bytes.Buffer
 	agentCmd.Stdout, agentCmd.Stderr = &agentOut, &agentOut
@@ -221,6 +268,10 @@ func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, max
 	elapsed := time.Since(start)
 	close(stop)
 	cpu := cpuTime() - cpu0
+	genCPU := procCPU(strconv.Itoa(agentCmd.Process.Pid))
+	if cmd.ProcessState != nil {
+		genCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
 	wait := runQueueWait() - wait0
 	runtime.ReadMemStats(&m1)
 
@@ -237,7 +288,12 @@ func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, max
 		hub.accepted.Load(), hub.ended.Load(), hub.abandoned.Load(), peak.Load(), hub.peakTalking.Load(), hub.peakWaiting.Load())
 	fmt.Printf("process CPU %.2fs (%.2f cores avg), heap in use %d MB, goroutines now %d\n",
 		cpu.Seconds(), cpu.Seconds()/elapsed.Seconds(), m1.HeapInuse>>20, runtime.NumGoroutine())
-	fmt.Printf("service threads waited %.2fs on the run queue (runnable, no CPU free) during the run\n", wait.Seconds())
+	cs := svc.Stats()
+	fmt.Printf("RTP through the service (ended calls): citizen legs rx %d tx %d, agent legs rx %d tx %d; per answered call: citizen rx %.0f, agent rx %.0f, agent tx %.0f\n",
+		cs.CitizenRx, cs.CitizenTx, cs.AgentRx, cs.AgentTx, perCall(cs.CitizenRx, cs.Answered), perCall(cs.AgentRx, cs.Answered), perCall(cs.AgentTx, cs.Answered))
+	fmt.Printf("media clock: %d ticks, %d missed (late), %d relayed frames dropped\n", cs.ClockTicks, cs.ClockMissed, cs.RelayDropped)
+	fmt.Printf("service threads waited %.2fs on the run queue (runnable, no CPU free) during the run; the two SIPp generators used %.2fs CPU (%.2f cores avg)\n",
+		wait.Seconds(), genCPU.Seconds(), genCPU.Seconds()/elapsed.Seconds())
 	for _, k := range []struct {
 		name string
 		n    int
@@ -252,12 +308,23 @@ func run(rate float64, calls int, hold time.Duration, nAgents, maxCalls int, max
 			k.name, k.n, iv.packets.Load(), iv.lost, iv.resets)
 		fmt.Printf("  arrival interval while >= %d calls: %s\n", pr.loadedAt, summary(iv.loaded))
 		fmt.Printf("  arrival interval otherwise:        %s\n", summary(iv.other))
+		fmt.Printf("  the probes' own send interval while >= %d calls: %s\n", pr.loadedAt, summary(iv.sent))
+		if len(iv.rtt) > 0 {
+			fmt.Printf("  round trip probe -> onecall -> agent echo -> onecall -> probe while >= %d calls: %s\n", pr.loadedAt, summary(iv.rtt))
+		}
 		iv.mu.Unlock()
 	}
 	if runErr != nil {
 		fmt.Printf("sipp exit: %v\n%s\n", runErr, tail(out.String()))
 	}
 	return nil
+}
+
+func perCall(n, calls uint64) float64 {
+	if calls == 0 {
+		return 0
+	}
+	return float64(n) / float64(calls)
 }
 
 func tail(s string) string {
@@ -305,8 +372,11 @@ func lastStat(dir string) (map[string]string, error) {
 	return m, nil
 }
 
-func cpuTime() time.Duration {
-	b, err := os.ReadFile("/proc/self/stat")
+func cpuTime() time.Duration { return procCPU("self") }
+
+// procCPU is the user+system CPU time of a process ("self" or a pid).
+func procCPU(pid string) time.Duration {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
 	if err != nil {
 		return 0
 	}

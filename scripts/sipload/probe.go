@@ -27,11 +27,21 @@ import (
 // intervals collects inter-arrival gaps, split by whether the service was
 // under the target load when the packet arrived.
 type intervals struct {
-	mu             sync.Mutex
-	loaded, other  []time.Duration
+	mu            sync.Mutex
+	loaded, other []time.Duration
+	// rtt: bridged probes' round trip (probe -> onecall -> agent phone's
+	// echo -> onecall -> probe) from the send time each probe writes into
+	// its payload; sent: the probes' own send intervals; both under load.
+	rtt, sent      []time.Duration
 	lost, resets   int
 	loadedCheck    func() bool
 	packets, probe atomic.Int64
+}
+
+func (iv *intervals) addTo(s *[]time.Duration, d time.Duration) {
+	iv.mu.Lock()
+	*s = append(*s, d)
+	iv.mu.Unlock()
 }
 
 func (iv *intervals) add(d time.Duration, loaded bool) {
@@ -166,7 +176,7 @@ func startProbes(ctx context.Context, n int, user, target string, iv *intervals)
 		}
 		iv.probe.Add(1)
 		wg.Add(2)
-		go func() { defer wg.Done(); p.send(remote, done) }()
+		go func() { defer wg.Done(); p.send(remote, done, iv) }()
 		go func() { defer wg.Done(); p.recv(iv) }()
 	}
 	return stop, nil
@@ -213,8 +223,9 @@ func splitLines(s string) []string {
 	return out
 }
 
-// send paces PCMA silence at 20 ms.
-func (p *probe) send(to *net.UDPAddr, done <-chan struct{}) {
+// send paces PCMA silence at 20 ms; the payload's first 8 bytes carry the
+// send time (Unix ns), which an echo brings back for the round trip.
+func (p *probe) send(to *net.UDPAddr, done <-chan struct{}, iv *intervals) {
 	pkt := make([]byte, 12+160)
 	pkt[0], pkt[1] = 0x80, 8
 	binary.BigEndian.PutUint32(pkt[8:], uint32(p.port))
@@ -225,6 +236,7 @@ func (p *probe) send(to *net.UDPAddr, done <-chan struct{}) {
 	defer t.Stop()
 	var seq uint16
 	var ts uint32
+	var last time.Time
 	for {
 		select {
 		case <-done:
@@ -233,9 +245,15 @@ func (p *probe) send(to *net.UDPAddr, done <-chan struct{}) {
 		}
 		seq++
 		ts += 160
+		now := time.Now()
 		binary.BigEndian.PutUint16(pkt[2:], seq)
 		binary.BigEndian.PutUint32(pkt[4:], ts)
+		binary.BigEndian.PutUint64(pkt[12:], uint64(now.UnixNano()))
 		_, _ = p.conn.WriteToUDP(pkt, to)
+		if !last.IsZero() && iv.loadedCheck() {
+			iv.addTo(&iv.sent, now.Sub(last))
+		}
+		last = now
 	}
 }
 
@@ -264,6 +282,14 @@ func (p *probe) recv(iv *intervals) {
 			at = time.Now()
 		}
 		iv.packets.Add(1)
+		if n >= 20 {
+			// Our own echoed send time, if this is one (hold music never
+			// decodes to a time within a minute of now).
+			sent := time.Unix(0, int64(binary.BigEndian.Uint64(buf[12:])))
+			if d := at.Sub(sent); d >= 0 && d < time.Minute && iv.loadedCheck() {
+				iv.addTo(&iv.rtt, d)
+			}
+		}
 		seq := binary.BigEndian.Uint16(buf[2:])
 		ssrc := binary.BigEndian.Uint32(buf[8:])
 		switch {
