@@ -74,11 +74,13 @@ func newMediaClock(shards int, period time.Duration) *mediaClock {
 // errClockStopped.
 func (k *mediaClock) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for _, sh := range k.shards {
+	for i, sh := range k.shards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sh.run(ctx, k)
+			// Stagger the shards across the period: their bursts of sends
+			// (and the relayed audio those bursts cause) spread out.
+			sh.run(ctx, k, time.Duration(i)*k.period/time.Duration(len(k.shards)))
 		}()
 	}
 	wg.Wait()
@@ -153,7 +155,29 @@ func (p *player) tick() bool {
 	return last
 }
 
-func (sh *clockShard) run(ctx context.Context, k *mediaClock) {
+// stop refuses new streams and halts the current ones.
+func (sh *clockShard) stop() {
+	sh.mu.Lock()
+	sh.stopped = true
+	streams := sh.streams
+	sh.streams = nil
+	sh.mu.Unlock()
+	for _, s := range streams {
+		s.halt()
+	}
+}
+
+func (sh *clockShard) run(ctx context.Context, k *mediaClock, offset time.Duration) {
+	defer sh.stop()
+	if offset > 0 {
+		t0 := time.NewTimer(offset)
+		select {
+		case <-ctx.Done():
+			t0.Stop()
+			return
+		case <-t0.C:
+		}
+	}
 	period := k.period
 	t := time.NewTicker(period)
 	defer t.Stop()
@@ -162,14 +186,6 @@ func (sh *clockShard) run(ctx context.Context, k *mediaClock) {
 	for {
 		select {
 		case <-ctx.Done():
-			sh.mu.Lock()
-			sh.stopped = true
-			batch = append(batch[:0], sh.streams...)
-			sh.streams = nil
-			sh.mu.Unlock()
-			for _, s := range batch {
-				s.halt()
-			}
 			return
 		case now := <-t.C:
 			k.ticks.Add(1)
@@ -212,7 +228,8 @@ func (sh *clockShard) run(ctx context.Context, k *mediaClock) {
 // tick, so the leg's send interval is the clock's whatever the jitter of
 // the far end, at the cost of up to one tick of delay. Arrivals late by
 // more than the slack before the next tick leave one tick empty and deepen
-// the queue by one frame, which then absorbs that much jitter; a queue over
+// the queue by one frame, which then absorbs that much jitter; a frame
+// standing beyond that cushion for a second is dropped, and a queue over
 // relayDepth (a burst, or a far end whose clock runs fast) drops its oldest
 // frame, so the delay stays bounded.
 type relayQueue struct {
@@ -227,13 +244,17 @@ type relayQueue struct {
 	trimmed uint64 // of which trims
 	ended   bool
 	// minLeft is the fewest frames left queued after a tick's send in the
-	// current window of relayWindow ticks: when it stays above 0 a whole
-	// window long, that much delay is not needed to absorb the jitter.
+	// current window of relayWindow ticks: when it stays above the cushion
+	// a whole window long, that much delay is not needed for the jitter.
 	minLeft, ticks int
 }
 
-// relayWindow ticks (1 s) between two trims of a relayQueue.
-const relayWindow = 50
+// relayWindow ticks (1 s) between two trims of a relayQueue; relayCushion
+// frames may stand in it for good.
+const (
+	relayWindow  = 50
+	relayCushion = 1
+)
 
 // relayDepth frames (100 ms at 20 ms) at most wait in a relayQueue.
 const relayDepth = 5
@@ -300,12 +321,14 @@ func (r *relayQueue) tick() bool {
 		r.n--
 		_ = r.send(f.buf[:f.n], f.gap, f.marker)
 	}
-	// Trim: a frame that waited a whole window long is delay of no use.
+	// Trim: beyond the one frame of cushion that absorbs arrivals
+	// straddling the tick, a frame that waited a whole window long is
+	// delay of no use.
 	if r.ticks == 0 || r.n < r.minLeft {
 		r.minLeft = r.n
 	}
 	if r.ticks++; r.ticks == relayWindow {
-		if r.minLeft > 0 {
+		if r.minLeft > relayCushion {
 			r.drop()
 			r.trimmed++
 		}

@@ -85,8 +85,9 @@ func New(hub Hub, opts Options) (*Service, error) {
 		limiter: rate.NewLimiter(rate.Limit(opts.MaxCPS), opts.Burst),
 		calls:   map[router.ContactID]*call{},
 		legs:    map[string]Leg{},
-		// One shard per P: the shards send in parallel; 20 ms = ptime.
-		clock: newMediaClock(runtime.GOMAXPROCS(0), 20*time.Millisecond),
+		// Two shards per P, staggered: the shards send in parallel and
+		// spread the work over the 20 ms (ptime) period.
+		clock: newMediaClock(2*runtime.GOMAXPROCS(0), 20*time.Millisecond),
 	}
 	return s, nil
 }
