@@ -3,6 +3,7 @@ package configs
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -56,10 +57,11 @@ type Number struct {
 	Languages []string    `yaml:"languages"` // language skill ids offered
 	Hours     Hours       `yaml:"hours"`
 	Closed    Closed      `yaml:"closed"`
-	Queue     string      `yaml:"queue"`    // default queue
-	Language  string      `yaml:"language"` // default language, default "ko"
-	Menu      []MenuItem  `yaml:"menu"`     // optional IVR menu (at most MaxMenuItems items)
-	Areas     []AreaRoute `yaml:"areas"`    // optional: caller area code -> center/queue
+	Queue     string      `yaml:"queue"`         // default queue
+	Language  string      `yaml:"language"`      // default language, default "ko"
+	Menu      []MenuItem  `yaml:"menu"`          // optional IVR menu (at most MaxMenuItems items)
+	Areas     []AreaRoute `yaml:"areas"`         // optional: caller area code -> center/queue
+	IVR       *MenuTimers `yaml:"ivr,omitempty"` // optional: this line's menu timers (else sip.menu)
 	// Referral marks a line onecall does not answer (emergency 112/119):
 	// the transports tell the caller to dial Referral directly. Such
 	// numbers are not given to the router.
@@ -299,4 +301,25 @@ func (h *Hotlines) applyDefaults() {
 			n.Languages = []string{n.Language}
 		}
 	}
+}
+
+// MenuTimers returns n's IVR timers: its own ivr block over sip.menu.
+func (b *Bundle) MenuTimers(n *Number) (timeout, interDigit time.Duration, retries int) {
+	m := b.Server.SIP.Menu
+	timeout, interDigit = m.Timeout.D(), m.InterDigit.D()
+	if m.Retries != nil {
+		retries = *m.Retries
+	}
+	if o := n.IVR; o != nil {
+		if o.Timeout > 0 {
+			timeout = o.Timeout.D()
+		}
+		if o.InterDigit > 0 {
+			interDigit = o.InterDigit.D()
+		}
+		if o.Retries != nil {
+			retries = *o.Retries
+		}
+	}
+	return timeout, interDigit, retries
 }

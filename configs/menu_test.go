@@ -3,6 +3,7 @@ package configs
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidMenuDigits(t *testing.T) {
@@ -62,5 +63,23 @@ func TestShipped1345Menu(t *testing.T) {
 		if !ok || !has {
 			t.Errorf("1345 menu %q: skills %v lack %s", a.Digit, skills, a.Language)
 		}
+	}
+}
+
+// A hotline's ivr block overrides sip.menu field by field; retries: 0 is a
+// real value (no replay), not "unset".
+func TestMenuTimers(t *testing.T) {
+	b := loadShipped(t)
+	n, ok := b.ResolveNumber("1345")
+	if !ok {
+		t.Fatal("1345 missing")
+	}
+	if to, id, r := b.MenuTimers(n); to != 4*time.Second || id != 2*time.Second || r != 1 {
+		t.Fatalf("shipped defaults = %v %v %d", to, id, r)
+	}
+	own := *n
+	own.IVR = &MenuTimers{Timeout: Duration(6 * time.Second), Retries: new(0)}
+	if to, id, r := b.MenuTimers(&own); to != 6*time.Second || id != 2*time.Second || r != 0 {
+		t.Fatalf("override = %v %v %d", to, id, r)
 	}
 }

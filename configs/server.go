@@ -126,6 +126,19 @@ type SIP struct {
 	RegisterMax   Duration `yaml:"register_max"`   // default 1h
 	AnnounceEvery Duration `yaml:"announce_every"` // default 30s
 	ExternalHost  string   `yaml:"external_host"`  // host in Contact/SDP; default: listen address
+	// Menu holds the IVR menu timers; a hotline may override them (ivr).
+	Menu MenuTimers `yaml:"menu"`
+}
+
+// MenuTimers are the IVR menu's timers: Timeout bounds one entry (from the
+// end of the menu prompt to the last digit), InterDigit waits for the next
+// digit of a two-digit choice, Retries counts replays of the menu after no
+// input or an invalid choice. Unset fields of a hotline's ivr block inherit
+// sip.menu.
+type MenuTimers struct {
+	Timeout    Duration `yaml:"timeout"`     // default 4s; 1s-30s
+	InterDigit Duration `yaml:"inter_digit"` // default 2s; 500ms-10s, at most timeout
+	Retries    *int     `yaml:"retries"`     // default 1; 0-5
 }
 
 // Routing holds engine-wide routing settings.
@@ -167,7 +180,8 @@ func DefaultServer() Server {
 			AgentAlias: "상담사 {alias}"},
 		Console: Console{SessionTTL: Duration(12 * time.Hour), LockoutAfter: 5, LockoutFor: Duration(15 * time.Minute)},
 		SIP: SIP{Realm: "onecall", RTPPortMin: 20000, RTPPortMax: 40000, NoRTPTimeout: Duration(30 * time.Second),
-			RegisterMin: Duration(60 * time.Second), RegisterMax: Duration(time.Hour), AnnounceEvery: Duration(30 * time.Second)},
+			RegisterMin: Duration(60 * time.Second), RegisterMax: Duration(time.Hour), AnnounceEvery: Duration(30 * time.Second),
+			Menu: MenuTimers{Timeout: Duration(4 * time.Second), InterDigit: Duration(2 * time.Second), Retries: new(1)}},
 		Routing: Routing{MissedOfferNotReady: true, PreferredAgentWindow: Duration(24 * time.Hour),
 			PreferredAgentWait: Duration(20 * time.Second), MaxTalk: Duration(4 * time.Hour),
 			MaxWrapUp: Duration(30 * time.Minute), MaxWaiting: Duration(24 * time.Hour),

@@ -42,6 +42,25 @@ func positive(report func(string, ...any), key string, d Duration) {
 	}
 }
 
+// validateMenuTimers checks IVR timers; whole (sip.menu) requires every
+// field, a hotline's override only bounds the ones it sets.
+func validateMenuTimers(at func(key string) func(string, ...any), what string, m *MenuTimers, whole bool) {
+	if (whole || m.Timeout != 0) && (m.Timeout < Duration(time.Second) || m.Timeout > Duration(30*time.Second)) {
+		at("timeout")("%s.timeout must be between 1s and 30s, got %s", what, m.Timeout)
+	}
+	if (whole || m.InterDigit != 0) && (m.InterDigit < Duration(500*time.Millisecond) || m.InterDigit > Duration(10*time.Second)) {
+		at("inter_digit")("%s.inter_digit must be between 500ms and 10s, got %s", what, m.InterDigit)
+	}
+	if m.Timeout != 0 && m.InterDigit > m.Timeout {
+		at("inter_digit")("%s.inter_digit (%s) exceeds its timeout (%s)", what, m.InterDigit, m.Timeout)
+	}
+	if m.Retries == nil && whole {
+		at("retries")("%s.retries is required", what)
+	} else if m.Retries != nil && (*m.Retries < 0 || *m.Retries > 5) {
+		at("retries")("%s.retries must be between 0 and 5, got %d", what, *m.Retries)
+	}
+}
+
 func checkAddr(report func(string, ...any), key, addr string, required bool) {
 	if addr == "" {
 		if required {
@@ -155,6 +174,7 @@ func (b *Bundle) validateServer(ps *Problems) {
 		r.at("sip", "register_min")("sip.register_min (%s) exceeds sip.register_max (%s)", sp.RegisterMin, sp.RegisterMax)
 	}
 	positive(r.at("sip", "announce_every"), "sip.announce_every", sp.AnnounceEvery)
+	validateMenuTimers(func(k string) func(string, ...any) { return r.at("sip", "menu", k) }, "sip.menu", &sp.Menu, true)
 	rt := &s.Routing
 	if rt.PreferredAgentWindow < 0 {
 		r.at("routing", "preferred_agent_window")("routing.preferred_agent_window must be >= 0")
@@ -388,6 +408,9 @@ func (b *Bundle) validateHotlines(ps *Problems, queues map[string]*Queue) {
 			}
 		default:
 			at("closed", "action")("%s: closed.action must be refuse, callback or overflow, got %q", what, n.Closed.Action)
+		}
+		if n.IVR != nil {
+			validateMenuTimers(func(k string) func(string, ...any) { return at("ivr", k) }, what+": ivr", n.IVR, false)
 		}
 		if len(n.Menu) > MaxMenuItems {
 			at("menu")("%s: menu has %d items; keep it to at most %d", what, len(n.Menu), MaxMenuItems)

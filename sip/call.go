@@ -478,22 +478,10 @@ func (c *call) save() {
 	legs := append([]store.CallLeg{{Role: "citizen", URI: "sip:" + c.rec.From, CallID: c.rec.CallID,
 		Started: c.rec.Arrived, Ended: c.rec.Ended,
 		RTP: store.RTPStats{PacketsSent: c.rec.TxPackets, PacketsReceived: c.rec.RxPackets}}}, c.legs...)
-	agents := 0
+	// Each agent leg got its own counters when it ended (loop.go agentGone).
 	for i := range legs {
 		if legs[i].Ended.IsZero() {
 			legs[i].Ended = c.rec.Ended
-		}
-		if legs[i].Role == "agent" {
-			agents++
-		}
-	}
-	// The agent legs' counters are summed when each leg ends (loop.go); with
-	// one agent leg the sum is that leg's own.
-	if agents == 1 {
-		for i := range legs {
-			if legs[i].Role == "agent" {
-				legs[i].RTP = store.RTPStats{PacketsSent: c.rec.AgentTx, PacketsReceived: c.rec.AgentRx}
-			}
 		}
 	}
 	rec := store.CallRecord{

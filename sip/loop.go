@@ -180,8 +180,13 @@ func (c *call) agentGone() {
 	rx, tx := c.agentLeg.Counters()
 	c.rec.AgentRx += rx
 	c.rec.AgentTx += tx
-	if n := len(c.legs); n > 0 && c.legs[n-1].Ended.IsZero() {
-		c.legs[n-1].Ended = time.Now()
+	// This leg's own counters (a transferred call has several agent legs).
+	id := c.agentLeg.CallID()
+	for i := range c.legs {
+		if c.legs[i].Role == "agent" && c.legs[i].CallID == id && c.legs[i].Ended.IsZero() {
+			c.legs[i].Ended = time.Now()
+			c.legs[i].RTP = store.RTPStats{PacketsReceived: rx, PacketsSent: tx}
+		}
 	}
 	c.s.dropLeg(c.agentLeg)
 	c.agentLeg, c.agentDlg = nil, nil

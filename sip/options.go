@@ -48,7 +48,8 @@ type Menu struct {
 	Timeout time.Duration
 	// InterDigit waits for the next digit of a longer choice (default 2 s).
 	InterDigit time.Duration
-	// Retries after no input or an invalid digit (default 1).
+	// Retries after no input or an invalid digit (0: the default, 1;
+	// negative: none).
 	Retries int
 	// Skip plays only the greeting (no menu): the default queue.
 	Skip bool

@@ -354,6 +354,25 @@ func TestConsoleControl(t *testing.T) {
 	if rec.Cause != causeConsole || rec.Legs != 3 || rec.Agent != "agent02" || rec.Holds != 1 {
 		t.Fatalf("record = %+v", rec)
 	}
+	// The CDR keeps each agent leg's own RTP counters; together they are
+	// the call's agent totals.
+	var cdr store.CallRecord
+	waitFor(t, 5*time.Second, "CDR in the store", func() bool {
+		cdrs, err := env.db.CallRecords(t.Context(), 10)
+		if err != nil || len(cdrs) != 1 {
+			return false
+		}
+		cdr = cdrs[0]
+		return true
+	})
+	if len(cdr.Legs) != 3 || cdr.Legs[1].Role != "agent" || cdr.Legs[2].Role != "agent" || cdr.Legs[1].CallID == cdr.Legs[2].CallID {
+		t.Fatalf("CDR legs = %+v", cdr.Legs)
+	}
+	a1rtp, a2rtp := cdr.Legs[1].RTP, cdr.Legs[2].RTP
+	t.Logf("agent legs: %+v %+v; record agent rx %d tx %d", a1rtp, a2rtp, rec.AgentRx, rec.AgentTx)
+	if a1rtp.PacketsReceived+a2rtp.PacketsReceived != rec.AgentRx || a1rtp.PacketsSent+a2rtp.PacketsSent != rec.AgentTx {
+		t.Fatalf("agent legs' RTP %+v + %+v, record rx %d tx %d", a1rtp, a2rtp, rec.AgentRx, rec.AgentTx)
+	}
 }
 
 // TestNoAckGetsBye: a 2xx never ACKed (RFC 3261 13.3.1.4): sipgo stops

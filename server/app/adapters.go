@@ -26,6 +26,10 @@ func (n numbers) Resolve(user string) (string, string, sip.Menu, bool) {
 		return "", "", sip.Menu{}, false
 	}
 	menu := sip.Menu{Skip: len(num.Menu) == 0}
+	menu.Timeout, menu.InterDigit, menu.Retries = n.cfg.MenuTimers(num)
+	if menu.Retries == 0 {
+		menu.Retries = -1 // configured "no replay"; sip reads 0 as its default
+	}
 	if len(num.Menu) > 0 {
 		menu.Choices = make(map[string]sip.MenuChoice, len(num.Menu))
 		for _, m := range num.Menu {
