@@ -321,6 +321,7 @@ type citizenParams struct {
 	Digit2After int
 	InfoDigit   string
 	Audio       bool
+	Reinvite    int // ms after the audio starts: re-INVITE (session refresh), then speak again
 	HoldFor     int // ms before our BYE
 	WaitBye     int // ms; >0: wait for the server's BYE instead
 }

@@ -93,12 +93,27 @@ func (c *call) startOffer(ctx context.Context, o router.Offer, res chan offerRes
 			acancel()
 		}
 		if err != nil {
+			if res := dlg.InviteResponse; res != nil && res.IsSuccess() {
+				hangUpCrossed(dlg.DialogClientSession)
+			}
 			_ = dlg.Close()
 			r.err = err
 			return
 		}
 		r.dlg, r.med = dlg, med
 	}()
+}
+
+// hangUpCrossed ends a dialog whose 2xx crossed our CANCEL (RFC 3261 9.1
+// and 15): the phone answered as we gave up, so it gets its ACK (else it
+// retransmits the 2xx and then drops the call by itself) and a BYE.
+func hangUpCrossed(d *sipgo.DialogClientSession) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.Ack(ctx); err != nil {
+		return
+	}
+	_ = d.Bye(ctx)
 }
 
 // offerHeaders carries the caller details to the agent phone.

@@ -236,6 +236,62 @@ func TestWithdrawnOfferCancelsAgentLeg(t *testing.T) {
 	}
 }
 
+// TestCitizenReinvite: a bridged caller sends a re-INVITE (a session
+// refresh with the same media): it gets 200 with our SDP, the bridge stays
+// up and carries the caller's audio after it, and the call ends normally.
+func TestCitizenReinvite(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, []router.AgentID{"agent01"}, nil)
+	a1 := startSipp(t, "agent.xml", agentParams{Mode: "answer", WaitBye: 30000}, "", "")
+	env.loc.set("agent01", a1.uri("agent01"))
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", Audio: true, Reinvite: 1000, HoldFor: 6000}, env.udp, "110")
+	env.hub.waitEvent(t, 10*time.Second, "accept agent01", isEv(func(e router.OfferAccepted) bool { return e.Agent == "agent01" }))
+	for i, p := range []*sippRun{c, a1} {
+		if err := p.wait(t, 30*time.Second); err != nil {
+			t.Fatalf("peer %d: %v", i, err)
+		}
+	}
+	env.hub.waitEvent(t, 5*time.Second, "ContactEnded", isEv(func(e router.ContactEnded) bool { return e.Reason == router.EndCompleted }))
+	rec := env.store.wait(t, 5*time.Second)
+	// At most ~1 s of speech (50 packets) came before the re-INVITE; the
+	// rest (the pcap is ~4.8 s) crossed the bridge after it.
+	if rec.Cause != causeCitizenBye || rec.Agent != "agent01" || rec.RxPackets < 150 || rec.AgentTx < 150 {
+		t.Fatalf("record = %+v", rec)
+	}
+}
+
+// TestCancelRacesAgent200: the phone's 200 crosses our CANCEL of a
+// withdrawn offer. The late answer is ACKed and hung up with BYE, it never
+// becomes the bridge, and the citizen stays in the queue until they hang up.
+func TestCancelRacesAgent200(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, []router.AgentID{"agent01"}, func(_ *Options, h *fakeHub) { h.offerFor = 20 * time.Second })
+	a1 := startSipp(t, "agent.xml", agentParams{Mode: "late200"}, "", "")
+	env.loc.set("agent01", a1.uri("agent01"))
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", HoldFor: 5000}, env.udp, "110")
+	ev := env.hub.waitEvent(t, 10*time.Second, "ContactArrived", isEv[router.ContactArrived](nil)).(router.ContactArrived)
+	deadline := time.Now().Add(5 * time.Second)
+	for env.svc.lookupCall(ev.Contact) == nil && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	time.AfterFunc(time.Second, func() {
+		env.hub.inject(router.OfferWithdrawn{Contact: ev.Contact, Agent: "agent01", Reason: "test"})
+	})
+	if err := a1.wait(t, 20*time.Second); err != nil {
+		t.Fatalf("agent phone: the crossed 200 was not ACKed and hung up: %v", err)
+	}
+	if err := c.wait(t, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	env.hub.waitEvent(t, 5*time.Second, "ContactAbandoned", isEv[router.ContactAbandoned](nil))
+	if env.hub.has(isEv[router.OfferAccepted](nil)) {
+		t.Fatal("a late answer after CANCEL became OfferAccepted")
+	}
+	if rec := env.store.wait(t, 5*time.Second); !rec.Answered.IsZero() || rec.Agent != "" {
+		t.Fatalf("record = %+v", rec)
+	}
+}
+
 // TestAgentPhoneVanishes: the agent phone answers and then sends no RTP and
 // no BYE: after NoRTPTimeout both legs are hung up and the agent released
 // with EndAgentLost.
