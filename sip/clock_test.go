@@ -43,14 +43,21 @@ func (f *frameLog) count() int {
 	return len(f.frames)
 }
 
+// runClock starts a clock of n shards inside the synctest bubble; stop
+// ends it and waits for its shards.
+func runClock(t *testing.T, n int) (k *mediaClock, ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(t.Context())
+	k = newMediaClock(n, 20*time.Millisecond)
+	done := make(chan struct{})
+	go func() { k.run(ctx); close(done) }()
+	return k, ctx, func() { cancel(); <-done }
+}
+
 // Every stream gets one frame per tick, exactly 20 ms apart, in order, and
 // play returns with the last frame.
 func TestMediaClockPacesStreams(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		k := newMediaClock(2, 20*time.Millisecond)
-		done := make(chan struct{})
-		go func() { k.run(ctx); close(done) }()
+		k, ctx, stop := runClock(t, 2)
 
 		data := make([]byte, 160*5+40) // five whole frames and a short one
 		for i := range data {
@@ -85,8 +92,7 @@ func TestMediaClockPacesStreams(t *testing.T) {
 				t.Fatalf("stream %d: first frame after %v", i, l.at[0])
 			}
 		}
-		cancel()
-		<-done
+		stop()
 	})
 }
 
@@ -94,10 +100,7 @@ func TestMediaClockPacesStreams(t *testing.T) {
 // a send error ends the play with that error; a stopped clock fails plays.
 func TestMediaClockStopAndErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		k := newMediaClock(1, 20*time.Millisecond)
-		done := make(chan struct{})
-		go func() { k.run(ctx); close(done) }()
+		k, ctx, stop := runClock(t, 1)
 		data := make([]byte, 160*100)
 
 		// Barge-in: cancel after three ticks.
@@ -117,10 +120,10 @@ func TestMediaClockStopAndErrors(t *testing.T) {
 		}
 
 		// The leg's own end (stop channel) also ends the play.
-		stop := make(chan struct{})
-		go func() { res <- k.play(ctx, stop, data, 160, l.send) }()
+		legEnd := make(chan struct{})
+		go func() { res <- k.play(ctx, legEnd, data, 160, l.send) }()
 		time.Sleep(30 * time.Millisecond)
-		close(stop)
+		close(legEnd)
 		if err := <-res; !errors.Is(err, context.Canceled) {
 			t.Fatalf("stopped play = %v", err)
 		}
@@ -138,8 +141,7 @@ func TestMediaClockStopAndErrors(t *testing.T) {
 		// Stopping the clock fails the pending play and any later one.
 		go func() { res <- k.play(context.Background(), nil, data, 160, l.send) }()
 		time.Sleep(30 * time.Millisecond)
-		cancel()
-		<-done
+		stop()
 		if err := <-res; !errors.Is(err, errClockStopped) {
 			t.Fatalf("pending play at stop = %v", err)
 		}
@@ -169,10 +171,7 @@ func (r *relayLog) sendRelayed(p []byte, gap uint32, marker bool) error {
 // oldest; flush empties the queue; the leg's end stops the stream.
 func TestRelayQueueRepaces(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		k := newMediaClock(1, 20*time.Millisecond)
-		done := make(chan struct{})
-		go func() { k.run(ctx); close(done) }()
+		k, _, stop := runClock(t, 1)
 		legEnd := make(chan struct{})
 		out := &relayLog{frameLog: frameLog{start: time.Now()}}
 		rq := &relayQueue{send: out.sendRelayed, stop: legEnd}
@@ -240,8 +239,7 @@ func TestRelayQueueRepaces(t *testing.T) {
 		if left != 0 {
 			t.Fatalf("%d streams still on the clock", left)
 		}
-		cancel()
-		<-done
+		stop()
 	})
 }
 
@@ -250,10 +248,7 @@ func TestRelayQueueRepaces(t *testing.T) {
 // back to the cushion, and the cushion itself is never trimmed.
 func TestRelayQueueTrimsStandingDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		k := newMediaClock(1, 20*time.Millisecond)
-		done := make(chan struct{})
-		go func() { k.run(ctx); close(done) }()
+		k, ctx, stop := runClock(t, 1)
 		out := &relayLog{frameLog: frameLog{start: time.Now()}}
 		rq := &relayQueue{send: out.sendRelayed, stop: ctx.Done()}
 		// Three frames at once, then one every 20 ms, 10 ms before each
@@ -271,7 +266,6 @@ func TestRelayQueueTrimsStandingDelay(t *testing.T) {
 		if trimmed != 1 || left != relayCushion || k.dropped.Load() != 1 {
 			t.Fatalf("trimmed %d, %d left queued, clock drops %d", trimmed, left, k.dropped.Load())
 		}
-		cancel()
-		<-done
+		stop()
 	})
 }

@@ -292,6 +292,21 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// onlyCDR waits until the store holds exactly one call record and returns it.
+func (env *testEnv) onlyCDR(t *testing.T) store.CallRecord {
+	t.Helper()
+	var cdr store.CallRecord
+	waitFor(t, 5*time.Second, "CDR in the store", func() bool {
+		cdrs, err := env.db.CallRecords(t.Context(), 10)
+		if err != nil || len(cdrs) != 1 {
+			return false
+		}
+		cdr = cdrs[0]
+		return true
+	})
+	return cdr
+}
+
 // sippRun is a SIPp process started by a test.
 type sippRun struct{ *testpeers.SIPp }
 

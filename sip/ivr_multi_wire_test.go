@@ -46,15 +46,7 @@ func TestWireTwoDigitChoice(t *testing.T) {
 	if rec.Legs != 2 || rec.RxPackets == 0 || rec.AgentRx < minAudio || rec.TxPackets < minAudio {
 		t.Fatalf("record = %+v", rec)
 	}
-	var cdr store.CallRecord
-	waitFor(t, 5*time.Second, "CDR in the store", func() bool {
-		cdrs, err := env.db.CallRecords(t.Context(), 10)
-		if err != nil || len(cdrs) != 1 {
-			return false
-		}
-		cdr = cdrs[0]
-		return true
-	})
+	cdr := env.onlyCDR(t)
 	if len(cdr.Legs) != 2 || cdr.Legs[0].Role != "citizen" || cdr.Legs[1].Role != "agent" {
 		t.Fatalf("CDR legs = %+v", cdr.Legs)
 	}

@@ -207,16 +207,17 @@ func TestNextAgentAfterBusyAndNoAnswer(t *testing.T) {
 	}
 }
 
-// TestWithdrawnOfferCancelsAgentLeg: OfferWithdrawn while agent01 rings ->
-// CANCEL to the phone, no OfferRejected; the citizen then abandons.
-func TestWithdrawnOfferCancelsAgentLeg(t *testing.T) {
-	t.Parallel()
+// withdrawWhileRinging: agent01's phone (agent.xml in mode) rings for a
+// second, then the router withdraws the offer; the citizen hangs up after
+// 5 s. It returns when both SIPp scenarios passed and the contact was
+// abandoned, never accepted nor rejected.
+func withdrawWhileRinging(t *testing.T, mode string) *testEnv {
+	t.Helper()
 	env := newTestEnv(t, []router.AgentID{"agent01"}, func(_ *Options, h *fakeHub) { h.offerFor = 20 * time.Second })
-	a1 := startSipp(t, "agent.xml", agentParams{Mode: "ring"}, "", "")
+	a1 := startSipp(t, "agent.xml", agentParams{Mode: mode}, "", "")
 	env.loc.set("agent01", a1.uri("agent01"))
 	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", HoldFor: 5000}, env.udp, "110")
 	ev := env.hub.waitEvent(t, 10*time.Second, "ContactArrived", isEv[router.ContactArrived](nil)).(router.ContactArrived)
-	// Let the phone ring a moment, then withdraw.
 	deadline := time.Now().Add(5 * time.Second)
 	for env.svc.lookupCall(ev.Contact) == nil && time.Now().Before(deadline) {
 		runtime.Gosched()
@@ -225,15 +226,24 @@ func TestWithdrawnOfferCancelsAgentLeg(t *testing.T) {
 		env.hub.inject(router.OfferWithdrawn{Contact: ev.Contact, Agent: "agent01", Reason: "test"})
 	})
 	if err := a1.wait(t, 20*time.Second); err != nil {
-		t.Fatalf("agent did not see CANCEL: %v", err)
+		t.Fatalf("agent phone (%s): %v", mode, err)
 	}
 	if err := c.wait(t, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	env.hub.waitEvent(t, 5*time.Second, "ContactAbandoned", isEv[router.ContactAbandoned](nil))
-	if env.hub.has(isEv[router.OfferRejected](nil)) {
-		t.Fatal("OfferRejected after a withdrawal")
+	if env.hub.has(isEv[router.OfferRejected](nil)) || env.hub.has(isEv[router.OfferAccepted](nil)) {
+		t.Fatalf("offer accepted or rejected after a withdrawal: %#v", env.hub.events())
 	}
+	return env
+}
+
+// TestWithdrawnOfferCancelsAgentLeg: OfferWithdrawn while agent01 rings ->
+// CANCEL to the phone (it answers 487), no OfferRejected; the citizen then
+// abandons.
+func TestWithdrawnOfferCancelsAgentLeg(t *testing.T) {
+	t.Parallel()
+	withdrawWhileRinging(t, "ring")
 }
 
 // TestCitizenReinvite: a bridged caller sends a re-INVITE (a session
@@ -261,32 +271,12 @@ func TestCitizenReinvite(t *testing.T) {
 }
 
 // TestCancelRacesAgent200: the phone's 200 crosses our CANCEL of a
-// withdrawn offer. The late answer is ACKed and hung up with BYE, it never
-// becomes the bridge, and the citizen stays in the queue until they hang up.
+// withdrawn offer. The late answer is ACKed and hung up with BYE (the
+// phone's scenario fails otherwise), it never becomes the bridge, and the
+// citizen stays in the queue until they hang up.
 func TestCancelRacesAgent200(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, []router.AgentID{"agent01"}, func(_ *Options, h *fakeHub) { h.offerFor = 20 * time.Second })
-	a1 := startSipp(t, "agent.xml", agentParams{Mode: "late200"}, "", "")
-	env.loc.set("agent01", a1.uri("agent01"))
-	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", HoldFor: 5000}, env.udp, "110")
-	ev := env.hub.waitEvent(t, 10*time.Second, "ContactArrived", isEv[router.ContactArrived](nil)).(router.ContactArrived)
-	deadline := time.Now().Add(5 * time.Second)
-	for env.svc.lookupCall(ev.Contact) == nil && time.Now().Before(deadline) {
-		runtime.Gosched()
-	}
-	time.AfterFunc(time.Second, func() {
-		env.hub.inject(router.OfferWithdrawn{Contact: ev.Contact, Agent: "agent01", Reason: "test"})
-	})
-	if err := a1.wait(t, 20*time.Second); err != nil {
-		t.Fatalf("agent phone: the crossed 200 was not ACKed and hung up: %v", err)
-	}
-	if err := c.wait(t, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	env.hub.waitEvent(t, 5*time.Second, "ContactAbandoned", isEv[router.ContactAbandoned](nil))
-	if env.hub.has(isEv[router.OfferAccepted](nil)) {
-		t.Fatal("a late answer after CANCEL became OfferAccepted")
-	}
+	env := withdrawWhileRinging(t, "late200")
 	if rec := env.store.wait(t, 5*time.Second); !rec.Answered.IsZero() || rec.Agent != "" {
 		t.Fatalf("record = %+v", rec)
 	}
@@ -412,15 +402,7 @@ func TestConsoleControl(t *testing.T) {
 	}
 	// The CDR keeps each agent leg's own RTP counters; together they are
 	// the call's agent totals.
-	var cdr store.CallRecord
-	waitFor(t, 5*time.Second, "CDR in the store", func() bool {
-		cdrs, err := env.db.CallRecords(t.Context(), 10)
-		if err != nil || len(cdrs) != 1 {
-			return false
-		}
-		cdr = cdrs[0]
-		return true
-	})
+	cdr := env.onlyCDR(t)
 	if len(cdr.Legs) != 3 || cdr.Legs[1].Role != "agent" || cdr.Legs[2].Role != "agent" || cdr.Legs[1].CallID == cdr.Legs[2].CallID {
 		t.Fatalf("CDR legs = %+v", cdr.Legs)
 	}
