@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -172,7 +173,7 @@ func (s *Service) serveCall(d *diago.DialogServerSession) {
 		s.respond(d, sip.StatusForbidden, "Forbidden")
 		return
 	}
-	number, queue, menu, ok := s.opts.Numbers.Resolve(req.Recipient.User)
+	number, queue, menu, ok := s.opts.Numbers.Resolve(req.Recipient.User, callerNumber(req))
 	if !ok {
 		s.respond(d, sip.StatusNotFound, "Not Found")
 		return
@@ -500,4 +501,30 @@ func (c *call) save() {
 	if err := st.Enqueue(rec); err != nil {
 		c.log.Warn("call record not queued", "err", err)
 	}
+}
+
+// callerNumber is the calling party's number: the user of a trunk's
+// P-Asserted-Identity (RFC 3325; sip: or tel: URI) when there is one, else
+// the From user.
+func callerNumber(req *sip.Request) string {
+	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
+		v := h.Value()
+		for _, scheme := range []string{"tel:", "sip:", "sips:"} {
+			i := strings.Index(v, scheme)
+			if i < 0 {
+				continue
+			}
+			u := v[i+len(scheme):]
+			if j := strings.IndexAny(u, "@;>, "); j >= 0 {
+				u = u[:j]
+			}
+			if u != "" {
+				return u
+			}
+		}
+	}
+	if f := req.From(); f != nil {
+		return f.Address.User
+	}
+	return ""
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // pcapRTP extracts (timestamp, payload) of RTP packets with payload type pt
@@ -232,5 +234,29 @@ func BenchmarkDTMFDetector(b *testing.B) {
 	var d dtmfDetector
 	for i := 0; b.Loop(); i++ {
 		d.feed(uint32(i/8), p)
+	}
+}
+
+// The caller's number comes from a trunk's P-Asserted-Identity (tel: or
+// sip:, with or without a display name), else from the From user.
+func TestCallerNumber(t *testing.T) {
+	mk := func(pai string) *sip.Request {
+		req := sip.NewRequest(sip.INVITE, sip.Uri{User: "120", Host: "127.0.0.1"})
+		req.AppendHeader(&sip.FromHeader{Address: sip.Uri{User: "01099998888", Host: "127.0.0.1"}})
+		if pai != "" {
+			req.AppendHeader(sip.NewHeader("P-Asserted-Identity", pai))
+		}
+		return req
+	}
+	for pai, want := range map[string]string{
+		"":                   "01099998888",
+		"<tel:+82517771234>": "+82517771234",
+		`"Busan" <sip:0517771234@trunk.example;user=phone>`: "0517771234",
+		"sip:0212345678@trunk":                              "0212345678",
+		"<urn:uuid:1234>":                                   "01099998888",
+	} {
+		if got := callerNumber(mk(pai)); got != want {
+			t.Errorf("P-Asserted-Identity %q: caller %q, want %q", pai, got, want)
+		}
 	}
 }

@@ -186,7 +186,7 @@ func (h *fakeHub) waitEvent(t *testing.T, d time.Duration, what string, f func(r
 
 type staticNumbers map[string]Menu
 
-func (n staticNumbers) Resolve(user string) (string, string, Menu, bool) {
+func (n staticNumbers) Resolve(user, _ string) (string, string, Menu, bool) {
 	m, ok := n[user]
 	return user, "general", m, ok
 }

@@ -24,9 +24,11 @@ type Hub interface {
 
 // Numbers resolves the Request-URI user of an incoming INVITE (a hotline
 // number or an alias) to the canonical hotline number, its default queue and
-// its IVR menu.
+// its IVR menu. caller is the calling party's number (P-Asserted-Identity,
+// else the From user) for routing by area code: a bare regional short code
+// (120) reaches the caller's own regional center.
 type Numbers interface {
-	Resolve(user string) (number string, defaultQueue string, menu Menu, ok bool)
+	Resolve(dialled, caller string) (number string, defaultQueue string, menu Menu, ok bool)
 }
 
 // Locator finds an agent's registered phone (sipreg's registrar).

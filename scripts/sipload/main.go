@@ -109,7 +109,7 @@ func freePort() int {
 
 type numbers struct{}
 
-func (numbers) Resolve(user string) (string, string, sip.Menu, bool) {
+func (numbers) Resolve(user, _ string) (string, string, sip.Menu, bool) {
 	if user == "111" {
 		return "111", probeQueue, sip.Menu{Skip: true}, true
 	}

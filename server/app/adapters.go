@@ -20,8 +20,8 @@ import (
 // hotline numbers and aliases, with their IVR menus.
 type numbers struct{ cfg *configs.Bundle }
 
-func (n numbers) Resolve(user string) (string, string, sip.Menu, bool) {
-	num, ok := n.cfg.ResolveNumber(user)
+func (n numbers) Resolve(dialled, caller string) (string, string, sip.Menu, bool) {
+	num, ok := n.cfg.ResolveCall(dialled, caller)
 	if !ok || num.Referral != "" {
 		return "", "", sip.Menu{}, false
 	}
