@@ -3,9 +3,14 @@ package console
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPasswordHashRoundTrip(t *testing.T) {
@@ -288,5 +293,70 @@ func TestUserCommand(t *testing.T) {
 	}
 	if err := run("passwd", "ghost", "--password", "pw1234"); err == nil {
 		t.Fatal("passwd of unknown user accepted")
+	}
+}
+
+// A restart signs nobody out: a console Service started on the same store
+// accepts the cookie of a sign-in made before (same user, same CSRF token);
+// a sign-out, or an account signed out everywhere, stays signed out.
+func TestSessionsSurviveRestart(t *testing.T) {
+	e := newEnv(t)
+	c := e.signedIn("agent01")
+	u, _ := url.Parse(e.srv.URL)
+	var token string
+	for _, ck := range c.hc.Jar.Cookies(u) {
+		if ck.Name == sessionCookie {
+			token = ck.Value
+		}
+	}
+	if token == "" {
+		t.Fatal("no session cookie")
+	}
+	restart := func() *httptest.Server {
+		svc, err := New(e.hub, e.st, Options{Logger: slog.New(slog.DiscardHandler), Chat: e.chat, Calls: e.calls})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(svc)
+		t.Cleanup(func() { srv.Close(); svc.Close() })
+		return srv
+	}
+	session := func(srv *httptest.Server) (int, sessionResp) {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/session", nil)
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var sr sessionResp
+		_ = json.NewDecoder(resp.Body).Decode(&sr)
+		return resp.StatusCode, sr
+	}
+	if code, sr := session(restart()); code != http.StatusOK || sr.User != "agent01" || sr.CSRF != c.csrf {
+		t.Fatalf("after a restart: %d %+v (csrf %q)", code, sr, c.csrf)
+	}
+	// The store holds the token's hash, not the token.
+	if _, err := e.st.SessionByHash(t.Context(), token, time.Now()); err == nil {
+		t.Fatal("the raw token opens a stored session")
+	}
+	if code, _ := c.api("POST", "/api/logout", nil); code != http.StatusOK {
+		t.Fatalf("logout: %d", code)
+	}
+	if code, _ := session(restart()); code != http.StatusUnauthorized {
+		t.Fatalf("signed-out session after a restart: %d", code)
+	}
+	// Signed out everywhere (an admin resets the password).
+	c2 := e.signedIn("agent02")
+	for _, ck := range c2.hc.Jar.Cookies(u) {
+		if ck.Name == sessionCookie {
+			token = ck.Value
+		}
+	}
+	if code, b := e.signedIn("admin").api("POST", "/api/users/agent02/password", map[string]string{"password": "newpass"}); code != 200 {
+		t.Fatalf("reset: %d %s", code, b)
+	}
+	if code, _ := session(restart()); code != http.StatusUnauthorized {
+		t.Fatalf("session of a reset account after a restart: %d", code)
 	}
 }

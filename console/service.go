@@ -176,9 +176,11 @@ func newService(h hubAPI, st Store, opts Options) (*Service, error) {
 	}
 	opts.defaults()
 	ctx, cancel := context.WithCancel(context.Background())
+	log := opts.Logger.With("component", "console")
+	sdb, _ := st.(SessionStore) // *store.Store: sign-ins survive a restart
 	s := &Service{
-		hub: h, st: st, opts: opts, log: opts.Logger.With("component", "console"),
-		sessions: newSessions(opts.SessionTTL),
+		hub: h, st: st, opts: opts, log: log,
+		sessions: newSessions(opts.SessionTTL, sdb, log),
 		ctx:      ctx, cancel: cancel,
 		m:       newMirror(opts.MaskNumbers),
 		conns:   make(map[string]*conn),

@@ -1,12 +1,19 @@
 package console
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
+
+	"onecall/store"
 )
 
 // Roles.
@@ -20,7 +27,8 @@ func validRole(r string) bool { return r == RoleAgent || r == RoleSupervisor || 
 
 const sessionCookie = "onecall_console"
 
-// session is one sign-in. Fields other than expires are immutable.
+// session is one sign-in. Fields other than expires and saved are
+// immutable.
 type session struct {
 	Token   string
 	User    string
@@ -28,17 +36,35 @@ type session struct {
 	Role    string
 	CSRF    string
 	expires time.Time // guarded by sessions.mu
+	saved   time.Time // expiry last written to the SessionStore; guarded by sessions.mu
 }
 
-// sessions is the in-memory session table (a restart signs everyone out).
+// SessionStore keeps sign-ins across restarts (*store.Store has it): the
+// console stores each token's SHA-256, never the token.
+type SessionStore interface {
+	SaveSession(ctx context.Context, cs store.ConsoleSession) error
+	SessionByHash(ctx context.Context, hash string, now time.Time) (store.ConsoleSession, error)
+	DeleteSession(ctx context.Context, hash string) error
+	DeleteUserSessions(ctx context.Context, user string) error
+}
+
+// sessions is the session table: in memory, written through to db when
+// there is one, so that a restart signs nobody out (consoles reconnect with
+// their cookie). A session slides: each use extends it by ttl; the store
+// learns of an extension once it has moved by ttl/8.
 type sessions struct {
 	ttl time.Duration
+	db  SessionStore // nil: memory only (a restart signs everyone out)
+	log *slog.Logger
 	mu  sync.Mutex
 	m   map[string]*session
 }
 
-func newSessions(ttl time.Duration) *sessions {
-	return &sessions{ttl: ttl, m: make(map[string]*session)}
+// sessionIO bounds one session write or read.
+const sessionIO = 3 * time.Second
+
+func newSessions(ttl time.Duration, db SessionStore, log *slog.Logger) *sessions {
+	return &sessions{ttl: ttl, db: db, log: log, m: make(map[string]*session)}
 }
 
 func randToken() string {
@@ -49,48 +75,121 @@ func randToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// tokenHash is what the store keeps of a token.
+func tokenHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
 func (ss *sessions) create(user, display, role string, now time.Time) *session {
 	s := &session{Token: randToken(), User: user, Display: display, Role: role, CSRF: randToken(), expires: now.Add(ss.ttl)}
+	s.saved = s.expires
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
 	for k, v := range ss.m { // prune expired sign-ins opportunistically
 		if now.After(v.expires) {
 			delete(ss.m, k)
 		}
 	}
 	ss.m[s.Token] = s
+	ss.mu.Unlock()
+	ss.save(s, s.expires)
 	return s
 }
 
-// get returns the live session for token and extends it.
+// save writes s with expiry exp through to the store (best effort: a
+// failure leaves the sign-in valid until a restart).
+func (ss *sessions) save(s *session, exp time.Time) {
+	if ss.db == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sessionIO)
+	defer cancel()
+	err := ss.db.SaveSession(ctx, store.ConsoleSession{TokenHash: tokenHash(s.Token), User: s.User,
+		Display: s.Display, Role: s.Role, CSRF: s.CSRF, Expires: exp})
+	if err != nil {
+		ss.log.Warn("console session not stored; it ends at a restart", "agent_id", s.User, "err", err)
+	}
+}
+
+// get returns the live session for token and extends it. A token unknown
+// in memory is looked up in the store (a sign-in from before a restart).
 func (ss *sessions) get(token string, now time.Time) *session {
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
 	s := ss.m[token]
-	if s == nil {
+	if s != nil && now.After(s.expires) {
+		delete(ss.m, token)
+		ss.mu.Unlock()
 		return nil
 	}
-	if now.After(s.expires) {
-		delete(ss.m, token)
-		return nil
+	if s == nil {
+		ss.mu.Unlock()
+		if s = ss.load(token, now); s == nil {
+			return nil
+		}
+		ss.mu.Lock()
+		if cur := ss.m[token]; cur != nil {
+			s = cur // loaded twice at once: keep the first
+		} else {
+			ss.m[token] = s
+		}
 	}
 	s.expires = now.Add(ss.ttl)
+	var persist time.Time
+	if s.expires.Sub(s.saved) > ss.ttl/8 {
+		s.saved = s.expires
+		persist = s.expires
+	}
+	ss.mu.Unlock()
+	if !persist.IsZero() {
+		ss.save(s, persist)
+	}
 	return s
+}
+
+func (ss *sessions) load(token string, now time.Time) *session {
+	if ss.db == nil || token == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sessionIO)
+	defer cancel()
+	cs, err := ss.db.SessionByHash(ctx, tokenHash(token), now)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			ss.log.Warn("console session lookup failed", "err", err)
+		}
+		return nil
+	}
+	return &session{Token: token, User: cs.User, Display: cs.Display, Role: cs.Role, CSRF: cs.CSRF,
+		expires: cs.Expires, saved: cs.Expires}
 }
 
 func (ss *sessions) drop(token string) {
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
 	delete(ss.m, token)
+	ss.mu.Unlock()
+	if ss.db != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sessionIO)
+		defer cancel()
+		if err := ss.db.DeleteSession(ctx, tokenHash(token)); err != nil {
+			ss.log.Warn("console session not deleted from the store", "err", err)
+		}
+	}
 }
 
 // dropUser ends every session of user (disabled account, password reset).
 func (ss *sessions) dropUser(user string) {
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
 	for k, v := range ss.m {
 		if v.User == user {
 			delete(ss.m, k)
+		}
+	}
+	ss.mu.Unlock()
+	if ss.db != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sessionIO)
+		defer cancel()
+		if err := ss.db.DeleteUserSessions(ctx, user); err != nil {
+			ss.log.Warn("console sessions not deleted from the store", "agent_id", user, "err", err)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -17,6 +18,9 @@ import (
 // options (e.g. chromedp.WindowSize) are applied after those. The browser
 // is already running when Chromium returns (a start failure fails the
 // test) and is closed at cleanup. New tabs: chromedp.NewContext(ctx).
+// chromiumStart bounds the browser's start.
+const chromiumStart = time.Minute
+
 func Chromium(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append([]chromedp.ExecAllocatorOption{
@@ -33,8 +37,19 @@ func Chromium(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Conte
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
+	// Bounded: a browser that never comes up fails the test, not the
+	// package's whole time budget.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(ctx) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatalf("start chromium: %v", err)
+		}
+	case <-time.After(chromiumStart):
+		cancel()
+		cancelAlloc()
+		t.Fatalf("chromium did not start within %s", chromiumStart)
 	}
 	return ctx
 }
