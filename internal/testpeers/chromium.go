@@ -11,6 +11,9 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// chromiumStart bounds the browser's start.
+const chromiumStart = time.Minute
+
 // Chromium starts Debian's headless Chromium (/usr/bin/chromium) with a
 // fresh profile and the project's flags (--headless --no-sandbox
 // --disable-gpu --disable-background-networking --disable-component-update
@@ -18,9 +21,6 @@ import (
 // options (e.g. chromedp.WindowSize) are applied after those. The browser
 // is already running when Chromium returns (a start failure fails the
 // test) and is closed at cleanup. New tabs: chromedp.NewContext(ctx).
-// chromiumStart bounds the browser's start.
-const chromiumStart = time.Minute
-
 func Chromium(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append([]chromedp.ExecAllocatorOption{
