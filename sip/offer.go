@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -95,6 +96,9 @@ func (c *call) startOffer(ctx context.Context, o router.Offer, res chan offerRes
 		if err != nil {
 			if res := dlg.InviteResponse; res != nil && res.IsSuccess() {
 				hangUpCrossed(dlg.DialogClientSession)
+			} else if errors.Is(context.Cause(octx), sipgo.WaitAnswerForceCancelErr) {
+				// Abandoned without CANCEL: a 2xx may still come.
+				c.s.strays.remember(dlg.DialogClientSession, time.Now())
 			}
 			_ = dlg.Close()
 			r.err = err

@@ -35,6 +35,8 @@ type Service struct {
 	counters callCounters
 	// clock paces every prompt and hold-music stream (clock.go).
 	clock *mediaClock
+	// strays answers the 2xx of offers abandoned without CANCEL (strays.go).
+	strays strayAnswers
 
 	ua  *sipgo.UserAgent
 	srv *sipgo.Server
@@ -117,7 +119,8 @@ func (s *Service) Start(ctx context.Context) error {
 	s.started = true
 	s.mu.Unlock()
 
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.opts.UserAgent))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.opts.UserAgent),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)))
 	if err != nil {
 		return err
 	}

@@ -238,6 +238,36 @@ func withdrawWhileRinging(t *testing.T, mode string) *testEnv {
 	return env
 }
 
+// TestStrayAnswerAfterNoAnswer: agent01's phone sends no provisional
+// response, so at the offer timeout we give up without a CANCEL; its 200
+// comes later anyway and still gets ACK and BYE, while the call goes on to
+// agent02.
+func TestStrayAnswerAfterNoAnswer(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, []router.AgentID{"agent01", "agent02"}, func(_ *Options, h *fakeHub) { h.offerFor = time.Second })
+	a1 := startSipp(t, "agent.xml", agentParams{Mode: "silent200", HoldFor: 2500}, "", "")
+	a2 := startSipp(t, "agent.xml", agentParams{Mode: "answer", WaitBye: 30000}, "", "")
+	env.loc.set("agent01", a1.uri("agent01"))
+	env.loc.set("agent02", a2.uri("agent02"))
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", HoldFor: 6000}, env.udp, "110")
+	if err := a1.wait(t, 20*time.Second); err != nil {
+		t.Fatalf("agent01's late 200 was not ACKed and hung up: %v", err)
+	}
+	for i, p := range []*sippRun{c, a2} {
+		if err := p.wait(t, 30*time.Second); err != nil {
+			t.Fatalf("peer %d: %v", i, err)
+		}
+	}
+	env.hub.waitEvent(t, 5*time.Second, "reject agent01", isEv(func(e router.OfferRejected) bool { return e.Agent == "agent01" }))
+	env.hub.waitEvent(t, 5*time.Second, "accept agent02", isEv(func(e router.OfferAccepted) bool { return e.Agent == "agent02" }))
+	if env.hub.has(isEv(func(e router.OfferAccepted) bool { return e.Agent == "agent01" })) {
+		t.Fatal("the stray answer became the bridge")
+	}
+	if rec := env.store.wait(t, 5*time.Second); rec.Agent != "agent02" {
+		t.Fatalf("record = %+v", rec)
+	}
+}
+
 // TestWithdrawnOfferCancelsAgentLeg: OfferWithdrawn while agent01 rings ->
 // CANCEL to the phone (it answers 487), no OfferRejected; the citizen then
 // abandons.
