@@ -256,6 +256,7 @@ func (e *Engine) attach(a *agent) {
 		a.mem[i] = membership{q: q, score: a.Skills.Score(q.strict), sOK: a.Skills.Meets(q.strict), pos: [3]int{-1, -1, -1}}
 		q.byState[a.State]++
 		q.members++
+		q.chatCap += a.Cap.Chat
 		e.markDirty(q)
 	}
 	e.reindex(a, true)
@@ -272,6 +273,7 @@ func (e *Engine) detach(a *agent) {
 		}
 		m.q.byState[a.State]--
 		m.q.members--
+		m.q.chatCap -= a.Cap.Chat
 		e.markDirty(m.q)
 	}
 	a.mem = nil

@@ -369,6 +369,18 @@ func runRandom(t *testing.T, seed uint64, steps int) string {
 		if total != q.members {
 			t.Fatalf("seed %d: queue %s byState %v sums to %d, members %d", seed, q.def.ID, q.byState, total, q.members)
 		}
+		// The chat capacity behind the chat wait estimate is the members'.
+		chatCap := 0
+		for _, a := range e.agents {
+			for _, mem := range a.mem {
+				if mem.q == q {
+					chatCap += a.Cap.Chat
+				}
+			}
+		}
+		if chatCap != q.chatCap {
+			t.Fatalf("seed %d: queue %s chat capacity %d, members hold %d", seed, q.def.ID, q.chatCap, chatCap)
+		}
 	}
 	return m.log.String()
 }

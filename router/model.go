@@ -19,6 +19,7 @@ type queue struct {
 	ready   [3]agentHeap // available members per channel
 	byState [agents.NumStates]int
 	members int
+	chatCap int // sum of the members' chat capacities (chat wait estimates)
 	stats   *queues.Stats
 	waiting int         // contacts of this queue in state Waiting
 	byArr   queues.List // listed contacts by arrival: longest wait

@@ -297,7 +297,9 @@ func (e *Engine) position(c *contact) int {
 }
 
 // ewt estimates the wait at position pos: agents available now take the
-// first positions; the rest wait pos*AHT/staffed.
+// first positions; the rest wait pos*AHT/(staffed*slots), where slots is
+// 1 for calls and the members' mean chat capacity for chats (an agent
+// holding 3 chats frees a slot three times as often).
 func (e *Engine) ewt(q *queue, ch Channel, pos int) time.Duration {
 	if q.orphan {
 		return 0
@@ -313,8 +315,11 @@ func (e *Engine) ewt(q *queue, ch Channel, pos int) time.Duration {
 			q.ahtVal = e.cfg.DefaultAHT
 		}
 	}
-	aht := q.ahtVal
-	return queues.EstimatedWait(pos, aht, e.staffed(q), 1)
+	slots := 1
+	if ch == Chat && q.members > 0 {
+		slots = (q.chatCap + q.members/2) / q.members
+	}
+	return queues.EstimatedWait(pos, q.ahtVal, e.staffed(q), slots)
 }
 
 // staffed counts q's agents that are working (ready, reserved, busy or in
