@@ -53,7 +53,7 @@ func (s *Service) Stats() CallStats {
 // Collector exports the active calls and the Stats totals for Prometheus.
 func (s *Service) Collector() prometheus.Collector { return &callCollector{s: s, d: newCallDescs()} }
 
-type callDescs struct{ active, ended, answered, rtp *prometheus.Desc }
+type callDescs struct{ active, ended, answered, rtp, ticks, missed, dropped *prometheus.Desc }
 
 func newCallDescs() callDescs {
 	return callDescs{
@@ -62,6 +62,10 @@ func newCallDescs() callDescs {
 		answered: prometheus.NewDesc("onecall_sip_calls_answered_total", "Ended citizen calls that reached an agent.", nil, nil),
 		rtp: prometheus.NewDesc("onecall_sip_rtp_packets_total",
 			"RTP packets of ended calls by leg (citizen, agent) and direction (rx, tx).", []string{"leg", "direction"}, nil),
+		ticks:  prometheus.NewDesc("onecall_sip_media_clock_ticks_total", "20 ms ticks served by the media clock's shards.", nil, nil),
+		missed: prometheus.NewDesc("onecall_sip_media_clock_missed_total", "Ticks a media clock shard let pass because it ran late (CPU starvation: audio gaps).", nil, nil),
+		dropped: prometheus.NewDesc("onecall_sip_relay_frames_dropped_total",
+			"Bridged audio frames dropped to keep the relay delay bounded.", nil, nil),
 	}
 }
 
@@ -75,6 +79,9 @@ func (c *callCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.d.ended
 	ch <- c.d.answered
 	ch <- c.d.rtp
+	ch <- c.d.ticks
+	ch <- c.d.missed
+	ch <- c.d.dropped
 }
 
 func (c *callCollector) Collect(ch chan<- prometheus.Metric) {
@@ -82,6 +89,9 @@ func (c *callCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.d.active, prometheus.GaugeValue, float64(c.s.Active()))
 	ch <- prometheus.MustNewConstMetric(c.d.ended, prometheus.CounterValue, float64(st.Ended))
 	ch <- prometheus.MustNewConstMetric(c.d.answered, prometheus.CounterValue, float64(st.Answered))
+	ch <- prometheus.MustNewConstMetric(c.d.ticks, prometheus.CounterValue, float64(st.ClockTicks))
+	ch <- prometheus.MustNewConstMetric(c.d.missed, prometheus.CounterValue, float64(st.ClockMissed))
+	ch <- prometheus.MustNewConstMetric(c.d.dropped, prometheus.CounterValue, float64(st.RelayDropped))
 	for _, v := range []struct {
 		leg, dir string
 		n        uint64

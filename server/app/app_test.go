@@ -65,7 +65,8 @@ func TestServeTwiceOnPortZero(t *testing.T) {
 		}
 		code, body := get(t, base+"/metrics")
 		if code != 200 || !strings.Contains(body, "onecall_store_healthy 1") || !strings.Contains(body, "onecall_router_inbox_depth") ||
-			!strings.Contains(body, "onecall_sip_active_calls 0") || !strings.Contains(body, `onecall_sip_rtp_packets_total{direction="rx",leg="citizen"} 0`) {
+			!strings.Contains(body, "onecall_sip_active_calls 0") || !strings.Contains(body, `onecall_sip_rtp_packets_total{direction="rx",leg="citizen"} 0`) ||
+			!strings.Contains(body, "onecall_sip_media_clock_missed_total ") {
 			t.Fatalf("/metrics = %d, missing onecall metrics:\n%.500s", code, body)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "onecall.db")); err != nil {
