@@ -101,12 +101,15 @@ func TestScriptedSlowConsoleCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	batch := make([]router.Command, 0, 60)
-	for q := 0; q < 60; q++ {
-		batch = append(batch, router.QueueStats{Stats: router.QueueSnapshot{Queue: fmt.Sprintf("queue-%02d-%s", q, strings.Repeat("x", 200))}})
-	}
 	start := time.Now()
 	for i := 0; i < 3000; i++ { // ~50 MB unread: the send queue must overflow
+		// Every round changes every queue, so each one is sent again (the
+		// console does not resend unchanged stats).
+		batch := make([]router.Command, 0, 60)
+		for q := 0; q < 60; q++ {
+			batch = append(batch, router.QueueStats{Stats: router.QueueSnapshot{
+				Queue: fmt.Sprintf("queue-%02d-%s", q, strings.Repeat("x", 200)), Waiting: i + 1}})
+		}
 		e.svc.Deliver(batch)
 		e.svc.mu.Lock()
 		cn := e.svc.conns["super01"]
@@ -127,6 +130,7 @@ func TestScriptedSlowConsoleCutOff(t *testing.T) {
 		t.Fatalf("Deliver blocked on a slow console: %v", d)
 	}
 	var code int
+	_ = raw.SetReadDeadline(time.Now().Add(time.Minute)) // a console never cut off fails, not hangs
 	for {
 		if _, _, err := raw.ReadMessage(); err != nil {
 			if ce, ok := err.(*websocket.CloseError); ok {
