@@ -2,6 +2,7 @@ package configs
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,9 @@ import (
 // centers), the numbers citizens dial, retired numbers kept as aliases,
 // and the shared list of public holidays.
 type Hotlines struct {
+	// Dispositions are the wrap-up codes agents choose from on every line
+	// without its own list (default DefaultDispositions()).
+	Dispositions []string      `yaml:"dispositions"`
 	Holidays     []Holiday     `yaml:"holidays"`
 	Institutions []Institution `yaml:"institutions"`
 	Centers      []Center      `yaml:"centers"`
@@ -62,6 +66,8 @@ type Number struct {
 	Menu      []MenuItem  `yaml:"menu"`          // optional IVR menu (at most MaxMenuItems items)
 	Areas     []AreaRoute `yaml:"areas"`         // optional: caller area code -> center/queue
 	IVR       *MenuTimers `yaml:"ivr,omitempty"` // optional: this line's menu timers (else sip.menu)
+	// Dispositions replace the file's list of wrap-up codes on this line.
+	Dispositions []string `yaml:"dispositions,omitempty"`
 	// Referral marks a line onecall does not answer (emergency 112/119):
 	// the transports tell the caller to dial Referral directly. Such
 	// numbers are not given to the router.
@@ -282,7 +288,16 @@ func (b *Bundle) findNumber(norm string) *Number {
 	return nil
 }
 
+// DefaultDispositions returns the wrap-up codes used when hotlines.yaml
+// has none.
+func DefaultDispositions() []string {
+	return []string{"resolved", "information-given", "transferred", "callback-needed", "complaint-filed", "wrong-number"}
+}
+
 func (h *Hotlines) applyDefaults() {
+	if len(h.Dispositions) == 0 {
+		h.Dispositions = DefaultDispositions()
+	}
 	for i := range h.Numbers {
 		n := &h.Numbers[i]
 		if n.Language == "" {
@@ -322,4 +337,16 @@ func (b *Bundle) MenuTimers(n *Number) (timeout, interDigit time.Duration, retri
 		}
 	}
 	return timeout, interDigit, retries
+}
+
+// Dispositions returns the wrap-up codes by hotline number, "*" for every
+// line without a list of its own.
+func (b *Bundle) Dispositions() map[string][]string {
+	m := map[string][]string{"*": slices.Clone(b.Hotlines.Dispositions)}
+	for _, n := range b.Hotlines.Numbers {
+		if len(n.Dispositions) > 0 {
+			m[n.Number] = slices.Clone(n.Dispositions)
+		}
+	}
+	return m
 }

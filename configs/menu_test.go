@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +82,25 @@ func TestMenuTimers(t *testing.T) {
 	own.IVR = &MenuTimers{Timeout: Duration(6 * time.Second), Retries: new(0)}
 	if to, id, r := b.MenuTimers(&own); to != 6*time.Second || id != 2*time.Second || r != 0 {
 		t.Fatalf("override = %v %v %d", to, id, r)
+	}
+}
+
+// Wrap-up codes come from hotlines.yaml: the file's list for every line,
+// replaced on a line that has its own.
+func TestDispositions(t *testing.T) {
+	b := loadShipped(t)
+	d := b.Dispositions()
+	if !slices.Equal(d["*"], DefaultDispositions()) || len(d) != 1 {
+		t.Fatalf("shipped dispositions = %v", d)
+	}
+	n, _ := b.ResolveNumber("1350")
+	n.Dispositions = []string{"wage-arrears", "resolved"}
+	d = b.Dispositions()
+	if !slices.Equal(d["1350"], []string{"wage-arrears", "resolved"}) || !slices.Equal(d["*"], DefaultDispositions()) {
+		t.Fatalf("with 1350's own list: %v", d)
+	}
+	d["*"][0] = "changed" // callers get copies
+	if b.Dispositions()["*"][0] != "resolved" {
+		t.Fatal("Dispositions shares the bundle's slice")
 	}
 }

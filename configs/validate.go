@@ -42,6 +42,28 @@ func positive(report func(string, ...any), key string, d Duration) {
 	}
 }
 
+// validateDispositions checks a list of wrap-up codes: at most 30, each
+// 1-40 of a-z, 0-9 and '-', none twice.
+func validateDispositions(at func() func(string, ...any), what string, codes []string) {
+	if len(codes) > 30 {
+		at()("%s: %d dispositions; keep it to at most 30", what, len(codes))
+	}
+	seen := map[string]bool{}
+	for _, c := range codes {
+		ok := c != "" && len(c) <= 40
+		for _, r := range c {
+			ok = ok && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-')
+		}
+		switch {
+		case !ok:
+			at()("%s: bad disposition %q (1-40 of a-z, 0-9 and -)", what, c)
+		case seen[c]:
+			at()("%s: disposition %q listed twice", what, c)
+		}
+		seen[c] = true
+	}
+}
+
 // validateMenuTimers checks IVR timers; whole (sip.menu) requires every
 // field, a hotline's override only bounds the ones it sets.
 func validateMenuTimers(at func(key string) func(string, ...any), what string, m *MenuTimers, whole bool) {
@@ -330,6 +352,7 @@ func (b *Bundle) validateQueues(ps *Problems) map[string]*Queue {
 func (b *Bundle) validateHotlines(ps *Problems, queues map[string]*Queue) {
 	r := reporter{ps, b.srcHotlines}
 	h := &b.Hotlines
+	validateDispositions(func() func(string, ...any) { return r.at("dispositions") }, "hotlines", h.Dispositions)
 	days := map[string]bool{}
 	for i, d := range h.Holidays {
 		if _, err := time.Parse(time.DateOnly, d.Date); err != nil {
@@ -409,6 +432,7 @@ func (b *Bundle) validateHotlines(ps *Problems, queues map[string]*Queue) {
 		default:
 			at("closed", "action")("%s: closed.action must be refuse, callback or overflow, got %q", what, n.Closed.Action)
 		}
+		validateDispositions(func() func(string, ...any) { return at("dispositions") }, what, n.Dispositions)
 		if n.IVR != nil {
 			validateMenuTimers(func(k string) func(string, ...any) { return at("ivr", k) }, what+": ivr", n.IVR, false)
 		}

@@ -128,9 +128,6 @@ func (a *App) aliasFunc(users []store.User) func(router.AgentID) string {
 	}
 }
 
-func dispositions(cfg *configs.Bundle) map[string][]string {
-	return map[string][]string{"*": {"resolved", "information-given", "transferred", "callback-needed", "complaint-filed", "wrong-number"}}
-}
 
 func paiMode(mask bool) sip.PAIMode {
 	if mask {

@@ -257,7 +257,7 @@ func (a *App) build(ctx context.Context) error {
 		AllowedOrigins: cfg.Server.Console.AllowedOrigins,
 		Realm:          realm,
 		MaskNumbers:    cfg.Server.Privacy.MaskPhoneNumbers,
-		Dispositions:   dispositions(cfg),
+		Dispositions:   cfg.Dispositions(),
 		Logger:         a.log.With("component", "console"),
 		SessionTTL:     cfg.Server.Console.SessionTTL.D(),
 		LockAfter:      cfg.Server.Console.LockoutAfter,
