@@ -128,7 +128,6 @@ func (a *App) aliasFunc(users []store.User) func(router.AgentID) string {
 	}
 }
 
-
 func paiMode(mask bool) sip.PAIMode {
 	if mask {
 		return sip.PAIMasked
