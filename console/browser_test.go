@@ -92,18 +92,10 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	deliver(stats("labor", 4, 120, 110, 0.86), stats("general", 1, 300, 290, 0.92), stats("immigration-en", 9, 80, 60, 0.61))
 
 	browser := testpeers.Chromium(t, chromedp.WindowSize(1400, 900))
-	tab := func() context.Context {
-		c, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-		t.Cleanup(cancel)
-		c, cancel2 := context.WithTimeout(c, 90*time.Second)
-		t.Cleanup(cancel2)
-		return c
-	}
+	tab := func() context.Context { return testpeers.Tab(t, browser, 90*time.Second) }
 	run := func(c context.Context, what string, acts ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(c, acts...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		testpeers.Run(t, c, what, acts...)
 	}
 	waitText := func(c context.Context, sel, want string) {
 		t.Helper()

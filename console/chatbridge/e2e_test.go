@@ -86,18 +86,10 @@ func TestBrowserEndToEnd(t *testing.T) {
 	defer srv.Close()
 
 	browser := testpeers.Chromium(t, chromedp.WindowSize(1400, 900))
-	tab := func(name string) context.Context {
-		c, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-		t.Cleanup(cancel)
-		c, cancel2 := context.WithTimeout(c, 90*time.Second)
-		t.Cleanup(cancel2)
-		return c
-	}
+	tab := func(string) context.Context { return testpeers.Tab(t, browser, 90*time.Second) }
 	run := func(c context.Context, what string, acts ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(c, acts...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		testpeers.Run(t, c, what, acts...)
 	}
 	shot := func(c context.Context, name string) {
 		t.Helper()

@@ -78,3 +78,23 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 	}
 	SaveScreenshot(t, name, png)
 }
+
+// Tab opens a tab in a fresh browser context (its own cookies and storage,
+// like a separate browser profile) of the browser from Chromium, bounded by
+// d and closed at cleanup.
+func Tab(t testing.TB, browser context.Context, d time.Duration) context.Context {
+	t.Helper()
+	c, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	c, cancelT := context.WithTimeout(c, d)
+	t.Cleanup(cancelT)
+	return c
+}
+
+// Run runs browser actions in tab c and fails the test with what on error.
+func Run(t testing.TB, c context.Context, what string, acts ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(c, acts...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
