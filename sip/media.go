@@ -163,27 +163,24 @@ const (
 )
 
 // sendFrame sends one frame of a prompt now; the clock paces the calls.
-// G.711 carries one sample per byte, so the timestamp advances by len(p).
-func (l *diagoLeg) sendFrame(p []byte) error {
-	l.wmu.Lock()
-	defer l.wmu.Unlock()
-	_, err := l.pw.WriteSamples(p, uint32(len(p)), l.sending != srcClock, l.codec.PayloadType)
-	l.sending = srcClock
-	if err == nil {
-		l.tx.Add(1)
-	}
-	return err
-}
+func (l *diagoLeg) sendFrame(p []byte) error { return l.send(p, 0, false, srcClock) }
 
 // sendRelayed sends one relayed frame now (the clock's relayQueue tick).
 func (l *diagoLeg) sendRelayed(p []byte, gap uint32, marker bool) error {
+	return l.send(p, gap, marker, srcRelay)
+}
+
+// send writes one frame from src: the timestamp first skips gap samples,
+// then advances by len(p) (G.711: one sample per byte); a change of sender
+// sets the marker bit.
+func (l *diagoLeg) send(p []byte, gap uint32, marker bool, src uint8) error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	if gap > 0 {
 		l.pw.DelayTimestamp(gap)
 	}
-	_, err := l.pw.WriteSamples(p, uint32(len(p)), marker || l.sending != srcRelay, l.codec.PayloadType)
-	l.sending = srcRelay
+	_, err := l.pw.WriteSamples(p, uint32(len(p)), marker || l.sending != src, l.codec.PayloadType)
+	l.sending = src
 	if err == nil {
 		l.tx.Add(1)
 	}
