@@ -99,15 +99,22 @@ func (ss *sessions) create(user, display, role string, now time.Time) *session {
 // save writes s with expiry exp through to the store (best effort: a
 // failure leaves the sign-in valid until a restart).
 func (ss *sessions) save(s *session, exp time.Time) {
+	cs := store.ConsoleSession{TokenHash: tokenHash(s.Token), User: s.User, Display: s.Display, Role: s.Role, CSRF: s.CSRF, Expires: exp}
+	ss.write("console session not stored; it ends at a restart", func(ctx context.Context) error {
+		return ss.db.SaveSession(ctx, cs)
+	}, "agent_id", s.User)
+}
+
+// write runs one store write, bounded by sessionIO; a failure is logged
+// with msg and args.
+func (ss *sessions) write(msg string, f func(ctx context.Context) error, args ...any) {
 	if ss.db == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), sessionIO)
 	defer cancel()
-	err := ss.db.SaveSession(ctx, store.ConsoleSession{TokenHash: tokenHash(s.Token), User: s.User,
-		Display: s.Display, Role: s.Role, CSRF: s.CSRF, Expires: exp})
-	if err != nil {
-		ss.log.Warn("console session not stored; it ends at a restart", "agent_id", s.User, "err", err)
+	if err := f(ctx); err != nil {
+		ss.log.Warn(msg, append(args, "err", err)...)
 	}
 }
 
@@ -167,13 +174,9 @@ func (ss *sessions) drop(token string) {
 	ss.mu.Lock()
 	delete(ss.m, token)
 	ss.mu.Unlock()
-	if ss.db != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), sessionIO)
-		defer cancel()
-		if err := ss.db.DeleteSession(ctx, tokenHash(token)); err != nil {
-			ss.log.Warn("console session not deleted from the store", "err", err)
-		}
-	}
+	ss.write("console session not deleted from the store", func(ctx context.Context) error {
+		return ss.db.DeleteSession(ctx, tokenHash(token))
+	})
 }
 
 // dropUser ends every session of user (disabled account, password reset).
@@ -185,13 +188,9 @@ func (ss *sessions) dropUser(user string) {
 		}
 	}
 	ss.mu.Unlock()
-	if ss.db != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), sessionIO)
-		defer cancel()
-		if err := ss.db.DeleteUserSessions(ctx, user); err != nil {
-			ss.log.Warn("console sessions not deleted from the store", "agent_id", user, "err", err)
-		}
-	}
+	ss.write("console sessions not deleted from the store", func(ctx context.Context) error {
+		return ss.db.DeleteUserSessions(ctx, user)
+	}, "agent_id", user)
 }
 
 // sessionOf returns the request's session or nil.
