@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 
@@ -31,28 +32,15 @@ func citizenMedia(b []byte, speak bool, mode string) []byte {
 	return b
 }
 
-// writeSpeech writes 4 s of A-law "speech" (a 440 Hz tone under a slow
+// writeSpeech writes 4 s of A-law "speech" (a 440 Hz sine under a slow
 // envelope, so the payload changes frame to frame) for rtp_stream.
 func writeSpeech(path string) error {
 	const n = 4 * 8000
 	pcm := make([]byte, 2*n)
 	for i := range n {
-		// Integer sine approximation: a triangle wave is enough for load.
-		ph := (i * 440 * 4 / 8000) % 4
-		frac := i * 440 * 4 % 8000
-		var v int
-		switch ph {
-		case 0:
-			v = frac
-		case 1:
-			v = 8000 - frac
-		case 2:
-			v = -frac
-		default:
-			v = frac - 8000
-		}
-		env := (i % 8000) // 1 s ramp
-		binary.LittleEndian.PutUint16(pcm[2*i:], uint16(int16(v*env/8000)))
+		env := float64(i%8000) / 8000 // 1 s ramp
+		v := 8000 * env * math.Sin(2*math.Pi*440*float64(i)/8000)
+		binary.LittleEndian.PutUint16(pcm[2*i:], uint16(int16(v)))
 	}
 	out := make([]byte, n)
 	if _, err := audio.EncodeAlawTo(out, pcm); err != nil {
