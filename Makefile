@@ -19,6 +19,7 @@ test: deps
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
 
 lint:
+	$(GO) mod tidy -diff
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet $(PKGS)
 	$$($(GO) env GOPATH)/bin/golangci-lint run $(PKGS)
