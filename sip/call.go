@@ -273,7 +273,7 @@ func (c *call) run() {
 	}
 	c.leg = leg
 	c.rec.Codec = leg.Codec()
-	c.s.addLeg(leg)
+	c.s.addLeg(leg, serverDialogPeer(d))
 	defer c.s.dropLeg(leg)
 
 	var intro []*clip

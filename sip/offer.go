@@ -217,7 +217,7 @@ func (c *call) offerDone(ctx context.Context, r offerResult) {
 		return
 	}
 	c.agentLeg, c.agentDlg, c.agent = leg, r.dlg, r.agent
-	c.s.addLeg(leg)
+	c.s.addLeg(leg, clientDialogPeer(r.dlg))
 	c.rec.Legs++
 	c.rec.Agent = r.agent
 	c.rec.AgentCall = leg.CallID()

@@ -44,7 +44,9 @@ type Service struct {
 
 	mu        sync.Mutex
 	calls     map[router.ContactID]*call
-	legs      map[string]Leg // by Call-ID, for SIP INFO DTMF
+	legs      map[string]Leg        // by Call-ID, for SIP INFO DTMF
+	peers     map[string]dialogPeer // by Call-ID: what in-dialog requests must match (guard.go)
+	drops     dropCounters
 	started   bool
 	cancel    context.CancelFunc
 	udpAddr   string
@@ -87,6 +89,7 @@ func New(hub Hub, opts Options) (*Service, error) {
 		limiter: rate.NewLimiter(rate.Limit(opts.MaxCPS), opts.Burst),
 		calls:   map[router.ContactID]*call{},
 		legs:    map[string]Leg{},
+		peers:   map[string]dialogPeer{},
 		// Two shards per P, staggered: the shards send in parallel and
 		// spread the work over the 20 ms (ptime) period.
 		clock: newMediaClock(2*runtime.GOMAXPROCS(0), 20*time.Millisecond),
@@ -310,9 +313,10 @@ func (s *Service) unregister(c *call) {
 	s.mu.Unlock()
 }
 
-func (s *Service) addLeg(l Leg) {
+func (s *Service) addLeg(l Leg, p dialogPeer) {
 	s.mu.Lock()
 	s.legs[l.CallID()] = l
+	s.peers[l.CallID()] = p
 	s.mu.Unlock()
 }
 
@@ -320,6 +324,7 @@ func (s *Service) dropLeg(l Leg) {
 	s.mu.Lock()
 	if s.legs[l.CallID()] == l {
 		delete(s.legs, l.CallID())
+		delete(s.peers, l.CallID())
 	}
 	s.mu.Unlock()
 }
@@ -340,15 +345,9 @@ func (s *Service) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	if h := req.ContentType(); h != nil {
 		ct = h.Value()
 	}
-	cid := ""
-	if h := req.CallID(); h != nil {
-		cid = h.Value()
-	}
-	s.mu.Lock()
-	l := s.legs[cid]
-	s.mu.Unlock()
+	l, _ := s.dialogLeg(req)
 	if l == nil {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+		respondNoDialog(req, tx)
 		return
 	}
 	key, ok := parseInfoDTMF(ct, req.Body())
@@ -435,16 +434,15 @@ func (s *Service) requestGate(next sipgo.RequestHandler) sipgo.RequestHandler {
 			_ = tx.Respond(res)
 			return
 		}
-		if req.Method == sip.INVITE && len(req.Body()) > 0 {
-			if to := req.To(); to != nil {
-				if _, ok := to.Params.Get("tag"); ok {
-					s.mu.Lock()
-					l := s.legs[req.CallID().Value()]
-					s.mu.Unlock()
-					if l != nil {
-						l.setRemoteHold(sdpHold(req.Body()))
-					}
-				}
+		if req.Method == sip.INVITE && toTag(req) != "" {
+			// A re-INVITE must match the dialog's tags and source.
+			l, known := s.dialogLeg(req)
+			if known && l == nil {
+				respondNoDialog(req, tx)
+				return
+			}
+			if l != nil && len(req.Body()) > 0 {
+				l.setRemoteHold(sdpHold(req.Body()))
 			}
 		}
 		next(req, tx)

@@ -53,7 +53,7 @@ func (s *Service) Stats() CallStats {
 // Collector exports the active calls and the Stats totals for Prometheus.
 func (s *Service) Collector() prometheus.Collector { return &callCollector{s: s, d: newCallDescs()} }
 
-type callDescs struct{ active, ended, answered, rtp, ticks, missed, dropped *prometheus.Desc }
+type callDescs struct{ active, ended, answered, rtp, ticks, missed, dropped, drops *prometheus.Desc }
 
 func newCallDescs() callDescs {
 	return callDescs{
@@ -66,6 +66,7 @@ func newCallDescs() callDescs {
 		missed: prometheus.NewDesc("onecall_sip_media_clock_missed_total", "Ticks a media clock shard let pass because it ran late (CPU starvation: audio gaps).", nil, nil),
 		dropped: prometheus.NewDesc("onecall_sip_relay_frames_dropped_total",
 			"Bridged audio frames dropped to keep the relay delay bounded.", nil, nil),
+		drops: newDropDesc(),
 	}
 }
 
@@ -82,6 +83,7 @@ func (c *callCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.d.ticks
 	ch <- c.d.missed
 	ch <- c.d.dropped
+	ch <- c.d.drops
 }
 
 func (c *callCollector) Collect(ch chan<- prometheus.Metric) {
@@ -101,4 +103,5 @@ func (c *callCollector) Collect(ch chan<- prometheus.Metric) {
 	} {
 		ch <- prometheus.MustNewConstMetric(c.d.rtp, prometheus.CounterValue, float64(v.n), v.leg, v.dir)
 	}
+	c.collectDrops(ch)
 }
