@@ -4,6 +4,7 @@
 //	onecall check-config [paths]   validate configuration offline
 //	onecall user ...               manage users in the database
 //	onecall simulate ...           a working day through the routing engine
+//	onecall staffing ...           agents needed per interval (Erlang C / A)
 //	onecall version
 package main
 
@@ -38,6 +39,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdUser(ctx, args, stdout, stderr)
 	case "simulate":
 		return cmdSimulate(args, stdout, stderr)
+	case "staffing":
+		return cmdStaffing(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "onecall", version)
 		return 0
@@ -60,5 +63,6 @@ const usage = `usage:
   onecall user disable NAME
   onecall user list
   onecall simulate [--agents N] [--contacts N] [--surge NUMBER:FACTOR:FROM-TO] [--queues]
+  onecall staffing --forecast FILE.csv [--interval 15m] [--patience 2m] [--max-occupancy 0.85] [--html FILE]
   onecall version
 `

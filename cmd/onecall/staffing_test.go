@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The shipped example forecast plans every interval with the shipped
+// queues' targets; the 10-12 h peak needs more agents than 8 h; the HTML
+// report draws one line per queue plus the total.
+func TestStaffingPlansTheExampleForecast(t *testing.T) {
+	html := filepath.Join(t.TempDir(), "plan.html")
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"staffing", "--config", "../../configs",
+		"--forecast", "../../docs/examples/forecast.csv", "--html", html}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	recs, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1+3*48 || recs[0][5] != "agents" {
+		t.Fatalf("%d rows, header %v", len(recs), recs[0])
+	}
+	need := map[string]int{}
+	for _, r := range recs[1:] {
+		n, err := strconv.Atoi(r[5])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sl, _ := strconv.ParseFloat(r[6], 64)
+		if sl < 0.8 {
+			t.Errorf("%s %s planned below target: SL %v", r[0], r[1], sl)
+		}
+		need[r[0]+" "+r[1][11:16]] = n
+	}
+	if need["gen-110 10:00"] <= need["gen-110 08:00"] || need["gen-110 08:00"] == 0 {
+		t.Fatalf("gen-110 needs %d at 08:00 and %d at 10:00", need["gen-110 08:00"], need["gen-110 10:00"])
+	}
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(b), "<polyline"); got != 4 {
+		t.Fatalf("%d lines in the chart, want 4 (total + 3 queues)", got)
+	}
+	for _, want := range []string{"정부민원안내(110) (gen-110)", "<svg", "agents · 상담사", "peak"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("HTML report lacks %q", want)
+		}
+	}
+	errOut.Reset()
+	if code := run(t.Context(), []string{"staffing", "--config", "../../configs"}, &out, &errOut); code != 2 ||
+		!strings.Contains(errOut.String(), "--forecast") {
+		t.Fatalf("no forecast: exit %d, %q", code, errOut.String())
+	}
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(bad, []byte("queue,start,contacts,aht_seconds\nno-such-queue,2026-12-07 10:00,5,60\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	errOut.Reset()
+	if code := run(t.Context(), []string{"staffing", "--config", "../../configs", "--forecast", bad}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), `unknown queue "no-such-queue"`) {
+		t.Fatalf("unknown queue: exit %d, %q", code, errOut.String())
+	}
+}
