@@ -72,6 +72,17 @@ type Number struct {
 	// the transports tell the caller to dial Referral directly. Such
 	// numbers are not given to the router.
 	Referral string `yaml:"referral"`
+	// Callback offers callbacks on this line (press 1 while waiting, the
+	// chat's callback form, a closed line). Default on; the shipped config
+	// turns it off on crisis lines. Without an outbound trunk no line
+	// offers one (Bundle.CallbackOn).
+	Callback *bool `yaml:"callback,omitempty"`
+	// CallerIDNumber is the number shown to citizens called from this line
+	// (callbacks, transfers out); default the line's own number.
+	CallerIDNumber string `yaml:"caller_id,omitempty"`
+	// TransferNumbers are the outside numbers agents may transfer this
+	// line's calls to (through the outbound trunk).
+	TransferNumbers []string `yaml:"transfer_numbers,omitempty"`
 }
 
 // Hours is a weekly opening schedule in Asia/Seoul.

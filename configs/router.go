@@ -139,7 +139,12 @@ func (b *Bundle) RouterConfig() (router.Config, error) {
 		h := router.HotlineDef{Number: n.Number, DefaultQueue: n.Queue, Schedule: n.Hours.schedule(loc, holidays)}
 		switch n.Closed.Action {
 		case "callback":
-			h.Closed = router.ClosedCallback
+			// Without a trunk (or with callbacks off on the line) no
+			// callback can be placed: the closed line refuses instead.
+			h.Closed = router.ClosedRefuse
+			if b.CallbackOn(n) {
+				h.Closed = router.ClosedCallback
+			}
 		case "overflow":
 			h.Closed, h.ClosedTarget = router.ClosedOverflow, n.Closed.Queue
 		default:

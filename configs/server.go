@@ -20,6 +20,9 @@ type Server struct {
 	SIP     SIP     `yaml:"sip"`
 	Routing Routing `yaml:"routing"`
 	Files   Files   `yaml:"files"`
+	// Outbound holds the trunks for outgoing calls and the callback retry
+	// policy (outbound.go).
+	Outbound Outbound `yaml:"outbound"`
 }
 
 // Listen holds listen addresses. An empty address disables that listener
@@ -186,7 +189,8 @@ func DefaultServer() Server {
 			PreferredAgentWait: Duration(20 * time.Second), MaxTalk: Duration(4 * time.Hour),
 			MaxWrapUp: Duration(30 * time.Minute), MaxWaiting: Duration(24 * time.Hour),
 			DefaultAHT: Duration(3 * time.Minute), StatsEvery: Duration(time.Second), CallbackWait: Duration(2 * time.Minute)},
-		Files: Files{Hotlines: "hotlines.yaml", Queues: "queues.yaml", Skills: "skills.yaml", DemoRoster: "demo-roster.yaml"},
+		Files:    Files{Hotlines: "hotlines.yaml", Queues: "queues.yaml", Skills: "skills.yaml", DemoRoster: "demo-roster.yaml"},
+		Outbound: DefaultOutbound(),
 	}
 }
 
@@ -195,4 +199,5 @@ func (s *Server) applyDefaults() {
 	if s.Listen.TLS != nil && s.Listen.TLS.Listen == "" {
 		s.Listen.TLS.Listen = ":5061"
 	}
+	s.Outbound.applyDefaults()
 }

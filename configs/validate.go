@@ -3,6 +3,7 @@ package configs
 import (
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"time"
 )
@@ -197,6 +198,14 @@ func (b *Bundle) validateServer(ps *Problems) {
 	}
 	positive(r.at("sip", "announce_every"), "sip.announce_every", sp.AnnounceEvery)
 	validateMenuTimers(func(k string) func(string, ...any) { return r.at("sip", "menu", k) }, "sip.menu", &sp.Menu, true)
+	s.Outbound.validate(func(path ...any) func(string, ...any) { return r.at(append([]any{"outbound"}, path...)...) },
+		func(p string) bool {
+			f, err := os.Open(b.Path(p))
+			if err == nil {
+				f.Close()
+			}
+			return err == nil
+		})
 	rt := &s.Routing
 	if rt.PreferredAgentWindow < 0 {
 		r.at("routing", "preferred_agent_window")("routing.preferred_agent_window must be >= 0")
@@ -433,6 +442,7 @@ func (b *Bundle) validateHotlines(ps *Problems, queues map[string]*Queue) {
 			at("closed", "action")("%s: closed.action must be refuse, callback or overflow, got %q", what, n.Closed.Action)
 		}
 		validateDispositions(func() func(string, ...any) { return at("dispositions") }, what, n.Dispositions)
+		validateOutside(at, what, n)
 		if n.IVR != nil {
 			validateMenuTimers(func(k string) func(string, ...any) { return at("ivr", k) }, what+": ivr", n.IVR, false)
 		}

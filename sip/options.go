@@ -147,6 +147,26 @@ type Options struct {
 	// RegisterHandler, if set, serves REGISTER on the same SIP server
 	// (sipreg's registrar).
 	RegisterHandler sipgo.RequestHandler
+	// Outbound holds the trunks for outgoing calls (callbacks, transfers
+	// to outside numbers); none means no outgoing calls.
+	Outbound Outbound
+	// Lines gives per-line settings (callback on/off, caller ID, allowed
+	// transfer numbers) by canonical hotline number; nil = callbacks on
+	// wherever a trunk exists, caller ID the line's number, no transfers.
+	Lines Lines
+}
+
+// Lines looks up per-line settings by canonical hotline number.
+type Lines interface {
+	Line(number string) (Line, bool)
+}
+
+// Line is what the voice front end needs to know about one hotline beyond
+// its menu.
+type Line struct {
+	Callback        bool     // offer callbacks (needs an outbound trunk too)
+	CallerID        string   // number shown on calls placed for this line
+	TransferNumbers []string // outside numbers agents may transfer to
 }
 
 func (o *Options) defaults() {
@@ -180,6 +200,7 @@ func (o *Options) defaults() {
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = 5 * time.Second
 	}
+	o.Outbound.defaults()
 	if len(o.Trunks) == 0 && o.Demo {
 		o.Trunks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	}

@@ -37,6 +37,8 @@ type Service struct {
 	clock *mediaClock
 	// strays answers the 2xx of offers abandoned without CANCEL (strays.go).
 	strays strayAnswers
+	// out is the outgoing-call state: trunks and caps (outbound.go).
+	out outbound
 
 	ua  *sipgo.UserAgent
 	srv *sipgo.Server
@@ -93,6 +95,7 @@ func New(hub Hub, opts Options) (*Service, error) {
 		// Two shards per P, staggered: the shards send in parallel and
 		// spread the work over the 20 ms (ptime) period.
 		clock: newMediaClock(2*runtime.GOMAXPROCS(0), 20*time.Millisecond),
+		out:   outbound{cfg: opts.Outbound, per: map[string]int{}},
 	}
 	return s, nil
 }

@@ -174,3 +174,31 @@ func (c callControl) Transfer(ctx context.Context, contact router.ContactID, tar
 		return fmt.Errorf("transfer target %q: want queue:ID or agent:ID", target)
 	}
 }
+
+// lines serves the SIP front end's per-line settings from the
+// configuration: callbacks (only with an outbound trunk), caller ID and
+// the outside numbers a line's calls may be transferred to.
+type lines struct{ cfg *configs.Bundle }
+
+func (l lines) Line(number string) (sip.Line, bool) {
+	n, ok := l.cfg.ResolveNumber(number)
+	if !ok {
+		return sip.Line{}, false
+	}
+	return sip.Line{Callback: l.cfg.CallbackOn(n), CallerID: n.CallerID(), TransferNumbers: n.TransferNumbers}, true
+}
+
+// outbound maps outbound.* to the SIP front end's dialler settings.
+func outbound(cfg *configs.Bundle) (sip.Outbound, error) {
+	o := cfg.Server.Outbound
+	out := sip.Outbound{MaxCalls: o.MaxCalls, RingTimeout: o.RingTimeout.D()}
+	for _, t := range o.Trunks {
+		pass, err := cfg.TrunkPassword(t)
+		if err != nil {
+			return sip.Outbound{}, err
+		}
+		out.Trunks = append(out.Trunks, sip.OutboundTrunk{Name: t.Name, Address: t.Address, Transport: t.Transport,
+			Username: t.Username, Password: pass, E164: t.NumberFormat == "e164", MaxCalls: t.MaxCalls})
+	}
+	return out, nil
+}

@@ -223,6 +223,10 @@ func (a *App) build(ctx context.Context) error {
 			tlsListen = loopback(tlsListen)
 		}
 	}
+	ob, err := outbound(cfg)
+	if err != nil {
+		return err
+	}
 	a.sip, err = sip.New(a.hub, sip.Options{
 		ListenUDP:       a.sipUDP,
 		ListenTCP:       a.sipTCP,
@@ -243,6 +247,8 @@ func (a *App) build(ctx context.Context) error {
 		Logger:          a.log,
 		Demo:            a.opts.Demo,
 		RegisterHandler: a.registrar.HandleRegister,
+		Outbound:        ob,
+		Lines:           lines{cfg},
 	})
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
