@@ -12,7 +12,7 @@ import (
 func TestOutboundValidate(t *testing.T) {
 	o := DefaultOutbound()
 	o.Trunks = []OutboundTrunk{
-		{Name: "a", Address: "sip.carrier.example"},                          // port defaulted
+		{Name: "a", Address: "sip.carrier.example"},                           // port defaulted
 		{Name: "a", Address: "x:99999", Transport: "sctp", NumberFormat: "x"}, // four problems
 		{Name: "b", Address: "10.0.0.1:5060", Username: "u"},                  // no password file
 		{Name: "c", Address: "10.0.0.1:5060", Username: "u", PasswordFile: "missing"},
