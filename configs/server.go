@@ -129,6 +129,11 @@ type SIP struct {
 	RegisterMax   Duration `yaml:"register_max"`   // default 1h
 	AnnounceEvery Duration `yaml:"announce_every"` // default 30s
 	ExternalHost  string   `yaml:"external_host"`  // host in Contact/SDP; default: listen address
+	// AgentNetworks are the IPs/CIDRs agent phones may register from and be
+	// contacted at (empty: anywhere).
+	AgentNetworks []string `yaml:"agent_networks"`
+	TCP           SIPTCP   `yaml:"tcp"`
+	Pike          Pike     `yaml:"pike"`
 	// Menu holds the IVR menu timers; a hotline may override them (ivr).
 	Menu MenuTimers `yaml:"menu"`
 }
@@ -155,6 +160,7 @@ type Routing struct {
 	DefaultAHT           Duration `yaml:"default_aht"`            // handle time for estimates before data, default 3m
 	StatsEvery           Duration `yaml:"stats_every"`            // min interval between queue stats deltas, default 1s
 	CallbackWait         Duration `yaml:"callback_wait"`          // closed line with callback: wait for the choice, default 2m
+	ReconcileEvery       Duration `yaml:"reconcile_every"`        // sweep for state without a live counterpart, default 5s
 }
 
 // Files names the other config files, relative to onecall.yaml's directory.
@@ -184,11 +190,14 @@ func DefaultServer() Server {
 		Console: Console{SessionTTL: Duration(12 * time.Hour), LockoutAfter: 5, LockoutFor: Duration(15 * time.Minute)},
 		SIP: SIP{Realm: "onecall", RTPPortMin: 20000, RTPPortMax: 40000, NoRTPTimeout: Duration(30 * time.Second),
 			RegisterMin: Duration(60 * time.Second), RegisterMax: Duration(time.Hour), AnnounceEvery: Duration(30 * time.Second),
+			TCP:  SIPTCP{IdleTimeout: Duration(2 * time.Minute), MaxConnections: 10000, MaxPerSource: 200, FDReserve: 1024},
+			Pike: Pike{Rate: 50, Burst: 100},
 			Menu: MenuTimers{Timeout: Duration(4 * time.Second), InterDigit: Duration(2 * time.Second), Retries: new(1)}},
 		Routing: Routing{MissedOfferNotReady: true, PreferredAgentWindow: Duration(24 * time.Hour),
 			PreferredAgentWait: Duration(20 * time.Second), MaxTalk: Duration(4 * time.Hour),
 			MaxWrapUp: Duration(30 * time.Minute), MaxWaiting: Duration(24 * time.Hour),
-			DefaultAHT: Duration(3 * time.Minute), StatsEvery: Duration(time.Second), CallbackWait: Duration(2 * time.Minute)},
+			DefaultAHT: Duration(3 * time.Minute), StatsEvery: Duration(time.Second), CallbackWait: Duration(2 * time.Minute),
+			ReconcileEvery: Duration(5 * time.Second)},
 		Files:    Files{Hotlines: "hotlines.yaml", Queues: "queues.yaml", Skills: "skills.yaml", DemoRoster: "demo-roster.yaml"},
 		Outbound: DefaultOutbound(),
 	}

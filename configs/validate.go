@@ -206,6 +206,9 @@ func (b *Bundle) validateServer(ps *Problems) {
 			}
 			return err == nil
 		})
+	validateNetworks(r.at, "sip.agent_networks", sp.AgentNetworks, "sip", "agent_networks")
+	sp.TCP.validate(r.at)
+	sp.Pike.validate(r.at)
 	rt := &s.Routing
 	if rt.PreferredAgentWindow < 0 {
 		r.at("routing", "preferred_agent_window")("routing.preferred_agent_window must be >= 0")
@@ -219,6 +222,9 @@ func (b *Bundle) validateServer(ps *Problems) {
 	positive(r.at("routing", "default_aht"), "routing.default_aht", rt.DefaultAHT)
 	positive(r.at("routing", "stats_every"), "routing.stats_every", rt.StatsEvery)
 	positive(r.at("routing", "callback_wait"), "routing.callback_wait", rt.CallbackWait)
+	if rt.ReconcileEvery < Duration(time.Second) || rt.ReconcileEvery > Duration(time.Minute) {
+		r.at("routing", "reconcile_every")("routing.reconcile_every must be between 1s and 1m, got %s", rt.ReconcileEvery)
+	}
 	if s.Files.Hotlines == "" || s.Files.Queues == "" || s.Files.Skills == "" {
 		r.at("files")("files.hotlines, files.queues and files.skills are required")
 	}

@@ -46,6 +46,12 @@ func (c *call) startOffer(ctx context.Context, o router.Offer, res chan offerRes
 		reject("bad contact")
 		return
 	}
+	if !c.s.agentTargetAllowed(target) {
+		c.s.drops.add(DropAgentNetwork)
+		c.log.Warn("agent phone outside the agent networks: not rung", "agent", o.Agent, "host", target.Host)
+		reject("agent network")
+		return
+	}
 	timeout := o.Deadline.Sub(c.s.hub.Now())
 	if o.Deadline.IsZero() || timeout <= 0 || timeout > 4*c.s.opts.OfferTimeout {
 		timeout = c.s.opts.OfferTimeout

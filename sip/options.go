@@ -123,6 +123,9 @@ type Options struct {
 	Trunks       []netip.Prefix // sources allowed to send INVITEs; empty = none
 	Numbers      Numbers
 	Locator      Locator
+	// AgentNets, if set, are the only networks agent phones are rung at
+	// (sip.agent_networks); an outside contact is never sent an INVITE.
+	AgentNets    []netip.Prefix
 	Store        Store         // nil = no persistence (tests)
 	MaxCalls     int           // concurrent citizen calls (default 1000)
 	MaxCPS       float64       // new calls per second (default 100)

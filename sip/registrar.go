@@ -79,6 +79,9 @@ type RegistrarOptions struct {
 	// these networks (403 otherwise): no binding can point offers or
 	// keep-alives at an outside host or a DNS name.
 	ContactNets []netip.Prefix
+	// SourceNets, if set, restricts where REGISTERs may come from: any
+	// other source gets 403 before authentication (agent_networks.go).
+	SourceNets []netip.Prefix
 
 	KeepAlive            time.Duration // OPTIONS interval (default 30 s; < 0 disables pings)
 	KeepAliveTimeout     time.Duration // per OPTIONS (default 5 s)
@@ -304,6 +307,10 @@ func (r *Registrar) serve(req *sip.Request) *sip.Response {
 	}
 	if res := ValidateRequest(req); res != nil {
 		return res
+	}
+	if !r.sourceAllowed(req) {
+		r.log.Info("register from outside the agent networks", "src", regSourceIP(req))
+		return regRespond(req, sip.StatusForbidden, "Forbidden (source address)")
 	}
 	to := req.To()
 	if sc := strings.ToLower(to.Address.Scheme); sc != "sip" && sc != "sips" {
@@ -648,6 +655,11 @@ func (r *Registrar) Restore(ctx context.Context) error {
 	r.mu.Lock()
 	for _, b := range bs {
 		if !now.Before(b.Expires) {
+			expired = append(expired, b)
+			continue
+		}
+		if !r.bindingAllowed(b) {
+			r.log.Info("restored binding outside the agent networks dropped", "user", b.User, "src", b.Source)
 			expired = append(expired, b)
 			continue
 		}

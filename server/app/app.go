@@ -211,6 +211,8 @@ func (a *App) build(ctx context.Context) error {
 		MinExpires:  cfg.Server.SIP.RegisterMin.D(),
 		MaxExpires:  cfg.Server.SIP.RegisterMax.D(),
 		OnChange:    a.phoneChanged,
+		ContactNets: cfg.Server.SIP.AgentPrefixes(),
+		SourceNets:  cfg.Server.SIP.AgentPrefixes(),
 	})
 	var trunks []netip.Prefix
 	for _, t := range cfg.Server.Trunks {
@@ -237,6 +239,7 @@ func (a *App) build(ctx context.Context) error {
 		Trunks:          trunks,
 		Numbers:         numbers{cfg},
 		Locator:         a.registrar,
+		AgentNets:       cfg.Server.SIP.AgentPrefixes(),
 		Store:           a.st,
 		MaxCalls:        cfg.Server.Limits.MaxCalls,
 		MaxCPS:          cfg.Server.Limits.MaxCallsPerSecond,

@@ -31,9 +31,15 @@ type fsApp struct {
 // mode; Shutdown runs at cleanup (a second Shutdown is a no-op).
 func fsStart(t *testing.T, dataDir string) *fsApp {
 	t.Helper()
+	return fsStartAt(t, "../../configs", dataDir)
+}
+
+// fsStartAt is fsStart with another configuration (fsConfig).
+func fsStartAt(t *testing.T, configPath, dataDir string) *fsApp {
+	t.Helper()
 	logs := &testpeers.Buffer{}
 	a, err := New(t.Context(), Options{
-		ConfigPath:   "../../configs",
+		ConfigPath:   configPath,
 		DataDir:      dataDir,
 		HTTPAddr:     "127.0.0.1:0",
 		SIPAddr:      "127.0.0.1:0",

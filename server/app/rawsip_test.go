@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/md5"
 	"fmt"
 	"net"
 	"strconv"
@@ -104,7 +105,7 @@ func (u *rawUA) invite(number, user string) *rawDialog {
 		"m=audio " + rtpPort + " RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
 	u.send(`
 INVITE ` + d.uri + ` SIP/2.0
-Via: SIP/2.0/UDP ` + u.addr() + `;branch=z9hG4bK-inv` + port + `
+Via: SIP/2.0/UDP ` + u.addr() + `;branch=` + branch() + `
 From: <sip:` + user + `@` + host + `>;tag=` + d.fromTag + `
 To: <sip:` + number + `@` + u.to.String() + `>
 Call-ID: ` + d.callID + `
@@ -122,7 +123,7 @@ Content-Length: ` + strconv.Itoa(len(sdp)) + `
 	d.toTag = toTagOf(res)
 	u.send(`
 ACK ` + d.uri + ` SIP/2.0
-Via: SIP/2.0/UDP ` + u.addr() + `;branch=z9hG4bK-ack` + port + `
+Via: SIP/2.0/UDP ` + u.addr() + `;branch=` + branch() + `
 From: <sip:` + user + `@` + host + `>;tag=` + d.fromTag + `
 To: <sip:` + number + `@` + u.to.String() + `>;tag=` + d.toTag + `
 Call-ID: ` + d.callID + `
@@ -177,14 +178,14 @@ func (u *rawUA) request(d *rawDialog, method, fromTag, toTag, ctype, body string
 
 func (u *rawUA) sendInDialog(d *rawDialog, method string, cseq int, fromTag, toTag, ctype, body string) {
 	u.t.Helper()
-	host, port, _ := net.SplitHostPort(u.addr())
+	host, _, _ := net.SplitHostPort(u.addr())
 	hdrs := ""
 	if ctype != "" {
 		hdrs = "Content-Type: " + ctype + "\n"
 	}
 	u.send(`
 ` + method + ` ` + d.uri + ` SIP/2.0
-Via: SIP/2.0/UDP ` + u.addr() + `;branch=z9hG4bK-` + strings.ToLower(method) + port + strconv.Itoa(cseq) + `
+Via: SIP/2.0/UDP ` + u.addr() + `;branch=` + branch() + `
 From: <sip:x@` + host + `>;tag=` + fromTag + `
 To: <` + d.uri + `>;tag=` + toTag + `
 Call-ID: ` + d.callID + `
@@ -209,10 +210,82 @@ func (u *rawUA) waitRTP(d time.Duration) {
 	}
 }
 
+// branch is a fresh Via branch: a reused one would make the server take a
+// new request for a retransmission.
+func branch() string { return fmt.Sprintf("z9hG4bK-raw%d", time.Now().UnixNano()) }
+
 func toTagOf(m sip.Message) string {
 	if h := m.To(); h != nil {
 		v, _ := h.Params.Get("tag")
 		return v
+	}
+	return ""
+}
+
+// register sends REGISTER for user with the given Contact URI, answers the
+// MD5 digest challenge with password and returns the final code.
+func (u *rawUA) register(user, password, contact string) int {
+	u.t.Helper()
+	host, port, _ := net.SplitHostPort(u.addr())
+	callID := fmt.Sprintf("rawreg-%d@%s", time.Now().UnixNano(), host)
+	uri := "sip:" + u.to.String()
+	send := func(cseq int, auth string) *sip.Response {
+		u.send(`
+REGISTER ` + uri + ` SIP/2.0
+Via: SIP/2.0/UDP ` + u.addr() + `;branch=` + branch() + `
+From: <sip:` + user + `@` + u.to.String() + `>;tag=reg` + port + `
+To: <sip:` + user + `@` + u.to.String() + `>
+Call-ID: ` + callID + `
+CSeq: ` + strconv.Itoa(cseq) + ` REGISTER
+Contact: <` + contact + `>
+Expires: 300
+Max-Forwards: 70
+` + auth + `Content-Length: 0
+
+`)
+		return u.response(5*time.Second, "REGISTER")
+	}
+	res := send(1, "")
+	if res == nil {
+		return 0
+	}
+	if res.StatusCode != 401 {
+		return res.StatusCode
+	}
+	var nonce, realm string
+	for _, h := range res.GetHeaders("WWW-Authenticate") {
+		v := h.Value()
+		if !strings.Contains(v, "algorithm=MD5") {
+			continue
+		}
+		nonce, realm = digestParam(v, "nonce"), digestParam(v, "realm")
+	}
+	if nonce == "" {
+		u.t.Fatalf("no MD5 challenge in %s", res)
+	}
+	md5hex := func(s string) string { return fmt.Sprintf("%x", md5.Sum([]byte(s))) }
+	ha1 := md5hex(user + ":" + realm + ":" + password)
+	ha2 := md5hex("REGISTER:" + uri)
+	cnonce, nc := "rawcnonce", "00000001"
+	resp := md5hex(ha1 + ":" + nonce + ":" + nc + ":" + cnonce + ":auth:" + ha2)
+	auth := `Authorization: Digest username="` + user + `", realm="` + realm + `", nonce="` + nonce + `", uri="` + uri +
+		`", response="` + resp + `", algorithm=MD5, qop=auth, nc=` + nc + `, cnonce="` + cnonce + `"` + "\n"
+	res = send(2, auth)
+	if res == nil {
+		return 0
+	}
+	u.t.Logf("REGISTER %s contact %s from %s: %d %s", user, contact, u.addr(), res.StatusCode, res.Reason)
+	return res.StatusCode
+}
+
+func digestParam(v, k string) string {
+	i := strings.Index(v, k+`="`)
+	if i < 0 {
+		return ""
+	}
+	v = v[i+len(k)+2:]
+	if j := strings.IndexByte(v, '"'); j >= 0 {
+		return v[:j]
 	}
 	return ""
 }
