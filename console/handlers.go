@@ -25,6 +25,7 @@ type snapshot struct {
 	Reasons     []string            `json:"reasons"`
 	Disposition map[string][]string `json:"dispositions"`
 	Canned      map[string][]string `json:"canned"`
+	QueueInfo   []QueueInfo         `json:"queue_info"`
 }
 
 type me struct {
@@ -44,6 +45,7 @@ func (s *Service) snapshotLocked(sess *session) snapshot {
 		Me:         me{User: sess.User, Display: sess.Display, Role: sess.Role},
 		ServerTime: unixMS(s.now()), Queues: s.m.queueList(), Reasons: s.opts.NotReadyReasons,
 		Disposition: s.opts.Dispositions, Canned: s.opts.CannedResponses, WrapUp: []wrapView{},
+		QueueInfo: s.opts.Queues,
 	}
 	if sess.Role == RoleAgent {
 		a := *s.m.agent(router.AgentID(sess.User))

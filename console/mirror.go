@@ -1,6 +1,8 @@
 package console
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -59,24 +61,34 @@ type QueueView struct {
 	Abandoned     int            `json:"abandoned"`
 	Agents        map[string]int `json:"agents"`
 	EstWaitMS     int64          `json:"est_wait_ms"`
+	// SLTodayN / SL15mN: contacts the SL figures count; 0 = no data (idle).
+	SLTodayN int `json:"sl_today_n"`
+	SL15mN   int `json:"sl_15m_n"`
 }
 
 // chartBin is one 15-minute bin of the day chart.
 type chartBin struct {
-	Start    int64   `json:"start"` // unix ms
-	Offered  int     `json:"offered"`
-	Answered int     `json:"answered"`
-	SL       float64 `json:"sl"` // answered-weighted SL15m at the end of the bin, -1 unknown
-	slW      float64
-	slSum    float64
+	Start     int64   `json:"start"` // unix ms
+	Offered   int     `json:"offered"`
+	Answered  int     `json:"answered"`
+	Abandoned int     `json:"abandoned"`
+	SL        float64 `json:"sl"` // answered-weighted SL15m at the end of the bin, -1 unknown
+	// Agents counts agents by state at the last change within the bin.
+	Agents map[string]int `json:"agents"`
+	slW    float64
+	slSum  float64
 }
+
+// maxBins bounds the day chart: 96 bins of 15 minutes are 24 hours.
+const maxBins = 96
 
 type mirror struct {
 	agents   map[router.AgentID]*AgentView
 	contacts map[router.ContactID]*ContactView
 	queues   map[string]*QueueView
 	bins     []*chartBin
-	lastTot  map[string][2]int // queue -> offered, answered at last stats
+	lastTot  map[string][3]int // queue -> offered, answered, abandoned at last stats
+	byState  map[string]int    // agents by state, kept with every state change
 	mask     bool
 }
 
@@ -85,7 +97,8 @@ func newMirror(mask bool) *mirror {
 		agents:   make(map[router.AgentID]*AgentView),
 		contacts: make(map[router.ContactID]*ContactView),
 		queues:   make(map[string]*QueueView),
-		lastTot:  make(map[string][2]int),
+		lastTot:  make(map[string][3]int),
+		byState:  make(map[string]int),
 		mask:     mask,
 	}
 }
@@ -95,8 +108,16 @@ func (m *mirror) agent(id router.AgentID) *AgentView {
 	if a == nil {
 		a = &AgentView{ID: string(id), State: "offline"}
 		m.agents[id] = a
+		m.byState[a.State]++
 	}
 	return a
+}
+
+// setState changes an agent's state, keeping the counts by state.
+func (m *mirror) setState(a *AgentView, st string) {
+	m.byState[a.State]--
+	m.byState[st]++
+	a.State = st
 }
 
 func (m *mirror) contact(id router.ContactID, now time.Time) *ContactView {
@@ -179,7 +200,8 @@ func (m *mirror) apply(c router.Command, now time.Time) {
 		}
 	case router.AgentStateChanged:
 		a := m.agent(c.Agent)
-		a.State, a.Reason, a.Active = stateName(c.State), c.Reason, c.Active
+		m.setState(a, stateName(c.State))
+		a.Reason, a.Active = c.Reason, c.Active
 		a.Next = ""
 		if c.Next != c.State && c.Next != router.Offline {
 			a.Next = stateName(c.Next)
@@ -193,6 +215,7 @@ func (m *mirror) apply(c router.Command, now time.Time) {
 		if c.State == router.WrapUp && !c.WrapUntil.IsZero() {
 			a.WrapUntil = unixMS(c.WrapUntil)
 		}
+		m.bin(now)
 	case router.QueueStats:
 		m.queueStats(c.Stats, now)
 	}
@@ -201,7 +224,8 @@ func (m *mirror) apply(c router.Command, now time.Time) {
 func queueView(s router.QueueSnapshot) *QueueView {
 	q := &QueueView{Queue: s.Queue, Waiting: s.Waiting, LongestWaitMS: ms(s.LongestWait), SLToday: s.SLToday,
 		SL15m: s.SL15m, SL60m: s.SL60m, ASAMS: ms(s.ASA), Offered: s.Offered, Answered: s.Answered,
-		Abandoned: s.Abandoned, EstWaitMS: ms(s.EstimatedWait), Agents: make(map[string]int, len(s.AgentsByState))}
+		Abandoned: s.Abandoned, EstWaitMS: ms(s.EstimatedWait), Agents: make(map[string]int, len(s.AgentsByState)),
+		SLTodayN: s.SLTodayN, SL15mN: s.SL15mN}
 	for st, n := range s.AgentsByState {
 		q.Agents[stateName(st)] = n
 	}
@@ -210,32 +234,49 @@ func queueView(s router.QueueSnapshot) *QueueView {
 
 func (m *mirror) queueStats(s router.QueueSnapshot, now time.Time) {
 	m.queues[s.Queue] = queueView(s)
-	// Day chart: 15-minute bins of offered/answered deltas and SL.
-	start := now.Truncate(15 * time.Minute)
-	var b *chartBin
-	if n := len(m.bins); n > 0 && m.bins[n-1].Start == start.UnixMilli() {
-		b = m.bins[n-1]
-	} else {
-		b = &chartBin{Start: start.UnixMilli(), SL: -1}
-		m.bins = append(m.bins, b)
-		if len(m.bins) > 96 {
-			m.bins = m.bins[len(m.bins)-96:]
-		}
-	}
+	// Day chart: 15-minute bins of the engine's offered, answered and
+	// abandoned counters (deltas between stats) and SL.
+	b := m.bin(now)
 	last := m.lastTot[s.Queue]
-	do, da := s.Offered-last[0], s.Answered-last[1]
-	if do < 0 || da < 0 { // new day: counters reset
-		do, da = s.Offered, s.Answered
+	do, da, dx := s.Offered-last[0], s.Answered-last[1], s.Abandoned-last[2]
+	if do < 0 || da < 0 || dx < 0 { // new day: counters reset
+		do, da, dx = s.Offered, s.Answered, s.Abandoned
 	}
-	m.lastTot[s.Queue] = [2]int{s.Offered, s.Answered}
+	m.lastTot[s.Queue] = [3]int{s.Offered, s.Answered, s.Abandoned}
 	b.Offered += do
 	b.Answered += da
-	if s.Answered > 0 {
+	b.Abandoned += dx
+	if s.SL15mN > 0 {
 		w := float64(s.Answered)
 		b.slW += w
 		b.slSum += s.SL15m * w
 		b.SL = b.slSum / b.slW
 	}
+}
+
+// bin returns the chart bin of now (opening it if needed) with the agents
+// by state as of now.
+func (m *mirror) bin(now time.Time) *chartBin {
+	start := now.Truncate(15 * time.Minute).UnixMilli()
+	var b *chartBin
+	if n := len(m.bins); n > 0 && m.bins[n-1].Start >= start {
+		b = m.bins[n-1]
+	} else {
+		b = &chartBin{Start: start, SL: -1}
+		m.bins = append(m.bins, b)
+		if len(m.bins) > maxBins {
+			m.bins = slices.Delete(m.bins, 0, len(m.bins)-maxBins)
+		}
+	}
+	if b.Agents == nil {
+		b.Agents = make(map[string]int, len(m.byState))
+	}
+	for st, n := range m.byState {
+		if n > 0 || b.Agents[st] != 0 {
+			b.Agents[st] = n
+		}
+	}
+	return b
 }
 
 func (m *mirror) agentList() []AgentView {
@@ -277,6 +318,7 @@ func (m *mirror) chart() []chartBin {
 	out := make([]chartBin, len(m.bins))
 	for i, b := range m.bins {
 		out[i] = *b
+		out[i].Agents = maps.Clone(b.Agents)
 	}
 	return out
 }
@@ -286,11 +328,12 @@ func (m *mirror) chart() []chartBin {
 func (m *mirror) seed(snap router.Snapshot) {
 	for _, q := range snap.Queues {
 		m.queues[q.Queue] = queueView(q)
-		m.lastTot[q.Queue] = [2]int{q.Offered, q.Answered}
+		m.lastTot[q.Queue] = [3]int{q.Offered, q.Answered, q.Abandoned}
 	}
 	for _, a := range snap.Agents {
 		v := m.agent(a.ID)
-		v.State, v.Reason, v.Since, v.Active = stateName(a.State), a.Reason, unixMS(a.Since), len(a.Active)
+		m.setState(v, stateName(a.State))
+		v.Reason, v.Since, v.Active = a.Reason, unixMS(a.Since), len(a.Active)
 		v.WrapUntil = 0
 		if a.State == router.WrapUp && !a.WrapUntil.IsZero() {
 			v.WrapUntil = unixMS(a.WrapUntil)
@@ -300,7 +343,7 @@ func (m *mirror) seed(snap router.Snapshot) {
 			v.Next = stateName(a.Next)
 		}
 		if !a.LoggedIn {
-			v.State = "offline"
+			m.setState(v, "offline")
 		}
 	}
 }

@@ -92,6 +92,9 @@ type Options struct {
 	// MsgRate and MsgBurst limit console messages per connection (default 20/s, 40).
 	MsgRate  float64
 	MsgBurst int
+	// Queues describes the configured queues (names, SL target, center and
+	// institution) for the wallboard and the agent view.
+	Queues []QueueInfo
 }
 
 func (o *Options) defaults() {

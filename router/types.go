@@ -192,4 +192,9 @@ type QueueSnapshot struct {
 	Abandoned     int
 	AgentsByState map[AgentState]int
 	EstimatedWait time.Duration
+	// SLTodayN and SL15mN count the contacts SLToday and SL15m are computed
+	// over (answered plus abandoned after the threshold); 0 means no data:
+	// the SL of 1 then is "nothing missed", not a measured 100 %.
+	SLTodayN int
+	SL15mN   int
 }

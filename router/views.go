@@ -74,11 +74,14 @@ func (e *Engine) QueueStats(id string) (QueueSnapshot, bool) {
 
 func (e *Engine) queueSnapshot(q *queue) QueueSnapshot {
 	today := q.stats.Today(e.now)
+	w15 := q.stats.Window(e.now, 15*time.Minute)
 	s := QueueSnapshot{
 		Queue:         q.def.ID,
 		Waiting:       q.waiting,
 		SLToday:       today.SL(),
-		SL15m:         q.stats.Window(e.now, 15*time.Minute).SL(),
+		SLTodayN:      today.Answered + today.AbandonedAfterSL,
+		SL15m:         w15.SL(),
+		SL15mN:        w15.Answered + w15.AbandonedAfterSL,
 		SL60m:         q.stats.Window(e.now, time.Hour).SL(),
 		ASA:           today.ASA(),
 		Offered:       today.Offered,

@@ -150,7 +150,7 @@
       const offered = [...S.contacts.values()].find((c) => c.state === 'offered');
       if (offered) showOffer(offered); else hideOffer();
     } else {
-      W.snapshot();
+      W.snapshot(d);
       $('admin').hidden = d.me.role !== 'admin';
       if (d.me.role === 'admin') loadUsers();
     }

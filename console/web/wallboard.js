@@ -1,61 +1,283 @@
 'use strict';
-// onecall supervisor wallboard: queue tiles, charts, drill-down list, agent
-// list and chat follow. app.js owns the connection and state and hands this
-// file its helpers; all text is rendered with textContent, never as HTML.
+// onecall supervisor wallboard: queue tiles (problem first, grouped by
+// institution and center), charts, drill-down list, agent list and chat
+// follow, for a desk and for a TV on the wall (?tv=1). app.js owns the
+// connection and state and hands this file its helpers; all text is
+// rendered with textContent, never as HTML. Charts use the vendored uPlot.
+
+// Wallboard strings, merged into the console's dictionary.
+Object.assign(window.I18N.ko, {
+  wb_filter: '대기열 검색', wb_inst: '기관', wb_all: '전체 기관', wb_tv: 'TV 화면', wb_desk: '일반 화면',
+  wb_attention: '조치 필요', wb_other: '기타', wb_more: '외 {n}건', wb_search_agents: '상담사 검색',
+  wb_allstates: '모든 상태', wb_total_waiting: '전체 대기', wb_sl_all: 'SL 오늘 (전체)',
+  wb_target: '목표', lv_bad: '목표 크게 미달', lv_warn: '목표 미달', lv_wait: '대기 있음', lv_ok: '정상', lv_idle: '유휴',
+  ch_vol: '15분별 인입·응답·포기 (오늘)', ch_sl: '대기열별 서비스 수준과 목표', ch_agents: '상태별 상담사 수 (오늘)',
+  offered: '인입', answered: '응답', abandonedn: '포기', contacts: '건수', agentsn: '상담사 수',
+  sl_bar: 'SL 15분 (없으면 오늘)', sl_target: '목표', nodata: '아직 데이터가 없습니다.',
+  moveto: '이동할 대기열', prio: '우선순위', actions: '조치'
+});
+Object.assign(window.I18N.en, {
+  wb_filter: 'Search queues', wb_inst: 'Institution', wb_all: 'All institutions', wb_tv: 'TV mode', wb_desk: 'Desk mode',
+  wb_attention: 'Needs attention', wb_other: 'Other', wb_more: '{n} more', wb_search_agents: 'Search agents',
+  wb_allstates: 'All states', wb_total_waiting: 'Waiting', wb_sl_all: 'SL today (all)',
+  wb_target: 'Target', lv_bad: 'Far below target', lv_warn: 'Below target', lv_wait: 'Contacts waiting', lv_ok: 'OK', lv_idle: 'Idle',
+  ch_vol: 'Offered, answered, abandoned per 15 min (today)', ch_sl: 'Service level per queue against its target',
+  ch_agents: 'Agents by state (today)', offered: 'Offered', answered: 'Answered', abandonedn: 'Abandoned',
+  contacts: 'Contacts', agentsn: 'Agents', sl_bar: 'SL 15 min (else today)', sl_target: 'Target',
+  nodata: 'No data yet.', moveto: 'Move to queue', prio: 'Priority', actions: 'Actions'
+});
+
 window.OnecallWallboard = function (ctx) {
   const { S, $, el, t, send, act, toast, render, fmtDur, stName, reasonName, nowS } = ctx;
+  const W = {
+    info: new Map(), tv: /[?&]tv=1\b/.test(location.search) || location.hash === '#tv',
+    filter: localStorage.getItem('wbfilter') || '', inst: localStorage.getItem('wbinst') || '',
+    tiles: new Map(), layoutKey: '', chartAt: 0, chartKey: '', plots: {}, plotKey: '',
+    agentFilter: '', agentState: ''
+  };
+  const MAX_ROWS = 100; // drill-down and agent rows rendered at most
+  const tf = (k, n) => t(k).replace('{n}', n);
+  const lang = () => ctx.lang();
+  window.onecallWall = W; // for tests and debugging
 
-  function pct(x) { return x >= 0 ? Math.round(x * 100) + '%' : '-'; }
-  function renderSuper() {
-    const tiles = $('tiles'); tiles.replaceChildren();
-    [...S.queues.values()].sort((a, b) => a.queue.localeCompare(b.queue)).forEach((q) => {
-      const d = el('button', 'tile' + (q.queue === S.drill ? ' sel' : '') + (q.sl_15m < 0.8 && q.answered ? ' warn' : ''));
-      d.type = 'button'; d.dataset.queue = q.queue;
-      d.appendChild(el('h4', '', q.queue));
-      const kv = (k, v, cls) => { const r = el('div', 'kv ' + (cls || '')); r.appendChild(el('span', '', t(k))); r.appendChild(el('b', '', v)); d.appendChild(r); };
-      kv('waitingn', q.waiting, 'big'); kv('longest', fmtDur(q.longest_wait_ms)); kv('sltoday', pct(q.sl_today));
-      kv('sl15', pct(q.sl_15m)); kv('asa', fmtDur(q.asa_ms)); kv('abandoned', q.abandoned);
-      const ag = el('div', 'agentsby');
-      Object.entries(q.agents || {}).forEach(([s, n]) => { if (n) ag.appendChild(el('span', 'state ' + s, stName(s) + ' ' + n)); });
-      d.appendChild(ag);
+  // ---- queue names, targets and problem ranking ----
+  const qname = (id) => { const i = W.info.get(id); return (i && (lang() === 'ko' ? i.name_ko : i.name_en)) || id; };
+  const iname = (i, f) => (i ? (lang() === 'ko' ? i[f + '_ko'] : i[f + '_en']) || i[f] : '') || '';
+  function target(id) {
+    const i = W.info.get(id);
+    return { p: (i && i.sl_percent ? i.sl_percent : 80) / 100, within: (i && i.sl_within_ms) || 20000 };
+  }
+  // The SL a queue is judged by: the last 15 minutes, else today; -1 = no data.
+  const slOf = (q) => (q.sl_15m_n > 0 ? q.sl_15m : (q.sl_today_n > 0 ? q.sl_today : -1));
+  // level: bad (more than 10 points below target), warn (below target or a
+  // contact waiting past the SL threshold), wait (contacts waiting), ok, idle.
+  const RANK = { bad: 4, warn: 3, wait: 2, ok: 1, idle: 0 };
+  function level(q) {
+    const tg = target(q.queue), sl = slOf(q);
+    if (sl >= 0 && sl < tg.p - 0.1) return 'bad';
+    if ((sl >= 0 && sl < tg.p) || (q.waiting > 0 && q.longest_wait_ms > tg.within)) return 'warn';
+    if (q.waiting > 0) return 'wait';
+    return sl < 0 && !q.offered ? 'idle' : 'ok';
+  }
+  const pct = (x, n) => (n > 0 && x >= 0 ? Math.round(x * 100) + ' %' : '—');
+  function byProblem(a, b) {
+    return RANK[level(b)] - RANK[level(a)] || b.waiting - a.waiting || b.longest_wait_ms - a.longest_wait_ms ||
+      qname(a.queue).localeCompare(qname(b.queue));
+  }
+  function visible(q) {
+    const i = W.info.get(q.queue);
+    if (W.inst && (!i || (i.institution || '') !== W.inst)) return false;
+    if (!W.filter) return true;
+    const f = W.filter.toLowerCase();
+    return [q.queue, i && i.name_ko, i && i.name_en, iname(i, 'center'), iname(i, 'institution')]
+      .some((s) => s && s.toLowerCase().includes(f));
+  }
+
+  // ---- controls ----
+  function bindControls() {
+    const f = $('wbfilter'), s = $('wbinst');
+    f.value = W.filter;
+    f.oninput = () => { W.filter = f.value.trim(); localStorage.setItem('wbfilter', W.filter); W.layoutKey = ''; render(); };
+    s.onchange = () => { W.inst = s.value; localStorage.setItem('wbinst', W.inst); W.layoutKey = ''; render(); };
+    $('wbtv').onclick = () => { W.tv = !W.tv; W.layoutKey = ''; W.plotKey = ''; render(); };
+    $('agentfilter').oninput = () => { W.agentFilter = $('agentfilter').value.trim().toLowerCase(); render(); };
+    $('agentstate').onchange = () => { W.agentState = $('agentstate').value; render(); };
+  }
+  bindControls();
+  function renderControls() {
+    const s = $('wbinst'), key = lang() + [...W.info.values()].map((i) => i.institution).join();
+    if (s.dataset.key !== key) {
+      s.dataset.key = key; s.replaceChildren();
+      const o = el('option', '', t('wb_all')); o.value = ''; s.appendChild(o);
+      const seen = new Map();
+      W.info.forEach((i) => { if (i.institution && !seen.has(i.institution)) seen.set(i.institution, iname(i, 'institution')); });
+      [...seen].sort((a, b) => a[1].localeCompare(b[1])).forEach(([id, n]) => { const x = el('option', '', n); x.value = id; s.appendChild(x); });
+      s.value = W.inst;
+      $('agentfilter').setAttribute('aria-label', t('wb_search_agents'));
+      $('agentfilter').placeholder = t('wb_search_agents');
+      const as = $('agentstate'); as.replaceChildren(); as.setAttribute('aria-label', t('stateh'));
+      const a0 = el('option', '', t('wb_allstates')); a0.value = ''; as.appendChild(a0);
+      ['ready', 'busy', 'reserved', 'wrap_up', 'not_ready', 'offline'].forEach((st) => { const x = el('option', '', stName(st)); x.value = st; as.appendChild(x); });
+      as.value = W.agentState;
+    }
+    $('wbtv').textContent = W.tv ? t('wb_desk') : t('wb_tv');
+    $('wbtv').setAttribute('aria-pressed', String(W.tv));
+    document.body.classList.toggle('tv', W.tv);
+  }
+
+  // ---- summary ----
+  function renderSummary() {
+    let waiting = 0, longest = 0, n = 0, inSL = 0;
+    S.queues.forEach((q) => {
+      waiting += q.waiting; longest = Math.max(longest, q.longest_wait_ms || 0);
+      if (q.sl_today_n > 0) { n += q.sl_today_n; inSL += q.sl_today * q.sl_today_n; }
+    });
+    const counts = {};
+    S.agents.forEach((a) => { counts[a.state] = (counts[a.state] || 0) + 1; });
+    const box = $('wbsum'); box.replaceChildren();
+    const kpi = (label, v, cls) => { const d = el('div', 'kpi ' + (cls || '')); d.appendChild(el('span', 'kl', label)); d.appendChild(el('b', '', v)); box.appendChild(d); };
+    kpi(t('wb_total_waiting'), waiting, waiting ? 'hot' : '');
+    kpi(t('longest'), longest ? fmtDur(longest) : '—');
+    kpi(t('wb_sl_all'), n ? Math.round((inSL / n) * 100) + ' %' : '—');
+    ['ready', 'busy', 'wrap_up', 'not_ready'].forEach((st) => kpi(stName(st), counts[st] || 0, 'st-' + st));
+  }
+
+  // ---- tiles ----
+  function tile(q) {
+    let d = W.tiles.get(q.queue);
+    if (!d) {
+      d = el('button', 'tile'); d.type = 'button'; d.dataset.queue = q.queue;
       d.onclick = () => { S.drill = q.queue; loadWaiting(q.queue); render(); };
-      tiles.appendChild(d);
+      W.tiles.set(q.queue, d);
+    }
+    const lv = level(q), key = JSON.stringify(q) + lang() + S.drill + W.tv;
+    if (d.dataset.key === key) return d;
+    d.dataset.key = key;
+    d.className = 'tile lv-' + lv + (q.queue === S.drill ? ' sel' : '');
+    d.setAttribute('aria-pressed', String(q.queue === S.drill));
+    const i = W.info.get(q.queue), tg = target(q.queue);
+    const kids = [el('span', 'tname', qname(q.queue))];
+    if (i && i.center) kids.push(el('span', 'tcenter', iname(i, 'center')));
+    kids.push(el('span', 'tlevel', t('lv_' + lv)));
+    const big = el('span', 'tbig');
+    const w = el('span', 'tw'); w.appendChild(el('b', '', q.waiting)); w.appendChild(el('span', '', t('waitingn')));
+    const s = el('span', 'tw'); s.appendChild(el('b', '', pct(q.sl_15m, q.sl_15m_n))); s.appendChild(el('span', '', t('sl15')));
+    big.append(w, s); kids.push(big);
+    const kv = (k, v, cls) => { const r = el('span', 'kv ' + (cls || '')); r.appendChild(el('span', '', k)); r.appendChild(el('b', '', v)); kids.push(r); };
+    kv(t('sltoday'), pct(q.sl_today, q.sl_today_n));
+    kv(t('wb_target'), Math.round(tg.p * 100) + ' % / ' + Math.round(tg.within / 1000) + 's');
+    kv(t('longest'), q.longest_wait_ms ? fmtDur(q.longest_wait_ms) : '—');
+    kv(t('asa'), q.answered ? fmtDur(q.asa_ms) : '—', 'deskonly');
+    kv(t('abandoned'), q.abandoned, 'deskonly');
+    const ag = el('span', 'agentsby');
+    Object.entries(q.agents || {}).forEach(([st, n]) => { if (n) ag.appendChild(el('span', 'state ' + st, stName(st) + ' ' + n)); });
+    kids.push(ag);
+    d.replaceChildren(...kids);
+    return d;
+  }
+  function group(title, cls, queues) {
+    const g = el('section', 'wbgroup ' + (cls || ''));
+    g.appendChild(el('h3', '', title));
+    const box = el('div', 'tiles');
+    queues.forEach((q) => box.appendChild(tile(q)));
+    g.appendChild(box);
+    return g;
+  }
+  function renderTiles() {
+    const qs = [...S.queues.values()].filter(visible);
+    const attention = qs.filter((q) => RANK[level(q)] >= RANK.wait).sort(byProblem);
+    const rest = qs.filter((q) => RANK[level(q)] < RANK.wait);
+    // Groups: institution · center, ordered by name; queues OK before idle.
+    const groups = new Map();
+    rest.forEach((q) => {
+      const i = W.info.get(q.queue);
+      const k = i && i.center ? iname(i, 'institution') + ' · ' + iname(i, 'center') : '\uffff';
+      if (!groups.has(k)) groups.set(k, []);
+      groups.get(k).push(q);
     });
-    $('drillq').textContent = S.drill;
-    const tb = $('waiting').tBodies[0];
-    const typing = document.activeElement && tb.contains(document.activeElement);
-    if (!typing) tb.replaceChildren(); // keep a half-typed move while the clock redraws
-    if (!typing) S.waiting.slice().sort((a, b) => (a.position || 1e9) - (b.position || 1e9) || a.arrived - b.arrived).forEach((c, i) => {
-      const tr = el('tr');
+    const keys = [...groups.keys()].sort((a, b) => a.localeCompare(b));
+    const layout = attention.map((q) => q.queue).join() + '|' + keys.map((k) => k + ':' + groups.get(k).sort(byProblem).map((q) => q.queue).join()).join('|') + lang() + W.tv;
+    const box = $('tiles');
+    if (layout === W.layoutKey) { qs.forEach(tile); return; }
+    W.layoutKey = layout;
+    const out = [];
+    if (attention.length) out.push(group(t('wb_attention'), 'attention', attention));
+    keys.forEach((k) => out.push(group(k === '\uffff' ? t('wb_other') : k, '', groups.get(k))));
+    box.replaceChildren(...out);
+    if (W.tv) fitTV();
+  }
+  // TV mode: the largest type at which every tile fits the screen.
+  function fitTV() {
+    const box = $('tiles'), root = document.body;
+    for (let s = 1.3; s >= 0.5; s -= 0.05) {
+      root.style.setProperty('--tv-scale', s.toFixed(2));
+      if (box.scrollHeight <= box.clientHeight + 1) return;
+    }
+  }
+
+  // ---- drill-down and agents ----
+  // syncRows keeps one row per item (keyed), so a control being used keeps
+  // its focus and value while the list updates around it.
+  function syncRows(tbody, items, key, make, update) {
+    const have = new Map();
+    [...tbody.rows].forEach((tr) => have.set(tr.dataset.k, tr));
+    let prev = null;
+    items.forEach((it) => {
+      const k = String(key(it));
+      let tr = have.get(k);
+      if (tr) have.delete(k); else { tr = make(it); tr.dataset.k = k; }
+      update(tr, it);
+      const next = prev ? prev.nextSibling : tbody.firstChild;
+      if (tr !== next) tbody.insertBefore(tr, next);
+      prev = tr;
+    });
+    have.forEach((tr) => tr.remove());
+  }
+  const setCell = (td, v) => { v = String(v); if (td.textContent !== v) td.textContent = v; };
+  function waitingRow(c) {
+    const tr = el('tr'); tr.dataset.contact = c.id;
+    for (let i = 0; i < 5; i++) tr.appendChild(el('td'));
+    const td = el('td');
+    const qi = el('select', 'mvq'); qi.setAttribute('aria-label', t('moveto') + ' #' + c.id);
+    const o0 = el('option', '', '—'); o0.value = ''; qi.appendChild(o0);
+    [...S.queues.keys()].sort((a, b) => qname(a).localeCompare(qname(b)))
+      .forEach((id) => { const o = el('option', '', qname(id)); o.value = id; qi.appendChild(o); });
+    const pi = el('input', 'mvp'); pi.type = 'number'; pi.setAttribute('aria-label', t('prio') + ' #' + c.id);
+    const mv = el('button', 'mv', t('move')); mv.type = 'button';
+    mv.onclick = () => {
+      const a = { contact: c.id };
+      if (qi.value) a.queue = qi.value;
+      if (pi.value !== '') a.priority = Number(pi.value);
+      if (a.queue || a.priority !== undefined) act('move', a);
+    };
+    const fb = el('button', 'fol', t('follow')); fb.type = 'button'; fb.onclick = () => followChat(c.id);
+    td.append(qi, pi, mv, fb); tr.appendChild(td);
+    return tr;
+  }
+  function renderDrill() {
+    $('drillq').textContent = S.drill ? qname(S.drill) : '';
+    const list = S.waiting.slice().sort((a, b) => (a.position || 1e9) - (b.position || 1e9) || a.arrived - b.arrived);
+    syncRows($('waiting').tBodies[0], list.slice(0, MAX_ROWS), (c) => c.id + lang(), waitingRow, (tr, c) => {
+      const i = list.indexOf(c);
       [c.position || i + 1, t(c.channel), fmtDur(nowS() - c.arrived), t('cs_' + c.state),
-        (c.priority ? 'P' + c.priority + ' · ' : '') + (c.agent ? c.agent + ' · ' : '') + (c.reason || '')].forEach((v) => tr.appendChild(el('td', '', v)));
-      const td = el('td');
-      const qi = el('input', 'mvq'); qi.placeholder = t('queue'); qi.size = 8;
-      const pi = el('input', 'mvp'); pi.placeholder = t('prio'); pi.size = 3; pi.type = 'number';
-      const mv = el('button', '', t('move')); mv.type = 'button';
-      mv.onclick = () => { const a = { contact: c.id }; if (qi.value) a.queue = qi.value.trim(); if (pi.value !== '') a.priority = Number(pi.value); act('move', a); };
-      td.append(qi, pi, mv);
-      if (c.channel === 'chat' && c.state === 'talking') {
-        const fb = el('button', '', t('follow')); fb.type = 'button'; fb.onclick = () => followChat(c.id); td.appendChild(fb);
-      }
-      tr.appendChild(td); tb.appendChild(tr);
+        (c.priority ? 'P' + c.priority + ' · ' : '') + (c.agent ? c.agent + ' · ' : '') + (c.reason || '')].forEach((v, j) => setCell(tr.cells[j], v));
+      tr.querySelector('.fol').hidden = !(c.channel === 'chat' && c.state === 'talking');
     });
-    const ab = $('agents').tBodies[0]; ab.replaceChildren();
-    [...S.agents.values()].sort((a, b) => a.id.localeCompare(b.id)).forEach((a) => {
-      const tr = el('tr'); tr.dataset.agent = a.id;
-      const idc = el('td', '', a.id);
-      if (!a.online) idc.appendChild(el('span', 'muted', ' (' + t('away') + ')'));
-      tr.appendChild(idc);
-      tr.appendChild(el('td', 'state ' + a.state, stName(a.state) + (a.reason && a.state === 'not_ready' ? ' (' + reasonName(a.reason) + ')' : '')));
-      tr.appendChild(el('td', '', a.since ? fmtDur(nowS() - a.since) : ''));
-      tr.appendChild(el('td', '', a.active));
-      const td = el('td');
-      const b1 = el('button', '', t('forceready')); b1.type = 'button'; b1.onclick = () => act('force_state', { agent: a.id, state: 'ready' });
-      const b2 = el('button', '', t('forcenr')); b2.type = 'button'; b2.onclick = () => act('force_state', { agent: a.id, state: 'not_ready', reason: 'supervisor' });
-      const b3 = el('button', '', t('forcelogout')); b3.type = 'button'; b3.onclick = () => act('force_logout', { agent: a.id });
-      td.append(b1, b2, b3); tr.appendChild(td); ab.appendChild(tr);
+    $('waitingmore').textContent = list.length > MAX_ROWS ? tf('wb_more', list.length - MAX_ROWS) : '';
+  }
+  function agentRow(a) {
+    const tr = el('tr'); tr.dataset.agent = a.id;
+    for (let i = 0; i < 4; i++) tr.appendChild(el('td'));
+    const td = el('td');
+    const b1 = el('button', '', t('forceready')); b1.type = 'button'; b1.onclick = () => act('force_state', { agent: a.id, state: 'ready' });
+    const b2 = el('button', '', t('forcenr')); b2.type = 'button'; b2.onclick = () => act('force_state', { agent: a.id, state: 'not_ready', reason: 'supervisor' });
+    const b3 = el('button', '', t('forcelogout')); b3.type = 'button'; b3.onclick = () => act('force_logout', { agent: a.id });
+    [b1, b2, b3].forEach((b) => b.setAttribute('aria-label', b.textContent + ' ' + a.id));
+    td.append(b1, b2, b3); tr.appendChild(td);
+    return tr;
+  }
+  function renderAgents() {
+    const f = W.agentFilter, st = W.agentState;
+    const list = [];
+    S.agents.forEach((a) => { if ((!st || a.state === st) && (!f || a.id.toLowerCase().includes(f))) list.push(a); });
+    list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    syncRows($('agents').tBodies[0], list.slice(0, MAX_ROWS), (a) => a.id + lang(), agentRow, (tr, a) => {
+      const c = tr.cells;
+      setCell(c[0], a.id + (a.online ? '' : ' (' + t('away') + ')'));
+      setCell(c[1], stName(a.state) + (a.reason && a.state === 'not_ready' ? ' (' + reasonName(a.reason) + ')' : ''));
+      c[1].className = 'state ' + a.state;
+      setCell(c[2], a.since ? fmtDur(nowS() - a.since) : '');
+      setCell(c[3], a.active);
     });
-    drawCharts();
+    $('agentsmore').textContent = list.length > MAX_ROWS ? tf('wb_more', list.length - MAX_ROWS) : '';
+  }
+
+  function renderSuper() {
+    renderControls();
+    renderSummary();
+    renderTiles();
+    if (!W.tv) { renderDrill(); renderAgents(); }
+    drawCharts(false);
   }
   async function loadWaiting(q) {
     try { S.waiting = await send('waiting', { queue: q }) || []; } catch (e) { S.waiting = []; }
@@ -77,44 +299,119 @@ window.OnecallWallboard = function (ctx) {
   }
   $('unfollow').onclick = () => { act('unfollow', { contact: S.follow }); S.follow = 0; $('followpane').hidden = true; };
 
+  // ---- charts ----
   // Chart bins come with the snapshot; between snapshots the client folds
-  // queue_stats deltas into the current 15-minute bin the same way the server does.
+  // queue_stats deltas into the current 15-minute bin the same way the
+  // server does (console/mirror.go).
   const lastTot = new Map();
-  function updateChart(stats) {
+  function currentBin() {
     const start = Math.floor(nowS() / 900000) * 900000;
     let b = S.chart[S.chart.length - 1];
-    if (!b || b.start !== start) { b = { start, offered: 0, answered: 0, sl: -1, w: 0, s: 0 }; S.chart.push(b); if (S.chart.length > 96) S.chart.shift(); }
+    if (!b || b.start < start) {
+      b = { start, offered: 0, answered: 0, abandoned: 0, sl: -1, agents: {}, w: 0, s: 0 };
+      S.chart.push(b); if (S.chart.length > 96) S.chart.shift();
+    }
+    return b;
+  }
+  function updateChart(stats) {
+    const b = currentBin();
     stats.forEach((q) => {
       const l = lastTot.get(q.queue);
-      if (l) { b.offered += Math.max(0, q.offered - l[0]); b.answered += Math.max(0, q.answered - l[1]); }
-      lastTot.set(q.queue, [q.offered, q.answered]);
-      if (q.answered) { b.w = (b.w || 0) + q.answered; b.s = (b.s || 0) + q.sl_15m * q.answered; b.sl = b.s / b.w; }
+      if (l) {
+        b.offered += Math.max(0, q.offered - l[0]); b.answered += Math.max(0, q.answered - l[1]);
+        b.abandoned = (b.abandoned || 0) + Math.max(0, q.abandoned - l[2]);
+      }
+      lastTot.set(q.queue, [q.offered, q.answered, q.abandoned]);
+      if (q.sl_15m_n > 0) { b.w = (b.w || 0) + q.answered; b.s = (b.s || 0) + q.sl_15m * q.answered; if (b.w) b.sl = b.s / b.w; }
     });
   }
-  const SVGNS = 'http://www.w3.org/2000/svg';
-  function svg(tag, attrs) { const e = document.createElementNS(SVGNS, tag); Object.entries(attrs).forEach(([k, v]) => e.setAttribute(k, v)); return e; }
-  function drawCharts() {
-    const W = 480, H = 120, bins = S.chart, n = Math.max(bins.length, 1), bw = W / Math.max(n, 16);
-    const sl = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': t('slchart') });
-    sl.appendChild(svg('line', { x1: 0, x2: W, y1: H * 0.2, y2: H * 0.2, class: 'target' }));
-    let pts = '';
-    bins.forEach((b, i) => {
-      if (b.sl < 0) return;
-      const x = (i + 0.5) * bw, y = H - 5 - b.sl * (H - 10);
-      pts += `${x},${y} `;
-      sl.appendChild(svg('circle', { cx: x, cy: y, r: 3, class: 'slpoint' }));
-    });
-    sl.appendChild(svg('polyline', { points: pts.trim(), class: 'slline' }));
-    $('chartsl').replaceChildren(sl);
-    const vol = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': t('volchart') });
-    const max = Math.max(1, ...bins.map((b) => b.offered));
-    bins.forEach((b, i) => {
-      const h = (b.offered / max) * (H - 10), ha = (b.answered / max) * (H - 10);
-      vol.appendChild(svg('rect', { x: i * bw + 1, y: H - h, width: Math.max(1, bw / 2 - 1), height: h, class: 'offered' }));
-      vol.appendChild(svg('rect', { x: i * bw + bw / 2, y: H - ha, width: Math.max(1, bw / 2 - 1), height: ha, class: 'answered' }));
-    });
-    $('chartvol').replaceChildren(vol);
+  const CSS = { offered: '#37474f', answered: '#2e7d32', abandoned: '#c62828', ready: '#2e7d32', busy: '#1565c0', reserved: '#6a1b9a', wrap_up: '#8d6e00', not_ready: '#c62828' };
+  function chartSize(id) {
+    const box = $(id).parentElement, r = box.getBoundingClientRect();
+    return { width: Math.max(240, Math.floor(r.width - 16)), height: W.tv ? Math.max(160, Math.floor((window.innerHeight - 200) / 3) - 60) : 180 };
   }
+  function todayBins() {
+    const d = new Date(nowS()); d.setHours(0, 0, 0, 0);
+    return S.chart.filter((b) => b.start >= d.getTime());
+  }
+  function makePlot(id, series, yLabel) {
+    const sz = chartSize(id);
+    const opts = {
+      width: sz.width, height: sz.height, legend: { show: true },
+      cursor: { show: true, drag: { x: false, y: false } },
+      // x: today from the first bin (at least the last two hours) to the
+      // end of the current 15 minutes, ticks on quarter hours.
+      scales: {
+        x: { time: true, range: (u, lo, hi) => { const end = (Math.floor(nowS() / 900000) + 1) * 900; return [Math.min(lo == null ? end : lo, end - 7200), end]; } },
+        y: { range: (u, lo, hi) => [0, Math.max(1, Math.ceil((hi || 0) * 1.1))] }
+      },
+      axes: [
+        { stroke: '#1d2330', grid: { stroke: '#e3e7ee' }, space: 60, incrs: [900, 1800, 3600, 7200, 10800, 21600], values: (u, ticks) => ticks.map((v) => { const d = new Date(v * 1000); return String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0'); }) },
+        { stroke: '#1d2330', grid: { stroke: '#e3e7ee' }, label: yLabel, size: 60 }
+      ],
+      series: [{ label: lang() === 'ko' ? '시각' : 'Time', value: (u, v) => v == null ? '' : new Date(v * 1000).toLocaleTimeString(lang() === 'ko' ? 'ko-KR' : 'en-GB', { hour: '2-digit', minute: '2-digit' }) }]
+        .concat(series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: true, size: 5, fill: s.color }, value: (u, v) => v == null ? '—' : String(v) })))
+    };
+    const host = $(id); host.replaceChildren();
+    return new window.uPlot(opts, [[]].concat(series.map(() => [])), host);
+  }
+  function drawSL() {
+    // SL per queue against its target: worst gap first, as labelled bars on
+    // a 0-100 % axis (HTML, so screen readers and axe read every value).
+    const box = $('chartsl'); box.replaceChildren();
+    const qs = [...S.queues.values()].filter((q) => visible(q) && slOf(q) >= 0)
+      .sort((a, b) => (slOf(a) - target(a.queue).p) - (slOf(b) - target(b.queue).p) || a.queue.localeCompare(b.queue));
+    const max = W.tv ? 10 : 14;
+    if (!qs.length) { box.appendChild(el('p', 'muted', t('nodata'))); return; }
+    const list = el('ul', 'slbars');
+    qs.slice(0, max).forEach((q) => {
+      const sl = slOf(q), tg = target(q.queue), lv = level(q);
+      const li = el('li', 'slrow lv-' + lv); li.dataset.queue = q.queue;
+      li.appendChild(el('span', 'sln', qname(q.queue)));
+      const bar = el('span', 'slbar');
+      const fill = el('span', 'slfill'); fill.style.width = Math.round(sl * 100) + '%'; bar.appendChild(fill);
+      const mark = el('span', 'sltarget'); mark.style.left = Math.round(tg.p * 100) + '%'; mark.title = t('sl_target'); bar.appendChild(mark);
+      li.appendChild(bar);
+      li.appendChild(el('span', 'slv', Math.round(sl * 100) + ' % / ' + Math.round(tg.p * 100) + ' %'));
+      list.appendChild(li);
+    });
+    box.appendChild(list);
+    const axis = el('div', 'slaxis'); axis.setAttribute('aria-hidden', 'true');
+    axis.appendChild(el('span', '', ''));
+    const sc = el('span', 'slscale');
+    [0, 25, 50, 75, 100].forEach((v) => { const s = el('span', '', v + ' %'); s.style.left = v + '%'; sc.appendChild(s); });
+    axis.appendChild(sc); box.appendChild(axis);
+    const lg = el('div', 'sllegend');
+    const l1 = el('span', 'lg'); l1.appendChild(el('i', 'sw slfill')); l1.appendChild(document.createTextNode(t('sl_bar')));
+    const l2 = el('span', 'lg'); l2.appendChild(el('i', 'sw tgt')); l2.appendChild(document.createTextNode(t('sl_target')));
+    lg.append(l1, l2); box.appendChild(lg);
+    if (qs.length > max) box.appendChild(el('p', 'muted', tf('wb_more', qs.length - max)));
+  }
+  // drawCharts redraws at most once a second (10 updates/s stay cheap) and
+  // rebuilds the plots only when the language, mode or size changes.
+  function drawCharts(force) {
+    const now = Date.now();
+    if (!force && now - W.chartAt < 1000) return;
+    W.chartAt = now;
+    if (!window.uPlot) return;
+    const b = currentBin(); // agents by state now, in the current bin
+    const counts = {}; S.agents.forEach((a) => { counts[a.state] = (counts[a.state] || 0) + 1; });
+    b.agents = counts;
+    const pk = lang() + W.tv + window.innerWidth + 'x' + window.innerHeight;
+    if (pk !== W.plotKey) {
+      W.plotKey = pk;
+      Object.values(W.plots).forEach((p) => p.destroy());
+      W.plots.vol = makePlot('chartvol', [
+        { label: t('offered'), color: CSS.offered }, { label: t('answered'), color: CSS.answered }, { label: t('abandonedn'), color: CSS.abandoned }], t('contacts'));
+      W.plots.agents = makePlot('chartagents', ['ready', 'busy', 'reserved', 'wrap_up', 'not_ready']
+        .map((st) => ({ label: stName(st), color: CSS[st] })), t('agentsn'));
+    }
+    const bins = todayBins(), xs = bins.map((x) => x.start / 1000);
+    W.plots.vol.setData([xs, bins.map((x) => x.offered), bins.map((x) => x.answered), bins.map((x) => x.abandoned || 0)]);
+    W.plots.agents.setData([xs].concat(['ready', 'busy', 'reserved', 'wrap_up', 'not_ready'].map((st) => bins.map((x) => (x.agents || {})[st] || 0))));
+    drawSL();
+  }
+  window.addEventListener('resize', () => { W.plotKey = ''; W.layoutKey = ''; drawCharts(true); });
 
   // Supervisor-side events (app.js re-renders afterwards).
   function onEvent(kind, d) {
@@ -129,9 +426,11 @@ window.OnecallWallboard = function (ctx) {
         S.contacts.set(d.id, d);
         break;
       case 'contact_state':
+        // Live drill-down: a contact moved or transferred into the queue
+        // appears, one moved out or answered leaves.
         if (S.drill && (d.queue === S.drill)) {
           const i = S.waiting.findIndex((w) => w.id === d.id);
-          if (d.state === 'waiting' || d.state === 'offered') { if (i >= 0) S.waiting[i] = d; else S.waiting.push(d); }
+          if (d.state === 'waiting' || d.state === 'offered') { if (i >= 0) S.waiting[i] = Object.assign(S.waiting[i], d); else S.waiting.push(d); }
           else if (i >= 0) S.waiting.splice(i, 1);
         } else if (S.drill) {
           S.waiting = S.waiting.filter((w) => w.id !== d.id);
@@ -150,8 +449,14 @@ window.OnecallWallboard = function (ctx) {
         break;
     }
   }
-  // After a snapshot: refresh the drill-down list.
-  function snapshot() { if (S.drill) loadWaiting(S.drill); }
+  // After a snapshot: queue descriptions, chart baseline, drill-down list.
+  function snapshot(d) {
+    W.info = new Map(((d && d.queue_info) || []).map((i) => [i.id, i]));
+    lastTot.clear();
+    S.queues.forEach((q) => lastTot.set(q.queue, [q.offered, q.answered, q.abandoned]));
+    W.layoutKey = ''; W.tiles.clear();
+    if (S.drill) loadWaiting(S.drill);
+  }
 
   return { render: renderSuper, onEvent, snapshot };
 };

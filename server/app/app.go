@@ -271,6 +271,7 @@ func (a *App) build(ctx context.Context) error {
 		SessionTTL:     cfg.Server.Console.SessionTTL.D(),
 		LockAfter:      cfg.Server.Console.LockoutAfter,
 		LockFor:        cfg.Server.Console.LockoutFor.D(),
+		Queues:         consoleQueues(cfg),
 	})
 	if err != nil {
 		return fmt.Errorf("console: %w", err)

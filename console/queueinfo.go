@@ -1,0 +1,21 @@
+package console
+
+// QueueInfo is what the wallboard and the agent view show about a queue
+// besides its live statistics: its names in both UI languages, its
+// service-level target and the center and institution that answer it.
+// Static for the life of the Service (config), sent in every snapshot.
+type QueueInfo struct {
+	ID     string `json:"id"`
+	NameKo string `json:"name_ko,omitempty"`
+	NameEn string `json:"name_en,omitempty"`
+	// SLPercent % of contacts answered within SLWithinMS is the target.
+	SLPercent  float64 `json:"sl_percent"`
+	SLWithinMS int64   `json:"sl_within_ms"`
+	// Center and Institution group queues on the wallboard ("" = other).
+	Center        string `json:"center,omitempty"`
+	CenterKo      string `json:"center_ko,omitempty"`
+	CenterEn      string `json:"center_en,omitempty"`
+	Institution   string `json:"institution,omitempty"`
+	InstitutionKo string `json:"institution_ko,omitempty"`
+	InstitutionEn string `json:"institution_en,omitempty"`
+}
