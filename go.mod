@@ -51,3 +51,5 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/hraban/opus.v2 v2.0.0-20230925203106-0188a62cb302 // indirect
 )
+
+replace github.com/emiago/diago => ./third_party/diago
