@@ -151,6 +151,10 @@ type MediaConfig struct {
 	// TODO, For now it is global on media package
 	// RTPPortStart int
 	// RTPPortEnd   int
+
+	// RTPListen, when set, supplies every media session's RTP and RTCP
+	// connections (media.MediaSession.Listen). Added by onecall.
+	RTPListen func(laddr *net.UDPAddr) (rtp, rtcp net.PacketConn, err error)
 }
 
 func (conf *MediaConfig) update(codecs []media.Codec, rtpNAT int) {
@@ -284,6 +288,7 @@ func NewDiago(ua *sipgo.UserAgent, opts ...DiagoOption) *Diago {
 			// TODO we may actually just build media session with this conf here
 			mediaConf: MediaConfig{
 				Codecs:     dg.mediaConf.Codecs,
+				RTPListen:  dg.mediaConf.RTPListen,
 				secureRTP:  tran.MediaSRTP,
 				bindIP:     tran.mediaBindIP,
 				externalIP: tran.MediaExternalIP,
@@ -680,6 +685,7 @@ func (dg *Diago) newSipDialog(recipient sip.Uri, tran *Transport, opts NewDialog
 
 	d.mediaConfig = MediaConfig{
 		Codecs:     dg.mediaConf.Codecs,
+		RTPListen:  dg.mediaConf.RTPListen,
 		secureRTP:  tran.MediaSRTP,
 		bindIP:     tran.mediaBindIP,
 		externalIP: tran.MediaExternalIP,

@@ -172,6 +172,7 @@ func (d *DialogMedia) initMediaSessionFromConf(conf MediaConfig) error {
 		SRTPAlg:    conf.SecureRTPAlg,
 		RTPNAT:     conf.rtpNAT,
 		DTLSConf:   conf.dtlsConf,
+		Listen:     conf.RTPListen,
 	}
 
 	if err := sess.Init(); err != nil {

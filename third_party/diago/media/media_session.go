@@ -184,6 +184,12 @@ type MediaSession struct {
 	// DTLS
 	dtlsConn *dtls.Conn
 
+	// Listen, when set, supplies the RTP and RTCP connections instead of
+	// binding from the RTPPortStart/End range (onecall: our own port
+	// allocator and source filter). A connection that implements
+	// RemoteAddrSetter is told the remote addresses on every negotiation.
+	Listen func(laddr *net.UDPAddr) (rtp, rtcp net.PacketConn, err error)
+
 	onFinalize func() error
 
 	sessionID      uint64
@@ -306,6 +312,7 @@ func (s *MediaSession) Fork() *MediaSession {
 		Codecs:         slices.Clone(s.Codecs),
 		Mode:           s.Mode,
 		RTPNAT:         s.RTPNAT,
+		Listen:         s.Listen,
 		sdp:            slices.Clone(s.sdp),
 		sessionID:      s.sessionID,
 		sessionVersion: s.sessionVersion,
@@ -343,6 +350,16 @@ func (s *MediaSession) SetRemoteAddr(raddr *net.UDPAddr) {
 		Port: raddr.Port + 1,
 		Zone: raddr.Zone,
 	}
+	if c, ok := s.rtpConn.(RemoteAddrSetter); ok {
+		c.SetRemoteAddr(s.Raddr, s.rtcpRaddr)
+	}
+}
+
+// RemoteAddrSetter is implemented by RTP connections (MediaSession.Listen)
+// that want the negotiated remote RTP and RTCP addresses, e.g. to accept
+// packets only from them (onecall).
+type RemoteAddrSetter interface {
+	SetRemoteAddr(rtp, rtcp net.UDPAddr)
 }
 
 // LocalSDP generates an offer when answered is false, or an answer when true.
@@ -825,6 +842,16 @@ func (s *MediaSession) CommonCodecs() []Codec {
 // Listen creates listeners instead
 func (s *MediaSession) createListeners(laddr *net.UDPAddr) error {
 	// var err error
+
+	if s.Listen != nil && laddr.Port == 0 {
+		rtpConn, rtcpConn, err := s.Listen(laddr)
+		if err != nil {
+			return err
+		}
+		s.rtpConn, s.rtcpConn = rtpConn, rtcpConn
+		s.Laddr = *rtpConn.LocalAddr().(*net.UDPAddr)
+		return nil
+	}
 
 	if laddr.Port != 0 {
 		return s.listenRTPandRTCP(laddr)
