@@ -81,7 +81,7 @@ type Log struct {
 // Limits bounds load.
 type Limits struct {
 	InboxSize         int        `yaml:"inbox_size"`           // router inbox, default 65536
-	MaxCalls          int        `yaml:"max_calls"`            // concurrent calls, default 20000
+	MaxCalls          int        `yaml:"max_calls"`            // concurrent calls, default 11000 (see sip.rtp_port_min)
 	MaxCallsPerSecond float64    `yaml:"max_calls_per_second"` // new calls/s, default 500
 	MaxChats          int        `yaml:"max_chats"`            // concurrent chats, default 50000
 	ChatMessageBytes  int        `yaml:"chat_message_bytes"`   // default 4096
@@ -122,8 +122,10 @@ type Console struct {
 // SIP configures the SIP front end.
 type SIP struct {
 	Realm         string   `yaml:"realm"`          // digest realm, default "onecall"
-	RTPPortMin    int      `yaml:"rtp_port_min"`   // default 20000
-	RTPPortMax    int      `yaml:"rtp_port_max"`   // default 40000
+	RTPPortMin    int      `yaml:"rtp_port_min"`   // default 10000
+	RTPPortMax    int      `yaml:"rtp_port_max"`   // default 60000
+	RTPQuarantine Duration `yaml:"rtp_quarantine"` // freed port pair unused this long, default 2s; 0-60s
+	RTPSymmetric  bool     `yaml:"rtp_symmetric"`  // latch onto the first RTP source+SSRC (NAT); default: SDP address only
 	NoRTPTimeout  Duration `yaml:"no_rtp_timeout"` // default 30s
 	RegisterMin   Duration `yaml:"register_min"`   // default 60s
 	RegisterMax   Duration `yaml:"register_max"`   // default 1h
@@ -179,7 +181,7 @@ func DefaultServer() Server {
 		DataDir: "data",
 		Log:     Log{Level: "info", Format: "json"},
 		Limits: Limits{
-			InboxSize: 65536, MaxCalls: 20000, MaxCallsPerSecond: 500, MaxChats: 50000,
+			InboxSize: 65536, MaxCalls: 11000, MaxCallsPerSecond: 500, MaxChats: 50000,
 			ChatMessageBytes: 4096,
 			Rate: RateLimits{ChatMessagesPerMinute: 30, ChatStartsPerMinute: 10, HTTPPerSecond: 50,
 				LoginsPerMinute: 10, CallsPerSecondPerPeer: 200},
@@ -188,8 +190,9 @@ func DefaultServer() Server {
 		Chat: Chat{WarnAfter: Duration(5 * time.Minute), CloseAfter: Duration(10 * time.Minute),
 			AgentAlias: "상담사 {alias}"},
 		Console: Console{SessionTTL: Duration(12 * time.Hour), LockoutAfter: 5, LockoutFor: Duration(15 * time.Minute)},
-		SIP: SIP{Realm: "onecall", RTPPortMin: 20000, RTPPortMax: 40000, NoRTPTimeout: Duration(30 * time.Second),
-			RegisterMin: Duration(60 * time.Second), RegisterMax: Duration(time.Hour), AnnounceEvery: Duration(30 * time.Second),
+		SIP: SIP{Realm: "onecall", RTPPortMin: 10000, RTPPortMax: 60000, RTPQuarantine: Duration(2 * time.Second),
+			NoRTPTimeout: Duration(30 * time.Second),
+			RegisterMin:  Duration(60 * time.Second), RegisterMax: Duration(time.Hour), AnnounceEvery: Duration(30 * time.Second),
 			TCP:  SIPTCP{IdleTimeout: Duration(2 * time.Minute), MaxConnections: 10000, MaxPerSource: 200, FDReserve: 1024},
 			Pike: Pike{Rate: 50, Burst: 100},
 			Menu: MenuTimers{Timeout: Duration(4 * time.Second), InterDigit: Duration(2 * time.Second), Retries: new(1)}},

@@ -2,6 +2,7 @@ package configs
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"regexp"
@@ -190,6 +191,10 @@ func (b *Bundle) validateServer(ps *Problems) {
 	if sp.RTPPortMin < 1024 || sp.RTPPortMax > 65535 || sp.RTPPortMin >= sp.RTPPortMax {
 		r.at("sip", "rtp_port_min")("sip RTP port range %d-%d must satisfy 1024 <= min < max <= 65535", sp.RTPPortMin, sp.RTPPortMax)
 	}
+	if sp.RTPQuarantine < 0 || sp.RTPQuarantine > Duration(time.Minute) {
+		r.at("sip", "rtp_quarantine")("sip.rtp_quarantine must be between 0s and 60s, got %s", sp.RTPQuarantine)
+	}
+	validateRTPCapacity(r, s)
 	positive(r.at("sip", "no_rtp_timeout"), "sip.no_rtp_timeout", sp.NoRTPTimeout)
 	positive(r.at("sip", "register_min"), "sip.register_min", sp.RegisterMin)
 	positive(r.at("sip", "register_max"), "sip.register_max", sp.RegisterMax)
@@ -710,4 +715,38 @@ func ValidMenuDigits(d string) bool {
 		}
 	}
 	return true
+}
+
+// RTPPairsNeeded is how many RTP port pairs max_calls needs: two legs per
+// call (citizen and agent) plus the pairs that sit in quarantine when calls
+// end at max_calls_per_second (each ended call frees two pairs).
+func RTPPairsNeeded(maxCalls int, cps float64, quarantine time.Duration) int {
+	return 2*maxCalls + int(math.Ceil(2*cps*quarantine.Seconds()))
+}
+
+// RTPPairs is the number of RTP port pairs (even RTP port, RTCP the next)
+// in [min, max].
+func RTPPairs(min, max int) int {
+	base := min + min%2
+	if max < base+1 {
+		return 0
+	}
+	return (max - base + 1) / 2
+}
+
+// validateRTPCapacity refuses a max_calls the RTP port range cannot serve:
+// beyond it, calls would fail for want of ports instead of getting a clean
+// 503 at the cap.
+func validateRTPCapacity(r reporter, s *Server) {
+	sp, l := &s.SIP, &s.Limits
+	if l.MaxCalls <= 0 || sp.RTPPortMin >= sp.RTPPortMax {
+		return // reported above
+	}
+	have := RTPPairs(sp.RTPPortMin, sp.RTPPortMax)
+	need := RTPPairsNeeded(l.MaxCalls, l.MaxCallsPerSecond, sp.RTPQuarantine.D())
+	if need > have {
+		r.at("limits", "max_calls")("limits.max_calls %d needs %d RTP port pairs (2 per call + %s quarantine at %.0f calls/s), "+
+			"but sip.rtp_port_min..rtp_port_max (%d-%d) holds %d: lower max_calls or widen the range",
+			l.MaxCalls, need, sp.RTPQuarantine, l.MaxCallsPerSecond, sp.RTPPortMin, sp.RTPPortMax, have)
+	}
 }

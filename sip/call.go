@@ -178,7 +178,21 @@ func (s *Service) serveCall(d *diago.DialogServerSession) {
 		s.respond(d, sip.StatusNotFound, "Not Found")
 		return
 	}
+	if body := req.Body(); len(body) > 0 {
+		if err := checkOffer(body); err != nil {
+			s.refusedSDP.Add(1)
+			s.log.Info("INVITE refused: SDP", "source", req.Source(), "err", err)
+			s.respond(d, sip.StatusNotAcceptableHere, "Not Acceptable Here")
+			return
+		}
+	}
 	retry := sip.NewHeader("Retry-After", strconv.Itoa(int(s.opts.RetryAfter/time.Second)))
+	if !s.rtp.ready() {
+		s.rtp.exhausted.Add(1)
+		s.log.Warn("INVITE refused: no free RTP port pair")
+		s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable", retry)
+		return
+	}
 	if n := s.active.Add(1); n > int64(s.opts.MaxCalls) {
 		s.active.Add(-1)
 		s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable", retry)
@@ -248,6 +262,15 @@ func (c *call) run() {
 		}
 	} else {
 		med, err = d.Answer(diago.AnswerOptions{})
+	}
+	if err != nil && errors.Is(err, errNoPorts) {
+		// Lost the race for the last pair since serveCall checked: nothing
+		// was sent yet.
+		c.log.Warn("answer failed: no free RTP port pair")
+		c.rec.Cause = causeBusy
+		c.s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable",
+			sip.NewHeader("Retry-After", strconv.Itoa(int(c.s.opts.RetryAfter/time.Second))))
+		return
 	}
 	if err != nil {
 		c.log.Warn("answer failed", "err", err)

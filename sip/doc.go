@@ -21,7 +21,10 @@
 // same mailbox. ContactAbandoned / ContactEnded are submitted exactly once
 // per contact, in the script's defers.
 //
-// Process-wide limitation: diago's RTP port range is a package global
-// (media.RTPPortStart/End). New sets it only when Options.RTPPorts is
-// non-zero, so two Services in one process share one range.
+// Media sockets: each Service owns its RTP port pool (ports.go: a FIFO
+// ring over the whole range with a quarantine) and hands diago guarded
+// sockets through the RTPListen hook of our vendored copy
+// (third_party/diago/ONECALL.md). A guarded socket passes to diago only the
+// packets from the peer's SDP address (rtp_guard.go). An INVITE's SDP is
+// checked before any port is allocated (sdp_check.go).
 package sip

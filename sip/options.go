@@ -131,8 +131,17 @@ type Options struct {
 	MaxCPS       float64       // new calls per second (default 100)
 	Burst        int           // CPS burst (default MaxCPS)
 	NoRTPTimeout time.Duration // default 30 s
-	// RTPPorts sets diago's process-wide port range [Start, End); zero keeps it.
+	// RTPPorts is the RTP port range [min, max] of this Service's pool
+	// (ports.go): pairs of an even RTP port and RTCP on the next one. Zero:
+	// kernel-chosen ports (tests).
 	RTPPorts [2]int
+	// RTPQuarantine keeps a released port pair out of use for this long
+	// (default 2 s; negative: none).
+	RTPQuarantine time.Duration
+	// RTPSymmetric latches each leg onto the source of its first RTP packet
+	// and that packet's SSRC (NAT), instead of accepting only the address the
+	// peer's SDP names; our media then goes to the latched source.
+	RTPSymmetric bool
 	// AnnounceEvery is the minimum interval between place announcements
 	// (default 30 s).
 	AnnounceEvery time.Duration
@@ -199,6 +208,11 @@ func (o *Options) defaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.RTPQuarantine == 0 {
+		o.RTPQuarantine = 2 * time.Second
+	} else if o.RTPQuarantine < 0 {
+		o.RTPQuarantine = 0
 	}
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = 5 * time.Second

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
-	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"golang.org/x/time/rate"
@@ -39,6 +38,10 @@ type Service struct {
 	strays strayAnswers
 	// out is the outgoing-call state: trunks and caps (outbound.go).
 	out outbound
+	// rtp owns the RTP sockets: port pool and source guard (rtp_guard.go).
+	rtp *rtpMedia
+	// refusedSDP counts INVITEs answered 488 for their SDP.
+	refusedSDP atomic.Uint64
 
 	ua  *sipgo.UserAgent
 	srv *sipgo.Server
@@ -79,11 +82,12 @@ func New(hub Hub, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.RTPPorts[0] > 0 && opts.RTPPorts[1] > opts.RTPPorts[0] {
-		// Process-wide: diago keeps the range in package globals.
-		media.RTPPortStart, media.RTPPortEnd = opts.RTPPorts[0], opts.RTPPorts[1]
+	rm, err := newRTPMedia(opts)
+	if err != nil {
+		return nil, err
 	}
 	s := &Service{
+		rtp:     rm,
 		hub:     hub,
 		opts:    opts,
 		log:     opts.Logger.With("component", "sip"),
@@ -135,7 +139,8 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	dopts := []diago.DiagoOption{diago.WithServer(srv), diago.WithLogger(s.log),
-		diago.WithServerRequestMiddleware(s.requestGate)}
+		diago.WithServerRequestMiddleware(s.requestGate),
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: mediaCodecs, RTPListen: s.rtp.listen})}
 	udp, tcp, err := pickPorts(s.opts.ListenUDP, s.opts.ListenTCP)
 	if err != nil {
 		return err

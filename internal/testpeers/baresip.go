@@ -48,7 +48,9 @@ const baresipReady = 15 * time.Second
 func StartBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	t.Helper()
 	p := &Baresip{Dir: t.TempDir(), Port: FreeSIPPort(t), done: make(chan struct{})}
-	cfg := "sip_listen 127.0.0.1:" + strconv.Itoa(p.Port) + "\n"
+	// net_interface 127.0.0.1: the SDP names 127.0.0.1, the address baresip sends
+	// from (onecall accepts media only from the SDP address).
+	cfg := "sip_listen 127.0.0.1:" + strconv.Itoa(p.Port) + "\nnet_interface 127.0.0.1\n"
 	if o.Speech != "" {
 		cfg += "audio_source aufile," + o.Speech + "\n" +
 			"audio_player aubridge,onecall-test\naudio_alert aubridge,onecall-test\n"

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"onecall/chat"
 	"onecall/configs"
@@ -201,4 +202,13 @@ func outbound(cfg *configs.Bundle) (sip.Outbound, error) {
 			Username: t.Username, Password: pass, E164: t.NumberFormat == "e164", MaxCalls: t.MaxCalls})
 	}
 	return out, nil
+}
+
+// rtpQuarantine maps sip.rtp_quarantine (0s: none) to sip.Options (0: the
+// default, negative: none).
+func rtpQuarantine(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -245,6 +245,8 @@ func (a *App) build(ctx context.Context) error {
 		MaxCPS:          cfg.Server.Limits.MaxCallsPerSecond,
 		NoRTPTimeout:    cfg.Server.SIP.NoRTPTimeout.D(),
 		RTPPorts:        [2]int{cfg.Server.SIP.RTPPortMin, cfg.Server.SIP.RTPPortMax},
+		RTPQuarantine:   rtpQuarantine(cfg.Server.SIP.RTPQuarantine.D()),
+		RTPSymmetric:    cfg.Server.SIP.RTPSymmetric,
 		AnnounceEvery:   cfg.Server.SIP.AnnounceEvery.D(),
 		PAI:             paiMode(cfg.Server.Privacy.MaskPhoneNumbers),
 		Logger:          a.log,
@@ -258,6 +260,9 @@ func (a *App) build(ctx context.Context) error {
 	}
 	if err := a.reg.Register(a.sip.Collector()); err != nil {
 		return fmt.Errorf("sip metrics: %w", err)
+	}
+	if err := a.reg.Register(a.sip.MediaCollector()); err != nil {
+		return fmt.Errorf("rtp metrics: %w", err)
 	}
 
 	a.console, err = console.New(a.hub, a.st, console.Options{

@@ -1,0 +1,51 @@
+package sip
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// MediaCollector exports the RTP guard and port pool: packets dropped by
+// reason (onecall_rtp_dropped_total), INVITEs refused before any port was
+// allocated (onecall_sip_invites_refused_total{reason=sdp|ports}) and the
+// port pairs in use and free.
+func (s *Service) MediaCollector() prometheus.Collector {
+	return &mediaCollector{s: s,
+		dropped: prometheus.NewDesc("onecall_rtp_dropped_total",
+			"RTP/RTCP packets dropped before they reached a call, by reason (source: not from the peer's SDP address; rtcp_source; ssrc: latch mode, another stream; no_peer: before the offer/answer; not_rtp).",
+			[]string{"reason"}, nil),
+		refused: prometheus.NewDesc("onecall_sip_invites_refused_total",
+			"INVITEs refused before media was allocated: unusable SDP (488) or no RTP port pair (503).", []string{"reason"}, nil),
+		pairs: prometheus.NewDesc("onecall_rtp_port_pairs",
+			"RTP port pairs by state (busy: bound to a leg; free: idle or in quarantine).", []string{"state"}, nil),
+		bindFailed: prometheus.NewDesc("onecall_rtp_port_bind_failures_total",
+			"Port pairs skipped because another process holds one of their ports.", nil, nil),
+	}
+}
+
+type mediaCollector struct {
+	s                       *Service
+	dropped, refused, pairs *prometheus.Desc
+	bindFailed              *prometheus.Desc
+}
+
+func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.dropped
+	ch <- c.refused
+	ch <- c.pairs
+	ch <- c.bindFailed
+}
+
+func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
+	m := c.s.rtp
+	for r := dropReason(0); r < numRTPDrops; r++ {
+		ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(m.drops[r].Load()), r.String())
+	}
+	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(c.s.refusedSDP.Load()), "sdp")
+	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(m.exhausted.Load()), "ports")
+	busy, free := int(m.open.Load()), 0
+	var bindFailed uint64
+	if m.pool != nil {
+		busy, free, bindFailed = m.pool.counts()
+	}
+	ch <- prometheus.MustNewConstMetric(c.pairs, prometheus.GaugeValue, float64(busy), "busy")
+	ch <- prometheus.MustNewConstMetric(c.pairs, prometheus.GaugeValue, float64(free), "free")
+	ch <- prometheus.MustNewConstMetric(c.bindFailed, prometheus.CounterValue, float64(bindFailed))
+}
