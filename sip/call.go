@@ -199,6 +199,12 @@ func (s *Service) serveCall(d *diago.DialogServerSession) {
 		return
 	}
 	defer s.active.Add(-1)
+	if trunk, ok := s.trunkRL.allow(sourceAddr(req.Source()), time.Now()); !ok {
+		s.drops.add(DropTrunkRate)
+		s.log.Debug("INVITE over the trunk's calls per second", "trunk", trunk)
+		s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable", retry)
+		return
+	}
 	if !s.limiter.Allow() {
 		s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable", retry)
 		return

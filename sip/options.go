@@ -125,8 +125,19 @@ type Options struct {
 	Locator      Locator
 	// AgentNets, if set, are the only networks agent phones are rung at
 	// (sip.agent_networks); an outside contact is never sent an INVITE.
-	AgentNets    []netip.Prefix
-	Store        Store         // nil = no persistence (tests)
+	AgentNets []netip.Prefix
+	Store     Store // nil = no persistence (tests)
+	// TrunkRates name the trunks for TrunkCPS (each its own budget).
+	TrunkRates []TrunkRate
+	// TrunkCPS is each trunk's new calls per second (0: no per-trunk
+	// limit); TrunkBurst its burst (default TrunkCPS).
+	TrunkCPS   float64
+	TrunkBurst int
+	// PikeRate limits requests per second per source IP (0: off; trunks
+	// and PikeExempt are never limited); PikeBurst is the bucket size.
+	PikeRate     float64
+	PikeBurst    int
+	PikeExempt   []netip.Prefix
 	MaxCalls     int           // concurrent citizen calls (default 1000)
 	MaxCPS       float64       // new calls per second (default 100)
 	Burst        int           // CPS burst (default MaxCPS)

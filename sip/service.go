@@ -29,6 +29,8 @@ type Service struct {
 	log     *slog.Logger
 	prompts promptSet
 	limiter *rate.Limiter
+	trunkRL *trunkLimiter // per-trunk CPS (trunk_rate.go)
+	pike    *pike         // per-source request limit (pike.go)
 	active  atomic.Int64
 	// counters total the ended calls (Stats).
 	counters callCounters
@@ -93,6 +95,8 @@ func New(hub Hub, opts Options) (*Service, error) {
 		log:     opts.Logger.With("component", "sip"),
 		prompts: ps,
 		limiter: rate.NewLimiter(rate.Limit(opts.MaxCPS), opts.Burst),
+		trunkRL: newTrunkLimiter(opts.TrunkRates, opts.TrunkCPS, opts.TrunkBurst),
+		pike:    newPike(opts.PikeRate, opts.PikeBurst, opts.PikeExempt),
 		calls:   map[router.ContactID]*call{},
 		legs:    map[string]Leg{},
 		peers:   map[string]dialogPeer{},
@@ -170,10 +174,11 @@ func (s *Service) Start(ctx context.Context) error {
 	s.ua, s.srv = ua, srv
 	s.dg = diago.NewDiago(ua, dopts...)
 	// Overrides of diago's handlers (installed by NewDiago).
-	srv.OnInfo(s.onInfo)
+	srv.OnInfo(s.guarded(s.onInfo))
 	if s.opts.RegisterHandler != nil {
-		srv.OnRegister(s.opts.RegisterHandler)
+		srv.OnRegister(s.guarded(s.opts.RegisterHandler))
 	}
+	srv.OnNoRoute(s.guarded(s.noRoute))
 	ctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	go s.clock.run(ctx)
@@ -438,6 +443,9 @@ func pickPorts(udp, tcp string) (string, string, error) {
 // negotiated direction private.
 func (s *Service) requestGate(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if !s.pikeAllows(req) {
+			return
+		}
 		if res := ValidateRequest(req); res != nil {
 			_ = tx.Respond(res)
 			return

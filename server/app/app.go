@@ -215,8 +215,10 @@ func (a *App) build(ctx context.Context) error {
 		SourceNets:  cfg.Server.SIP.AgentPrefixes(),
 	})
 	var trunks []netip.Prefix
+	var trunkRates []sip.TrunkRate
 	for _, t := range cfg.Server.Trunks {
 		trunks = append(trunks, t.Prefixes()...)
+		trunkRates = append(trunkRates, sip.TrunkRate{Name: t.Name, Nets: t.Prefixes()})
 	}
 	var tlsListen, tlsCert, tlsKey string
 	if t := cfg.Server.Listen.TLS; t != nil {
@@ -243,6 +245,11 @@ func (a *App) build(ctx context.Context) error {
 		Store:           a.st,
 		MaxCalls:        cfg.Server.Limits.MaxCalls,
 		MaxCPS:          cfg.Server.Limits.MaxCallsPerSecond,
+		TrunkRates:      trunkRates,
+		TrunkCPS:        float64(cfg.Server.Limits.Rate.CallsPerSecondPerPeer),
+		PikeRate:        cfg.Server.SIP.Pike.Rate,
+		PikeBurst:       cfg.Server.SIP.Pike.Burst,
+		PikeExempt:      cfg.Server.SIP.Pike.ExemptPrefixes(),
 		NoRTPTimeout:    cfg.Server.SIP.NoRTPTimeout.D(),
 		RTPPorts:        [2]int{cfg.Server.SIP.RTPPortMin, cfg.Server.SIP.RTPPortMax},
 		RTPQuarantine:   rtpQuarantine(cfg.Server.SIP.RTPQuarantine.D()),

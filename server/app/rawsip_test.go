@@ -97,6 +97,16 @@ type rawDialog struct {
 // unless the server answers.
 func (u *rawUA) invite(number, user string) *rawDialog {
 	u.t.Helper()
+	code, d := u.tryInvite(number, user)
+	if code < 200 || code > 299 {
+		u.t.Fatalf("INVITE %s not answered: %d", number, code)
+	}
+	return d
+}
+
+// tryInvite calls number from user, ACKs a 2xx and returns the final code
+// (0: none within 10 s). Safe to call from another goroutine.
+func (u *rawUA) tryInvite(number, user string) (int, *rawDialog) {
 	host, port, _ := net.SplitHostPort(u.addr())
 	_, rtpPort, _ := net.SplitHostPort(u.rtp.LocalAddr().String())
 	d := &rawDialog{callID: fmt.Sprintf("raw-%d@%s", time.Now().UnixNano(), host), fromTag: "rawtag" + port,
@@ -117,8 +127,11 @@ Content-Length: ` + strconv.Itoa(len(sdp)) + `
 
 ` + strings.ReplaceAll(sdp, "\r\n", "\n"))
 	res := u.response(10*time.Second, "INVITE")
-	if res == nil || !res.IsSuccess() {
-		u.t.Fatalf("INVITE %s not answered: %v", number, res)
+	if res == nil {
+		return 0, d
+	}
+	if !res.IsSuccess() {
+		return res.StatusCode, d
 	}
 	d.toTag = toTagOf(res)
 	u.send(`
@@ -132,7 +145,7 @@ Max-Forwards: 70
 Content-Length: 0
 
 `)
-	return d
+	return res.StatusCode, d
 }
 
 // info sends SIP INFO DTMF key on the dialog with the given tags (which a
