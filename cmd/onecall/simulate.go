@@ -28,8 +28,14 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "random seed (same seed, same day)")
 	surge := fs.String("surge", "", "NUMBER:FACTOR:FROM-TO, e.g. 1350:20:10-12 (hours, KST)")
 	perQueue := fs.Bool("queues", false, "print every queue")
+	erlang := fs.Bool("erlang", false, "check the engine against Erlang C and A: one queue, Poisson arrivals, loads 0.5-0.95")
+	eAgents := fs.Int("erlang-agents", 50, "with --erlang: agents on the queue")
+	eContacts := fs.Int("erlang-contacts", 100000, "with --erlang: contacts counted per load")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *erlang {
+		return simulateErlang(stdout, stderr, *eAgents, *eContacts, o.AHT, o.Patience, *seed)
 	}
 	o.Seed = *seed
 	if *surge != "" {
@@ -100,4 +106,41 @@ func parseSurge(s string) (sim.Surge, error) {
 		return sim.Surge{}, fmt.Errorf("surge hours %q: want FROM-TO like 10-12", parts[2])
 	}
 	return sim.Surge{Number: parts[0], Factor: f, From: a, To: b}, nil
+}
+
+// simulateErlang runs the textbook queue through the real engine at loads
+// from 0.5 to 0.95, with infinite patience (Erlang C) and with the given
+// patience (Erlang A), and prints the simulated figures beside the theory.
+// It fails when SL is off by more than 2 points or ASA by more than 5 %
+// (and 1 s) for Erlang C.
+func simulateErlang(stdout, stderr io.Writer, agents, contacts int, aht, patience time.Duration, seed uint64) int {
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "model\tload\tagents\tcontacts\tSL theory\tSL sim\tASA theory\tASA sim\tabandon theory\tabandon sim\twall\t")
+	bad := 0
+	for _, pat := range []time.Duration{0, patience} {
+		for _, rho := range []float64{0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95} {
+			r, err := sim.RunTheory(sim.Theory{Agents: agents, Rate: rho * float64(agents) / aht.Seconds(), AHT: aht,
+				Patience: pat, Contacts: contacts, Seed: seed})
+			if err != nil {
+				fmt.Fprintf(stderr, "simulate: %v\n", err)
+				return 1
+			}
+			mark := ""
+			if !r.WithinTolerance() {
+				mark = " *"
+				bad++
+			}
+			fmt.Fprintf(tw, "%s\t%.2f\t%d\t%d\t%.2f%%\t%.2f%%\t%.2fs\t%.2fs\t%.2f%%\t%.2f%%\t%v%s\t\n", r.Model, rho, agents, r.Counted,
+				100*r.SL, 100*r.SimSL, r.ASA.Seconds(), r.SimASA.Seconds(), 100*r.Abandon, 100*r.SimAbandon,
+				r.Result.Wall.Round(time.Millisecond), mark)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return 1
+	}
+	if bad > 0 {
+		fmt.Fprintf(stdout, "%d rows outside tolerance (*): SL ±2 points, ASA ±5 %% or ±1 s\n", bad)
+		return 1
+	}
+	return 0
 }

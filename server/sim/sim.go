@@ -107,6 +107,9 @@ type contactState struct {
 	answered bool
 	closed   int
 	offerTo  router.AgentID
+	// uncounted contacts (a theory run's warm-up) route like the others
+	// but stay out of the per-queue statistics.
+	uncounted bool
 }
 
 type sim struct {
@@ -132,20 +135,10 @@ type queueAcc struct {
 // Run simulates one day and returns its result.
 func Run(o Options) (Result, error) {
 	o = defaults(o)
-	s := &sim{
-		o:        o,
-		rng:      rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)),
-		contacts: make(map[router.ContactID]*contactState, o.Contacts),
-		perQueue: make(map[string]*queueAcc),
-		thresh:   make(map[string]time.Duration),
-		res:      Result{Rejected: map[string]int{}},
-	}
+	s := newSim(o)
 	cfg := o.Config
 	if len(cfg.Agents) == 0 {
 		cfg.Agents = GenerateAgents(cfg, o.Agents, o.Seed)
-	}
-	for _, q := range cfg.Queues {
-		s.thresh[q.ID] = q.SLThreshold
 	}
 	var ms0 runtime.MemStats
 	runtime.GC()
@@ -168,6 +161,21 @@ func Run(o Options) (Result, error) {
 	}
 	s.finish()
 	return s.res, nil
+}
+
+func newSim(o Options) *sim {
+	s := &sim{
+		o:        o,
+		rng:      rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)),
+		contacts: make(map[router.ContactID]*contactState, o.Contacts),
+		perQueue: make(map[string]*queueAcc),
+		thresh:   make(map[string]time.Duration),
+		res:      Result{Rejected: map[string]int{}},
+	}
+	for _, q := range o.Config.Queues {
+		s.thresh[q.ID] = q.SLThreshold
+	}
+	return s
 }
 
 func defaults(o Options) Options {
@@ -343,12 +351,14 @@ func (s *sim) handle(e simEv) {
 		}
 		c.arrived = e.at
 		s.res.Arrived++
-		s.acc(c.queue).Arrived++
+		s.accFor(c).Arrived++
 		s.waiting++
 		s.res.PeakWaiting = max(s.res.PeakWaiting, s.waiting)
 		s.apply(router.ContactArrived{Contact: e.contact, Channel: ch, Number: string(e.agent),
 			Citizen: fmt.Sprintf("010%08d", uint64(e.contact)%100000000)}, e.at)
-		s.push(simEv{at: e.at.Add(s.exp(s.o.Patience)), kind: evAbandon, contact: e.contact})
+		if s.o.Patience > 0 {
+			s.push(simEv{at: e.at.Add(s.exp(s.o.Patience)), kind: evAbandon, contact: e.contact})
+		}
 	case evAbandon:
 		if c.closed == 0 && !c.answered {
 			s.apply(router.ContactAbandoned{Contact: e.contact}, e.at)
@@ -364,6 +374,15 @@ func (s *sim) handle(e simEv) {
 			s.apply(router.ContactEnded{Contact: e.contact, Reason: router.EndCompleted}, e.at)
 		}
 	}
+}
+
+// accFor is the statistics a contact counts in: its queue's, or a
+// scratch record for uncounted contacts.
+func (s *sim) accFor(c *contactState) *queueAcc {
+	if c.uncounted {
+		return &queueAcc{}
+	}
+	return s.acc(c.queue)
 }
 
 func (s *sim) acc(q string) *queueAcc {
@@ -409,7 +428,7 @@ func (s *sim) command(cmd router.Command, now time.Time) {
 		st.answered = true
 		s.waiting--
 		w := now.Sub(st.arrived)
-		a := s.acc(st.queue)
+		a := s.accFor(st)
 		a.Answered++
 		a.waitSum += w
 		a.MaxWait = max(a.MaxWait, w)
@@ -441,7 +460,7 @@ func (s *sim) command(cmd router.Command, now time.Time) {
 		if !st.answered {
 			s.waiting--
 		}
-		a := s.acc(st.queue)
+		a := s.accFor(st)
 		switch c.Reason {
 		case router.EndCompleted:
 		case router.EndAbandoned:
