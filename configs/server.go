@@ -23,6 +23,19 @@ type Server struct {
 	// Outbound holds the trunks for outgoing calls and the callback retry
 	// policy (outbound.go).
 	Outbound Outbound `yaml:"outbound"`
+	Metrics  Metrics  `yaml:"metrics"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Listen serves /metrics on its own address (e.g. "127.0.0.1:9090")
+	// instead of the public HTTP listener; "" keeps it on listen.http.
+	Listen string `yaml:"listen"`
+	// Token, when set, is required as "Authorization: Bearer <token>".
+	Token string `yaml:"token"`
+	// ShortAbandon: abandons within this time of arrival also count as
+	// short abandons (onecall_contacts_short_abandoned_total). Default 5s.
+	ShortAbandon Duration `yaml:"short_abandon"`
 }
 
 // Listen holds listen addresses. An empty address disables that listener
@@ -203,6 +216,7 @@ func DefaultServer() Server {
 			ReconcileEvery: Duration(5 * time.Second)},
 		Files:    Files{Hotlines: "hotlines.yaml", Queues: "queues.yaml", Skills: "skills.yaml", DemoRoster: "demo-roster.yaml"},
 		Outbound: DefaultOutbound(),
+		Metrics:  Metrics{ShortAbandon: Duration(5 * time.Second)},
 	}
 }
 

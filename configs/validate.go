@@ -112,6 +112,13 @@ func (b *Bundle) validateServer(ps *Problems) {
 	if s.DataDir == "" {
 		r.at("data_dir")("data_dir is required")
 	}
+	checkAddr(r.at("metrics", "listen"), "metrics.listen", s.Metrics.Listen, false)
+	if t := s.Metrics.Token; t != "" && len(t) < 16 {
+		r.at("metrics", "token")("metrics.token must be at least 16 characters (or empty for no token)")
+	}
+	if d := s.Metrics.ShortAbandon.D(); d < 0 || d > 5*time.Minute {
+		r.at("metrics", "short_abandon")("metrics.short_abandon %v must be from 0 to 5m", d)
+	}
 	trunks := map[string]bool{}
 	for i, t := range s.Trunks {
 		rep := r.at("trunks", i)

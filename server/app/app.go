@@ -61,6 +61,9 @@ type App struct {
 	httpLn   net.Listener
 	httpSrv  *http.Server
 
+	metricsLn  net.Listener
+	metricsSrv *http.Server
+
 	recovered store.Recovery
 	cancel    context.CancelFunc
 	hubDone   chan error
@@ -271,6 +274,9 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.reg.Register(a.sip.MediaCollector()); err != nil {
 		return fmt.Errorf("rtp metrics: %w", err)
 	}
+	if err := a.reg.Register(a.registrar.Collector()); err != nil {
+		return fmt.Errorf("registrar metrics: %w", err)
+	}
 
 	a.console, err = console.New(a.hub, a.st, console.Options{
 		Chat:           chatbridge.New(a.chat),
@@ -295,7 +301,9 @@ func (a *App) build(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
-	mux.Handle("GET /metrics", a.metricsHandler())
+	if a.cfg.Server.Metrics.Listen == "" {
+		mux.Handle("GET /metrics", a.metricsHandler())
+	}
 	mux.Handle("/chat", a.chat)
 	mux.Handle("/chat/", a.chat)
 	mux.Handle("/ws/chat", a.chat)
@@ -335,6 +343,10 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("http listen %s: %w", a.httpAddr, err)
 	}
 	a.httpLn = ln
+	if err := a.startMetricsListener(); err != nil {
+		ln.Close()
+		return err
+	}
 	if err := a.sip.Start(runCtx); err != nil {
 		ln.Close()
 		return fmt.Errorf("sip: %w", err)
@@ -435,6 +447,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 				errs = append(errs, err)
 			}
 			cancel()
+		}
+		if a.metricsSrv != nil {
+			if err := a.metricsSrv.Close(); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		a.drainCalls(ctx)
 		if err := a.registrar.Close(); err != nil {

@@ -1,11 +1,19 @@
 package app
 
 import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"onecall/server"
 )
 
 func (a *App) registerMetrics() error {
@@ -17,6 +25,15 @@ func (a *App) registerMetrics() error {
 		return err
 	}
 	if err := a.hub.RegisterMetrics(reg); err != nil {
+		return err
+	}
+	thresholds := map[string]time.Duration{}
+	for _, q := range a.cfg.Queues {
+		thresholds[q.ID] = q.ServiceLevel.Within.D()
+	}
+	if err := a.hub.RegisterServiceLevelMetrics(reg, server.ServiceLevelMetrics{
+		Thresholds: thresholds, ShortAbandon: a.cfg.Server.Metrics.ShortAbandon.D(),
+	}); err != nil {
 		return err
 	}
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
@@ -52,6 +69,56 @@ func (a *App) registerMetrics() error {
 	return nil
 }
 
+// metricsHandler serves the registry, behind metrics.token when one is set.
 func (a *App) metricsHandler() http.Handler {
-	return promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg})
+	h := promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg})
+	token := a.cfg.Server.Metrics.Token
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics: bearer token required", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// startMetricsListener serves /metrics on metrics.listen when it is set
+// (a private address for the scraper), instead of the public listener.
+func (a *App) startMetricsListener() error {
+	addr := a.cfg.Server.Metrics.Listen
+	if addr == "" {
+		return nil
+	}
+	if a.opts.Demo {
+		addr = loopback(addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metricsHandler())
+	a.metricsLn = ln
+	a.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
+		IdleTimeout: time.Minute, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := a.metricsSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("metrics server", "err", err)
+		}
+	}()
+	return nil
+}
+
+// MetricsAddr is the bound address of the separate metrics listener, or ""
+// when /metrics is served on the main HTTP listener.
+func (a *App) MetricsAddr() string {
+	if a.metricsLn == nil {
+		return ""
+	}
+	return a.metricsLn.Addr().String()
 }
