@@ -127,6 +127,8 @@ type Options struct {
 	// (sip.agent_networks); an outside contact is never sent an INVITE.
 	AgentNets []netip.Prefix
 	Store     Store // nil = no persistence (tests)
+	// TCP bounds SIP over TCP and TLS connections (tcp_limits.go).
+	TCP TCPLimits
 	// TrunkRates name the trunks for TrunkCPS (each its own budget).
 	TrunkRates []TrunkRate
 	// TrunkCPS is each trunk's new calls per second (0: no per-trunk
@@ -193,6 +195,7 @@ type Line struct {
 }
 
 func (o *Options) defaults() {
+	o.TCP.defaults()
 	if o.MaxCalls <= 0 {
 		o.MaxCalls = 1000
 	}

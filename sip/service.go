@@ -31,6 +31,7 @@ type Service struct {
 	limiter *rate.Limiter
 	trunkRL *trunkLimiter // per-trunk CPS (trunk_rate.go)
 	pike    *pike         // per-source request limit (pike.go)
+	conns   *connLimiter  // TCP/TLS connection caps (tcp_limits.go)
 	active  atomic.Int64
 	// counters total the ended calls (Stats).
 	counters callCounters
@@ -182,7 +183,8 @@ func (s *Service) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	go s.clock.run(ctx)
-	if err := s.dg.ServeBackground(ctx, s.serveCall); err != nil {
+	s.conns = newConnLimiter(s.opts.TCP, &s.drops)
+	if err := s.serve(ctx, udp, tcp, tlsAddr); err != nil {
 		cancel()
 		return err
 	}
