@@ -15,12 +15,24 @@ import (
 type Hotlines struct {
 	// Dispositions are the wrap-up codes agents choose from on every line
 	// without its own list (default DefaultDispositions()).
-	Dispositions []string      `yaml:"dispositions"`
+	Dispositions []string `yaml:"dispositions"`
+	// DispositionLabels name wrap-up codes for agents, in Korean and
+	// English, by code.
+	DispositionLabels map[string]Text `yaml:"disposition_labels"`
+	// Canned are the canned replies (상용구) agents insert in chats on
+	// every line without a list of its own.
+	Canned       []Text        `yaml:"canned"`
 	Holidays     []Holiday     `yaml:"holidays"`
 	Institutions []Institution `yaml:"institutions"`
 	Centers      []Center      `yaml:"centers"`
 	Numbers      []Number      `yaml:"numbers"`
 	Aliases      []Alias       `yaml:"aliases"`
+}
+
+// Text is a text for people in Korean and English.
+type Text struct {
+	Ko string `yaml:"ko"`
+	En string `yaml:"en"`
 }
 
 // Holiday is one public holiday (Asia/Seoul), date "YYYY-MM-DD".
@@ -68,6 +80,8 @@ type Number struct {
 	IVR       *MenuTimers `yaml:"ivr,omitempty"` // optional: this line's menu timers (else sip.menu)
 	// Dispositions replace the file's list of wrap-up codes on this line.
 	Dispositions []string `yaml:"dispositions,omitempty"`
+	// Canned replace the file's canned replies on this line.
+	Canned []Text `yaml:"canned,omitempty"`
 	// Referral marks a line onecall does not answer (emergency 112/119):
 	// the transports tell the caller to dial Referral directly. Such
 	// numbers are not given to the router.
@@ -357,6 +371,21 @@ func (b *Bundle) Dispositions() map[string][]string {
 	for _, n := range b.Hotlines.Numbers {
 		if len(n.Dispositions) > 0 {
 			m[n.Number] = slices.Clone(n.Dispositions)
+		}
+	}
+	return m
+}
+
+// Canned returns the canned replies by hotline number, "*" for every line
+// without a list of its own.
+func (b *Bundle) Canned() map[string][]Text {
+	m := map[string][]Text{}
+	if len(b.Hotlines.Canned) > 0 {
+		m["*"] = slices.Clone(b.Hotlines.Canned)
+	}
+	for _, n := range b.Hotlines.Numbers {
+		if len(n.Canned) > 0 {
+			m[n.Number] = slices.Clone(n.Canned)
 		}
 	}
 	return m

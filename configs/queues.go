@@ -27,6 +27,9 @@ type Queue struct {
 	Announce       Announce       `yaml:"announce"`
 	AgingPerMinute int            `yaml:"aging_per_minute"`
 	ChatWhileBusy  bool           `yaml:"chat_while_busy"`
+	// DispositionRequired keeps an agent from Ready until every contact of
+	// this queue they finished has a saved disposition.
+	DispositionRequired bool `yaml:"disposition_required"`
 }
 
 // ServiceLevel is "Percent % answered within Within"; default 80 % in 20s.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -63,6 +64,22 @@ func validateDispositions(at func() func(string, ...any), what string, codes []s
 			at()("%s: disposition %q listed twice", what, c)
 		}
 		seen[c] = true
+	}
+}
+
+// validateCanned checks a list of canned replies: at most 100, each with
+// Korean and English text of at most 1000 characters.
+func validateCanned(at func() func(string, ...any), what string, list []Text) {
+	if len(list) > 100 {
+		at()("%s: %d canned replies; keep it to at most 100", what, len(list))
+	}
+	for i, c := range list {
+		switch {
+		case strings.TrimSpace(c.Ko) == "" || strings.TrimSpace(c.En) == "":
+			at()("%s: canned reply %d needs ko and en", what, i+1)
+		case len([]rune(c.Ko)) > 1000 || len([]rune(c.En)) > 1000:
+			at()("%s: canned reply %d longer than 1000 characters", what, i+1)
+		}
 	}
 }
 
@@ -380,6 +397,26 @@ func (b *Bundle) validateHotlines(ps *Problems, queues map[string]*Queue) {
 	r := reporter{ps, b.srcHotlines}
 	h := &b.Hotlines
 	validateDispositions(func() func(string, ...any) { return r.at("dispositions") }, "hotlines", h.Dispositions)
+	validateCanned(func() func(string, ...any) { return r.at("canned") }, "hotlines", h.Canned)
+	codes := map[string]bool{}
+	for _, c := range h.Dispositions {
+		codes[c] = true
+	}
+	for _, n := range h.Numbers {
+		for _, c := range n.Dispositions {
+			codes[c] = true
+		}
+	}
+	for code, l := range h.DispositionLabels {
+		switch {
+		case !codes[code]:
+			r.at("disposition_labels", code)("hotlines: disposition_labels names %q, which no dispositions list has", code)
+		case strings.TrimSpace(l.Ko) == "" || strings.TrimSpace(l.En) == "":
+			r.at("disposition_labels", code)("hotlines: disposition label %q needs ko and en", code)
+		case len(l.Ko) > 200 || len(l.En) > 200:
+			r.at("disposition_labels", code)("hotlines: disposition label %q longer than 200 bytes", code)
+		}
+	}
 	days := map[string]bool{}
 	for i, d := range h.Holidays {
 		if _, err := time.Parse(time.DateOnly, d.Date); err != nil {
@@ -461,6 +498,7 @@ func (b *Bundle) validateHotlines(ps *Problems, queues map[string]*Queue) {
 		}
 		validateDispositions(func() func(string, ...any) { return at("dispositions") }, what, n.Dispositions)
 		validateOutside(at, what, n)
+		validateCanned(func() func(string, ...any) { return at("canned") }, what, n.Canned)
 		if n.IVR != nil {
 			validateMenuTimers(func(k string) func(string, ...any) { return at("ivr", k) }, what+": ivr", n.IVR, false)
 		}

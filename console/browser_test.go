@@ -68,7 +68,7 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	svc, err := newService(h, st, Options{Chat: fc, Calls: calls, MaskNumbers: true,
 		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Dispositions:    map[string][]string{"*": {"resolved", "referred", "callback-needed"}},
-		CannedResponses: map[string][]string{"1350": {"안녕하세요. 고용노동부 상담사입니다.", "잠시만 기다려 주세요."}}})
+		CannedResponses: map[string][]Label{"1350": {{Ko: "안녕하세요. 고용노동부 상담사입니다.", En: "Hello, this is the labor ministry."}, {Ko: "잠시만 기다려 주세요.", En: "One moment, please."}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	deliver(router.Offer{Contact: 100, Agent: "agent01", Channel: router.Chat, Queue: "labor", Number: "1350",
 		Deadline: time.Now().Add(30 * time.Second), Citizen: "chat:0001"})
 	run(a, "offer after reconnect", chromedp.WaitVisible(chromedp.CSS("#offer[open]")), chromedp.WaitVisible(chromedp.CSS("#conn.online")))
-	waitText(a, "#offerinfo", "chat:0001")
+	waitText(a, "#offer", "#100")
 	svc.mu.Lock()
 	reconnected := svc.conns["agent01"] != nil && svc.conns["agent01"] != old
 	svc.mu.Unlock()
@@ -177,10 +177,10 @@ func TestBrowserConsoleScripted(t *testing.T) {
 		Reason: "agent01: labor 4; idle 312 s", Attrs: map[string]string{"topic": "임금체불", "name": "홍길동"}},
 		agentState(router.Reserved, "", 0), stats("labor", 3, 121, 110, 0.86))
 	run(a, "offer", chromedp.WaitVisible(chromedp.CSS("#offer[open]")))
-	waitText(a, "#offerinfo", "임금체불")
-	waitText(a, "#offerinfo", "labor")
+	waitText(a, "#offer", "임금체불")
+	waitText(a, "#offer", "labor")
 	shot(a, "agent-offer.png")
-	run(a, "accept", chromedp.Click(chromedp.ID("accept")))
+	run(a, "accept", chromedp.Click(chromedp.CSS("#offer .accept")))
 	h.expect(t, "OfferAccepted", func(ev router.Event) bool { o, ok := ev.(router.OfferAccepted); return ok && o.Contact == 101 })
 	deliver(router.Connected{Contact: 101, Agent: "agent01", Channel: router.Chat, Queue: "labor"},
 		router.ContactStateChanged{Contact: 101, State: router.Talking, Queue: "labor", Agent: "agent01", At: time.Now()},
@@ -204,7 +204,7 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	// A second chat arrives in another tab with an unread badge.
 	deliver(router.Offer{Contact: 102, Agent: "agent01", Channel: router.Chat, Queue: "labor", Number: "1350",
 		Deadline: time.Now().Add(30 * time.Second), Citizen: "chat:9b1c", Attrs: map[string]string{"topic": "퇴직금"}})
-	run(a, "offer 2", chromedp.WaitVisible(chromedp.CSS("#offer[open]")), chromedp.Click(chromedp.ID("accept")))
+	run(a, "offer 2", chromedp.WaitVisible(chromedp.CSS("#offer[open]")), chromedp.Click(chromedp.CSS("#offer .accept")))
 	h.expect(t, "OfferAccepted 102", func(ev router.Event) bool { o, ok := ev.(router.OfferAccepted); return ok && o.Contact == 102 })
 	deliver(router.Connected{Contact: 102, Agent: "agent01", Channel: router.Chat, Queue: "labor"}, agentState(router.Busy, "", 2))
 	run(a, "second tab", chromedp.WaitVisible(chromedp.CSS(`#tabs .tab[data-contact="102"]`)))
@@ -275,11 +275,11 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	deliver(agentState(router.Ready, "", 0), router.Offer{Contact: 103, Agent: "agent01", Channel: router.Voice, Queue: "labor", Number: "1350",
 		Deadline: time.Now().Add(15 * time.Second), Citizen: "010-2222-3333", Attrs: map[string]string{"ivr": "1 > 3 (임금)"}})
 	run(a, "voice offer", chromedp.WaitVisible(chromedp.CSS("#offer[open]")))
-	waitText(a, "#offerinfo", "***-****-3333")
+	waitText(a, "#offer", "***-****-3333")
 	if html, err := chromedp.Run(a, chromedp.Evaluate[string](`document.body.innerHTML`)); err != nil || strings.Contains(html, "2222") {
 		t.Fatalf("unmasked number in the page (%v)", err)
 	}
-	run(a, "accept voice", chromedp.Click(chromedp.ID("accept")))
+	run(a, "accept voice", chromedp.Click(chromedp.CSS("#offer .accept")))
 	h.expect(t, "OfferAccepted 103", func(ev router.Event) bool { o, ok := ev.(router.OfferAccepted); return ok && o.Contact == 103 })
 	deliver(router.Connected{Contact: 103, Agent: "agent01", Channel: router.Voice, Queue: "labor"}, agentState(router.Busy, "", 1))
 	run(a, "call pane", chromedp.WaitVisible(chromedp.CSS("#pane .callctl")), chromedp.Click(chromedp.CSS("#pane .hold")),

@@ -79,7 +79,7 @@ func newEnv(t *testing.T, mutate ...func(*Options)) *env {
 	hub := server.NewHub(eng, server.WithLogger(log))
 	e := &env{t: t, st: st, hub: hub, chat: newFakeChat(), calls: &fakeCalls{}}
 	opts := Options{Chat: e.chat, Calls: e.calls, Logger: log, LogoutGrace: time.Hour,
-		Dispositions: map[string][]string{"*": {"resolved", "info"}}, CannedResponses: map[string][]string{"*": {"안녕하세요"}}}
+		Dispositions: map[string][]string{"*": {"resolved", "info"}}, CannedResponses: map[string][]Label{"*": {{Ko: "안녕하세요", En: "Hello"}}}}
 	for _, m := range mutate {
 		m(&opts)
 	}

@@ -24,7 +24,8 @@ type snapshot struct {
 	Chart       []chartBin          `json:"chart,omitempty"`
 	Reasons     []string            `json:"reasons"`
 	Disposition map[string][]string `json:"dispositions"`
-	Canned      map[string][]string `json:"canned"`
+	Canned      map[string][]Label  `json:"canned"`
+	Names       Names               `json:"names"`
 	QueueInfo   []QueueInfo         `json:"queue_info"`
 }
 
@@ -44,7 +45,7 @@ func (s *Service) snapshotLocked(sess *session) snapshot {
 	sn := snapshot{
 		Me:         me{User: sess.User, Display: sess.Display, Role: sess.Role},
 		ServerTime: unixMS(s.now()), Queues: s.m.queueList(), Reasons: s.opts.NotReadyReasons,
-		Disposition: s.opts.Dispositions, Canned: s.opts.CannedResponses, WrapUp: []wrapView{},
+		Disposition: s.opts.Dispositions, Canned: s.opts.CannedResponses, WrapUp: []wrapView{}, Names: s.opts.Names,
 		QueueInfo: s.opts.Queues,
 	}
 	if sess.Role == RoleAgent {

@@ -136,6 +136,21 @@ func (m *mirror) citizen(ch router.Channel, s string) string {
 	return s
 }
 
+// attrs applies the voice masking rule to a contact's attributes: a phone
+// number a chat citizen gave is masked the same way as a caller's number.
+func (m *mirror) attrs(a map[string]string) map[string]string {
+	p, ok := a["phone"]
+	if !m.mask || !ok {
+		return a
+	}
+	out := make(map[string]string, len(a))
+	for k, v := range a {
+		out[k] = v
+	}
+	out["phone"] = maskNumber(p)
+	return out
+}
+
 // apply folds one command into the mirror. It returns the contact's agent
 // before the command (for routing ContactClosed to the right console).
 func (m *mirror) apply(c router.Command, now time.Time) {
@@ -146,7 +161,7 @@ func (m *mirror) apply(c router.Command, now time.Time) {
 		v.Queue, v.Number, v.Agent, v.Language = c.Queue, c.Number, string(c.Agent), c.Language
 		v.Citizen = m.citizen(c.Channel, c.Citizen)
 		v.citizenRaw = c.Citizen
-		v.Attrs = c.Attrs
+		v.Attrs = m.attrs(c.Attrs)
 		v.Deadline = unixMS(c.Deadline)
 		v.State = "offered"
 		v.Reason = c.Reason

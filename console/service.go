@@ -76,7 +76,13 @@ type Options struct {
 	// Dispositions per hotline number; "*" applies to every hotline.
 	Dispositions map[string][]string
 	// CannedResponses per hotline number; "*" applies to every hotline.
-	CannedResponses map[string][]string
+	CannedResponses map[string][]Label
+	// Names are what the agent view shows instead of internal ids: queue,
+	// line, IVR/topic and disposition labels in Korean and English.
+	Names Names
+	// DispositionRequired lists the queues whose contacts need a saved
+	// disposition before the agent may be Ready again.
+	DispositionRequired map[string]bool
 	Logger          *slog.Logger
 	Clock           func() time.Time
 	// SessionTTL is the idle lifetime of a sign-in (default 12h).

@@ -67,7 +67,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	defer cs.Close()
 	svc, err := console.New(hub, st, console.Options{Chat: chatbridge.New(cs), Logger: log,
 		Dispositions:    map[string][]string{"1350": {"wage-claim-explained", "referred"}},
-		CannedResponses: map[string][]string{"1350": {"안녕하세요. 고용노동부 상담사입니다."}}})
+		CannedResponses: map[string][]console.Label{"1350": {{Ko: "안녕하세요. 고용노동부 상담사입니다.", En: "Hello, this is the Ministry of Employment and Labor."}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,9 +128,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	// Offer pops up on the agent console; accept.
 	run(a1, "offer shown", chromedp.WaitVisible(chromedp.CSS("#offer[open]")))
-	waitText(a1, "#offerinfo", "labor")
+	waitText(a1, "#offer", "labor")
 	shot(a1, "e2e-agent-offer.png")
-	run(a1, "accept", chromedp.Click(chromedp.ID("accept")), chromedp.WaitVisible(chromedp.CSS("#pane .contact")))
+	run(a1, "accept", chromedp.Click(chromedp.CSS("#offer .accept")), chromedp.WaitVisible(chromedp.CSS("#pane .contact")))
 
 	// Citizen -> agent, with markup that must stay text.
 	run(cit, "citizen writes", chromedp.WaitVisible(chromedp.ID("conv")),
@@ -161,7 +161,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	run(a1, "transfer", chromedp.SendKeys(chromedp.CSS("#pane .xagent"), "agent02"),
 		chromedp.SendKeys(chromedp.CSS("#pane .xnote"), "임금 진정 상담 중"),
 		chromedp.Click(chromedp.CSS("#pane .transfer")))
-	run(a2, "agent02 offered", chromedp.WaitVisible(chromedp.CSS("#offer[open]")), chromedp.Click(chromedp.ID("accept")),
+	run(a2, "agent02 offered", chromedp.WaitVisible(chromedp.CSS("#offer[open]")), chromedp.Click(chromedp.CSS("#offer .accept")),
 		chromedp.WaitVisible(chromedp.CSS("#pane .contact")))
 	waitText(a2, "#pane .log", "월급을 못 받았어요") // transcript follows the transfer
 	run(a1, "agent01 lost the chat", chromedp.WaitVisible(chromedp.ID("empty")))

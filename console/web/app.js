@@ -17,7 +17,7 @@
     csrf: '', me: null, ws: null, seq: 0, retry: 0, takenOver: false, clockSkew: 0,
     agent: null, contacts: new Map(), wrap: [], queues: new Map(), agents: new Map(), chart: [],
     reasons: [], dispositions: {}, canned: {}, selected: 0, logs: new Map(), unread: new Map(),
-    offer: null, drill: '', waiting: [], follow: 0, nextId: 1, pending: new Map(), typingAt: new Map()
+    names: {}, drill: '', waiting: [], follow: 0, nextId: 1, pending: new Map(), typingAt: new Map()
   };
   window.onecall = S; // for tests and debugging
 
@@ -25,6 +25,7 @@
     document.documentElement.lang = lang;
     document.querySelectorAll('[data-i18n]').forEach((e) => { e.textContent = t(e.dataset.i18n); });
     document.querySelectorAll('[data-i18n-ph]').forEach((e) => { e.placeholder = t(e.dataset.i18nPh); });
+    document.querySelectorAll('[data-i18n-aria]').forEach((e) => { e.setAttribute('aria-label', t(e.dataset.i18nAria)); });
     $('lang').textContent = lang === 'ko' ? 'EN' : '한국어';
   }
   $('lang').onclick = () => {
@@ -113,14 +114,21 @@
     document.body.appendChild(d);
     setTimeout(() => d.remove(), 4000);
   }
-  const act = (cmd, args) => send(cmd, args).catch((e) => toast(cmd + ': ' + e.message));
+  // errText shows an error in the UI's language: the server's error code
+  // when it has one, else its text.
+  function errText(e) {
+    const k = 'e_' + (e.code || e.message);
+    return t(k) === k ? e.message : t(k);
+  }
+  const act = (cmd, args) => send(cmd, args).catch((e) => toast(errText(e)));
 
   function onMessage(m) {
     if (m.t === 'snapshot') { snapshot(m.seq, m.data); return; }
     if (m.t === 'reply' || m.t === 'error') {
       const p = S.pending.get(m.id);
-      if (p) { S.pending.delete(m.id); m.t === 'reply' ? p.resolve(m.data) : p.reject(new Error(m.error)); }
-      else if (m.t === 'error') toast(m.error);
+      const err = () => Object.assign(new Error(m.error), { code: m.code || '' });
+      if (p) { S.pending.delete(m.id); m.t === 'reply' ? p.resolve(m.data) : p.reject(err()); }
+      else if (m.t === 'error') toast(errText(err()));
       return;
     }
     if (m.t === 'event') {
@@ -133,7 +141,7 @@
   function snapshot(seq, d) {
     S.seq = seq; S.clockSkew = d.server_time - Date.now();
     S.me = Object.assign(S.me || {}, d.me);
-    S.reasons = d.reasons || []; S.dispositions = d.dispositions || {}; S.canned = d.canned || {};
+    S.reasons = d.reasons || []; S.dispositions = d.dispositions || {}; S.canned = d.canned || {}; S.names = d.names || {};
     S.agent = d.agent || null;
     S.contacts = new Map((d.contacts || []).map((c) => [c.id, c]));
     S.wrap = d.wrap_up || [];
@@ -147,8 +155,6 @@
       S.reasons.forEach((r) => { const o = el('option', '', t('r_' + r) === 'r_' + r ? r : t('r_' + r)); o.value = r; sel.appendChild(o); });
       // Load transcripts of live chats (resync after a drop).
       S.contacts.forEach((c) => { if (c.state === 'talking') loadTranscript(c.id); });
-      const offered = [...S.contacts.values()].find((c) => c.state === 'offered');
-      if (offered) showOffer(offered); else hideOffer();
     } else {
       W.snapshot(d);
       $('admin').hidden = d.me.role !== 'admin';
@@ -212,14 +218,12 @@
         break;
       case 'offer':
         S.contacts.set(d.id, d);
-        showOffer(d);
         break;
       case 'offer_withdrawn':
-        S.contacts.delete(d.contact); if (S.offer === d.contact) hideOffer();
+        S.contacts.delete(d.contact);
         break;
       case 'connected':
         S.contacts.set(d.id, d);
-        if (S.offer === d.id) hideOffer();
         S.selected = d.id; loadTranscript(d.id);
         break;
       case 'contact_state':
@@ -228,9 +232,9 @@
         break;
       case 'contact_closed': {
         const c = S.contacts.get(d.contact);
-        if (c && c.state === 'talking') S.wrap.push({ contact: d.contact, number: c.number, channel: c.channel });
+        if (c && c.state === 'talking') S.wrap.push({ contact: d.contact, number: c.number, channel: c.channel, queue: c.queue });
         S.contacts.delete(d.contact);
-        if (S.offer === d.contact) hideOffer();
+        draftSet(d.contact, '');
         addLine(d.contact, { sender: 'system', text: t('closed') + ' (' + d.reason + ')' });
         break;
       }
@@ -281,7 +285,10 @@
   }
 
   // ---- offers ----
-  let offerTimer = 0;
+  // Every offered contact is a card in the offer stack (#offer), oldest
+  // first, each with its own countdown and buttons: two offers at once are
+  // both visible and both acceptable.
+  const seenOffers = new Set();
   function beep() {
     try {
       const ac = new (window.AudioContext || window.webkitAudioContext)();
@@ -290,28 +297,86 @@
       o.start(); o.stop(ac.currentTime + 0.25);
     } catch (e) { /* no audio */ }
   }
-  function showOffer(c) {
-    S.offer = c.id;
-    const dl = $('offerinfo'); dl.replaceChildren();
-    const add = (k, v) => { if (v === undefined || v === '' || v === null) return; dl.appendChild(el('dt', '', t(k) || k)); dl.appendChild(el('dd', '', v)); };
-    add('channel', t(c.channel)); add('hotline', c.number); add('queue', c.queue); add('language', c.language);
-    add('citizen', c.citizen); add('waited', fmtDur(Date.now() + S.clockSkew - c.arrived));
-    Object.entries(c.attrs || {}).forEach(([k, v]) => add(k, v));
-    const dlg = $('offer');
-    if (!dlg.open) dlg.show();
-    beep();
-    clearInterval(offerTimer);
-    const tick = () => { $('offercount').textContent = Math.max(0, Math.round((c.deadline - Date.now() - S.clockSkew) / 1000)); };
-    tick(); offerTimer = setInterval(tick, 500);
-    $('offerhist').replaceChildren();
-    loadHistory(c.id).then((items) => {
-      items.slice(0, 5).forEach((h) => $('offerhist').appendChild(el('div', '', fmtTime(h.arrived) + ' ' + h.hotline + ' ' + (h.disposition || '') + ' ' + (h.notes || ''))));
-      renderHistory(items);
-    });
+  const baseTitle = document.title;
+  let flashTimer = 0;
+  function flashTitle(on) {
+    clearInterval(flashTimer); flashTimer = 0;
+    document.title = baseTitle;
+    if (!on) return;
+    let odd = false;
+    const tick = () => { odd = !odd; document.title = odd ? '🔔 ' + t('newoffer') + ' - ' + baseTitle : baseTitle; };
+    tick(); flashTimer = setInterval(tick, 1000);
   }
-  function hideOffer() { S.offer = null; clearInterval(offerTimer); if ($('offer').open) $('offer').close(); }
-  $('accept').onclick = () => { if (S.offer) act('accept', { contact: S.offer }); };
-  $('reject').onclick = () => { if (S.offer) act('reject', { contact: S.offer, reason: 'declined' }); hideOffer(); };
+  function notifyOffer(c) {
+    S.notified = (S.notified || 0) + 1;
+    if (!('Notification' in window) || Notification.permission !== 'granted') return;
+    try {
+      const n = new Notification(t('newoffer'), { body: t(c.channel) + ' · ' + queueName(c.queue) + ' · ' + citizenLabel(c), tag: 'offer-' + c.id });
+      n.onclick = () => { window.focus(); n.close(); };
+    } catch (e) { /* not allowed here */ }
+  }
+  function askNotify() {
+    if ('Notification' in window && Notification.permission === 'default') {
+      try { Notification.requestPermission(); } catch (e) { /* ignored */ }
+    }
+  }
+  const offered = () => [...S.contacts.values()].filter((c) => c.state === 'offered')
+    .sort((a, b) => (a.deadline || 0) - (b.deadline || 0) || a.id - b.id);
+  function offerFacts(c) {
+    const out = [];
+    const add = (k, v) => { if (v !== undefined && v !== '' && v !== null) out.push([t(k), v]); };
+    add('channel', t(c.channel)); add('hotline', lineName(c.number)); add('queue', queueName(c.queue));
+    add('language', langName(c.language)); add('citizen', citizenLabel(c));
+    add('waited', fmtDur(nowS() - c.arrived));
+    attrList(c).forEach(([k, v]) => out.push([k, v]));
+    return out;
+  }
+  function renderOffers() {
+    const list = offered();
+    const box = $('offer'), ol = $('offerlist');
+    box.hidden = list.length === 0;
+    if (list.length) box.setAttribute('open', ''); else box.removeAttribute('open');
+    const want = new Set(list.map((c) => c.id));
+    ol.querySelectorAll('.offercard').forEach((e) => { if (!want.has(Number(e.dataset.contact))) e.remove(); });
+    let fresh = false;
+    list.forEach((c, i) => {
+      let card = ol.querySelector('.offercard[data-contact="' + c.id + '"]');
+      if (!card) {
+        card = el('article', 'offercard'); card.dataset.contact = c.id;
+        card.setAttribute('aria-label', t('newoffer') + ' ' + (i + 1));
+        const h = el('h3', 'offertitle'); const dl = el('dl', 'offerinfo');
+        const cnt = el('p', 'offercount');
+        const hist = el('div', 'offerhist muted');
+        const row = el('div', 'row');
+        const acc = el('button', 'accept primary', t('accept')); acc.type = 'button';
+        acc.setAttribute('aria-keyshortcuts', 'Alt+A');
+        acc.onclick = () => act('accept', { contact: c.id });
+        const rej = el('button', 'reject', t('reject')); rej.type = 'button';
+        rej.onclick = () => act('reject', { contact: c.id, reason: 'declined' });
+        row.append(acc, rej);
+        card.append(h, dl, cnt, hist, row);
+        ol.appendChild(card);
+        if (!seenOffers.has(c.id)) {
+          seenOffers.add(c.id); fresh = true; notifyOffer(c);
+          loadHistory(c.id).then((items) => {
+            items.slice(0, 5).forEach((it) => hist.appendChild(el('div', '', fmtTime(it.arrived) + ' · ' + lineName(it.hotline) + ' · ' + dispName(it.disposition) + ' ' + (it.notes || ''))));
+          });
+        }
+      }
+      ol.appendChild(card); // keep the order: oldest deadline first
+      card.querySelector('.offertitle').textContent = (c.transfer ? t('transferoffer') : t('newoffer')) + ' · ' + t(c.channel);
+      const dl = card.querySelector('.offerinfo'); dl.replaceChildren();
+      offerFacts(c).forEach(([k, v]) => { dl.appendChild(el('dt', '', k)); dl.appendChild(el('dd', '', v)); });
+      if (c.transfer) {
+        dl.appendChild(el('dt', '', t('transferfrom'))); dl.appendChild(el('dd', 'xferfrom', c.transfer.from || ''));
+        if (c.transfer.note) { dl.appendChild(el('dt', '', t('note'))); dl.appendChild(el('dd', 'xfernote', c.transfer.note)); }
+      }
+      const left = Math.max(0, Math.round((c.deadline - nowS()) / 1000));
+      card.querySelector('.offercount').textContent = t('respondin') + ' ' + left + t('sec');
+    });
+    if (fresh) beep();
+    flashTitle(list.length > 0);
+  }
 
   // ---- agent status ----
   $('btnready').onclick = () => act('state', { state: 'ready', next: $('afternext').checked });
@@ -331,6 +396,43 @@
   function stName(s) { return t('st_' + s); }
   function reasonName(r) { const k = 'r_' + r; return t(k) === k ? r : t(k); }
   const nowS = () => Date.now() + S.clockSkew;
+  // Names, never raw ids: the snapshot's names (queue, line, language,
+  // attribute and IVR labels) in the UI's language, the id only as a last
+  // resort.
+  const nm = (o) => (o && (o[lang] || o.ko || o.en)) || '';
+  function queueName(id) { return nm((S.names.queues || {})[id]) || id || ''; }
+  function lineName(num) { const n = nm((S.names.lines || {})[num]); return n ? n + ' (' + num + ')' : (num || ''); }
+  function langName(code) { if (!code) return ''; const k = 'lang_' + code; return t(k) === k ? code : t(k); }
+  function dispName(code) { if (!code) return ''; const d = (S.names.dispositions || {})[code]; if (nm(d)) return nm(d); const k = 'd_' + code; return t(k) === k ? code : t(k); }
+  function citizenLabel(c) {
+    const a = c.attrs || {};
+    if (a.name) return a.name;
+    if (c.channel === 'chat' || !c.citizen) return t('citizen') + ' #' + c.id;
+    return c.citizen;
+  }
+  // attrList renders a contact's attributes with labels: known keys are
+  // translated, IVR choices use the line's menu labels, internal keys
+  // (call_id) are left out.
+  function attrList(c) {
+    const out = [];
+    Object.entries(c.attrs || {}).forEach(([k, v]) => {
+      if (k === 'call_id' || k === 'name') return;
+      if (k === 'topic') { out.push([t('a_topic'), topicName(c, v)]); return; }
+      const lk = 'a_' + k;
+      out.push([t(lk) === lk ? k : t(lk), v]);
+    });
+    return out;
+  }
+  function topicName(c, v) {
+    const line = (S.names.lines || {})[c.number] || {};
+    const tp = (line.topics || {})[v];
+    return nm(tp) || v;
+  }
+  function phoneShown(c) { return c.citizen || ''; }
+  function cannedFor(c) { return (S.canned[c.number] || S.canned['*'] || []).filter((r) => r && (r.ko || r.en)); }
+  function draftKey(id) { return 'draft:' + ((S.me && S.me.user) || '') + ':' + id; }
+  function draftGet(id) { try { return localStorage.getItem(draftKey(id)) || ''; } catch (e) { return ''; } }
+  function draftSet(id, v) { try { if (v) localStorage.setItem(draftKey(id), v); else localStorage.removeItem(draftKey(id)); } catch (e) { /* storage full */ } }
 
   function render() {
     if (!S.me) return;
@@ -357,7 +459,7 @@
     const live = [...S.contacts.values()].filter((c) => c.state === 'talking');
     if (!live.some((c) => c.id === S.selected)) S.selected = live.length ? live[0].id : 0;
     live.forEach((c) => {
-      const b = el('button', 'tab' + (c.id === S.selected ? ' sel' : ''), t(c.channel) + ' · ' + (c.citizen || '#' + c.id));
+      const b = el('button', 'tab' + (c.id === S.selected ? ' sel' : ''), t(c.channel) + ' · ' + citizenLabel(c));
       b.type = 'button'; b.dataset.contact = c.id;
       const n = S.unread.get(c.id) || 0;
       if (n) b.appendChild(el('span', 'badge', n));
@@ -366,6 +468,7 @@
     });
     renderPane(live.find((c) => c.id === S.selected));
     renderWrap();
+    renderOffers();
   }
 
   const panes = new Map();
@@ -381,22 +484,67 @@
       pane.appendChild(p);
       p.querySelectorAll('[data-i18n]').forEach((e) => { e.textContent = t(e.dataset.i18n); });
       p.querySelectorAll('[data-i18n-ph]').forEach((e) => { e.placeholder = t(e.dataset.i18nPh); });
+      p.querySelectorAll('[data-i18n-aria]').forEach((e) => { e.setAttribute('aria-label', t(e.dataset.i18nAria)); });
       const id = c.id, text = p.querySelector('.text');
+      text.value = draftGet(id); // the draft survives tab switches and reloads
       const doSend = () => {
         const v = text.value.trim(); if (!v) return;
         send('send', { contact: id, text: v }).then((r) => {
-          addLine(id, { seq: r.seq, sender: 'agent', text: v, sent: Date.now() }); text.value = ''; render();
-        }).catch((e) => toast(e.message));
+          addLine(id, { seq: r.seq, sender: 'agent', text: v, sent: Date.now() });
+          if (text.value.trim() === v) { text.value = ''; draftSet(id, ''); }
+          render();
+        }).catch((e) => toast(errText(e)));
       };
       p.querySelector('.send').onclick = doSend;
-      text.onkeydown = (e) => { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); doSend(); } };
+      // Canned replies: "/" at the start opens a searchable list; arrows
+      // move, Enter inserts the reply in the chat's language, Esc closes.
+      const pick = p.querySelector('.cannedpick');
+      const replies = cannedFor(c);
+      const cannedText = (r) => (c.language && c.language !== 'ko' ? r.en || r.ko : r.ko || r.en);
+      let hits = [], at = 0;
+      const insert = (r) => { text.value = cannedText(r); draftSet(id, text.value); pick.hidden = true; text.focus(); };
+      const drawPick = () => {
+        const m = /^\/(.*)$/s.exec(text.value);
+        if (!m || !replies.length) { pick.hidden = true; hits = []; return; }
+        const q = m[1].trim().toLowerCase();
+        hits = replies.filter((r) => !q || (r.ko + ' ' + r.en).toLowerCase().includes(q));
+        at = Math.min(at, Math.max(0, hits.length - 1));
+        pick.replaceChildren();
+        hits.forEach((r, i) => {
+          const o = el('li', i === at ? 'sel' : '', cannedText(r));
+          o.setAttribute('role', 'option'); o.id = 'cp' + id + '-' + i;
+          o.setAttribute('aria-selected', i === at ? 'true' : 'false');
+          o.onmousedown = (ev) => { ev.preventDefault(); insert(r); };
+          pick.appendChild(o);
+        });
+        if (!hits.length) pick.appendChild(el('li', 'muted', t('nocanned')));
+        pick.hidden = false;
+        text.setAttribute('aria-activedescendant', hits.length ? 'cp' + id + '-' + at : '');
+      };
+      text.onkeydown = (e) => {
+        // An IME composition (Korean) ends with Enter: that Enter commits
+        // the syllable, it must not send (keyCode 229 while composing).
+        if (e.isComposing || e.keyCode === 229) return;
+        if (!pick.hidden) {
+          if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+            e.preventDefault(); at = (at + (e.key === 'ArrowDown' ? 1 : hits.length - 1)) % Math.max(1, hits.length); drawPick(); return;
+          }
+          if (e.key === 'Enter' || e.key === 'Tab') { e.preventDefault(); if (hits[at]) insert(hits[at]); return; }
+          if (e.key === 'Escape') { e.preventDefault(); pick.hidden = true; return; }
+        }
+        if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); doSend(); }
+      };
+      text.addEventListener('input', () => { at = 0; drawPick(); });
       let lastTyping = 0;
-      text.oninput = () => { if (Date.now() - lastTyping > 2000) { lastTyping = Date.now(); act('typing', { contact: id }); } };
+      text.oninput = () => {
+        draftSet(id, text.value);
+        if (Date.now() - lastTyping > 2000) { lastTyping = Date.now(); act('typing', { contact: id }); }
+      };
       const canned = p.querySelector('.canned');
-      const list = (S.canned[c.number] || S.canned['*'] || []);
-      canned.appendChild(el('option', '', t('canned')));
-      list.forEach((s) => canned.appendChild(el('option', '', s)));
-      canned.onchange = () => { if (canned.selectedIndex > 0) { text.value = canned.value; canned.selectedIndex = 0; text.focus(); } };
+      canned.setAttribute('aria-label', t('canned'));
+      canned.appendChild(el('option', '', t('canned') + ' (/)'));
+      replies.forEach((r, i) => { const o = el('option', '', cannedText(r)); o.value = String(i); canned.appendChild(o); });
+      canned.onchange = () => { if (canned.selectedIndex > 0) { insert(replies[Number(canned.value)]); canned.selectedIndex = 0; } };
       p.querySelector('.transfer').onclick = () => act('transfer', {
         contact: id, queue: p.querySelector('.xqueue').value.trim(), agent: p.querySelector('.xagent').value.trim(), note: p.querySelector('.xnote').value
       });
@@ -407,11 +555,12 @@
       p.querySelector('.xfer').onclick = () => { const n = p.querySelector('.xnum').value.trim(); if (n) act('transfer', { contact: id, target: n }); };
       loadHistory(id).then(renderHistory);
     }
-    p.querySelector('.ctitle').textContent = t(c.channel) + ' · ' + (c.citizen || '#' + c.id);
-    p.querySelector('.cmeta').textContent = t('hotline') + ' ' + (c.number || '') + ' · ' + t('queue') + ' ' + c.queue + (c.language ? ' · ' + c.language : '');
+    p.querySelector('.ctitle').textContent = t(c.channel) + ' · ' + citizenLabel(c);
+    p.querySelector('.cmeta').textContent = t('hotline') + ' ' + lineName(c.number) + ' · ' + t('queue') + ' ' + queueName(c.queue) + (c.language ? ' · ' + langName(c.language) : '');
     p.querySelector('.ctimer').textContent = c.connected ? fmtDur(nowS() - c.connected) : '';
     const attrs = p.querySelector('.cattrs'); attrs.replaceChildren();
-    Object.entries(c.attrs || {}).forEach(([k, v]) => { attrs.appendChild(el('dt', '', k)); attrs.appendChild(el('dd', '', v)); });
+    if (c.channel === 'voice' && c.citizen) { attrs.appendChild(el('dt', '', t('phone'))); attrs.appendChild(el('dd', '', phoneShown(c))); }
+    attrList(c).forEach(([k, v]) => { attrs.appendChild(el('dt', '', k)); attrs.appendChild(el('dd', '', v)); });
     p.querySelector('.composer').hidden = c.channel !== 'chat';
     p.querySelector('.callctl').hidden = c.channel !== 'voice';
     p.querySelector('.log').hidden = c.channel !== 'chat';
@@ -480,6 +629,18 @@
   const W = window.OnecallWallboard({
     S, $, el, t, lang: () => lang, send, act, toast, render, fmtDur, stName, reasonName, nowS
   });
+
+  // Keyboard shortcuts: Alt+A accepts the oldest offer, Alt+H holds or
+  // resumes the selected call, Alt+E ends the selected contact.
+  document.addEventListener('keydown', (e) => {
+    if (!e.altKey || e.ctrlKey || e.metaKey || !S.me || S.me.role !== 'agent') return;
+    const k = (e.code || '').replace('Key', '').toLowerCase();
+    const cur = S.contacts.get(S.selected);
+    if (k === 'a') { const o = offered()[0]; if (o) { e.preventDefault(); act('accept', { contact: o.id }); } }
+    if (k === 'h' && cur && cur.channel === 'voice') { e.preventDefault(); act(cur.held ? 'resume' : 'hold', { contact: cur.id }); }
+    if (k === 'e' && cur) { e.preventDefault(); act('end', { contact: cur.id }); }
+  });
+  document.addEventListener('click', askNotify, { once: true });
 
   setInterval(() => { if (S.me && S.ws) render(); }, 1000);
   boot();

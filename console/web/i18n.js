@@ -2,6 +2,11 @@
 // UI strings, Korean and English.
 window.I18N = {
   ko: {
+    nocanned: '일치하는 상용구가 없습니다', message: '메시지', composerhint: '메시지 입력 (/ 상용구, Enter 보내기, Shift+Enter 줄바꿈)',
+    offers: '상담 요청', transferoffer: '이관된 상담', transferfrom: '이관한 상담사', sec: '초', phone: '전화번호',
+    a_topic: '문의 분야', a_ivr: 'ARS 선택', a_phone: '전화번호', a_email: '이메일',
+    lang_ko: '한국어', lang_en: '영어', lang_zh: '중국어', lang_vi: '베트남어', lang_ja: '일본어', lang_th: '태국어', lang_ru: '러시아어', lang_mn: '몽골어', lang_uz: '우즈베크어', lang_tl: '필리핀어', lang_km: '크메르어', lang_ne: '네팔어', lang_id: '인도네시아어',
+    d_resolved: '해결', 'd_information-given': '정보 안내', d_transferred: '이관', 'd_callback-needed': '콜백 필요', 'd_complaint-filed': '민원 접수', 'd_wrong-number': '잘못 걸린 전화', d_referred: '타 기관 안내',
     title: '상담 콘솔', username: '아이디', password: '비밀번호', signin: '로그인', signout: '로그아웃',
     connecting: '연결 중', online: '연결됨', offline: '연결 끊김 - 재연결 중', status: '상태',
     ready: '상담 가능', notready: '상담 불가', afternext: '현재 상담 후', logoutrouting: '업무 종료',
@@ -26,6 +31,11 @@ window.I18N = {
     cs_waiting: '대기', cs_offered: '연결 중', cs_talking: '상담 중', cs_callback: '콜백 예약', citizenside: '고객', agentside: '상담사', systemside: '시스템'
   },
   en: {
+    nocanned: 'No matching canned reply', message: 'Message', composerhint: 'Message (/ canned replies, Enter sends, Shift+Enter new line)',
+    offers: 'Offers', transferoffer: 'Transferred contact', transferfrom: 'Transferred by', sec: ' s', phone: 'Phone',
+    a_topic: 'Topic', a_ivr: 'IVR choice', a_phone: 'Phone', a_email: 'Email',
+    lang_ko: 'Korean', lang_en: 'English', lang_zh: 'Chinese', lang_vi: 'Vietnamese', lang_ja: 'Japanese', lang_th: 'Thai', lang_ru: 'Russian', lang_mn: 'Mongolian', lang_uz: 'Uzbek', lang_tl: 'Filipino', lang_km: 'Khmer', lang_ne: 'Nepali', lang_id: 'Indonesian',
+    d_resolved: 'Resolved', 'd_information-given': 'Information given', d_transferred: 'Transferred', 'd_callback-needed': 'Callback needed', 'd_complaint-filed': 'Complaint filed', 'd_wrong-number': 'Wrong number', d_referred: 'Referred elsewhere',
     title: 'Agent console', username: 'Username', password: 'Password', signin: 'Sign in', signout: 'Sign out',
     connecting: 'Connecting', online: 'Online', offline: 'Offline - reconnecting', status: 'Status',
     ready: 'Ready', notready: 'Not ready', afternext: 'after current contact', logoutrouting: 'Log out',

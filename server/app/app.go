@@ -281,17 +281,20 @@ func (a *App) build(ctx context.Context) error {
 	}
 
 	a.console, err = console.New(a.hub, a.st, console.Options{
-		Chat:           chatbridge.New(a.chat),
-		Calls:          callControl{a.sip},
-		AllowedOrigins: cfg.Server.Console.AllowedOrigins,
-		Realm:          realm,
-		MaskNumbers:    cfg.Server.Privacy.MaskPhoneNumbers,
-		Dispositions:   cfg.Dispositions(),
-		Logger:         a.log.With("component", "console"),
-		SessionTTL:     cfg.Server.Console.SessionTTL.D(),
-		LockAfter:      cfg.Server.Console.LockoutAfter,
-		LockFor:        cfg.Server.Console.LockoutFor.D(),
-		Queues:         consoleQueues(cfg),
+		Chat:                chatbridge.New(a.chat),
+		Calls:               callControl{a.sip},
+		AllowedOrigins:      cfg.Server.Console.AllowedOrigins,
+		Realm:               realm,
+		MaskNumbers:         cfg.Server.Privacy.MaskPhoneNumbers,
+		Dispositions:        cfg.Dispositions(),
+		CannedResponses:     consoleCanned(cfg),
+		Names:               consoleNames(cfg),
+		DispositionRequired: dispositionRequired(cfg),
+		Logger:              a.log.With("component", "console"),
+		SessionTTL:          cfg.Server.Console.SessionTTL.D(),
+		LockAfter:           cfg.Server.Console.LockoutAfter,
+		LockFor:             cfg.Server.Console.LockoutFor.D(),
+		Queues:              consoleQueues(cfg),
 	})
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
