@@ -214,7 +214,23 @@ func (s *Service) apiLogout(w http.ResponseWriter, r *http.Request, sess *sessio
 	if c := s.conns[sess.User]; c != nil && c.sess.Token == sess.Token {
 		c.kill(closeSignedOut, "signed out")
 	}
+	agent := router.AgentID(sess.User)
+	if t := s.grace[agent]; t != nil {
+		t.Stop()
+		delete(s.grace, agent)
+	}
+	loggedIn := sess.Role == RoleAgent && s.m.agent(agent).State != "offline"
 	s.mu.Unlock()
+	if loggedIn {
+		// Signing out ends routing at once: no "Ready (away)" seat that
+		// keeps receiving offers for the logout grace.
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		err := s.do(ctx, router.AgentLoggedOut{Agent: agent})
+		cancel()
+		if err != nil {
+			s.log.Warn("sign-out: routing logout", "agent_id", agent, "err", err)
+		}
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.secure(r), MaxAge: -1})
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

@@ -63,6 +63,13 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	}, "onecall"); err != nil {
 		t.Fatal(err)
 	}
+	// The contacts the test plays exist in the store, as the store sink
+	// would have written them: a wrap-up is stored durably on its row.
+	for _, id := range []uint64{101, 102, 103} {
+		if err := st.Durable(ctx, store.ContactUpsert{ID: id, Channel: "chat", Hotline: "1350", Queue: "labor", Arrived: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	h := &scriptHub{ch: make(chan router.Event, 1024)}
 	fc, calls := newFakeChat(), &fakeCalls{}
 	svc, err := newService(h, st, Options{Chat: fc, Calls: calls, MaskNumbers: true,
@@ -285,6 +292,9 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	run(a, "call pane", chromedp.WaitVisible(chromedp.CSS("#pane .callctl")), chromedp.Click(chromedp.CSS("#pane .hold")),
 		chromedp.SendKeys(chromedp.CSS("#pane .xnum"), "0212345678"), chromedp.Click(chromedp.CSS("#pane .xfer")))
 	waitText(a, "#pane .cattrs", "1 > 3 (임금)")
+	// The held state shows with its timer; Resume replaces Hold.
+	waitText(a, "#pane .heldstate", "보류 중 0:0")
+	run(a, "resume shown", chromedp.WaitVisible(chromedp.CSS("#pane .resume")), chromedp.WaitNotVisible(chromedp.CSS("#pane .hold")))
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		calls.mu.Lock()
 		ops := strings.Join(calls.ops, ",")
@@ -299,7 +309,9 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	}
 	shot(a, "agent-call.png")
 	deliver(router.ContactClosed{Contact: 103, Channel: router.Voice, Reason: router.EndTransferredOut, Agent: "agent01"}, agentState(router.WrapUp, "", 0))
-	run(a, "wrap 103", chromedp.WaitVisible(chromedp.CSS(`#wraplist .wrap[data-contact="103"]`)), chromedp.Click(chromedp.CSS(`#wraplist .wrap[data-contact="103"] button`)))
+	run(a, "wrap 103", chromedp.WaitVisible(chromedp.CSS(`#wraplist .wrap[data-contact="103"]`)))
+	setVal(a, `#wraplist .wrap[data-contact="103"] .disp`, "resolved")
+	run(a, "wrap 103 save", chromedp.Click(chromedp.CSS(`#wraplist .wrap[data-contact="103"] button`)))
 	h.expect(t, "WrapUpDone 103", func(ev router.Event) bool { _, ok := ev.(router.WrapUpDone); return ok })
 
 	// English UI.

@@ -32,6 +32,10 @@ type conn struct {
 	code    int    // set once before done closes
 	text    string // close reason
 	limiter *rate.Limiter
+	// snapped closes once the first snapshot is queued on send: commands
+	// are answered only after it, so the snapshot is always first.
+	snapped  chan struct{}
+	snapOnce sync.Once
 }
 
 func (c *conn) push(b []byte) {
@@ -93,7 +97,18 @@ func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(maxMessage)
 	c := &conn{s: s, ws: ws, sess: sess, send: make(chan []byte, s.opts.SendQueue), done: make(chan struct{}),
-		limiter: rate.NewLimiter(rate.Limit(s.opts.MsgRate), s.opts.MsgBurst)}
+		limiter: rate.NewLimiter(rate.Limit(s.opts.MsgRate), s.opts.MsgBurst), snapped: make(chan struct{})}
+	if sess.Role == RoleAgent {
+		// Log in to routing (not ready) before the snapshot and before any
+		// command is read: the console's own login can never land after
+		// the agent's first "state ready".
+		s.mu.Lock()
+		offline := s.m.agent(router.AgentID(sess.User)).State == "offline"
+		s.mu.Unlock()
+		if offline {
+			s.loginAgent(router.AgentID(sess.User))
+		}
+	}
 	if !s.register(c) {
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeShutdown, "shutting down"), time.Now().Add(time.Second))
 		ws.Close()
@@ -130,16 +145,7 @@ func (s *Service) register(c *conn) bool {
 	}
 	s.sendSnapshotLocked(c)
 	if c.sess.Role == RoleAgent {
-		a := *s.m.agent(agent)
-		s.emitLocked("agent_state", a, s.superList())
-		if a.State == "offline" {
-			// Log in to routing; the user record carries skills and capacity.
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.loginAgent(agent)
-			}()
-		}
+		s.emitLocked("agent_state", *s.m.agent(agent), s.superList())
 	}
 	return true
 }
@@ -240,7 +246,7 @@ func (c *conn) readLoop() {
 		select {
 		case <-c.done:
 			return
-		default:
+		case <-c.snapped: // the snapshot is queued before any reply
 		}
 		var m clientMsg
 		if err := json.Unmarshal(data, &m); err != nil {
@@ -257,7 +263,7 @@ func (c *conn) readLoop() {
 		}
 		data2, err := c.s.handle(c, m)
 		if err != nil {
-			c.reply(serverMsg{T: "error", ID: m.ID, Cmd: m.Cmd, Error: err.Error()})
+			c.reply(serverMsg{T: "error", ID: m.ID, Cmd: m.Cmd, Error: err.Error(), Code: errorCode(err)})
 			continue
 		}
 		c.reply(serverMsg{T: "reply", ID: m.ID, Cmd: m.Cmd, Data: data2})

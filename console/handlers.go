@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -27,6 +28,9 @@ type snapshot struct {
 	Canned      map[string][]Label  `json:"canned"`
 	Names       Names               `json:"names"`
 	QueueInfo   []QueueInfo         `json:"queue_info"`
+	// DispositionRequired lists the queues whose contacts need a saved
+	// disposition before Ready.
+	DispositionRequired []string `json:"disposition_required"`
 }
 
 type me struct {
@@ -36,9 +40,13 @@ type me struct {
 }
 
 type wrapView struct {
-	Contact uint64 `json:"contact"`
-	Number  string `json:"number"`
-	Channel string `json:"channel"`
+	Contact  uint64 `json:"contact"`
+	Number   string `json:"number"`
+	Channel  string `json:"channel"`
+	Queue    string `json:"queue"`
+	Citizen  string `json:"citizen,omitempty"`
+	Closed   int64  `json:"closed"`             // unix ms
+	Required bool   `json:"required,omitempty"` // disposition required before Ready
 }
 
 func (s *Service) snapshotLocked(sess *session) snapshot {
@@ -46,14 +54,22 @@ func (s *Service) snapshotLocked(sess *session) snapshot {
 		Me:         me{User: sess.User, Display: sess.Display, Role: sess.Role},
 		ServerTime: unixMS(s.now()), Queues: s.m.queueList(), Reasons: s.opts.NotReadyReasons,
 		Disposition: s.opts.Dispositions, Canned: s.opts.CannedResponses, WrapUp: []wrapView{}, Names: s.opts.Names,
-		QueueInfo: s.opts.Queues,
+		QueueInfo:           s.opts.Queues,
+		DispositionRequired: []string{},
 	}
+	for q, req := range s.opts.DispositionRequired {
+		if req {
+			sn.DispositionRequired = append(sn.DispositionRequired, q)
+		}
+	}
+	sort.Strings(sn.DispositionRequired)
 	if sess.Role == RoleAgent {
 		a := *s.m.agent(router.AgentID(sess.User))
 		sn.Agent = &a
 		sn.Contacts = s.m.contactList(func(c *ContactView) bool { return c.Agent == sess.User })
 		for _, w := range s.wrap[router.AgentID(sess.User)] {
-			sn.WrapUp = append(sn.WrapUp, wrapView{Contact: uint64(w.Contact), Number: w.Number, Channel: w.Channel})
+			sn.WrapUp = append(sn.WrapUp, wrapView{Contact: uint64(w.Contact), Number: w.Number, Channel: w.Channel,
+				Queue: w.Queue, Citizen: w.Citizen, Closed: unixMS(w.Closed), Required: w.Required})
 		}
 	} else {
 		sn.Agents = s.m.agentList()
@@ -120,14 +136,22 @@ func (s *Service) handle(c *conn, m clientMsg) (any, error) {
 		}
 		s.mu.Lock()
 		offline := s.m.agent(user).State == "offline"
+		pending := s.pendingRequiredLocked(user)
 		s.mu.Unlock()
+		if pending != 0 && a.State == "ready" {
+			return nil, codedf("wrap_up_pending", "save the disposition of contact %d before Ready", pending)
+		}
 		if offline && (a.State == "ready" || a.State == "not_ready") {
 			// Back from "log out": log in to routing again first.
 			if err := s.do(ctx, router.AgentLoggedIn{Agent: user, Ready: a.State == "ready"}); err != nil || a.State == "ready" {
 				return nil, err
 			}
 		}
-		return nil, s.requestState(ctx, user, a.State, a.Reason, a.Next, "")
+		if err := s.requestState(ctx, user, a.State, a.Reason, a.Next, ""); err != nil {
+			return nil, err
+		}
+		s.unforce(user) // the agent's own explicit choice
+		return nil, nil
 	case "logout":
 		if err := agentOnly(); err != nil {
 			return nil, err
@@ -188,20 +212,32 @@ func (s *Service) handle(c *conn, m clientMsg) (any, error) {
 		}
 		id := router.ContactID(a.Contact)
 		switch m.Cmd {
-		case "hold":
-			return nil, s.opts.Calls.Hold(ctx, id)
-		case "resume":
-			return nil, s.opts.Calls.Resume(ctx, id)
+		case "hold", "resume":
+			op := s.opts.Calls.Resume
+			if m.Cmd == "hold" {
+				op = s.opts.Calls.Hold
+			}
+			if err := op(ctx, id); err != nil {
+				return nil, err
+			}
+			s.setHeld(id, m.Cmd == "hold")
+			return nil, nil
 		}
 		return nil, s.opts.Calls.Hangup(ctx, id)
 	case "wrapup":
 		if err := agentOnly(); err != nil {
 			return nil, err
 		}
-		return nil, s.wrapUp(ctx, user, a)
+		return s.wrapUp(ctx, user, a)
 	case "wrapup_done":
 		if err := agentOnly(); err != nil {
 			return nil, err
+		}
+		s.mu.Lock()
+		pending := s.pendingRequiredLocked(user)
+		s.mu.Unlock()
+		if pending != 0 {
+			return nil, codedf("wrap_up_pending", "save the disposition of contact %d first", pending)
 		}
 		return nil, s.do(ctx, router.WrapUpDone{Agent: user})
 	case "history":
@@ -216,7 +252,15 @@ func (s *Service) handle(c *conn, m clientMsg) (any, error) {
 		if err := super(); err != nil {
 			return nil, err
 		}
-		return nil, s.requestState(ctx, router.AgentID(a.Agent), a.State, a.Reason, a.Next, user)
+		if err := s.requestState(ctx, router.AgentID(a.Agent), a.State, a.Reason, a.Next, user); err != nil {
+			return nil, err
+		}
+		if a.State == "not_ready" {
+			s.force(router.AgentID(a.Agent), forcedState{By: user, Reason: a.Reason})
+		} else {
+			s.unforce(router.AgentID(a.Agent))
+		}
+		return nil, nil
 	case "force_logout":
 		if err := super(); err != nil {
 			return nil, err
@@ -470,4 +514,46 @@ func (s *Service) waiting(ctx context.Context, queue string) []ContactView {
 		}
 	}
 	return list
+}
+
+// force records a supervisor's not-ready on agent and tells the agent
+// (agent_state with forced_by).
+func (s *Service) force(agent router.AgentID, f forcedState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.m.agent(agent)
+	if a.State == "offline" {
+		return
+	}
+	s.forced[agent] = f
+	a.ForcedBy = string(f.By)
+	s.emitLocked("agent_state", *a, s.agentTargets(agent))
+}
+
+func (s *Service) unforce(agent router.AgentID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.forced[agent]; !ok {
+		return
+	}
+	delete(s.forced, agent)
+	a := s.m.agent(agent)
+	a.ForcedBy = ""
+	s.emitLocked("agent_state", *a, s.agentTargets(agent))
+}
+
+// setHeld marks a call held (since now) or resumed and tells the agent and
+// supervisors, so the console shows the held state with its timer.
+func (s *Service) setHeld(id router.ContactID, held bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.m.contacts[id]
+	if v == nil {
+		return
+	}
+	v.Held = 0
+	if held {
+		v.Held = unixMS(s.now())
+	}
+	s.emitLocked("contact_state", *v, s.agentTargets(router.AgentID(v.Agent)))
 }

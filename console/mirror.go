@@ -24,6 +24,9 @@ type AgentView struct {
 	Active    int   `json:"active"`
 	Phone     bool  `json:"phone"`  // SIP phone registered
 	Online    bool  `json:"online"` // console connected
+	// ForcedBy is the supervisor who set the agent not ready; the agent's
+	// wrap-up "then" does not override it.
+	ForcedBy string `json:"forced_by,omitempty"`
 }
 
 // ContactView is one live contact.
@@ -44,6 +47,7 @@ type ContactView struct {
 	Position   int               `json:"position,omitempty"`
 	Priority   int               `json:"priority,omitempty"`
 	Connected  int64             `json:"connected,omitempty"` // unix ms
+	Held       int64             `json:"held,omitempty"`      // unix ms the call was put on hold, 0 = not held
 	citizenRaw string            // unmasked, never sent
 }
 

@@ -25,6 +25,7 @@ type serverMsg struct {
 	ID    int64  `json:"id,omitempty"`
 	Cmd   string `json:"cmd,omitempty"`
 	Error string `json:"error,omitempty"`
+	Code  string `json:"code,omitempty"` // error code, translated by the client
 	Data  any    `json:"data,omitempty"`
 }
 

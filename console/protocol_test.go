@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"onecall/router"
+	"onecall/store"
 )
 
 func TestMalformedAndUnknownCommandsKeepSession(t *testing.T) {
@@ -102,8 +103,10 @@ func TestReconnectResyncKeepsOffer(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.MaskNumbers = true })
 	c := e.signedIn("agent01")
 	ws := c.mustDial()
-	ws.snapshot()
-	ws.event("agent_state", agentIs("not_ready"))
+	// The console logged the agent in before the snapshot: it says so.
+	if sn := ws.snapshot(); sn.Agent == nil || sn.Agent.State != "not_ready" {
+		t.Fatalf("snapshot agent %+v, want not_ready", sn.Agent)
+	}
 	ws.mustCall("state", map[string]any{"state": "ready"})
 	ws.event("agent_state", agentIs("ready"))
 	ws.ws.Close() // network drop
@@ -259,6 +262,10 @@ func TestChatFlowWithSupervisor(t *testing.T) {
 		json.Unmarshal(d, &a)
 		return a.ID == "agent02" && a.State == "wrap_up"
 	})
+	// The contact row exists, as the store sink writes it on arrival.
+	if err := e.st.Durable(t.Context(), store.ContactUpsert{ID: uint64(id), Channel: "chat", Hotline: "1350", Queue: "labor", Arrived: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	if m := a2.call("wrapup", map[string]any{"contact": id, "disposition": "bogus"}); m.T != "error" {
 		t.Fatal("unknown disposition accepted")
 	}

@@ -83,8 +83,8 @@ type Options struct {
 	// DispositionRequired lists the queues whose contacts need a saved
 	// disposition before the agent may be Ready again.
 	DispositionRequired map[string]bool
-	Logger          *slog.Logger
-	Clock           func() time.Time
+	Logger              *slog.Logger
+	Clock               func() time.Time
 	// SessionTTL is the idle lifetime of a sign-in (default 12h).
 	SessionTTL time.Duration
 	// LockAfter failed sign-ins lock an account for LockFor (default 5, 15m).
@@ -166,6 +166,7 @@ type Service struct {
 	supers  map[*conn]struct{}
 	follows map[router.ContactID]map[*conn]struct{}
 	wrap    map[router.AgentID][]wrapItem // contacts awaiting a disposition
+	forced  map[router.AgentID]forcedState
 	grace   map[router.AgentID]*time.Timer
 	subs    map[router.ContactID]func() // chat subscriptions; nil value = pending
 	closed  bool
@@ -173,9 +174,20 @@ type Service struct {
 }
 
 type wrapItem struct {
-	Contact router.ContactID
-	Number  string
-	Channel string
+	Contact  router.ContactID
+	Number   string
+	Channel  string
+	Queue    string
+	Citizen  string // as shown: the name the citizen gave, or the (masked) number
+	Closed   time.Time
+	Required bool // the queue requires a disposition before Ready
+}
+
+// forcedState is a not-ready a supervisor set on an agent; it holds until
+// the agent or a supervisor changes the state explicitly.
+type forcedState struct {
+	By     router.AgentID
+	Reason string
 }
 
 // newService builds the Service on any hubAPI (New passes *server.Hub).
@@ -196,6 +208,7 @@ func newService(h hubAPI, st Store, opts Options) (*Service, error) {
 		supers:  make(map[*conn]struct{}),
 		follows: make(map[router.ContactID]map[*conn]struct{}),
 		wrap:    make(map[router.AgentID][]wrapItem),
+		forced:  make(map[router.AgentID]forcedState),
 		grace:   make(map[router.AgentID]*time.Timer),
 		subs:    make(map[router.ContactID]func()),
 		out:     make(chan outMsg, 8192),
@@ -247,6 +260,17 @@ func (s *Service) PhoneRegistered(agent router.AgentID, registered bool) {
 	a := s.m.agent(agent)
 	a.Phone = registered
 	s.emitLocked("agent_state", *a, s.agentTargets(agent))
+}
+
+// AgentState is the agent's routing state as consoles see it ("offline",
+// "ready", "not_ready", ...).
+func (s *Service) AgentState(agent router.AgentID) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.m.agents[agent]; a != nil {
+		return a.State
+	}
+	return "offline"
 }
 
 // CitizenEvent passes what a citizen did in a chat (message, typing, read,
@@ -319,7 +343,7 @@ func (s *Service) Deliver(cmds []router.Command) {
 				prev = router.AgentID(v.Agent)
 			}
 			if v := s.m.contacts[c.Contact]; v != nil && prev != "" && v.State == "talking" {
-				s.pushWrapLocked(prev, wrapItem{Contact: c.Contact, Number: v.Number, Channel: v.Channel})
+				s.closedTalkingLocked(prev, v, now)
 			}
 			s.m.apply(c, now)
 			targets := s.agentTargets(prev) // followers are supervisors: included
@@ -351,6 +375,10 @@ func (s *Service) Deliver(cmds []router.Command) {
 			if c.State == router.Offline {
 				delete(s.wrap, c.Agent)
 			}
+			if c.State == router.Offline || c.State == router.Ready {
+				delete(s.forced, c.Agent)
+			}
+			s.m.agents[c.Agent].ForcedBy = string(s.forced[c.Agent].By)
 			s.emitLocked("agent_state", *s.m.agents[c.Agent], s.agentTargets(c.Agent))
 		case router.Overflowed, router.Announce:
 			s.m.apply(c, now)
@@ -374,6 +402,34 @@ func (s *Service) Deliver(cmds []router.Command) {
 		s.emitLocked("queue_stats", stats, all)
 	}
 }
+
+// closedTalkingLocked puts a contact the agent was talking to into their
+// wrap-up list. When its queue requires a disposition before Ready, the
+// agent is held not-ready (reason wrap_up_pending) after the wrap-up until
+// it is saved — unless a supervisor already holds them not-ready. Called
+// on the hub goroutine: Submit never blocks. s.mu held.
+func (s *Service) closedTalkingLocked(agent router.AgentID, v *ContactView, now time.Time) {
+	cit := v.Citizen
+	if n := v.Attrs["name"]; n != "" {
+		cit = n
+	}
+	w := wrapItem{Contact: router.ContactID(v.ID), Number: v.Number, Channel: v.Channel, Queue: v.Queue,
+		Citizen: cit, Closed: now, Required: s.opts.DispositionRequired[v.Queue]}
+	s.pushWrapLocked(agent, w)
+	if !w.Required {
+		return
+	}
+	if _, forced := s.forced[agent]; forced {
+		return
+	}
+	if err := s.hub.Submit(router.AgentStateRequested{Agent: agent, State: router.NotReady, Reason: ReasonWrapUpPending, Next: true}); err != nil {
+		s.log.Warn("hold agent for disposition", "agent_id", agent, "err", err)
+	}
+}
+
+// ReasonWrapUpPending is the not-ready reason of an agent held until a
+// required disposition is saved.
+const ReasonWrapUpPending = "wrap_up_pending"
 
 func (s *Service) pushWrapLocked(a router.AgentID, w wrapItem) {
 	l := append(s.wrap[a], w)
@@ -463,6 +519,9 @@ func (s *Service) dispatch() {
 			}
 			for _, c := range m.targets {
 				c.push(m.b)
+			}
+			if m.snap != nil {
+				m.targets[0].snapOnce.Do(func() { close(m.targets[0].snapped) })
 			}
 		case <-s.ctx.Done():
 			return

@@ -20,6 +20,8 @@ type Store interface {
 	RecordLoginFailure(ctx context.Context, name string, now time.Time, lockAfter int, lockFor time.Duration) (bool, error)
 	ResetLoginFailures(ctx context.Context, name string) error
 	Enqueue(rec store.Record) error
+	// Durable returns once rec is committed (confirmed writes: wrap-up).
+	Durable(ctx context.Context, rec store.Record) error
 	Contact(ctx context.Context, id uint64) (store.Contact, error)
 	ContactsByCitizen(ctx context.Context, citizen string, limit int) ([]store.Contact, error)
 	CallRecords(ctx context.Context, limit int) ([]store.CallRecord, error)

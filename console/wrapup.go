@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"onecall/router"
@@ -97,36 +96,47 @@ func (s *Service) mayRead(ctx context.Context, agent router.AgentID, id router.C
 	return false
 }
 
-// wrapUp records the disposition and notes of a contact the agent finished,
-// then ends wrap-up (router.WrapUpDone) and sets the next state.
-func (s *Service) wrapUp(ctx context.Context, agent router.AgentID, a contactArgs) error {
+// wrapReply answers a confirmed wrap-up: what state the agent is headed
+// for, and who holds them there when a supervisor does.
+type wrapReply struct {
+	Stored   bool   `json:"stored"`         // the disposition is committed
+	Pending  int    `json:"pending"`        // contacts still awaiting a disposition
+	Then     string `json:"then,omitempty"` // the state requested next ("" = none yet)
+	ForcedBy string `json:"forced_by,omitempty"`
+}
+
+// wrapUp records the disposition and notes of a contact the agent finished
+// — committed to the store before the reply, so a crash right after the
+// reply loses nothing and a read right after it sees the disposition —
+// then, once no contact awaits a disposition, ends wrap-up
+// (router.WrapUpDone) and sets the next state. A supervisor's forced
+// not-ready is never overridden by the form's "then".
+func (s *Service) wrapUp(ctx context.Context, agent router.AgentID, a contactArgs) (any, error) {
 	id := router.ContactID(a.Contact)
 	s.mu.Lock()
-	var item *wrapItem
-	for i, w := range s.wrap[agent] {
+	var wi wrapItem
+	found := false
+	for _, w := range s.wrap[agent] {
 		if w.Contact == id {
-			item = &s.wrap[agent][i]
+			wi, found = w, true
 		}
 	}
-	var wi wrapItem
-	if item != nil {
-		wi = *item
-	}
 	s.mu.Unlock()
-	if item == nil {
-		return fmt.Errorf("contact %d is not in your wrap-up", id)
+	if !found {
+		return nil, codedf("not_in_wrap_up", "contact %d is not in your wrap-up", id)
 	}
 	if a.Disposition == "" {
-		return errors.New("pick a disposition")
+		return nil, codedf("pick_disposition", "pick a disposition")
 	}
 	if !s.validDisposition(wi.Number, a.Disposition) {
-		return fmt.Errorf("unknown disposition %q for hotline %s", clip(a.Disposition, 40), wi.Number)
+		return nil, codedf("unknown_disposition", "unknown disposition %q for hotline %s", clip(a.Disposition, 40), wi.Number)
 	}
 	if len([]rune(a.Notes)) > 4000 {
-		return errors.New("notes longer than 4000 characters")
+		return nil, codedf("notes_too_long", "notes longer than 4000 characters")
 	}
-	if err := s.st.Enqueue(store.ContactWrapUp{Contact: uint64(id), Disposition: a.Disposition, Notes: a.Notes}); err != nil {
-		return err
+	if err := s.st.Durable(ctx, store.ContactWrapUp{Contact: uint64(id), Disposition: a.Disposition, Notes: a.Notes}); err != nil {
+		s.log.Warn("wrap-up not stored", "contact_id", id, "agent_id", agent, "err", err)
+		return nil, codedf("not_stored", "the disposition could not be stored; try again")
 	}
 	s.mu.Lock()
 	l := s.wrap[agent][:0]
@@ -137,21 +147,40 @@ func (s *Service) wrapUp(ctx context.Context, agent router.AgentID, a contactArg
 	}
 	s.wrap[agent] = l
 	remaining := len(l)
+	forced, isForced := s.forced[agent]
 	s.mu.Unlock()
+	rep := wrapReply{Stored: true, Pending: remaining}
 	if remaining > 0 {
-		return nil // more contacts to wrap up first
+		return rep, nil // more contacts to wrap up first
 	}
 	// WrapUpDone is refused when the agent is not in wrap-up (already
 	// ended by its timer); that is fine.
 	_, _ = s.hub.Do(ctx, router.WrapUpDone{Agent: agent})
+	if isForced {
+		rep.Then, rep.ForcedBy = "not_ready", string(forced.By)
+		return rep, nil
+	}
 	switch a.Then {
 	case "", "none":
-		return nil
+		return rep, nil
 	case "ready":
-		return s.requestState(ctx, agent, "ready", "", false, "")
+		rep.Then = "ready"
+		return rep, s.requestState(ctx, agent, "ready", "", false, "")
 	default:
-		return s.requestState(ctx, agent, "not_ready", a.Then, false, "")
+		rep.Then = "not_ready"
+		return rep, s.requestState(ctx, agent, "not_ready", a.Then, false, "")
 	}
+}
+
+// pendingRequired is the first contact of agent whose queue requires a
+// disposition before Ready and that has none yet (0 = none). s.mu held.
+func (s *Service) pendingRequiredLocked(agent router.AgentID) router.ContactID {
+	for _, w := range s.wrap[agent] {
+		if w.Required {
+			return w.Contact
+		}
+	}
+	return 0
 }
 
 func (s *Service) validDisposition(number, code string) bool {

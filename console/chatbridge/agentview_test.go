@@ -133,7 +133,6 @@ func TestAgentViewDraftsSurvive(t *testing.T) {
 	r.poll(a, "draft 1 back", `document.querySelector('#pane .text').value === '첫 번째 초안'`)
 	r.run(a, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#conn.online")), chromedp.WaitVisible(chromedp.CSS(tab(id2))))
 	r.run(a, "to 2", chromedp.Click(chromedp.CSS(tab(id2))))
-	t.Logf("storage %s sel %v val %q", eval[string](r, a, `JSON.stringify(localStorage)`), eval[int](r, a, `window.onecall.selected`), eval[string](r, a, `document.querySelector("#pane .text").value`))
 	r.poll(a, "draft 2 after reload", `document.querySelector('#pane .text').value === 'second draft'`)
 	r.run(a, "to 1", chromedp.Click(chromedp.CSS(tab(id1))))
 	r.poll(a, "draft 1 after reload", `document.querySelector('#pane .text').value === '첫 번째 초안'`)

@@ -92,7 +92,7 @@ func newRig(t *testing.T, cfg func(*router.Config), opts func(*console.Options))
 	t.Cleanup(func() { cs.Close() })
 	br := chatbridge.New(cs)
 	o := console.Options{Chat: br, Logger: log,
-		Dispositions:    map[string][]string{"*": {"resolved", "information-given", "callback-needed"}},
+		Dispositions: map[string][]string{"*": {"resolved", "information-given", "callback-needed"}},
 		CannedResponses: map[string][]console.Label{"*": {
 			{Ko: "안녕하세요. 상담사입니다.", En: "Hello, this is your agent."},
 			{Ko: "확인해 드리겠습니다. 잠시만 기다려 주세요.", En: "Let me check. One moment, please."},
@@ -237,6 +237,7 @@ func (r *rig) agentLines(id int) []string {
 // screenshot saves a 1366x768 picture under docs/screenshots.
 func (r *rig) screenshot(c context.Context, name string) {
 	r.t.Helper()
+	r.run(c, "1366x768", chromedp.EmulateViewport(1366, 768))
 	png, err := chromedp.Run(c, chromedp.CaptureScreenshot())
 	if err != nil {
 		r.t.Fatalf("screenshot %s: %v", name, err)

@@ -26,7 +26,7 @@
     document.querySelectorAll('[data-i18n]').forEach((e) => { e.textContent = t(e.dataset.i18n); });
     document.querySelectorAll('[data-i18n-ph]').forEach((e) => { e.placeholder = t(e.dataset.i18nPh); });
     document.querySelectorAll('[data-i18n-aria]').forEach((e) => { e.setAttribute('aria-label', t(e.dataset.i18nAria)); });
-    $('lang').textContent = lang === 'ko' ? 'EN' : '한국어';
+    $('lang').textContent = lang === 'ko' ? 'EN' : '한국어'; $('lang').lang = lang === 'ko' ? 'en' : 'ko';
   }
   $('lang').onclick = () => {
     lang = lang === 'ko' ? 'en' : 'ko'; localStorage.setItem('lang', lang); applyI18n();
@@ -141,7 +141,7 @@
   function snapshot(seq, d) {
     S.seq = seq; S.clockSkew = d.server_time - Date.now();
     S.me = Object.assign(S.me || {}, d.me);
-    S.reasons = d.reasons || []; S.dispositions = d.dispositions || {}; S.canned = d.canned || {}; S.names = d.names || {};
+    S.reasons = d.reasons || []; S.dispositions = d.dispositions || {}; S.canned = d.canned || {}; S.names = d.names || {}; S.required = d.disposition_required || [];
     S.agent = d.agent || null;
     S.contacts = new Map((d.contacts || []).map((c) => [c.id, c]));
     S.wrap = d.wrap_up || [];
@@ -214,7 +214,10 @@
     if (S.me.role !== 'agent') { W.onEvent(kind, d); render(); return; }
     switch (kind) {
       case 'agent_state':
-        if (d.id === S.me.user) S.agent = d;
+        if (d.id === S.me.user) {
+          if (d.forced_by && !(S.agent && S.agent.forced_by)) toast(t('forcedby').replace('{by}', d.forced_by));
+          S.agent = d;
+        }
         break;
       case 'offer':
         S.contacts.set(d.id, d);
@@ -232,10 +235,13 @@
         break;
       case 'contact_closed': {
         const c = S.contacts.get(d.contact);
-        if (c && c.state === 'talking') S.wrap.push({ contact: d.contact, number: c.number, channel: c.channel, queue: c.queue });
+        if (c && c.state === 'talking') {
+          S.wrap.push({ contact: d.contact, number: c.number, channel: c.channel, queue: c.queue, citizen: citizenLabel(c),
+            closed: nowS(), required: (S.required || []).includes(c.queue) });
+        }
         S.contacts.delete(d.contact);
         draftSet(d.contact, '');
-        addLine(d.contact, { sender: 'system', text: t('closed') + ' (' + d.reason + ')' });
+        addLine(d.contact, { sender: 'system', text: t('closed') + ' (' + endName(d.reason) + ')' });
         break;
       }
       case 'queue_stats':
@@ -264,9 +270,9 @@
     }
     if (d.kind === 'left') addLine(d.contact, { sender: 'system', text: t('closed') });
   }
-  async function loadTranscript(id) {
+  async function loadTranscript(id, wrap) {
     const c = S.contacts.get(id);
-    if (!c || c.channel !== 'chat') return;
+    if (!wrap && (!c || c.channel !== 'chat')) return;
     try {
       const lines = await send('transcript', { contact: id });
       const old = S.logs.get(id) || [];
@@ -363,14 +369,14 @@
           });
         }
       }
-      ol.appendChild(card); // keep the order: oldest deadline first
+      if (ol.children[i] !== card) ol.insertBefore(card, ol.children[i] || null); // oldest deadline first; move only when out of place
       card.querySelector('.offertitle').textContent = (c.transfer ? t('transferoffer') : t('newoffer')) + ' · ' + t(c.channel);
-      const dl = card.querySelector('.offerinfo'); dl.replaceChildren();
-      offerFacts(c).forEach(([k, v]) => { dl.appendChild(el('dt', '', k)); dl.appendChild(el('dd', '', v)); });
+      const facts = offerFacts(c);
       if (c.transfer) {
-        dl.appendChild(el('dt', '', t('transferfrom'))); dl.appendChild(el('dd', 'xferfrom', c.transfer.from || ''));
-        if (c.transfer.note) { dl.appendChild(el('dt', '', t('note'))); dl.appendChild(el('dd', 'xfernote', c.transfer.note)); }
+        facts.push([t('transferfrom'), c.transfer.from || '']);
+        if (c.transfer.note) facts.push([t('note'), c.transfer.note]);
       }
+      setPairs(card.querySelector('.offerinfo'), facts);
       const left = Math.max(0, Math.round((c.deadline - nowS()) / 1000));
       card.querySelector('.offercount').textContent = t('respondin') + ' ' + left + t('sec');
     });
@@ -429,6 +435,20 @@
     return nm(tp) || v;
   }
   function phoneShown(c) { return c.citizen || ''; }
+  // setPairs fills a <dl> with [term, value] pairs, touching the DOM only
+  // where text changed (the page redraws every second; nodes being clicked
+  // or read by assistive technology stay put).
+  function setPairs(dl, pairs) {
+    while (dl.children.length > pairs.length * 2) dl.lastElementChild.remove();
+    pairs.forEach(([k, v], i) => {
+      let dt = dl.children[i * 2], dd = dl.children[i * 2 + 1];
+      if (!dt) { dt = el('dt'); dl.appendChild(dt); }
+      if (!dd) { dd = el('dd'); dl.appendChild(dd); }
+      if (dt.textContent !== String(k)) dt.textContent = k;
+      if (dd.textContent !== String(v)) dd.textContent = v;
+    });
+  }
+  function endName(r) { const k = 'end_' + r; return t(k) === k ? r : t(k); }
   function cannedFor(c) { return (S.canned[c.number] || S.canned['*'] || []).filter((r) => r && (r.ko || r.en)); }
   function draftKey(id) { return 'draft:' + ((S.me && S.me.user) || '') + ':' + id; }
   function draftGet(id) { try { return localStorage.getItem(draftKey(id)) || ''; } catch (e) { return ''; } }
@@ -441,7 +461,8 @@
 
   function renderAgent() {
     const a = S.agent || { state: 'offline' };
-    $('mystate').textContent = stName(a.state) + (a.reason && a.state === 'not_ready' ? ' (' + reasonName(a.reason) + ')' : '');
+    $('mystate').textContent = stName(a.state) + (a.reason && a.state === 'not_ready' ? ' (' + reasonName(a.reason) + ')' : '') +
+      (a.forced_by ? ' · ' + t('setby').replace('{by}', a.forced_by) : '');
     $('mystate').className = 'state ' + a.state;
     // In wrap-up the timer counts down to the automatic end; otherwise it
     // shows the time in the current state.
@@ -455,16 +476,27 @@
     let waiting = 0; S.queues.forEach((q) => { waiting += q.waiting; });
     $('qsum').textContent = t('waitingn') + ' ' + waiting;
     // tabs
-    const tabs = $('tabs'); tabs.replaceChildren();
+    // Tabs are kept (not rebuilt) across redraws: one button per contact.
+    const tabs = $('tabs');
     const live = [...S.contacts.values()].filter((c) => c.state === 'talking');
     if (!live.some((c) => c.id === S.selected)) S.selected = live.length ? live[0].id : 0;
-    live.forEach((c) => {
-      const b = el('button', 'tab' + (c.id === S.selected ? ' sel' : ''), t(c.channel) + ' · ' + citizenLabel(c));
-      b.type = 'button'; b.dataset.contact = c.id;
+    const liveIds = new Set(live.map((c) => c.id));
+    tabs.querySelectorAll('.tab').forEach((b) => { if (!liveIds.has(Number(b.dataset.contact))) b.remove(); });
+    live.forEach((c, i) => {
+      let b = tabs.querySelector('.tab[data-contact="' + c.id + '"]');
+      if (!b) {
+        b = el('button', 'tab'); b.type = 'button'; b.dataset.contact = c.id;
+        b.appendChild(el('span', 'tablabel'));
+        b.appendChild(el('span', 'badge'));
+        b.onclick = () => { S.selected = c.id; S.unread.delete(c.id); render(); };
+      }
+      if (tabs.children[i] !== b) tabs.insertBefore(b, tabs.children[i] || null);
+      b.className = 'tab' + (c.id === S.selected ? ' sel' : '') + (c.held ? ' held' : '');
+      b.setAttribute('aria-current', c.id === S.selected ? 'true' : 'false');
+      const label = t(c.channel) + ' · ' + citizenLabel(c);
+      const lab = b.querySelector('.tablabel'); if (lab.textContent !== label) lab.textContent = label;
       const n = S.unread.get(c.id) || 0;
-      if (n) b.appendChild(el('span', 'badge', n));
-      b.onclick = () => { S.selected = c.id; S.unread.delete(c.id); render(); };
-      tabs.appendChild(b);
+      const bd = b.querySelector('.badge'); bd.hidden = !n; bd.textContent = n ? String(n) : '';
     });
     renderPane(live.find((c) => c.id === S.selected));
     renderWrap();
@@ -558,11 +590,16 @@
     p.querySelector('.ctitle').textContent = t(c.channel) + ' · ' + citizenLabel(c);
     p.querySelector('.cmeta').textContent = t('hotline') + ' ' + lineName(c.number) + ' · ' + t('queue') + ' ' + queueName(c.queue) + (c.language ? ' · ' + langName(c.language) : '');
     p.querySelector('.ctimer').textContent = c.connected ? fmtDur(nowS() - c.connected) : '';
-    const attrs = p.querySelector('.cattrs'); attrs.replaceChildren();
-    if (c.channel === 'voice' && c.citizen) { attrs.appendChild(el('dt', '', t('phone'))); attrs.appendChild(el('dd', '', phoneShown(c))); }
-    attrList(c).forEach(([k, v]) => { attrs.appendChild(el('dt', '', k)); attrs.appendChild(el('dd', '', v)); });
+    const pairs = [];
+    if (c.channel === 'voice' && c.citizen) pairs.push([t('phone'), phoneShown(c)]);
+    setPairs(p.querySelector('.cattrs'), pairs.concat(attrList(c)));
     p.querySelector('.composer').hidden = c.channel !== 'chat';
     p.querySelector('.callctl').hidden = c.channel !== 'voice';
+    const held = p.querySelector('.heldstate');
+    held.hidden = !c.held;
+    held.textContent = c.held ? t('onhold') + ' ' + fmtDur(nowS() - c.held) : '';
+    p.querySelector('.hold').hidden = !!c.held;
+    p.querySelector('.resume').hidden = !c.held;
     p.querySelector('.log').hidden = c.channel !== 'chat';
     const log = p.querySelector('.log');
     const lines = S.logs.get(c.id) || [];
@@ -598,30 +635,65 @@
     });
   }
 
+  // One wrap-up form per finished contact: who it was (name, channel,
+  // line, queue), a countdown to the end of wrap-up from the queue's
+  // config, labelled dispositions, and the transcript kept visible.
   function renderWrap() {
     const w = $('wraplist');
     const have = new Set([...w.querySelectorAll('.wrap')].map((e) => Number(e.dataset.contact)));
     const want = new Set(S.wrap.map((x) => x.contact));
     w.querySelectorAll('.wrap').forEach((e) => { if (!want.has(Number(e.dataset.contact))) e.remove(); });
+    const a = S.agent || {};
     S.wrap.forEach((x) => {
-      if (have.has(x.contact)) return;
-      const f = el('form', 'wrap'); f.dataset.contact = x.contact;
-      f.appendChild(el('b', '', '#' + x.contact + ' ' + t(x.channel) + ' ' + (x.number || '')));
-      const disp = el('select', 'disp'); disp.setAttribute('aria-label', t('disposition'));
-      (S.dispositions[x.number] || S.dispositions['*'] || ['resolved']).forEach((d) => { const o = el('option', '', d); o.value = d; disp.appendChild(o); });
-      const notes = el('textarea', 'notes'); notes.placeholder = t('notes'); notes.maxLength = 4000;
-      const then = el('select', 'then');
-      const o1 = el('option', '', t('ready')); o1.value = 'ready'; then.appendChild(o1);
-      S.reasons.forEach((r) => { const o = el('option', '', t('notready') + ': ' + (t('r_' + r) === 'r_' + r ? r : t('r_' + r))); o.value = r; then.appendChild(o); });
-      const b = el('button', 'primary', t('save')); b.type = 'submit';
-      f.append(disp, notes, then, b);
-      f.onsubmit = (ev) => {
-        ev.preventDefault();
-        send('wrapup', { contact: x.contact, disposition: disp.value, notes: notes.value, then: then.value })
-          .then(() => { S.wrap = S.wrap.filter((y) => y.contact !== x.contact); render(); })
-          .catch((e) => toast(e.message));
-      };
-      w.appendChild(f);
+      let f = w.querySelector('.wrap[data-contact="' + x.contact + '"]');
+      if (!have.has(x.contact)) {
+        f = el('form', 'wrap'); f.dataset.contact = x.contact;
+        const head = el('h4', 'wraphead', t(x.channel) + ' · ' + (x.citizen || t('citizen') + ' #' + x.contact));
+        const meta = el('div', 'wrapmeta muted', [lineName(x.number), queueName(x.queue), x.closed ? fmtTime(x.closed) : ''].filter(Boolean).join(' · '));
+        const timer = el('div', 'wraptimer');
+        const idp = 'w' + x.contact + '-';
+        const ld = el('label', '', t('disposition')); ld.htmlFor = idp + 'disp';
+        const disp = el('select', 'disp'); disp.id = idp + 'disp'; disp.required = true;
+        const o0 = el('option', '', t('choose')); o0.value = ''; disp.appendChild(o0);
+        (S.dispositions[x.number] || S.dispositions['*'] || ['resolved']).forEach((d) => { const o = el('option', '', dispName(d)); o.value = d; disp.appendChild(o); });
+        const ln = el('label', '', t('notes')); ln.htmlFor = idp + 'notes';
+        const notes = el('textarea', 'notes'); notes.id = idp + 'notes'; notes.maxLength = 4000; notes.rows = 2;
+        const lt = el('label', '', t('then')); lt.htmlFor = idp + 'then';
+        const then = el('select', 'then'); then.id = idp + 'then';
+        const o1 = el('option', '', t('ready')); o1.value = 'ready'; then.appendChild(o1);
+        S.reasons.forEach((r) => { const o = el('option', '', t('notready') + ': ' + reasonName(r)); o.value = r; then.appendChild(o); });
+        const b = el('button', 'primary', t('save')); b.type = 'submit';
+        const log = el('div', 'log small wraplog'); log.setAttribute('aria-label', t('transcript'));
+        f.append(head, meta, timer, ld, disp, ln, notes, lt, then, b);
+        if (x.channel === 'chat') f.append(log);
+        f.onsubmit = (ev) => {
+          ev.preventDefault();
+          if (!disp.value) { toast(t('e_pick_disposition')); disp.focus(); return; }
+          b.disabled = true;
+          send('wrapup', { contact: x.contact, disposition: disp.value, notes: notes.value, then: then.value })
+            .then((rep) => {
+              S.wrap = S.wrap.filter((y) => y.contact !== x.contact);
+              if (rep && rep.forced_by) toast(t('forcedkept').replace('{by}', rep.forced_by));
+              render();
+            })
+            .catch((e) => { b.disabled = false; toast(errText(e)); });
+        };
+        w.appendChild(f);
+        if (x.channel === 'chat' && !(S.logs.get(x.contact) || []).length) loadTranscript(x.contact, true);
+      }
+      // Countdown to the automatic end of wrap-up (the queue's wrap-up time).
+      const tm = f.querySelector('.wraptimer');
+      let tx = '';
+      if (a.state === 'wrap_up' && a.wrap_until) tx = t('wrapends') + ' ' + fmtDur(a.wrap_until - nowS());
+      if (x.required) tx += (tx ? ' · ' : '') + t('disprequired');
+      tm.textContent = tx;
+      const log = f.querySelector('.wraplog');
+      const lines = S.logs.get(x.contact) || [];
+      if (log && log.childElementCount !== lines.length) {
+        log.replaceChildren();
+        lines.forEach((l) => log.appendChild(el('div', 'line ' + l.sender, t(l.sender + 'side') + ': ' + l.text)));
+        log.scrollTop = log.scrollHeight;
+      }
     });
   }
 

@@ -328,6 +328,11 @@ func (a *App) phoneChanged(user string, registered bool) {
 	if !a.opts.Demo || !registered {
 		return
 	}
+	// Only an agent out of routing is logged in: a phone's periodic
+	// re-REGISTER must not turn an agent on break into Ready.
+	if a.console.AgentState(router.AgentID(user)) != "offline" {
+		return
+	}
 	if err := a.hub.Submit(router.AgentLoggedIn{Agent: router.AgentID(user), Ready: true}); err != nil {
 		a.log.Warn("demo login on registration", "agent_id", user, "err", err)
 	}
