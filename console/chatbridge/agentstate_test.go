@@ -211,7 +211,9 @@ func TestAgentViewSignOutLogsOutAtOnce(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // polling with a deadline
 	}
 	// A chat now waits instead of ringing at the empty seat.
-	r.citizen("1350", "홍길동")
+	cit := r.tab()
+	r.run(cit, "citizen starts a chat", chromedp.Navigate(r.srv.URL+"/chat/1350?lang=ko"), chromedp.WaitVisible(chromedp.ID("start-btn")),
+		chromedp.SendKeys(chromedp.ID("name"), "홍길동"), chromedp.Click(chromedp.ID("start-btn")))
 	var waiting []console.ContactView
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		if err := json.Unmarshal(sup.call("waiting", map[string]string{"queue": "labor"}), &waiting); err != nil {
