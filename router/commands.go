@@ -58,6 +58,9 @@ type Overflowed struct {
 type CallbackOffered struct {
 	Contact ContactID
 	Reason  string
+	// Closed: the offer is because the hotline is closed (the transport
+	// says so with the line's hours first).
+	Closed bool
 }
 
 // ContactClosed: the contact's life in routing is over; the transport must

@@ -55,7 +55,7 @@ func (e *Engine) arrive(ev ContactArrived) error {
 			c.q = q
 			c.parked = true
 			e.setContactState(c, Waiting, "hotline "+h.def.Number+" closed: callback offered")
-			e.emit(CallbackOffered{Contact: c.id, Reason: "hotline " + h.def.Number + " closed"})
+			e.emit(CallbackOffered{Contact: c.id, Reason: "hotline " + h.def.Number + " closed", Closed: true})
 			e.addTimer(timer{at: e.now.Add(e.cfg.CallbackWait), kind: tPark, cid: c.id})
 			return nil
 		default:

@@ -16,7 +16,7 @@ import (
 func TestBaresipAgentPhone(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, []router.AgentID{"agent01"}, nil)
-	speech, err := filepath.Abs("prompts/en_afterhours.wav")
+	speech, err := filepath.Abs("testdata/speech.wav")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -30,6 +31,7 @@ const (
 	causeBusy         = "busy"
 	causeAnswerFailed = "answer-failed"
 	causeShutdown     = "shutdown"
+	causeReferral     = "referral" // a line onecall does not answer: told the number to dial
 )
 
 type ctlOp uint8
@@ -83,7 +85,8 @@ type call struct {
 	number string
 	queue  string
 	menu   Menu
-	lang   string
+	lang   string // the contact's language (routing)
+	voice  string // the language of its prompts (default lang)
 	from   string
 
 	mbMu sync.Mutex
@@ -218,7 +221,8 @@ func (s *Service) serveCall(d *diago.DialogServerSession) {
 		number: number,
 		queue:  queue,
 		menu:   menu,
-		lang:   "ko",
+		lang:   cmp.Or(menu.Lang, "ko"),
+		voice:  cmp.Or(menu.Lang, "ko"),
 		from:   d.FromUser(),
 		sig:    make(chan struct{}, 1),
 	}
@@ -243,7 +247,7 @@ func (c *call) run() {
 	defer c.s.unregister(c)
 	// A hotline without a menu enters routing before we answer, so an
 	// overloaded hub (ErrBusy) is a clean 503 with no media allocated.
-	early := c.menu.Skip || len(c.menu.Choices) == 0
+	early := c.menu.Referral == "" && (c.menu.Skip || len(c.menu.Choices) == 0)
 	if early {
 		if err := c.arrive(ctx, MenuChoice{}); err != nil {
 			c.log.Warn("contact refused before answer", "err", err)
@@ -305,11 +309,15 @@ func (c *call) run() {
 	c.s.addLeg(leg, serverDialogPeer(d))
 	defer c.s.dropLeg(leg)
 
+	if c.menu.Referral != "" {
+		c.referral(ctx)
+		return
+	}
 	var intro []*clip
 	if early {
 		// The contact is already routed: the greeting is the first queue
 		// media, so an offer can ring an agent while it plays.
-		intro = append(intro, c.s.prompts.get(c.lang, "greeting"))
+		intro = append(intro, c.s.prompts.get(c.voice, "greeting"))
 	} else {
 		choice := c.ivr(ctx)
 		if ctx.Err() != nil {
@@ -319,7 +327,7 @@ func (c *call) run() {
 		if err := c.arrive(ctx, choice); err != nil {
 			c.log.Warn("contact refused", "err", err)
 			c.rec.Cause = causeBusy
-			c.play(ctx, c.s.prompts.get(c.lang, "goodbye"))
+			c.play(ctx, c.s.prompts.get(c.voice, "goodbye"))
 			return
 		}
 	}
@@ -335,6 +343,11 @@ func (c *call) run() {
 func (c *call) arrive(ctx context.Context, choice MenuChoice) error {
 	if choice.Language != "" {
 		c.lang = choice.Language
+	}
+	if choice.Voice != "" {
+		c.voice = choice.Voice
+	} else if choice.Language != "" {
+		c.voice = choice.Language
 	}
 	if choice.Queue != "" {
 		c.queue = choice.Queue
@@ -412,7 +425,7 @@ func (c *call) finish() {
 	}
 	c.save()
 	c.log.Info("call ended", "cause", c.rec.Cause, "rx", c.rec.RxPackets, "tx", c.rec.TxPackets,
-		"agent", c.rec.Agent, "agent_rx", c.rec.AgentRx, "agent_tx", c.rec.AgentTx)
+		"agent", c.rec.Agent, "agent_rx", c.rec.AgentRx, "agent_tx", c.rec.AgentTx, "prompts", c.rec.Prompts)
 }
 
 // submitFinal delivers an end event even through a briefly full inbox
@@ -434,9 +447,10 @@ func (c *call) submitFinal(ev router.Event) {
 
 // play plays one clip to the citizen (blocking, no barge-in).
 func (c *call) play(ctx context.Context, cl *clip) {
-	if c.leg == nil {
+	if c.leg == nil || cl == nil {
 		return
 	}
+	c.played(cl)
 	_ = c.leg.Play(ctx, cl)
 }
 
@@ -446,6 +460,9 @@ func (c *call) startMedia(clips ...*clip) {
 	ctx, cancel := context.WithCancel(c.leg.Context())
 	m := &mediaRun{cancel: cancel, done: make(chan struct{})}
 	c.media = m
+	for _, cl := range clips {
+		c.played(cl)
+	}
 	music := c.s.prompts["music"]
 	go func() {
 		defer close(m.done)

@@ -117,7 +117,7 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		if m.queue != "" {
 			c.queue = m.queue
 		}
-		c.startMedia(c.s.prompts.get(c.lang, "hold"))
+		c.startMedia(c.s.prompts.get(c.voice, "hold"))
 	default:
 	}
 	reply(nil)

@@ -178,7 +178,7 @@ func TestParseWAVPrompts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"music", "ko_greeting", "en_greeting", "ko_menu", "ko_invalid", "ko_afterhours",
+	for _, name := range []string{"music", "ko_greeting", "en_greeting", "ko_invalid", "ko_afterhours",
 		"ko_hold", "ko_position", "ko_minutes", "ko_callback", "ko_goodbye", "en_d0", "ko_d9"} {
 		c := ps[name]
 		if c == nil || len(c.ulaw) < 1600 || len(c.ulaw) != len(c.alaw) {

@@ -19,6 +19,7 @@ func drainDTMF(l Leg) {
 
 // playBarge plays cl and stops at the first key, which it returns.
 func (c *call) playBarge(ctx context.Context, cl *clip) (rune, bool) {
+	c.played(cl)
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -109,7 +110,8 @@ func collectDigits(ctx context.Context, keys <-chan rune, m *Menu, first rune, h
 // input within the retries means the hotline's default queue (zero choice).
 func (c *call) ivr(ctx context.Context) MenuChoice {
 	drainDTMF(c.leg)
-	key, got := c.playBarge(ctx, c.s.prompts.get("ko", "greeting"))
+	lang := c.menuLang()
+	key, got := c.playBarge(ctx, c.s.prompts.get(lang, "greeting"))
 	if c.menu.Skip || len(c.menu.Choices) == 0 {
 		return MenuChoice{}
 	}
@@ -127,9 +129,13 @@ func (c *call) ivr(ctx context.Context) MenuChoice {
 	} else if retries == 0 {
 		retries = 1
 	}
+	menu := c.s.prompts.get(lang, "menu") // tests' stand-in; shipped lines have Say
+	if len(c.menu.Say) > 0 {
+		menu = c.lineClip(c.menu.Say)
+	}
 	for attempt := 0; attempt <= retries && ctx.Err() == nil; attempt++ {
 		if !got {
-			key, got = c.playBarge(ctx, c.s.prompts.get("ko", "menu"))
+			key, got = c.playBarge(ctx, menu)
 		}
 		digits, pressed := collectDigits(ctx, c.leg.DTMF(), &c.menu, key, got, timeout, inter)
 		if !pressed {
@@ -142,9 +148,17 @@ func (c *call) ivr(ctx context.Context) MenuChoice {
 		}
 		c.log.Debug("ivr invalid input", "digits", digits)
 		got = false
-		if k, ok := c.playBarge(ctx, c.s.prompts.get("ko", "invalid")); ok {
+		if k, ok := c.playBarge(ctx, c.s.prompts.get(lang, "invalid")); ok {
 			key, got = k, true // a key over the invalid prompt is the next try
 		}
 	}
 	return MenuChoice{}
+}
+
+// menuLang is the line's language ("ko" unless configured).
+func (c *call) menuLang() string {
+	if c.menu.Lang != "" {
+		return c.menu.Lang
+	}
+	return "ko"
 }

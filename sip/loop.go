@@ -13,7 +13,7 @@ import (
 // bridge and in-call control. It returns when the call is over; finish()
 // releases the rest.
 func (c *call) loop(ctx context.Context, intro ...*clip) {
-	c.startMedia(append(intro, c.s.prompts.get(c.lang, "hold"))...)
+	c.startMedia(append(intro, c.s.prompts.get(c.voice, "hold"))...)
 	offerRes := c.offerRes
 	watchdog := time.NewTicker(time.Second)
 	defer watchdog.Stop()
@@ -100,7 +100,11 @@ func (c *call) handle(ctx context.Context, m any, offerRes chan offerResult) boo
 		}
 	case router.CallbackOffered:
 		if c.phase == phaseWaiting && c.offer == nil {
-			c.startMedia(c.s.prompts.get(c.lang, "hold"))
+			if m.Closed {
+				c.startMedia(c.closedClip(), c.s.prompts.get(c.voice, "hold"))
+			} else {
+				c.startMedia(c.s.prompts.get(c.voice, "hold"))
+			}
 		}
 	case router.ContactClosed:
 		c.closed = true
@@ -111,12 +115,12 @@ func (c *call) handle(ctx context.Context, m any, offerRes chan offerResult) boo
 		switch m.Reason {
 		case router.EndRefusedClosed:
 			c.rec.Cause = causeClosed
-			c.play(ctx, c.s.prompts.get(c.lang, "afterhours"))
+			c.play(ctx, c.closedClip())
 		case router.EndCallback:
 			c.rec.Cause = causeCallback
 		default:
 			c.rec.Cause = causeRouterClosed
-			c.play(ctx, c.s.prompts.get(c.lang, "goodbye"))
+			c.play(ctx, c.s.prompts.get(c.voice, "goodbye"))
 		}
 		c.hangupCitizen()
 		return true
@@ -128,14 +132,14 @@ func (c *call) handle(ctx context.Context, m any, offerRes chan offerResult) boo
 
 func (c *call) announceClips(pos int, wait time.Duration) []*clip {
 	ps := c.s.prompts
-	out := []*clip{ps.get(c.lang, "position")}
+	out := []*clip{ps.get(c.voice, "position")}
 	for _, d := range strconv.Itoa(max(pos, 1)) {
-		out = append(out, ps.get(c.lang, "d"+string(d)))
+		out = append(out, ps.get(c.voice, "d"+string(d)))
 	}
 	mins := int((wait + 59*time.Second) / time.Minute)
-	out = append(out, ps.get(c.lang, "minutes"))
+	out = append(out, ps.get(c.voice, "minutes"))
 	for _, d := range strconv.Itoa(max(mins, 1)) {
-		out = append(out, ps.get(c.lang, "d"+string(d)))
+		out = append(out, ps.get(c.voice, "d"+string(d)))
 	}
 	return out
 }
@@ -159,7 +163,7 @@ func (c *call) bookCallback(ctx context.Context) bool {
 	}
 	c.stopMedia()
 	c.rec.Cause = causeCallback
-	c.play(ctx, c.s.prompts.get(c.lang, "callback"))
+	c.play(ctx, c.s.prompts.get(c.voice, "callback"))
 	c.hangupCitizen()
 	return true
 }

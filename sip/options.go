@@ -55,6 +55,20 @@ type Menu struct {
 	Retries int
 	// Skip plays only the greeting (no menu): the default queue.
 	Skip bool
+	// Lang is the line's language ("" = "ko"): the greeting, the menu and
+	// the prompts of a caller who has not chosen a language.
+	Lang string
+	// Say is the menu prompt from the line's configuration, played as one
+	// clip (the generator rendered each text; see PromptText).
+	Say []PromptText
+	// Closed is what a closed line says, by caller language (the line's
+	// closed message and its schedule); a language without one hears
+	// English, then the line's language.
+	Closed map[string][]PromptText
+	// Referral is the number a line onecall does not answer points to
+	// (112, 119): the caller hears ReferralSay, then the call ends.
+	Referral    string
+	ReferralSay []PromptText
 }
 
 // MenuChoice is what one digit selects.
@@ -63,6 +77,9 @@ type MenuChoice struct {
 	Language string // "ko", "en"
 	Skills   []router.SkillReq
 	Label    string
+	// Voice is the language of the prompts after this choice (default
+	// Language; a language without recorded phrases hears English).
+	Voice string
 }
 
 // callRecord is what a call knows about itself when it ends; it becomes a
@@ -84,8 +101,9 @@ type callRecord struct {
 	TxPackets uint64
 	AgentRx   uint64 // agent legs, summed
 	AgentTx   uint64
-	Holds     int // times the citizen was put on hold (phone or console)
-	Announces int // place-in-line announcements played
+	Holds     int      // times the citizen was put on hold (phone or console)
+	Announces int      // place-in-line announcements played
+	Prompts   []string // prompts played, by clip name (at most maxPlayed)
 }
 
 // Store is the persistence the voice front end needs; *store.Store

@@ -11,7 +11,7 @@ import (
 	"github.com/emiago/diago/audio"
 )
 
-//go:embed prompts/*.wav
+//go:embed prompts/*.wav prompts/lines/*.wav prompts/manifest.json prompts/phrases.json
 var promptFS embed.FS
 
 // clip is one prompt, pre-encoded in both G.711 laws (no transcoding at
@@ -34,57 +34,73 @@ func (c *clip) frames(codec string) []byte {
 type promptSet map[string]*clip
 
 func loadPrompts() (promptSet, error) {
-	entries, err := fs.ReadDir(promptFS, "prompts")
-	if err != nil {
-		return nil, err
-	}
 	ps := promptSet{}
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".wav") {
-			continue
-		}
-		b, err := promptFS.ReadFile("prompts/" + e.Name())
-		if err != nil {
+	for _, dir := range []string{"prompts", "prompts/lines"} {
+		if err := ps.loadDir(dir); err != nil {
 			return nil, err
 		}
-		pcm, err := parseWAV(b)
-		if err != nil {
-			return nil, fmt.Errorf("prompt %s: %w", e.Name(), err)
-		}
-		c := &clip{name: strings.TrimSuffix(e.Name(), ".wav")}
-		c.ulaw = make([]byte, len(pcm)/2)
-		c.alaw = make([]byte, len(pcm)/2)
-		if _, err := audio.EncodeUlawTo(c.ulaw, pcm); err != nil {
-			return nil, err
-		}
-		if _, err := audio.EncodeAlawTo(c.alaw, pcm); err != nil {
-			return nil, err
-		}
-		ps[c.name] = c
 	}
 	return ps, nil
 }
 
-// get returns lang_name, falling back to Korean, then to name itself.
-func (ps promptSet) get(lang, name string) *clip {
-	if c, ok := ps[lang+"_"+name]; ok {
-		return c
+// loadDir adds dir's WAV files: "prompts/ko_hold.wav" as "ko_hold",
+// "prompts/lines/en-0a1b.wav" as "lines/en-0a1b".
+func (ps promptSet) loadDir(dir string) error {
+	entries, err := fs.ReadDir(promptFS, dir)
+	if err != nil {
+		return err
 	}
-	if c, ok := ps["ko_"+name]; ok {
-		return c
+	prefix := strings.TrimPrefix(strings.TrimPrefix(dir, "prompts"), "/")
+	if prefix != "" {
+		prefix += "/"
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".wav") {
+			continue
+		}
+		b, err := promptFS.ReadFile(dir + "/" + e.Name())
+		if err != nil {
+			return err
+		}
+		pcm, err := parseWAV(b)
+		if err != nil {
+			return fmt.Errorf("prompt %s: %w", e.Name(), err)
+		}
+		c := &clip{name: prefix + strings.TrimSuffix(e.Name(), ".wav")}
+		c.ulaw = make([]byte, len(pcm)/2)
+		c.alaw = make([]byte, len(pcm)/2)
+		if _, err := audio.EncodeUlawTo(c.ulaw, pcm); err != nil {
+			return err
+		}
+		if _, err := audio.EncodeAlawTo(c.alaw, pcm); err != nil {
+			return err
+		}
+		ps[c.name] = c
+	}
+	return nil
+}
+
+// get returns lang_name, falling back to English (a language without a
+// voice), then Korean, then name itself.
+func (ps promptSet) get(lang, name string) *clip {
+	for _, k := range [...]string{lang + "_" + name, "en_" + name, "ko_" + name} {
+		if c, ok := ps[k]; ok {
+			return c
+		}
 	}
 	return ps[name]
 }
 
-var errWAV = errors.New("not a 16-bit PCM 8000 Hz mono WAV")
+var errWAV = errors.New("not an 8000 Hz mono WAV (16-bit PCM or G.711 u-law)")
 
-// parseWAV returns the little-endian 16-bit PCM samples of a RIFF/WAVE file.
-// Only 8000 Hz mono 16-bit PCM is accepted.
+// parseWAV returns the little-endian 16-bit PCM samples of a RIFF/WAVE file:
+// 8000 Hz mono, 16-bit PCM or 8-bit G.711 u-law (what the generator
+// writes: half the size), decoded to PCM.
 func parseWAV(b []byte) ([]byte, error) {
 	if len(b) < 12 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
 		return nil, errWAV
 	}
-	fmtOK := false
+	fmtOK, ulaw := false, false
 	for p := 12; p+8 <= len(b); {
 		id := string(b[p : p+4])
 		size := int(binary.LittleEndian.Uint32(b[p+4 : p+8]))
@@ -106,13 +122,22 @@ func parseWAV(b []byte) ([]byte, error) {
 			channels := binary.LittleEndian.Uint16(f[2:4])
 			rate := binary.LittleEndian.Uint32(f[4:8])
 			bits := binary.LittleEndian.Uint16(f[14:16])
-			if (format != 1 && format != 0xFFFE) || channels != 1 || rate != 8000 || bits != 16 {
+			pcm := (format == 1 || format == 0xFFFE) && bits == 16
+			ulaw = format == 7 && bits == 8
+			if (!pcm && !ulaw) || channels != 1 || rate != 8000 {
 				return nil, errWAV
 			}
 			fmtOK = true
 		case "data":
 			if !fmtOK {
 				return nil, errWAV
+			}
+			if ulaw {
+				pcm := make([]byte, 2*size)
+				if _, err := audio.DecodeUlawTo(pcm, b[body:body+size]); err != nil {
+					return nil, err
+				}
+				return pcm, nil
 			}
 			return b[body : body+size&^1], nil
 		}

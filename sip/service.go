@@ -64,6 +64,9 @@ type Service struct {
 	closeErr  error
 	// onRecord observes every call record (tests).
 	onRecord func(callRecord)
+	// composed caches the clips of configured texts (menus, closed-line
+	// messages, referrals) by their key sequence (ivr_prompts.go).
+	composed sync.Map
 }
 
 // New builds a Service. Nothing listens until Start.

@@ -5,6 +5,7 @@
 //	onecall user ...               manage users in the database
 //	onecall simulate ...           a working day through the routing engine
 //	onecall staffing ...           agents needed per interval (Erlang C / A)
+//	onecall prompts                render the IVR prompts from the configuration
 //	onecall version
 package main
 
@@ -41,6 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdSimulate(args, stdout, stderr)
 	case "staffing":
 		return cmdStaffing(args, stdout, stderr)
+	case "prompts":
+		return cmdPrompts(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "onecall", version)
 		return 0
@@ -64,5 +67,6 @@ const usage = `usage:
   onecall user list
   onecall simulate [--agents N] [--contacts N] [--surge NUMBER:FACTOR:FROM-TO] [--queues]
   onecall staffing --forecast FILE.csv [--interval 15m] [--patience 2m] [--max-occupancy 0.85] [--html FILE]
+  onecall prompts [--config DIR] [--out sip/prompts]
   onecall version
 `

@@ -23,10 +23,13 @@ type numbers struct{ cfg *configs.Bundle }
 
 func (n numbers) Resolve(dialled, caller string) (string, string, sip.Menu, bool) {
 	num, ok := n.cfg.ResolveCall(dialled, caller)
-	if !ok || num.Referral != "" {
+	if !ok {
 		return "", "", sip.Menu{}, false
 	}
-	menu := sip.Menu{Skip: len(num.Menu) == 0}
+	if num.Referral != "" {
+		return num.Number, "", sip.Menu{Skip: true, Lang: num.Language, Referral: num.Referral, ReferralSay: referralSay(num)}, true
+	}
+	menu := sip.Menu{Skip: len(num.Menu) == 0, Lang: num.Language, Say: menuSay(num), Closed: closedSay(num)}
 	menu.Timeout, menu.InterDigit, menu.Retries = n.cfg.MenuTimers(num)
 	if menu.Retries == 0 {
 		menu.Retries = -1 // configured "no replay"; sip reads 0 as its default
@@ -34,7 +37,7 @@ func (n numbers) Resolve(dialled, caller string) (string, string, sip.Menu, bool
 	if len(num.Menu) > 0 {
 		menu.Choices = make(map[string]sip.MenuChoice, len(num.Menu))
 		for _, m := range num.Menu {
-			c := sip.MenuChoice{Queue: m.Queue, Language: m.Language, Label: m.LabelEn}
+			c := sip.MenuChoice{Queue: m.Queue, Language: m.Language, Label: m.LabelEn, Voice: choiceVoice(n.cfg, num, m)}
 			if m.Language != "" {
 				q := m.Queue
 				if q == "" {

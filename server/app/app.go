@@ -279,6 +279,7 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.reg.Register(a.registrar.Collector()); err != nil {
 		return fmt.Errorf("registrar metrics: %w", err)
 	}
+	a.checkPrompts(cfg)
 
 	a.console, err = console.New(a.hub, a.st, console.Options{
 		Chat:                chatbridge.New(a.chat),

@@ -27,7 +27,7 @@ const fsHotline = "110"
 // after WrapUpDone.
 func TestFullStackCallReachesRegisteredAgent(t *testing.T) {
 	a := fsStart(t, t.TempDir())
-	speech, err := filepath.Abs("../../sip/prompts/en_afterhours.wav") // ~4 s
+	speech, err := filepath.Abs("../../sip/testdata/speech.wav") // ~4 s, 16-bit PCM
 	if err != nil {
 		t.Fatal(err)
 	}
