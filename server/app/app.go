@@ -54,6 +54,7 @@ type App struct {
 	console   *console.Service
 	sip       *sip.Service
 	registrar *sip.Registrar
+	reconcile *reconciler
 
 	httpAddr string
 	sipUDP   string
@@ -273,6 +274,10 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.reg.Register(a.sip.Collector()); err != nil {
 		return fmt.Errorf("sip metrics: %w", err)
 	}
+	a.reconcile = newReconciler(a.hub, cfg.Server.Routing.ReconcileEvery.D(), a.log.With("component", "reconciler"), a.sip.LiveContacts)
+	if err := a.reg.Register(a.reconcile.repairs); err != nil {
+		return fmt.Errorf("reconciler metrics: %w", err)
+	}
 	if err := a.reg.Register(a.sip.MediaCollector()); err != nil {
 		return fmt.Errorf("rtp metrics: %w", err)
 	}
@@ -375,6 +380,7 @@ func (a *App) Start(ctx context.Context) error {
 			a.log.Error("http server", "err", err)
 		}
 	}()
+	go a.reconcile.run(runCtx)
 	a.ready.Set(true)
 	udp, tcp := a.sip.Addr()
 	a.log.Info("onecall started", "http", ln.Addr().String(), "sip_udp", udp, "sip_tcp", tcp,

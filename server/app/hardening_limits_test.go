@@ -41,10 +41,11 @@ func TestPikeDropsAFloodFromOneSource(t *testing.T) {
 	if ok != 60 {
 		t.Fatalf("the trunk got %d of 60 OPTIONS answered, want all (trunks are exempt)", ok)
 	}
-	// Every INVITE not answered was dropped by pike (a token or two may
-	// refill while the flood is read: those were answered).
-	if n := a.metric(t, `onecall_sip_dropped_total{reason="pike"}`); n != float64(flood-replies) {
-		t.Fatalf("pike drops %v, want %d", n, flood-replies)
+	// The INVITEs not answered were dropped by pike, but for those the
+	// kernel dropped first (a 200-datagram burst can overflow the socket
+	// buffer on a loaded machine).
+	if n := a.metric(t, `onecall_sip_dropped_total{reason="pike"}`); n < flood/2 || n > float64(flood-replies) {
+		t.Fatalf("pike drops %v, want between %d and %d", n, flood/2, flood-replies)
 	}
 }
 
