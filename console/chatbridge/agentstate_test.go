@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"onecall/console"
+	"onecall/internal/testpeers"
 	"onecall/router"
 )
 
@@ -144,6 +145,7 @@ func TestAgentViewWrapUpPerContact(t *testing.T) {
 	// labor, where the agent's wrap-up began), not a fixed 15 s.
 	r.poll(a, "wrap-up countdown", `/후처리 자동 종료까지 0:0[0-8]/.test(document.querySelector('`+f1+` .wraptimer').textContent)`)
 	r.screenshot(a, "agent-wrapup.png")
+	testpeers.AxeSerious(t, a, "agent wrap-up forms (ko)")
 	// The timer ends; gen-110 requires a disposition: not Ready.
 	r.waitText(a, "#mystate", "처리 결과 미저장")
 	r.run(a, "try Ready", chromedp.Click(chromedp.ID("btnready")))

@@ -11,6 +11,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+
+	"onecall/internal/testpeers"
 )
 
 func writeDoc(path string, b []byte) error {
@@ -182,6 +184,7 @@ func TestAgentViewNamesAndCanned(t *testing.T) {
 	r.waitText(a, "#pane .cmeta", "정부민원 일반")
 	// Canned reply: "/" opens the list, typing searches, Enter inserts.
 	r.run(a, "slash", chromedp.SendKeys(chromedp.CSS("#pane .text"), "/"), chromedp.WaitVisible(chromedp.CSS("#pane .cannedpick")))
+	testpeers.AxeSerious(t, a, "agent chat with canned list (ko)")
 	if n := eval[int](r, a, `document.querySelectorAll('#pane .cannedpick li[role=option]').length`); n != 3 {
 		t.Fatalf("%d canned replies listed, want 3", n)
 	}
@@ -198,4 +201,5 @@ func TestAgentViewNamesAndCanned(t *testing.T) {
 	r.run(a, "english", chromedp.Click(chromedp.ID("lang")))
 	r.waitText(a, "#pane .cmeta", "Government general")
 	r.waitText(a, "#pane .cattrs", "General enquiries")
+	testpeers.AxeSerious(t, a, "agent chat (en)")
 }
