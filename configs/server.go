@@ -151,6 +151,16 @@ type SIP struct {
 	Pike          Pike     `yaml:"pike"`
 	// Menu holds the IVR menu timers; a hotline may override them (ivr).
 	Menu MenuTimers `yaml:"menu"`
+	// HeldProbe checks that the phone of a held leg is still there.
+	HeldProbe HeldProbe `yaml:"held_probe"`
+}
+
+// HeldProbe: a held leg (sendonly/inactive: no RTP to watch) is probed with
+// an in-dialog OPTIONS every Interval; Failures failures in a row end the
+// call.
+type HeldProbe struct {
+	Interval Duration `yaml:"interval"` // default 10s; 1s-5m
+	Failures int      `yaml:"failures"` // default 2; 1-10
 }
 
 // MenuTimers are the IVR menu's timers: Timeout bounds one entry (from the
@@ -206,9 +216,10 @@ func DefaultServer() Server {
 		SIP: SIP{Realm: "onecall", RTPPortMin: 10000, RTPPortMax: 60000, RTPQuarantine: Duration(2 * time.Second),
 			NoRTPTimeout: Duration(30 * time.Second),
 			RegisterMin:  Duration(60 * time.Second), RegisterMax: Duration(time.Hour), AnnounceEvery: Duration(30 * time.Second),
-			TCP:  SIPTCP{IdleTimeout: Duration(2 * time.Minute), MaxConnections: 10000, MaxPerSource: 200, FDReserve: 1024},
-			Pike: Pike{Rate: 50, Burst: 100},
-			Menu: MenuTimers{Timeout: Duration(4 * time.Second), InterDigit: Duration(2 * time.Second), Retries: new(1)}},
+			TCP:       SIPTCP{IdleTimeout: Duration(2 * time.Minute), MaxConnections: 10000, MaxPerSource: 200, FDReserve: 1024},
+			Pike:      Pike{Rate: 50, Burst: 100},
+			Menu:      MenuTimers{Timeout: Duration(4 * time.Second), InterDigit: Duration(2 * time.Second), Retries: new(1)},
+			HeldProbe: HeldProbe{Interval: Duration(10 * time.Second), Failures: 2}},
 		Routing: Routing{MissedOfferNotReady: true, PreferredAgentWindow: Duration(24 * time.Hour),
 			PreferredAgentWait: Duration(20 * time.Second), MaxTalk: Duration(4 * time.Hour),
 			MaxWrapUp: Duration(30 * time.Minute), MaxWaiting: Duration(24 * time.Hour),

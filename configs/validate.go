@@ -219,6 +219,12 @@ func (b *Bundle) validateServer(ps *Problems) {
 		r.at("sip", "rtp_quarantine")("sip.rtp_quarantine must be between 0s and 60s, got %s", sp.RTPQuarantine)
 	}
 	validateRTPCapacity(r, s)
+	if hp := sp.HeldProbe; hp.Interval < Duration(time.Second) || hp.Interval > Duration(5*time.Minute) {
+		r.at("sip", "held_probe", "interval")("sip.held_probe.interval must be between 1s and 5m, got %s", hp.Interval)
+	}
+	if hp := sp.HeldProbe; hp.Failures < 1 || hp.Failures > 10 {
+		r.at("sip", "held_probe", "failures")("sip.held_probe.failures must be between 1 and 10, got %d", hp.Failures)
+	}
 	positive(r.at("sip", "no_rtp_timeout"), "sip.no_rtp_timeout", sp.NoRTPTimeout)
 	positive(r.at("sip", "register_min"), "sip.register_min", sp.RegisterMin)
 	positive(r.at("sip", "register_max"), "sip.register_max", sp.RegisterMax)

@@ -109,6 +109,8 @@ type call struct {
 	media     *mediaRun
 	lastAnn   time.Time
 	endReason router.EndReason
+	// heldCitizen, heldAgent probe held legs (held_probe.go).
+	heldCitizen, heldAgent heldWatch
 }
 
 type offerState struct {

@@ -336,9 +336,11 @@ type citizenParams struct {
 	Digit2After int
 	InfoDigit   string
 	Audio       bool
-	Reinvite    int // ms after the audio starts: re-INVITE (session refresh), then speak again
-	HoldFor     int // ms before our BYE
-	WaitBye     int // ms; >0: wait for the server's BYE instead
+	Reinvite    int        // ms after the audio starts: re-INVITE (session refresh), then speak again
+	Hold        bool       // the re-INVITE puts us on hold (a=sendonly) and the citizen stays silent
+	HoldProbes  []struct{} // then answer this many in-dialog OPTIONS
+	HoldFor     int        // ms before our BYE
+	WaitBye     int        // ms; >0: wait for the server's BYE instead
 }
 
 type agentParams struct {

@@ -43,7 +43,7 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 		case r := <-offerRes:
 			c.offerDone(ctx, r)
 		case <-watchdog.C:
-			if c.rtpDead() {
+			if c.rtpDead() || c.heldLost(time.Now()) {
 				return
 			}
 		case <-c.sig:
@@ -57,7 +57,7 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 }
 
 // rtpDead hangs up when a leg has been silent past NoRTPTimeout (a phone
-// that vanished). Held legs are exempt.
+// that vanished). Held legs are exempt: they are probed (held_probe.go).
 func (c *call) rtpDead() bool {
 	limit := c.s.opts.NoRTPTimeout
 	now := time.Now()

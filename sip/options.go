@@ -123,6 +123,14 @@ const (
 	PAINone
 )
 
+// HeldProbe: a held leg (sendonly/inactive) is probed with an in-dialog
+// OPTIONS every Interval (default 10 s); Failures failed probes in a row end
+// the call (default 2).
+type HeldProbe struct {
+	Interval time.Duration
+	Failures int
+}
+
 // Options configures a Service. Zero values get the defaults noted.
 type Options struct {
 	ListenUDP string // "127.0.0.1:5060"; ":0" or "127.0.0.1:0" ok; "" = no UDP
@@ -169,6 +177,8 @@ type Options struct {
 	// RTPQuarantine keeps a released port pair out of use for this long
 	// (default 2 s; negative: none).
 	RTPQuarantine time.Duration
+	// HeldProbe probes held legs (held_probe.go).
+	HeldProbe HeldProbe
 	// RTPSymmetric latches each leg onto the source of its first RTP packet
 	// and that packet's SSRC (NAT), instead of accepting only the address the
 	// peer's SDP names; our media then goes to the latched source.
@@ -240,6 +250,12 @@ func (o *Options) defaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.HeldProbe.Interval <= 0 {
+		o.HeldProbe.Interval = 10 * time.Second
+	}
+	if o.HeldProbe.Failures <= 0 {
+		o.HeldProbe.Failures = 2
 	}
 	if o.RTPQuarantine == 0 {
 		o.RTPQuarantine = 2 * time.Second

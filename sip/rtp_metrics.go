@@ -15,15 +15,17 @@ func (s *Service) MediaCollector() prometheus.Collector {
 			"INVITEs refused before media was allocated: unusable SDP (488) or no RTP port pair (503).", []string{"reason"}, nil),
 		pairs: prometheus.NewDesc("onecall_rtp_port_pairs",
 			"RTP port pairs by state (busy: bound to a leg; free: idle or in quarantine).", []string{"state"}, nil),
+		held: prometheus.NewDesc("onecall_sip_held_probes_total",
+			"In-dialog OPTIONS probes of held legs by result (ok, failed).", []string{"result"}, nil),
 		bindFailed: prometheus.NewDesc("onecall_rtp_port_bind_failures_total",
 			"Port pairs skipped because another process holds one of their ports.", nil, nil),
 	}
 }
 
 type mediaCollector struct {
-	s                       *Service
-	dropped, refused, pairs *prometheus.Desc
-	bindFailed              *prometheus.Desc
+	s                             *Service
+	dropped, refused, pairs, held *prometheus.Desc
+	bindFailed                    *prometheus.Desc
 }
 
 func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -31,6 +33,7 @@ func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.refused
 	ch <- c.pairs
 	ch <- c.bindFailed
+	ch <- c.held
 }
 
 func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
@@ -48,4 +51,6 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.pairs, prometheus.GaugeValue, float64(busy), "busy")
 	ch <- prometheus.MustNewConstMetric(c.pairs, prometheus.GaugeValue, float64(free), "free")
 	ch <- prometheus.MustNewConstMetric(c.bindFailed, prometheus.CounterValue, float64(bindFailed))
+	ch <- prometheus.MustNewConstMetric(c.held, prometheus.CounterValue, float64(c.s.heldProbes.ok.Load()), "ok")
+	ch <- prometheus.MustNewConstMetric(c.held, prometheus.CounterValue, float64(c.s.heldProbes.failed.Load()), "failed")
 }

@@ -45,6 +45,8 @@ type Service struct {
 	rtp *rtpMedia
 	// refusedSDP counts INVITEs answered 488 for their SDP.
 	refusedSDP atomic.Uint64
+	// heldProbes counts in-dialog OPTIONS to held legs (held_probe.go).
+	heldProbes heldProbes
 
 	ua  *sipgo.UserAgent
 	srv *sipgo.Server

@@ -142,3 +142,10 @@ func (s *SIPp) Dump(t testing.TB) {
 func (s *SIPp) URI(user string) string {
 	return "sip:" + user + "@127.0.0.1:" + strconv.Itoa(s.Port)
 }
+
+// Kill ends SIPp at once (a caller whose phone dies: no BYE) and waits for
+// the process to exit.
+func (s *SIPp) Kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.done
+}
