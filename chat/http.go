@@ -85,6 +85,7 @@ func (s *Service) initHTTP() {
 		_, _ = w.Write(s.hotJSON)
 	})
 	mux.HandleFunc("GET /chat/transcript", s.serveTranscript)
+	mux.HandleFunc("GET /chat/hours/{number}", s.serveHours)
 	mux.Handle("GET /chat/static/", http.StripPrefix("/chat/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.headers(w)
 		http.ServeFileFS(w, r, static, r.URL.Path)

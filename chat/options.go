@@ -13,6 +13,9 @@ type Hotline struct {
 	NameKO string
 	NameEN string
 	Topics []Topic
+	// Hours is the line's schedule (GET /chat/hours/{number}); nil = open
+	// at all times.
+	Hours *Hours
 }
 
 // Topic is a choice on the start form; it selects the queue.

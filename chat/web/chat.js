@@ -10,6 +10,10 @@
       cbPhone: "콜백 받을 전화번호", bookCb: "콜백 예약", conversation: "대화", message: "메시지", placeholder: "메시지를 입력하세요",
       send: "보내기", leave: "메시지 남기고 종료", end: "상담 종료", ended: "상담이 종료되었습니다", rateQ: "상담은 만족스러우셨나요? (1-5)",
       rate: "평가 보내기", download: "대화 내용 내려받기", newChat: "새 상담",
+      hoursH: "상담 시간", always: "24시간 연중무휴", openNow: "지금 상담 중입니다.", closedNow: "지금은 상담 시간이 아닙니다.",
+      nextOpen: function (s) { return "다음 상담 시작: " + s; }, days: ["일", "월", "화", "수", "목", "금", "토"], weekdays: "평일", weekends: "주말",
+      holidayClosed: "공휴일 휴무", holidayOpen: "공휴일", today: function (n) { return "오늘은 " + n + "입니다."; },
+      leaveStart: "메시지 남기기", closedWait: "지금은 상담 시간이 아닙니다. 메시지를 남겨 주시면 상담 시간에 확인합니다.",
       position: function (p, s) { return "대기 순서 " + p + "번, 예상 대기 시간 약 " + mins(s) + "분"; },
       connecting: "연결 중…", reconnecting: "연결이 끊겼습니다. 다시 연결하는 중…", connected: "연결되었습니다.",
       joined: function (a) { return a + " 상담사와 대화 중"; }, typing: function (a) { return a + " 님이 입력 중…"; },
@@ -28,6 +32,10 @@
       cbPhone: "Phone number for the callback", bookCb: "Book callback", conversation: "Conversation", message: "Message", placeholder: "Type a message",
       send: "Send", leave: "Leave a message and close", end: "End chat", ended: "The chat has ended", rateQ: "How satisfied were you? (1-5)",
       rate: "Send rating", download: "Download transcript", newChat: "New chat",
+      hoursH: "Opening hours", always: "Open 24 hours, every day", openNow: "Open now.", closedNow: "Closed now.",
+      nextOpen: function (s) { return "Opens " + s; }, days: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"], weekdays: "Mon–Fri", weekends: "Sat–Sun",
+      holidayClosed: "closed on public holidays", holidayOpen: "public holidays", today: function (n) { return "Today is a public holiday (" + n + ")."; },
+      leaveStart: "Leave a message", closedWait: "We are closed now. Leave a message and we will read it when we open.",
       position: function (p, s) { return "You are number " + p + " in line, estimated wait about " + mins(s) + " min"; },
       connecting: "Connecting…", reconnecting: "Connection lost. Reconnecting…", connected: "Connected.",
       joined: function (a) { return "Chatting with " + a; }, typing: function (a) { return a + " is typing…"; },
@@ -58,6 +66,7 @@
     $("lang-ko").setAttribute("aria-pressed", String(lang === "ko"));
     $("lang-en").setAttribute("aria-pressed", String(lang === "en"));
     fillHotlines();
+    renderHours();
   }
   function setLang(l) { lang = l; sessionStorage.setItem("onecall.lang", l); applyLang(); }
   function status(s) { $("status").textContent = s || ""; }
@@ -66,6 +75,37 @@
     ["start", "wait", "conv", "done"].forEach(function (id) { $(id).hidden = true; });
     which.forEach(function (id) { $(id).hidden = false; });
   }
+
+  var hoursInfo = null;
+  function loadHours() {
+    var n = $("number").value; hoursInfo = null; renderHours();
+    if (!n) { return; }
+    fetch("/chat/hours/" + encodeURIComponent(n)).then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (j) { if (j.number === $("number").value) { hoursInfo = j; renderHours(); } }).catch(function () {});
+  }
+  function spans(ss) { return ss.map(function (x) { return x.replace("-", "–"); }).join(", "); }
+  function when(iso) {
+    return new Date(iso).toLocaleString(lang === "ko" ? "ko-KR" : "en-GB", { timeZone: "Asia/Seoul", weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+  function renderHours() {
+    var j = hoursInfo, box = $("hours");
+    $("start-btn").textContent = j && !j.open ? t("leaveStart") : t("start");
+    if (!j) { box.hidden = true; return; }
+    box.hidden = false;
+    if (j.always) { $("hours-text").textContent = t("always"); $("hours-status").textContent = t("openNow"); return; }
+    var w = j.weekly, parts = [], days = t("days");
+    var same = function (a, b) { return a.join() === b.join(); };
+    if ([2, 3, 4, 5].every(function (d) { return same(w[d], w[1]); })) { if (w[1].length) { parts.push(t("weekdays") + " " + spans(w[1])); } }
+    else { [1, 2, 3, 4, 5].forEach(function (d) { if (w[d].length) { parts.push(days[d] + " " + spans(w[d])); } }); }
+    if (same(w[6], w[0])) { if (w[6].length) { parts.push(t("weekends") + " " + spans(w[6])); } }
+    else { [6, 0].forEach(function (d) { if (w[d].length) { parts.push(days[d] + " " + spans(w[d])); } }); }
+    parts.push(j.holidays_open.length ? t("holidayOpen") + " " + spans(j.holidays_open) : t("holidayClosed"));
+    $("hours-text").textContent = parts.join(" · ");
+    var st = j.open ? t("openNow") : t("closedNow") + (j.next_open ? " " + t("nextOpen")(when(j.next_open)) : "");
+    if (j.holiday) { st += " " + t("today")(j.holiday); }
+    $("hours-status").textContent = st;
+  }
+  function closedNow() { return hoursInfo && !hoursInfo.open; }
 
   function fillHotlines() {
     var sel = $("number"), cur = sel.value || pathNumber;
@@ -170,7 +210,13 @@
   }
   function enterState(st) {
     state = st;
-    if (st === "waiting") { show(["wait", "conv"]); $("cb-phone").value = $("cb-phone").value || $("phone").value; $("leave-btn").hidden = false; }
+    if (st === "waiting") {
+      show(["wait", "conv"]); $("cb-phone").value = $("cb-phone").value || $("phone").value; $("leave-btn").hidden = false;
+      if (closedNow()) { // closed: say so at once, with the next opening; a callback only where the line places them
+        $("queue").textContent = t("closedWait") + (hoursInfo.next_open ? " " + t("nextOpen")(when(hoursInfo.next_open)) : "");
+        document.querySelector(".offline-actions").hidden = !hoursInfo.callback;
+      }
+    }
     else if (st === "talking") { show(["conv"]); $("leave-btn").hidden = true; status(t("joined")(alias)); }
     else if (st === "ended") { show(["conv", "done"]); }
   }
@@ -179,6 +225,10 @@
     show(offline ? ["wait", "conv", "done"] : ["conv", "done"]);
     $("send").hidden = !offline; $("end-btn").hidden = true; $("leave-btn").hidden = !offline;
     $("queue").textContent = "";
+    if (offline && closedNow()) {
+      $("queue").textContent = t("closedWait") + (hoursInfo.next_open ? " " + t("nextOpen")(when(hoursInfo.next_open)) : "");
+      document.querySelector(".offline-actions").hidden = !hoursInfo.callback;
+    }
     $("rate").hidden = !!rated || !!offline;
     $("done-reason").textContent = offline ? t("closed") : ((t("reasons")[reason]) || "");
     $("done-h").setAttribute("tabindex", "-1"); $("done-h").focus(); // announce the end to screen readers
@@ -207,7 +257,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     $("lang-ko").addEventListener("click", function () { setLang("ko"); });
     $("lang-en").addEventListener("click", function () { setLang("en"); });
-    $("number").addEventListener("change", fillTopics);
+    $("number").addEventListener("change", function () { fillTopics(); loadHours(); });
     $("start").addEventListener("submit", function (e) {
       e.preventDefault(); showError("");
       var first = { type: "start", number: $("number").value, topic: $("topic").value, lang: lang, name: $("name").value, phone: $("phone").value };
@@ -232,7 +282,7 @@
     });
     document.addEventListener("visibilitychange", function () { if (!document.hidden && lastSeq) { send({ type: "read", seq: lastSeq }); } });
     fetch("/chat/hotlines.json").then(function (r) { return r.json(); }).then(function (j) {
-      hotlines = j.hotlines || []; maxBytes = j.max_text_bytes || maxBytes; applyLang();
+      hotlines = j.hotlines || []; maxBytes = j.max_text_bytes || maxBytes; applyLang(); loadHours();
       if (token) { connect(null); } else { show(["start"]); }
     }).catch(function () { showError(t("errors").unavailable); });
     applyLang();

@@ -55,11 +55,16 @@ func (n numbers) Resolve(dialled, caller string) (string, string, sip.Menu, bool
 // choices as topics.
 func chatHotlines(cfg *configs.Bundle) []chat.Hotline {
 	var out []chat.Hotline
+	names := cfg.HolidayNames()
 	for _, n := range cfg.Hotlines.Numbers {
 		if n.Referral != "" || n.Queue == "" {
 			continue
 		}
 		h := chat.Hotline{Number: n.Number, NameKO: n.AgencyKo, NameEN: n.AgencyEn}
+		if !n.Hours.Always {
+			h.Hours = &chat.Hours{Schedule: cfg.Schedule(&n), HolidayNames: names, ClosedKO: n.Closed.MessageKo,
+				ClosedEN: n.Closed.MessageEn, Callback: n.Closed.Action == "callback" && cfg.CallbackOn(&n)}
+		}
 		for _, m := range n.Menu {
 			h.Topics = append(h.Topics, chat.Topic{ID: m.Digit, NameKO: m.LabelKo, NameEN: m.LabelEn, Queue: m.Queue})
 		}
