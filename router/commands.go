@@ -102,6 +102,25 @@ type ContactStateChanged struct {
 	Arrived time.Time
 }
 
+// Transferred reports a transfer before the contact's next state: From is
+// the agent that held it (talking, or offered) and owes a wrap-up for it
+// when Talked; the transport and the console carry By, Note and the
+// targets to the next agent's offer.
+type Transferred struct {
+	Contact   ContactID
+	Channel   Channel
+	From      AgentID // agent that held the contact, "" if it was waiting
+	Talked    bool    // From was talking with the citizen (owes a wrap-up)
+	By        AgentID
+	FromQueue string
+	ToQueue   string // "" with ToAgent set: the current queue
+	ToAgent   AgentID
+	ToNumber  string // transfer out of routing
+	Note      string
+	Reason    string
+	At        time.Time
+}
+
 // QueueStats is a changed queue statistics snapshot (delta stream for
 // wallboards; only queues that changed since the last Tick).
 type QueueStats struct {
@@ -118,3 +137,4 @@ func (ContactClosed) command()       {}
 func (AgentStateChanged) command()   {}
 func (ContactStateChanged) command() {}
 func (QueueStats) command()          {}
+func (Transferred) command()         {}

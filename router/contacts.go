@@ -165,7 +165,7 @@ func (e *Engine) tryPreferred(c *contact) bool {
 		return false
 	}
 	p, ok := e.preferred[c.citizen]
-	if !ok || e.now.Sub(p.at) > e.cfg.PreferredAgentWindow || !p.agent.LoggedIn {
+	if !ok || e.now.Sub(p.at) > e.cfg.PreferredAgentWindow || !p.agent.LoggedIn || e.excluded(c, p.agent) {
 		return false
 	}
 	a := p.agent
@@ -439,9 +439,10 @@ func (e *Engine) requeue(c *contact, missedBy *agent, why string) {
 	e.route(c)
 }
 
-// skips reports whether a must not get c now (a just missed c's offer).
+// skips reports whether a must not get c now: a just missed c's offer, or
+// transferred c away.
 func (e *Engine) skips(c *contact, a *agent) bool {
-	return c.missed == a && e.now.Before(c.missedUntil)
+	return (c.missed == a && e.now.Before(c.missedUntil)) || (len(c.xfer) > 0 && e.excluded(c, a))
 }
 
 func (e *Engine) accept(ev OfferAccepted) error {
@@ -514,8 +515,9 @@ func (e *Engine) ended(ev ContactEnded) error {
 }
 
 // release ends a's part in talking contact c: handle time, wrap-up owed,
-// preferred-agent memory.
-func (e *Engine) release(c *contact) {
+// and (remember) preferred-agent memory: an agent who transfers the contact
+// is not remembered.
+func (e *Engine) release(c *contact, remember bool) {
 	a := c.agent
 	ch := agents.Channel(c.ch)
 	a.Active = a.Active.Add(ch, -1)
@@ -528,7 +530,7 @@ func (e *Engine) release(c *contact) {
 	if wrap > a.WrapDur {
 		a.WrapDur = wrap
 	}
-	if c.citizen != "" && e.cfg.PreferredAgentWindow > 0 {
+	if remember && c.citizen != "" && e.cfg.PreferredAgentWindow > 0 {
 		e.preferred[c.citizen] = pref{agent: a, at: e.now}
 		e.prefFIFO = append(e.prefFIFO, prefRec{citizen: c.citizen, at: e.now})
 	}
@@ -569,7 +571,7 @@ func (e *Engine) close(c *contact, r EndReason, why string) {
 		case Offered:
 			e.withdraw(c, why, false)
 		case Talking:
-			e.release(c)
+			e.release(c, true)
 		default: // no agent holds it
 		}
 	}
@@ -588,10 +590,7 @@ func (e *Engine) transfer(ev ContactTransferred) error {
 	if !ok {
 		return fmt.Errorf("%w: %d", ErrUnknownContact, ev.Contact)
 	}
-	if ev.ToQueue == "" && ev.ToAgent == "" {
-		e.close(c, EndTransferredOut, "transferred out by "+string(ev.By))
-		return nil
-	}
+	out := ev.ToQueue == "" && ev.ToAgent == ""
 	q := c.q
 	if ev.ToQueue != "" {
 		if q = e.queues[ev.ToQueue]; q == nil {
@@ -611,11 +610,46 @@ func (e *Engine) transfer(ev ContactTransferred) error {
 	if ev.Note != "" {
 		why += ": " + ev.Note
 	}
+	switch {
+	case out && ev.ToNumber != "":
+		why += " to number " + ev.ToNumber
+	case out:
+		why = "transferred out"
+		if ev.By != "" {
+			why += " by " + string(ev.By)
+		}
+	case to != nil:
+		why += " to agent " + string(to.id)
+	default:
+		why += " to " + q.def.ID
+	}
+	tr := Transferred{Contact: c.id, Channel: c.ch, By: ev.By, FromQueue: c.q.def.ID, ToAgent: ev.ToAgent,
+		ToNumber: ev.ToNumber, Note: ev.Note, Reason: why, At: e.now}
+	if !out {
+		tr.ToQueue = q.def.ID
+	}
+	if from := c.agent; from != nil {
+		tr.From, tr.Talked = from.id, c.state == Talking
+		// The agent who gives the contact away never gets it back by
+		// routing, and is not its preferred agent.
+		e.exclude(c, from)
+	}
+	if by := e.agents[ev.By]; by != nil && by != c.agent {
+		e.exclude(c, by)
+	}
+	e.emit(tr)
+	if out {
+		if c.state == Talking {
+			e.release(c, false)
+		}
+		e.close(c, EndTransferredOut, why)
+		return nil
+	}
 	switch c.state {
 	case Offered:
 		e.withdraw(c, why, false)
 	case Talking:
-		e.release(c)
+		e.release(c, false)
 	default: // waiting: no agent to free
 	}
 	e.unlist(c)
@@ -625,6 +659,7 @@ func (e *Engine) transfer(ev ContactTransferred) error {
 		c.reqs = nil
 	}
 	if to != nil {
+		e.include(c, to) // named explicitly: wanted back
 		if c.state == Waiting {
 			c.q.waiting--
 			e.markDirty(c.q)
@@ -634,13 +669,45 @@ func (e *Engine) transfer(ev ContactTransferred) error {
 		if c.reqs == nil {
 			c.reqs = q.strict
 		}
-		e.setContactState(c, Waiting, why+" to agent "+string(to.id))
-		e.pin(c, to, transferPinWait, why+" to agent "+string(to.id))
+		e.setContactState(c, Waiting, why)
+		e.pin(c, to, transferPinWait, why)
 		e.queueRoute(c)
 		return nil
 	}
-	e.admit(c, q, 0, why+" to "+q.def.ID)
+	e.admit(c, q, 0, why)
 	return nil
+}
+
+// maxExcluded bounds a contact's list of agents that transferred it away.
+const maxExcluded = 8
+
+// exclude keeps a from being offered c again (a transferred it away).
+func (e *Engine) exclude(c *contact, a *agent) {
+	if e.excluded(c, a) {
+		return
+	}
+	if len(c.xfer) >= maxExcluded {
+		c.xfer = c.xfer[1:]
+	}
+	c.xfer = append(c.xfer, a)
+}
+
+func (e *Engine) include(c *contact, a *agent) {
+	for i, x := range c.xfer {
+		if x == a {
+			c.xfer = append(c.xfer[:i], c.xfer[i+1:]...)
+			return
+		}
+	}
+}
+
+func (e *Engine) excluded(c *contact, a *agent) bool {
+	for _, x := range c.xfer {
+		if x == a {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Engine) move(ev ContactMoved) error {

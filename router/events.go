@@ -33,12 +33,17 @@ type ContactEnded struct {
 
 // ContactTransferred moves a contact (waiting or connected) to another queue
 // or a named agent. Its history, attributes and original arrival time stay.
+// With neither ToQueue nor ToAgent the contact leaves routing
+// (EndTransferredOut), to ToNumber when the transport called one. The agent
+// who transfers is never offered the contact again (unless it names them as
+// ToAgent) and never becomes its preferred agent.
 type ContactTransferred struct {
-	Contact ContactID
-	ToQueue string
-	ToAgent AgentID
-	Note    string
-	By      AgentID // who transferred, "" for the system
+	Contact  ContactID
+	ToQueue  string
+	ToAgent  AgentID
+	ToNumber string // outside number, for the record (transfer out)
+	Note     string
+	By       AgentID // who transferred, "" for the system
 }
 
 // ContactMoved is a supervisor action on a waiting contact: change its queue

@@ -71,6 +71,7 @@ type contact struct {
 	last        *agent // last agent, for ContactClosed
 	missed      *agent // agent that just missed it: skipped until missedUntil
 	missedUntil time.Time
+	xfer        []*agent // agents that transferred it away: never offered it again
 	offerSeq    uint32
 	escIdx      int
 	reason      string

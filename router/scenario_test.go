@@ -468,7 +468,8 @@ func parseEvent(verb string, args []string, start time.Time) (Event, error) {
 		}
 		return ContactEnded{Contact: id, Reason: r}, nil
 	case "transfer":
-		return ContactTransferred{Contact: id, ToQueue: m["queue"], ToAgent: AgentID(m["agent"]), By: AgentID(m["by"]), Note: m["note"]}, nil
+		return ContactTransferred{Contact: id, ToQueue: m["queue"], ToAgent: AgentID(m["agent"]), ToNumber: m["number"],
+			By: AgentID(m["by"]), Note: m["note"]}, nil
 	case "move":
 		ev := ContactMoved{Contact: id, ToQueue: m["queue"], By: AgentID(m["by"])}
 		if v, ok := m["prio"]; ok {
@@ -577,6 +578,9 @@ func fmtCmd(c Command, start time.Time) (kind, text string) {
 		return "contact", fmt.Sprintf("contact c%d %v q=%s agent=%s reason=%q", c.Contact, c.State, c.Queue, c.Agent, c.Reason)
 	case QueueStats:
 		return "stats", "stats " + fmtQueue(c.Stats)
+	case Transferred:
+		return "transferred", fmt.Sprintf("transferred c%d from=%s talked=%v by=%s %s->%s agent=%s number=%s note=%q",
+			c.Contact, c.From, c.Talked, c.By, c.FromQueue, c.ToQueue, c.ToAgent, c.ToNumber, c.Note)
 	}
 	return "unknown", fmt.Sprintf("%T %+v", c, c)
 }
