@@ -47,9 +47,10 @@ const (
 
 type ctlMsg struct {
 	op    ctlOp
-	queue string
-	agent router.AgentID
+	to    TransferTarget
 	by    router.AgentID
+	note  string
+	refer *referReq // the agent phone's REFER (opTransfer), answered by the call
 	reply chan error
 }
 

@@ -52,10 +52,12 @@ func (s *Service) Hangup(ctx context.Context, contact router.ContactID) error {
 }
 
 // Transfer is a blind transfer: the agent leg is dropped and the citizen
-// goes back to queue media in toQueue (or to toAgent), keeping history,
-// attributes and arrival time (router.ContactTransferred).
-func (s *Service) Transfer(ctx context.Context, contact router.ContactID, toQueue string, toAgent router.AgentID, by router.AgentID) error {
-	return s.control(ctx, contact, ctlMsg{op: opTransfer, queue: toQueue, agent: toAgent, by: by})
+// goes back to queue media in to.Queue (or waits for to.Agent), keeping
+// history, attributes and arrival time (router.ContactTransferred with By
+// and Note). An outside number (to.Number) answers ErrNoOutside until the
+// outbound trunk is wired (see transfer.go).
+func (s *Service) Transfer(ctx context.Context, contact router.ContactID, to TransferTarget, by router.AgentID, note string) error {
+	return s.control(ctx, contact, ctlMsg{op: opTransfer, to: to, by: by, note: note})
 }
 
 // control runs on the call's goroutine; true ends the call.
@@ -104,20 +106,15 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		c.hangupCitizen()
 		return true
 	case opTransfer:
-		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := c.s.hub.Do(dctx, router.ContactTransferred{Contact: c.id, ToQueue: m.queue, ToAgent: m.agent, By: m.by})
-		cancel()
-		if err != nil {
-			reply(err)
-			return false
+		err := c.blindTransfer(ctx, m)
+		if m.refer != nil {
+			m.refer.respond(c, err)
 		}
-		c.hangupAgent()
-		c.phase = phaseWaiting
-		c.held = false
-		if m.queue != "" {
-			c.queue = m.queue
+		if err == nil {
+			c.leaveAgent(m.to.Queue)
 		}
-		c.startMedia(c.s.prompts.get(c.voice, "hold"))
+		reply(err)
+		return false
 	default:
 	}
 	reply(nil)

@@ -98,6 +98,10 @@ func (c *call) handle(ctx context.Context, m any, offerRes chan offerResult) boo
 			c.rec.Announces++
 			c.startMedia(c.announceClips(m.Position, m.EstimatedWait)...)
 		}
+	case router.Transferred:
+		if m.From != "" && m.From == c.agent && m.Talked {
+			c.leaveAgent(m.ToQueue)
+		}
 	case router.CallbackOffered:
 		if c.phase == phaseWaiting && c.offer == nil {
 			if m.Closed {
@@ -193,6 +197,7 @@ func (c *call) agentGone() {
 		}
 	}
 	c.s.dropLeg(c.agentLeg)
+	c.untrackAgentLeg(id)
 	c.agentLeg, c.agentDlg = nil, nil
 }
 

@@ -224,6 +224,7 @@ func (c *call) offerDone(ctx context.Context, r offerResult) {
 	}
 	c.agentLeg, c.agentDlg, c.agent = leg, r.dlg, r.agent
 	c.s.addLeg(leg, clientDialogPeer(r.dlg))
+	c.trackAgentLeg()
 	c.rec.Legs++
 	c.rec.Agent = r.agent
 	c.rec.AgentCall = leg.CallID()

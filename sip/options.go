@@ -31,6 +31,12 @@ type Numbers interface {
 	Resolve(dialled, caller string) (number string, defaultQueue string, menu Menu, ok bool)
 }
 
+// TransferTargets resolves the user part of a REFER's Refer-To (an agent
+// phone's blind transfer) to a queue, an agent or an outside number.
+type TransferTargets interface {
+	ResolveTransfer(user string) (TransferTarget, bool)
+}
+
 // Locator finds an agent's registered phone (sipreg's registrar).
 type Locator interface {
 	Lookup(user string) (contactURI string, ok bool)
@@ -163,9 +169,12 @@ type Options struct {
 	TrunkBurst int
 	// PikeRate limits requests per second per source IP (0: off; trunks
 	// and PikeExempt are never limited); PikeBurst is the bucket size.
-	PikeRate     float64
-	PikeBurst    int
-	PikeExempt   []netip.Prefix
+	PikeRate   float64
+	PikeBurst  int
+	PikeExempt []netip.Prefix
+	// Transfers resolves the targets of agent phones' REFERs; nil refuses
+	// every REFER (403).
+	Transfers    TransferTargets
 	MaxCalls     int           // concurrent citizen calls (default 1000)
 	MaxCPS       float64       // new calls per second (default 100)
 	Burst        int           // CPS burst (default MaxCPS)

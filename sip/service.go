@@ -57,6 +57,7 @@ type Service struct {
 	legs      map[string]Leg        // by Call-ID, for SIP INFO DTMF
 	peers     map[string]dialogPeer // by Call-ID: what in-dialog requests must match (guard.go)
 	drops     dropCounters
+	agentLegs map[string]*agentRef // live agent legs by Call-ID, for REFER
 	started   bool
 	cancel    context.CancelFunc
 	udpAddr   string
@@ -95,17 +96,18 @@ func New(hub Hub, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		rtp:     rm,
-		hub:     hub,
-		opts:    opts,
-		log:     opts.Logger.With("component", "sip"),
-		prompts: ps,
-		limiter: rate.NewLimiter(rate.Limit(opts.MaxCPS), opts.Burst),
-		trunkRL: newTrunkLimiter(opts.TrunkRates, opts.TrunkCPS, opts.TrunkBurst),
-		pike:    newPike(opts.PikeRate, opts.PikeBurst, opts.PikeExempt),
-		calls:   map[router.ContactID]*call{},
-		legs:    map[string]Leg{},
-		peers:   map[string]dialogPeer{},
+		rtp:       rm,
+		hub:       hub,
+		opts:      opts,
+		log:       opts.Logger.With("component", "sip"),
+		prompts:   ps,
+		limiter:   rate.NewLimiter(rate.Limit(opts.MaxCPS), opts.Burst),
+		trunkRL:   newTrunkLimiter(opts.TrunkRates, opts.TrunkCPS, opts.TrunkBurst),
+		pike:      newPike(opts.PikeRate, opts.PikeBurst, opts.PikeExempt),
+		calls:     map[router.ContactID]*call{},
+		legs:      map[string]Leg{},
+		peers:     map[string]dialogPeer{},
+		agentLegs: map[string]*agentRef{},
 		// Two shards per P, staggered: the shards send in parallel and
 		// spread the work over the 20 ms (ptime) period.
 		clock: newMediaClock(2*runtime.GOMAXPROCS(0), 20*time.Millisecond),
@@ -181,6 +183,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.dg = diago.NewDiago(ua, dopts...)
 	// Overrides of diago's handlers (installed by NewDiago).
 	srv.OnInfo(s.guarded(s.onInfo))
+	srv.OnRefer(s.guarded(s.onRefer))
 	if s.opts.RegisterHandler != nil {
 		srv.OnRegister(s.guarded(s.opts.RegisterHandler))
 	}
@@ -301,6 +304,11 @@ func (s *Service) deliver(cmds []router.Command) {
 			}
 			id = c.Contact
 		case router.CallbackOffered:
+			id = c.Contact
+		case router.Transferred:
+			if c.Channel != router.Voice {
+				continue
+			}
 			id = c.Contact
 		case router.ContactClosed:
 			if c.Channel != router.Voice {

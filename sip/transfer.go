@@ -1,0 +1,87 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"onecall/router"
+)
+
+// TransferTarget is where a blind transfer sends a call: exactly one of a
+// queue, a named agent or an outside number.
+type TransferTarget struct {
+	Queue  string
+	Agent  router.AgentID
+	Number string
+}
+
+func (t TransferTarget) String() string {
+	switch {
+	case t.Queue != "":
+		return "queue:" + t.Queue
+	case t.Agent != "":
+		return "agent:" + string(t.Agent)
+	case t.Number != "":
+		return "number:" + t.Number
+	}
+	return ""
+}
+
+// ErrNoOutside means a transfer to an outside number is not available: the
+// outbound trunk (sip.Service.TransferOut of the callbacks issue) is not
+// wired into blind transfers yet. The seam is blindTransfer below: route a
+// Number target to TransferOut there, which must tell routing itself
+// (router.ContactTransferred with ToNumber) and keep the citizen leg when
+// the ContactClosed(EndTransferredOut) that follows arrives.
+var ErrNoOutside = errors.New("sip: transfer to an outside number is not available")
+
+// ErrBadTarget means a transfer named no target, or more than one.
+var ErrBadTarget = errors.New("sip: a transfer needs exactly one queue, agent or number")
+
+func (t TransferTarget) check() error {
+	n := 0
+	for _, set := range []bool{t.Queue != "", t.Agent != "", t.Number != ""} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return ErrBadTarget
+	}
+	return nil
+}
+
+// blindTransfer asks routing to move the talking contact (call goroutine).
+// The media side is leaveAgent, run on success.
+func (c *call) blindTransfer(ctx context.Context, m ctlMsg) error {
+	if err := m.to.check(); err != nil {
+		return err
+	}
+	if m.to.Number != "" {
+		return ErrNoOutside
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := c.s.hub.Do(dctx, router.ContactTransferred{Contact: c.id, ToQueue: m.to.Queue, ToAgent: m.to.Agent,
+		By: m.by, Note: m.note})
+	return err
+}
+
+// leaveAgent ends the agent's part after a transfer: the agent leg gets its
+// BYE and the citizen hears queue media until the next agent answers. It is
+// idempotent: both the transfer itself and the router's Transferred command
+// (whoever transferred: console, phone or another service) lead here.
+func (c *call) leaveAgent(queue string) {
+	if c.phase != phaseTalking {
+		return
+	}
+	c.log.Info("call transferred", "agent", c.agent, "queue", queue)
+	c.hangupAgent()
+	c.phase = phaseWaiting
+	c.held, c.phoneHeld = false, false
+	if queue != "" {
+		c.queue = queue
+	}
+	c.startMedia(c.s.prompts.get(c.voice, "hold"))
+}
