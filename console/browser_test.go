@@ -299,7 +299,7 @@ func TestBrowserConsoleScripted(t *testing.T) {
 		calls.mu.Lock()
 		ops := strings.Join(calls.ops, ",")
 		calls.mu.Unlock()
-		if ops == "hold,transfer 0212345678" {
+		if ops == "hold,transfer number:0212345678" {
 			break
 		}
 		if time.Now().After(deadline) {

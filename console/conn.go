@@ -263,7 +263,7 @@ func (c *conn) readLoop() {
 		}
 		data2, err := c.s.handle(c, m)
 		if err != nil {
-			c.reply(serverMsg{T: "error", ID: m.ID, Cmd: m.Cmd, Error: err.Error(), Code: errorCode(err)})
+			c.reply(errorMsg(m.ID, m.Cmd, err))
 			continue
 		}
 		c.reply(serverMsg{T: "reply", ID: m.ID, Cmd: m.Cmd, Data: data2})

@@ -184,6 +184,8 @@ type serverMsgIn struct {
 	ID    int64           `json:"id"`
 	Cmd   string          `json:"cmd"`
 	Error string          `json:"error"`
+	Code  string          `json:"code"`
+	Text  *msgText        `json:"text"`
 	Data  json.RawMessage `json:"data"`
 }
 
@@ -414,8 +416,8 @@ func (f *fakeCalls) op(s string) error {
 func (f *fakeCalls) Hold(ctx context.Context, c router.ContactID) error   { return f.op("hold") }
 func (f *fakeCalls) Resume(ctx context.Context, c router.ContactID) error { return f.op("resume") }
 func (f *fakeCalls) Hangup(ctx context.Context, c router.ContactID) error { return f.op("hangup") }
-func (f *fakeCalls) Transfer(ctx context.Context, c router.ContactID, target string) error {
-	return f.op("transfer " + target)
+func (f *fakeCalls) Transfer(ctx context.Context, c router.ContactID, to TransferTarget, by router.AgentID, note string) error {
+	return f.op("transfer " + to.String())
 }
 
 func wsDialer(c *client) *websocket.Dialer {

@@ -14,6 +14,7 @@ import (
 type codedError struct {
 	code string
 	msg  string
+	ko   string // Korean text, when the server has one (coded)
 }
 
 func (e *codedError) Error() string { return e.msg }
@@ -43,4 +44,59 @@ func errorCode(err error) string {
 		}
 	}
 	return ""
+}
+
+// Sentinels the console's collaborators return (the app maps sip's errors
+// onto them) and the console maps to codes.
+var (
+	// ErrNoOutside: transfers to outside numbers are not available.
+	ErrNoOutside = errors.New("transfer to an outside number is not available")
+	// ErrCallGone: the call ended or is no longer connected to an agent.
+	ErrCallGone = errors.New("the call is no longer connected")
+)
+
+// msgText is the wire form of a coded error's text (docs/console-protocol.md,
+// "Error codes"): the client may show it when it has no translation of its
+// own for the code.
+type msgText struct {
+	KO string `json:"ko"`
+	EN string `json:"en"`
+}
+
+// errorText holds the Korean and English text of the codes the server
+// words itself; %q and %d take the arguments given to coded.
+var errorText = map[string][2]string{
+	"transfer_no_target":     {"전환할 대기열, 상담사 또는 번호를 하나만 고르세요.", "Choose exactly one queue, agent or number to transfer to."},
+	"transfer_bad_target":    {"전환 대상 %q을(를) 알 수 없습니다 (queue:, agent:, number:).", "Unknown transfer target %q (want queue:, agent: or number:)."},
+	"transfer_unknown_queue": {"대기열 %q이(가) 없습니다.", "There is no queue %q."},
+	"transfer_unknown_agent": {"상담사 %q이(가) 없습니다.", "There is no agent %q."},
+	"transfer_self":          {"자기 자신에게는 전환할 수 없습니다.", "You cannot transfer a contact to yourself."},
+	"transfer_bad_number":    {"%q은(는) 올바른 전화번호가 아닙니다.", "%q is not a valid phone number."},
+	"transfer_no_outside":    {"외부 번호로 전환하는 기능은 아직 사용할 수 없습니다.", "Transfers to outside numbers are not available yet."},
+	"transfer_chat_number":   {"채팅은 외부 번호로 전환할 수 없습니다.", "A chat cannot be transferred to a phone number."},
+	"transfer_not_talking":   {"상담 중인 연락만 전환할 수 있습니다.", "Only a contact you are talking with can be transferred."},
+	"transfer_call_gone":     {"통화가 이미 끝났거나 연결되어 있지 않습니다.", "The call has ended or is not connected."},
+	"transfer_busy":          {"지금은 전환할 수 없습니다. 잠시 후 다시 시도하세요.", "The transfer could not be done now; try again shortly."},
+	"transfer_note_too_long": {"메모는 500자까지 쓸 수 있습니다.", "The note is limited to 500 characters."},
+	"calls_unavailable":      {"통화 기능을 사용할 수 없습니다.", "Calls are unavailable."},
+	"contact_not_yours":      {"연락 %d은(는) 본인의 연락이 아닙니다.", "Contact %d is not yours."},
+}
+
+// coded builds the coded error code with its ko/en text (errorText).
+func coded(code string, args ...any) error {
+	t, ok := errorText[code]
+	if !ok {
+		return &codedError{code: code, msg: code}
+	}
+	return &codedError{code: code, msg: fmt.Sprintf(t[1], args...), ko: fmt.Sprintf(t[0], args...)}
+}
+
+// errorMsg is the wire error for err answering cmd id.
+func errorMsg(id int64, cmd string, err error) serverMsg {
+	m := serverMsg{T: "error", ID: id, Cmd: cmd, Error: err.Error(), Code: errorCode(err)}
+	var ce *codedError
+	if errors.As(err, &ce) && ce.ko != "" {
+		m.Text = &msgText{KO: ce.ko, EN: ce.msg}
+	}
+	return m
 }

@@ -88,6 +88,7 @@ type contactArgs struct {
 	Agent       string `json:"agent"`
 	Note        string `json:"note"`
 	Target      string `json:"target"`
+	Number      string `json:"number"`
 	Disposition string `json:"disposition"`
 	Notes       string `json:"notes"`
 	Then        string `json:"then"` // after wrap-up: "ready" or a not-ready reason
@@ -189,20 +190,14 @@ func (s *Service) handle(c *conn, m clientMsg) (any, error) {
 		}
 		return nil, s.endContact(ctx, user, router.ContactID(a.Contact))
 	case "transfer":
-		if err := s.ownContact(agentOnly, user, a.Contact, "talking"); err != nil {
+		if err := agentOnly(); err != nil {
 			return nil, err
 		}
-		if a.Target != "" {
-			if s.opts.Calls == nil {
-				return nil, errors.New("calls unavailable")
-			}
-			return nil, s.opts.Calls.Transfer(ctx, router.ContactID(a.Contact), a.Target)
-		}
-		if a.Queue == "" && a.Agent == "" {
-			return nil, errors.New("transfer needs a queue or an agent")
-		}
-		return nil, s.do(ctx, router.ContactTransferred{Contact: router.ContactID(a.Contact), ToQueue: a.Queue,
-			ToAgent: router.AgentID(a.Agent), Note: clip(a.Note, 500), By: user})
+		return nil, s.transfer(ctx, user, a)
+	case "transfer_targets":
+		return s.targets(ctx, user), nil
+	case "contact_history":
+		return s.contactHistory(ctx, c.sess, router.ContactID(a.Contact))
 	case "hold", "resume", "hangup":
 		if err := s.ownContact(agentOnly, user, a.Contact, "talking"); err != nil {
 			return nil, err

@@ -31,24 +31,27 @@ type AgentView struct {
 
 // ContactView is one live contact.
 type ContactView struct {
-	ID         uint64            `json:"id"`
-	Channel    string            `json:"channel"`
-	State      string            `json:"state"`
-	Queue      string            `json:"queue"`
-	Number     string            `json:"number,omitempty"`
-	Agent      string            `json:"agent,omitempty"`
-	Language   string            `json:"language,omitempty"`
-	Citizen    string            `json:"citizen,omitempty"`
-	Attrs      map[string]string `json:"attrs,omitempty"`
-	Arrived    int64             `json:"arrived"` // unix ms
-	Since      int64             `json:"since"`   // unix ms, current state
-	Reason     string            `json:"reason,omitempty"`
-	Deadline   int64             `json:"deadline,omitempty"` // offer deadline, unix ms
-	Position   int               `json:"position,omitempty"`
-	Priority   int               `json:"priority,omitempty"`
-	Connected  int64             `json:"connected,omitempty"` // unix ms
-	Held       int64             `json:"held,omitempty"`      // unix ms the call was put on hold, 0 = not held
-	citizenRaw string            // unmasked, never sent
+	ID        uint64            `json:"id"`
+	Channel   string            `json:"channel"`
+	State     string            `json:"state"`
+	Queue     string            `json:"queue"`
+	Number    string            `json:"number,omitempty"`
+	Agent     string            `json:"agent,omitempty"`
+	Language  string            `json:"language,omitempty"`
+	Citizen   string            `json:"citizen,omitempty"`
+	Attrs     map[string]string `json:"attrs,omitempty"`
+	Arrived   int64             `json:"arrived"` // unix ms
+	Since     int64             `json:"since"`   // unix ms, current state
+	Reason    string            `json:"reason,omitempty"`
+	Deadline  int64             `json:"deadline,omitempty"` // offer deadline, unix ms
+	Position  int               `json:"position,omitempty"`
+	Priority  int               `json:"priority,omitempty"`
+	Connected int64             `json:"connected,omitempty"` // unix ms
+	Held      int64             `json:"held,omitempty"`      // unix ms the call was put on hold, 0 = not held
+	// Transfers of this contact so far, oldest first (the offer of a
+	// transferred contact says from whom, with the note).
+	Transfers  []TransferView `json:"transfers,omitempty"`
+	citizenRaw string         // unmasked, never sent
 }
 
 // QueueView is a queue's latest statistics.
@@ -187,6 +190,13 @@ func (m *mirror) apply(c router.Command, now time.Time) {
 	case router.Overflowed:
 		v := m.contact(c.Contact, now)
 		v.Queue, v.Reason = c.ToQueue, c.Reason
+	case router.Transferred:
+		v := m.contact(c.Contact, now)
+		l := append(v.Transfers[:len(v.Transfers):len(v.Transfers)], transferView(c))
+		if len(l) > maxTransfersShown {
+			l = l[len(l)-maxTransfersShown:]
+		}
+		v.Transfers = l
 	case router.ContactClosed:
 		delete(m.contacts, c.Contact)
 	case router.ContactStateChanged:
@@ -238,6 +248,11 @@ func (m *mirror) apply(c router.Command, now time.Time) {
 	case router.QueueStats:
 		m.queueStats(c.Stats, now)
 	}
+}
+
+func transferView(c router.Transferred) TransferView {
+	return TransferView{From: string(c.From), By: string(c.By), FromQueue: c.FromQueue, ToQueue: c.ToQueue,
+		ToAgent: string(c.ToAgent), ToNumber: c.ToNumber, Note: c.Note, At: unixMS(c.At)}
 }
 
 func queueView(s router.QueueSnapshot) *QueueView {

@@ -19,14 +19,15 @@ type clientMsg struct {
 
 // serverMsg is one message to the browser.
 type serverMsg struct {
-	T     string `json:"t"` // snapshot | event | reply | error | closing
-	Seq   uint64 `json:"seq,omitempty"`
-	Kind  string `json:"kind,omitempty"`
-	ID    int64  `json:"id,omitempty"`
-	Cmd   string `json:"cmd,omitempty"`
-	Error string `json:"error,omitempty"`
-	Code  string `json:"code,omitempty"` // error code, translated by the client
-	Data  any    `json:"data,omitempty"`
+	T     string   `json:"t"` // snapshot | event | reply | error | closing
+	Seq   uint64   `json:"seq,omitempty"`
+	Kind  string   `json:"kind,omitempty"`
+	ID    int64    `json:"id,omitempty"`
+	Cmd   string   `json:"cmd,omitempty"`
+	Error string   `json:"error,omitempty"`
+	Code  string   `json:"code,omitempty"` // error code, translated by the client
+	Text  *msgText `json:"text,omitempty"` // the code's ko/en text, when the server has one
+	Data  any      `json:"data,omitempty"`
 }
 
 // Close codes (4000-4999 are application codes).

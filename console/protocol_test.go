@@ -233,8 +233,24 @@ func TestChatFlowWithSupervisor(t *testing.T) {
 	}
 	// Transfer to agent02 with a note.
 	a2.mustCall("state", map[string]any{"state": "ready"})
+	if m := a1.call("transfer", map[string]any{"contact": id, "agent": "agent01"}); m.Code != "transfer_self" || m.Text == nil || m.Text.KO == "" {
+		t.Fatalf("transfer to self: %+v", m)
+	}
+	if m := a1.call("transfer", map[string]any{"contact": id, "target": "number:1345"}); m.Code != "transfer_chat_number" {
+		t.Fatalf("chat to a number: %+v", m)
+	}
 	a1.mustCall("transfer", map[string]any{"contact": id, "agent": "agent02", "note": "wage claim"})
-	a2.event("offer", contactIs(id))
+	a1.event("transferred", func(d json.RawMessage) bool {
+		var ev transferredEvent
+		json.Unmarshal(d, &ev)
+		return ev.Contact == uint64(id) && ev.WrapUp && ev.Transfer.From == "agent01" && ev.Transfer.ToAgent == "agent02"
+	})
+	offer := a2.event("offer", contactIs(id))
+	var ov ContactView
+	json.Unmarshal(offer, &ov)
+	if len(ov.Transfers) != 1 || ov.Transfers[0].By != "agent01" || ov.Transfers[0].Note != "wage claim" {
+		t.Fatalf("offer of a transferred chat without its transfer: %+v", ov.Transfers)
+	}
 	a2.mustCall("accept", map[string]any{"contact": id})
 	a2.event("connected", contactIs(id))
 	var tl []ChatLine
@@ -269,8 +285,11 @@ func TestChatFlowWithSupervisor(t *testing.T) {
 	if m := a2.call("wrapup", map[string]any{"contact": id, "disposition": "bogus"}); m.T != "error" {
 		t.Fatal("unknown disposition accepted")
 	}
-	if m := a1.call("wrapup", map[string]any{"contact": id, "disposition": "resolved"}); m.T != "error" {
-		t.Fatal("agent01 wrapped up agent02's contact")
+	// agent01 gives its own disposition for the chat it transferred: into
+	// the contact's history, never over agent02's.
+	a1.mustCall("wrapup", map[string]any{"contact": id, "disposition": "info", "notes": "sent to agent02"})
+	if m := a1.call("wrapup", map[string]any{"contact": id, "disposition": "info"}); m.T != "error" {
+		t.Fatal("agent01 wrapped up the transferred chat twice")
 	}
 	a2.mustCall("wrapup", map[string]any{"contact": id, "disposition": "resolved", "notes": "explained wage claim", "then": "lunch"})
 	a2.event("agent_state", func(d json.RawMessage) bool {

@@ -36,13 +36,15 @@ type ChatAgent interface {
 
 // CallControl is what the console needs from the SIP service. Audio stays on
 // the agent's SIP phone; these act on the bridged call. Transfer is a blind
-// transfer to an external number or SIP URI; transfers to a queue or an
-// agent go through routing (router.ContactTransferred).
+// transfer of the call to a queue, an agent or an outside number: the agent
+// leg ends, the call moves and routing learns it (router.ContactTransferred
+// with By and Note). It returns ErrNoOutside when outside numbers are not
+// available and ErrCallGone when the call is not connected any more.
 type CallControl interface {
 	Hold(ctx context.Context, contact router.ContactID) error
 	Resume(ctx context.Context, contact router.ContactID) error
 	Hangup(ctx context.Context, contact router.ContactID) error
-	Transfer(ctx context.Context, contact router.ContactID, target string) error
+	Transfer(ctx context.Context, contact router.ContactID, to TransferTarget, by router.AgentID, note string) error
 }
 
 // ChatEvent is something that happened in a chat on the citizen's side,
@@ -83,8 +85,11 @@ type Options struct {
 	// DispositionRequired lists the queues whose contacts need a saved
 	// disposition before the agent may be Ready again.
 	DispositionRequired map[string]bool
-	Logger              *slog.Logger
-	Clock               func() time.Time
+	// OutsideTransfers tells consoles that Calls.Transfer takes outside
+	// numbers (transfer_targets "outside").
+	OutsideTransfers bool
+	Logger           *slog.Logger
+	Clock            func() time.Time
 	// SessionTTL is the idle lifetime of a sign-in (default 12h).
 	SessionTTL time.Duration
 	// LockAfter failed sign-ins lock an account for LockFor (default 5, 15m).
@@ -181,6 +186,9 @@ type wrapItem struct {
 	Citizen  string // as shown: the name the citizen gave, or the (masked) number
 	Closed   time.Time
 	Required bool // the queue requires a disposition before Ready
+	// Transferred: the agent transferred the contact away; its disposition
+	// goes into the contact's history, not over the final agent's.
+	Transferred bool
 }
 
 // forcedState is a not-ready a supervisor set on an agent; it holds until
@@ -300,6 +308,15 @@ func (s *Service) CitizenEvent(ev ChatEvent) {
 		Sender: sender, Text: ev.Text, Sent: unixMS(ev.Sent)}, targets)
 }
 
+// transferredEvent tells the agent who gave a contact away (and
+// supervisors) that it is transferred; with WrapUp it is in their wrap-up.
+type transferredEvent struct {
+	Contact  uint64       `json:"contact"`
+	Channel  string       `json:"channel"`
+	Transfer TransferView `json:"transfer"`
+	WrapUp   bool         `json:"wrap_up"`
+}
+
 type chatEventView struct {
 	Contact  uint64 `json:"contact"`
 	Kind     string `json:"kind"`
@@ -337,13 +354,20 @@ func (s *Service) Deliver(cmds []router.Command) {
 			if c.Channel == router.Chat {
 				s.subscribeLocked(c.Contact)
 			}
+		case router.Transferred:
+			s.m.apply(c, now)
+			if v := s.m.contacts[c.Contact]; v != nil && c.From != "" && c.Talked {
+				s.closedTalkingLocked(c.From, v, now, true)
+			}
+			s.emitLocked("transferred", transferredEvent{Contact: uint64(c.Contact), Channel: channelName(c.Channel),
+				Transfer: transferView(c), WrapUp: c.From != "" && c.Talked}, s.agentTargets(c.From))
 		case router.ContactClosed:
 			prev := c.Agent
 			if v := s.m.contacts[c.Contact]; v != nil && v.Agent != "" && prev == "" {
 				prev = router.AgentID(v.Agent)
 			}
 			if v := s.m.contacts[c.Contact]; v != nil && prev != "" && v.State == "talking" {
-				s.closedTalkingLocked(prev, v, now)
+				s.closedTalkingLocked(prev, v, now, false)
 			}
 			s.m.apply(c, now)
 			targets := s.agentTargets(prev) // followers are supervisors: included
@@ -408,13 +432,15 @@ func (s *Service) Deliver(cmds []router.Command) {
 // agent is held not-ready (reason wrap_up_pending) after the wrap-up until
 // it is saved — unless a supervisor already holds them not-ready. Called
 // on the hub goroutine: Submit never blocks. s.mu held.
-func (s *Service) closedTalkingLocked(agent router.AgentID, v *ContactView, now time.Time) {
+// transferred: the agent transferred it away (its disposition goes into
+// the contact's history).
+func (s *Service) closedTalkingLocked(agent router.AgentID, v *ContactView, now time.Time, transferred bool) {
 	cit := v.Citizen
 	if n := v.Attrs["name"]; n != "" {
 		cit = n
 	}
 	w := wrapItem{Contact: router.ContactID(v.ID), Number: v.Number, Channel: v.Channel, Queue: v.Queue,
-		Citizen: cit, Closed: now, Required: s.opts.DispositionRequired[v.Queue]}
+		Citizen: cit, Closed: now, Required: s.opts.DispositionRequired[v.Queue], Transferred: transferred}
 	s.pushWrapLocked(agent, w)
 	if !w.Required {
 		return

@@ -24,6 +24,7 @@ type Store interface {
 	Durable(ctx context.Context, rec store.Record) error
 	Contact(ctx context.Context, id uint64) (store.Contact, error)
 	ContactsByCitizen(ctx context.Context, citizen string, limit int) ([]store.Contact, error)
+	ContactEvents(ctx context.Context, id uint64) ([]store.ContactEvent, error)
 	CallRecords(ctx context.Context, limit int) ([]store.CallRecord, error)
 	Health() store.Health
 }

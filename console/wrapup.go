@@ -134,7 +134,14 @@ func (s *Service) wrapUp(ctx context.Context, agent router.AgentID, a contactArg
 	if len([]rune(a.Notes)) > 4000 {
 		return nil, codedf("notes_too_long", "notes longer than 4000 characters")
 	}
-	if err := s.st.Durable(ctx, store.ContactWrapUp{Contact: uint64(id), Disposition: a.Disposition, Notes: a.Notes}); err != nil {
+	var rec store.Record = store.ContactWrapUp{Contact: uint64(id), Disposition: a.Disposition, Notes: a.Notes}
+	if wi.Transferred {
+		// The contact lives on with another agent, who writes its final
+		// disposition: this one goes into its history.
+		rec = store.ContactEvent{Contact: uint64(id), At: s.now(), State: "wrap_up", Agent: string(agent),
+			Reason: wrapReason(a.Disposition, a.Notes)}
+	}
+	if err := s.st.Durable(ctx, rec); err != nil {
 		s.log.Warn("wrap-up not stored", "contact_id", id, "agent_id", agent, "err", err)
 		return nil, codedf("not_stored", "the disposition could not be stored; try again")
 	}
@@ -183,6 +190,14 @@ func (s *Service) pendingRequiredLocked(agent router.AgentID) router.ContactID {
 	return 0
 }
 
+// wrapReason is the history text of a transferring agent's disposition.
+func wrapReason(disposition, notes string) string {
+	if notes == "" {
+		return disposition
+	}
+	return disposition + ": " + notes
+}
+
 func (s *Service) validDisposition(number, code string) bool {
 	list := s.opts.Dispositions[number]
 	if len(list) == 0 {
@@ -193,6 +208,56 @@ func (s *Service) validDisposition(number, code string) bool {
 	}
 	for _, d := range list {
 		if d == code {
+			return true
+		}
+	}
+	return false
+}
+
+// EventView is one step of a contact's own history.
+type EventView struct {
+	At     int64  `json:"at"` // unix ms
+	State  string `json:"state"`
+	Queue  string `json:"queue,omitempty"`
+	Agent  string `json:"agent,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// maxHistoryEvents bounds a contact_history reply (the latest are kept).
+const maxHistoryEvents = 200
+
+// contactHistory is the contact's own history (routing decisions,
+// transfers with their notes, the dispositions of agents who transferred
+// it): for the agent it is offered to, talking with or wrapping up, and for
+// supervisors.
+func (s *Service) contactHistory(ctx context.Context, sess *session, id router.ContactID) (any, error) {
+	if sess.Role == RoleAgent && !s.holds(router.AgentID(sess.User), id) {
+		return nil, coded("contact_not_yours", uint64(id))
+	}
+	evs, err := s.st.ContactEvents(ctx, uint64(id))
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) > maxHistoryEvents {
+		evs = evs[len(evs)-maxHistoryEvents:]
+	}
+	out := make([]EventView, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, EventView{At: unixMS(e.At), State: e.State, Queue: e.Queue, Agent: e.Agent, Reason: e.Reason})
+	}
+	return out, nil
+}
+
+// holds reports whether the agent holds the contact now (offered, talking)
+// or owes its wrap-up.
+func (s *Service) holds(agent router.AgentID, id router.ContactID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.m.contacts[id]; c != nil && c.Agent == string(agent) {
+		return true
+	}
+	for _, w := range s.wrap[agent] {
+		if w.Contact == id {
 			return true
 		}
 	}
