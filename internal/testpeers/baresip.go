@@ -26,6 +26,9 @@ type BaresipOptions struct {
 	Speech string
 	// Quit, if > 0, makes baresip quit after that long (-t).
 	Quit time.Duration
+	// Control loads ctrl_tcp (and menu, which provides the commands) on a
+	// free port of 127.0.0.1: see (*Baresip).Control.
+	Control bool
 	// Args are extra command-line flags (e.g. "-s" for a SIP trace).
 	Args []string
 }
@@ -35,9 +38,11 @@ type BaresipOptions struct {
 type Baresip struct {
 	Dir  string // config, accounts and the sndfile dumps
 	Port int    // its SIP port on 127.0.0.1 (UDP and TCP; TLS on Port+1)
-	out  Buffer
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
+	// CtrlPort is the ctrl_tcp port (with Control), else 0.
+	CtrlPort int
+	out      Buffer
+	cmd      *exec.Cmd
+	done     chan struct{} // closed when the process has exited
 }
 
 // baresipReady is how long baresip may take to load and print ready.
@@ -60,6 +65,10 @@ func StartBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	cfg += "module_path /usr/lib/baresip/modules\nmodule g711.so\n"
 	if o.Speech != "" {
 		cfg += "module aufile.so\nmodule aubridge.so\nmodule sndfile.so\nsnd_path " + p.Dir + "\n"
+	}
+	if o.Control {
+		p.CtrlPort = FreeTCPPort(t)
+		cfg += "module_app menu.so\nmodule_app ctrl_tcp.so\nctrl_tcp_listen 127.0.0.1:" + strconv.Itoa(p.CtrlPort) + "\n"
 	}
 	cfg += "module_app account.so\n"
 	host, regint := "127.0.0.1", "0"

@@ -63,3 +63,22 @@ func TestWaitForReturnsOnceCondHolds(t *testing.T) {
 		t.Fatalf("polled %d times", n)
 	}
 }
+
+// TestToneShare: a party's tone is found in its own WAV and not at another
+// party's frequency.
+func TestToneShare(t *testing.T) {
+	p := ToneWAV(t, t.TempDir(), 700, time.Second)
+	s, rate, err := ReadWAV(p)
+	if err != nil || rate != 8000 || len(s) != 8000 {
+		t.Fatalf("ReadWAV: %d samples at %d: %v", len(s), rate, err)
+	}
+	if got := ToneShare(s, rate, 700); got < 0.9 {
+		t.Fatalf("700 Hz share of a 700 Hz tone = %.3f", got)
+	}
+	if got := ToneShare(s, rate, 1500); got > 0.05 {
+		t.Fatalf("1500 Hz share of a 700 Hz tone = %.3f", got)
+	}
+	if got := ToneShare(make([]int16, 800), rate, 700); got != 0 {
+		t.Fatalf("share of silence = %.3f", got)
+	}
+}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -163,25 +164,25 @@ func newLogger(c configs.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// callControl adapts the SIP service to the console's call controls. A
-// transfer target is "queue:ID" or "agent:ID" (a bare id is a queue).
+// callControl adapts the SIP service to the console's call controls.
+//
+// Outside numbers: the SIP service answers sip.ErrNoOutside for a number
+// target until the outbound trunk (sip.Service.TransferOut, callbacks issue)
+// is wired into sip's blindTransfer; then set console.Options.
+// OutsideTransfers so the console's transfer picker offers numbers.
 type callControl struct {
 	*sip.Service
 }
 
-func (c callControl) Transfer(ctx context.Context, contact router.ContactID, target string) error {
-	kind, id, found := strings.Cut(target, ":")
-	if !found {
-		kind, id = "queue", target
+func (c callControl) Transfer(ctx context.Context, contact router.ContactID, to console.TransferTarget, by router.AgentID, note string) error {
+	err := c.Service.Transfer(ctx, contact, sip.TransferTarget{Queue: to.Queue, Agent: to.Agent, Number: to.Number}, by, note)
+	switch {
+	case errors.Is(err, sip.ErrNoOutside):
+		return fmt.Errorf("%w (%v)", console.ErrNoOutside, err)
+	case errors.Is(err, sip.ErrNoCall), errors.Is(err, sip.ErrNotTalking):
+		return fmt.Errorf("%w (%v)", console.ErrCallGone, err)
 	}
-	switch kind {
-	case "queue":
-		return c.Service.Transfer(ctx, contact, id, "", "")
-	case "agent":
-		return c.Service.Transfer(ctx, contact, "", router.AgentID(id), "")
-	default:
-		return fmt.Errorf("transfer target %q: want queue:ID or agent:ID", target)
-	}
+	return err
 }
 
 // lines serves the SIP front end's per-line settings from the
@@ -219,4 +220,53 @@ func rtpQuarantine(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// transferTargets resolves the Refer-To user of an agent phone's REFER
+// against the live engine: a queue id, then an agent id, then a dialable
+// number (an outside transfer).
+type transferTargets struct {
+	hub interface {
+		Query(ctx context.Context, fn func(e *router.Engine)) error
+	}
+}
+
+func (t transferTargets) ResolveTransfer(user string) (sip.TransferTarget, bool) {
+	if user == "" || len(user) > 64 {
+		return sip.TransferTarget{}, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var to sip.TransferTarget
+	err := t.hub.Query(ctx, func(e *router.Engine) {
+		if _, ok := e.QueueStats(user); ok {
+			to.Queue = user
+		} else if _, ok := e.Agent(router.AgentID(user)); ok {
+			to.Agent = router.AgentID(user)
+		}
+	})
+	if err != nil {
+		return sip.TransferTarget{}, false
+	}
+	if to.Queue == "" && to.Agent == "" {
+		if !dialable(user) {
+			return sip.TransferTarget{}, false
+		}
+		to.Number = user
+	}
+	return to, true
+}
+
+// dialable: digits with an optional leading +, 3 to 20 digits.
+func dialable(s string) bool {
+	d := strings.TrimPrefix(s, "+")
+	if len(d) < 3 || len(d) > 20 {
+		return false
+	}
+	for _, r := range d {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -246,6 +246,7 @@ func (a *App) build(ctx context.Context) error {
 		Numbers:      numbers{cfg},
 		Locator:      a.registrar,
 		AgentNets:    cfg.Server.SIP.AgentPrefixes(),
+		Transfers:    transferTargets{hub: a.hub},
 		Store:        a.st,
 		MaxCalls:     cfg.Server.Limits.MaxCalls,
 		MaxCPS:       cfg.Server.Limits.MaxCallsPerSecond,

@@ -184,14 +184,21 @@ type fsCitizen struct {
 	Audio   bool // speak g711a.pcap after the ACK
 	HoldFor int  // ms before the citizen's BYE (when WaitBye is 0)
 	WaitBye int  // ms; > 0: wait for the server's BYE instead
+	// Echo sends back every RTP packet received (SIPp -rtp_echo): what an
+	// agent hears of its own tone is what reached the citizen.
+	Echo bool
 }
 
 // fsStartSipp starts SIPp as a citizen calling number at remote with
 // testdata/citizen.xml.
 func fsStartSipp(t *testing.T, remote, number string, c fsCitizen) *testpeers.SIPp {
 	t.Helper()
+	var args []string
+	if c.Echo {
+		args = append(args, "-rtp_echo")
+	}
 	return testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: filepath.Join("testdata", "citizen.xml"), Data: c,
-		Remote: remote, Service: number, Timeout: 45 * time.Second})
+		Remote: remote, Service: number, Timeout: 45 * time.Second, Args: args})
 }
 
 // fsNum reads a JSON number attribute of a log record.

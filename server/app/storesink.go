@@ -64,6 +64,11 @@ func records(c router.Command) []store.Record {
 		return []store.Record{store.ContactUpsert{
 			ID: uint64(c.Contact), State: router.Ended.String(), Ended: c.At, EndReason: c.Reason.String(), Agent: string(c.Agent),
 		}}
+	case router.Transferred:
+		// The transfer in the contact's history: who, from which queue,
+		// to where, and the note (Reason).
+		return []store.Record{store.ContactEvent{Contact: uint64(c.Contact), At: c.At, State: "transferred",
+			Queue: c.FromQueue, Agent: string(c.By), Reason: c.Reason}}
 	case router.AgentStateChanged:
 		return []store.Record{store.AgentStateLog{Agent: string(c.Agent), State: c.State.String(), Reason: c.Reason, At: c.At}}
 	default:
