@@ -50,6 +50,11 @@ func (s *Service) routes() {
 	mux.HandleFunc("GET /api/contacts/{id}", s.authed("", s.apiContact))
 	mux.HandleFunc("GET /api/contacts", s.authed(RoleSupervisor, s.apiContactsByCitizen))
 	mux.HandleFunc("GET /api/calls", s.authed(RoleSupervisor, s.apiCalls))
+	if s.opts.Reports != nil {
+		mux.HandleFunc("GET /api/reports", s.authed(RoleSupervisor, func(w http.ResponseWriter, r *http.Request, _ *session) {
+			s.opts.Reports.ServeHTTP(w, r)
+		}))
+	}
 	mux.HandleFunc("GET /api/users", s.authed(RoleAdmin, s.apiUsers))
 	mux.HandleFunc("POST /api/users", s.authed(RoleAdmin, s.apiCreateUser))
 	mux.HandleFunc("POST /api/users/{name}", s.authed(RoleAdmin, s.apiUpdateUser))

@@ -64,6 +64,8 @@ type ChatEvent struct {
 type Options struct {
 	Chat  ChatAgent   // nil: chat commands answer "chat unavailable"
 	Calls CallControl // nil: call controls answer "calls unavailable"
+	// Reports serves GET /api/reports to supervisors and admins (nil: 404).
+	Reports http.Handler
 	// AllowedOrigins lists Origin values accepted on the WebSocket and on
 	// state-changing requests besides the request's own host.
 	AllowedOrigins []string

@@ -105,12 +105,32 @@ func (c ContactUpsert) apply(t *wtx) error {
 				q.WriteString("attrs = json_patch(contacts.attrs, excluded.attrs)")
 				continue
 			}
+			if col == "answered_at" {
+				// The first answer counts: a transfer's reconnect does
+				// not restart the contact's answer time.
+				q.WriteString("answered_at = COALESCE(contacts.answered_at, excluded.answered_at)")
+				continue
+			}
 			q.WriteString(col + " = excluded." + col)
 		}
 	} else {
 		q.WriteString(" ON CONFLICT (id) DO NOTHING")
 	}
-	_, err := t.exec(q.String(), args...)
+	if _, err := t.exec(q.String(), args...); err != nil {
+		return err
+	}
+	if c.Ended.IsZero() || c.Wait != 0 || c.Handle != 0 {
+		return nil
+	}
+	// At the end, derive the wait (arrival to first answer, or to the end
+	// for a contact never answered) and the handle time (first answer to
+	// end) for the reports, unless the writer gave them.
+	_, err := t.exec(`UPDATE contacts SET
+		wait_ms = CASE WHEN arrived_at IS NULL THEN wait_ms
+			WHEN answered_at IS NOT NULL THEN MAX(answered_at - arrived_at, 0)
+			ELSE MAX(ended_at - arrived_at, 0) END,
+		handle_ms = CASE WHEN answered_at IS NOT NULL THEN MAX(ended_at - answered_at, 0) ELSE 0 END
+		WHERE id = ? AND ended_at IS NOT NULL`, int64(c.ID))
 	return err
 }
 

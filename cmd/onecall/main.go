@@ -6,6 +6,7 @@
 //	onecall simulate ...           a working day through the routing engine
 //	onecall staffing ...           agents needed per interval (Erlang C / A)
 //	onecall prompts                render the IVR prompts from the configuration
+//	onecall report ...             historical reports from the store (CSV, JSON, HTML)
 //	onecall version
 package main
 
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdStaffing(args, stdout, stderr)
 	case "prompts":
 		return cmdPrompts(args, stdout, stderr)
+	case "report":
+		return cmdReport(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "onecall", version)
 		return 0
@@ -68,5 +71,6 @@ const usage = `usage:
   onecall simulate [--agents N] [--contacts N] [--surge NUMBER:FACTOR:FROM-TO] [--queues]
   onecall staffing --forecast FILE.csv [--interval 15m] [--patience 2m] [--max-occupancy 0.85] [--html FILE]
   onecall prompts [--config DIR] [--out sip/prompts]
+  onecall report [--from 2026-12-07] [--to ...] [--by queue|line|center|agent] [--every 15m|1h|1d] [--format csv|json|html]
   onecall version
 `

@@ -14,6 +14,7 @@ import (
 
 	"onecall/configs"
 	"onecall/planning"
+	"onecall/reports"
 )
 
 // cmdStaffing turns a forecast (contacts and handle time per queue and
@@ -93,36 +94,7 @@ func writePlanCSV(w io.Writer, rows []planning.Row) error {
 	return cw.Error()
 }
 
-// planChart is the data of the HTML report: one polyline per queue and
-// one for the total over the intervals.
-type planChart struct {
-	Title         string
-	W, H, PadL    int
-	PadB, PadT    int
-	YMax          int
-	YTicks        []tick
-	XTicks        []tick
-	Series        []series
-	Rows          []planning.Row
-	PlotR, PlotB_ int
-}
-
-type tick struct {
-	Pos   float64
-	Label string
-}
-
-type series struct {
-	Name   string
-	Color  string
-	Points string
-	Peak   int
-}
-
-var palette = []string{"#1f5fbf", "#b3261e", "#1b7f3b", "#8a4b00", "#6b3fa0", "#00707a", "#5d5d5d", "#a3005a"}
-
 func writePlanHTML(path string, rows []planning.Row, b *configs.Bundle) error {
-	const w, h, padL, padB, padT, padR = 960, 420, 56, 48, 16, 16
 	var starts []time.Time
 	seen := map[time.Time]bool{}
 	perQueue := map[string]map[time.Time]int{}
@@ -138,101 +110,65 @@ func writePlanHTML(path string, rows []planning.Row, b *configs.Bundle) error {
 		}
 		perQueue[r.Queue][r.Start] += r.Agents
 	}
-	sortTimes(starts)
-	total := map[time.Time]int{}
-	for _, m := range perQueue {
-		for t, n := range m {
-			total[t] += n
-		}
-	}
-	ymax := 1
-	for _, n := range total {
-		ymax = max(ymax, n)
-	}
-	ymax = niceCeil(ymax)
-	pw, ph := w-padL-padR, h-padT-padB
-	x := func(i int) float64 {
-		if len(starts) < 2 {
-			return float64(padL)
-		}
-		return float64(padL) + float64(i)*float64(pw)/float64(len(starts)-1)
-	}
-	y := func(n int) float64 { return float64(padT) + float64(ph)*(1-float64(n)/float64(ymax)) }
-	line := func(m map[time.Time]int) (string, int) {
-		s, peak := "", 0
+	slices.SortFunc(starts, time.Time.Compare)
+	total := make([]float64, len(starts))
+	var series []reports.Series
+	var peaks []int
+	for _, q := range order {
+		v := make([]float64, len(starts))
+		peak := 0
 		for i, t := range starts {
-			s += fmt.Sprintf("%.1f,%.1f ", x(i), y(m[t]))
-			peak = max(peak, m[t])
+			v[i] = float64(perQueue[q][t])
+			total[i] += v[i]
+			peak = max(peak, perQueue[q][t])
 		}
-		return s, peak
-	}
-	c := planChart{Title: "Staffing plan", W: w, H: h, PadL: padL, PadB: padB, PadT: padT, YMax: ymax,
-		Rows: rows, PlotR: w - padR, PlotB_: h - padB}
-	for i := 0; i <= 4; i++ {
-		v := ymax * i / 4
-		c.YTicks = append(c.YTicks, tick{Pos: y(v), Label: strconv.Itoa(v)})
-	}
-	step := max(1, len(starts)/8)
-	for i := 0; i < len(starts); i += step {
-		c.XTicks = append(c.XTicks, tick{Pos: x(i), Label: starts[i].Format("01-02 15:04")})
-	}
-	pts, peak := line(total)
-	c.Series = append(c.Series, series{Name: "total / 합계", Color: "#111111", Points: pts, Peak: peak})
-	for i, q := range order {
-		pts, peak := line(perQueue[q])
 		name := q
 		for _, qc := range b.Queues {
 			if qc.ID == q && qc.NameKo != "" {
 				name = qc.NameKo + " (" + q + ")"
 			}
 		}
-		c.Series = append(c.Series, series{Name: name, Color: palette[i%len(palette)], Points: pts, Peak: peak})
+		series = append(series, reports.Series{Name: name, Values: v})
+		peaks = append(peaks, peak)
 	}
+	totalPeak := 0.0
+	for _, v := range total {
+		totalPeak = max(totalPeak, v)
+	}
+	series = append([]reports.Series{{Name: "total / 합계", Values: total}}, series...)
+	peaks = append([]int{int(totalPeak)}, peaks...)
+	type peak struct {
+		Name string
+		Peak int
+	}
+	var ps []peak
+	for i, s := range series {
+		ps = append(ps, peak{s.Name, peaks[i]})
+	}
+	chart := reports.Chart{Title: "Agents needed per interval · 구간별 필요 상담사", YLabel: "agents · 상담사",
+		X: starts, XFmt: "01-02 15:04", Series: series}
 	out, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := planTmpl.Execute(out, c); err != nil {
+	if err := planTmpl.Execute(out, map[string]any{"Chart": chart.SVG(), "Peaks": ps, "Rows": rows}); err != nil {
 		out.Close()
 		return err
 	}
 	return out.Close()
 }
 
-func sortTimes(ts []time.Time) { slices.SortFunc(ts, time.Time.Compare) }
-
-// niceCeil rounds up to 1, 2 or 5 times a power of ten.
-func niceCeil(n int) int {
-	p := 1
-	for p*10 <= n {
-		p *= 10
-	}
-	for _, m := range []int{1, 2, 5, 10} {
-		if m*p >= n {
-			return m * p
-		}
-	}
-	return 10 * p
-}
-
 var planTmpl = template.Must(template.New("plan").Parse(`<!doctype html>
-<html lang="ko"><head><meta charset="utf-8"><title>{{.Title}} · 인력 계획</title>
+<html lang="ko"><head><meta charset="utf-8"><title>Staffing plan · 인력 계획</title>
 <style>body{font:14px system-ui,sans-serif;margin:24px;color:#111}table{border-collapse:collapse}
 td,th{padding:2px 8px;border-bottom:1px solid #ccc;text-align:right}th:first-child,td:first-child{text-align:left}
-.legend span{display:inline-block;margin-right:16px}.sw{display:inline-block;width:14px;height:4px;vertical-align:middle;margin-right:4px}</style>
+.legend span{margin-right:16px}</style>
 </head><body>
 <h1>인력 계획 · Staffing plan</h1>
 <p>Agents needed per interval to meet each queue's service-level target (Erlang C; Erlang A where patience is known).
 구간별로 각 큐의 서비스 수준 목표를 맞추는 데 필요한 상담사 수.</p>
-<svg role="img" aria-label="Agents needed per interval" width="{{.W}}" height="{{.H}}" viewBox="0 0 {{.W}} {{.H}}">
-<line x1="{{.PadL}}" y1="{{.PlotB_}}" x2="{{.PlotR}}" y2="{{.PlotB_}}" stroke="#111"/>
-<line x1="{{.PadL}}" y1="{{.PadT}}" x2="{{.PadL}}" y2="{{.PlotB_}}" stroke="#111"/>
-{{range .YTicks}}<line x1="{{$.PadL}}" x2="{{$.PlotR}}" y1="{{.Pos}}" y2="{{.Pos}}" stroke="#ddd"/><text x="{{$.PadL}}" dx="-6" y="{{.Pos}}" dy="4" text-anchor="end" font-size="12">{{.Label}}</text>
-{{end}}{{range .XTicks}}<text x="{{.Pos}}" y="{{$.PlotB_}}" dy="18" text-anchor="middle" font-size="12">{{.Label}}</text>
-{{end}}<text x="14" y="{{.PadT}}" dy="-2" font-size="12" transform="rotate(-90 14 {{.PadT}})" text-anchor="end">agents · 상담사</text>
-{{range .Series}}<polyline fill="none" stroke="{{.Color}}" stroke-width="2" points="{{.Points}}"><title>{{.Name}}</title></polyline>
-{{end}}</svg>
-<p class="legend">{{range .Series}}<span><i class="sw" style="background:{{.Color}}"></i>{{.Name}} — peak {{.Peak}}</span>{{end}}</p>
+{{.Chart}}
+<ul>{{range .Peaks}}<li>{{.Name}} — peak {{.Peak}}</li>{{end}}</ul>
 <table><thead><tr><th>queue</th><th>start</th><th>contacts</th><th>AHT s</th><th>erlangs</th><th>agents</th><th>SL</th><th>ASA s</th><th>abandon</th><th>model</th></tr></thead><tbody>
 {{range .Rows}}<tr><td>{{.Queue}}</td><td>{{.Start.Format "2006-01-02 15:04"}}</td><td>{{printf "%.0f" .Contacts}}</td><td>{{printf "%.0f" .AHT.Seconds}}</td><td>{{printf "%.1f" .Erlangs}}</td><td>{{.Agents}}</td><td>{{printf "%.3f" .SL}}</td><td>{{printf "%.1f" .ASA.Seconds}}</td><td>{{printf "%.3f" .Abandon}}</td><td>{{.Model}}</td></tr>
 {{end}}</tbody></table>

@@ -50,7 +50,7 @@ func TestStaffingPlansTheExampleForecast(t *testing.T) {
 	if got := strings.Count(string(b), "<polyline"); got != 4 {
 		t.Fatalf("%d lines in the chart, want 4 (total + 3 queues)", got)
 	}
-	for _, want := range []string{"정부민원안내(110) (gen-110)", "<svg", "agents · 상담사", "peak"} {
+	for _, want := range []string{"정부민원안내(110) (gen-110)", "<svg", "agents · 상담사", "peak", "total / 합계"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("HTML report lacks %q", want)
 		}
@@ -68,5 +68,28 @@ func TestStaffingPlansTheExampleForecast(t *testing.T) {
 	if code := run(t.Context(), []string{"staffing", "--config", "../../configs", "--forecast", bad}, &out, &errOut); code != 1 ||
 		!strings.Contains(errOut.String(), `unknown queue "no-such-queue"`) {
 		t.Fatalf("unknown queue: exit %d, %q", code, errOut.String())
+	}
+}
+
+// onecall report refuses bad arguments with usage errors and a missing
+// database with a clear message (the report itself is tested in reports/
+// and through the API in server/app).
+func TestReportCommandErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--by", "citizen"}, 2, "want queue, line, center or agent"},
+		{[]string{"--every", "5m"}, 2, "want 15m, 1h or 1d"},
+		{[]string{"--from", "yesterday"}, 2, "want 2006-01-02"},
+		{[]string{"--format", "pdf"}, 2, "want csv, json or html"},
+		{[]string{"--data-dir", t.TempDir()}, 1, "no database at"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(t.Context(), append([]string{"report", "--config", "../../configs"}, tc.args...), &out, &errOut)
+		if code != tc.code || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("%v: exit %d %q; want %d with %q", tc.args, code, errOut.String(), tc.code, tc.want)
+		}
 	}
 }

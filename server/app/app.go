@@ -20,6 +20,7 @@ import (
 	"onecall/configs"
 	"onecall/console"
 	"onecall/console/chatbridge"
+	"onecall/reports"
 	"onecall/router"
 	"onecall/server"
 	"onecall/sip"
@@ -291,6 +292,7 @@ func (a *App) build(ctx context.Context) error {
 	a.console, err = console.New(a.hub, a.st, console.Options{
 		Chat:                chatbridge.New(a.chat),
 		Calls:               callControl{a.sip},
+		Reports:             reports.Handler{Src: a.st, Cfg: reports.FromBundle(cfg)},
 		AllowedOrigins:      cfg.Server.Console.AllowedOrigins,
 		Realm:               realm,
 		MaskNumbers:         cfg.Server.Privacy.MaskPhoneNumbers,

@@ -1,0 +1,225 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"onecall/store"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.csv")
+
+var kst = time.FixedZone("KST", 9*3600)
+
+// seedDay writes a deterministic working day of n contacts on three lines
+// into st, through the store's own records (the same writes the server
+// makes): arrivals 08-20 h, a third of the 110 calls abandoned after 5-60 s,
+// the rest answered after 0-40 s and handled 1-10 min, some transferred.
+func seedDay(t testing.TB, st *store.Store, n int, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	day := time.Date(2026, 12, 7, 8, 0, 0, 0, kst)
+	lines := []struct{ line, queue string }{{"110", "gen-110"}, {"1350", "labor-1350"}, {"1577-1000", "nhis"}}
+	codes := []string{"resolved", "information-given", "callback-needed"}
+	for i := range n {
+		id := uint64(i + 1)
+		l := lines[rng.IntN(len(lines))]
+		arr := day.Add(time.Duration(rng.Int64N(int64(12 * time.Hour)))).Truncate(time.Millisecond)
+		ch := "voice"
+		if rng.IntN(5) == 0 {
+			ch = "chat"
+		}
+		agent := fmt.Sprintf("agent%02d", 1+rng.IntN(20))
+		recs := []store.Record{store.ContactUpsert{ID: id, Channel: ch, Hotline: l.line, Queue: l.queue, Citizen: "01000000000",
+			State: "waiting", Arrived: arr}}
+		if l.queue == "gen-110" && rng.IntN(3) == 0 {
+			end := arr.Add(time.Duration(5+rng.IntN(56)) * time.Second)
+			recs = append(recs, store.ContactUpsert{ID: id, State: "ended", Ended: end, EndReason: "abandoned"})
+		} else {
+			ans := arr.Add(time.Duration(rng.IntN(41)) * time.Second)
+			end := ans.Add(time.Duration(60+rng.IntN(540)) * time.Second)
+			recs = append(recs, store.ContactUpsert{ID: id, State: "talking", Agent: agent, Answered: ans})
+			if rng.IntN(10) == 0 {
+				recs = append(recs, store.ContactEvent{Contact: id, At: ans.Add(time.Minute), State: "waiting", Queue: l.queue,
+					Reason: "transferred by " + agent + ": needs a specialist"})
+				// The transfer's new answer does not move the first one.
+				recs = append(recs, store.ContactUpsert{ID: id, State: "talking", Answered: ans.Add(90 * time.Second)})
+			}
+			recs = append(recs, store.ContactUpsert{ID: id, State: "ended", Ended: end, EndReason: "completed", Agent: agent},
+				store.ContactWrapUp{Contact: id, Disposition: codes[rng.IntN(len(codes))]})
+		}
+		for _, r := range recs {
+			if err := st.Enqueue(r); err != nil {
+				// The write queue is bounded: wait for it, as a caller would.
+				if err := st.Durable(context.Background(), r); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if err := st.Durable(context.Background(), store.ContactUpsert{ID: uint64(n + 1000000)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func openStore(t testing.TB) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "onecall.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func testConfig() Config {
+	return Config{
+		Thresholds: map[string]time.Duration{"gen-110": 20 * time.Second, "labor-1350": 20 * time.Second, "nhis": 30 * time.Second},
+		Names:      map[string]string{"gen-110": "정부민원안내(110)", "c110": "정부민원안내콜센터"},
+		CenterOf: func(line string) string {
+			if line == "110" {
+				return "c110"
+			}
+			return "other"
+		},
+		Loc: kst,
+	}
+}
+
+// A seeded day, read back from a real SQLite store, reports the same
+// figures as the golden CSVs (by queue per hour, by agent per day, by
+// center per day); wait_ms and handle_ms are derived by the store at the
+// end of each contact, and a transfer's reconnect does not move the
+// first answer.
+func TestSeededDayMatchesGolden(t *testing.T) {
+	st := openStore(t)
+	seedDay(t, st, 600, 42)
+	c, err := st.Contact(t.Context(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ended.IsZero() || (c.Answered.IsZero() && c.Wait == 0) || (!c.Answered.IsZero() && c.Wait != c.Answered.Sub(c.Arrived)) {
+		t.Fatalf("contact 1: wait %v handle %v not derived from %+v", c.Wait, c.Handle, c)
+	}
+	from := time.Date(2026, 12, 7, 0, 0, 0, 0, kst)
+	for _, tc := range []struct {
+		name  string
+		by    By
+		every time.Duration
+	}{{"queue-1h", ByQueue, time.Hour}, {"agent-1d", ByAgent, 24 * time.Hour}, {"center-1d", ByCenter, 24 * time.Hour},
+		{"line-15m", ByLine, 15 * time.Minute}} {
+		rows, err := Build(t.Context(), st, testConfig().Options(from, from.AddDate(0, 0, 1), tc.by, tc.every))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := WriteCSV(&buf, rows); err != nil {
+			t.Fatal(err)
+		}
+		golden := filepath.Join("testdata", "day-"+tc.name+".golden.csv")
+		if *update {
+			if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (go test ./reports -update)", err)
+		}
+		if !bytes.Equal(buf.Bytes(), want) {
+			t.Errorf("%s differs from %s:\n%s", tc.name, golden, firstDiff(buf.String(), string(want)))
+		}
+		total := 0
+		for _, r := range rows {
+			total += r.Offered
+		}
+		if tc.by != ByAgent && total != 600 {
+			t.Errorf("%s: %d contacts offered in total, want 600", tc.name, total)
+		}
+	}
+}
+
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range max(len(g), len(w)) {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
+		}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b {
+			return fmt.Sprintf("line %d:\n got  %q\n want %q", i+1, a, b)
+		}
+	}
+	return ""
+}
+
+// Hand-made contacts: every figure of a row by its definition.
+func TestBuilderFigures(t *testing.T) {
+	from := time.Date(2026, 12, 7, 0, 0, 0, 0, kst)
+	b, err := NewBuilder(testConfig().Options(from, from.AddDate(0, 0, 1), ByQueue, 24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := from.Add(10 * time.Hour)
+	s := time.Second
+	for _, c := range []Contact{
+		{Queue: "gen-110", Arrived: at, Answered: at.Add(10 * s), Ended: at.Add(110 * s), Wait: 10 * s, Handle: 100 * s, Disposition: "resolved"},
+		{Queue: "gen-110", Arrived: at, Answered: at.Add(30 * s), Ended: at.Add(330 * s), Wait: 30 * s, Handle: 300 * s, Transfers: 1},
+		{Queue: "gen-110", Arrived: at, Ended: at.Add(5 * s), Wait: 5 * s, EndReason: "abandoned"},   // before threshold: not held against SL
+		{Queue: "gen-110", Arrived: at, Ended: at.Add(50 * s), Wait: 50 * s, EndReason: "abandoned"}, // after: counts
+		{Queue: "gen-110", Arrived: at, Ended: at, EndReason: "refused-closed"},
+		{Queue: "gen-110", Arrived: from.AddDate(0, 0, 1)}, // outside the period
+	} {
+		b.Add(c)
+	}
+	rows := b.Rows()
+	if len(rows) != 1 {
+		t.Fatalf("rows %+v", rows)
+	}
+	r := rows[0]
+	if r.Offered != 5 || r.Answered != 2 || r.Abandoned != 2 || r.Other != 1 || r.Transfers != 1 ||
+		r.InSL != 1 || r.SLBase != 3 || r.ASA() != 20*s || r.AHT() != 200*s || r.Dispositions["resolved"] != 1 {
+		t.Fatalf("row %+v (ASA %v AHT %v)", r, r.ASA(), r.AHT())
+	}
+	for _, bad := range []Options{
+		{From: from, To: from, Every: time.Hour, By: ByQueue},
+		{From: from, To: from.AddDate(0, 0, 1), Every: time.Minute, By: ByQueue},
+		{From: from, To: from.AddDate(0, 0, 1), Every: time.Hour, By: "citizen"},
+		{From: from, To: from.AddDate(0, 0, 1), Every: time.Hour, By: ByCenter},
+		{From: from, To: from.AddDate(1, 0, 0), Every: time.Hour, By: ByQueue},
+	} {
+		if _, err := NewBuilder(bad); err == nil {
+			t.Errorf("options %+v accepted", bad)
+		}
+	}
+}
+
+// BenchmarkReportDay: one national day (500,000 contacts) read from SQLite
+// and aggregated by queue per 15 minutes. Target < 5 s per report.
+//
+//	go test -run '^$' -bench ReportDay -benchtime 3x ./reports/
+func BenchmarkReportDay(b *testing.B) {
+	st := openStore(b)
+	seedDay(b, st, 500000, 7)
+	from := time.Date(2026, 12, 7, 0, 0, 0, 0, kst)
+	o := testConfig().Options(from, from.AddDate(0, 0, 1), ByQueue, 15*time.Minute)
+	b.ResetTimer()
+	for b.Loop() {
+		rows, err := Build(context.Background(), st, o)
+		if err != nil || len(rows) == 0 {
+			b.Fatal(err, len(rows))
+		}
+	}
+}

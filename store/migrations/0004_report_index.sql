@@ -1,0 +1,2 @@
+-- Historical reports scan contacts by arrival time.
+CREATE INDEX contacts_arrived ON contacts (arrived_at);
