@@ -211,7 +211,7 @@
   };
 
   function onEvent(kind, d) {
-    if (S.me.role !== 'agent') { W.onEvent(kind, d); render(); return; }
+    if (S.me.role !== 'agent') { W.onEvent(kind, d); return; } // the wallboard renders at most 10 times a second
     switch (kind) {
       case 'agent_state':
         if (d.id === S.me.user) {

@@ -145,7 +145,7 @@ window.OnecallWallboard = function (ctx) {
     big.append(w, s); kids.push(big);
     const kv = (k, v, cls) => { const r = el('span', 'kv ' + (cls || '')); r.appendChild(el('span', '', k)); r.appendChild(el('b', '', v)); kids.push(r); };
     kv(t('sltoday'), pct(q.sl_today, q.sl_today_n));
-    kv(t('wb_target'), Math.round(tg.p * 100) + ' % / ' + Math.round(tg.within / 1000) + 's');
+    kv(t('wb_target'), Math.round(tg.p * 100) + ' % / ' + Math.round(tg.within / 1000) + 's', 'deskonly');
     kv(t('longest'), q.longest_wait_ms ? fmtDur(q.longest_wait_ms) : '—');
     kv(t('asa'), q.answered ? fmtDur(q.asa_ms) : '—', 'deskonly');
     kv(t('abandoned'), q.abandoned, 'deskonly');
@@ -258,9 +258,9 @@ window.OnecallWallboard = function (ctx) {
   }
   function renderAgents() {
     const f = W.agentFilter, st = W.agentState;
+    if (!W.agentIds) W.agentIds = [...S.agents.keys()].sort();
     const list = [];
-    S.agents.forEach((a) => { if ((!st || a.state === st) && (!f || a.id.toLowerCase().includes(f))) list.push(a); });
-    list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    W.agentIds.forEach((id) => { const a = S.agents.get(id); if (a && (!st || a.state === st) && (!f || id.toLowerCase().includes(f))) list.push(a); });
     syncRows($('agents').tBodies[0], list.slice(0, MAX_ROWS), (a) => a.id + lang(), agentRow, (tr, a) => {
       const c = tr.cells;
       setCell(c[0], a.id + (a.online ? '' : ' (' + t('away') + ')'));
@@ -278,6 +278,7 @@ window.OnecallWallboard = function (ctx) {
     renderTiles();
     if (!W.tv) { renderDrill(); renderAgents(); }
     drawCharts(false);
+    if (!W.firstDone && S.queues.size) { W.firstDone = true; performance.mark('wallboard-first-render'); }
   }
   async function loadWaiting(q) {
     try { S.waiting = await send('waiting', { queue: q }) || []; } catch (e) { S.waiting = []; }
@@ -328,7 +329,10 @@ window.OnecallWallboard = function (ctx) {
   const CSS = { offered: '#37474f', answered: '#2e7d32', abandoned: '#c62828', ready: '#2e7d32', busy: '#1565c0', reserved: '#6a1b9a', wrap_up: '#8d6e00', not_ready: '#c62828' };
   function chartSize(id) {
     const box = $(id).parentElement, r = box.getBoundingClientRect();
-    return { width: Math.max(240, Math.floor(r.width - 16)), height: W.tv ? Math.max(160, Math.floor((window.innerHeight - 200) / 3) - 60) : 180 };
+    // TV: the two plots share what the SL list leaves of the column.
+    const col = box.closest('.charts'), sl = $('chartsl').parentElement;
+    const tvH = col ? Math.floor((col.clientHeight - sl.offsetHeight - 20) / 2) - 100 : 160;
+    return { width: Math.max(240, Math.floor(r.width - 16)), height: W.tv ? Math.max(100, tvH) : 180 };
   }
   function todayBins() {
     const d = new Date(nowS()); d.setHours(0, 0, 0, 0);
@@ -361,7 +365,7 @@ window.OnecallWallboard = function (ctx) {
     const box = $('chartsl'); box.replaceChildren();
     const qs = [...S.queues.values()].filter((q) => visible(q) && slOf(q) >= 0)
       .sort((a, b) => (slOf(a) - target(a.queue).p) - (slOf(b) - target(b.queue).p) || a.queue.localeCompare(b.queue));
-    const max = W.tv ? 10 : 14;
+    const max = W.tv ? 8 : 14;
     if (!qs.length) { box.appendChild(el('p', 'muted', t('nodata'))); return; }
     const list = el('ul', 'slbars');
     qs.slice(0, max).forEach((q) => {
@@ -397,6 +401,7 @@ window.OnecallWallboard = function (ctx) {
     const b = currentBin(); // agents by state now, in the current bin
     const counts = {}; S.agents.forEach((a) => { counts[a.state] = (counts[a.state] || 0) + 1; });
     b.agents = counts;
+    drawSL();
     const pk = lang() + W.tv + window.innerWidth + 'x' + window.innerHeight;
     if (pk !== W.plotKey) {
       W.plotKey = pk;
@@ -409,14 +414,20 @@ window.OnecallWallboard = function (ctx) {
     const bins = todayBins(), xs = bins.map((x) => x.start / 1000);
     W.plots.vol.setData([xs, bins.map((x) => x.offered), bins.map((x) => x.answered), bins.map((x) => x.abandoned || 0)]);
     W.plots.agents.setData([xs].concat(['ready', 'busy', 'reserved', 'wrap_up', 'not_ready'].map((st) => bins.map((x) => (x.agents || {})[st] || 0))));
-    drawSL();
   }
   window.addEventListener('resize', () => { W.plotKey = ''; W.layoutKey = ''; drawCharts(true); });
 
-  // Supervisor-side events (app.js re-renders afterwards).
+  // Supervisor-side events. Rendering is coalesced: at most one render per
+  // 100 ms however many events arrive (a busy center sends hundreds a second).
+  let renderTimer = 0;
+  function schedule() {
+    if (!renderTimer) renderTimer = setTimeout(() => { renderTimer = 0; render(); }, 100);
+  }
   function onEvent(kind, d) {
+    schedule();
     switch (kind) {
       case 'agent_state':
+        if (!S.agents.has(d.id)) W.agentIds = null;
         S.agents.set(d.id, d);
         break;
       case 'offer':
@@ -451,10 +462,11 @@ window.OnecallWallboard = function (ctx) {
   }
   // After a snapshot: queue descriptions, chart baseline, drill-down list.
   function snapshot(d) {
+    if (!W.firstDone) performance.mark('wallboard-snapshot');
     W.info = new Map(((d && d.queue_info) || []).map((i) => [i.id, i]));
     lastTot.clear();
     S.queues.forEach((q) => lastTot.set(q.queue, [q.offered, q.answered, q.abandoned]));
-    W.layoutKey = ''; W.tiles.clear();
+    W.layoutKey = ''; W.tiles.clear(); W.agentIds = null;
     if (S.drill) loadWaiting(S.drill);
   }
 
