@@ -176,6 +176,13 @@ func (s *Service) serve(ctx context.Context, udp, tcp, tlsAddr string) error {
 		}
 		closers = append(closers, pc.Close)
 		go func() { _ = s.srv.ServeUDP(pc) }()
+		// sipgo registers the socket for outgoing requests inside
+		// ServeUDP: wait for it, or a request sent right after Start
+		// would try to bind the port a second time.
+		tl, key := s.srv.TransportLayer(), pc.LocalAddr().String()
+		if !waitUntil(5*time.Second, func() bool { c, err := tl.GetConnection("udp", key); return err == nil && c != nil }) {
+			return fail(errors.New("sip: UDP listener not registered by sipgo"))
+		}
 	}
 	for _, l := range []struct {
 		addr string
@@ -190,10 +197,16 @@ func (s *Service) serve(ctx context.Context, udp, tcp, tlsAddr string) error {
 		}
 		closers = append(closers, ln.Close)
 		var lim net.Listener = &limitListener{Listener: ln, lim: s.conns}
+		network := "tcp"
 		if l.tls {
+			network = "tls"
 			go func() { _ = s.srv.ServeTLS(tls.NewListener(lim, s.opts.TLSConfig)) }()
 		} else {
 			go func() { _ = s.srv.ServeTCP(lim) }()
+		}
+		tl := s.srv.TransportLayer()
+		if !waitUntil(5*time.Second, func() bool { return tl.GetListenPort(network) != 0 }) {
+			return fail(errors.New("sip: " + network + " listener not registered by sipgo"))
 		}
 	}
 	go func() {
@@ -203,4 +216,14 @@ func (s *Service) serve(ctx context.Context, udp, tcp, tlsAddr string) error {
 		}
 	}()
 	return nil
+}
+
+// waitUntil polls cond every millisecond until it holds or d passes.
+func waitUntil(d time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }

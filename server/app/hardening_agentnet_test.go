@@ -41,7 +41,7 @@ func TestAgentNetworks(t *testing.T) {
 	drain(outside) // run 1's keep-alives, if any
 
 	// Run 2 on the same data with agent_networks.
-	cfg := fsConfig(t, "  agent_networks: [127.0.0.1/32]\n")
+	cfg := fsConfig(t, "", "agent_networks: []", "agent_networks: [127.0.0.1/32]")
 	b := fsStartAt(t, cfg, data)
 	if _, ok := b.registrar.Lookup("agent01"); ok {
 		t.Fatal("run 2: the binding to 127.0.0.2 survived the restore")

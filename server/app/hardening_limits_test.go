@@ -15,7 +15,7 @@ import (
 // answered (issue 17, defect 9: one source was offered 16,000 403s a
 // second).
 func TestPikeDropsAFloodFromOneSource(t *testing.T) {
-	a := fsStartAt(t, fsConfig(t, "  pike: {rate: 5, burst: 10}\n"), t.TempDir())
+	a := fsStartAt(t, fsConfig(t, "", "rate: 50 ", "rate: 5 ", "burst: 100", "burst: 10"), t.TempDir())
 	stranger := newRawUA(t, "127.0.0.2", a.sipUDP())
 	const flood = 200
 	for i := range flood {

@@ -16,7 +16,7 @@ import (
 // is logged and counted; a real call waiting meanwhile is left alone
 // (issue 17: a lost final event left an agent busy for up to 4 h).
 func TestReconcilerFreesAnAgentAfterALostEvent(t *testing.T) {
-	cfg := fsConfig(t, "", "callback_wait: 2m", "callback_wait: 2m\n  reconcile_every: 1s")
+	cfg := fsConfig(t, "", "reconcile_every: 5s", "reconcile_every: 1s")
 	a := fsStartAt(t, cfg, t.TempDir())
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
