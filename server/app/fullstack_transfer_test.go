@@ -220,3 +220,21 @@ func TestFullStackConsoleTransfer(t *testing.T) {
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
+
+// TestFullStackPhoneTransfer: agent01's phone transfers the live call by
+// REFER (baresip "transfer" over ctrl_tcp) to agent02: we answer 202 and
+// NOTIFY, end agent01's leg, and the call moves to agent02 exactly as from
+// the console: agent02's phone rings and answers, the citizen hears agent02
+// and no longer agent01, the offer says it is agent01's transfer, agent01 is
+// in wrap-up and the history has the transfer.
+func TestFullStackPhoneTransfer(t *testing.T) {
+	a := fsStart(t, t.TempDir())
+	p1, p2, c1, c2, cit, id := fsTransferStart(t, a)
+	t.Log("REFER")
+	p1.Control(t, "transfer", "sip:agent02@127.0.0.1")
+	fsTransferredTo(t, a, p2, c1, c2, id, "")
+	if !strings.Contains(p1.Output(), "agent02") {
+		t.Fatalf("agent01's phone shows no transfer to agent02:\n%s", p1.Output())
+	}
+	fsTransferEnd(t, a, c2, cit, id)
+}
