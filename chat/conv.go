@@ -29,6 +29,7 @@ type conv struct {
 	alias           string
 	position        int
 	eta             time.Duration
+	ann             router.Announce // the last one, for its flags
 	callbackOffered bool
 	hadAgent        bool
 	everTalked      bool
@@ -71,7 +72,14 @@ func (cv *conv) stateName() string {
 }
 
 func (cv *conv) queueFrame() []byte {
-	return encode(out{Type: "queue", Position: cv.position, EtaS: int((cv.eta + time.Second - 1) / time.Second)})
+	f := out{Type: "queue", Position: cv.position, EtaS: int((cv.eta + time.Second - 1) / time.Second), NoAgent: cv.ann.NoAgent}
+	if cv.ann.NoAgent || cv.ann.HideWait {
+		f.EtaS = 0 // no agent: no estimate to give
+	}
+	if cv.ann.HidePosition {
+		f.Position = 0
+	}
+	return encode(f)
 }
 
 // commit stores m durably with the next sequence number, then hands it to

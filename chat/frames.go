@@ -32,6 +32,7 @@ type out struct {
 	Sent        string     `json:"sent,omitempty"`
 	Position    int        `json:"position,omitempty"`
 	EtaS        int        `json:"eta_s,omitempty"`
+	NoAgent     bool       `json:"no_agent,omitempty"`
 	Reason      string     `json:"reason,omitempty"`
 	Code        string     `json:"code,omitempty"`
 	Message     string     `json:"message,omitempty"`

@@ -201,7 +201,7 @@ func (s *Service) apply(c router.Command) {
 	case router.Announce:
 		if cv := s.conv(c.Contact); cv != nil {
 			cv.mu.Lock()
-			cv.position, cv.eta = c.Position, c.EstimatedWait
+			cv.position, cv.eta, cv.ann = c.Position, c.EstimatedWait, c
 			if !cv.ended && cv.rec.State == "waiting" {
 				cv.send(cv.queueFrame(), 0)
 			}

@@ -109,7 +109,7 @@ func TestRouterConfigMapping(t *testing.T) {
 		},
 		WrapUpVoice: 20 * time.Second, WrapUpChat: 15 * time.Second,
 		OfferVoice: 15 * time.Second, OfferChat: 45 * time.Second,
-		AnnounceEvery: time.Minute, AgingPerMinute: 2, ChatWhileBusy: true,
+		AnnounceEvery: time.Minute, HidePosition: true, AgingPerMinute: 2, ChatWhileBusy: true, // announce.position: false
 	}
 	if !reflect.DeepEqual(labor, want) {
 		t.Errorf("labor queue\n got %+v\nwant %+v", labor, want)

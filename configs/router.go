@@ -107,6 +107,8 @@ func (b *Bundle) RouterConfig() (router.Config, error) {
 			WrapUpVoice: q.WrapUp.Voice.D(), WrapUpChat: q.WrapUp.Chat.D(),
 			OfferVoice: q.OfferTimeout.Voice.D(), OfferChat: q.OfferTimeout.Chat.D(),
 			AnnounceEvery: q.Announce.Every.D(), AgingPerMinute: q.AgingPerMinute, ChatWhileBusy: q.ChatWhileBusy,
+			HidePosition: q.Announce.Position != nil && !*q.Announce.Position,
+			HideWait:     q.Announce.EstimatedWait != nil && !*q.Announce.EstimatedWait,
 		}
 		switch q.OnFull.Action {
 		case "overflow":

@@ -42,6 +42,13 @@ type Announce struct {
 	Channel       Channel
 	Position      int // 1-based
 	EstimatedWait time.Duration
+	// NoAgent: no agent of the queue is working (signed in and not
+	// paused), so the estimate means nothing: transports say so and offer
+	// a callback or a message instead of a wait.
+	NoAgent bool
+	// HidePosition, HideWait: the queue's announce settings say to leave
+	// the place or the estimate out.
+	HidePosition, HideWait bool
 }
 
 // Overflowed: the contact now waits in another queue (escalation, queue

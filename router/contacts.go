@@ -142,7 +142,7 @@ func (e *Engine) enqueue(c *contact, q *queue, why string) {
 	if c.state == Waiting && !c.parked {
 		pos := max(e.position(c), 1)
 		c.annPos, c.annEWT = pos, e.ewt(q, c.ch, pos)
-		e.emit(Announce{Contact: c.id, Channel: c.ch, Position: pos, EstimatedWait: c.annEWT})
+		e.emit(e.announceCmd(c.id, c.ch, q, pos, c.annEWT))
 	}
 }
 

@@ -251,7 +251,7 @@ func (e *Engine) announce(q *queue) {
 			w := e.ewt(q, ch, pos)
 			if meaningful(c.annPos, pos, c.annEWT, w) {
 				c.annPos, c.annEWT = pos, w
-				e.emit(Announce{Contact: c.id, Channel: ch, Position: pos, EstimatedWait: w})
+				e.emit(e.announceCmd(c.id, ch, q, pos, w))
 			}
 		}
 		clear(items) // the scratch keeps no contacts alive
@@ -326,4 +326,11 @@ func (e *Engine) ewt(q *queue, ch Channel, pos int) time.Duration {
 // wrap-up).
 func (e *Engine) staffed(q *queue) int {
 	return q.byState[agents.Ready] + q.byState[agents.Reserved] + q.byState[agents.Busy] + q.byState[agents.WrapUp]
+}
+
+// announceCmd is the Announce for a contact at pos in q, with the queue's
+// announce settings and whether anyone works the queue.
+func (e *Engine) announceCmd(id ContactID, ch Channel, q *queue, pos int, w time.Duration) Announce {
+	return Announce{Contact: id, Channel: ch, Position: pos, EstimatedWait: w, NoAgent: e.staffed(q) == 0,
+		HidePosition: q.def.HidePosition, HideWait: q.def.HideWait}
 }

@@ -89,26 +89,29 @@ type Config struct {
 
 // QueueDef is one queue.
 type QueueDef struct {
-	ID             string
-	Skills         []SkillReq
-	Priority       int
-	Weight         int // for agents serving several queues; default 1
-	Strategy       Strategy
-	SLTarget       float64       // e.g. 0.8
-	SLThreshold    time.Duration // e.g. 20s
-	MaxWaiting     int
-	MaxWait        time.Duration // max estimated wait before overflow/callback/refuse
-	OnFull         FullAction
-	FullTarget     string // queue id for FullOverflow
-	Escalation     []EscalationStep
-	Overflow       []OverflowTarget // borrow these queues' agents (guarded)
-	WrapUpVoice    time.Duration
-	WrapUpChat     time.Duration
-	OfferVoice     time.Duration // default 15s
-	OfferChat      time.Duration // default 30s
-	AnnounceEvery  time.Duration // minimum interval between announces, default 30s
-	AgingPerMinute int           // priority points gained per minute waited
-	ChatWhileBusy  bool          // chat contacts may go to agents busy with other chats
+	ID            string
+	Skills        []SkillReq
+	Priority      int
+	Weight        int // for agents serving several queues; default 1
+	Strategy      Strategy
+	SLTarget      float64       // e.g. 0.8
+	SLThreshold   time.Duration // e.g. 20s
+	MaxWaiting    int
+	MaxWait       time.Duration // max estimated wait before overflow/callback/refuse
+	OnFull        FullAction
+	FullTarget    string // queue id for FullOverflow
+	Escalation    []EscalationStep
+	Overflow      []OverflowTarget // borrow these queues' agents (guarded)
+	WrapUpVoice   time.Duration
+	WrapUpChat    time.Duration
+	OfferVoice    time.Duration // default 15s
+	OfferChat     time.Duration // default 30s
+	AnnounceEvery time.Duration // minimum interval between announces, default 30s
+	// HidePosition, HideWait: announcements leave out the place in line or
+	// the estimated wait (queues.yaml announce.position/.estimated_wait).
+	HidePosition, HideWait bool
+	AgingPerMinute         int  // priority points gained per minute waited
+	ChatWhileBusy          bool // chat contacts may go to agents busy with other chats
 }
 
 // FullAction is what happens to a contact that arrives to a full queue.

@@ -96,7 +96,7 @@ func (c *call) handle(ctx context.Context, m any, offerRes chan offerResult) boo
 		if c.phase == phaseWaiting && c.offer == nil && time.Since(c.lastAnn) >= c.s.opts.AnnounceEvery {
 			c.lastAnn = time.Now()
 			c.rec.Announces++
-			c.startMedia(c.announceClips(m.Position, m.EstimatedWait)...)
+			c.startMedia(c.announceFor(m)...)
 		}
 	case router.Transferred:
 		if m.From != "" && m.From == c.agent && m.Talked {

@@ -13,7 +13,8 @@
       hoursH: "상담 시간", always: "24시간 연중무휴", openNow: "지금 상담 중입니다.", closedNow: "지금은 상담 시간이 아닙니다.",
       nextOpen: function (s) { return "다음 상담 시작: " + s; }, days: ["일", "월", "화", "수", "목", "금", "토"], weekdays: "평일", weekends: "주말",
       holidayClosed: "공휴일 휴무", holidayOpen: "공휴일", today: function (n) { return "오늘은 " + n + "입니다."; },
-      leaveStart: "메시지 남기기", closedWait: "지금은 상담 시간이 아닙니다. 메시지를 남겨 주시면 상담 시간에 확인합니다.",
+      leaveStart: "메시지 남기기", noAgent: "지금은 이 상담을 받을 수 있는 상담사가 없습니다. 메시지를 남기시거나 콜백을 예약해 주세요.",
+      positionOnly: function (p) { return "대기 순서 " + p + "번"; }, etaOnly: function (s) { return "예상 대기 시간 약 " + mins(s) + "분"; }, closedWait: "지금은 상담 시간이 아닙니다. 메시지를 남겨 주시면 상담 시간에 확인합니다.",
       position: function (p, s) { return "대기 순서 " + p + "번, 예상 대기 시간 약 " + mins(s) + "분"; },
       connecting: "연결 중…", reconnecting: "연결이 끊겼습니다. 다시 연결하는 중…", connected: "연결되었습니다.",
       joined: function (a) { return a + " 상담사와 대화 중"; }, typing: function (a) { return a + " 님이 입력 중…"; },
@@ -35,7 +36,8 @@
       hoursH: "Opening hours", always: "Open 24 hours, every day", openNow: "Open now.", closedNow: "Closed now.",
       nextOpen: function (s) { return "Opens " + s; }, days: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"], weekdays: "Mon–Fri", weekends: "Sat–Sun",
       holidayClosed: "closed on public holidays", holidayOpen: "public holidays", today: function (n) { return "Today is a public holiday (" + n + ")."; },
-      leaveStart: "Leave a message", closedWait: "We are closed now. Leave a message and we will read it when we open.",
+      leaveStart: "Leave a message", noAgent: "No agent who can take your chat is working right now. Leave a message or book a callback.",
+      positionOnly: function (p) { return "You are number " + p + " in line"; }, etaOnly: function (s) { return "Estimated wait about " + mins(s) + " min"; }, closedWait: "We are closed now. Leave a message and we will read it when we open.",
       position: function (p, s) { return "You are number " + p + " in line, estimated wait about " + mins(s) + " min"; },
       connecting: "Connecting…", reconnecting: "Connection lost. Reconnecting…", connected: "Connected.",
       joined: function (a) { return "Chatting with " + a; }, typing: function (a) { return a + " is typing…"; },
@@ -186,7 +188,12 @@
       setTimeout(function () { Object.keys(pend).forEach(function (id) { var li = pend[id]; if (!li.dataset.seq) { li.remove(); var known = Array.prototype.some.call(document.querySelectorAll("#log li.citizen .text"), function (x) { return x.textContent === li.querySelector(".text").textContent; }); if (!known) { showError(t("failed")); $("text").value = li.querySelector(".text").textContent; } } }); }, 500);
       break;
     case "history": f.messages.forEach(addMsg); break;
-    case "queue": $("queue").textContent = t("position")(f.position, f.eta_s); break;
+    case "queue":
+      if (closedNow()) { break; } // the closed notice stays
+      $("queue").textContent = f.no_agent ? t("noAgent") : (f.position && f.eta_s) ? t("position")(f.position, f.eta_s) :
+        f.position ? t("positionOnly")(f.position) : f.eta_s ? t("etaOnly")(f.eta_s) : "";
+      if (f.no_agent) { $("offer").hidden = false; $("leave-btn").hidden = false; }
+      break;
     case "callback_offer": $("offer").hidden = false; $("leave-btn").hidden = false; break;
     case "agent_joined": alias = f.alias; enterState("talking"); break;
     case "state": enterState(f.state); break;
