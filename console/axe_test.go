@@ -10,7 +10,7 @@ import (
 	"onecall/router"
 )
 
-// The agent console (sign-in, ready, offer) and the wallboard (desk
+// The agent console (sign-in, ready, offer, chat, wrap-up) and the wallboard (desk
 // and TV) have no serious or critical axe-core (WCAG 2.1 AA) violation, in
 // Korean and in English.
 func TestBrowserConsoleAccessibility(t *testing.T) {
@@ -31,7 +31,7 @@ func TestBrowserConsoleAccessibility(t *testing.T) {
 	testpeers.Run(t, login.ctx, "sign-in page", chromedp.Navigate(e.srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("username")))
 	both(login, "sign-in")
 
-	// Agent: ready, then an offer.
+	// Agent: ready, an offer, a live chat, then wrap-up.
 	a := openWallboard(t, browser, e.srv.URL+"/", "agent01", "#agent")
 	testpeers.Run(t, a.ctx, "ready", chromedp.Click(chromedp.ID("btnready")), chromedp.WaitVisible(chromedp.CSS("#mystate.ready")))
 	both(a, "agent idle")
@@ -41,6 +41,17 @@ func TestBrowserConsoleAccessibility(t *testing.T) {
 	}
 	testpeers.Run(t, a.ctx, "offer", chromedp.WaitVisible(chromedp.CSS("#offer[open]")))
 	both(a, "agent offer")
+	testpeers.Run(t, a.ctx, "accept", chromedp.Click(chromedp.CSS(`#offer .offercard[data-contact="1"] .accept`)),
+		chromedp.WaitVisible(chromedp.CSS("#pane .contact")))
+	e.chat.citizenSays(t, 1, "월급을 못 받았어요")
+	a.poll("citizen line", `document.querySelector('#pane .log').textContent.includes('월급을')`)
+	both(a, "agent chat")
+	testpeers.Run(t, a.ctx, "end", chromedp.Click(chromedp.CSS("#pane .end")))
+	if err := e.hub.Submit(router.ContactEnded{Contact: 1, Reason: router.EndCompleted}); err != nil {
+		t.Fatal(err)
+	}
+	testpeers.Run(t, a.ctx, "wrap-up form", chromedp.WaitVisible(chromedp.CSS("#wraplist .wrap")))
+	both(a, "agent wrap-up")
 	// Supervisor: wallboard with a waiting contact, drilled in; then TV mode.
 	if err := e.hub.Submit(router.ContactArrived{Contact: 2, Channel: router.Voice, Number: "110"}); err != nil {
 		t.Fatal(err)
