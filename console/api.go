@@ -29,7 +29,6 @@ func (s *Service) routes() {
 		http.Redirect(w, r, "/console", http.StatusFound)
 	})
 	mux.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:")
 		w.Header().Set("Cache-Control", "no-store")
 		http.ServeFileFS(w, r, static, "index.html")
 	})
@@ -59,6 +58,7 @@ func (s *Service) routes() {
 	mux.HandleFunc("POST /api/users", s.authed(RoleAdmin, s.apiCreateUser))
 	mux.HandleFunc("POST /api/users/{name}", s.authed(RoleAdmin, s.apiUpdateUser))
 	mux.HandleFunc("POST /api/users/{name}/password", s.authed(RoleAdmin, s.apiResetPassword))
+	s.auditRoutes(mux)
 	s.mux = mux
 }
 
@@ -142,77 +142,6 @@ func (s *Service) authed(role string, h func(http.ResponseWriter, *http.Request,
 	}
 }
 
-type loginReq struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
-}
-
-type sessionResp struct {
-	User    string `json:"user"`
-	Display string `json:"display"`
-	Role    string `json:"role"`
-	CSRF    string `json:"csrf"`
-}
-
-// dummyHash equalises sign-in time for unknown users.
-const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$J9bC0Dq3D8Vv8lX5a2qg0j6lq8v1lEw3Jxq6cD8y0xE"
-
-func (s *Service) apiLogin(w http.ResponseWriter, r *http.Request) {
-	if !s.originOK(r) {
-		fail(w, http.StatusForbidden, "origin not allowed")
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	var req loginReq
-	if err := decode(r, &req); err != nil {
-		fail(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	ctx := r.Context()
-	now := s.now()
-	u, err := s.st.UserByName(ctx, req.Username)
-	if err != nil {
-		CheckPassword(dummyHash, req.Password)
-		if !isNotFound(err) {
-			s.log.Error("sign-in lookup", "err", err)
-			fail(w, http.StatusServiceUnavailable, "try again")
-			return
-		}
-		fail(w, http.StatusUnauthorized, "wrong username or password")
-		return
-	}
-	if !u.LockedUntil.IsZero() && now.Before(u.LockedUntil) {
-		fail(w, http.StatusLocked, "account locked; try again later")
-		return
-	}
-	if u.Disabled || !CheckPassword(u.PasswordHash, req.Password) {
-		locked, err := s.st.RecordLoginFailure(ctx, u.Username, now, s.opts.LockAfter, s.opts.LockFor)
-		if err != nil {
-			s.log.Error("record sign-in failure", "err", err)
-		}
-		s.log.Info("sign-in failed", "agent_id", u.Username, "locked", locked)
-		if locked {
-			fail(w, http.StatusLocked, "account locked; try again later")
-			return
-		}
-		fail(w, http.StatusUnauthorized, "wrong username or password")
-		return
-	}
-	if u.FailedLogins > 0 {
-		if err := s.st.ResetLoginFailures(ctx, u.Username); err != nil {
-			s.log.Error("reset sign-in failures", "err", err)
-		}
-	}
-	display := u.DisplayName
-	if display == "" {
-		display = u.Username
-	}
-	sess := s.sessions.create(u.Username, display, u.Role, now)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.Token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: s.secure(r), MaxAge: int(s.opts.SessionTTL / time.Second)})
-	writeJSON(w, http.StatusOK, sessionResp{User: sess.User, Display: sess.Display, Role: sess.Role, CSRF: sess.CSRF})
-}
-
 func (s *Service) apiLogout(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.sessions.drop(sess.Token)
 	s.mu.Lock()
@@ -291,11 +220,19 @@ func (s *Service) apiForceState(w http.ResponseWriter, r *http.Request, sess *se
 		fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	hubError(w, s.requestState(r.Context(), router.AgentID(r.PathValue("agent")), req.State, req.Reason, req.Next, router.AgentID(sess.User)))
+	err := s.requestState(r.Context(), router.AgentID(r.PathValue("agent")), req.State, req.Reason, req.Next, router.AgentID(sess.User))
+	if err == nil {
+		s.audit(auditBy(sess, r, "force_state", "agent:"+r.PathValue("agent"), "state", req.State, "reason", req.Reason))
+	}
+	hubError(w, err)
 }
 
 func (s *Service) apiForceLogout(w http.ResponseWriter, r *http.Request, sess *session) {
-	hubError(w, s.do(r.Context(), router.AgentLoggedOut{Agent: router.AgentID(r.PathValue("agent")), By: router.AgentID(sess.User)}))
+	err := s.do(r.Context(), router.AgentLoggedOut{Agent: router.AgentID(r.PathValue("agent")), By: router.AgentID(sess.User)})
+	if err == nil {
+		s.audit(auditBy(sess, r, "force_logout", "agent:"+r.PathValue("agent")))
+	}
+	hubError(w, err)
 }
 
 type moveReq struct {
@@ -318,7 +255,11 @@ func (s *Service) apiMove(w http.ResponseWriter, r *http.Request, sess *session)
 		fail(w, http.StatusBadRequest, "move needs a queue or a priority")
 		return
 	}
-	hubError(w, s.do(r.Context(), router.ContactMoved{Contact: router.ContactID(id), ToQueue: req.Queue, Priority: req.Priority, By: router.AgentID(sess.User)}))
+	err = s.do(r.Context(), router.ContactMoved{Contact: router.ContactID(id), ToQueue: req.Queue, Priority: req.Priority, By: router.AgentID(sess.User)})
+	if err == nil {
+		s.audit(auditBy(sess, r, "move", "contact:"+r.PathValue("id"), "queue", req.Queue, "priority", req.Priority))
+	}
+	hubError(w, err)
 }
 
 // apiContact: supervisors see any contact; agents only theirs (live, in
@@ -349,6 +290,7 @@ func (s *Service) apiContact(w http.ResponseWriter, r *http.Request, sess *sessi
 	if c.Channel == "chat" && s.opts.Chat != nil {
 		out.Transcript, _ = s.opts.Chat.Transcript(r.Context(), router.ContactID(id))
 	}
+	s.audit(auditBy(sess, r, "contact_read", "contact:"+r.PathValue("id"), "transcript", out.Transcript != nil))
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -367,6 +309,7 @@ func (s *Service) apiContactsByCitizen(w http.ResponseWriter, r *http.Request, s
 	for _, c := range cs {
 		out = append(out, historyItem(c))
 	}
+	s.audit(auditBy(sess, r, "history_read", "citizen:"+maskNumber(clip(cit, 64)), "contacts", len(out)))
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -384,7 +327,7 @@ type UserView struct {
 
 func (s *Service) userView(u store.User) UserView {
 	return UserView{Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, Disabled: u.Disabled,
-		Skills: u.Skills, VoiceCap: u.VoiceCap, ChatCap: u.ChatCap, Locked: u.LockedUntil.After(s.now())}
+		Skills: u.Skills, VoiceCap: u.VoiceCap, ChatCap: u.ChatCap, Locked: u.LockedUntil.After(s.now()) || s.guard.accountLocked(u.Username, s.now())}
 }
 
 func (s *Service) apiUsers(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -421,12 +364,16 @@ func (s *Service) apiCreateUser(w http.ResponseWriter, r *http.Request, sess *se
 		fail(w, http.StatusConflict, "user exists")
 		return
 	}
+	if err := checkNewPassword(req.Username, req.Password); err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	u, err := newUser(req.Username, req.Role, req.Password, s.opts.Realm)
 	if err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	s.saveUser(w, r, u, req)
+	s.saveUser(w, r, u, req, "", sess)
 }
 
 func (s *Service) apiUpdateUser(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -440,6 +387,7 @@ func (s *Service) apiUpdateUser(w http.ResponseWriter, r *http.Request, sess *se
 		fail(w, http.StatusNotFound, "no such user")
 		return
 	}
+	prevRole := u.Role
 	if req.Role != "" {
 		if !validRole(req.Role) {
 			fail(w, http.StatusBadRequest, "bad role")
@@ -447,10 +395,17 @@ func (s *Service) apiUpdateUser(w http.ResponseWriter, r *http.Request, sess *se
 		}
 		u.Role = req.Role
 	}
-	s.saveUser(w, r, u, req)
+	if req.Password != "" {
+		fail(w, http.StatusBadRequest, "set a password with POST /api/users/{name}/password")
+		return
+	}
+	s.saveUser(w, r, u, req, prevRole, sess)
 }
 
-func (s *Service) saveUser(w http.ResponseWriter, r *http.Request, u store.User, req userReq) {
+// saveUser stores u. A role change or a disabled account ends every
+// session and console of the user at once (they sign in again with the
+// new role); prevRole is "" for a new user.
+func (s *Service) saveUser(w http.ResponseWriter, r *http.Request, u store.User, req userReq, prevRole string, sess *session) {
 	if req.DisplayName != nil {
 		u.DisplayName = clip(strings.TrimSpace(*req.DisplayName), 100)
 	}
@@ -484,9 +439,15 @@ func (s *Service) saveUser(w http.ResponseWriter, r *http.Request, u store.User,
 		fail(w, http.StatusServiceUnavailable, "store unavailable")
 		return
 	}
-	if u.Disabled {
+	if u.Disabled || (prevRole != "" && prevRole != u.Role) {
 		s.kickUser(u.Username)
 	}
+	action := "user_update"
+	if prevRole == "" {
+		action = "user_create"
+	}
+	s.audit(auditBy(sess, r, action, "user:"+u.Username, "role", u.Role, "previous_role", prevRole,
+		"disabled", u.Disabled, "skills", u.Skills, "voice_cap", u.VoiceCap, "chat_cap", u.ChatCap))
 	if u.Role == RoleAgent {
 		if err := s.hub.Submit(router.AgentUpserted{Agent: agentDef(u.Username, u.Skills, u.VoiceCap, u.ChatCap, u.Disabled)}); err != nil {
 			hubError(w, err)
@@ -518,6 +479,10 @@ func (s *Service) apiResetPassword(w http.ResponseWriter, r *http.Request, sess 
 		fail(w, http.StatusNotFound, "no such user")
 		return
 	}
+	if err := checkNewPassword(u.Username, req.Password); err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	if err := setPassword(&u, req.Password, s.opts.Realm); err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
 		return
@@ -530,9 +495,11 @@ func (s *Service) apiResetPassword(w http.ResponseWriter, r *http.Request, sess 
 		fail(w, http.StatusServiceUnavailable, "store unavailable")
 		return
 	}
+	s.guard.reset(u.Username)
 	if u.Username != sess.User {
 		s.kickUser(u.Username)
 	}
+	s.audit(auditBy(sess, r, "password_reset", "user:"+u.Username))
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 

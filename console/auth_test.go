@@ -78,10 +78,10 @@ func TestLoginLockoutAndReset(t *testing.T) {
 	}
 	// An admin resets the password, which unlocks.
 	admin := e.signedIn("admin")
-	if code, b := admin.api("POST", "/api/users/agent02/password", map[string]string{"password": "newpass"}); code != 200 {
+	if code, b := admin.api("POST", "/api/users/agent02/password", map[string]string{"password": "new pass 2026"}); code != 200 {
 		t.Fatalf("reset: %d %s", code, b)
 	}
-	if code := c.login("agent02", "newpass"); code != 200 {
+	if code := c.login("agent02", "new pass 2026"); code != 200 {
 		t.Fatalf("after reset: %d", code)
 	}
 	// Successful sign-ins clear the failure count.
@@ -213,22 +213,22 @@ func TestRoles(t *testing.T) {
 func TestAdminUsers(t *testing.T) {
 	e := newEnv(t)
 	admin := e.signedIn("admin")
-	code, b := admin.api("POST", "/api/users", map[string]any{"username": "agent77", "role": "agent", "password": "pw1234",
+	code, b := admin.api("POST", "/api/users", map[string]any{"username": "agent77", "role": "agent", "password": "pw1234 long enough",
 		"skills": map[string]int{"labor": 3}, "chat_cap": 2})
 	if code != 200 {
 		t.Fatalf("create: %d %s", code, b)
 	}
-	if code, _ := admin.api("POST", "/api/users", map[string]any{"username": "agent77", "role": "agent", "password": "pw1234"}); code != 409 {
+	if code, _ := admin.api("POST", "/api/users", map[string]any{"username": "agent77", "role": "agent", "password": "pw1234 long enough"}); code != 409 {
 		t.Fatalf("duplicate: %d", code)
 	}
-	if code, _ := admin.api("POST", "/api/users", map[string]any{"username": "x y", "role": "agent", "password": "pw1234"}); code != 400 {
+	if code, _ := admin.api("POST", "/api/users", map[string]any{"username": "x y", "role": "agent", "password": "pw1234 long enough"}); code != 400 {
 		t.Fatalf("bad name: %d", code)
 	}
 	if code, _ := admin.api("POST", "/api/users/agent77", map[string]any{"skills": map[string]int{"labor": 9}}); code != 400 {
 		t.Fatalf("bad skill level: %d", code)
 	}
 	c := e.client()
-	if code := c.login("agent77", "pw1234"); code != 200 {
+	if code := c.login("agent77", "pw1234 long enough"); code != 200 {
 		t.Fatalf("new user login: %d", code)
 	}
 	ws := c.mustDial()
@@ -243,7 +243,7 @@ func TestAdminUsers(t *testing.T) {
 	if code, _ := c.api("GET", "/api/session", nil); code != 401 {
 		t.Fatalf("disabled session: %d", code)
 	}
-	if code := c.login("agent77", "pw1234"); code != 401 {
+	if code := c.login("agent77", "pw1234 long enough"); code != 401 {
 		t.Fatalf("disabled login: %d", code)
 	}
 }
@@ -253,30 +253,30 @@ func TestUserCommand(t *testing.T) {
 	ctx := context.Background()
 	var out bytes.Buffer
 	run := func(args ...string) error { out.Reset(); return UserCommand(ctx, e.st, args, &out) }
-	if err := run("add", "kim", "--role", "supervisor", "--password", "pw1234", "--skills", "labor=4,ko=5"); err != nil {
+	if err := run("add", "kim", "--role", "supervisor", "--password", "pw1234 long enough", "--skills", "labor=4,ko=5"); err != nil {
 		t.Fatal(err)
 	}
 	u, err := e.st.UserByName(ctx, "kim")
-	if err != nil || u.Role != "supervisor" || u.Skills["ko"] != 5 || !CheckPassword(u.PasswordHash, "pw1234") {
+	if err != nil || u.Role != "supervisor" || u.Skills["ko"] != 5 || !CheckPassword(u.PasswordHash, "pw1234 long enough") {
 		t.Fatalf("added user: %+v %v", u, err)
 	}
-	if md5hex, _ := SIPHA1("kim", "onecall", "pw1234"); u.SIPHA1MD5 != md5hex {
+	if md5hex, _ := SIPHA1("kim", "onecall", "pw1234 long enough"); u.SIPHA1MD5 != md5hex {
 		t.Fatal("SIP HA1 not stored")
 	}
-	if err := run("add", "kim", "--password", "pw1234"); err == nil {
+	if err := run("add", "kim", "--password", "pw1234 long enough"); err == nil {
 		t.Fatal("duplicate add accepted")
 	}
-	if err := run("add", "lee", "--role", "king", "--password", "pw1234"); err == nil {
+	if err := run("add", "lee", "--role", "king", "--password", "pw1234 long enough"); err == nil {
 		t.Fatal("bad role accepted")
 	}
-	if err := run("add", "lee", "--password", "pw1234", "--skills", "labor=7"); err == nil {
+	if err := run("add", "lee", "--password", "pw1234 long enough", "--skills", "labor=7"); err == nil {
 		t.Fatal("bad skill accepted")
 	}
-	if err := run("passwd", "kim", "--password", "other1"); err != nil {
+	if err := run("passwd", "kim", "--password", "other one 77"); err != nil {
 		t.Fatal(err)
 	}
 	u, _ = e.st.UserByName(ctx, "kim")
-	if !CheckPassword(u.PasswordHash, "other1") {
+	if !CheckPassword(u.PasswordHash, "other one 77") {
 		t.Fatal("passwd did not change the hash")
 	}
 	if err := run("disable", "kim"); err != nil {
@@ -291,7 +291,7 @@ func TestUserCommand(t *testing.T) {
 	if err := run("frobnicate"); err == nil {
 		t.Fatal("unknown subcommand accepted")
 	}
-	if err := run("passwd", "ghost", "--password", "pw1234"); err == nil {
+	if err := run("passwd", "ghost", "--password", "pw1234 long enough"); err == nil {
 		t.Fatal("passwd of unknown user accepted")
 	}
 }
@@ -353,7 +353,7 @@ func TestSessionsSurviveRestart(t *testing.T) {
 			token = ck.Value
 		}
 	}
-	if code, b := e.signedIn("admin").api("POST", "/api/users/agent02/password", map[string]string{"password": "newpass"}); code != 200 {
+	if code, b := e.signedIn("admin").api("POST", "/api/users/agent02/password", map[string]string{"password": "new pass 2026"}); code != 200 {
 		t.Fatalf("reset: %d %s", code, b)
 	}
 	if code, _ := session(restart()); code != http.StatusUnauthorized {

@@ -329,7 +329,7 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	// Admin: create an agent with skills, then disable it.
 	ad := tab()
 	signIn(ad, "admin", "#admin")
-	run(ad, "new user", chromedp.SendKeys(chromedp.ID("nu-name"), "agent09"), chromedp.SendKeys(chromedp.ID("nu-pw"), "pw1234"),
+	run(ad, "new user", chromedp.SendKeys(chromedp.ID("nu-name"), "agent09"), chromedp.SendKeys(chromedp.ID("nu-pw"), "blue kettle 1987"),
 		chromedp.SendKeys(chromedp.ID("nu-skills"), "labor=4,ko=5"), chromedp.Click(chromedp.CSS("#newuser button")))
 	run(ad, "row", chromedp.WaitVisible(chromedp.CSS(`#users tr[data-user=agent09]`)))
 	up := h.expect(t, "AgentUpserted", func(ev router.Event) bool { _, ok := ev.(router.AgentUpserted); return ok }).(router.AgentUpserted)
@@ -366,7 +366,7 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	waitText(ad, "#users tr[data-user=agent09]", "비활성")
 	shot(ad, "admin-users.png")
 	u, err := st.UserByName(ctx, "agent09")
-	if err != nil || !u.Disabled || u.Skills["labor"] != 4 || !CheckPassword(u.PasswordHash, "pw1234") {
+	if err != nil || !u.Disabled || u.Skills["labor"] != 4 || !CheckPassword(u.PasswordHash, "blue kettle 1987") {
 		t.Fatalf("stored user %+v %v", u, err)
 	}
 }

@@ -36,6 +36,7 @@ type conn struct {
 	// are answered only after it, so the snapshot is always first.
 	snapped  chan struct{}
 	snapOnce sync.Once
+	src     string // client address, for the audit trail
 }
 
 func (c *conn) push(b []byte) {
@@ -97,7 +98,7 @@ func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(maxMessage)
 	c := &conn{s: s, ws: ws, sess: sess, send: make(chan []byte, s.opts.SendQueue), done: make(chan struct{}),
-		limiter: rate.NewLimiter(rate.Limit(s.opts.MsgRate), s.opts.MsgBurst), snapped: make(chan struct{})}
+		limiter: rate.NewLimiter(rate.Limit(s.opts.MsgRate), s.opts.MsgBurst), snapped: make(chan struct{}), src: sourceOf(r)}
 	if sess.Role == RoleAgent {
 		// Log in to routing (not ready) before the snapshot and before any
 		// command is read: the console's own login can never land after
@@ -262,6 +263,7 @@ func (c *conn) readLoop() {
 			return
 		}
 		data2, err := c.s.handle(c, m)
+		c.s.auditCmd(c, m, err)
 		if err != nil {
 			c.reply(errorMsg(m.ID, m.Cmd, err))
 			continue

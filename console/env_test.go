@@ -78,7 +78,7 @@ func newEnv(t *testing.T, mutate ...func(*Options)) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hub := server.NewHub(eng, server.WithLogger(log))
 	e := &env{t: t, st: st, hub: hub, chat: newFakeChat(), calls: &fakeCalls{}}
-	opts := Options{Chat: e.chat, Calls: e.calls, Logger: log, LogoutGrace: time.Hour,
+	opts := Options{Chat: e.chat, Calls: e.calls, Logger: log, LogoutGrace: time.Hour, LoginsPerMinute: 1000,
 		Dispositions: map[string][]string{"*": {"resolved", "info"}}, CannedResponses: map[string][]Label{"*": {{Ko: "안녕하세요", En: "Hello"}}}}
 	for _, m := range mutate {
 		m(&opts)

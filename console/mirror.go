@@ -136,25 +136,32 @@ func (m *mirror) contact(id router.ContactID, now time.Time) *ContactView {
 	return c
 }
 
-func (m *mirror) citizen(ch router.Channel, s string) string {
-	if m.mask && ch == router.Voice {
+// citizen is the citizen's identity as consoles see it: phone numbers of
+// every channel masked when mask is set (chat identities pass unchanged).
+func (m *mirror) citizen(_ router.Channel, s string) string {
+	if m.mask {
 		return maskNumber(s)
 	}
 	return s
 }
 
-// attrs applies the voice masking rule to a contact's attributes: a phone
-// number a chat citizen gave is masked the same way as a caller's number.
+// phoneAttrs are contact attributes that hold a phone number.
+var phoneAttrs = []string{"phone", "phone_unverified", "callback_number"}
+
+// attrs returns a's copy with phone numbers masked when mask is set.
 func (m *mirror) attrs(a map[string]string) map[string]string {
-	p, ok := a["phone"]
-	if !m.mask || !ok {
+	if !m.mask || a == nil {
 		return a
 	}
 	out := make(map[string]string, len(a))
 	for k, v := range a {
 		out[k] = v
 	}
-	out["phone"] = maskNumber(p)
+	for _, k := range phoneAttrs {
+		if v, ok := out[k]; ok {
+			out[k] = maskNumber(v)
+		}
+	}
 	return out
 }
 

@@ -108,6 +108,10 @@ type Options struct {
 	// Queues describes the configured queues (names, SL target, center and
 	// institution) for the wallboard and the agent view.
 	Queues []QueueInfo
+	// LoginsPerMinute bounds sign-in attempts per source address (default 10).
+	LoginsPerMinute int
+	// HashSlots bounds concurrent password hashes, 19 MiB each (default 4).
+	HashSlots int
 }
 
 func (o *Options) defaults() {
@@ -144,6 +148,12 @@ func (o *Options) defaults() {
 	if o.MsgBurst <= 0 {
 		o.MsgBurst = 40
 	}
+	if o.LoginsPerMinute <= 0 {
+		o.LoginsPerMinute = 10
+	}
+	if o.HashSlots <= 0 {
+		o.HashSlots = 4
+	}
 }
 
 // hubAPI is the part of server.Hub the console uses.
@@ -162,6 +172,7 @@ type Service struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	sessions *sessions
+	guard    *loginGuard
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -212,6 +223,7 @@ func newService(h hubAPI, st Store, opts Options) (*Service, error) {
 	s := &Service{
 		hub: h, st: st, opts: opts, log: log,
 		sessions: newSessions(opts.SessionTTL, sdb, log),
+		guard:    newLoginGuard(opts),
 		ctx:      ctx, cancel: cancel,
 		m:       newMirror(opts.MaskNumbers),
 		conns:   make(map[string]*conn),
@@ -237,6 +249,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Referrer-Policy", "same-origin")
+	w.Header().Set("Content-Security-Policy", consoleCSP) // every response, static files included
 	s.mux.ServeHTTP(w, r)
 }
 

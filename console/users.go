@@ -25,19 +25,34 @@ type SeedUser struct {
 }
 
 // SeedUsers creates the users that do not exist yet (existing accounts,
-// their passwords and lockouts are left alone). realm is the SIP digest realm.
+// their passwords and lockouts are left alone). realm is the SIP digest
+// realm. Each distinct password is hashed once per call (a roster sharing
+// one password, like the demo's, shares its argon2id hash): seeding is for
+// demo and test rosters, not for real accounts (`onecall user add`).
 func SeedUsers(ctx context.Context, st UserStore, users []SeedUser, realm string) error {
+	hashes := map[string]string{}
 	for _, su := range users {
 		if _, err := st.UserByName(ctx, su.Username); err == nil {
 			continue
 		} else if !isNotFound(err) {
 			return fmt.Errorf("seed %s: %w", su.Username, err)
 		}
-		u, err := newUser(su.Username, su.Role, su.Password, realm)
-		if err != nil {
-			return fmt.Errorf("seed %s: %w", su.Username, err)
+		if !validUsername(su.Username) {
+			return fmt.Errorf("seed: invalid username %q", su.Username)
 		}
-		u.DisplayName = su.DisplayName
+		if !validRole(su.Role) {
+			return fmt.Errorf("seed %s: invalid role %q", su.Username, su.Role)
+		}
+		h, ok := hashes[su.Password]
+		if !ok {
+			var err error
+			if h, err = HashPassword(su.Password); err != nil {
+				return fmt.Errorf("seed %s: %w", su.Username, err)
+			}
+			hashes[su.Password] = h
+		}
+		u := store.User{Username: su.Username, DisplayName: su.DisplayName, Role: su.Role, PasswordHash: h}
+		u.SIPHA1MD5, u.SIPHA1SHA256 = SIPHA1(su.Username, realm, su.Password)
 		u.Skills = su.Skills
 		u.VoiceCap, u.ChatCap = su.VoiceCap, su.ChatCap
 		if err := st.UpsertUser(ctx, u); err != nil {
@@ -160,6 +175,9 @@ func UserCommand(ctx context.Context, st UserStore, args []string, out io.Writer
 		if *voice < 0 || *voice > 1 || *chat < 0 || *chat > 10 {
 			return errors.New("user add: --voice 0..1, --chat 0..10")
 		}
+		if err := checkNewPassword(name, *pw); err != nil {
+			return fmt.Errorf("user add: %w", err)
+		}
 		u, err := newUser(name, *role, *pw, *realm)
 		if err != nil {
 			return err
@@ -175,6 +193,9 @@ func UserCommand(ctx context.Context, st UserStore, args []string, out io.Writer
 	case "passwd":
 		u, err := st.UserByName(ctx, name)
 		if err != nil {
+			return fmt.Errorf("user passwd: %w", err)
+		}
+		if err := checkNewPassword(name, *pw); err != nil {
 			return fmt.Errorf("user passwd: %w", err)
 		}
 		if err := setPassword(&u, *pw, *realm); err != nil {
