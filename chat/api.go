@@ -197,7 +197,9 @@ func (s *Service) recoverRec(ctx context.Context, rec contactRec) (*conv, error)
 	cv := s.newConv(rec)
 	cv.everTalked = rec.Talked
 	live := rec.State == "waiting" || rec.State == "talking"
-	if !live {
+	if live {
+		s.live.Add(1)
+	} else {
 		cv.ended = true
 		if cv.rec.State != "ended" {
 			cv.rec.State = "ended"
@@ -250,12 +252,10 @@ func (s *Service) arrival(rec contactRec) router.ContactArrived {
 		attrs["name"] = rec.Name
 	}
 	if rec.Phone != "" {
-		attrs["phone"] = rec.Phone
+		// Self-declared: shown as unverified, never an identity (see citizenOf).
+		attrs[AttrPhoneUnverified] = rec.Phone
 	}
-	citizen := rec.Phone
-	if citizen == "" {
-		citizen = "chat:" + rec.ResumeHash[:16]
-	}
+	citizen := citizenOf(rec)
 	return router.ContactArrived{
 		Contact:  rec.ID,
 		Channel:  router.Chat,

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"onecall/router"
 )
@@ -40,6 +41,8 @@ type client struct {
 
 	mu sync.Mutex // guards cv
 	cv *conv
+
+	frames *rate.Limiter // frames from the citizen; reader goroutine only
 }
 
 func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -52,7 +55,7 @@ func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader answered (403 for a foreign origin)
 	}
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	c := &client{s: s, ws: ws, ip: ip}
+	c := &client{s: s, ws: ws, ip: ip, frames: rate.NewLimiter(frameRate, frameBurst)}
 	s.mu.Lock()
 	s.clients[c] = struct{}{}
 	s.mu.Unlock()
@@ -222,6 +225,10 @@ func (c *client) reader() {
 			}
 			return
 		}
+		if !c.frames.Allow() {
+			c.close(websocket.ClosePolicyViolation, "too many frames")
+			return
+		}
 		if typ != websocket.TextMessage {
 			c.send(errFrame("bad_frame", "binary frames are not supported; send JSON text frames"), 0)
 			continue
@@ -295,7 +302,8 @@ func (c *client) handle(f in) bool {
 		cv.mu.Unlock()
 	case "read":
 		cv.mu.Lock()
-		if f.Seq > 0 && f.Seq <= cv.lastSeq {
+		if f.Seq > cv.citRead && f.Seq <= cv.lastSeq { // only an advance reaches the agent
+			cv.citRead = f.Seq
 			cv.publish(Event{Kind: EventRead, Seq: f.Seq})
 		}
 		cv.mu.Unlock()
@@ -333,6 +341,16 @@ func (c *client) start(f in) {
 		c.send(encode(out{Type: "error", Code: "rate_limited", Message: "too many new chats from this address", RetryAfterS: wait}), 0)
 		return
 	}
+	if !s.reserveChat() {
+		c.send(encode(out{Type: "error", Code: "busy", Message: "all lines are busy; please try again shortly", RetryAfterS: 30}), 0)
+		return
+	}
+	reserved := true
+	defer func() {
+		if reserved {
+			s.live.Add(-1)
+		}
+	}()
 	hl, topic, ok := s.lookup(f.Number, f.Topic)
 	if !ok {
 		c.send(encode(out{Type: "error", Code: "unknown_number", Message: "unknown hotline or topic"}), 0)
@@ -389,6 +407,7 @@ func (c *client) start(f in) {
 		}
 		return
 	}
+	reserved = false // the conv holds it now; finish gives it back
 	c.mu.Lock()
 	c.cv = cv
 	c.mu.Unlock()

@@ -44,6 +44,7 @@ type conv struct {
 	subs       map[int]*subscriber
 	nextSub    int
 	lastRead   int64
+	citRead    int64 // the citizen's last read seq sent to the agent
 	lastTyping time.Time
 }
 
@@ -121,6 +122,7 @@ func (cv *conv) finish(reason string) {
 		cv.system(s.ctx, sysText(cv.rec.Language, "ended"))
 	}
 	cv.ended = true
+	s.live.Add(-1)
 	cv.stopTimers()
 	cv.rec.State = "ended"
 	cv.rec.EndReason = reason

@@ -88,7 +88,7 @@ func (s *Service) initHTTP() {
 	mux.HandleFunc("GET /chat/hours/{number}", s.serveHours)
 	mux.Handle("GET /chat/static/", http.StripPrefix("/chat/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.headers(w)
-		http.ServeFileFS(w, r, static, r.URL.Path)
+		serveStatic(static, w, r)
 	})))
 	mux.HandleFunc("GET /ws/chat", s.serveWS)
 	s.mux = mux

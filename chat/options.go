@@ -44,6 +44,7 @@ type Options struct {
 	NewChatBurst  int           // default 5
 	MsgsPerSecond float64       // default 2 per contact
 	MsgBurst      int           // default 10
+	MaxChats      int           // live chats at most; 0 = no limit. Beyond: "busy"
 	IdleWarn      time.Duration // default 5m of silence in a conversation -> warning
 	IdleClose     time.Duration // default 2m after the warning -> close
 	ResumeTTL     time.Duration // default 30m: a token still opens an ended chat this long

@@ -35,6 +35,7 @@ type Service struct {
 	cmdq   []chan []router.Command // shards by contact id: per-contact order, contacts in parallel
 	closed atomic.Bool
 	drops  atomic.Uint64
+	live   atomic.Int64 // chats not ended (Options.MaxChats)
 
 	mu      sync.Mutex
 	convs   map[router.ContactID]*conv

@@ -56,7 +56,7 @@ func (b storeBackend) saveContact(ctx context.Context, c contactRec, durable boo
 		attrs["name"] = c.Name
 	}
 	if c.Phone != "" {
-		attrs["phone"] = c.Phone
+		attrs[AttrPhoneUnverified] = c.Phone
 	}
 	rec := store.ContactUpsert{
 		ID: uint64(c.ID), Channel: "chat", Hotline: c.Number, Queue: c.Queue, Citizen: citizenOf(c),
@@ -69,10 +69,11 @@ func (b storeBackend) saveContact(ctx context.Context, c contactRec, durable boo
 	return b.st.Enqueue(rec)
 }
 
+// citizenOf is the chat's citizen identity for history and preferred-agent
+// routing: the chat's own resume-token identity. A phone number typed on
+// the chat page is a claim anyone can make, so it links no history and
+// selects no preferred agent (AttrPhoneUnverified carries it).
 func citizenOf(c contactRec) string {
-	if c.Phone != "" {
-		return c.Phone
-	}
 	if len(c.ResumeHash) >= 16 {
 		return "chat:" + c.ResumeHash[:16]
 	}
@@ -84,7 +85,7 @@ func recFromStore(c store.Contact) contactRec {
 		ID: router.ContactID(c.ID), Number: c.Hotline, Queue: c.Queue, State: c.State, EndReason: normReason(c.EndReason),
 		Talked: !c.Answered.IsZero() || c.Agent != "",
 		Agent:  router.AgentID(c.Agent), Arrived: c.Arrived, Ended: c.Ended, ResumeHash: c.ResumeHash,
-		Topic: c.Attrs["topic"], Language: c.Attrs["lang"], Name: c.Attrs["name"], Phone: c.Attrs["phone"],
+		Topic: c.Attrs["topic"], Language: c.Attrs["lang"], Name: c.Attrs["name"], Phone: phoneAttr(c.Attrs),
 	}
 	switch r.State {
 	case "waiting", "offered", "queued":
