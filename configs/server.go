@@ -93,12 +93,19 @@ type Log struct {
 
 // Limits bounds load.
 type Limits struct {
-	InboxSize         int        `yaml:"inbox_size"`           // router inbox, default 65536
-	MaxCalls          int        `yaml:"max_calls"`            // concurrent calls, default 11000 (see sip.rtp_port_min)
-	MaxCallsPerSecond float64    `yaml:"max_calls_per_second"` // new calls/s, default 500
-	MaxChats          int        `yaml:"max_chats"`            // concurrent chats, default 50000
-	ChatMessageBytes  int        `yaml:"chat_message_bytes"`   // default 4096
-	Rate              RateLimits `yaml:"rate"`
+	InboxSize         int     `yaml:"inbox_size"`           // router inbox, default 65536
+	MaxCalls          int     `yaml:"max_calls"`            // concurrent calls, default 11000 (see sip.rtp_port_min)
+	MaxCallsPerSecond float64 `yaml:"max_calls_per_second"` // new calls/s, default 500
+	MaxChats          int     `yaml:"max_chats"`            // concurrent chats, default 50000
+	ChatMessageBytes  int     `yaml:"chat_message_bytes"`   // default 4096
+	// ConnectionsPerSource bounds open HTTP and WebSocket connections per
+	// client address, default 500.
+	ConnectionsPerSource int `yaml:"connections_per_source"`
+	// HTTPReadTimeout bounds reading one request, body included (default
+	// 30s); HTTPIdleTimeout closes an idle keep-alive connection (default 2m).
+	HTTPReadTimeout Duration   `yaml:"http_read_timeout"`
+	HTTPIdleTimeout Duration   `yaml:"http_idle_timeout"`
+	Rate            RateLimits `yaml:"rate"`
 }
 
 // RateLimits are per-client token buckets.
@@ -205,7 +212,8 @@ func DefaultServer() Server {
 		Log:     Log{Level: "info", Format: "json"},
 		Limits: Limits{
 			InboxSize: 65536, MaxCalls: 11000, MaxCallsPerSecond: 500, MaxChats: 50000,
-			ChatMessageBytes: 4096,
+			ChatMessageBytes: 4096, ConnectionsPerSource: 500,
+			HTTPReadTimeout: Duration(30 * time.Second), HTTPIdleTimeout: Duration(2 * time.Minute),
 			Rate: RateLimits{ChatMessagesPerMinute: 30, ChatStartsPerMinute: 10, HTTPPerSecond: 50,
 				LoginsPerMinute: 10, CallsPerSecondPerPeer: 200},
 		},

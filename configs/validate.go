@@ -171,12 +171,14 @@ func (b *Bundle) validateServer(ps *Problems) {
 	}{
 		{"inbox_size", float64(l.InboxSize)}, {"max_calls", float64(l.MaxCalls)},
 		{"max_calls_per_second", l.MaxCallsPerSecond}, {"max_chats", float64(l.MaxChats)},
-		{"chat_message_bytes", float64(l.ChatMessageBytes)},
+		{"chat_message_bytes", float64(l.ChatMessageBytes)}, {"connections_per_source", float64(l.ConnectionsPerSource)},
 	} {
 		if c.v <= 0 {
 			r.at("limits", c.key)("limits.%s must be positive", c.key)
 		}
 	}
+	positive(r.at("limits", "http_read_timeout"), "limits.http_read_timeout", l.HTTPReadTimeout)
+	positive(r.at("limits", "http_idle_timeout"), "limits.http_idle_timeout", l.HTTPIdleTimeout)
 	if l.ChatMessageBytes > 1<<20 {
 		r.at("limits", "chat_message_bytes")("limits.chat_message_bytes must be at most 1 MiB")
 	}

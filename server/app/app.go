@@ -199,6 +199,11 @@ func (a *App) build(ctx context.Context) error {
 		AllowedOrigins: cfg.Server.Chat.AllowedOrigins,
 		FrameAncestors: cfg.Server.Chat.AllowedOrigins,
 		MaxTextBytes:   cfg.Server.Limits.ChatMessageBytes,
+		MaxChats:       cfg.Server.Limits.MaxChats,
+		NewChatsPerIP:  float64(cfg.Server.Limits.Rate.ChatStartsPerMinute) / 60,
+		NewChatBurst:   min(cfg.Server.Limits.Rate.ChatStartsPerMinute, 5),
+		MsgsPerSecond:  float64(cfg.Server.Limits.Rate.ChatMessagesPerMinute) / 60,
+		MsgBurst:       min(cfg.Server.Limits.Rate.ChatMessagesPerMinute, 10),
 		IdleWarn:       cfg.Server.Chat.WarnAfter.D(),
 		IdleClose:      cfg.Server.Chat.CloseAfter.D() - cfg.Server.Chat.WarnAfter.D(),
 		AgentAlias:     a.aliasFunc(users),
@@ -305,6 +310,7 @@ func (a *App) build(ctx context.Context) error {
 		LockAfter:           cfg.Server.Console.LockoutAfter,
 		LockFor:             cfg.Server.Console.LockoutFor.D(),
 		Queues:              consoleQueues(cfg),
+		LoginsPerMinute:     cfg.Server.Limits.Rate.LoginsPerMinute,
 	})
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
@@ -323,9 +329,12 @@ func (a *App) build(ctx context.Context) error {
 	mux.Handle("/chat/", a.chat)
 	mux.Handle("/ws/chat", a.chat)
 	mux.Handle("/", a.console)
+	lim := cfg.Server.Limits
 	a.httpSrv = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           newRateGuard(lim.Rate.HTTPPerSecond).wrap(mux),
+		ReadHeaderTimeout: min(10*time.Second, lim.HTTPReadTimeout.D()),
+		ReadTimeout:       lim.HTTPReadTimeout.D(),
+		IdleTimeout:       lim.HTTPIdleTimeout.D(),
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	return nil
@@ -362,6 +371,7 @@ func (a *App) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("http listen %s: %w", a.httpAddr, err)
 	}
+	ln = newCapListener(ln, a.cfg.Server.Limits.ConnectionsPerSource)
 	a.httpLn = ln
 	if err := a.startMetricsListener(); err != nil {
 		ln.Close()
