@@ -527,23 +527,53 @@ type consoleMsg struct {
 	Data json.RawMessage `json:"data"`
 }
 
-// consoleNext reads console messages until pred matches; reads counts
-// the chat "read" events seen on the way.
-func consoleNext(t *testing.T, ws *websocket.Conn, what string, reads *int, pred func(consoleMsg) bool) consoleMsg {
+// consoleReader feeds a console's messages into a channel.
+func consoleReader(ws *websocket.Conn) <-chan consoleMsg {
+	ch := make(chan consoleMsg, 4096)
+	go func() {
+		defer close(ch)
+		for {
+			var m consoleMsg
+			if err := ws.ReadJSON(&m); err != nil {
+				return
+			}
+			ch <- m
+		}
+	}()
+	return ch
+}
+
+// consoleWait reads console messages until pred matches or d passes;
+// reads counts the chat "read" events seen on the way.
+func consoleWait(t *testing.T, ch <-chan consoleMsg, d time.Duration, reads *int, pred func(consoleMsg) bool) bool {
 	t.Helper()
-	_ = ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+	timer := time.NewTimer(d)
+	defer timer.Stop()
 	for {
-		var m consoleMsg
-		if err := ws.ReadJSON(&m); err != nil {
-			t.Fatalf("console (waiting for %s): %v", what, err)
-		}
-		if m.Kind == "chat" && strings.Contains(string(m.Data), `"kind":"read"`) {
-			*reads++
-		}
-		if pred(m) {
-			return m
+		select {
+		case m, ok := <-ch:
+			if !ok {
+				t.Fatal("console connection closed")
+			}
+			if m.Kind == "chat" && strings.Contains(string(m.Data), `"kind":"read"`) {
+				*reads++
+			}
+			if pred(m) {
+				return true
+			}
+		case <-timer.C:
+			return false
 		}
 	}
+}
+
+func consoleNext(t *testing.T, ch <-chan consoleMsg, what string, reads *int, pred func(consoleMsg) bool) consoleMsg {
+	t.Helper()
+	var got consoleMsg
+	if !consoleWait(t, ch, 15*time.Second, reads, func(m consoleMsg) bool { got = m; return pred(m) }) {
+		t.Fatalf("console: no %s", what)
+	}
+	return got
 }
 
 // Defect 5: a citizen flooding frames (20,000 read receipts) is cut off
@@ -552,12 +582,13 @@ func TestCitizenFrameFloodSparesTheAgent(t *testing.T) {
 	a := startWith(t)
 	base := "http://" + a.HTTPAddr()
 	agent := consoleAgent(t, base, "agent01")
+	in := consoleReader(agent)
 	reads := 0
-	consoleNext(t, agent, "snapshot", &reads, func(m consoleMsg) bool { return m.T == "snapshot" })
+	consoleNext(t, in, "snapshot", &reads, func(m consoleMsg) bool { return m.T == "snapshot" })
 	if err := agent.WriteJSON(map[string]any{"id": 1, "cmd": "state", "args": map[string]any{"state": "ready"}}); err != nil {
 		t.Fatal(err)
 	}
-	if m := consoleNext(t, agent, "ready reply", &reads, func(m consoleMsg) bool { return m.ID == 1 }); m.T != "reply" {
+	if m := consoleNext(t, in, "ready reply", &reads, func(m consoleMsg) bool { return m.ID == 1 }); m.T != "reply" {
 		t.Fatalf("ready: %+v", m)
 	}
 	cit := startChat(t, wsFrom("127.0.0.2"), base)
@@ -566,7 +597,7 @@ func TestCitizenFrameFloodSparesTheAgent(t *testing.T) {
 		t.Fatalf("start: %v", f)
 	}
 	id := f["contact"].(float64)
-	consoleNext(t, agent, "offer", &reads, func(m consoleMsg) bool {
+	consoleNext(t, in, "offer", &reads, func(m consoleMsg) bool {
 		if m.Kind != "offer" {
 			t.Logf("console: %s %s %.300s", m.T, m.Kind, m.Data)
 		}
@@ -575,10 +606,22 @@ func TestCitizenFrameFloodSparesTheAgent(t *testing.T) {
 	if err := agent.WriteJSON(map[string]any{"id": 2, "cmd": "accept", "args": map[string]any{"contact": id}}); err != nil {
 		t.Fatal(err)
 	}
-	consoleNext(t, agent, "connected", &reads, func(m consoleMsg) bool { return m.Kind == "connected" })
+	consoleNext(t, in, "connected", &reads, func(m consoleMsg) bool { return m.Kind == "connected" })
+	// The console follows the chat a moment after connecting: typing
+	// (passed at most once a second) shows when it does.
+	following := false
+	for i := 0; i < 15 && !following; i++ {
+		cit.send(map[string]any{"type": "typing"})
+		following = consoleWait(t, in, 1200*time.Millisecond, &reads, func(m consoleMsg) bool {
+			return m.Kind == "chat" && strings.Contains(string(m.Data), `"kind":"typing"`)
+		})
+	}
+	if !following {
+		t.Fatal("the console never saw the citizen typing")
+	}
 	cit.send(map[string]any{"type": "msg", "id": "m1", "text": "안녕하세요"})
 	cit.next("ack")
-	consoleNext(t, agent, "citizen message", &reads, func(m consoleMsg) bool {
+	consoleNext(t, in, "citizen message", &reads, func(m consoleMsg) bool {
 		return m.Kind == "chat" && strings.Contains(string(m.Data), "안녕하세요")
 	})
 	before := rssKiB(t)
@@ -601,7 +644,7 @@ func TestCitizenFrameFloodSparesTheAgent(t *testing.T) {
 	if err := agent.WriteJSON(map[string]any{"id": 3, "cmd": "ping"}); err != nil {
 		t.Fatal(err)
 	}
-	consoleNext(t, agent, "ping reply after the flood", &reads, func(m consoleMsg) bool { return m.ID == 3 })
+	consoleNext(t, in, "ping reply after the flood", &reads, func(m consoleMsg) bool { return m.ID == 3 })
 	after := rssKiB(t)
 	t.Logf("citizen sent %d read frames; agent saw %d read events; RSS %d -> %d KiB", sent, reads, before, after)
 	if reads > 1 {
