@@ -36,7 +36,7 @@ type conn struct {
 	// are answered only after it, so the snapshot is always first.
 	snapped  chan struct{}
 	snapOnce sync.Once
-	src     string // client address, for the audit trail
+	src      string // client address, for the audit trail
 }
 
 func (c *conn) push(b []byte) {
