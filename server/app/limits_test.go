@@ -100,7 +100,7 @@ func rssKiB(t *testing.T) int {
 	return 0
 }
 
-func login(t *testing.T, c *http.Client, base, user, pw string) int {
+func loginCode(t *testing.T, c *http.Client, base, user, pw string) int {
 	t.Helper()
 	resp, err := c.Post(base+"/api/login", "application/json", strings.NewReader(fmt.Sprintf(`{"username":%q,"password":%q}`, user, pw)))
 	if err != nil {
@@ -193,14 +193,14 @@ func TestLimitLoginsPerMinute(t *testing.T) {
 	base := "http://" + a.HTTPAddr()
 	c := from("127.0.0.2")
 	for i := 0; i < 2; i++ {
-		if code := login(t, c, base, "agent01", "wrong password"); code != 401 {
+		if code := loginCode(t, c, base, "agent01", "wrong password"); code != 401 {
 			t.Fatalf("attempt %d: %d", i, code)
 		}
 	}
-	if code := login(t, c, base, "agent01", "demo"); code != 429 {
+	if code := loginCode(t, c, base, "agent01", "demo"); code != 429 {
 		t.Fatalf("3rd sign-in in a minute: %d", code)
 	}
-	if code := login(t, from("127.0.0.3"), base, "agent01", "demo"); code != 200 {
+	if code := loginCode(t, from("127.0.0.3"), base, "agent01", "demo"); code != 200 {
 		t.Fatalf("another source: %d", code)
 	}
 }
@@ -427,7 +427,7 @@ func TestChatPhoneClaimIsNotIdentity(t *testing.T) {
 	st := a.Store()
 	// An earlier verified contact of the citizen 01055551234 (a call).
 	sup := from("127.0.0.1")
-	if code := login(t, sup, base, "super01", "demo"); code != 200 {
+	if code := loginCode(t, sup, base, "super01", "demo"); code != 200 {
 		t.Fatalf("super01: %d", code)
 	}
 	c := startChat(t, wsFrom("127.0.0.2"), base)
