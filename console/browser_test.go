@@ -231,7 +231,8 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	shot(sup, "supervisor-wallboard.png")
 
 	// Transfer chat 101 to the general queue with a note.
-	run(a, "transfer", chromedp.SendKeys(chromedp.CSS("#pane .xqueue"), "general"),
+	run(a, "transfer", chromedp.SendKeys(chromedp.CSS("#pane .xtarget"), "general"),
+		chromedp.Click(chromedp.CSS(`#pane .xpick li[data-kind="queue"][data-id="general"]`)),
 		chromedp.SendKeys(chromedp.CSS("#pane .xnote"), "일반 민원으로 이관"), chromedp.Click(chromedp.CSS("#pane .transfer")))
 	tr := h.expect(t, "ContactTransferred", func(ev router.Event) bool { _, ok := ev.(router.ContactTransferred); return ok }).(router.ContactTransferred)
 	if tr.Contact != 101 || tr.ToQueue != "general" || tr.Note != "일반 민원으로 이관" || tr.By != "agent01" {

@@ -203,3 +203,36 @@ func TestAgentViewNamesAndCanned(t *testing.T) {
 	r.waitText(a, "#pane .cattrs", "General enquiries")
 	testpeers.AxeSerious(t, a, "agent chat (en)")
 }
+
+// Defect 11: the transfer picker lists queues by name with their waiting
+// contacts and available agents, searched from the keyboard; an error
+// comes back in the UI's language, not as a Go error.
+func TestAgentViewTransferPicker(t *testing.T) {
+	r := newRig(t, nil, nil)
+	a := r.agentReady("agent01")
+	_, id := r.acceptChat(a, "1350", "홍길동")
+	r.run(a, "search", chromedp.SendKeys(chromedp.CSS("#pane .xtarget"), "정부"), chromedp.WaitVisible(chromedp.CSS("#pane .xpick")))
+	r.waitText(a, "#pane .xpick", "정부민원 일반 · 대기 0 · 가능")
+	if s := eval[string](r, a, `document.querySelector('#pane .xpick').textContent`); strings.Contains(s, "gen-110") || strings.Contains(s, "고용노동") {
+		t.Fatalf("picker shows %q", s)
+	}
+	// An unknown agent id typed in: the error is translated.
+	eval[bool](r, a, `(document.querySelector('#pane .xtarget').value = '', true)`)
+	r.run(a, "type an agent id", chromedp.SendKeys(chromedp.CSS("#pane .xtarget"), "nobody"),
+		chromedp.WaitVisible(chromedp.CSS(`#pane .xpick li[data-kind="agent"][data-id="nobody"]`)),
+		key(input.DispatchKeyEventTypeRawKeyDown, "Enter", "Enter", 13), key(input.DispatchKeyEventTypeKeyUp, "Enter", "Enter", 13),
+		chromedp.Click(chromedp.CSS("#pane .transfer")))
+	r.waitText(a, ".toast", "nobody")
+	r.waitText(a, ".toast", "없습니다")
+	if s := eval[string](r, a, `document.body.textContent`); strings.Contains(s, "router:") {
+		t.Fatal("a Go error reached the page")
+	}
+	// Keyboard: search, Enter picks the queue, the chat moves there.
+	eval[bool](r, a, `(document.querySelector('#pane .xtarget').value = '', true)`)
+	r.run(a, "pick queue", chromedp.SendKeys(chromedp.CSS("#pane .xtarget"), "정부"),
+		chromedp.WaitVisible(chromedp.CSS(`#pane .xpick li[data-id="gen-110"]`)),
+		key(input.DispatchKeyEventTypeRawKeyDown, "Enter", "Enter", 13), key(input.DispatchKeyEventTypeKeyUp, "Enter", "Enter", 13))
+	r.poll(a, "picked", `document.querySelector('#pane .xtarget').value === '정부민원 일반'`)
+	r.run(a, "transfer", chromedp.SendKeys(chromedp.CSS("#pane .xnote"), "일반 민원"), chromedp.Click(chromedp.CSS("#pane .transfer")),
+		chromedp.WaitNotPresent(chromedp.CSS(`#tabs .tab[data-contact="`+itoa(id)+`"]`)))
+}

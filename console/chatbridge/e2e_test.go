@@ -158,7 +158,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	a2 := tab("agent02")
 	signIn(a2, "agent02", "#agent")
 	run(a2, "agent02 ready", chromedp.Click(chromedp.ID("btnready")), chromedp.WaitVisible(chromedp.CSS("#mystate.ready")))
-	run(a1, "transfer", chromedp.SendKeys(chromedp.CSS("#pane .xagent"), "agent02"),
+	run(a1, "transfer", chromedp.SendKeys(chromedp.CSS("#pane .xtarget"), "agent02"),
+		chromedp.Click(chromedp.CSS(`#pane .xpick li[data-kind="agent"][data-id="agent02"]`)),
 		chromedp.SendKeys(chromedp.CSS("#pane .xnote"), "임금 진정 상담 중"),
 		chromedp.Click(chromedp.CSS("#pane .transfer")))
 	run(a2, "agent02 offered", chromedp.WaitVisible(chromedp.CSS("#offer[open]")), chromedp.Click(chromedp.CSS("#offer .accept")),

@@ -17,7 +17,7 @@
     csrf: '', me: null, ws: null, seq: 0, retry: 0, takenOver: false, clockSkew: 0,
     agent: null, contacts: new Map(), wrap: [], queues: new Map(), agents: new Map(), chart: [],
     reasons: [], dispositions: {}, canned: {}, selected: 0, logs: new Map(), unread: new Map(),
-    names: {}, drill: '', waiting: [], follow: 0, nextId: 1, pending: new Map(), typingAt: new Map()
+    names: {}, gone: new Map(), drill: '', waiting: [], follow: 0, nextId: 1, pending: new Map(), typingAt: new Map()
   };
   window.onecall = S; // for tests and debugging
 
@@ -117,6 +117,7 @@
   // errText shows an error in the UI's language: the server's error code
   // when it has one, else its text.
   function errText(e) {
+    if (e.text && (e.text[lang] || e.text.en)) return e.text[lang] || e.text.en; // the server's own words, in both languages
     const k = 'e_' + (e.code || e.message);
     return t(k) === k ? e.message : t(k);
   }
@@ -126,7 +127,7 @@
     if (m.t === 'snapshot') { snapshot(m.seq, m.data); return; }
     if (m.t === 'reply' || m.t === 'error') {
       const p = S.pending.get(m.id);
-      const err = () => Object.assign(new Error(m.error), { code: m.code || '' });
+      const err = () => Object.assign(new Error(m.error), { code: m.code || '', text: m.text || null });
       if (p) { S.pending.delete(m.id); m.t === 'reply' ? p.resolve(m.data) : p.reject(err()); }
       else if (m.t === 'error') toast(errText(err()));
       return;
@@ -231,8 +232,19 @@
         break;
       case 'contact_state':
         if (d.agent === S.me.user) S.contacts.set(d.id, Object.assign(S.contacts.get(d.id) || {}, d));
-        else S.contacts.delete(d.id); // transferred away
+        else { if (S.contacts.has(d.id)) S.gone.set(d.id, S.contacts.get(d.id)); S.contacts.delete(d.id); } // transferred away
         break;
+      case 'transferred': {
+        // A contact this agent transferred: its own wrap-up form.
+        const c = S.contacts.get(d.contact) || S.gone.get(d.contact) || { id: d.contact, channel: d.channel };
+        if (d.wrap_up && !S.wrap.some((w) => w.contact === d.contact)) {
+          S.wrap.push({ contact: d.contact, number: c.number, channel: c.channel || d.channel, queue: c.queue, citizen: citizenLabel(c),
+            closed: nowS(), required: (S.required || []).includes(c.queue) });
+        }
+        S.contacts.delete(d.contact); S.gone.delete(d.contact);
+        draftSet(d.contact, '');
+        break;
+      }
       case 'contact_closed': {
         const c = S.contacts.get(d.contact);
         if (c && c.state === 'talking') {
@@ -370,11 +382,13 @@
         }
       }
       if (ol.children[i] !== card) ol.insertBefore(card, ol.children[i] || null); // oldest deadline first; move only when out of place
-      card.querySelector('.offertitle').textContent = (c.transfer ? t('transferoffer') : t('newoffer')) + ' · ' + t(c.channel);
+      const tr = (c.transfers || []).slice(-1)[0];
+      card.querySelector('.offertitle').textContent = (tr ? t('transferoffer') : t('newoffer')) + ' · ' + t(c.channel);
       const facts = offerFacts(c);
-      if (c.transfer) {
-        facts.push([t('transferfrom'), c.transfer.from || '']);
-        if (c.transfer.note) facts.push([t('note'), c.transfer.note]);
+      if (tr) {
+        facts.push([t('transferfrom'), tr.by || tr.from || '']);
+        if (tr.from_queue) facts.push([t('fromqueue'), queueName(tr.from_queue)]);
+        if (tr.note) facts.push([t('transfernote'), tr.note]);
       }
       setPairs(card.querySelector('.offerinfo'), facts);
       const left = Math.max(0, Math.round((c.deadline - nowS()) / 1000));
@@ -449,6 +463,33 @@
     });
   }
   function endName(r) { const k = 'end_' + r; return t(k) === k ? r : t(k); }
+  // transferTargets lists queues (all configured ones, by name, with
+  // waiting contacts and Ready agents) and, when the server lists them,
+  // agents with their presence.
+  function transferTargets() {
+    let out;
+    if (S.xtargets && S.xtargets.queues) {
+      out = S.xtargets.queues.map((q) => ({ kind: 'queue', id: q.id, name: nm(q.name) || queueName(q.id), waiting: q.waiting || 0, avail: q.available || 0 }));
+    } else {
+      const ids = new Set([...Object.keys(S.names.queues || {}), ...S.queues.keys()]);
+      out = [...ids].map((qid) => {
+        const q = S.queues.get(qid) || {};
+        return { kind: 'queue', id: qid, name: queueName(qid), waiting: q.waiting || 0, avail: (q.agents || {}).ready || 0 };
+      });
+    }
+    out.sort((a, b) => a.name.localeCompare(b.name));
+    ((S.xtargets && S.xtargets.agents) || []).forEach((a) => {
+      if (a && a.id && a.id !== S.me.user) out.push({ kind: 'agent', id: a.id, name: a.display || a.id, state: a.online === false ? 'offline' : (a.state || '') });
+    });
+    return out;
+  }
+  // Agents to transfer to come from the server's transfer_targets when it
+  // has that command; without it the picker offers queues (and a typed
+  // agent id).
+  async function loadTransferTargets(contact, redraw) {
+    try { S.xtargets = await send('transfer_targets', { contact }) || {}; } catch (e) { S.xtargets = null; }
+    redraw();
+  }
   function cannedFor(c) { return (S.canned[c.number] || S.canned['*'] || []).filter((r) => r && (r.ko || r.en)); }
   function draftKey(id) { return 'draft:' + ((S.me && S.me.user) || '') + ':' + id; }
   function draftGet(id) { try { return localStorage.getItem(draftKey(id)) || ''; } catch (e) { return ''; } }
@@ -577,9 +618,44 @@
       canned.appendChild(el('option', '', t('canned') + ' (/)'));
       replies.forEach((r, i) => { const o = el('option', '', cannedText(r)); o.value = String(i); canned.appendChild(o); });
       canned.onchange = () => { if (canned.selectedIndex > 0) { insert(replies[Number(canned.value)]); canned.selectedIndex = 0; } };
-      p.querySelector('.transfer').onclick = () => act('transfer', {
-        contact: id, queue: p.querySelector('.xqueue').value.trim(), agent: p.querySelector('.xagent').value.trim(), note: p.querySelector('.xnote').value
-      });
+      // Transfer picker: queues by name with waiting and available
+      // agents, and agents with their presence, searched as you type.
+      const xt = p.querySelector('.xtarget'), xl = p.querySelector('.xpick');
+      let xsel = null, xhits = [], xat = 0;
+      const xlabel = (x) => x.kind === 'queue'
+        ? x.name + ' · ' + t('waitingn') + ' ' + x.waiting + ' · ' + t('availn') + ' ' + x.avail
+        : t('agent') + ' ' + x.name + (x.state ? ' · ' + stName(x.state) : '');
+      const xpick = (x) => { xsel = x; xt.value = x.kind === 'queue' ? x.name : x.id; xl.hidden = true; xt.setAttribute('aria-expanded', 'false'); };
+      const xdraw = () => {
+        const q = xt.value.trim().toLowerCase();
+        const all = transferTargets();
+        xhits = all.filter((x) => !q || (x.name + ' ' + x.id).toLowerCase().includes(q));
+        if (q && !all.some((x) => x.kind === 'agent' && x.id.toLowerCase() === q) && /^[a-z0-9._-]+$/i.test(q)) xhits.push({ kind: 'agent', id: xt.value.trim(), name: xt.value.trim(), state: '' });
+        xat = Math.min(xat, Math.max(0, xhits.length - 1));
+        xl.replaceChildren();
+        xhits.slice(0, 50).forEach((x, i) => {
+          const li = el('li', i === xat ? 'sel' : '', xlabel(x));
+          li.setAttribute('role', 'option'); li.id = 'xp' + id + '-' + i; li.dataset.id = x.id; li.dataset.kind = x.kind;
+          li.setAttribute('aria-selected', i === xat ? 'true' : 'false');
+          li.onmousedown = (ev) => { ev.preventDefault(); xpick(x); };
+          xl.appendChild(li);
+        });
+        xl.hidden = !xhits.length; xt.setAttribute('aria-expanded', xhits.length ? 'true' : 'false');
+        xt.setAttribute('aria-activedescendant', xhits.length ? 'xp' + id + '-' + xat : '');
+      };
+      xt.oninput = () => { xsel = null; xat = 0; xdraw(); };
+      xt.onfocus = () => { xdraw(); loadTransferTargets(id, () => { if (document.activeElement === xt) xdraw(); }); };
+      xt.onblur = () => { xl.hidden = true; xt.setAttribute('aria-expanded', 'false'); };
+      xt.onkeydown = (e) => {
+        if (e.isComposing || e.keyCode === 229) return;
+        if (e.key === 'ArrowDown' || e.key === 'ArrowUp') { e.preventDefault(); if (xl.hidden) xdraw(); xat = (xat + (e.key === 'ArrowDown' ? 1 : xhits.length - 1)) % Math.max(1, xhits.length); xdraw(); }
+        else if (e.key === 'Enter') { e.preventDefault(); if (xhits[xat]) xpick(xhits[xat]); }
+        else if (e.key === 'Escape') { xl.hidden = true; }
+      };
+      p.querySelector('.transfer').onclick = () => {
+        if (!xsel) { toast(t('e_pick_target')); xt.focus(); return; }
+        act('transfer', { contact: id, queue: xsel.kind === 'queue' ? xsel.id : '', agent: xsel.kind === 'agent' ? xsel.id : '', note: p.querySelector('.xnote').value });
+      };
       p.querySelector('.end').onclick = () => act('end', { contact: id });
       p.querySelector('.hold').onclick = () => act('hold', { contact: id });
       p.querySelector('.resume').onclick = () => act('resume', { contact: id });
