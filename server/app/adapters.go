@@ -130,9 +130,10 @@ func (a *App) aliasFunc(users []store.User) func(router.AgentID) string {
 			}
 		}
 	}
+	pattern := a.cfg.Server.Chat.AgentAlias // "상담사 {alias}": chat.agent_alias
 	return func(id router.AgentID) string {
 		if s, ok := aliases[id]; ok {
-			return s
+			return agentAlias(pattern, s)
 		}
 		return ""
 	}
@@ -269,4 +270,12 @@ func dialable(s string) bool {
 		}
 	}
 	return true
+}
+
+// agentAlias renders chat.agent_alias for an agent's roster alias.
+func agentAlias(pattern, alias string) string {
+	if !strings.Contains(pattern, "{alias}") {
+		return alias
+	}
+	return strings.ReplaceAll(pattern, "{alias}", alias)
 }

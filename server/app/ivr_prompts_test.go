@@ -94,3 +94,16 @@ func TestLineTexts(t *testing.T) {
 		}
 	}
 }
+
+// chat.agent_alias shapes the name citizens see.
+func TestAgentAliasPattern(t *testing.T) {
+	for _, c := range []struct{ pattern, alias, want string }{
+		{"상담사 {alias}", "하늘", "상담사 하늘"},
+		{"{alias} counsellor", "Sky", "Sky counsellor"},
+		{"", "하늘", "하늘"},
+	} {
+		if got := agentAlias(c.pattern, c.alias); got != c.want {
+			t.Errorf("agentAlias(%q, %q) = %q, want %q", c.pattern, c.alias, got, c.want)
+		}
+	}
+}
