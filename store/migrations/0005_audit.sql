@@ -1,4 +1,4 @@
--- 0004: the audit trail. Append-only: triggers refuse every UPDATE and
+-- 0005: the audit trail. Append-only: triggers refuse every UPDATE and
 -- DELETE, so neither onecall nor a stray statement rewrites history.
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
