@@ -26,6 +26,7 @@ func (e *Engine) arrive(ev ContactArrived) error {
 	c := &contact{
 		id: ev.Contact, ch: ev.Channel, number: ev.Number, language: ev.Language,
 		citizen: ev.Citizen, attrs: ev.Attrs, prio: ev.Priority, arrived: ev.Arrived,
+		callback: ev.Callback && ev.Channel == Voice,
 	}
 	if c.arrived.IsZero() || c.arrived.After(e.now) {
 		c.arrived = e.now
@@ -43,6 +44,12 @@ func (e *Engine) arrive(ev ContactArrived) error {
 	if q == nil {
 		c.q = &queue{def: QueueDef{ID: qid}, orphan: true}
 		e.close(c, EndNoQueue, "no queue for number "+strconv.Quote(ev.Number)+" queue "+strconv.Quote(qid))
+		return nil
+	}
+	if c.callback {
+		// Booked while the line was open: it keeps its place whatever
+		// the hours and the queue's limits now.
+		e.enqueue(c, q, "callback booked to "+ev.Citizen)
 		return nil
 	}
 	if h != nil && !h.open(e.now) {
@@ -102,9 +109,7 @@ func (e *Engine) admit(c *contact, q *queue, hops int, why string) {
 		default: // FullRefuse
 		}
 		if c.state == Waiting && c.q != q {
-			c.q.waiting--
-			e.markDirty(c.q)
-			q.waiting++
+			e.shiftWaiting(c, q)
 		}
 		c.q = q
 		e.close(c, EndRefusedQueueFull, reason)
@@ -117,9 +122,7 @@ func (e *Engine) admit(c *contact, q *queue, hops int, why string) {
 func (e *Engine) enqueue(c *contact, q *queue, why string) {
 	if c.state == Waiting {
 		e.unlist(c)
-		c.q.waiting--
-		e.markDirty(c.q)
-		q.waiting++
+		e.shiftWaiting(c, q)
 	}
 	c.q = q
 	if c.reqs == nil || c.escIdx > 0 {
@@ -139,7 +142,7 @@ func (e *Engine) enqueue(c *contact, q *queue, why string) {
 			e.queueRoute(c) // agents freed by this event choose first
 		}
 	}
-	if c.state == Waiting && !c.parked {
+	if c.state == Waiting && !c.parked && !c.callback {
 		pos := max(e.position(c), 1)
 		c.annPos, c.annEWT = pos, e.ewt(q, c.ch, pos)
 		e.emit(e.announceCmd(c.id, c.ch, q, pos, c.annEWT))
@@ -661,9 +664,7 @@ func (e *Engine) transfer(ev ContactTransferred) error {
 	if to != nil {
 		e.include(c, to) // named explicitly: wanted back
 		if c.state == Waiting {
-			c.q.waiting--
-			e.markDirty(c.q)
-			q.waiting++
+			e.shiftWaiting(c, q)
 		}
 		c.q = q
 		if c.reqs == nil {

@@ -312,13 +312,32 @@ func (e *Engine) reindex(a *agent, add bool) {
 	}
 }
 
+// shiftWaiting moves waiting contact c's count from its queue to q (the
+// caller sets c.q).
+func (e *Engine) shiftWaiting(c *contact, q *queue) {
+	c.q.waiting--
+	q.waiting++
+	if c.callback {
+		c.q.cbs--
+		q.cbs++
+	}
+	e.markDirty(c.q)
+	e.markDirty(q)
+}
+
 func (e *Engine) setContactState(c *contact, st ContactState, reason string) {
 	first := c.state == 0
 	if c.state == Waiting && st != Waiting {
 		c.q.waiting--
+		if c.callback {
+			c.q.cbs--
+		}
 		e.markDirty(c.q)
 	} else if c.state != Waiting && st == Waiting {
 		c.q.waiting++
+		if c.callback {
+			c.q.cbs++
+		}
 		e.markDirty(c.q)
 	}
 	c.state = st

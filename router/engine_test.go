@@ -15,7 +15,7 @@ func TestEnumStrings(t *testing.T) {
 	for s := Waiting; s <= CallbackBooked; s++ {
 		got = append(got, s.String())
 	}
-	for r := EndUnknown; r <= EndNoQueue; r++ {
+	for r := EndUnknown; r <= EndCallbackMerged; r++ {
 		got = append(got, r.String())
 	}
 	for s := LongestIdle; s <= RoundRobin; s++ {
@@ -268,5 +268,69 @@ func TestTimerCompaction(t *testing.T) {
 	}
 	if n := len(e.timers); n > 2*4096+16 {
 		t.Fatalf("%d timers left for 0 live contacts", n)
+	}
+}
+
+// TestCallbackContact: a booked callback re-enters its queue at its
+// original arrival even on a closed line and a full queue, is counted as
+// a pending callback, hears no announcement, is offered like any contact
+// and ends with the reason the voice side gives.
+func TestCallbackContact(t *testing.T) {
+	closed := Schedule{Location: time.UTC} // never open
+	e, err := New(Config{
+		Queues:   []QueueDef{{ID: "q", Skills: []SkillReq{{Skill: "s", Min: 1}}, OfferVoice: 10 * time.Second, MaxWaiting: 1}},
+		Hotlines: []HotlineDef{{Number: "110", DefaultQueue: "q", Schedule: closed}},
+		Agents:   []AgentDef{{ID: "a1", Skills: map[string]int{"s": 2}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := defaultStart
+	booked := t0.Add(-10 * time.Minute)
+	cmds, err := e.Apply(ContactArrived{Contact: 1, Channel: Voice, Number: "110", Queue: "q", Citizen: "01012345678",
+		Arrived: booked, Callback: true}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := find[ContactClosed](cmds); ok {
+		t.Fatalf("callback refused on a closed line: %#v", cmds)
+	}
+	if _, ok := find[Announce](cmds); ok {
+		t.Fatalf("callback announced: %#v", cmds)
+	}
+	// A live caller on the closed line is still refused.
+	cmds, _ = e.Apply(ContactArrived{Contact: 2, Channel: Voice, Number: "110"}, t0)
+	if cl, ok := find[ContactClosed](cmds); !ok || cl.Reason != EndRefusedClosed {
+		t.Fatalf("live caller on a closed line: %#v", cmds)
+	}
+	s, _ := e.QueueStats("q")
+	if s.Callbacks != 1 || s.Waiting != 1 || s.LongestWait != 10*time.Minute {
+		t.Fatalf("stats %+v", s)
+	}
+	cmds, _ = e.Apply(AgentLoggedIn{Agent: "a1", Ready: true}, t0.Add(time.Second))
+	o, ok := find[Offer](cmds)
+	if !ok || o.Contact != 1 {
+		t.Fatalf("no offer: %#v", cmds)
+	}
+	if s, _ := e.QueueStats("q"); s.Callbacks != 0 {
+		t.Fatalf("offered callback still pending: %+v", s)
+	}
+	if _, err := e.Apply(OfferAccepted{Contact: 1, Agent: "a1"}, t0.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	cmds, _ = e.Apply(ContactEnded{Contact: 1, Reason: EndCallbackRetry}, t0.Add(30*time.Second))
+	if cl, ok := find[ContactClosed](cmds); !ok || cl.Reason != EndCallbackRetry {
+		t.Fatalf("close: %#v", cmds)
+	}
+	// The next attempt re-arrives with the same id and keeps its place.
+	if _, err := e.Apply(ContactArrived{Contact: 1, Channel: Voice, Number: "110", Queue: "q", Arrived: booked, Callback: true}, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	cmds, _ = e.Apply(ContactEnded{Contact: 1, Reason: EndCallbackMerged}, t0.Add(2*time.Minute))
+	if cl, ok := find[ContactClosed](cmds); !ok || cl.Reason != EndCallbackMerged {
+		t.Fatalf("merge: %#v", cmds)
+	}
+	if s, _ := e.QueueStats("q"); s.Callbacks != 0 || s.Waiting != 0 {
+		t.Fatalf("after merge: %+v", s)
 	}
 }

@@ -16,6 +16,11 @@ type ContactArrived struct {
 	Arrived time.Time
 	Citizen string            // phone number or chat identity, for preferred-agent routing
 	Attrs   map[string]string // free attributes: IVR choices, name, ...
+	// Callback marks a booked callback placed agent first (Voice): it
+	// waits in Queue from Arrived whatever the line's hours and the
+	// queue's limits, hears no announcements, is offered no callback and
+	// is counted in QueueSnapshot.Callbacks.
+	Callback bool
 }
 
 // ContactAbandoned: the citizen left (hung up, closed the chat) before or

@@ -22,6 +22,7 @@ type queue struct {
 	chatCap int // sum of the members' chat capacities (chat wait estimates)
 	stats   *queues.Stats
 	waiting int         // contacts of this queue in state Waiting
+	cbs     int         // of which booked callbacks
 	byArr   queues.List // listed contacts by arrival: longest wait
 	ahtMin  int64       // minute ahtVal was computed in
 	ahtVal  time.Duration
@@ -81,6 +82,7 @@ type contact struct {
 	annPos      int
 	annEWT      time.Duration
 	routeQ      bool // queued in Engine.toRoute
+	callback    bool // a booked callback placed agent first
 }
 
 // membership is one queue an agent serves.

@@ -71,9 +71,8 @@ func (e *Engine) reload(cfg Config) error {
 			e.close(c, EndNoQueue, "queue "+c.q.def.ID+" removed by config reload")
 			continue
 		}
-		c.q.waiting--
+		e.shiftWaiting(c, nq)
 		c.q = nq
-		nq.waiting++
 		c.escIdx = 0
 		c.reqs = slices.Clone(nq.strict)
 		e.scheduleSteps(c)

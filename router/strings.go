@@ -44,6 +44,12 @@ func (r EndReason) String() string {
 		return "transferred-out"
 	case EndNoQueue:
 		return "no-queue"
+	case EndCallbackRetry:
+		return "callback-retry"
+	case EndCallbackUnreached:
+		return "callback-unreached"
+	case EndCallbackMerged:
+		return "callback-merged"
 	}
 	return "end-reason(" + strconv.Itoa(int(r)) + ")"
 }

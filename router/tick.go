@@ -206,7 +206,7 @@ func (e *Engine) escalate(c *contact) {
 			e.emit(Overflowed{Contact: c.id, FromQueue: c.q.def.ID, ToQueue: st.AddQueue, Reason: string(why)})
 		}
 	}
-	if st.OfferCallback && c.state == Waiting {
+	if st.OfferCallback && c.state == Waiting && !c.callback {
 		why = append(why, ": callback offered"...)
 		e.emit(CallbackOffered{Contact: c.id, Reason: string(why)})
 	}
@@ -249,7 +249,7 @@ func (e *Engine) announce(q *queue) {
 			c := it.Owner.(*contact)
 			pos := i + 1
 			w := e.ewt(q, ch, pos)
-			if meaningful(c.annPos, pos, c.annEWT, w) {
+			if !c.callback && meaningful(c.annPos, pos, c.annEWT, w) {
 				c.annPos, c.annEWT = pos, w
 				e.emit(e.announceCmd(c.id, ch, q, pos, w))
 			}

@@ -46,6 +46,9 @@ const (
 	EndSystemRestart              // process died during the contact
 	EndTransferredOut             // transferred outside routing
 	EndNoQueue                    // no queue could serve it
+	EndCallbackRetry              // a placed callback did not reach the citizen; another attempt is scheduled
+	EndCallbackUnreached          // a placed callback did not reach the citizen in its last attempt
+	EndCallbackMerged             // the citizen called in again while the callback was pending
 )
 
 // Strategy chooses among eligible agents.
@@ -200,4 +203,7 @@ type QueueSnapshot struct {
 	// the SL of 1 then is "nothing missed", not a measured 100 %.
 	SLTodayN int
 	SL15mN   int
+	// Callbacks counts the booked callbacks waiting in the queue for an
+	// agent (placed agent first; ContactArrived.Callback).
+	Callbacks int
 }

@@ -89,6 +89,7 @@ func (e *Engine) queueSnapshot(q *queue) QueueSnapshot {
 		Abandoned:     today.Abandoned,
 		AgentsByState: make(map[AgentState]int, 4),
 		EstimatedWait: e.ewt(q, Voice, q.waiting+1),
+		Callbacks:     q.cbs,
 	}
 	for st, n := range q.byState {
 		if n > 0 {

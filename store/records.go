@@ -292,7 +292,8 @@ const (
 )
 
 // Callback is a booked callback, keyed by the contact that booked it.
-// Writing it again updates status, attempts and queue.
+// Writing it again updates status, attempts, queue and attrs (the last
+// attempt's outcome, the next attempt's time, the closing reason).
 type Callback struct {
 	Contact       uint64
 	CitizenNumber string
@@ -319,7 +320,7 @@ func (c Callback) apply(t *wtx) error {
 	_, err = t.exec(`INSERT INTO callbacks (contact_id, citizen_number, hotline, queue, arrived_at, booked_at, status, attempts, attrs, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (contact_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
-			queue = excluded.queue, updated_at = excluded.updated_at`,
+			queue = excluded.queue, attrs = excluded.attrs, updated_at = excluded.updated_at`,
 		int64(c.Contact), c.CitizenNumber, c.Hotline, c.Queue, c.Arrived.UnixMilli(), c.Booked.UnixMilli(),
 		c.Status, c.Attempts, attrs, t.now.UnixMilli())
 	return err
