@@ -34,21 +34,21 @@ const (
 type EndReason uint8
 
 const (
-	EndUnknown          EndReason = iota
-	EndCompleted                  // agent and citizen finished normally
-	EndAbandoned                  // citizen left while waiting/offered
-	EndRefusedQueueFull           // queue full and no overflow/callback
-	EndRefusedClosed              // hotline closed
-	EndCallback                   // converted to a booked callback
-	EndMaxWait                    // waited past the queue's max wait with nowhere to go
-	EndAgentLost                  // agent's phone/console vanished mid-contact
-	EndStuck                      // reconciler ended a state that outlived its bound
-	EndSystemRestart              // process died during the contact
-	EndTransferredOut             // transferred outside routing
-	EndNoQueue                    // no queue could serve it
-	EndCallbackRetry              // a placed callback did not reach the citizen; another attempt is scheduled
-	EndCallbackUnreached          // a placed callback did not reach the citizen in its last attempt
-	EndCallbackMerged             // the citizen called in again while the callback was pending
+	EndUnknown           EndReason = iota
+	EndCompleted                   // agent and citizen finished normally
+	EndAbandoned                   // citizen left while waiting/offered
+	EndRefusedQueueFull            // queue full and no overflow/callback
+	EndRefusedClosed               // hotline closed
+	EndCallback                    // converted to a booked callback
+	EndMaxWait                     // waited past the queue's max wait with nowhere to go
+	EndAgentLost                   // agent's phone/console vanished mid-contact
+	EndStuck                       // reconciler ended a state that outlived its bound
+	EndSystemRestart               // process died during the contact
+	EndTransferredOut              // transferred outside routing
+	EndNoQueue                     // no queue could serve it
+	EndCallbackRetry               // a placed callback did not reach the citizen; another attempt is scheduled
+	EndCallbackUnreached           // a placed callback did not reach the citizen in its last attempt
+	EndCallbackMerged              // the citizen called in again while the callback was pending
 )
 
 // Strategy chooses among eligible agents.

@@ -369,6 +369,12 @@ func (c *call) arrive(ctx context.Context, choice MenuChoice) error {
 	if choice.Label != "" {
 		ev.Attrs["ivr"] = choice.Label
 	}
+	// Calling again while a callback waits: take its place, close it.
+	if at, old, ok := c.s.mergeCallback(c.from, c.number); ok {
+		ev.Arrived = at
+		ev.Attrs["merged_callback"] = strconv.FormatUint(uint64(old), 10)
+		c.log.Info("pending callback merged into this call", "callback_contact", uint64(old))
+	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if _, err := c.s.hub.Do(dctx, ev); err != nil {

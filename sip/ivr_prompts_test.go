@@ -51,7 +51,7 @@ func TestPromptManifest(t *testing.T) {
 	}
 	// Korean and English have every phrase; another language falls back
 	// to English phrase by phrase.
-	for _, n := range []string{"greeting", "invalid", "hold", "position", "minutes", "callback", "goodbye", "d0", "d9"} {
+	for _, n := range []string{"greeting", "invalid", "hold", "wait", "position", "minutes", "callback", "goodbye", "d0", "d9"} {
 		for _, l := range []string{"ko", "en"} {
 			if _, ok := ps[l+"_"+n]; !ok {
 				t.Errorf("no %s_%s", l, n)

@@ -13,7 +13,7 @@ import (
 // bridge and in-call control. It returns when the call is over; finish()
 // releases the rest.
 func (c *call) loop(ctx context.Context, intro ...*clip) {
-	c.startMedia(append(intro, c.s.prompts.get(c.voice, "hold"))...)
+	c.startMedia(append(intro, c.holdPrompt())...)
 	offerRes := c.offerRes
 	watchdog := time.NewTicker(time.Second)
 	defer watchdog.Stop()
@@ -37,7 +37,7 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 			c.hangupCitizen()
 			return
 		case k := <-dtmf:
-			if k == '1' && c.bookCallback(ctx) {
+			if k == '1' && c.s.CallbacksOn(c.number) && c.bookCallback(ctx) {
 				return
 			}
 		case r := <-offerRes:
@@ -103,11 +103,11 @@ func (c *call) handle(ctx context.Context, m any, offerRes chan offerResult) boo
 			c.leaveAgent(m.ToQueue)
 		}
 	case router.CallbackOffered:
-		if c.phase == phaseWaiting && c.offer == nil {
+		if c.phase == phaseWaiting && c.offer == nil && c.s.CallbacksOn(c.number) {
 			if m.Closed {
-				c.startMedia(c.closedClip(), c.s.prompts.get(c.voice, "hold"))
+				c.startMedia(c.closedClip(), c.holdPrompt())
 			} else {
-				c.startMedia(c.s.prompts.get(c.voice, "hold"))
+				c.startMedia(c.holdPrompt())
 			}
 		}
 	case router.ContactClosed:
@@ -148,8 +148,18 @@ func (c *call) announceClips(pos int, wait time.Duration) []*clip {
 	return out
 }
 
+// holdPrompt is the waiting message: "press 1 to be called back" only on
+// a line that offers callbacks (an outbound trunk and the line's setting).
+func (c *call) holdPrompt() *clip {
+	if c.s.CallbacksOn(c.number) {
+		return c.s.prompts.get(c.voice, "hold")
+	}
+	return c.s.prompts.get(c.voice, "wait")
+}
+
 // bookCallback is virtual hold: leave the live queue as a booked callback
-// keeping the place, persist it, confirm and hang up.
+// keeping the place, persist it, confirm and hang up; the callback is then
+// placed agent first (callback.go).
 func (c *call) bookCallback(ctx context.Context) bool {
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -158,12 +168,16 @@ func (c *call) bookCallback(ctx context.Context) bool {
 		return false
 	}
 	c.closed = true // the contact left live routing as a callback
+	cb := store.Callback{Contact: uint64(c.id), CitizenNumber: c.from, Hotline: c.number, Queue: c.queue,
+		Arrived: c.rec.Arrived, Booked: time.Now(), Status: store.CallbackBooked,
+		Attrs: map[string]string{attrSource: "voice"}}
 	if st := c.s.opts.Store; st != nil {
-		cb := store.Callback{Contact: uint64(c.id), CitizenNumber: c.from, Hotline: c.number, Queue: c.queue,
-			Arrived: c.rec.Arrived, Booked: time.Now(), Status: store.CallbackBooked}
 		if err := st.Durable(dctx, cb); err != nil {
 			c.log.Error("callback not durable", "err", err)
 		}
+	}
+	if err := c.s.BookCallback(dctx, cb, false); err != nil {
+		c.log.Error("callback not placed", "err", err)
 	}
 	c.stopMedia()
 	c.rec.Cause = causeCallback

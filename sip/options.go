@@ -212,6 +212,8 @@ type Options struct {
 	// Outbound holds the trunks for outgoing calls (callbacks, transfers
 	// to outside numbers); none means no outgoing calls.
 	Outbound Outbound
+	// Callback is the retry policy of placed callbacks (callback.go).
+	Callback CallbackPolicy
 	// Lines gives per-line settings (callback on/off, caller ID, allowed
 	// transfer numbers) by canonical hotline number; nil = callbacks on
 	// wherever a trunk exists, caller ID the line's number, no transfers.
@@ -275,6 +277,7 @@ func (o *Options) defaults() {
 		o.RetryAfter = 5 * time.Second
 	}
 	o.Outbound.defaults()
+	o.Callback.defaults()
 	if len(o.Trunks) == 0 && o.Demo {
 		o.Trunks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	}

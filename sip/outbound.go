@@ -381,3 +381,28 @@ func (s *Service) dialTrunk(ctx context.Context, t *OutboundTrunk, req DialReque
 	go func() { <-dlg.Context().Done(); oc.done() }()
 	return oc, nil, false
 }
+
+// codecOrigin presents the SDP a leg settled on as the "originator" of an
+// outgoing INVITE, so diago offers only that codec and the two legs can be
+// bridged byte for byte.
+type codecOrigin struct {
+	diago.DialogSession
+	d *sipgo.Dialog
+}
+
+func (o codecOrigin) DialogSIP() *sipgo.Dialog { return o.d }
+
+// originFromAnswer builds a codecOrigin from a client dialog's 2xx SDP.
+func originFromAnswer(d *diago.DialogClientSession) diago.DialogSession {
+	res := d.InviteResponse
+	if res == nil || len(res.Body()) == 0 {
+		return nil
+	}
+	req := sip.NewRequest(sip.INVITE, d.InviteRequest.Recipient)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(res.Body())
+	if f := d.InviteRequest.From(); f != nil {
+		req.AppendHeader(&sip.FromHeader{DisplayName: f.DisplayName, Address: *f.Address.Clone(), Params: sip.NewParams()})
+	}
+	return codecOrigin{DialogSession: d, d: &sipgo.Dialog{InviteRequest: req}}
+}

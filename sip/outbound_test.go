@@ -74,7 +74,6 @@ type carrierParams struct {
 	Nonce     string
 	To        string // expected Request-URI user
 	From      string // expected From user (caller ID)
-	PT        int    // answer codec: 0 PCMU, 8 PCMA
 	Speak     bool
 	RingFor   int // ms of 180 before the answer or busy
 	HoldFor   int // "silent": ms to stay silent
@@ -100,9 +99,6 @@ func startCarrier(t *testing.T, p carrierParams) *sippRun {
 	t.Helper()
 	if p.Nonce == "" {
 		p.Nonce = "4f2c9d0e1b"
-	}
-	if p.PT == 0 && p.Mode == "answer" {
-		p.PT = 8
 	}
 	if p.WaitBye == 0 {
 		p.WaitBye = 30000

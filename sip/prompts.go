@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/emiago/diago/audio"
 )
@@ -144,4 +146,24 @@ func parseWAV(b []byte) ([]byte, error) {
 		p = body + size + size&1
 	}
 	return nil, errWAV
+}
+
+// toneClip synthesises a cadenced tone: the sum of freqs for on, then
+// silence for off (one cycle; the player loops it).
+func toneClip(name string, freqs []float64, on, off time.Duration) *clip {
+	n := int(int64(on+off) * 8000 / int64(time.Second))
+	onN := int(int64(on) * 8000 / int64(time.Second))
+	pcm := make([]byte, 2*n)
+	for i := 0; i < onN; i++ {
+		var v float64
+		for _, f := range freqs {
+			v += math.Sin(2 * math.Pi * f * float64(i) / 8000)
+		}
+		s := int16(v / float64(len(freqs)) * 8000) // about -12 dBFS
+		binary.LittleEndian.PutUint16(pcm[2*i:], uint16(s))
+	}
+	c := &clip{name: name, ulaw: make([]byte, n), alaw: make([]byte, n)}
+	_, _ = audio.EncodeUlawTo(c.ulaw, pcm)
+	_, _ = audio.EncodeAlawTo(c.alaw, pcm)
+	return c
 }

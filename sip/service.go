@@ -47,6 +47,12 @@ type Service struct {
 	refusedSDP atomic.Uint64
 	// heldProbes counts in-dialog OPTIONS to held legs (held_probe.go).
 	heldProbes heldProbes
+	// cb holds the callbacks being placed (callback.go).
+	cb callbacks
+	// ringback is what an agent hears while a callback rings the citizen.
+	ringback *clip
+	closing  atomic.Bool
+	closeCh  chan struct{}
 
 	ua  *sipgo.UserAgent
 	srv *sipgo.Server
@@ -112,6 +118,10 @@ func New(hub Hub, opts Options) (*Service, error) {
 		// spread the work over the 20 ms (ptime) period.
 		clock: newMediaClock(2*runtime.GOMAXPROCS(0), 20*time.Millisecond),
 		out:   outbound{cfg: opts.Outbound, per: map[string]int{}},
+		cb:    callbacks{cbs: map[router.ContactID]*pendingCB{}},
+		// Korean ringback: 440 + 480 Hz, 1 s on, 2 s off.
+		ringback: toneClip("ringback", []float64{440, 480}, time.Second, 2*time.Second),
+		closeCh:  make(chan struct{}),
 	}
 	return s, nil
 }
@@ -224,6 +234,18 @@ func (s *Service) Close() error {
 }
 
 func (s *Service) close() error {
+	s.closing.Store(true)
+	close(s.closeCh)
+	s.cb.mu.Lock()
+	for _, p := range s.cb.cbs {
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		if r := p.run; r != nil && r.cancel != nil {
+			r.cancel(context.Canceled)
+		}
+	}
+	s.cb.mu.Unlock()
 	s.mu.Lock()
 	cancel := s.cancel
 	calls := make([]*call, 0, len(s.calls))
@@ -291,8 +313,14 @@ func (s *Service) deliver(cmds []router.Command) {
 				continue
 			}
 			id = c.Contact
+			if s.deliverCallback(id, cmd) {
+				continue
+			}
 		case router.OfferWithdrawn:
 			id = c.Contact
+			if s.deliverCallback(id, cmd) {
+				continue
+			}
 		case router.Connected:
 			if c.Channel != router.Voice {
 				continue
@@ -311,7 +339,8 @@ func (s *Service) deliver(cmds []router.Command) {
 			}
 			id = c.Contact
 		case router.ContactClosed:
-			if c.Channel != router.Voice {
+			// A chat that books a callback closes as chat: look first.
+			if s.deliverCallback(c.Contact, cmd) || c.Channel != router.Voice {
 				continue
 			}
 			id = c.Contact

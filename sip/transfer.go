@@ -83,5 +83,5 @@ func (c *call) leaveAgent(queue string) {
 	if queue != "" {
 		c.queue = queue
 	}
-	c.startMedia(c.s.prompts.get(c.voice, "hold"))
+	c.startMedia(c.holdPrompt())
 }

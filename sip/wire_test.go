@@ -333,11 +333,15 @@ func TestAgentPhoneVanishes(t *testing.T) {
 	}
 }
 
-// TestVirtualHoldCallback: waiting, the citizen presses 1: CallbackRequested,
-// a durable booking with the original arrival time, confirmation, our BYE.
+// TestVirtualHoldCallback: waiting on a line with an outbound trunk, the
+// citizen presses 1: CallbackRequested, a durable booking with the
+// original arrival time, confirmation, our BYE; the callback re-enters
+// routing under the same contact id at its original arrival.
 func TestVirtualHoldCallback(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, nil, nil)
+	env := newTestEnv(t, nil, func(o *Options, _ *fakeHub) {
+		o.Outbound.Trunks = []OutboundTrunk{{Name: "a", Address: "127.0.0.1:9"}}
+	})
 	c := startSipp(t, "citizen.xml", citizenParams{From: "01055556666", DTMFAfter: 300, Digit2: "1", Digit2After: 5000, WaitBye: 30000}, env.udp, "110")
 	if err := c.wait(t, 40*time.Second); err != nil {
 		t.Fatal(err)
@@ -357,7 +361,47 @@ func TestVirtualHoldCallback(t *testing.T) {
 	if env.hub.has(isEv[router.ContactAbandoned](nil)) {
 		t.Fatal("abandon after a callback booking")
 	}
+	env.hub.waitEvent(t, 5*time.Second, "callback routed", isEv(func(e router.ContactArrived) bool {
+		return e.Callback && e.Contact == rec.Contact && e.Arrived.Sub(cbs[0].Arrived).Abs() <= time.Millisecond && e.Citizen == "01055556666" &&
+			e.Attrs["kind"] == "callback" && e.Attrs["attempt"] == "1"
+	}))
+	if env.svc.PendingCallbacks() != 1 {
+		t.Fatalf("pending callbacks %d", env.svc.PendingCallbacks())
+	}
 }
+
+// TestNoCallbackWithoutTrunk: with no outbound trunk (the shipped config)
+// no callback is promised: pressing 1 books nothing and the call stays in
+// line until the citizen hangs up; so on a line whose callback is off.
+func TestNoCallbackWithoutTrunk(t *testing.T) {
+	t.Parallel()
+	for _, withTrunk := range []bool{false, true} {
+		env := newTestEnv(t, nil, func(o *Options, _ *fakeHub) {
+			if withTrunk {
+				o.Outbound.Trunks = []OutboundTrunk{{Name: "a", Address: "127.0.0.1:9"}}
+				o.Lines = staticLines{"110": {Callback: false}}
+			}
+		})
+		if env.svc.CallbacksOn("110") {
+			t.Fatalf("trunk %v: callbacks on", withTrunk)
+		}
+		c := startSipp(t, "citizen.xml", citizenParams{From: "01055556666", DTMFAfter: 300, Digit2: "1", Digit2After: 3000, HoldFor: 6000}, env.udp, "110")
+		if err := c.wait(t, 40*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		rec := env.store.wait(t, 5*time.Second)
+		if rec.Cause != causeCitizenBye {
+			t.Fatalf("trunk %v: record = %+v", withTrunk, rec)
+		}
+		if env.hub.has(isEv[router.CallbackRequested](nil)) {
+			t.Fatalf("trunk %v: callback booked", withTrunk)
+		}
+	}
+}
+
+type staticLines map[string]Line
+
+func (l staticLines) Line(n string) (Line, bool) { v, ok := l[n]; return v, ok }
 
 // TestClosedHotline: the router closes the contact with EndRefusedClosed:
 // after-hours message, then our BYE.

@@ -279,3 +279,33 @@ func agentAlias(pattern, alias string) string {
 	}
 	return strings.ReplaceAll(pattern, "{alias}", alias)
 }
+
+// callbackStore is the chat's store: a callback the chat books is, once
+// durable, handed to the SIP service to be placed.
+type callbackStore struct {
+	*store.Store
+	book func(ctx context.Context, cb store.Callback)
+}
+
+func (s callbackStore) Durable(ctx context.Context, rec store.Record) error {
+	if err := s.Store.Durable(ctx, rec); err != nil {
+		return err
+	}
+	if cb, ok := rec.(store.Callback); ok && cb.Status == store.CallbackBooked {
+		if cb.Attrs == nil {
+			cb.Attrs = map[string]string{}
+		}
+		if cb.Attrs["source"] == "" {
+			cb.Attrs["source"] = "chat"
+		}
+		s.book(ctx, cb)
+	}
+	return nil
+}
+
+// bookCallback places a callback booked outside the SIP service (chat).
+func (a *App) bookCallback(ctx context.Context, cb store.Callback) {
+	if err := a.sip.BookCallback(ctx, cb, true); err != nil {
+		a.log.Warn("callback not placed", "contact_id", cb.Contact, "err", err)
+	}
+}

@@ -194,7 +194,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.hub.AddSink(newStoreSink(a.st, a.log))
 
-	a.chat, err = chat.New(a.hub, a.st, chat.Options{
+	a.chat, err = chat.New(a.hub, callbackStore{Store: a.st, book: a.bookCallback}, chat.Options{
 		Hotlines:       chatHotlines(cfg),
 		AllowedOrigins: cfg.Server.Chat.AllowedOrigins,
 		FrameAncestors: cfg.Server.Chat.AllowedOrigins,
@@ -274,7 +274,9 @@ func (a *App) build(ctx context.Context) error {
 		Demo:            a.opts.Demo,
 		RegisterHandler: a.registrar.HandleRegister,
 		Outbound:        ob,
-		Lines:           lines{cfg},
+		Callback: sip.CallbackPolicy{Attempts: cfg.Server.Outbound.Callback.Attempts,
+			Backoff: cfg.Server.Outbound.Callback.Backoff.D()},
+		Lines: lines{cfg},
 	})
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
@@ -381,6 +383,13 @@ func (a *App) Start(ctx context.Context) error {
 		ln.Close()
 		return fmt.Errorf("sip: %w", err)
 	}
+	// Booked callbacks go back to their queues at their original place,
+	// to be placed through the outbound trunk (or closed if there is none).
+	for _, cb := range a.recovered.Callbacks {
+		if err := a.sip.BookCallback(ctx, cb, false); err != nil {
+			a.log.Warn("recovered callback", "contact_id", cb.Contact, "err", err)
+		}
+	}
 	if err := a.registrar.Restore(ctx); err != nil {
 		a.log.Warn("restore registrations", "err", err)
 	}
@@ -414,38 +423,9 @@ func (a *App) requeueRecovered(ctx context.Context) error {
 			return fmt.Errorf("recover chats: %w", err)
 		}
 	}
-	for _, cb := range a.recovered.Callbacks {
-		ev := router.ContactArrived{
-			Contact: router.ContactID(cb.Contact),
-			Channel: router.Voice,
-			Number:  cb.Hotline,
-			Queue:   cb.Queue,
-			Arrived: cb.Arrived,
-			Citizen: cb.CitizenNumber,
-			Attrs:   withAttr(cb.Attrs, "callback", "booked"),
-		}
-		// Agents come back logged out, so nothing is offered before the
-		// contact is turned back into a booked callback that keeps its
-		// original arrival time. Placing the call comes with outbound calls.
-		if err := a.hub.Submit(ev); err != nil {
-			return fmt.Errorf("requeue callback %d: %w", cb.Contact, err)
-		}
-		if err := a.hub.Submit(router.CallbackRequested{Contact: ev.Contact, Number: cb.CitizenNumber}); err != nil {
-			return fmt.Errorf("requeue callback %d: %w", cb.Contact, err)
-		}
-	}
 	a.log.Info("recovered", "chats", len(a.recovered.Chats), "callbacks", len(a.recovered.Callbacks),
 		"voice_closed", len(a.recovered.ClosedVoice))
 	return nil
-}
-
-func withAttr(m map[string]string, k, v string) map[string]string {
-	out := make(map[string]string, len(m)+1)
-	for kk, vv := range m {
-		out[kk] = vv
-	}
-	out[k] = v
-	return out
 }
 
 // HTTPAddr is the bound HTTP address (after Start).
