@@ -75,6 +75,7 @@ type carrierParams struct {
 	To        string // expected Request-URI user
 	From      string // expected From user (caller ID)
 	Speak     bool
+	PT        string // answer with this payload type ("" = the first offered)
 	RingFor   int // ms of 180 before the answer or busy
 	HoldFor   int // "silent": ms to stay silent
 	WaitBye   int // ms to wait for our BYE
@@ -126,7 +127,7 @@ func TestDialThroughTrunk(t *testing.T) {
 		{407, true, "\\+821012345678", "\\+821345"},
 	} {
 		carrier := startCarrier(t, carrierParams{Mode: "answer", Challenge: tc.challenge, User: "onecall", Pass: "s3cret",
-			To: tc.to, From: tc.from, Speak: true, RingFor: 300})
+			To: tc.to, From: tc.from, Speak: true, PT: "8", RingFor: 300})
 		env := newTestEnv(t, nil, func(o *Options, _ *fakeHub) {
 			o.Outbound = Outbound{MaxCalls: 1, Trunks: []OutboundTrunk{{Name: "carrier-a", Address: carrierAddr(carrier),
 				Username: "onecall", Password: "s3cret", E164: tc.e164}}}

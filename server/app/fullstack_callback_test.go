@@ -46,6 +46,7 @@ type sipCarrier struct {
 	To        string
 	From      string
 	Speak     bool
+	PT        string
 	RingFor   int
 	HoldFor   int
 	WaitBye   int
