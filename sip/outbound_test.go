@@ -76,9 +76,9 @@ type carrierParams struct {
 	From      string // expected From user (caller ID)
 	Speak     bool
 	PT        string // answer with this payload type ("" = the first offered)
-	RingFor   int // ms of 180 before the answer or busy
-	HoldFor   int // "silent": ms to stay silent
-	WaitBye   int // ms to wait for our BYE
+	RingFor   int    // ms of 180 before the answer or busy
+	HoldFor   int    // "silent": ms to stay silent
+	WaitBye   int    // ms to wait for our BYE
 }
 
 // Refs lists the scenario's variables for SIPp's Reference element.
