@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -324,6 +325,19 @@ func (s *Service) dialTrunk(ctx context.Context, t *OutboundTrunk, req DialReque
 		}, sip.NewHeader("P-Asserted-Identity", "<sip:"+callerID+"@"+host+">"))
 	}
 	med, err := dlg.Invite(actx, opts)
+	if err != nil && strings.Contains(err.Error(), "failed to request connection") && actx.Err() == nil {
+		// sipgo has not yet registered the listening socket that client
+		// requests share (just after Start): once more, shortly.
+		_ = dlg.Close()
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-actx.Done():
+		}
+		if dlg, err = s.dg.NewDialog(target, diago.NewDialogOptions{Transport: transport}); err != nil {
+			return nil, &DialError{Outcome: DialFailed, Trunk: t.Name, Err: err}, true
+		}
+		med, err = dlg.Invite(actx, opts)
+	}
 	if err == nil {
 		ackCtx, ackCancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err = dlg.Ack(ackCtx)
