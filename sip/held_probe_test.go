@@ -114,8 +114,10 @@ func TestHeldCallerVanishes(t *testing.T) {
 		t.Fatalf("cause %q, want %q", rec.Cause, causeHeldCitizenLost)
 	}
 	// The documented bound, (failures+1) × interval + failures × 1 s, plus
-	// the 1 s BYE attempt to the dead phone.
-	if bound := 3*interval + 3*time.Second; took > bound+time.Second {
+	// the 1 s BYE attempt to the dead phone, plus 3 s of scheduling slack
+	// for a loaded CI machine (a lost probe would add a whole interval
+	// per failure and more).
+	if bound := 3*interval + 3*time.Second; took > bound+4*time.Second {
 		t.Fatalf("took %s, bound %s", took, bound)
 	}
 	env.hub.waitEvent(t, 5*time.Second, "ContactAbandoned", isEv[router.ContactAbandoned](nil))

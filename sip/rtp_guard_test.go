@@ -185,7 +185,7 @@ func toneFrames(t *testing.T, path string, hz float64) (tone, frames int) {
 func TestForeignRTPNotRelayedToAgent(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, []router.AgentID{"agent01"}, nil)
-	speech, err := filepath.Abs("prompts/en_afterhours.wav")
+	speech, err := filepath.Abs("testdata/speech.wav") // 16-bit PCM, as baresip's aufile wants
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,7 +205,9 @@ func (s *Service) serve(ctx context.Context, udp, tcp, tlsAddr string) error {
 			go func() { _ = s.srv.ServeTCP(lim) }()
 		}
 		tl := s.srv.TransportLayer()
-		if !waitUntil(5*time.Second, func() bool { return tl.GetListenPort(network) != 0 }) {
+		// ListenPorts takes sipgo's lock; GetListenPort reads without it
+		// and races with ServeTCP's registration.
+		if !waitUntil(5*time.Second, func() bool { return len(tl.ListenPorts(network)) > 0 }) {
 			return fail(errors.New("sip: " + network + " listener not registered by sipgo"))
 		}
 	}
