@@ -221,7 +221,7 @@ func TestLoadPathForms(t *testing.T) {
 	if a.Dir != b.Dir || len(a.Queues) != len(b.Queues) {
 		t.Errorf("dir %q vs %q", a.Dir, b.Dir)
 	}
-	if got := a.DataDir(); got != "data" {
+	if got := a.DataDir(); got != "../data" { // outside configs/
 		t.Errorf("DataDir %q", got)
 	}
 }
