@@ -89,38 +89,84 @@ func (s *Store) Recover(ctx context.Context, now time.Time) (Recovery, error) {
 	return rec, nil
 }
 
-// Purge removes the personal content of contacts that ended before
-// olderThan: chat message texts become NULL (reads show Purged) and
-// recording files are deleted and their paths cleared. It returns the number
-// of chat messages purged. Contact rows, timings and codes are kept.
-func (s *Store) Purge(ctx context.Context, olderThan time.Time) (n int64, err error) {
+// PurgeResult is what one Purge changed, per kind of personal data. Each
+// figure counts rows whose personal content was actually removed, so a
+// second purge with the same cutoff returns zeros.
+type PurgeResult struct {
+	Contacts     int64 `json:"contacts"`      // citizen, notes, attrs, resume_hash cleared; purged_at set
+	ChatMessages int64 `json:"chat_messages"` // text set to NULL
+	Events       int64 `json:"events"`        // contact_events.reason cleared (transfer notes)
+	Callbacks    int64 `json:"callbacks"`     // citizen_number and attrs cleared
+	CallRecords  int64 `json:"call_records"`  // from_uri, to_uri, legs cleared
+	Recordings   int64 `json:"recordings"`    // recording files deleted, paths cleared
+}
+
+// Total is the sum of all figures.
+func (r PurgeResult) Total() int64 {
+	return r.Contacts + r.ChatMessages + r.Events + r.Callbacks + r.CallRecords + r.Recordings
+}
+
+// Purge removes every personal field of the contacts that ended before
+// olderThan (PIPA retention): the citizen's number or chat identity, notes,
+// attributes (names, phone) and resume hash of the contact; the text of its
+// chat messages (set to NULL: reads show Purged); the reasons of its events
+// (a transfer reason carries the agent's note and a dialled number: it
+// becomes just "transferred", so reports still count transfers; other
+// reasons become empty); the number and attributes of its callback (only
+// once the callback is finished: a booked or dialling callback keeps its
+// contact whole); the from/to URIs and legs of its call records, and of
+// call records with no contact that ended before olderThan; recording
+// files are deleted and their paths cleared. Contact rows, timings, queues,
+// agents, end reasons, dispositions and satisfaction are kept for reports.
+// purged_at is set on each purged contact.
+func (s *Store) Purge(ctx context.Context, olderThan time.Time) (PurgeResult, error) {
 	var paths []string
-	err = s.exec(ctx, func(t *wtx) error {
+	var res PurgeResult
+	err := s.exec(ctx, func(t *wtx) error {
 		cut := olderThan.UnixMilli()
 		paths = paths[:0]
-		const old = `SELECT id FROM contacts WHERE ended_at IS NOT NULL AND ended_at < ?`
+		res = PurgeResult{}
+		const old = `SELECT c.id FROM contacts c WHERE c.ended_at IS NOT NULL AND c.ended_at < ?
+			AND NOT EXISTS (SELECT 1 FROM callbacks b WHERE b.contact_id = c.id AND b.status IN ('booked','dialing'))`
 		var err error
-		if n, err = t.exec(`UPDATE chat_messages SET text = NULL WHERE text IS NOT NULL AND contact_id IN (`+old+`)`, cut); err != nil {
+		if res.ChatMessages, err = t.exec(`UPDATE chat_messages SET text = NULL WHERE text IS NOT NULL AND contact_id IN (`+old+`)`, cut); err != nil {
 			return err
 		}
-		if err := t.tx.Select(&paths, `SELECT recording_path FROM call_records WHERE recording_path <> ''
-			AND contact_id IN (`+old+`)`, cut); err != nil {
+		if res.Events, err = t.exec(`UPDATE contact_events
+			SET reason = CASE WHEN reason LIKE 'transferred%' THEN 'transferred' ELSE '' END
+			WHERE reason <> '' AND reason <> 'transferred' AND contact_id IN (`+old+`)`, cut); err != nil {
 			return err
 		}
-		if _, err := t.exec(`UPDATE call_records SET recording_path = '' WHERE recording_path <> '' AND contact_id IN (`+old+`)`, cut); err != nil {
+		if res.Callbacks, err = t.exec(`UPDATE callbacks SET citizen_number = '', attrs = '{}'
+			WHERE (citizen_number <> '' OR attrs <> '{}') AND contact_id IN (`+old+`)`, cut); err != nil {
 			return err
 		}
-		_, err = t.exec(`UPDATE contacts SET purged_at = ? WHERE purged_at IS NULL AND ended_at IS NOT NULL AND ended_at < ?`,
-			t.now.UnixMilli(), cut)
+		const oldCR = `(contact_id IN (` + old + `) OR (contact_id = 0 AND COALESCE(ended_at, started_at) < ?))`
+		if err := t.tx.Select(&paths, `SELECT recording_path FROM call_records WHERE recording_path <> '' AND `+oldCR, cut, cut); err != nil {
+			return err
+		}
+		if res.Recordings, err = t.exec(`UPDATE call_records SET recording_path = '' WHERE recording_path <> '' AND `+oldCR, cut, cut); err != nil {
+			return err
+		}
+		if res.CallRecords, err = t.exec(`UPDATE call_records SET from_uri = '', to_uri = '', legs = '[]'
+			WHERE (from_uri <> '' OR to_uri <> '' OR legs <> '[]') AND `+oldCR, cut, cut); err != nil {
+			return err
+		}
+		res.Contacts, err = t.exec(`UPDATE contacts SET citizen = '', notes = '', attrs = '{}', resume_hash = '',
+				purged_at = COALESCE(purged_at, ?)
+			WHERE (purged_at IS NULL OR citizen <> '' OR notes <> '' OR attrs <> '{}' OR resume_hash <> '')
+			AND id IN (`+old+`)`, t.now.UnixMilli(), cut)
 		return err
 	})
 	if err != nil {
-		return 0, err
+		return PurgeResult{}, err
 	}
 	for _, p := range paths {
 		if rerr := os.Remove(p); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			s.cfg.logger.Warn("store: purge: remove recording", "path", p, "err", rerr)
 		}
 	}
-	return n, nil
+	s.cfg.logger.Info("store: purged", "before", olderThan, "contacts", res.Contacts, "chat_messages", res.ChatMessages,
+		"events", res.Events, "callbacks", res.Callbacks, "call_records", res.CallRecords, "recordings", res.Recordings)
+	return res, nil
 }

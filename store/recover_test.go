@@ -105,9 +105,9 @@ func TestPurge(t *testing.T) {
 			must(t, s.Enqueue(ChatMessage{Contact: c, Seq: seq, SenderKind: SenderAgent, Text: "secret", Sent: t0}))
 		}
 	}
-	n, err := s.Purge(ctx, t0.Add(24*time.Hour))
+	res, err := s.Purge(ctx, t0.Add(24*time.Hour))
 	must(t, err)
-	if n != 3 {
+	if n := res.ChatMessages; n != 3 {
 		t.Fatalf("purged %d messages, want 3", n)
 	}
 	m1, _ := s.ChatMessages(ctx, 1, 0)
@@ -127,7 +127,7 @@ func TestPurge(t *testing.T) {
 	if c1.Purged.IsZero() {
 		t.Fatal("purged_at not set")
 	}
-	if n, err := s.Purge(ctx, t0.Add(24*time.Hour)); err != nil || n != 0 {
-		t.Fatalf("second purge: %d %v", n, err)
+	if res, err := s.Purge(ctx, t0.Add(24*time.Hour)); err != nil || res != (PurgeResult{}) {
+		t.Fatalf("second purge: %+v %v", res, err)
 	}
 }
