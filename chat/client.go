@@ -579,6 +579,12 @@ func (c *client) callback(ctx context.Context, cv *conv, f in) {
 	phone := strings.TrimSpace(f.Phone)
 	cv.mu.Lock()
 	defer cv.mu.Unlock()
+	if !s.callbacksOn(cv.rec.Number) {
+		// Never book what will not be placed: this line has no outbound
+		// trunk or its callbacks are off (crisis lines).
+		c.send(errFrame("callback_unavailable", "this line does not place callbacks; leave a message instead"), 0)
+		return
+	}
 	if phone == "" {
 		phone = cv.rec.Phone
 	}

@@ -145,6 +145,12 @@ func (s *Service) allowNewChat(ip string) (int, bool) {
 	return 0, true
 }
 
+// callbacksOn says whether number places callbacks.
+func (s *Service) callbacksOn(number string) bool {
+	h, _, ok := s.lookup(number, "")
+	return ok && h.Callbacks
+}
+
 func (s *Service) lookup(number, topic string) (Hotline, Topic, bool) {
 	for _, h := range s.opts.Hotlines {
 		if h.Number != number {

@@ -15,7 +15,7 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 func testOptions() Options {
 	return Options{Hotlines: []Hotline{
-		{Number: "110", NameKO: "정부민원안내", NameEN: "Government", Topics: []Topic{{ID: "general", NameKO: "일반", NameEN: "General"}, {ID: "labor", NameKO: "노동", NameEN: "Labor", Queue: "labor"}}},
+		{Number: "110", NameKO: "정부민원안내", NameEN: "Government", Callbacks: true, Topics: []Topic{{ID: "general", NameKO: "일반", NameEN: "General"}, {ID: "labor", NameKO: "노동", NameEN: "Labor", Queue: "labor"}}},
 		{Number: "1350", NameKO: "고용노동부", NameEN: "Labor", Topics: []Topic{{ID: "wage", NameKO: "임금체불", NameEN: "Unpaid wages"}}},
 	}}
 }

@@ -16,6 +16,10 @@ type Hotline struct {
 	// Hours is the line's schedule (GET /chat/hours/{number}); nil = open
 	// at all times.
 	Hours *Hours
+	// Callbacks: the line places callbacks (an outbound trunk is configured
+	// and the line's callback setting is on). Without it the chat never
+	// offers or books one.
+	Callbacks bool
 }
 
 // Topic is a choice on the start form; it selects the queue.

@@ -211,7 +211,7 @@ func (s *Service) apply(c router.Command) {
 	case router.CallbackOffered:
 		if cv := s.conv(c.Contact); cv != nil {
 			cv.mu.Lock()
-			if !cv.ended && cv.rec.State == "waiting" {
+			if !cv.ended && cv.rec.State == "waiting" && s.callbacksOn(cv.rec.Number) {
 				cv.callbackOffered = true
 				cv.send(encode(out{Type: "callback_offer", Reason: c.Reason}), 0)
 			}

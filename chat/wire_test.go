@@ -528,11 +528,28 @@ func TestCallbackWhileWaiting(t *testing.T) {
 	}
 }
 
+// A line that places no callbacks (no outbound trunk, or a crisis line)
+// never offers one and refuses a booking: nothing promised is left unplaced.
+func TestNoCallbackWhereTheLinePlacesNone(t *testing.T) {
+	e := newEnv(t)
+	c := e.dial(t)
+	id, _ := c.start("1350", "wage")
+	e.svc.deliver([]router.Command{router.CallbackOffered{Contact: id, Reason: "long wait"}})
+	c.send(map[string]any{"type": "callback", "phone": "010-9876-5432"})
+	if f := c.expect("error"); f["code"] != "callback_unavailable" {
+		t.Fatalf("callback on a line without callbacks: %v", f)
+	}
+	cbs, err := e.st.Callbacks(context.Background(), "booked")
+	if err != nil || len(cbs) != 0 {
+		t.Fatalf("callbacks %+v %v", cbs, err)
+	}
+}
+
 // A closed hotline ends the chat as offline: the citizen can leave a
 // message or book a callback.
 func TestClosedHotlineLeaveMessage(t *testing.T) {
 	e := newEnv(t, func(c *envConfig) {
-		c.opts.Hotlines = append(c.opts.Hotlines, Hotline{Number: "1345", NameKO: "외국인", NameEN: "Immigration"})
+		c.opts.Hotlines = append(c.opts.Hotlines, Hotline{Number: "1345", NameKO: "외국인", NameEN: "Immigration", Callbacks: true})
 	})
 	c := e.dial(t)
 	id, _ := c.start("1345", "")
