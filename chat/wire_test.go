@@ -44,7 +44,9 @@ func TestStartWaitAndDurableAck(t *testing.T) {
 		t.Fatalf("token %q: want 32 random bytes, base64url", token)
 	}
 	q := c.expect("queue")
-	if num(q, "position") != 1 || num(q, "eta_s") <= 0 {
+	// Honest waits: with no agent working the queue the frame says so
+	// instead of an estimate; with one, an estimate.
+	if num(q, "position") != 1 || (q["no_agent"] != true && num(q, "eta_s") <= 0) || (q["no_agent"] == true && num(q, "eta_s") > 0) {
 		t.Fatalf("queue frame %v", q)
 	}
 	c.send(map[string]any{"type": "msg", "id": "m1", "text": "안녕하세요"})
