@@ -51,6 +51,11 @@ func errorCode(err error) string {
 var (
 	// ErrNoOutside: transfers to outside numbers are not available.
 	ErrNoOutside = errors.New("transfer to an outside number is not available")
+	// ErrNumberNotAllowed: the line's transfer_numbers do not list it.
+	ErrNumberNotAllowed = errors.New("the line does not allow transfers to that number")
+	// ErrOutsideFailed: the outside number was dialled but not reached
+	// (busy, no answer, failure); the citizen is back with the agent.
+	ErrOutsideFailed = errors.New("the outside number was not reached")
 	// ErrCallGone: the call ended or is no longer connected to an agent.
 	ErrCallGone = errors.New("the call is no longer connected")
 )
@@ -66,20 +71,22 @@ type msgText struct {
 // errorText holds the Korean and English text of the codes the server
 // words itself; %q and %d take the arguments given to coded.
 var errorText = map[string][2]string{
-	"transfer_no_target":     {"전환할 대기열, 상담사 또는 번호를 하나만 고르세요.", "Choose exactly one queue, agent or number to transfer to."},
-	"transfer_bad_target":    {"전환 대상 %q을(를) 알 수 없습니다 (queue:, agent:, number:).", "Unknown transfer target %q (want queue:, agent: or number:)."},
-	"transfer_unknown_queue": {"대기열 %q이(가) 없습니다.", "There is no queue %q."},
-	"transfer_unknown_agent": {"상담사 %q이(가) 없습니다.", "There is no agent %q."},
-	"transfer_self":          {"자기 자신에게는 전환할 수 없습니다.", "You cannot transfer a contact to yourself."},
-	"transfer_bad_number":    {"%q은(는) 올바른 전화번호가 아닙니다.", "%q is not a valid phone number."},
-	"transfer_no_outside":    {"외부 번호로 전환하는 기능은 아직 사용할 수 없습니다.", "Transfers to outside numbers are not available yet."},
-	"transfer_chat_number":   {"채팅은 외부 번호로 전환할 수 없습니다.", "A chat cannot be transferred to a phone number."},
-	"transfer_not_talking":   {"상담 중인 연락만 전환할 수 있습니다.", "Only a contact you are talking with can be transferred."},
-	"transfer_call_gone":     {"통화가 이미 끝났거나 연결되어 있지 않습니다.", "The call has ended or is not connected."},
-	"transfer_busy":          {"지금은 전환할 수 없습니다. 잠시 후 다시 시도하세요.", "The transfer could not be done now; try again shortly."},
-	"transfer_note_too_long": {"메모는 500자까지 쓸 수 있습니다.", "The note is limited to 500 characters."},
-	"calls_unavailable":      {"통화 기능을 사용할 수 없습니다.", "Calls are unavailable."},
-	"contact_not_yours":      {"연락 %d은(는) 본인의 연락이 아닙니다.", "Contact %d is not yours."},
+	"transfer_no_target":          {"전환할 대기열, 상담사 또는 번호를 하나만 고르세요.", "Choose exactly one queue, agent or number to transfer to."},
+	"transfer_bad_target":         {"전환 대상 %q을(를) 알 수 없습니다 (queue:, agent:, number:).", "Unknown transfer target %q (want queue:, agent: or number:)."},
+	"transfer_unknown_queue":      {"대기열 %q이(가) 없습니다.", "There is no queue %q."},
+	"transfer_unknown_agent":      {"상담사 %q이(가) 없습니다.", "There is no agent %q."},
+	"transfer_self":               {"자기 자신에게는 전환할 수 없습니다.", "You cannot transfer a contact to yourself."},
+	"transfer_bad_number":         {"%q은(는) 올바른 전화번호가 아닙니다.", "%q is not a valid phone number."},
+	"transfer_no_outside":         {"외부 번호로 전환하는 기능은 아직 사용할 수 없습니다.", "Transfers to outside numbers are not available yet."},
+	"transfer_number_not_allowed": {"이 회선은 %q(으)로 전환할 수 없습니다.", "This line does not allow transfers to %q."},
+	"transfer_outside_failed":     {"외부 번호에 연결되지 않았습니다 (통화 중, 무응답 또는 실패). 통화는 다시 상담사에게 연결됩니다.", "The outside number was not reached (busy, no answer or failure); the call is back with you."},
+	"transfer_chat_number":        {"채팅은 외부 번호로 전환할 수 없습니다.", "A chat cannot be transferred to a phone number."},
+	"transfer_not_talking":        {"상담 중인 연락만 전환할 수 있습니다.", "Only a contact you are talking with can be transferred."},
+	"transfer_call_gone":          {"통화가 이미 끝났거나 연결되어 있지 않습니다.", "The call has ended or is not connected."},
+	"transfer_busy":               {"지금은 전환할 수 없습니다. 잠시 후 다시 시도하세요.", "The transfer could not be done now; try again shortly."},
+	"transfer_note_too_long":      {"메모는 500자까지 쓸 수 있습니다.", "The note is limited to 500 characters."},
+	"calls_unavailable":           {"통화 기능을 사용할 수 없습니다.", "Calls are unavailable."},
+	"contact_not_yours":           {"연락 %d은(는) 본인의 연락이 아닙니다.", "Contact %d is not yours."},
 }
 
 // coded builds the coded error code with its ko/en text (errorText).

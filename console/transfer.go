@@ -193,6 +193,10 @@ func transferError(err error, to TransferTarget) error {
 		return err
 	case errors.Is(err, ErrNoOutside):
 		return coded("transfer_no_outside")
+	case errors.Is(err, ErrNumberNotAllowed):
+		return coded("transfer_number_not_allowed", to.Number)
+	case errors.Is(err, ErrOutsideFailed):
+		return coded("transfer_outside_failed")
 	case errors.Is(err, ErrCallGone):
 		return coded("transfer_call_gone")
 	case errors.Is(err, router.ErrUnknownQueue):

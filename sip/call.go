@@ -32,6 +32,7 @@ const (
 	causeAnswerFailed = "answer-failed"
 	causeShutdown     = "shutdown"
 	causeReferral     = "referral" // a line onecall does not answer: told the number to dial
+	causeOutsideBye   = "outside-bye" // the outside party of a transfer out hung up
 )
 
 type ctlOp uint8
@@ -60,6 +61,7 @@ const (
 	phaseIVR phase = iota
 	phaseWaiting
 	phaseTalking
+	phaseOutside // transferred out: citizen bridged to an outside number
 	phaseDone
 )
 
@@ -71,6 +73,8 @@ func (p phase) String() string {
 		return "waiting"
 	case phaseTalking:
 		return "talking"
+	case phaseOutside:
+		return "outside"
 	default:
 	}
 	return "done"
@@ -112,6 +116,8 @@ type call struct {
 	endReason router.EndReason
 	// heldCitizen, heldAgent probe held legs (held_probe.go).
 	heldCitizen, heldAgent heldWatch
+	// outside is the outside leg after a transfer out (transfer_out.go).
+	outside *outCall
 }
 
 type offerState struct {
@@ -411,9 +417,13 @@ func (c *call) finish() {
 	if c.agentLeg != nil {
 		c.hangupAgent()
 	}
+	c.endOutside()
 	if c.arrived && !c.closed {
 		var ev router.Event
-		if c.phase == phaseTalking {
+		if c.phase == phaseOutside {
+			c.endReason = router.EndTransferredOut
+		}
+		if c.phase == phaseTalking || c.phase == phaseOutside {
 			reason := c.endReason
 			if reason == router.EndUnknown {
 				reason = router.EndCompleted

@@ -107,7 +107,9 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		return true
 	case opTransfer:
 		err := c.blindTransfer(ctx, m)
-		if m.refer != nil {
+		// transferOut answers the phone's REFER itself (202 at once, the
+		// outcome by NOTIFY).
+		if m.refer != nil && (m.to.Number == "" || m.to.check() != nil) {
 			m.refer.respond(c, err)
 		}
 		if err == nil {

@@ -22,6 +22,10 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 		if c.agentLeg != nil {
 			agentDone = c.agentLeg.Context().Done()
 		}
+		var outDone <-chan struct{}
+		if c.outside != nil {
+			outDone = c.outside.leg.Context().Done()
+		}
 		var dtmf <-chan rune
 		if c.phase == phaseWaiting && c.offer == nil {
 			dtmf = c.leg.DTMF()
@@ -34,6 +38,11 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 			c.rec.Cause = causeAgentBye
 			c.endReason = router.EndCompleted
 			c.agentGone()
+			c.hangupCitizen()
+			return
+		case <-outDone:
+			c.rec.Cause = causeOutsideBye
+			c.endOutside()
 			c.hangupCitizen()
 			return
 		case k := <-dtmf:
@@ -112,6 +121,11 @@ func (c *call) handle(ctx context.Context, m any, offerRes chan offerResult) boo
 		}
 	case router.ContactClosed:
 		c.closed = true
+		if c.phase == phaseOutside {
+			// Closed transferred-out: the citizen talks on with the
+			// outside party; the call ends when either hangs up.
+			return false
+		}
 		c.stopMedia()
 		if c.agentLeg != nil {
 			c.hangupAgent()

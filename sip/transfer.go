@@ -28,13 +28,19 @@ func (t TransferTarget) String() string {
 	return ""
 }
 
-// ErrNoOutside means a transfer to an outside number is not available: the
-// outbound trunk (sip.Service.TransferOut of the callbacks issue) is not
-// wired into blind transfers yet. The seam is blindTransfer below: route a
-// Number target to TransferOut there, which must tell routing itself
-// (router.ContactTransferred with ToNumber) and keep the citizen leg when
-// the ContactClosed(EndTransferredOut) that follows arrives.
+// ErrNoOutside means a transfer to an outside number is not available: no
+// outbound trunk is configured (transfer_out.go).
 var ErrNoOutside = errors.New("sip: transfer to an outside number is not available")
+
+// ErrNumberNotAllowed means the line's transfer_numbers do not list the
+// number.
+var ErrNumberNotAllowed = errors.New("sip: the line does not allow transfers to that number")
+
+// ErrOutsideFailed means the outside number was dialled but not reached
+// (busy, no answer, rejected, trunk failure); it wraps the *DialError.
+// The citizen is back with the agent, or back in the queue when the agent
+// has left meanwhile.
+var ErrOutsideFailed = errors.New("sip: the outside number was not reached")
 
 // ErrBadTarget means a transfer named no target, or more than one.
 var ErrBadTarget = errors.New("sip: a transfer needs exactly one queue, agent or number")
@@ -59,7 +65,7 @@ func (c *call) blindTransfer(ctx context.Context, m ctlMsg) error {
 		return err
 	}
 	if m.to.Number != "" {
-		return ErrNoOutside
+		return c.transferOut(ctx, m)
 	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

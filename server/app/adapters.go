@@ -167,10 +167,11 @@ func newLogger(c configs.Log, w io.Writer) *slog.Logger {
 
 // callControl adapts the SIP service to the console's call controls.
 //
-// Outside numbers: the SIP service answers sip.ErrNoOutside for a number
-// target until the outbound trunk (sip.Service.TransferOut, callbacks issue)
-// is wired into sip's blindTransfer; then set console.Options.
-// OutsideTransfers so the console's transfer picker offers numbers.
+// Outside numbers go out through the outbound trunk (sip/transfer_out.go);
+// console.Options.OutsideTransfers is set when a trunk is configured. The
+// SIP service answers sip.ErrNoOutside without a trunk,
+// sip.ErrNumberNotAllowed for a number the line's transfer_numbers do not
+// list and sip.ErrOutsideFailed when the number was not reached.
 type callControl struct {
 	*sip.Service
 }
@@ -180,6 +181,10 @@ func (c callControl) Transfer(ctx context.Context, contact router.ContactID, to 
 	switch {
 	case errors.Is(err, sip.ErrNoOutside):
 		return fmt.Errorf("%w (%v)", console.ErrNoOutside, err)
+	case errors.Is(err, sip.ErrNumberNotAllowed):
+		return fmt.Errorf("%w (%v)", console.ErrNumberNotAllowed, err)
+	case errors.Is(err, sip.ErrOutsideFailed):
+		return fmt.Errorf("%w (%v)", console.ErrOutsideFailed, err)
 	case errors.Is(err, sip.ErrNoCall), errors.Is(err, sip.ErrNotTalking):
 		return fmt.Errorf("%w (%v)", console.ErrCallGone, err)
 	}

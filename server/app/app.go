@@ -299,6 +299,7 @@ func (a *App) build(ctx context.Context) error {
 	a.console, err = console.New(a.hub, a.st, console.Options{
 		Chat:                chatbridge.New(a.chat),
 		Calls:               callControl{a.sip},
+		OutsideTransfers:    a.sip.CanDial(),
 		Reports:             reports.Handler{Src: a.st, Cfg: reports.FromBundle(cfg)},
 		AllowedOrigins:      cfg.Server.Console.AllowedOrigins,
 		Realm:               realm,
