@@ -31,7 +31,7 @@ const (
 	causeBusy         = "busy"
 	causeAnswerFailed = "answer-failed"
 	causeShutdown     = "shutdown"
-	causeReferral     = "referral" // a line onecall does not answer: told the number to dial
+	causeReferral     = "referral"    // a line onecall does not answer: told the number to dial
 	causeOutsideBye   = "outside-bye" // the outside party of a transfer out hung up
 )
 
