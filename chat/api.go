@@ -256,14 +256,42 @@ func (s *Service) arrival(rec contactRec) router.ContactArrived {
 		attrs[AttrPhoneUnverified] = rec.Phone
 	}
 	citizen := citizenOf(rec)
+	var skills []router.SkillReq
+	if lang := s.routeLang(rec); lang != "" && s.opts.SkillsFor != nil {
+		if sk, ok := s.opts.SkillsFor(rec.Queue, lang); ok {
+			skills = sk
+		}
+	}
 	return router.ContactArrived{
 		Contact:  rec.ID,
 		Channel:  router.Chat,
 		Number:   rec.Number,
 		Queue:    rec.Queue,
 		Language: rec.Language,
+		Skills:   skills,
 		Arrived:  rec.Arrived,
 		Citizen:  citizen,
 		Attrs:    attrs,
 	}
+}
+
+// routeLang is the language a chat requires of its agent, by the rule
+// calls follow: the chosen topic's language (the IVR menu choice's
+// `language`); for a topic without one, the citizen's page language when
+// the line routes that language to the same queue (1345: a Thai page on
+// "other languages" needs a Thai speaker, as digit 5 does). "" = none.
+func (s *Service) routeLang(rec contactRec) string {
+	hl, topic, ok := s.lookup(rec.Number, rec.Topic)
+	if !ok {
+		return ""
+	}
+	if topic.Language != "" {
+		return topic.Language
+	}
+	for _, t := range hl.Topics {
+		if t.Language != "" && t.Language == rec.Language && t.Queue == topic.Queue {
+			return t.Language
+		}
+	}
+	return ""
 }

@@ -356,9 +356,15 @@ func (c *client) start(f in) {
 		c.send(encode(out{Type: "error", Code: "unknown_number", Message: "unknown hotline or topic"}), 0)
 		return
 	}
-	lang := f.Lang
-	if lang != "en" {
-		lang = "ko"
+	lang := pageLang(hl, f.Lang)
+	if f.Topic == "" {
+		// No topic picked: the line's choice for the citizen's language.
+		for _, t := range hl.Topics {
+			if t.Language != "" && t.Language == lang {
+				topic = t
+				break
+			}
+		}
 	}
 	name := strings.TrimSpace(f.Name)
 	phone := strings.TrimSpace(f.Phone)
@@ -636,4 +642,18 @@ func (c *client) rate(cv *conv, f in) {
 		cv.rated = true
 		c.send(encode(out{Type: "rated"}), 0)
 	}
+}
+
+// pageLang is the citizen's page language: ko, en or one the line serves;
+// anything else reads as ko.
+func pageLang(hl Hotline, lang string) string {
+	if lang == "ko" || lang == "en" {
+		return lang
+	}
+	for _, l := range hl.Languages {
+		if l == lang {
+			return lang
+		}
+	}
+	return "ko"
 }

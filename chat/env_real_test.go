@@ -24,14 +24,19 @@ func testRouterConfig() router.Config {
 	agent := func(id router.AgentID) router.AgentDef {
 		return router.AgentDef{ID: id, Skills: map[string]int{"ko": 5}, Voice: 1, Chat: 3}
 	}
+	intl := q("imm-intl") // as configs/queues.yaml: English at 3, a chosen language replaces it
+	intl.Skills = []router.SkillReq{{Skill: "en", Min: 3}, {Skill: "immigration", Min: 2}}
 	return router.Config{
-		Queues: []router.QueueDef{q("general"), q("labor")},
+		Queues: []router.QueueDef{q("general"), q("labor"), intl},
 		Hotlines: []router.HotlineDef{
 			{Number: "110", DefaultQueue: "general", Schedule: router.Schedule{Always: true}},
 			{Number: "1350", DefaultQueue: "general", Schedule: router.Schedule{Always: true}},
 			{Number: "1345", DefaultQueue: "general", Schedule: router.Schedule{}, Closed: router.ClosedRefuse},
+			{Number: "1330", DefaultQueue: "imm-intl", Schedule: router.Schedule{Always: true}},
 		},
-		Agents: []router.AgentDef{agent("a1"), agent("kim.realname"), agent("secret.name")},
+		Agents: []router.AgentDef{agent("a1"), agent("kim.realname"), agent("secret.name"),
+			{ID: "en.only", Skills: map[string]int{"en": 5, "immigration": 5}, Voice: 1, Chat: 3},
+			{ID: "th.speaker", Skills: map[string]int{"en": 3, "th": 4, "immigration": 3}, Voice: 1, Chat: 3}},
 	}
 }
 

@@ -20,6 +20,9 @@ type Hotline struct {
 	// and the line's callback setting is on). Without it the chat never
 	// offers or books one.
 	Callbacks bool
+	// Languages the line serves (hotlines.yaml `languages`): a chat page
+	// language outside them and ko/en is read as ko.
+	Languages []string
 }
 
 // Topic is a choice on the start form; it selects the queue.
@@ -28,6 +31,10 @@ type Topic struct {
 	NameKO string
 	NameEN string
 	Queue  string // router queue id; "" = hotline default
+	// Language is the language this choice routes in (the IVR menu
+	// choice's `language`): the chat then requires it as a skill, as a
+	// call does. "" = the queue's own requirement.
+	Language string
 }
 
 // Options configure a Service. Zero values take the defaults noted.
@@ -60,6 +67,11 @@ type Options struct {
 	// AgentAlias maps an agent to the name citizens see. Default: the
 	// user's Alias from the store, else "상담사"/"Agent" + a stable number.
 	AgentAlias func(router.AgentID) string
+
+	// SkillsFor gives the skills a chat needs in queue when its citizen
+	// chose language (configs.Bundle.SkillsFor, the rule calls use); ok
+	// false or a nil func leaves the queue's own requirement.
+	SkillsFor func(queue, language string) (skills []router.SkillReq, ok bool)
 
 	Now    func() time.Time // default: the hub's clock
 	Logger *slog.Logger

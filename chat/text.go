@@ -2,7 +2,7 @@ package chat
 
 import "fmt"
 
-// sysText returns a system message text in lang ("ko" default, "en").
+// sysText returns a system message text in lang: ko ("" too), else en.
 func sysText(lang, key string, args ...any) string {
 	ko := map[string]string{
 		"joined":      "%s 상담사가 연결되었습니다.",
@@ -24,9 +24,9 @@ func sysText(lang, key string, args ...any) string {
 		"callback":    "We will call you back at %s.",
 		"message":     "Thank you for your message. We will get back to you.",
 	}
-	t := ko
-	if lang == "en" {
-		t = en
+	t := en
+	if lang == "ko" || lang == "" {
+		t = ko
 	}
 	s, ok := t[key]
 	if !ok {
@@ -39,7 +39,7 @@ func sysText(lang, key string, args ...any) string {
 }
 
 func defaultAlias(lang string, n int) string {
-	if lang == "en" {
+	if lang != "ko" && lang != "" {
 		return fmt.Sprintf("Agent %d", n)
 	}
 	return fmt.Sprintf("상담사 %d", n)

@@ -61,13 +61,17 @@ func chatHotlines(cfg *configs.Bundle) []chat.Hotline {
 		if n.Referral != "" || n.Queue == "" {
 			continue
 		}
-		h := chat.Hotline{Number: n.Number, NameKO: n.AgencyKo, NameEN: n.AgencyEn, Callbacks: cfg.CallbackOn(&n)}
+		h := chat.Hotline{Number: n.Number, NameKO: n.AgencyKo, NameEN: n.AgencyEn, Callbacks: cfg.CallbackOn(&n), Languages: n.Languages}
 		if !n.Hours.Always {
 			h.Hours = &chat.Hours{Schedule: cfg.Schedule(&n), HolidayNames: names, ClosedKO: n.Closed.MessageKo,
 				ClosedEN: n.Closed.MessageEn, Callback: n.Closed.Action == "callback" && cfg.CallbackOn(&n)}
 		}
 		for _, m := range n.Menu {
-			h.Topics = append(h.Topics, chat.Topic{ID: m.Digit, NameKO: m.LabelKo, NameEN: m.LabelEn, Queue: m.Queue})
+			q := m.Queue
+			if q == "" {
+				q = n.Queue
+			}
+			h.Topics = append(h.Topics, chat.Topic{ID: m.Digit, NameKO: m.LabelKo, NameEN: m.LabelEn, Queue: q, Language: m.Language})
 		}
 		out = append(out, h)
 	}

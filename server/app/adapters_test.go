@@ -51,3 +51,39 @@ func TestNumbersResolveByCallerArea(t *testing.T) {
 		t.Errorf("051-120 from Seoul -> %q", number)
 	}
 }
+
+// The chat page's 1345 carries the line's 20 languages and, on its Thai
+// choice, the language the IVR's digit 5 requires; with the config's
+// SkillsFor that is th at the queue's language level.
+func TestChatHotlinesCarryLanguages(t *testing.T) {
+	cfg, err := configs.Load("../../configs/onecall.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range chatHotlines(cfg) {
+		if h.Number != "1345" {
+			continue
+		}
+		if len(h.Languages) != 20 {
+			t.Fatalf("1345 languages %v", h.Languages)
+		}
+		for _, tp := range h.Topics {
+			if tp.ID != "5" {
+				continue
+			}
+			if tp.Language != "th" || tp.Queue != "imm-intl" {
+				t.Fatalf("1345 Thai topic %+v", tp)
+			}
+			sk, ok := cfg.SkillsFor(tp.Queue, tp.Language)
+			found := false
+			for _, r := range sk {
+				found = found || (r.Skill == "th" && r.Min > 0)
+			}
+			if !ok || !found {
+				t.Fatalf("Thai chat skills %v", sk)
+			}
+			return
+		}
+	}
+	t.Fatal("1345 Thai topic not offered on the chat page")
+}
