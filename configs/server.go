@@ -121,6 +121,9 @@ type RateLimits struct {
 type Privacy struct {
 	MaskPhoneNumbers        bool `yaml:"mask_phone_numbers"`        // default true
 	TranscriptRetentionDays int  `yaml:"transcript_retention_days"` // default 90
+	// PurgeEvery is how often the retention purge runs (default 1h, first
+	// run shortly after start); 1s-24h.
+	PurgeEvery Duration `yaml:"purge_every"`
 }
 
 // Chat configures the citizen chat.
@@ -217,7 +220,7 @@ func DefaultServer() Server {
 			Rate: RateLimits{ChatMessagesPerMinute: 30, ChatStartsPerMinute: 10, HTTPPerSecond: 50,
 				LoginsPerMinute: 10, CallsPerSecondPerPeer: 200},
 		},
-		Privacy: Privacy{MaskPhoneNumbers: true, TranscriptRetentionDays: 90},
+		Privacy: Privacy{MaskPhoneNumbers: true, TranscriptRetentionDays: 90, PurgeEvery: Duration(time.Hour)},
 		Chat: Chat{WarnAfter: Duration(5 * time.Minute), CloseAfter: Duration(10 * time.Minute),
 			AgentAlias: "상담사 {alias}"},
 		Console: Console{SessionTTL: Duration(12 * time.Hour), LockoutAfter: 5, LockoutFor: Duration(15 * time.Minute)},

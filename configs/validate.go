@@ -197,6 +197,9 @@ func (b *Bundle) validateServer(ps *Problems) {
 	if s.Privacy.TranscriptRetentionDays < 0 {
 		r.at("privacy", "transcript_retention_days")("privacy.transcript_retention_days must be >= 0")
 	}
+	if d := time.Duration(s.Privacy.PurgeEvery); d < time.Second || d > 24*time.Hour {
+		r.at("privacy", "purge_every")("privacy.purge_every must be between 1s and 24h, got %s", s.Privacy.PurgeEvery)
+	}
 	positive(r.at("chat", "warn_after"), "chat.warn_after", s.Chat.WarnAfter)
 	positive(r.at("chat", "close_after"), "chat.close_after", s.Chat.CloseAfter)
 	if s.Chat.WarnAfter > 0 && s.Chat.CloseAfter > 0 && s.Chat.WarnAfter >= s.Chat.CloseAfter {

@@ -69,6 +69,7 @@ type App struct {
 	recovered store.Recovery
 	cancel    context.CancelFunc
 	hubDone   chan error
+	purgeDone chan struct{} // closed when the retention purge loop returns
 	ready     chanFlag
 	stopOnce  sync.Once
 }
@@ -406,6 +407,8 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}()
 	go a.reconcile.run(runCtx)
+	a.purgeDone = make(chan struct{})
+	go a.runPurge(runCtx, a.purgeDone)
 	a.ready.Set(true)
 	udp, tcp := a.sip.Addr()
 	a.log.Info("onecall started", "http", ln.Addr().String(), "sip_udp", udp, "sip_tcp", tcp,
@@ -481,6 +484,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 			a.cancel()
 			if err := <-a.hubDone; err != nil {
 				errs = append(errs, err)
+			}
+			if a.purgeDone != nil {
+				<-a.purgeDone
 			}
 		}
 		if err := a.st.Close(); err != nil {

@@ -1,0 +1,64 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"onecall/store"
+)
+
+// purgeFirstAfter bounds the delay before the first retention purge after
+// start.
+const purgeFirstAfter = 30 * time.Second
+
+// runPurge runs the retention purge every privacy.purge_every (the first
+// run after at most purgeFirstAfter): contacts ended more than
+// privacy.transcript_retention_days ago lose every personal field
+// (store.Purge). Each run's figures are logged and appended to the audit
+// trail (action "purge", actor "system"). It returns when ctx ends.
+func (a *App) runPurge(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	every := time.Duration(a.cfg.Server.Privacy.PurgeEvery)
+	first := min(every, purgeFirstAfter)
+	t := time.NewTimer(first)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.purgeOnce(ctx, time.Now())
+		t.Reset(every)
+	}
+}
+
+// purgeOnce purges what is older than the retention at now and records
+// the figures.
+func (a *App) purgeOnce(ctx context.Context, now time.Time) {
+	days := a.cfg.Server.Privacy.TranscriptRetentionDays
+	before := now.Add(-time.Duration(days) * 24 * time.Hour)
+	res, err := a.st.Purge(ctx, before)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Error("retention purge failed", "before", before, "err", err)
+		}
+		return
+	}
+	a.log.Info("retention purge", "before", before, "retention_days", days, "contacts", res.Contacts,
+		"chat_messages", res.ChatMessages, "events", res.Events, "callbacks", res.Callbacks,
+		"call_records", res.CallRecords, "recordings", res.Recordings)
+	detail, err := json.Marshal(struct {
+		Before        time.Time `json:"before"`
+		RetentionDays int       `json:"retention_days"`
+		store.PurgeResult
+	}{before.UTC(), days, res})
+	if err != nil {
+		a.log.Error("retention purge: audit detail", "err", err)
+		return
+	}
+	if err := a.st.AppendAudit(ctx, store.AuditEntry{At: now, Actor: "system", Action: "purge", Detail: string(detail)}); err != nil && ctx.Err() == nil {
+		a.log.Error("retention purge: audit entry not stored", "detail", string(detail), "err", err)
+	}
+}
