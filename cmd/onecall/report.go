@@ -79,7 +79,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "onecall: store: %v\n", err)
 		return 1
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	rows, err := reports.Build(ctx, st, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "report: %v\n", err)
