@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"time"
 
 	"onecall/router"
 )
@@ -164,6 +165,14 @@ func (s *Service) transfer(ctx context.Context, user router.AgentID, a contactAr
 		if s.opts.Calls == nil {
 			return coded("calls_unavailable")
 		}
+		if to.Number != "" {
+			// The reply waits for the outside number to answer or not
+			// (outbound ring_timeout, 30 s by default), within the
+			// connection's 60 s read deadline.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(s.ctx, outsideWait)
+			defer cancel()
+		}
 		return transferError(s.opts.Calls.Transfer(ctx, id, to, user, a.Note), to)
 	}
 	if to.Number != "" {
@@ -182,6 +191,9 @@ func (s *Service) knownQueue(q string) bool {
 	_, ok := s.opts.Names.Queues[q]
 	return ok
 }
+
+// outsideWait bounds a transfer to an outside number from the console.
+const outsideWait = 45 * time.Second
 
 // transferError maps the collaborators' errors to codes.
 func transferError(err error, to TransferTarget) error {

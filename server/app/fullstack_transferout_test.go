@@ -104,3 +104,45 @@ func TestFullStackTransferOut(t *testing.T) {
 		t.Fatalf("contact ended %q, want %q", c.EndReason, router.EndTransferredOut.String())
 	}
 }
+
+// TestFullStackTransferOutBusy: the outside number answers busy: the agent
+// gets transfer_outside_failed, stays busy with the call, and hears its own
+// tone back through the citizen again (bridged back); then hangs up.
+func TestFullStackTransferOutBusy(t *testing.T) {
+	carrier := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml",
+		Data:    sipCarrier{Mode: "busy", To: "1345", From: "0261969110", RingFor: 300},
+		Timeout: 60 * time.Second})
+	a := startAppAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(carrier.Port)), t.TempDir())
+	p1 := fsTonePhone(t, a, "agent01", toneAgent1)
+	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
+		v, ok := a.agent(t, "agent01")
+		return ok && v.State == router.Ready
+	})
+	c1 := a.fsSignIn(t, "agent01")
+	cit := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01055556666", Echo: true, WaitBye: 40000})
+	var v struct {
+		ID uint64 `json:"id"`
+	}
+	json.Unmarshal(c1.event("connected", nil), &v)
+	id := v.ID
+	if m := c1.call("transfer", map[string]any{"contact": id, "target": "number:1345"}); m.Code != "transfer_outside_failed" {
+		t.Fatalf("transfer to a busy outside number: %+v", m)
+	}
+	if err := carrier.Wait(t, 10*time.Second); err != nil {
+		t.Fatalf("carrier (busy): %v", err)
+	}
+	if ag, _ := a.agent(t, "agent01"); ag.State != router.Busy || len(ag.Active) != 1 {
+		t.Fatalf("agent01 after a failed transfer out: %s %v", ag.State, ag.Active)
+	}
+	testpeers.WaitFor(t, 10*time.Second, "agent01 hears its own tone back through the citizen again", func() bool {
+		ok, _ := hears(t, p1, toneAgent1, time.Second)
+		return ok
+	})
+	c1.mustCall("hangup", map[string]any{"contact": id})
+	if err := cit.Wait(t, 20*time.Second); err != nil {
+		t.Fatalf("citizen: %v", err)
+	}
+	if c := fsEndedContact(t, a.Store(), 10*time.Second, id); c.EndReason != router.EndCompleted.String() {
+		t.Fatalf("contact ended %q", c.EndReason)
+	}
+}
