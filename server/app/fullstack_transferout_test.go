@@ -146,3 +146,39 @@ func TestFullStackTransferOutBusy(t *testing.T) {
 		t.Fatalf("contact ended %q", c.EndReason)
 	}
 }
+
+// TestFullStackPhoneTransferOut: agent01's phone transfers the call by
+// REFER to the outside number 1345: the carrier is called with the line's
+// caller ID and answers, agent01's leg ends and agent01 goes to wrap-up,
+// and the contact closes transferred-out when the citizen hangs up.
+func TestFullStackPhoneTransferOut(t *testing.T) {
+	carrier := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml",
+		Data:    sipCarrier{Mode: "answer", To: "1345", From: "0261969110", Speak: true, RingFor: 500, WaitBye: 60000},
+		Timeout: 90 * time.Second})
+	a := startAppAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(carrier.Port)), t.TempDir())
+	p1 := fsTonePhone(t, a, "agent01", toneAgent1)
+	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
+		v, ok := a.agent(t, "agent01")
+		return ok && v.State == router.Ready
+	})
+	c1 := a.fsSignIn(t, "agent01")
+	cit := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01055556666", Echo: true, HoldFor: 12000})
+	var v struct {
+		ID uint64 `json:"id"`
+	}
+	json.Unmarshal(c1.event("connected", nil), &v)
+	p1.Control(t, "transfer", "sip:1345@127.0.0.1")
+	testpeers.WaitFor(t, 10*time.Second, "agent01 in wrap-up with no contact", func() bool {
+		ag, _ := a.agent(t, "agent01")
+		return ag.State == router.WrapUp && len(ag.Active) == 0
+	})
+	if err := cit.Wait(t, 40*time.Second); err != nil {
+		t.Fatalf("citizen: %v", err)
+	}
+	if err := carrier.Wait(t, 20*time.Second); err != nil {
+		t.Fatalf("carrier (called number, caller ID, answer, our BYE): %v", err)
+	}
+	if c := fsEndedContact(t, a.Store(), 10*time.Second, v.ID); c.EndReason != router.EndTransferredOut.String() {
+		t.Fatalf("contact ended %q", c.EndReason)
+	}
+}
