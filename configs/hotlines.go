@@ -97,6 +97,9 @@ type Number struct {
 	// TransferNumbers are the outside numbers agents may transfer this
 	// line's calls to (through the outbound trunk).
 	TransferNumbers []string `yaml:"transfer_numbers,omitempty"`
+	// RetentionDays overrides privacy.transcript_retention_days for this
+	// line's contacts (the retention purge); nil = the server's value.
+	RetentionDays *int `yaml:"retention_days,omitempty"`
 }
 
 // Hours is a weekly opening schedule in Asia/Seoul.

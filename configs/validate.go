@@ -489,6 +489,9 @@ func (b *Bundle) validateHotlines(ps *Problems, queues map[string]*Queue) {
 				at("languages", j)("%s: unknown language %q", what, l)
 			}
 		}
+		if n.RetentionDays != nil && *n.RetentionDays < 0 {
+			at("retention_days")("%s: retention_days must be >= 0", what)
+		}
 		if n.Referral != "" {
 			continue // not routed
 		}

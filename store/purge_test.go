@@ -137,3 +137,33 @@ func TestPurgeRemovesEveryPersonalField(t *testing.T) {
 		t.Fatalf("second purge: %+v %v", res, err)
 	}
 }
+
+// A line's own retention overrides the default: a contact of line h1 ended
+// after the default cutoff is purged when h1's cutoff is later, and a line
+// with a longer retention keeps its older contact.
+func TestPurgeLinesPerLineRetention(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.db")
+	s := openTest(t, path)
+	ctx := ctxT(t)
+	cut := t0.Add(24 * time.Hour)
+	seedPersonal(t, s, 1, "1111", cut.Add(time.Hour), "") // line h1, after the default cutoff
+	seedPersonal(t, s, 2, "2222", t0, "")                 // line h2, before the default cutoff
+	must(t, s.Enqueue(ContactUpsert{ID: 2, Hotline: "h2"}))
+	res, err := s.PurgeLines(ctx, cut, map[string]time.Time{"h1": cut.Add(2 * time.Hour), "h2": t0.Add(-time.Hour)})
+	must(t, err)
+	if res.Contacts != 1 || res.ChatMessages != 1 {
+		t.Fatalf("figures %+v, want one contact", res)
+	}
+	db := rawDB(t, path, "?mode=ro")
+	for _, v := range personalValues("1111") {
+		if hits := textHits(t, db, v); len(hits) > 0 {
+			t.Errorf("%q of line h1 survives in %s", v, strings.Join(hits, ", "))
+		}
+	}
+	for _, v := range personalValues("2222") {
+		if hits := textHits(t, db, v); len(hits) == 0 {
+			t.Errorf("%q of line h2 (longer retention) is gone", v)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"sort"
 	"time"
 )
 
@@ -120,42 +121,65 @@ func (r PurgeResult) Total() int64 {
 // agents, end reasons, dispositions and satisfaction are kept for reports.
 // purged_at is set on each purged contact.
 func (s *Store) Purge(ctx context.Context, olderThan time.Time) (PurgeResult, error) {
+	return s.PurgeLines(ctx, olderThan, nil)
+}
+
+// PurgeLines is Purge with a cutoff per line: a contact whose hotline is a
+// key of perLine is purged when it ended before that cutoff, every other
+// contact (and call records with no contact) before olderThan.
+func (s *Store) PurgeLines(ctx context.Context, olderThan time.Time, perLine map[string]time.Time) (PurgeResult, error) {
 	var paths []string
 	var res PurgeResult
 	err := s.exec(ctx, func(t *wtx) error {
 		cut := olderThan.UnixMilli()
 		paths = paths[:0]
 		res = PurgeResult{}
-		const old = `SELECT c.id FROM contacts c WHERE c.ended_at IS NOT NULL AND c.ended_at < ?
+		cutExpr, cutArgs := "?", []any{cut}
+		if len(perLine) > 0 {
+			lines := make([]string, 0, len(perLine))
+			for l := range perLine {
+				lines = append(lines, l)
+			}
+			sort.Strings(lines)
+			cutExpr, cutArgs = "CASE c.hotline", nil
+			for _, l := range lines {
+				cutExpr += " WHEN ? THEN ?"
+				cutArgs = append(cutArgs, l, perLine[l].UnixMilli())
+			}
+			cutExpr += " ELSE ? END"
+			cutArgs = append(cutArgs, cut)
+		}
+		old := `SELECT c.id FROM contacts c WHERE c.ended_at IS NOT NULL AND c.ended_at < ` + cutExpr + `
 			AND NOT EXISTS (SELECT 1 FROM callbacks b WHERE b.contact_id = c.id AND b.status IN ('booked','dialing'))`
+		args := func(more ...any) []any { return append(append([]any{}, cutArgs...), more...) }
 		var err error
-		if res.ChatMessages, err = t.exec(`UPDATE chat_messages SET text = NULL WHERE text IS NOT NULL AND contact_id IN (`+old+`)`, cut); err != nil {
+		if res.ChatMessages, err = t.exec(`UPDATE chat_messages SET text = NULL WHERE text IS NOT NULL AND contact_id IN (`+old+`)`, args()...); err != nil {
 			return err
 		}
 		if res.Events, err = t.exec(`UPDATE contact_events
 			SET reason = CASE WHEN reason LIKE 'transferred%' THEN 'transferred' ELSE '' END
-			WHERE reason <> '' AND reason <> 'transferred' AND contact_id IN (`+old+`)`, cut); err != nil {
+			WHERE reason <> '' AND reason <> 'transferred' AND contact_id IN (`+old+`)`, args()...); err != nil {
 			return err
 		}
 		if res.Callbacks, err = t.exec(`UPDATE callbacks SET citizen_number = '', attrs = '{}'
-			WHERE (citizen_number <> '' OR attrs <> '{}') AND contact_id IN (`+old+`)`, cut); err != nil {
+			WHERE (citizen_number <> '' OR attrs <> '{}') AND contact_id IN (`+old+`)`, args()...); err != nil {
 			return err
 		}
-		const oldCR = `(contact_id IN (` + old + `) OR (contact_id = 0 AND COALESCE(ended_at, started_at) < ?))`
-		if err := t.tx.Select(&paths, `SELECT recording_path FROM call_records WHERE recording_path <> '' AND `+oldCR, cut, cut); err != nil {
+		oldCR := `(contact_id IN (` + old + `) OR (contact_id = 0 AND COALESCE(ended_at, started_at) < ?))`
+		if err := t.tx.Select(&paths, `SELECT recording_path FROM call_records WHERE recording_path <> '' AND `+oldCR, args(cut)...); err != nil {
 			return err
 		}
-		if res.Recordings, err = t.exec(`UPDATE call_records SET recording_path = '' WHERE recording_path <> '' AND `+oldCR, cut, cut); err != nil {
+		if res.Recordings, err = t.exec(`UPDATE call_records SET recording_path = '' WHERE recording_path <> '' AND `+oldCR, args(cut)...); err != nil {
 			return err
 		}
 		if res.CallRecords, err = t.exec(`UPDATE call_records SET from_uri = '', to_uri = '', legs = '[]'
-			WHERE (from_uri <> '' OR to_uri <> '' OR legs <> '[]') AND `+oldCR, cut, cut); err != nil {
+			WHERE (from_uri <> '' OR to_uri <> '' OR legs <> '[]') AND `+oldCR, args(cut)...); err != nil {
 			return err
 		}
 		res.Contacts, err = t.exec(`UPDATE contacts SET citizen = '', notes = '', attrs = '{}', resume_hash = '',
 				purged_at = COALESCE(purged_at, ?)
 			WHERE (purged_at IS NULL OR citizen <> '' OR notes <> '' OR attrs <> '{}' OR resume_hash <> '')
-			AND id IN (`+old+`)`, t.now.UnixMilli(), cut)
+			AND id IN (`+old+`)`, append([]any{t.now.UnixMilli()}, args()...)...)
 		return err
 	})
 	if err != nil {

@@ -14,7 +14,8 @@ const purgeFirstAfter = 30 * time.Second
 
 // runPurge runs the retention purge every privacy.purge_every (the first
 // run after at most purgeFirstAfter): contacts ended more than
-// privacy.transcript_retention_days ago lose every personal field
+// privacy.transcript_retention_days ago (a line's retention_days in
+// hotlines.yaml overrides it for that line's contacts) lose every personal field
 // (store.Purge). Each run's figures are logged and appended to the audit
 // trail (action "purge", actor "system"). It returns when ctx ends.
 func (a *App) runPurge(ctx context.Context, done chan<- struct{}) {
@@ -39,7 +40,16 @@ func (a *App) runPurge(ctx context.Context, done chan<- struct{}) {
 func (a *App) purgeOnce(ctx context.Context, now time.Time) {
 	days := a.cfg.Server.Privacy.TranscriptRetentionDays
 	before := now.Add(-time.Duration(days) * 24 * time.Hour)
-	res, err := a.st.Purge(ctx, before)
+	var perLine map[string]time.Time
+	for _, n := range a.cfg.Hotlines.Numbers {
+		if n.RetentionDays != nil {
+			if perLine == nil {
+				perLine = map[string]time.Time{}
+			}
+			perLine[n.Number] = now.Add(-time.Duration(*n.RetentionDays) * 24 * time.Hour)
+		}
+	}
+	res, err := a.st.PurgeLines(ctx, before, perLine)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.log.Error("retention purge failed", "before", before, "err", err)
