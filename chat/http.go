@@ -55,7 +55,7 @@ func (s *Service) initHTTP() {
 		}
 		hs = append(hs, j)
 	}
-	s.hotJSON, _ = json.Marshal(map[string]any{"v": ProtocolVersion, "hotlines": hs, "max_text_bytes": s.opts.MaxTextBytes})
+	s.hotJSON, _ = json.Marshal(map[string]any{"v": ProtocolVersion, "hotlines": hs, "max_text_bytes": s.opts.MaxTextBytes, "retention_days": s.opts.RetentionDays})
 
 	static, _ := fs.Sub(webFS, "web")
 	mux := http.NewServeMux()

@@ -73,6 +73,10 @@ type Options struct {
 	// false or a nil func leaves the queue's own requirement.
 	SkillsFor func(queue, language string) (skills []router.SkillReq, ok bool)
 
+	// RetentionDays is privacy.transcript_retention_days, shown in the
+	// page's privacy notice (GET /chat/hotlines.json `retention_days`).
+	RetentionDays int
+
 	Now    func() time.Time // default: the hub's clock
 	Logger *slog.Logger
 }

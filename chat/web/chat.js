@@ -4,6 +4,8 @@
   "use strict";
   var T = {
     ko: {
+      privacyH: "개인정보 수집·이용 안내",
+      privacy: "수집 항목: 이름, 전화번호, 상담 대화 내용. 목적: 문의에 답변하고 요청 시 다시 연락드리기 위함. 보관 기간: 상담이 끝나고 {0}일이 지나면 이름, 전화번호, 대화 내용을 삭제합니다. 이름과 전화번호는 입력하지 않으셔도 상담받을 수 있습니다.",
       title: "채팅 상담", skip: "본문으로 건너뛰기", hotline: "상담 전화번호", topic: "상담 주제", name: "이름 (선택)",
       phone: "전화번호 (선택, 콜백용)", phoneHint: "입력하시면 대기 중 콜백을 예약할 수 있습니다.", start: "상담 시작",
       waiting: "상담사 연결 대기 중", longWait: "대기 시간이 깁니다. 대기 순서를 유지한 채 전화를 받으시거나 메시지를 남기실 수 있습니다.",
@@ -27,6 +29,8 @@
         bad_phone: "전화번호를 확인해 주세요 (숫자 8-15자리).", ended: "상담이 이미 종료되었습니다." }
     },
     en: {
+      privacyH: "How we use your personal information",
+      privacy: "We collect: your name, phone number and the conversation. Why: to answer you and to call you back if you ask. How long: your name, phone number and the conversation are deleted {0} days after the chat ends. Giving your name and phone number is optional; you can chat without them.",
       title: "Chat with us", skip: "Skip to content", hotline: "Hotline", topic: "Topic", name: "Name (optional)",
       phone: "Phone (optional, for callback)", phoneHint: "With a phone number you can book a callback while waiting.", start: "Start chat",
       waiting: "Waiting for an agent", longWait: "The wait is long. You can get a call back without losing your place, or leave a message.",
@@ -54,14 +58,37 @@
   var $ = function (id) { return document.getElementById(id); };
   var params = new URLSearchParams(location.search);
   var pathNumber = decodeURIComponent((location.pathname.match(/^\/chat\/([^\/]+)$/) || [])[1] || "");
-  var lang = sessionStorage.getItem("onecall.lang") || params.get("lang") || (navigator.language || "ko").slice(0, 2);
-  if (lang !== "en") { lang = "ko"; }
+  // ko and en are above (exact); the others are machine translations in
+  // /chat/static/i18n/<lang>.json (see web/i18n/README.md); a key missing
+  // there falls back to English.
+  var LANGS = ["ko", "en", "zh", "ja", "ru", "vi", "th", "mn", "id", "fr", "bn", "ur", "ne", "km", "my", "de", "es", "tl", "ar", "si"];
+  var RTL = { ar: true, ur: true }, extra = {}, retentionDays = null;
+  function pickLang() {
+    var c = [sessionStorage.getItem("onecall.lang"), params.get("lang")].concat(navigator.languages || [navigator.language || ""]);
+    for (var i = 0; i < c.length; i++) { var l = (c[i] || "").slice(0, 2).toLowerCase(); if (LANGS.indexOf(l) >= 0) { return l; } }
+    return "ko";
+  }
+  var lang = pickLang();
   var hotlines = [], ws = null, token = sessionStorage.getItem("onecall.token"), lastSeq = 0, state = "", alias = "";
   var pending = {}, nextId = 1, retry = 0, typingTimer = null, lastTypingSent = 0, maxBytes = 4096, ended = false;
 
-  function t(k) { return T[lang][k]; }
+  function tmpl(v) {
+    if (typeof v !== "string" || v.indexOf("{0}") < 0) { return v; }
+    return function () { var a = arguments; return v.replace(/\{(\d)\}/g, function (_, i) { return a[+i]; }); };
+  }
+  function t(k) {
+    if (T[lang]) { return tmpl(T[lang][k]); }
+    var v = extra[k], e = T.en[k];
+    if (v === undefined) { return tmpl(e); }
+    if (typeof v === "object" && !Array.isArray(v)) { var o = {}; Object.keys(e).forEach(function (x) { o[x] = v[x] !== undefined ? tmpl(v[x]) : e[x]; }); return o; }
+    return tmpl(v);
+  }
   function applyLang() {
     document.documentElement.lang = lang;
+    document.documentElement.dir = RTL[lang] ? "rtl" : "ltr";
+    $("lang-pick").value = lang;
+    $("privacy").hidden = retentionDays === null;
+    if (retentionDays !== null) { $("privacy-text").textContent = t("privacy")(retentionDays); }
     document.querySelectorAll("[data-i18n]").forEach(function (el) { var v = t(el.getAttribute("data-i18n")); if (typeof v === "string") { el.textContent = v; } });
     document.querySelectorAll("[data-i18n-ph]").forEach(function (el) { el.placeholder = t(el.getAttribute("data-i18n-ph")); });
     document.title = t("title");
@@ -70,7 +97,14 @@
     fillHotlines();
     renderHours();
   }
-  function setLang(l) { lang = l; sessionStorage.setItem("onecall.lang", l); applyLang(); }
+  function setLang(l) {
+    if (LANGS.indexOf(l) < 0) { l = "ko"; }
+    lang = l; sessionStorage.setItem("onecall.lang", l);
+    if (T[l]) { extra = {}; applyLang(); return; }
+    fetch("/chat/static/i18n/" + l + ".json").then(function (r) { return r.json(); }).then(function (j) {
+      if (lang === l) { extra = j; applyLang(); }
+    }).catch(function () { extra = {}; applyLang(); });
+  }
   function status(s) { $("status").textContent = s || ""; }
   function showError(s) { var e = $("error"); e.textContent = s || ""; e.hidden = !s; }
   function show(which) {
@@ -264,6 +298,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     $("lang-ko").addEventListener("click", function () { setLang("ko"); });
     $("lang-en").addEventListener("click", function () { setLang("en"); });
+    $("lang-pick").addEventListener("change", function () { setLang($("lang-pick").value); });
     $("number").addEventListener("change", function () { fillTopics(); loadHours(); });
     $("start").addEventListener("submit", function (e) {
       e.preventDefault(); showError("");
@@ -289,10 +324,11 @@
     });
     document.addEventListener("visibilitychange", function () { if (!document.hidden && lastSeq) { send({ type: "read", seq: lastSeq }); } });
     fetch("/chat/hotlines.json").then(function (r) { return r.json(); }).then(function (j) {
-      hotlines = j.hotlines || []; maxBytes = j.max_text_bytes || maxBytes; applyLang(); loadHours();
+      hotlines = j.hotlines || []; maxBytes = j.max_text_bytes || maxBytes;
+      if (typeof j.retention_days === "number") { retentionDays = j.retention_days; } applyLang(); loadHours();
       if (token) { connect(null); } else { show(["start"]); }
     }).catch(function () { showError(t("errors").unavailable); });
-    applyLang();
+    setLang(lang);
     show(token ? [] : ["start"]);
   });
 })();

@@ -198,6 +198,7 @@ func (a *App) build(ctx context.Context) error {
 	a.chat, err = chat.New(a.hub, callbackStore{Store: a.st, book: a.bookCallback}, chat.Options{
 		Hotlines:       chatHotlines(cfg),
 		SkillsFor:      cfg.SkillsFor,
+		RetentionDays:  cfg.Server.Privacy.TranscriptRetentionDays,
 		AllowedOrigins: cfg.Server.Chat.AllowedOrigins,
 		FrameAncestors: cfg.Server.Chat.AllowedOrigins,
 		MaxTextBytes:   cfg.Server.Limits.ChatMessageBytes,
