@@ -46,10 +46,12 @@ func (s *Service) initHTTP() {
 		KO     string   `json:"ko"`
 		EN     string   `json:"en"`
 		Topics []topicJ `json:"topics"`
+		// RetentionDays is the line's own retention, when it has one.
+		RetentionDays *int `json:"retention_days,omitempty"`
 	}
 	hs := make([]hotJ, 0, len(s.opts.Hotlines))
 	for _, h := range s.opts.Hotlines {
-		j := hotJ{Number: h.Number, KO: h.NameKO, EN: h.NameEN, Topics: []topicJ{}}
+		j := hotJ{Number: h.Number, KO: h.NameKO, EN: h.NameEN, Topics: []topicJ{}, RetentionDays: h.RetentionDays}
 		for _, t := range h.Topics {
 			j.Topics = append(j.Topics, topicJ{t.ID, t.NameKO, t.NameEN})
 		}

@@ -14,7 +14,10 @@ import (
 // Thai shows Thai labels; Arabic is right to left and has no serious axe
 // violation.
 func TestBrowserChatLanguages(t *testing.T) {
-	e := newEnv(t, func(c *envConfig) { c.opts.RetentionDays = 37 })
+	e := newEnv(t, func(c *envConfig) {
+		c.opts.RetentionDays = 37
+		c.opts.Hotlines[1].RetentionDays = new(5) // 1350 keeps its chats 5 days
+	})
 	ctx := newBrowser(t)
 	eval := func(js string) string {
 		t.Helper()
@@ -36,6 +39,13 @@ func TestBrowserChatLanguages(t *testing.T) {
 	if !strings.Contains(notice, "37일") || before != "true" {
 		t.Fatalf("ko notice %q, before the name field %s", notice, before)
 	}
+	testpeers.Run(t, ctx, "pick 1350", chromedp.SetValue(chromedp.ID("number"), "1350"))
+	eval(`document.getElementById("number").dispatchEvent(new Event("change")) && ""`)
+	if n := eval(`document.getElementById("privacy-text").textContent`); !strings.Contains(n, "5일") || strings.Contains(n, "37") {
+		t.Fatalf("1350's own retention: notice %q", n)
+	}
+	testpeers.Run(t, ctx, "back to 110", chromedp.SetValue(chromedp.ID("number"), "110"))
+	eval(`document.getElementById("number").dispatchEvent(new Event("change")) && ""`)
 	pick("th")
 	testpeers.Run(t, ctx, "Thai labels", chromedp.WaitVisible(chromedp.Search(`//button[@id="start-btn" and text()="เริ่มแชท"]`)),
 		chromedp.WaitVisible(chromedp.Search(`//label[@for="name" and text()="ชื่อ (ไม่บังคับ)"]`)))

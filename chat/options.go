@@ -23,6 +23,9 @@ type Hotline struct {
 	// Languages the line serves (hotlines.yaml `languages`): a chat page
 	// language outside them and ko/en is read as ko.
 	Languages []string
+	// RetentionDays is the line's own retention (hotlines.yaml
+	// `retention_days`), shown in the privacy notice; nil = Options.RetentionDays.
+	RetentionDays *int
 }
 
 // Topic is a choice on the start form; it selects the queue.

@@ -83,12 +83,15 @@
     if (typeof v === "object" && !Array.isArray(v)) { var o = {}; Object.keys(e).forEach(function (x) { o[x] = v[x] !== undefined ? tmpl(v[x]) : e[x]; }); return o; }
     return tmpl(v);
   }
+  function lineRetention() {
+    var n = $("number").value;
+    for (var i = 0; i < hotlines.length; i++) { if (hotlines[i].number === n && typeof hotlines[i].retention_days === "number") { return hotlines[i].retention_days; } }
+    return retentionDays;
+  }
   function applyLang() {
     document.documentElement.lang = lang;
     document.documentElement.dir = RTL[lang] ? "rtl" : "ltr";
     $("lang-pick").value = lang;
-    $("privacy").hidden = retentionDays === null;
-    if (retentionDays !== null) { $("privacy-text").textContent = t("privacy")(retentionDays); }
     document.querySelectorAll("[data-i18n]").forEach(function (el) { var v = t(el.getAttribute("data-i18n")); if (typeof v === "string") { el.textContent = v; } });
     document.querySelectorAll("[data-i18n-ph]").forEach(function (el) { el.placeholder = t(el.getAttribute("data-i18n-ph")); });
     document.title = t("title");
@@ -96,6 +99,8 @@
     $("lang-en").setAttribute("aria-pressed", String(lang === "en"));
     fillHotlines();
     renderHours();
+    $("privacy").hidden = retentionDays === null;
+    if (retentionDays !== null) { $("privacy-text").textContent = t("privacy")(lineRetention()); }
   }
   function setLang(l) {
     if (LANGS.indexOf(l) < 0) { l = "ko"; }
@@ -299,7 +304,7 @@
     $("lang-ko").addEventListener("click", function () { setLang("ko"); });
     $("lang-en").addEventListener("click", function () { setLang("en"); });
     $("lang-pick").addEventListener("change", function () { setLang($("lang-pick").value); });
-    $("number").addEventListener("change", function () { fillTopics(); loadHours(); });
+    $("number").addEventListener("change", function () { fillTopics(); loadHours(); applyLang(); });
     $("start").addEventListener("submit", function (e) {
       e.preventDefault(); showError("");
       var first = { type: "start", number: $("number").value, topic: $("topic").value, lang: lang, name: $("name").value, phone: $("phone").value };

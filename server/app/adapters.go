@@ -61,7 +61,8 @@ func chatHotlines(cfg *configs.Bundle) []chat.Hotline {
 		if n.Referral != "" || n.Queue == "" {
 			continue
 		}
-		h := chat.Hotline{Number: n.Number, NameKO: n.AgencyKo, NameEN: n.AgencyEn, Callbacks: cfg.CallbackOn(&n), Languages: n.Languages}
+		h := chat.Hotline{Number: n.Number, NameKO: n.AgencyKo, NameEN: n.AgencyEn, Callbacks: cfg.CallbackOn(&n), Languages: n.Languages,
+			RetentionDays: n.RetentionDays}
 		if !n.Hours.Always {
 			h.Hours = &chat.Hours{Schedule: cfg.Schedule(&n), HolidayNames: names, ClosedKO: n.Closed.MessageKo,
 				ClosedEN: n.Closed.MessageEn, Callback: n.Closed.Action == "callback" && cfg.CallbackOn(&n)}
