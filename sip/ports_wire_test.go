@@ -178,6 +178,12 @@ func TestNoPortsGets503(t *testing.T) {
 	})
 	first := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", HoldFor: 4000}, env.udp, "110")
 	env.hub.waitEvent(t, 10*time.Second, "first ContactArrived", isEv[router.ContactArrived](nil))
+	// The first call takes its pair when it answers, just after routing
+	// hears of it: wait for that, or the second INVITE could win the pair.
+	waitFor(t, 10*time.Second, "the first call holds the only pair", func() bool {
+		busy, _, _ := env.svc.rtp.pool.counts()
+		return busy == 1
+	})
 	code, msg := rawInvite(t, env.udp, "110", sdpOffer("c=IN IP4 127.0.0.1\r\n", "m=audio 4000 RTP/AVP 8\r\n"))
 	if code != 503 || !strings.Contains(msg, "Retry-After: 7") {
 		t.Fatalf("got %d, want 503 with Retry-After: 7:\n%s", code, msg)

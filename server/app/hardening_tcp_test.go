@@ -18,7 +18,7 @@ import (
 // 1,500 idle connections were never closed, 4,400 exhausted the
 // descriptors and took HTTP down).
 func TestSIPTCPConnectionLimits(t *testing.T) {
-	cfg := fsConfig(t, "", "idle_timeout: 2m", "idle_timeout: 3s", "max_connections: 10000", "max_connections: 30",
+	cfg := fsConfig(t, "", "    idle_timeout: 2m", "    idle_timeout: 3s", "max_connections: 10000", "max_connections: 30",
 		"max_per_source: 200", "max_per_source: 20", "fd_reserve: 1024", "fd_reserve: 64")
 	a := fsStartAt(t, cfg, t.TempDir())
 	_, sipTCP := a.SIPAddrs()
