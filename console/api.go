@@ -50,7 +50,9 @@ func (s *Service) routes() {
 	mux.HandleFunc("GET /api/contacts", s.authed(RoleSupervisor, s.apiContactsByCitizen))
 	mux.HandleFunc("GET /api/calls", s.authed(RoleSupervisor, s.apiCalls))
 	if s.opts.Reports != nil {
-		mux.HandleFunc("GET /api/reports", s.authed(RoleSupervisor, func(w http.ResponseWriter, r *http.Request, _ *session) {
+		mux.HandleFunc("GET /api/reports", s.authed(RoleSupervisor, func(w http.ResponseWriter, r *http.Request, sess *session) {
+			// Written before the report is served, like every audited read.
+			s.audit(auditBy(sess, r, "report_export", "", "query", r.URL.RawQuery))
 			s.opts.Reports.ServeHTTP(w, r)
 		}))
 	}

@@ -94,6 +94,10 @@ func TestReportsAPI(t *testing.T) {
 	if bytes.Contains([]byte(body), []byte("01012345678")) {
 		t.Fatal("a report carries a citizen's number")
 	}
+	audit, err := a.Store().Audit(t.Context(), store.AuditQuery{Action: "report_export"})
+	if err != nil || len(audit) != 1 || audit[0].Actor != "super01" {
+		t.Fatalf("audit trail of the export: %+v %v; want one report_export by super01 (the agent's 403 is not one)", audit, err)
+	}
 	code, _, body = getBody(t, sup, base+"/api/reports?from=2026-12-07&format=html")
 	if code != http.StatusOK || !bytes.Contains([]byte(body), []byte("<svg")) || !bytes.Contains([]byte(body), []byte("정부민원안내(110) (gen-110)")) {
 		t.Fatalf("html: %d\n%.500s", code, body)
