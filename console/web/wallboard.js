@@ -187,11 +187,14 @@ window.OnecallWallboard = function (ctx) {
     if (W.tv) fitTV();
   }
   // TV mode: the largest type at which every tile fits the screen.
+  // The whole page must fit too: the charts below the tiles grow when they
+  // are drawn, so this also runs after every chart redraw.
   function fitTV() {
-    const box = $('tiles'), root = document.body;
+    const box = $('tiles'), root = document.body, se = document.scrollingElement;
+    const fits = () => box.scrollHeight <= box.clientHeight + 1 && se.scrollHeight <= window.innerHeight + 1;
     for (let s = 1.3; s >= 0.5; s -= 0.05) {
       root.style.setProperty('--tv-scale', s.toFixed(2));
-      if (box.scrollHeight <= box.clientHeight + 1) return;
+      if (fits()) return;
     }
   }
 
@@ -414,6 +417,7 @@ window.OnecallWallboard = function (ctx) {
     const bins = todayBins(), xs = bins.map((x) => x.start / 1000);
     W.plots.vol.setData([xs, bins.map((x) => x.offered), bins.map((x) => x.answered), bins.map((x) => x.abandoned || 0)]);
     W.plots.agents.setData([xs].concat(['ready', 'busy', 'reserved', 'wrap_up', 'not_ready'].map((st) => bins.map((x) => (x.agents || {})[st] || 0))));
+    if (W.tv) fitTV();
   }
   window.addEventListener('resize', () => { W.plotKey = ''; W.layoutKey = ''; drawCharts(true); });
 
