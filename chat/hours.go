@@ -81,6 +81,7 @@ type hoursJ struct {
 	ClosedKO     string     `json:"closed_ko,omitempty"`
 	ClosedEN     string     `json:"closed_en,omitempty"`
 	Callback     bool       `json:"callback"`
+	Callbacks    bool       `json:"callbacks"` // the line places callbacks at all (while waiting too)
 	Upcoming     []holJ     `json:"upcoming_holidays"`
 }
 
@@ -99,7 +100,7 @@ func spansJ(ss []router.Span) []spanJ {
 
 // hoursView is the JSON of GET /chat/hours/{number}.
 func (s *Service) hoursView(h Hotline, now time.Time) hoursJ {
-	j := hoursJ{Number: h.Number, Always: true, Open: true, Upcoming: []holJ{}, HolidaysOpen: []spanJ{}}
+	j := hoursJ{Number: h.Number, Always: true, Open: true, Callbacks: h.Callbacks, Upcoming: []holJ{}, HolidaysOpen: []spanJ{}}
 	for i := range j.Weekly {
 		j.Weekly[i] = []spanJ{}
 	}

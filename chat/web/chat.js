@@ -15,7 +15,7 @@
       hoursH: "상담 시간", always: "24시간 연중무휴", openNow: "지금 상담 중입니다.", closedNow: "지금은 상담 시간이 아닙니다.",
       nextOpen: function (s) { return "다음 상담 시작: " + s; }, days: ["일", "월", "화", "수", "목", "금", "토"], weekdays: "평일", weekends: "주말",
       holidayClosed: "공휴일 휴무", holidayOpen: "공휴일", today: function (n) { return "오늘은 " + n + "입니다."; },
-      leaveStart: "메시지 남기기", noAgent: "지금은 이 상담을 받을 수 있는 상담사가 없습니다. 메시지를 남기시거나 콜백을 예약해 주세요.",
+      leaveStart: "메시지 남기기", noAgent: "지금은 이 상담을 받을 수 있는 상담사가 없습니다. 메시지를 남기시거나 콜백을 예약해 주세요.", noAgentNoCb: "지금은 이 상담을 받을 수 있는 상담사가 없습니다. 메시지를 남겨 주세요.",
       positionOnly: function (p) { return "대기 순서 " + p + "번"; }, etaOnly: function (s) { return "예상 대기 시간 약 " + mins(s) + "분"; }, closedWait: "지금은 상담 시간이 아닙니다. 메시지를 남겨 주시면 상담 시간에 확인합니다.",
       position: function (p, s) { return "대기 순서 " + p + "번, 예상 대기 시간 약 " + mins(s) + "분"; },
       connecting: "연결 중…", reconnecting: "연결이 끊겼습니다. 다시 연결하는 중…", connected: "연결되었습니다.",
@@ -40,7 +40,7 @@
       hoursH: "Opening hours", always: "Open 24 hours, every day", openNow: "Open now.", closedNow: "Closed now.",
       nextOpen: function (s) { return "Opens " + s; }, days: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"], weekdays: "Mon–Fri", weekends: "Sat–Sun",
       holidayClosed: "closed on public holidays", holidayOpen: "public holidays", today: function (n) { return "Today is a public holiday (" + n + ")."; },
-      leaveStart: "Leave a message", noAgent: "No agent who can take your chat is working right now. Leave a message or book a callback.",
+      leaveStart: "Leave a message", noAgent: "No agent who can take your chat is working right now. Leave a message or book a callback.", noAgentNoCb: "No agent who can take your chat is working right now. Please leave a message.",
       positionOnly: function (p) { return "You are number " + p + " in line"; }, etaOnly: function (s) { return "Estimated wait about " + mins(s) + " min"; }, closedWait: "We are closed now. Leave a message and we will read it when we open.",
       position: function (p, s) { return "You are number " + p + " in line, estimated wait about " + mins(s) + " min"; },
       connecting: "Connecting…", reconnecting: "Connection lost. Reconnecting…", connected: "Connected.",
@@ -229,7 +229,7 @@
     case "history": f.messages.forEach(addMsg); break;
     case "queue":
       if (closedNow()) { break; } // the closed notice stays
-      $("queue").textContent = f.no_agent ? t("noAgent") : (f.position && f.eta_s) ? t("position")(f.position, f.eta_s) :
+      $("queue").textContent = f.no_agent ? t(hoursInfo && !hoursInfo.callbacks ? "noAgentNoCb" : "noAgent") : (f.position && f.eta_s) ? t("position")(f.position, f.eta_s) :
         f.position ? t("positionOnly")(f.position) : f.eta_s ? t("etaOnly")(f.eta_s) : "";
       if (f.no_agent) { $("offer").hidden = false; $("leave-btn").hidden = false; }
       break;
