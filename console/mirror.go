@@ -50,8 +50,37 @@ type ContactView struct {
 	Held      int64             `json:"held,omitempty"`      // unix ms the call was put on hold, 0 = not held
 	// Transfers of this contact so far, oldest first (the offer of a
 	// transferred contact says from whom, with the note).
-	Transfers  []TransferView `json:"transfers,omitempty"`
-	citizenRaw string         // unmasked, never sent
+	Transfers []TransferView `json:"transfers,omitempty"`
+	// Why is the routing decision of the latest offer as reason codes
+	// with parameters (router.Why); the console words them in its
+	// language.
+	Why        []WhyView `json:"why,omitempty"`
+	citizenRaw string    // unmasked, never sent
+}
+
+// WhyView is one step of a routing decision (router.Why); zero fields are
+// left out.
+type WhyView struct {
+	Code  string `json:"code"`
+	Skill string `json:"skill,omitempty"`
+	Level int    `json:"level,omitempty"`
+	Queue string `json:"queue,omitempty"`
+	Agent string `json:"agent,omitempty"`
+	Secs  int64  `json:"secs,omitempty"`
+	Value int    `json:"value,omitempty"`
+	Of    int    `json:"of,omitempty"`
+}
+
+func whyViews(w []router.Why) []WhyView {
+	if len(w) == 0 {
+		return nil
+	}
+	out := make([]WhyView, len(w))
+	for i, x := range w {
+		out[i] = WhyView{Code: string(x.Code), Skill: x.Skill, Level: x.Level, Queue: x.Queue, Agent: string(x.Agent),
+			Secs: x.Secs, Value: x.Value, Of: x.Of}
+	}
+	return out
 }
 
 // QueueView is a queue's latest statistics.
@@ -179,6 +208,7 @@ func (m *mirror) apply(c router.Command, now time.Time) {
 		v.Deadline = unixMS(c.Deadline)
 		v.State = "offered"
 		v.Reason = c.Reason
+		v.Why = whyViews(c.Why)
 		if c.Waited > 0 {
 			v.Arrived = unixMS(now.Add(-c.Waited))
 		}

@@ -19,4 +19,7 @@ type Names struct {
 	Queues       map[string]Label     `json:"queues"`
 	Lines        map[string]LineNames `json:"lines"`
 	Dispositions map[string]Label     `json:"dispositions,omitempty"`
+	// Skills names skill ids (topics and languages) for the routing
+	// explanation.
+	Skills map[string]Label `json:"skills,omitempty"`
 }

@@ -157,7 +157,7 @@ func (e *Engine) upsert(d AgentDef) error {
 func (e *Engine) feed(a *agent) {
 	for _, c := range a.pinned {
 		if c.state == Waiting && a.Available(agents.Channel(c.ch), c.q.def.ChatWhileBusy) {
-			e.offer(c, a, c.reason+"; agent ready")
+			e.offer(c, a, c.reason+"; agent ready", []Why{c.pinWhy, {Code: WhyAgentReady}})
 			return
 		}
 	}
@@ -195,7 +195,13 @@ func (e *Engine) feed(a *agent) {
 	c := b.c
 	r := e.rbuf[:0] // reused: the reason is copied into a string below
 	reqs := c.reqs
+	var w []Why
 	if b.how != "" {
+		code := WhyOverflow
+		if b.how != "via " {
+			code = WhyGuardedOverflow
+		}
+		w = append(w, Why{Code: code, Queue: b.via.def.ID})
 		r = append(r, b.how...)
 		r = append(r, b.via.def.ID...)
 		r = append(r, "; "...)
@@ -212,7 +218,9 @@ func (e *Engine) feed(a *agent) {
 	r = strconv.AppendInt(r, int64(len(e.cands)), 10)
 	r = append(r, " queue heads"...)
 	e.rbuf = r
-	e.offer(c, a, string(r))
+	w = appendSkillWhy(w, a, reqs)
+	w = append(w, Why{Code: WhyQueueHead, Queue: b.via.def.ID, Value: b.prio, Secs: secsOf(b.waited), Of: len(e.cands)})
+	e.offer(c, a, string(r), w)
 }
 
 type cand struct {

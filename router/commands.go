@@ -13,6 +13,9 @@ type Offer struct {
 	Number   string
 	Deadline time.Time
 	Reason   string // explained decision, e.g. "agent17: labor 4, ko 5; idle 312 s, longest idle of 9 eligible"
+	// Why is the same decision as structured steps with parameters, for
+	// the console to explain in the agent's language.
+	Why      []Why
 	Waited   time.Duration
 	Language string
 	Citizen  string

@@ -182,21 +182,23 @@ func (e *Engine) tryPreferred(c *contact) bool {
 		return false
 	}
 	why := "preferred agent " + string(a.id) + " (talked " + secs(e.now.Sub(p.at)) + " ago)"
+	pw := Why{Code: WhyPreferredAgent, Agent: a.id, Secs: secsOf(e.now.Sub(p.at))}
 	if a.Available(agents.Channel(c.ch), c.q.def.ChatWhileBusy) {
-		e.offer(c, a, why+"; "+e.skillText(a, c.reqs))
+		e.offer(c, a, why+"; "+e.skillText(a, c.reqs), appendSkillWhy([]Why{pw}, a, c.reqs))
 		return true
 	}
 	if e.cfg.PreferredAgentWait <= 0 {
 		return false
 	}
-	e.pin(c, a, e.cfg.PreferredAgentWait, "waiting for "+why)
+	e.pin(c, a, e.cfg.PreferredAgentWait, "waiting for "+why, pw)
 	return true
 }
 
-func (e *Engine) pin(c *contact, a *agent, d time.Duration, why string) {
+func (e *Engine) pin(c *contact, a *agent, d time.Duration, why string, w Why) {
 	c.pinned = a
 	a.pinned = append(a.pinned, c)
 	c.reason = why
+	c.pinWhy = w
 	c.offerSeq++ // invalidates older pin timers
 	e.addTimer(timer{at: e.now.Add(d), kind: tPin, cid: c.id, n: c.offerSeq})
 }
@@ -289,14 +291,14 @@ func (e *Engine) route(c *contact) bool {
 	}
 	if a := c.pinned; a != nil {
 		if a.Available(agents.Channel(c.ch), c.q.def.ChatWhileBusy) {
-			e.offer(c, a, c.reason+"; agent ready")
+			e.offer(c, a, c.reason+"; agent ready", []Why{c.pinWhy, {Code: WhyAgentReady}})
 			return true
 		}
 		return false
 	}
 	h := &c.q.ready[c.ch]
 	if a := h.first(func(a *agent) bool { return !e.skips(c, a) && a.Skills.Meets(c.reqs) }, &e.scratch); a != nil {
-		e.offer(c, a, e.explain(a, c.q, h, c.reqs, ""))
+		e.offer(c, a, e.explain(a, c.q, h, c.reqs, ""), e.explainWhy(nil, a, c.q, h, c.reqs))
 		return true
 	}
 	for _, g := range c.guests {
@@ -306,10 +308,12 @@ func (e *Engine) route(c *contact) bool {
 		h := &g.q.ready[c.ch]
 		if a := h.first(func(a *agent) bool { return !e.skips(c, a) }, &e.scratch); a != nil {
 			how := "via " + g.q.def.ID + " (escalation/overflow); "
+			w := Why{Code: WhyOverflow, Queue: g.q.def.ID}
 			if g.guarded {
 				how = "guarded overflow to " + g.q.def.ID + " (its SL meets target); "
+				w.Code = WhyGuardedOverflow
 			}
-			e.offer(c, a, e.explain(a, g.q, h, g.q.strict, how))
+			e.offer(c, a, e.explain(a, g.q, h, g.q.strict, how), e.explainWhy([]Why{w}, a, g.q, h, g.q.strict))
 			return true
 		}
 	}
@@ -380,8 +384,26 @@ func (e *Engine) explain(a *agent, q *queue, h *agentHeap, reqs []agents.Req, pr
 	return string(b)
 }
 
+// explainWhy is the Offer.Why of a contact-picks-agent decision: the
+// steps in w, then the skills, then the queue strategy's pick.
+func (e *Engine) explainWhy(w []Why, a *agent, q *queue, h *agentHeap, reqs []agents.Req) []Why {
+	w = appendSkillWhy(w, a, reqs)
+	n := len(h.h)
+	switch q.def.Strategy {
+	case MostSkilled:
+		w = append(w, Why{Code: WhyMostSkilled, Value: a.Skills.Score(q.strict), Of: n})
+	case LeastOccupied:
+		w = append(w, Why{Code: WhyLeastOccupied, Value: a.Used().Total(), Of: n})
+	case RoundRobin:
+		w = append(w, Why{Code: WhyRoundRobin, Of: n})
+	default:
+		w = append(w, Why{Code: WhyLongestIdle, Secs: secsOf(e.now.Sub(a.IdleSince)), Of: n})
+	}
+	return w
+}
+
 // offer reserves a for c.
-func (e *Engine) offer(c *contact, a *agent, reason string) {
+func (e *Engine) offer(c *contact, a *agent, reason string, why []Why) {
 	e.unlist(c)
 	e.unpin(c)
 	c.agent = a
@@ -395,7 +417,7 @@ func (e *Engine) offer(c *contact, a *agent, reason string) {
 	e.addTimer(timer{at: dl, kind: tOffer, cid: c.id, n: c.offerSeq})
 	e.emit(Offer{
 		Contact: c.id, Agent: a.id, Channel: c.ch, Queue: c.q.def.ID, Number: c.number,
-		Deadline: dl, Reason: reason, Waited: e.now.Sub(c.arrived), Language: c.language,
+		Deadline: dl, Reason: reason, Why: why, Waited: e.now.Sub(c.arrived), Language: c.language,
 		Citizen: c.citizen, Attrs: c.attrs,
 	})
 	e.setContactState(c, Offered, reason)
@@ -671,7 +693,7 @@ func (e *Engine) transfer(ev ContactTransferred) error {
 			c.reqs = q.strict
 		}
 		e.setContactState(c, Waiting, why)
-		e.pin(c, to, transferPinWait, why)
+		e.pin(c, to, transferPinWait, why, Why{Code: WhyTransferredAgent, Agent: ev.By})
 		e.queueRoute(c)
 		return nil
 	}

@@ -77,6 +77,7 @@ type contact struct {
 	escIdx      int
 	reason      string
 	pinned      *agent // waiting for a preferred or named agent
+	pinWhy      Why    // why it waits for pinned (Offer.Why)
 	parked      bool   // waiting outside any list (closed hotline callback offer)
 	talkAt      time.Time
 	annPos      int

@@ -559,7 +559,7 @@ func rel(t, start time.Time) string {
 func fmtCmd(c Command, start time.Time) (kind, text string) {
 	switch c := c.(type) {
 	case Offer:
-		return "offer", fmt.Sprintf("offer c%d %s %v q=%s deadline=%s waited=%v reason=%q", c.Contact, c.Agent, c.Channel, c.Queue, rel(c.Deadline, start), c.Waited, c.Reason)
+		return "offer", fmt.Sprintf("offer c%d %s %v q=%s deadline=%s waited=%v reason=%q why=%v", c.Contact, c.Agent, c.Channel, c.Queue, rel(c.Deadline, start), c.Waited, c.Reason, c.Why)
 	case OfferWithdrawn:
 		return "withdrawn", fmt.Sprintf("withdrawn c%d %s reason=%q", c.Contact, c.Agent, c.Reason)
 	case Connected:

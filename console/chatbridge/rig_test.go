@@ -105,6 +105,7 @@ func newRig(t *testing.T, cfg func(*router.Config), opts func(*console.Options))
 				"110":  {Label: console.Label{Ko: "정부민원안내콜센터", En: "Government Call Center"}, Topics: map[string]console.Label{"general": {Ko: "일반 민원", En: "General enquiries"}}},
 			},
 			Dispositions: map[string]console.Label{"callback-needed": {Ko: "다시 연락 필요", En: "Call back"}},
+			Skills:       map[string]console.Label{"labor": {Ko: "노동", En: "Labour"}, "general": {Ko: "일반 민원", En: "General"}},
 		}}
 	if opts != nil {
 		opts(&o)

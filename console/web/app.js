@@ -462,6 +462,26 @@
       if (dd.textContent !== String(v)) dd.textContent = v;
     });
   }
+  // durWords: whole seconds in words ("3분 12초", "3 min 12 s").
+  function durWords(secs) {
+    secs = Math.max(0, Math.floor(secs || 0));
+    const h = Math.floor(secs / 3600), m = Math.floor((secs % 3600) / 60), s = secs % 60, out = [];
+    if (h) out.push(t('u_h').replace('{n}', h));
+    if (m) out.push(t('u_m').replace('{n}', m));
+    if (s || !out.length) out.push(t('u_s').replace('{n}', s));
+    return out.join(' ');
+  }
+  function skillName(id) { return nm((S.names.skills || {})[id]) || langName(id); }
+  // whyText words one routing reason code (router.Why) in the UI's
+  // language; an unknown code shows raw with its parameters.
+  function whyText(w) {
+    const p = { skill: skillName(w.skill), level: w.level || 0, queue: queueName(w.queue), agent: w.agent || '',
+      secs: durWords(w.secs), value: w.value || 0, of: w.of || 0 };
+    let k = 'w_' + w.code;
+    if (w.code === 'transferred_agent' && !w.agent) k += '0';
+    if (t(k) === k) return [w.code].concat(Object.entries(w).filter(([f]) => f !== 'code').map(([f, v]) => f + '=' + v)).join(' ');
+    return t(k).replace(/\{(\w+)\}/g, (m0, f) => (f in p ? String(p[f]) : m0));
+  }
   function endName(r) { const k = 'end_' + r; return t(k) === k ? r : t(k); }
   // transferTargets lists queues (all configured ones, by name, with
   // waiting contacts and Ready agents) and, when the server lists them,
@@ -669,6 +689,12 @@
     const pairs = [];
     if (c.channel === 'voice' && c.citizen) pairs.push([t('phone'), phoneShown(c)]);
     setPairs(p.querySelector('.cattrs'), pairs.concat(attrList(c)));
+    const why = p.querySelector('.why'), wl = (c.why || []).map(whyText);
+    p.querySelector('.routing').hidden = !wl.length;
+    if (why.dataset.k !== wl.join('\n')) {
+      why.dataset.k = wl.join('\n');
+      why.replaceChildren(...wl.map((x) => el('li', '', x)));
+    }
     p.querySelector('.composer').hidden = c.channel !== 'chat';
     p.querySelector('.callctl').hidden = c.channel !== 'voice';
     const held = p.querySelector('.heldstate');

@@ -2,6 +2,12 @@
 // UI strings, Korean and English.
 window.I18N = {
   ko: {
+    whyrouted: '배정 이유', w_skill_match: '{skill} 숙련도 {level}', w_longest_idle: '대기 상담사 {of}명 중 가장 오래 대기 ({secs})',
+    w_most_skilled: '대기 상담사 {of}명 중 숙련도 점수 최고 ({value}점)', w_least_occupied: '대기 상담사 {of}명 중 진행 상담 가장 적음 ({value}건)',
+    w_round_robin: '대기 상담사 {of}명 순환 배정', w_overflow: '{queue} 대기열로 넘어온 상담 (오버플로·상향)', w_guarded_overflow: '{queue} 대기열로 조건부 넘어옴 (서비스 수준 목표 충족 중)',
+    w_preferred_agent: '{secs} 전에 이 고객과 상담한 상담사', w_transferred_agent: '{agent}님이 이관하며 지정', w_transferred_agent0: '이관하며 지정',
+    w_agent_ready: '상담 가능 상태가 되어 배정', w_queue_head: '{queue} 대기열 선두: 우선순위 {value}, {secs} 대기 (대기열 선두 {of}개 중 우선)',
+    u_h: '{n}시간', u_m: '{n}분', u_s: '{n}초',
     nocanned: '일치하는 상용구가 없습니다', message: '메시지', composerhint: '메시지 입력 (/ 상용구, Enter 보내기, Shift+Enter 줄바꿈)',
     choose: '선택하세요', transcript: '대화 기록', wrapends: '후처리 자동 종료까지', disprequired: '처리 결과를 저장해야 상담 가능으로 바뀝니다',
     forcedby: '감독자 {by}님이 상담 불가로 전환했습니다.', forcedkept: '감독자 {by}님이 지정한 상담 불가 상태가 유지됩니다.', setby: '{by} 지정',
@@ -43,6 +49,12 @@ window.I18N = {
     cs_waiting: '대기', cs_offered: '연결 중', cs_talking: '상담 중', cs_callback: '콜백 예약', citizenside: '고객', agentside: '상담사', systemside: '시스템'
   },
   en: {
+    whyrouted: 'Why you got it', w_skill_match: '{skill} skill level {level}', w_longest_idle: 'longest idle of {of} ready agents ({secs})',
+    w_most_skilled: 'most skilled of {of} ready agents (score {value})', w_least_occupied: 'least occupied of {of} ready agents ({value} active)',
+    w_round_robin: 'next in rotation of {of} ready agents', w_overflow: 'came over from {queue} (overflow/escalation)', w_guarded_overflow: 'guarded overflow to {queue} (it meets its service level)',
+    w_preferred_agent: 'you talked to this citizen {secs} ago', w_transferred_agent: 'transferred to you by {agent}', w_transferred_agent0: 'named in a transfer',
+    w_agent_ready: 'assigned when you became free', w_queue_head: 'head of {queue}: priority {value}, waited {secs} (first of {of} queue heads)',
+    u_h: '{n} h', u_m: '{n} min', u_s: '{n} s',
     nocanned: 'No matching canned reply', message: 'Message', composerhint: 'Message (/ canned replies, Enter sends, Shift+Enter new line)',
     choose: 'Choose', transcript: 'Transcript', wrapends: 'Wrap-up ends in', disprequired: 'Save a disposition to become Ready',
     forcedby: 'Supervisor {by} set you Not ready.', forcedkept: 'You stay Not ready as set by supervisor {by}.', setby: 'set by {by}',

@@ -23,6 +23,10 @@ func consoleNames(cfg *configs.Bundle) console.Names {
 		}
 		n.Lines[h.Number] = l
 	}
+	n.Skills = map[string]console.Label{}
+	for _, k := range append(append([]configs.Skill(nil), cfg.Skills.Topics...), cfg.Skills.Languages...) {
+		n.Skills[k.ID] = console.Label{Ko: k.NameKo, En: k.NameEn}
+	}
 	for code, l := range cfg.Hotlines.DispositionLabels {
 		n.Dispositions[code] = console.Label{Ko: l.Ko, En: l.En}
 	}
