@@ -100,7 +100,35 @@ type Number struct {
 	// RetentionDays overrides privacy.transcript_retention_days for this
 	// line's contacts (the retention purge); nil = the server's value.
 	RetentionDays *int `yaml:"retention_days,omitempty"`
+	// Recording records this line's calls after a consent announcement
+	// (nil: not recorded).
+	Recording *Recording `yaml:"recording,omitempty"`
 }
+
+// Recording is a line's call recording: one stereo WAV per call (citizen
+// left, what the citizen hears right) under the data directory, announced
+// to the caller before any agent is connected.
+type Recording struct {
+	// Enabled records the line's calls and plays the consent announcement.
+	Enabled bool `yaml:"enabled"`
+	// ConsentKo, ConsentEn are the announcement (DefaultConsentKo/En when
+	// empty); `onecall prompts` renders them.
+	ConsentKo string `yaml:"consent_ko"`
+	ConsentEn string `yaml:"consent_en"`
+	// RetentionDays deletes the recordings of the line's calls this many
+	// days after the call (nil: with the rest of the contact's personal data,
+	// the line's retention_days); at most that retention.
+	RetentionDays *int `yaml:"retention_days,omitempty"`
+}
+
+// Default consent announcements of a recorded line.
+const (
+	DefaultConsentKo = "상담 품질 향상을 위해 통화 내용이 녹음됩니다."
+	DefaultConsentEn = "This call will be recorded to improve our service."
+)
+
+// Recorded reports whether n's calls are recorded.
+func (n *Number) Recorded() bool { return n.Recording != nil && n.Recording.Enabled }
 
 // Hours is a weekly opening schedule in Asia/Seoul.
 type Hours struct {
@@ -342,6 +370,14 @@ func (h *Hotlines) applyDefaults() {
 		}
 		if len(n.Languages) == 0 {
 			n.Languages = []string{n.Language}
+		}
+		if r := n.Recording; r != nil {
+			if r.ConsentKo == "" {
+				r.ConsentKo = DefaultConsentKo
+			}
+			if r.ConsentEn == "" {
+				r.ConsentEn = DefaultConsentEn
+			}
 		}
 	}
 }

@@ -492,6 +492,7 @@ func (b *Bundle) validateHotlines(ps *Problems, queues map[string]*Queue) {
 		if n.RetentionDays != nil && *n.RetentionDays < 0 {
 			at("retention_days")("%s: retention_days must be >= 0", what)
 		}
+		b.validateRecording(at, what, n)
 		if n.Referral != "" {
 			continue // not routed
 		}

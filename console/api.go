@@ -61,6 +61,7 @@ func (s *Service) routes() {
 	mux.HandleFunc("POST /api/users/{name}", s.authed(RoleAdmin, s.apiUpdateUser))
 	mux.HandleFunc("POST /api/users/{name}/password", s.authed(RoleAdmin, s.apiResetPassword))
 	s.auditRoutes(mux)
+	s.recordingRoutes(mux)
 	s.mux = mux
 }
 

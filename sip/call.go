@@ -118,6 +118,8 @@ type call struct {
 	heldCitizen, heldAgent heldWatch
 	// outside is the outside leg after a transfer out (transfer_out.go).
 	outside *outCall
+	// recorder writes the call's recording (call_recording.go).
+	recorder *recorder
 }
 
 type offerState struct {
@@ -322,6 +324,7 @@ func (c *call) run() {
 		c.referral(ctx)
 		return
 	}
+	c.startRecording(ctx)
 	var intro []*clip
 	if early {
 		// The contact is already routed: the greeting is the first queue
@@ -439,6 +442,7 @@ func (c *call) finish() {
 		c.rec.RxPackets, c.rec.TxPackets = c.leg.Counters()
 	}
 	c.rec.Ended = time.Now()
+	c.stopRecording()
 	if c.rec.Cause == "" {
 		c.rec.Cause = causeCitizenBye
 	}
@@ -562,6 +566,10 @@ func (c *call) save() {
 		Ended:       c.rec.Ended,
 		HangupCause: c.rec.Cause,
 		RTP:         store.RTPStats{PacketsSent: c.rec.TxPackets, PacketsReceived: c.rec.RxPackets},
+
+		RecordingPath:     c.rec.Recording,
+		RecordingBytes:    c.rec.RecordingBytes,
+		RecordingDuration: c.rec.RecordingDur,
 	}
 	if err := st.Enqueue(rec); err != nil {
 		c.log.Warn("call record not queued", "err", err)

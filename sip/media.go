@@ -71,6 +71,7 @@ type diagoLeg struct {
 	rx, tx  atomic.Uint64
 	held    atomic.Bool // remote's last offer was sendonly/inactive
 	done    chan struct{}
+	rec     atomic.Pointer[recorder] // taps both directions (recorder.go)
 }
 
 type peerRef struct{ l Leg }
@@ -139,6 +140,9 @@ func (l *diagoLeg) Connect(peer Leg) {
 
 func (l *diagoLeg) flushRelay() { l.rq.flush() }
 
+// setRecorder taps the leg's audio both ways into r (nil: stop tapping).
+func (l *diagoLeg) setRecorder(r *recorder) { l.rec.Store(r) }
+
 var errLegEnded = errors.New("sip: leg ended")
 
 func (l *diagoLeg) relay(p []byte, gap uint32, marker bool) error {
@@ -183,6 +187,9 @@ func (l *diagoLeg) send(p []byte, gap uint32, marker bool, src uint8) error {
 	l.sending = src
 	if err == nil {
 		l.tx.Add(1)
+		if r := l.rec.Load(); r != nil {
+			r.toCitizen(p)
+		}
 	}
 	return err
 }
@@ -231,6 +238,9 @@ func (l *diagoLeg) pump() {
 			gap = d // 0 for back-to-back frames; a wrap (late packet) is ignored
 		}
 		srcSSRC, srcNext, srcKnown = hdr.SSRC, hdr.Timestamp+uint32(n), true
+		if r := l.rec.Load(); r != nil {
+			r.fromCitizen(buf[:n])
+		}
 		if p := l.peer.Load(); p != nil {
 			_ = p.l.relay(buf[:n], gap, hdr.Marker)
 		}

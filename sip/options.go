@@ -75,6 +75,10 @@ type Menu struct {
 	// (112, 119): the caller hears ReferralSay, then the call ends.
 	Referral    string
 	ReferralSay []PromptText
+	// Record records the line's calls (recorder.go) after ConsentSay, the
+	// consent announcement, played before any agent is connected.
+	Record     bool
+	ConsentSay []PromptText
 }
 
 // MenuChoice is what one digit selects.
@@ -110,6 +114,11 @@ type callRecord struct {
 	Holds     int      // times the citizen was put on hold (phone or console)
 	Announces int      // place-in-line announcements played
 	Prompts   []string // prompts played, by clip name (at most maxPlayed)
+	// Recording is the call's WAV (empty: not recorded), its size and
+	// duration.
+	Recording      string
+	RecordingBytes int64
+	RecordingDur   time.Duration
 }
 
 // Store is the persistence the voice front end needs; *store.Store
@@ -214,6 +223,9 @@ type Options struct {
 	Outbound Outbound
 	// Callback is the retry policy of placed callbacks (callback.go).
 	Callback CallbackPolicy
+	// RecordDir is where recorded lines' calls are written (recorder.go);
+	// "" records no call.
+	RecordDir string
 	// Lines gives per-line settings (callback on/off, caller ID, allowed
 	// transfer numbers) by canonical hotline number; nil = callbacks on
 	// wherever a trunk exists, caller ID the line's number, no transfers.

@@ -37,6 +37,8 @@ type Service struct {
 	counters callCounters
 	// clock paces every prompt and hold-music stream (clock.go).
 	clock *mediaClock
+	// recStats counts the call recordings (recorder.go).
+	recStats recordStats
 	// strays answers the 2xx of offers abandoned without CANCEL (strays.go).
 	strays strayAnswers
 	// out is the outgoing-call state: trunks and caps (outbound.go).

@@ -212,16 +212,19 @@ func (s *Store) CallRecords(ctx context.Context, limit int) ([]CallRecord, error
 		Cause    string        `db:"hangup_cause"`
 		RTP      string        `db:"rtp_stats"`
 		Rec      string        `db:"recording_path"`
+		RecBytes int64         `db:"recording_bytes"`
+		RecMS    int64         `db:"recording_ms"`
 	}
 	if err := s.r.SelectContext(ctx, &rows, `SELECT call_id, contact_id, from_uri, to_uri, legs, codec, started_at,
-		answered_at, ended_at, hangup_cause, rtp_stats, recording_path FROM call_records ORDER BY id DESC LIMIT ?`, limit); err != nil {
+		answered_at, ended_at, hangup_cause, rtp_stats, recording_path, recording_bytes, recording_ms
+		FROM call_records ORDER BY id DESC LIMIT ?`, limit); err != nil {
 		return nil, readErr("call records", err)
 	}
 	out := make([]CallRecord, len(rows))
 	for i, r := range rows {
 		c := CallRecord{CallID: r.CallID, Contact: uint64(r.Contact), From: r.From, To: r.To, Codec: r.Codec,
 			Started: fromMS(r.Started), Answered: fromMS(r.Answered), Ended: fromMS(r.Ended), HangupCause: r.Cause,
-			RecordingPath: r.Rec}
+			RecordingPath: r.Rec, RecordingBytes: r.RecBytes, RecordingDuration: time.Duration(r.RecMS) * time.Millisecond}
 		_ = json.Unmarshal([]byte(r.Legs), &c.Legs)
 		_ = json.Unmarshal([]byte(r.RTP), &c.RTP)
 		out[i] = c

@@ -237,6 +237,10 @@ type CallRecord struct {
 	HangupCause   string
 	RTP           RTPStats
 	RecordingPath string
+	// RecordingBytes and RecordingDuration describe the file at
+	// RecordingPath (the purge clears the path, keeps these).
+	RecordingBytes    int64
+	RecordingDuration time.Duration
 }
 
 func (c CallRecord) apply(t *wtx) error {
@@ -251,10 +255,11 @@ func (c CallRecord) apply(t *wtx) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(`INSERT INTO call_records (call_id, contact_id, from_uri, to_uri, legs, codec, started_at, answered_at, ended_at, hangup_cause, rtp_stats, recording_path)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = t.exec(`INSERT INTO call_records (call_id, contact_id, from_uri, to_uri, legs, codec, started_at, answered_at, ended_at, hangup_cause, rtp_stats, recording_path,
+		recording_bytes, recording_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.CallID, int64(c.Contact), c.From, c.To, legs, c.Codec, c.Started.UnixMilli(), ms(c.Answered), ms(c.Ended),
-		c.HangupCause, rtp, c.RecordingPath)
+		c.HangupCause, rtp, c.RecordingPath, c.RecordingBytes, c.RecordingDuration.Milliseconds())
 	return err
 }
 

@@ -30,7 +30,8 @@ func (n numbers) Resolve(dialled, caller string) (string, string, sip.Menu, bool
 	if num.Referral != "" {
 		return num.Number, "", sip.Menu{Skip: true, Lang: num.Language, Referral: num.Referral, ReferralSay: referralSay(num)}, true
 	}
-	menu := sip.Menu{Skip: len(num.Menu) == 0, Lang: num.Language, Say: menuSay(num), Closed: closedSay(num)}
+	menu := sip.Menu{Skip: len(num.Menu) == 0, Lang: num.Language, Say: menuSay(num), Closed: closedSay(num),
+		Record: num.Recorded(), ConsentSay: consentSay(num)}
 	menu.Timeout, menu.InterDigit, menu.Retries = n.cfg.MenuTimers(num)
 	if menu.Retries == 0 {
 		menu.Retries = -1 // configured "no replay"; sip reads 0 as its default

@@ -67,6 +67,8 @@ type App struct {
 	metricsSrv *http.Server
 
 	recovered store.Recovery
+	// recordDir holds the call recordings: <data_dir>/recordings.
+	recordDir string
 	cancel    context.CancelFunc
 	hubDone   chan error
 	purgeDone chan struct{} // closed when the retention purge loop returns
@@ -111,6 +113,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	a.recordDir = filepath.Join(dataDir, "recordings")
 	a.st, err = store.Open(ctx, filepath.Join(dataDir, "onecall.db"), store.WithLogger(log.With("component", "store")))
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -279,7 +282,8 @@ func (a *App) build(ctx context.Context) error {
 		Outbound:        ob,
 		Callback: sip.CallbackPolicy{Attempts: cfg.Server.Outbound.Callback.Attempts,
 			Backoff: cfg.Server.Outbound.Callback.Backoff.D()},
-		Lines: lines{cfg},
+		Lines:     lines{cfg},
+		RecordDir: a.recordDir,
 	})
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)

@@ -97,6 +97,21 @@ func referralSay(n *configs.Number) []sip.PromptText {
 	}
 }
 
+// consentSay is the recording announcement of a recorded line, in Korean
+// and English (English first on a line whose language is not Korean), so
+// every caller is told before an agent hears them.
+func consentSay(n *configs.Number) []sip.PromptText {
+	if !n.Recorded() {
+		return nil
+	}
+	ko := sip.PromptText{Lang: "ko", Text: n.Recording.ConsentKo}
+	en := sip.PromptText{Lang: "en", Text: n.Recording.ConsentEn}
+	if n.Language != "ko" {
+		return []sip.PromptText{en, ko}
+	}
+	return []sip.PromptText{ko, en}
+}
+
 // clockText is a time of day for TTS: ko "9시 30분", en "9:30 AM".
 func clockText(min int, lang string) string {
 	h, m := min/60, min%60
@@ -199,6 +214,7 @@ func PromptTexts(cfg *configs.Bundle) []sip.PromptText {
 		n := &cfg.Hotlines.Numbers[i]
 		add(menuSay(n))
 		add(referralSay(n))
+		add(consentSay(n))
 		c := closedSay(n)
 		add(c["ko"])
 		add(c["en"])

@@ -16,7 +16,8 @@ const purgeFirstAfter = 30 * time.Second
 // run after at most purgeFirstAfter): contacts ended more than
 // privacy.transcript_retention_days ago (a line's retention_days in
 // hotlines.yaml overrides it for that line's contacts) lose every personal field
-// (store.Purge). Each run's figures are logged and appended to the audit
+// (store.Purge), recordings included; a line's recording.retention_days
+// deletes its recordings earlier (store.PurgeRecordings). Each run's figures are logged and appended to the audit
 // trail (action "purge", actor "system"). It returns when ctx ends.
 func (a *App) runPurge(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
@@ -49,7 +50,26 @@ func (a *App) purgeOnce(ctx context.Context, now time.Time) {
 			perLine[n.Number] = now.Add(-time.Duration(*n.RetentionDays) * 24 * time.Hour)
 		}
 	}
+	// A line's own recording retention (shorter) goes first.
+	var recLines map[string]time.Time
+	for i := range a.cfg.Hotlines.Numbers {
+		n := &a.cfg.Hotlines.Numbers[i]
+		if d, own := a.cfg.RecordingRetentionDays(n); own {
+			if recLines == nil {
+				recLines = map[string]time.Time{}
+			}
+			recLines[n.Number] = now.Add(-time.Duration(d) * 24 * time.Hour)
+		}
+	}
+	recs, err := a.st.PurgeRecordings(ctx, recLines)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Error("retention purge of recordings failed", "err", err)
+		}
+		return
+	}
 	res, err := a.st.PurgeLines(ctx, before, perLine)
+	res.Recordings += recs
 	if err != nil {
 		if ctx.Err() == nil {
 			a.log.Error("retention purge failed", "before", before, "err", err)
