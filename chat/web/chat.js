@@ -6,6 +6,7 @@
     ko: {
       privacyH: "개인정보 수집·이용 안내",
       privacy: "수집 항목: 이름, 전화번호, 상담 대화 내용. 목적: 문의에 답변하고 요청 시 다시 연락드리기 위함. 보관 기간: 상담이 끝나고 {0}일이 지나면 이름, 전화번호, 대화 내용을 삭제합니다. 이름과 전화번호는 입력하지 않으셔도 상담받을 수 있습니다.",
+      privacyNoCb: "수집 항목: 이름, 상담 대화 내용. 목적: 문의에 답변하기 위함. 보관 기간: 상담이 끝나고 {0}일이 지나면 이름과 대화 내용을 삭제합니다. 이름은 입력하지 않으셔도 상담받을 수 있습니다.",
       title: "채팅 상담", skip: "본문으로 건너뛰기", hotline: "상담 전화번호", topic: "상담 주제", name: "이름 (선택)",
       phone: "전화번호 (선택, 콜백용)", phoneHint: "입력하시면 대기 중 콜백을 예약할 수 있습니다.", start: "상담 시작",
       waiting: "상담사 연결 대기 중", longWait: "대기 시간이 깁니다. 대기 순서를 유지한 채 전화를 받으시거나 메시지를 남기실 수 있습니다.",
@@ -31,6 +32,7 @@
     en: {
       privacyH: "How we use your personal information",
       privacy: "We collect: your name, phone number and the conversation. Why: to answer you and to call you back if you ask. How long: your name, phone number and the conversation are deleted {0} days after the chat ends. Giving your name and phone number is optional; you can chat without them.",
+      privacyNoCb: "We collect: your name and the conversation. Why: to answer you. How long: your name and the conversation are deleted {0} days after the chat ends. Giving your name is optional; you can chat without it.",
       title: "Chat with us", skip: "Skip to content", hotline: "Hotline", topic: "Topic", name: "Name (optional)",
       phone: "Phone (optional, for callback)", phoneHint: "With a phone number you can book a callback while waiting.", start: "Start chat",
       waiting: "Waiting for an agent", longWait: "The wait is long. You can get a call back without losing your place, or leave a message.",
@@ -99,8 +101,13 @@
     $("lang-en").setAttribute("aria-pressed", String(lang === "en"));
     fillHotlines();
     renderHours();
+  }
+  // noCallbacks: the chosen line places no callbacks, so the page neither
+  // asks for a phone number nor says it collects one.
+  function noCallbacks() { return !!(hoursInfo && !hoursInfo.callbacks); }
+  function renderPrivacy() {
     $("privacy").hidden = retentionDays === null;
-    if (retentionDays !== null) { $("privacy-text").textContent = t("privacy")(lineRetention()); }
+    if (retentionDays !== null) { $("privacy-text").textContent = t(noCallbacks() ? "privacyNoCb" : "privacy")(lineRetention()); }
   }
   function setLang(l) {
     if (LANGS.indexOf(l) < 0) { l = "ko"; }
@@ -130,6 +137,9 @@
   }
   function renderHours() {
     var j = hoursInfo, box = $("hours");
+    $("phone-field").hidden = noCallbacks();
+    if (noCallbacks()) { $("phone").value = ""; }
+    renderPrivacy();
     $("start-btn").textContent = j && !j.open ? t("leaveStart") : t("start");
     if (!j) { box.hidden = true; return; }
     box.hidden = false;
