@@ -156,6 +156,7 @@ func (s *Service) apiLogout(w http.ResponseWriter, r *http.Request, sess *sessio
 		t.Stop()
 		delete(s.grace, agent)
 	}
+	delete(s.gone, agent)
 	loggedIn := sess.Role == RoleAgent && s.m.agent(agent).State != "offline"
 	s.mu.Unlock()
 	if loggedIn {

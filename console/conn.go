@@ -141,6 +141,7 @@ func (s *Service) register(c *conn) bool {
 		t.Stop()
 		delete(s.grace, agent)
 	}
+	delete(s.gone, agent)
 	if c.sess.Role == RoleAgent {
 		s.m.agent(agent).Online = true
 	}
@@ -161,6 +162,7 @@ func (s *Service) unregisterLocked(c *conn) {
 			s.emitLocked("agent_state", *a, s.superList())
 			if !s.closed && a.State != "offline" {
 				s.grace[agent] = time.AfterFunc(s.opts.LogoutGrace, func() { s.graceExpired(agent) })
+				s.gone[agent] = s.now()
 			}
 		}
 	}

@@ -186,7 +186,8 @@ type Service struct {
 	wrap    map[router.AgentID][]wrapItem // contacts awaiting a disposition
 	forced  map[router.AgentID]forcedState
 	grace   map[router.AgentID]*time.Timer
-	subs    map[router.ContactID]func() // chat subscriptions; nil value = pending
+	gone    map[router.AgentID]time.Time // when an agent's console went away (reconciler)
+	subs    map[router.ContactID]func()  // chat subscriptions; nil value = pending
 	closed  bool
 	out     chan outMsg // events to the dispatcher
 }
@@ -232,6 +233,7 @@ func newService(h hubAPI, st Store, opts Options) (*Service, error) {
 		wrap:    make(map[router.AgentID][]wrapItem),
 		forced:  make(map[router.AgentID]forcedState),
 		grace:   make(map[router.AgentID]*time.Timer),
+		gone:    make(map[router.AgentID]time.Time),
 		subs:    make(map[router.ContactID]func()),
 		out:     make(chan outMsg, 8192),
 	}

@@ -40,6 +40,7 @@ type Hub struct {
 	done    chan struct{}
 	maxIdle time.Duration
 	metrics *hubMetrics
+	lose    func(router.Event) bool // WithLoss (tests)
 }
 
 type request struct {
@@ -78,6 +79,11 @@ func WithFirstContactID(id uint64) HubOption { return func(h *Hub) { h.nextID.St
 // WithTickEvery sets the longest interval between Ticks even when the engine
 // has no deadline, so statistics deltas flow (default 1 s).
 func WithTickEvery(d time.Duration) HubOption { return func(h *Hub) { h.maxIdle = d } }
+
+// WithLoss drops every event lose reports true for, as if it were lost on
+// its way to the engine: Submit and Do report success and nothing is
+// applied. For tests that lose an event on purpose (the reconciler's).
+func WithLoss(lose func(router.Event) bool) HubOption { return func(h *Hub) { h.lose = lose } }
 
 // NewHub returns a hub owning engine. Call AddSink before Run.
 func NewHub(engine *router.Engine, opts ...HubOption) *Hub {
@@ -144,6 +150,12 @@ func (h *Hub) Query(ctx context.Context, fn func(e *router.Engine)) error {
 }
 
 func (h *Hub) enqueue(r request) error {
+	if h.lose != nil && r.ev != nil && h.lose(r.ev) {
+		if r.reply != nil {
+			r.reply <- result{}
+		}
+		return nil
+	}
 	if !h.running.Load() {
 		select {
 		case <-h.done:

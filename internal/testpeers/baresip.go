@@ -136,3 +136,10 @@ func (p *Baresip) DecodedBytes() int64 {
 	}
 	return n
 }
+
+// Kill kills the phone at once (no BYE, no de-REGISTER, no more RTP): a
+// phone that vanished. It waits for the process to exit.
+func (p *Baresip) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}

@@ -39,6 +39,12 @@ type Options struct {
 	// DrainTimeout bounds how long Shutdown waits for calls and chats in
 	// flight before ending them (default 10 s).
 	DrainTimeout time.Duration
+
+	// For tests in this package: lose hub events or sink commands on
+	// purpose (the reconciler's tests), and a short console logout grace.
+	loseEvent   func(router.Event) bool
+	loseCommand func(sink string, c router.Command) bool
+	logoutGrace time.Duration
 }
 
 // App is one running onecall.
@@ -192,7 +198,8 @@ func (a *App) build(ctx context.Context) error {
 	a.hub = server.NewHub(a.engine,
 		server.WithInboxSize(cfg.Server.Limits.InboxSize),
 		server.WithLogger(a.log.With("component", "hub")),
-		server.WithFirstContactID(maxID))
+		server.WithFirstContactID(maxID),
+		server.WithLoss(a.opts.loseEvent))
 	if err := a.registerMetrics(); err != nil {
 		return err
 	}
@@ -291,10 +298,6 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.reg.Register(a.sip.Collector()); err != nil {
 		return fmt.Errorf("sip metrics: %w", err)
 	}
-	a.reconcile = newReconciler(a.hub, cfg.Server.Routing.ReconcileEvery.D(), a.log.With("component", "reconciler"), a.sip.LiveContacts)
-	if err := a.reg.Register(a.reconcile.repairs); err != nil {
-		return fmt.Errorf("reconciler metrics: %w", err)
-	}
 	if err := a.reg.Register(a.sip.MediaCollector()); err != nil {
 		return fmt.Errorf("rtp metrics: %w", err)
 	}
@@ -321,13 +324,19 @@ func (a *App) build(ctx context.Context) error {
 		LockFor:             cfg.Server.Console.LockoutFor.D(),
 		Queues:              consoleQueues(cfg),
 		LoginsPerMinute:     cfg.Server.Limits.Rate.LoginsPerMinute,
+		LogoutGrace:         a.opts.logoutGrace,
 	})
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
-	a.hub.AddSink(a.chat.Sink())
-	a.hub.AddSink(a.sip.Sink())
-	a.hub.AddSink(a.console.Sink())
+	a.reconcile = newReconciler(a.hub, cfg.Server.Routing.ReconcileEvery.D(), a.log.With("component", "reconciler"),
+		liveSides{calls: a.sip.LiveContacts, chats: a.chat, cons: a.console})
+	if err := a.reg.Register(a.reconcile.repairs); err != nil {
+		return fmt.Errorf("reconciler metrics: %w", err)
+	}
+	a.hub.AddSink(a.lossy("chat", a.chat.Sink()))
+	a.hub.AddSink(a.lossy("sip", a.sip.Sink()))
+	a.hub.AddSink(a.lossy("console", a.console.Sink()))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
@@ -539,4 +548,23 @@ func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	w.Write([]byte("ready\n"))
+}
+
+// lossy is s, minus the commands Options.loseCommand drops (tests only).
+func (a *App) lossy(name string, s server.Sink) server.Sink {
+	lose := a.opts.loseCommand
+	if lose == nil {
+		return s
+	}
+	return server.SinkFunc(func(cmds []router.Command) {
+		kept := make([]router.Command, 0, len(cmds))
+		for _, c := range cmds {
+			if !lose(name, c) {
+				kept = append(kept, c)
+			}
+		}
+		if len(kept) > 0 {
+			s.Deliver(kept)
+		}
+	})
 }

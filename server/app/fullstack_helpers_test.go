@@ -37,8 +37,14 @@ func fsStart(t *testing.T, dataDir string) *fsApp {
 // fsStartAt is fsStart with another configuration (fsConfig).
 func fsStartAt(t *testing.T, configPath, dataDir string) *fsApp {
 	t.Helper()
+	return fsStartOpts(t, configPath, dataDir, nil)
+}
+
+// fsStartOpts is fsStartAt with the options edited by edit (nil: none).
+func fsStartOpts(t *testing.T, configPath, dataDir string, edit func(*Options)) *fsApp {
+	t.Helper()
 	logs := &testpeers.Buffer{}
-	a, err := New(t.Context(), Options{
+	opts := Options{
 		ConfigPath:   configPath,
 		DataDir:      dataDir,
 		HTTPAddr:     "127.0.0.1:0",
@@ -46,7 +52,11 @@ func fsStartAt(t *testing.T, configPath, dataDir string) *fsApp {
 		Demo:         true,
 		Logger:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		DrainTimeout: time.Second,
-	})
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	a, err := New(t.Context(), opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -12,34 +12,77 @@ import (
 )
 
 // The reconciler repairs what a lost event leaves behind (issue 17): every
-// routing.reconcile_every it compares the engine's live voice contacts
-// with the SIP front end's live calls, and a contact with no call in two
-// sweeps in a row (the second sweep rules out a call ending or starting
-// between the two reads) is ended with EndStuck, which frees its agent.
-// Each repair is logged and counted in
-// onecall_reconciler_repairs_total{kind}. Booked callbacks have no call by
-// design and are left alone. Chats and console connections are not swept
-// (a chat outlives its citizen's connection by design).
+// routing.reconcile_every it compares the engine's live contacts and
+// logged-in agents with the transports' live counterparts:
+//
+//   - a voice contact with no SIP call, or a chat contact with no live chat
+//     in the chat service, is ended with EndStuck (which frees its agent);
+//   - a chat the chat service still runs whose contact routing no longer
+//     has (its final command was lost) is ended in the chat ("stuck");
+//   - an agent logged in whose console went away more than the console's
+//     logout grace (plus one sweep) ago is logged out (the console's own
+//     logout was lost).
+//
+// A contact or chat is repaired only when two sweeps in a row find it
+// without its counterpart (the second rules out one starting or ending
+// between the two reads). Each repair is logged ("reconciler repair: ...")
+// and counted in onecall_reconciler_repairs_total{kind}. Booked callbacks
+// have no call or chat by design and are left alone; a chat outlives its
+// citizen's connection by design (the chat service's own idle timers end
+// it), so the live chat, not the citizen's socket, is its counterpart.
 
-// repairVoiceContact is the kind of a voice contact without a live call.
-const repairVoiceContact = "voice_contact"
+// Repair kinds (the metric's label).
+const (
+	repairVoiceContact = "voice_contact" // voice contact without a live call
+	repairChatContact  = "chat_contact"  // chat contact without a live chat
+	repairChatOrphan   = "chat_orphan"   // live chat without a routed contact
+	repairConsoleAgent = "console_agent" // agent logged in, console gone past the grace
+)
+
+// liveSides are the transports' live counterparts the reconciler reads.
+type liveSides struct {
+	calls func() map[router.ContactID]bool // live SIP calls
+	chats chatSide                         // nil: chats not swept
+	cons  consoleSide                      // nil: consoles not swept
+}
+
+type chatSide interface {
+	LiveContacts() map[router.ContactID]bool
+	EndOrphan(id router.ContactID) bool
+}
+
+type consoleSide interface {
+	GoneConsoles() map[router.AgentID]time.Time
+	ForgetGone(agent router.AgentID, since time.Time)
+	LogoutGrace() time.Duration
+}
 
 type reconciler struct {
 	hub     *server.Hub
 	every   time.Duration
 	log     *slog.Logger
-	calls   func() map[router.ContactID]bool // the live SIP calls
+	sides   liveSides
+	now     func() time.Time
 	repairs *prometheus.CounterVec
 
-	// missing counts consecutive sweeps that found a contact without a
-	// call (owned by run's goroutine).
-	missing map[router.ContactID]int
+	// missing counts consecutive sweeps that found a contact (or chat)
+	// without its counterpart (owned by run's goroutine).
+	missing map[missKey]int
 }
 
-func newReconciler(hub *server.Hub, every time.Duration, log *slog.Logger, calls func() map[router.ContactID]bool) *reconciler {
-	return &reconciler{hub: hub, every: every, log: log, calls: calls, missing: map[router.ContactID]int{},
+type missKey struct {
+	kind string
+	id   router.ContactID
+}
+
+func newReconciler(hub *server.Hub, every time.Duration, log *slog.Logger, sides liveSides) *reconciler {
+	r := &reconciler{hub: hub, every: every, log: log, sides: sides, now: time.Now, missing: map[missKey]int{},
 		repairs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "onecall_reconciler_repairs_total",
 			Help: "State the reconciler repaired because it had no live counterpart, by kind."}, []string{"kind"})}
+	for _, k := range []string{repairVoiceContact, repairChatContact, repairChatOrphan, repairConsoleAgent} {
+		r.repairs.WithLabelValues(k) // exported at 0 from the start
+	}
+	return r
 }
 
 func (r *reconciler) run(ctx context.Context) {
@@ -55,43 +98,120 @@ func (r *reconciler) run(ctx context.Context) {
 	}
 }
 
-// sweep runs one comparison. The engine is read first, the calls second:
-// a call that started after the engine read is irrelevant, one that ended
-// in between is missing once only (its end reaches the engine before the
-// next sweep).
+// sweep runs one comparison. The engine is read first, the transports
+// second: a contact that started after the engine read is irrelevant, one
+// that ended in between is missing once only (its end reaches the engine,
+// or its close reaches the transport, before the next sweep).
 func (r *reconciler) sweep(ctx context.Context) {
-	var contacts []router.ContactView
+	var voice, chats []router.ContactView
+	var agents []router.AgentView
 	qctx, cancel := context.WithTimeout(ctx, r.every)
-	err := r.hub.Query(qctx, func(e *router.Engine) { contacts = e.LiveContacts(router.Voice) })
+	err := r.hub.Query(qctx, func(e *router.Engine) {
+		voice = e.LiveContacts(router.Voice)
+		if r.sides.chats != nil {
+			chats = e.LiveContacts(router.Chat)
+		}
+		if r.sides.cons != nil {
+			agents = e.Snapshot().Agents
+		}
+	})
 	cancel()
 	if err != nil {
 		r.log.Warn("reconciler: engine query failed", "err", err)
 		return
 	}
-	calls := r.calls()
-	seen := make(map[router.ContactID]bool, len(contacts))
-	for _, c := range contacts {
-		if c.State == router.CallbackBooked || calls[c.ID] {
-			continue
+	seen := map[missKey]bool{}
+	r.sweepContacts(repairVoiceContact, voice, r.sides.calls(), seen)
+	if r.sides.chats != nil {
+		live := r.sides.chats.LiveContacts()
+		r.sweepContacts(repairChatContact, chats, live, seen)
+		routed := make(map[router.ContactID]bool, len(chats))
+		for _, c := range chats {
+			routed[c.ID] = true
 		}
-		seen[c.ID] = true
-		r.missing[c.ID]++
-		if r.missing[c.ID] < 2 {
+		for id := range live {
+			if routed[id] || !r.twice(repairChatOrphan, id, seen) {
+				continue
+			}
+			if r.sides.chats.EndOrphan(id) {
+				r.repaired(repairChatOrphan, "reconciler repair: chat without a routed contact ended", "contact_id", uint64(id))
+			}
+		}
+	}
+	for k := range r.missing {
+		if !seen[k] {
+			delete(r.missing, k)
+		}
+	}
+	if r.sides.cons != nil {
+		r.sweepConsoles(agents)
+	}
+}
+
+// sweepContacts ends the engine's contacts (of one kind) that have no live
+// counterpart in two sweeps in a row.
+func (r *reconciler) sweepContacts(kind string, contacts []router.ContactView, live map[router.ContactID]bool, seen map[missKey]bool) {
+	for _, c := range contacts {
+		if c.State == router.CallbackBooked || live[c.ID] || !r.twice(kind, c.ID, seen) {
 			continue
 		}
 		if err := r.hub.Submit(router.ContactEnded{Contact: c.ID, Reason: router.EndStuck}); err != nil {
-			r.log.Warn("reconciler: repair not submitted", "contact_id", uint64(c.ID), "err", err)
+			r.log.Warn("reconciler: repair not submitted", "kind", kind, "contact_id", uint64(c.ID), "err", err)
 			continue
 		}
-		r.repairs.WithLabelValues(repairVoiceContact).Inc()
-		r.log.Warn("reconciler repair: voice contact without a live call ended", "kind", repairVoiceContact,
-			"contact_id", uint64(c.ID), "state", c.State.String(), "agent_id", string(c.Agent), "queue", c.Queue)
-		delete(r.missing, c.ID)
-		delete(seen, c.ID)
-	}
-	for id := range r.missing {
-		if !seen[id] {
-			delete(r.missing, id)
+		msg := "reconciler repair: voice contact without a live call ended"
+		if kind == repairChatContact {
+			msg = "reconciler repair: chat contact without a live chat ended"
 		}
+		r.repaired(kind, msg, "contact_id", uint64(c.ID), "state", c.State.String(), "agent_id", string(c.Agent), "queue", c.Queue)
 	}
+}
+
+// twice records that id lacks its counterpart in this sweep and reports
+// whether it did in the previous one too (then the record is dropped: the
+// repair follows).
+func (r *reconciler) twice(kind string, id router.ContactID, seen map[missKey]bool) bool {
+	k := missKey{kind, id}
+	r.missing[k]++
+	if r.missing[k] < 2 {
+		seen[k] = true
+		return false
+	}
+	delete(r.missing, k)
+	return true
+}
+
+// sweepConsoles logs out the agents still logged in whose console went
+// away longer ago than the console's grace plus one sweep.
+func (r *reconciler) sweepConsoles(agents []router.AgentView) {
+	gone := r.sides.cons.GoneConsoles()
+	if len(gone) == 0 {
+		return
+	}
+	bound := r.sides.cons.LogoutGrace() + r.every
+	now := r.now()
+	for _, a := range agents {
+		since, ok := gone[a.ID]
+		if !ok {
+			continue
+		}
+		if !a.LoggedIn {
+			r.sides.cons.ForgetGone(a.ID, since)
+			continue
+		}
+		if now.Sub(since) < bound {
+			continue
+		}
+		if err := r.hub.Submit(router.AgentLoggedOut{Agent: a.ID}); err != nil {
+			r.log.Warn("reconciler: repair not submitted", "kind", repairConsoleAgent, "agent_id", string(a.ID), "err", err)
+			continue
+		}
+		r.repaired(repairConsoleAgent, "reconciler repair: agent without a console logged out",
+			"agent_id", string(a.ID), "state", a.State.String(), "console_gone_s", int(now.Sub(since).Seconds()))
+	}
+}
+
+func (r *reconciler) repaired(kind, msg string, args ...any) {
+	r.repairs.WithLabelValues(kind).Inc()
+	r.log.Warn(msg, append([]any{"kind", kind}, args...)...)
 }
