@@ -26,8 +26,10 @@ type Leg interface {
 	Play(ctx context.Context, c *clip) error
 	// DTMF delivers keys from RFC 4733 and SIP INFO.
 	DTMF() <-chan rune
-	// Connect routes this leg's received audio to peer (nil: drop it).
-	Connect(peer Leg)
+	// Connect routes this leg's received audio to sink (nil: drop it):
+	// the other leg of a two-way bridge, or the leg's input in a mixer
+	// (mixer.go).
+	Connect(sink audioSink)
 	// Counters are RTP packets received and sent on this leg.
 	Counters() (rx, tx uint64)
 	// LastRTP is when the last RTP packet arrived (the answer time before any).
@@ -37,14 +39,25 @@ type Leg interface {
 	OnHold() bool
 	Hangup(ctx context.Context) error
 
-	// relay queues one frame of the peer's audio for the media clock: gap
-	// is how many samples the source skipped before it (silence
-	// suppression), marker the source's talkspurt mark.
-	relay(p []byte, gap uint32, marker bool) error
-	// flushRelay drops relayed frames not yet sent (the bridge is down).
-	flushRelay()
+	// A leg is the audioSink of its bridged peer: relay queues one frame of
+	// the peer's audio for the media clock.
+	audioSink
+	// sendMix sends one frame of a mixer's output now (the mixer's tick
+	// paces it); gap and marker as for relay.
+	sendMix(p []byte, gap uint32, marker bool) error
 	pushDTMF(r rune)
 	setRemoteHold(h bool)
+}
+
+// audioSink takes a leg's received audio from its pump: a bridged peer leg
+// or a mixer input.
+type audioSink interface {
+	// relay takes one frame of audio: gap is how many samples the source
+	// skipped before it (silence suppression), marker the source's
+	// talkspurt mark.
+	relay(p []byte, gap uint32, marker bool) error
+	// flushRelay drops frames not yet sent (the sink was disconnected).
+	flushRelay()
 }
 
 // diagoLeg implements Leg over diago's DialogMedia.
@@ -58,11 +71,12 @@ type diagoLeg struct {
 
 	clock *mediaClock
 
-	// wmu serialises the two senders: the clock (prompts, music) and the
-	// peer's pump (relay). pw's own pacing (Write) is never used.
+	// wmu serialises the senders, all on clock ticks: prompts and music,
+	// the bridged peer's relayed audio (rq) and a mixer's output (sendMix).
+	// pw's own pacing (Write) is never used.
 	wmu     sync.Mutex
 	pw      *media.RTPPacketWriter
-	sending uint8 // what sent the last frame: 0 nothing yet, srcClock, srcRelay
+	sending uint8 // what sent the last frame: 0 nothing yet, srcClock, srcRelay, srcMix
 	rq      relayQueue
 
 	peer    atomic.Pointer[peerRef]
@@ -74,7 +88,7 @@ type diagoLeg struct {
 	rec     atomic.Pointer[recorder] // taps both directions (recorder.go)
 }
 
-type peerRef struct{ l Leg }
+type peerRef struct{ l audioSink }
 
 func newDiagoLeg(ctx context.Context, clock *mediaClock, callID string, med *diago.DialogMedia, hangup func(context.Context) error) (*diagoLeg, error) {
 	props := diago.MediaProps{}
@@ -126,7 +140,7 @@ func (l *diagoLeg) OnHold() bool { return l.held.Load() }
 
 func (l *diagoLeg) setRemoteHold(h bool) { l.held.Store(h) }
 
-func (l *diagoLeg) Connect(peer Leg) {
+func (l *diagoLeg) Connect(peer audioSink) {
 	var old *peerRef
 	if peer == nil {
 		old = l.peer.Swap(nil)
@@ -164,6 +178,7 @@ func (l *diagoLeg) pushDTMF(r rune) {
 const (
 	srcClock uint8 = 1 + iota
 	srcRelay
+	srcMix
 )
 
 // sendFrame sends one frame of a prompt now; the clock paces the calls.
@@ -172,6 +187,11 @@ func (l *diagoLeg) sendFrame(p []byte) error { return l.send(p, 0, false, srcClo
 // sendRelayed sends one relayed frame now (the clock's relayQueue tick).
 func (l *diagoLeg) sendRelayed(p []byte, gap uint32, marker bool) error {
 	return l.send(p, gap, marker, srcRelay)
+}
+
+// sendMix sends one frame of a mixer's output now (the mixer's tick).
+func (l *diagoLeg) sendMix(p []byte, gap uint32, marker bool) error {
+	return l.send(p, gap, marker, srcMix)
 }
 
 // send writes one frame from src: the timestamp first skips gap samples,
