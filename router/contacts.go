@@ -589,6 +589,7 @@ func (e *Engine) settle(a *agent) {
 
 // close ends c's life in routing: exactly one ContactClosed.
 func (e *Engine) close(c *contact, r EndReason, why string) {
+	e.dropConsult(c, why)
 	e.unlist(c)
 	e.unpin(c)
 	if c.agent != nil {
@@ -615,6 +616,7 @@ func (e *Engine) transfer(ev ContactTransferred) error {
 	if !ok {
 		return fmt.Errorf("%w: %d", ErrUnknownContact, ev.Contact)
 	}
+	e.dropConsult(c, "transferred")
 	out := ev.ToQueue == "" && ev.ToAgent == ""
 	q := c.q
 	if ev.ToQueue != "" {

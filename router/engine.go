@@ -133,6 +133,10 @@ func (e *Engine) Apply(ev Event, now time.Time) ([]Command, error) {
 		err = e.reload(ev.Config)
 	case AgentUpserted:
 		err = e.upsert(ev.Agent)
+	case ConsultRequested:
+		err = e.consultRequest(ev)
+	case ConsultUpdated:
+		err = e.consultUpdate(ev)
 	default:
 		err = fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
 	}

@@ -176,6 +176,7 @@ const (
 	tAnnounce
 	tPark
 	tRetry
+	tConsult
 )
 
 type timer struct {

@@ -84,6 +84,7 @@ type contact struct {
 	annEWT      time.Duration
 	routeQ      bool // queued in Engine.toRoute
 	callback    bool // a booked callback placed agent first
+	consult     *consult // running consult (consult.go)
 }
 
 // membership is one queue an agent serves.

@@ -482,6 +482,19 @@ func parseEvent(verb string, args []string, start time.Time) (Event, error) {
 		return ev, nil
 	case "callback":
 		return CallbackRequested{Contact: id, Number: m["number"]}, nil
+	case "consult":
+		return ConsultRequested{Contact: id, By: AgentID(m["by"]), ToQueue: m["queue"], ToAgent: AgentID(m["agent"]),
+			ToNumber: m["number"], Note: m["note"]}, nil
+	case "consultstep":
+		if err := need(2); err != nil {
+			return nil, err
+		}
+		for st := ConsultStarted; st <= ConsultLeft; st++ {
+			if st.String() == pos[1] {
+				return ConsultUpdated{Contact: id, Step: st, Reason: m["reason"]}, nil
+			}
+		}
+		return nil, fmt.Errorf("consult step %q", pos[1])
 	}
 	return nil, fmt.Errorf("unknown verb %q", verb)
 }
@@ -556,6 +569,13 @@ func rel(t, start time.Time) string {
 	return "@" + t.Sub(start).String()
 }
 
+func relOrNone(t, start time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return rel(t, start)
+}
+
 func fmtCmd(c Command, start time.Time) (kind, text string) {
 	switch c := c.(type) {
 	case Offer:
@@ -578,6 +598,9 @@ func fmtCmd(c Command, start time.Time) (kind, text string) {
 		return "contact", fmt.Sprintf("contact c%d %v q=%s agent=%s reason=%q", c.Contact, c.State, c.Queue, c.Agent, c.Reason)
 	case QueueStats:
 		return "stats", "stats " + fmtQueue(c.Stats)
+	case ConsultChanged:
+		return "consult", fmt.Sprintf("%s c%d by=%s agent=%s q=%s number=%s note=%q deadline=%s reason=%q",
+			c.Step, c.Contact, c.By, c.Agent, c.Queue, c.Number, c.Note, relOrNone(c.Deadline, start), c.Reason)
 	case Transferred:
 		return "transferred", fmt.Sprintf("transferred c%d from=%s talked=%v by=%s %s->%s agent=%s number=%s note=%q",
 			c.Contact, c.From, c.Talked, c.By, c.FromQueue, c.ToQueue, c.ToAgent, c.ToNumber, c.Note)

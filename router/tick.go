@@ -91,6 +91,8 @@ func (e *Engine) live(t timer) bool {
 		return c.state == Waiting && c.missed != nil && c.offerSeq == t.n
 	case tBound:
 		return c.state == Waiting || c.state == Talking || c.state == Offered
+	case tConsult:
+		return c.consult != nil && !c.consult.talking && c.consult.seq == t.n
 	}
 	return false
 }
@@ -106,6 +108,8 @@ func (e *Engine) fire(t timer) {
 	}
 	c := e.contacts[t.cid]
 	switch t.kind {
+	case tConsult:
+		e.consultTimedOut(c)
 	case tOffer:
 		why := "offer timed out after " + secs(c.q.offerTimeout(c.ch))
 		a := e.withdraw(c, why, true)
