@@ -23,13 +23,13 @@ import (
 type ConsultStep uint8
 
 const (
-	ConsultStarted   ConsultStep = iota + 1 // requested: the target rings
-	ConsultAnswered                         // the target answered: agent and target talk, the citizen holds
-	ConsultCancelled                        // the agent went back to the citizen; the target is free
-	ConsultFailed                           // the target did not answer, was busy or rejected
-	ConsultCompleted                        // the citizen was joined to the target; the agent left
-	ConsultConference                       // all three talk
-	ConsultLeft                             // the target left the conference; agent and citizen talk on
+	ConsultStarted    ConsultStep = iota + 1 // requested: the target rings
+	ConsultAnswered                          // the target answered: agent and target talk, the citizen holds
+	ConsultCancelled                         // the agent went back to the citizen; the target is free
+	ConsultFailed                            // the target did not answer, was busy or rejected
+	ConsultCompleted                         // the citizen was joined to the target; the agent left
+	ConsultConference                        // all three talk
+	ConsultLeft                              // the target left the conference; agent and citizen talk on
 )
 
 func (s ConsultStep) String() string {

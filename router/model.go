@@ -82,8 +82,8 @@ type contact struct {
 	talkAt      time.Time
 	annPos      int
 	annEWT      time.Duration
-	routeQ      bool // queued in Engine.toRoute
-	callback    bool // a booked callback placed agent first
+	routeQ      bool     // queued in Engine.toRoute
+	callback    bool     // a booked callback placed agent first
 	consult     *consult // running consult (consult.go)
 }
 
