@@ -87,6 +87,13 @@ var errorText = map[string][2]string{
 	"transfer_note_too_long":      {"메모는 500자까지 쓸 수 있습니다.", "The note is limited to 500 characters."},
 	"calls_unavailable":           {"통화 기능을 사용할 수 없습니다.", "Calls are unavailable."},
 	"contact_not_yours":           {"연락 %d은(는) 본인의 연락이 아닙니다.", "Contact %d is not yours."},
+	"consult_unavailable":         {"협의 전환 기능을 사용할 수 없습니다.", "Consult transfers are unavailable."},
+	"consult_not_talking":         {"상담 중인 음성 통화만 협의 전환할 수 있습니다.", "Only a voice call you are talking on can be consulted."},
+	"consult_active":              {"이미 협의 중입니다. 먼저 완료하거나 취소하세요.", "A consult is already running; complete or cancel it first."},
+	"consult_none":                {"진행 중인 협의가 없습니다.", "There is no consult on this call."},
+	"consult_ringing":             {"상대가 아직 받지 않았습니다. 취소만 할 수 있습니다.", "The consulted party has not answered yet; you can only cancel."},
+	"consult_no_agent_free":       {"지금 받을 수 있는 상담사가 없습니다.", "No agent is free to take the consult now."},
+	"consult_no_conference":       {"3자 통화를 지금 사용할 수 없습니다.", "The conference is not available now."},
 }
 
 // coded builds the coded error code with its ko/en text (errorText).

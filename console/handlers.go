@@ -196,6 +196,18 @@ func (s *Service) handle(c *conn, m clientMsg) (any, error) {
 		return nil, s.transfer(ctx, user, a)
 	case "transfer_targets":
 		return s.targets(ctx, user), nil
+	case "consult":
+		if err := agentOnly(); err != nil {
+			return nil, err
+		}
+		return nil, s.consult(ctx, user, a)
+	case "consult_cancel", "consult_complete", "conference":
+		if err := agentOnly(); err != nil {
+			return nil, err
+		}
+		step := map[string]router.ConsultStep{"consult_cancel": router.ConsultCancelled,
+			"consult_complete": router.ConsultCompleted, "conference": router.ConsultConference}[m.Cmd]
+		return nil, s.consultEnd(ctx, user, a, step)
 	case "contact_history":
 		return s.contactHistory(ctx, c.sess, router.ContactID(a.Contact))
 	case "hold", "resume", "hangup":

@@ -54,8 +54,10 @@ type ContactView struct {
 	// Why is the routing decision of the latest offer as reason codes
 	// with parameters (router.Why); the console words them in its
 	// language.
-	Why        []WhyView `json:"why,omitempty"`
-	citizenRaw string    // unmasked, never sent
+	Why []WhyView `json:"why,omitempty"`
+	// Consult is the running consult of a voice call (console/consult.go).
+	Consult    *ConsultView `json:"consult,omitempty"`
+	citizenRaw string       // unmasked, never sent
 }
 
 // WhyView is one step of a routing decision (router.Why); zero fields are

@@ -378,6 +378,8 @@ func (s *Service) Deliver(cmds []router.Command) {
 			}
 			s.emitLocked("transferred", transferredEvent{Contact: uint64(c.Contact), Channel: channelName(c.Channel),
 				Transfer: transferView(c), WrapUp: c.From != "" && c.Talked}, s.agentTargets(c.From))
+		case router.ConsultChanged:
+			s.consultChangedLocked(c)
 		case router.ContactClosed:
 			prev := c.Agent
 			if v := s.m.contacts[c.Contact]; v != nil && v.Agent != "" && prev == "" {

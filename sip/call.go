@@ -44,6 +44,8 @@ const (
 	opTransfer
 	opShutdown
 	opMediaUpdate
+	opConsult    // start a consult (consult.go)
+	opConsultEnd // cancel, complete or conference (step)
 )
 
 type ctlMsg struct {
@@ -51,7 +53,8 @@ type ctlMsg struct {
 	to    TransferTarget
 	by    router.AgentID
 	note  string
-	refer *referReq // the agent phone's REFER (opTransfer), answered by the call
+	refer *referReq          // the agent phone's REFER (opTransfer), answered by the call
+	step  router.ConsultStep // opConsultEnd
 	reply chan error
 }
 
@@ -120,6 +123,8 @@ type call struct {
 	outside *outCall
 	// recorder writes the call's recording (call_recording.go).
 	recorder *recorder
+	// consult is the running consult (consult.go).
+	consult *consultRun
 }
 
 type offerState struct {
@@ -417,6 +422,8 @@ func (c *call) finish() {
 		}
 	}
 	c.offer = nil
+	// Every leg ends with the citizen's call, the consult's too.
+	c.dropConsult()
 	if c.agentLeg != nil {
 		c.hangupAgent()
 	}

@@ -76,7 +76,7 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		return true
 	case opMediaUpdate:
 		// The agent phone's re-INVITE: sendonly/inactive = hold.
-		if c.phase == phaseTalking && c.agentLeg != nil && !c.held {
+		if c.phase == phaseTalking && c.agentLeg != nil && !c.held && c.consult == nil {
 			switch h := c.agentLeg.OnHold(); {
 			case h && !c.phoneHeld:
 				c.phoneHeld = true
@@ -92,7 +92,17 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		reply(ErrNotTalking)
 		return false
 	}
+	if c.consult != nil && m.op != opConsultEnd && m.op != opHangup {
+		reply(ErrConsultActive)
+		return false
+	}
 	switch m.op {
+	case opConsult:
+		reply(c.startConsult(ctx, m))
+		return false
+	case opConsultEnd:
+		reply(c.endConsult(m.step))
+		return false
 	case opHold:
 		c.held = true
 		c.unbridge()

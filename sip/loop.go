@@ -26,6 +26,15 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 		if c.outside != nil {
 			outDone = c.outside.leg.Context().Done()
 		}
+		var consultRes <-chan consultResult
+		var consultDone <-chan struct{}
+		if k := c.consult; k != nil {
+			if k.leg == nil {
+				consultRes = k.res
+			} else {
+				consultDone = k.leg.Context().Done()
+			}
+		}
 		var dtmf <-chan rune
 		if c.phase == phaseWaiting && c.offer == nil {
 			dtmf = c.leg.DTMF()
@@ -34,7 +43,14 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 		case <-ctx.Done():
 			c.rec.Cause = causeCitizenBye
 			return
+		case r := <-consultRes:
+			c.consultDone(r)
+		case <-consultDone:
+			c.consultLegGone()
 		case <-agentDone:
+			if c.consult != nil && c.agentLeftConsult() {
+				continue
+			}
 			c.rec.Cause = causeAgentBye
 			c.endReason = router.EndCompleted
 			c.agentGone()
@@ -219,7 +235,7 @@ func (c *call) agentGone() {
 	// This leg's own counters (a transferred call has several agent legs).
 	id := c.agentLeg.CallID()
 	for i := range c.legs {
-		if c.legs[i].Role == "agent" && c.legs[i].CallID == id && c.legs[i].Ended.IsZero() {
+		if (c.legs[i].Role == "agent" || c.legs[i].Role == "consult") && c.legs[i].CallID == id && c.legs[i].Ended.IsZero() {
 			c.legs[i].Ended = time.Now()
 			c.legs[i].RTP = store.RTPStats{PacketsReceived: rx, PacketsSent: tx}
 		}

@@ -197,6 +197,34 @@ func (c callControl) Transfer(ctx context.Context, contact router.ContactID, to 
 	return err
 }
 
+// Consult and ConsultEnd are the console's consult transfer
+// (sip/consult.go), with the SIP errors mapped to the console's.
+func (c callControl) Consult(ctx context.Context, contact router.ContactID, to console.TransferTarget, by router.AgentID, note string) error {
+	return consultErr(c.Service.Consult(ctx, contact, sip.TransferTarget{Queue: to.Queue, Agent: to.Agent, Number: to.Number}, by, note))
+}
+
+func (c callControl) ConsultEnd(ctx context.Context, contact router.ContactID, step router.ConsultStep) error {
+	return consultErr(c.Service.ConsultEnd(ctx, contact, step))
+}
+
+func consultErr(err error) error {
+	for _, m := range []struct{ from, to error }{
+		{sip.ErrConsultActive, console.ErrConsultActive},
+		{sip.ErrNoConsult, console.ErrNoConsult},
+		{sip.ErrConsultRinging, console.ErrConsultRinging},
+		{sip.ErrNoConference, console.ErrNoConference},
+		{sip.ErrNoOutside, console.ErrNoOutside},
+		{sip.ErrNumberNotAllowed, console.ErrNumberNotAllowed},
+		{sip.ErrNoCall, console.ErrCallGone},
+		{sip.ErrNotTalking, console.ErrCallGone},
+	} {
+		if errors.Is(err, m.from) {
+			return fmt.Errorf("%w (%v)", m.to, err)
+		}
+	}
+	return err
+}
+
 // lines serves the SIP front end's per-line settings from the
 // configuration: callbacks (only with an outbound trunk), caller ID and
 // the outside numbers a line's calls may be transferred to.

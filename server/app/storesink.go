@@ -69,6 +69,11 @@ func records(c router.Command) []store.Record {
 		// to where, and the note (Reason).
 		return []store.Record{store.ContactEvent{Contact: uint64(c.Contact), At: c.At, State: "transferred",
 			Queue: c.FromQueue, Agent: string(c.By), Reason: c.Reason}}
+	case router.ConsultChanged:
+		// Each consult step in the contact's history: who consulted, and
+		// the target and outcome in the reason.
+		return []store.Record{store.ContactEvent{Contact: uint64(c.Contact), At: c.At, State: c.Step.String(),
+			Queue: c.Queue, Agent: string(c.By), Reason: c.Reason}}
 	case router.AgentStateChanged:
 		return []store.Record{store.AgentStateLog{Agent: string(c.Agent), State: c.State.String(), Reason: c.Reason, At: c.At}}
 	default:
