@@ -1,0 +1,256 @@
+package app
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"onecall/internal/testpeers"
+	"onecall/router"
+)
+
+// The citizen of the consult tests is a baresip phone speaking its own
+// tone (not SIPp): what it hears is dumped, so each step can check who
+// hears whom, in a window of audio after the step.
+// agent01 speaks toneConsult1 here: the hold music has energy around
+// 600-800 Hz (toneAgent1 is 700).
+const (
+	toneCitizen  = 1100
+	toneConsult1 = 1900
+)
+
+// window is a phone's decoded audio from a mark on.
+type window struct {
+	p    *testpeers.Baresip
+	from int
+}
+
+// mark starts a window 0.2 s after the audio heard so far: what was in
+// flight when the bridge changed is not counted.
+func mark(t *testing.T, p *testpeers.Baresip) window { return window{p: p, from: len(heard(t, p)) + 1600} }
+
+// share is the share of hz in the audio heard since the mark, and how much
+// audio that is.
+func (w window) share(t *testing.T, hz int) (float64, time.Duration) {
+	s := heard(t, w.p)
+	if len(s) <= w.from {
+		return 0, 0
+	}
+	s = s[w.from:]
+	return testpeers.ToneShare(s, 8000, hz), time.Duration(len(s)) * time.Second / 8000
+}
+
+// hearsOnly waits until the window holds at least d of audio with hz at
+// more than half of it, then checks that none of the other tones reaches
+// 5 %.
+func hearsOnly(t *testing.T, who string, w window, d time.Duration, hz int, not ...int) {
+	t.Helper()
+	var msg string
+	testpeers.WaitFor(t, 20*time.Second, who+" hears "+itoa(hz)+" Hz", func() bool {
+		sh, got := w.share(t, hz)
+		msg = "heard " + got.String() + ", " + itoa(hz) + " Hz share " + ftoa(sh)
+		return got >= d && sh > 0.5
+	})
+	for _, o := range not {
+		if sh, got := w.share(t, o); sh > 0.05 {
+			t.Fatalf("%s hears %d Hz (share %s of %v): %s", who, o, ftoa(sh), got, msg)
+		}
+	}
+	t.Logf("%s: %s", who, msg)
+}
+
+// hearsNone waits for d of audio in the window and checks that none of
+// the tones reaches 5 % of it (hold music only).
+func hearsNone(t *testing.T, who string, w window, d time.Duration, tones ...int) {
+	t.Helper()
+	testpeers.WaitFor(t, 20*time.Second, who+" has "+d.String()+" of audio", func() bool {
+		_, got := w.share(t, tones[0])
+		return got >= d
+	})
+	for _, o := range tones {
+		if sh, got := w.share(t, o); sh > 0.05 {
+			t.Fatalf("%s hears %d Hz (share %s of %v) while it should hear only hold music", who, o, ftoa(sh), got)
+		}
+	}
+}
+
+// fsConsultStart brings up agent01 and agent02 (tone phones and consoles)
+// and a baresip citizen calling 110, connected to agent01 (agent02 is not
+// ready until then). It returns the contact id.
+func fsConsultStart(t *testing.T, a *fsApp) (p1, p2, cit *testpeers.Baresip, c1, c2 *fsConsole, id uint64) {
+	t.Helper()
+	p1 = fsTonePhone(t, a, "agent01", toneConsult1)
+	p2 = fsTonePhone(t, a, "agent02", toneAgent2)
+	testpeers.WaitFor(t, 15*time.Second, "agent01 and agent02 ready after their phones registered", func() bool {
+		v1, ok1 := a.agent(t, "agent01")
+		v2, ok2 := a.agent(t, "agent02")
+		return ok1 && ok2 && v1.State == router.Ready && v2.State == router.Ready
+	})
+	c1, c2 = a.fsSignIn(t, "agent01"), a.fsSignIn(t, "agent02")
+	c2.mustCall("state", map[string]any{"state": "not_ready", "reason": "break"})
+	tone := testpeers.ToneWAV(t, t.TempDir(), toneCitizen, 150*time.Second)
+	cit = testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "01055556666", Speech: tone, Control: true,
+		Quit: 170 * time.Second})
+	cit.Control(t, "dial", "sip:"+fsHotline+"@"+a.sipUDP())
+	var v struct {
+		ID uint64 `json:"id"`
+	}
+	json.Unmarshal(c1.event("connected", nil), &v)
+	id = v.ID
+	t.Logf("contact %d connected to agent01", id)
+	hearsOnly(t, "the citizen", mark(t, cit), time.Second, toneConsult1)
+	hearsOnly(t, "agent01", mark(t, p1), time.Second, toneCitizen)
+	c2.mustCall("state", map[string]any{"state": "ready"})
+	return p1, p2, cit, c1, c2, id
+}
+
+type consultEv struct {
+	Contact uint64 `json:"contact"`
+	Step    string `json:"step"`
+	By      string `json:"by"`
+	Agent   string `json:"agent"`
+	Note    string `json:"note"`
+	Reason  string `json:"reason"`
+	View    *struct {
+		ID      uint64 `json:"id"`
+		Citizen string `json:"citizen"`
+	} `json:"view"`
+}
+
+func consultStep(t *testing.T, c *fsConsole, id uint64, step string) consultEv {
+	t.Helper()
+	var ev consultEv
+	json.Unmarshal(c.event("consult", func(d json.RawMessage) bool {
+		var e consultEv
+		return json.Unmarshal(d, &e) == nil && e.Contact == id && e.Step == step
+	}), &ev)
+	return ev
+}
+
+func agentState(t *testing.T, a *fsApp, id router.AgentID) router.AgentState {
+	v, _ := a.agent(t, id)
+	return v.State
+}
+
+// TestFullStackConsult: agent01 talks with the citizen and consults
+// agent02 from the console: the citizen holds (music, not the consult
+// talk), agent02's console sees the consult from agent01 with the note
+// and the contact, agent01 and agent02 hear each other. Cancel: agent02 is
+// free again (ready, no wrap-up), agent01 and the citizen hear each other.
+// A consult to an agent who is not ready is refused. Then a consult to
+// queue gen-110 (routing picks agent02) and complete: the citizen and
+// agent02 hear each other, agent01 is in wrap-up. Every step is in the
+// contact's history and the call record.
+func TestFullStackConsult(t *testing.T) {
+	a := fsStart(t, t.TempDir())
+	p1, p2, cit, c1, c2, id := fsConsultStart(t, a)
+
+	note := "연금 문의 pension"
+	c1.mustCall("consult", map[string]any{"contact": id, "agent": "agent02", "note": note})
+	ev := consultStep(t, c2, id, "consult")
+	if ev.By != "agent01" || ev.Note != note || ev.View == nil || ev.View.ID != id {
+		t.Fatalf("agent02's consult event: %+v", ev)
+	}
+	consultStep(t, c1, id, "consult_answered")
+	w1, w2, wc := mark(t, p1), mark(t, p2), mark(t, cit)
+	if st := agentState(t, a, "agent02"); st != router.Busy {
+		t.Fatalf("agent02 while consulted: %s, want busy", st)
+	}
+	if m := c1.call("consult", map[string]any{"contact": id, "agent": "agent02"}); m.Code != "consult_active" || m.Text["ko"] == "" {
+		t.Fatalf("a second consult: %+v", m)
+	}
+	hearsOnly(t, "agent01 consulting", w1, 2*time.Second, toneAgent2, toneCitizen)
+	hearsOnly(t, "agent02 consulted", w2, 2*time.Second, toneConsult1, toneCitizen)
+	hearsNone(t, "the citizen on hold", wc, 2*time.Second, toneConsult1, toneAgent2)
+
+	t.Log("cancel")
+	c1.mustCall("consult_cancel", map[string]any{"contact": id})
+	consultStep(t, c1, id, "consult_cancelled")
+	testpeers.WaitFor(t, 5*time.Second, "agent02 ready again (no wrap-up) after the cancel", func() bool {
+		return agentState(t, a, "agent02") == router.Ready
+	})
+	w1, wc = mark(t, p1), mark(t, cit)
+	hearsOnly(t, "the citizen after the cancel", wc, 2*time.Second, toneConsult1, toneAgent2)
+	hearsOnly(t, "agent01 after the cancel", w1, 2*time.Second, toneCitizen, toneAgent2)
+
+	c2.mustCall("state", map[string]any{"state": "not_ready", "reason": "break"})
+	if m := c1.call("consult", map[string]any{"contact": id, "agent": "agent02"}); m.Code != "consult_no_agent_free" || m.Text["en"] == "" {
+		t.Fatalf("a consult to an agent who is not ready: %+v", m)
+	}
+	c2.mustCall("state", map[string]any{"state": "ready"})
+
+	t.Log("consult a queue, then complete")
+	c1.mustCall("consult", map[string]any{"contact": id, "queue": "gen-110", "note": "tax"})
+	ev = consultStep(t, c2, id, "consult")
+	if ev.Agent != "agent02" {
+		t.Fatalf("routing picked %q for the queue consult, want agent02", ev.Agent)
+	}
+	consultStep(t, c1, id, "consult_answered")
+	w2 = mark(t, p2)
+	hearsOnly(t, "agent02 consulted from the queue", w2, time.Second, toneConsult1, toneCitizen)
+	c1.mustCall("consult_complete", map[string]any{"contact": id})
+	consultStep(t, c1, id, "consult_completed")
+	c2.event("connected", func(d json.RawMessage) bool { return strings.Contains(string(d), `"agent":"agent02"`) })
+	testpeers.WaitFor(t, 5*time.Second, "agent01 in wrap-up, agent02 busy with the contact", func() bool {
+		v1, _ := a.agent(t, "agent01")
+		v2, _ := a.agent(t, "agent02")
+		return v1.State == router.WrapUp && len(v1.Active) == 0 && v2.State == router.Busy && len(v2.Active) == 1
+	})
+	w2, wc = mark(t, p2), mark(t, cit)
+	hearsOnly(t, "the citizen after the complete", wc, 2*time.Second, toneAgent2, toneConsult1)
+	hearsOnly(t, "agent02 after the complete", w2, 2*time.Second, toneCitizen, toneConsult1)
+
+	testpeers.WaitFor(t, 5*time.Second, "every consult step in the contact's history", func() bool {
+		var evs []struct{ State, Agent, Reason string }
+		json.Unmarshal(c2.mustCall("contact_history", map[string]any{"contact": id}), &evs)
+		seen := map[string]bool{}
+		for _, e := range evs {
+			if e.Agent == "agent01" {
+				seen[e.State] = true
+			}
+		}
+		return seen["consult"] && seen["consult_answered"] && seen["consult_cancelled"] && seen["consult_completed"]
+	})
+	c2.mustCall("hangup", map[string]any{"contact": id})
+	rec := a.callRecordTo(t, 10*time.Second, fsHotline)
+	var legs []string
+	for _, l := range rec.Legs {
+		legs = append(legs, l.Role+" "+l.URI)
+		if l.Ended.IsZero() {
+			t.Errorf("leg %s %s not ended", l.Role, l.URI)
+		}
+	}
+	if len(rec.Legs) != 4 || rec.Legs[2].Role != "consult" || rec.Legs[3].Role != "consult" ||
+		!strings.Contains(rec.Legs[3].URI, "agent02") {
+		t.Fatalf("call record legs %v; want citizen, agent01, agent02 (cancelled consult), agent02 (completed)", legs)
+	}
+	if c := fsEndedContact(t, a.Store(), 10*time.Second, id); c.Agent != "agent02" {
+		t.Fatalf("contact ended with agent %q, want agent02", c.Agent)
+	}
+}
+
+// TestFullStackConsultCitizenLeaves: the citizen hangs up while agent01
+// consults agent02: every leg ends (agent01's and agent02's phones get
+// BYE), agent02 is ready again, agent01 goes to wrap-up.
+func TestFullStackConsultCitizenLeaves(t *testing.T) {
+	a := fsStart(t, t.TempDir())
+	_, _, cit, c1, c2, id := fsConsultStart(t, a)
+	c1.mustCall("consult", map[string]any{"contact": id, "agent": "agent02"})
+	consultStep(t, c2, id, "consult_answered")
+	cit.Control(t, "hangup", "")
+	consultStep(t, c2, id, "consult_cancelled")
+	testpeers.WaitFor(t, 10*time.Second, "agent02 ready, agent01 in wrap-up, no call left", func() bool {
+		return agentState(t, a, "agent02") == router.Ready && agentState(t, a, "agent01") == router.WrapUp &&
+			a.sip.Active() == 0
+	})
+	rec := a.callRecordTo(t, 10*time.Second, fsHotline)
+	for _, l := range rec.Legs {
+		if l.Ended.IsZero() {
+			t.Errorf("leg %s %s not ended", l.Role, l.URI)
+		}
+	}
+	if len(rec.Legs) != 3 || rec.HangupCause != "citizen-bye" {
+		t.Fatalf("call record: %d legs, cause %q", len(rec.Legs), rec.HangupCause)
+	}
+}
