@@ -28,7 +28,9 @@ type window struct {
 
 // mark starts a window 0.2 s after the audio heard so far: what was in
 // flight when the bridge changed is not counted.
-func mark(t *testing.T, p *testpeers.Baresip) window { return window{p: p, from: len(heard(t, p)) + 1600} }
+func mark(t *testing.T, p *testpeers.Baresip) window {
+	return window{p: p, from: len(heard(t, p)) + 1600}
+}
 
 // share is the share of hz in the audio heard since the mark, and how much
 // audio that is.
