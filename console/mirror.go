@@ -102,6 +102,9 @@ type QueueView struct {
 	// SLTodayN / SL15mN: contacts the SL figures count; 0 = no data (idle).
 	SLTodayN int `json:"sl_today_n"`
 	SL15mN   int `json:"sl_15m_n"`
+	// Callbacks: booked callbacks waiting in the queue for an agent (of
+	// Waiting; placed agent first).
+	Callbacks int `json:"callbacks"`
 }
 
 // chartBin is one 15-minute bin of the day chart.
@@ -298,7 +301,7 @@ func queueView(s router.QueueSnapshot) *QueueView {
 	q := &QueueView{Queue: s.Queue, Waiting: s.Waiting, LongestWaitMS: ms(s.LongestWait), SLToday: s.SLToday,
 		SL15m: s.SL15m, SL60m: s.SL60m, ASAMS: ms(s.ASA), Offered: s.Offered, Answered: s.Answered,
 		Abandoned: s.Abandoned, EstWaitMS: ms(s.EstimatedWait), Agents: make(map[string]int, len(s.AgentsByState)),
-		SLTodayN: s.SLTodayN, SL15mN: s.SL15mN}
+		SLTodayN: s.SLTodayN, SL15mN: s.SL15mN, Callbacks: s.Callbacks}
 	for st, n := range s.AgentsByState {
 		q.Agents[stateName(st)] = n
 	}

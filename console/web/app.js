@@ -340,7 +340,25 @@
   }
   const offered = () => [...S.contacts.values()].filter((c) => c.state === 'offered')
     .sort((a, b) => (a.deadline || 0) - (b.deadline || 0) || a.id - b.id);
+  // A booked callback offered agent first (attrs.kind "callback", set by
+  // sip/callback.go): accepting it makes onecall dial the citizen.
+  const isCallback = (c) => !!(c.attrs && c.attrs.kind === 'callback');
+  const CB_ATTRS = new Set(['kind', 'booked_at', 'waited_s', 'attempt', 'last_outcome', 'next_at', 'source', 'callback_number']);
+  function callbackFacts(c) {
+    const a = c.attrs || {}, out = [];
+    const add = (k, v) => { if (v !== undefined && v !== '' && v !== null) out.push([t(k), v]); };
+    add('cb_number', a.callback_number || c.citizen); add('hotline', lineName(c.number)); add('queue', queueName(c.queue));
+    if (a.booked_at) add('cb_booked', fmtTime(Date.parse(a.booked_at)));
+    if (a.waited_s !== undefined && a.waited_s !== '') add('cb_waited', fmtDur(Number(a.waited_s) * 1000));
+    if (a.source) add('cb_via', t('cb_src_' + a.source) === 'cb_src_' + a.source ? a.source : t('cb_src_' + a.source));
+    if (a.attempt) add('cb_attempt', a.attempt);
+    if (a.last_outcome) add('cb_last', t('oc_' + a.last_outcome) === 'oc_' + a.last_outcome ? a.last_outcome : t('oc_' + a.last_outcome));
+    const rest = {}; Object.keys(a).forEach((k) => { if (!CB_ATTRS.has(k)) rest[k] = a[k]; });
+    attrList(Object.assign({}, c, { attrs: rest })).forEach((kv) => out.push(kv));
+    return out;
+  }
   function offerFacts(c) {
+    if (isCallback(c)) return callbackFacts(c);
     const out = [];
     const add = (k, v) => { if (v !== undefined && v !== '' && v !== null) out.push([t(k), v]); };
     add('channel', t(c.channel)); add('hotline', lineName(c.number)); add('queue', queueName(c.queue));
@@ -383,7 +401,9 @@
       }
       if (ol.children[i] !== card) ol.insertBefore(card, ol.children[i] || null); // oldest deadline first; move only when out of place
       const tr = (c.transfers || []).slice(-1)[0];
-      card.querySelector('.offertitle').textContent = (tr ? t('transferoffer') : t('newoffer')) + ' · ' + t(c.channel);
+      card.querySelector('.offertitle').textContent = (tr ? t('transferoffer') : isCallback(c) ? t('cb_offer') : t('newoffer')) + ' · ' + t(c.channel);
+      card.classList.toggle('callbackcard', isCallback(c));
+      if (isCallback(c) && !card.querySelector('.cbnote')) card.insertBefore(el('p', 'cbnote', t('cb_note')), card.querySelector('.offercount'));
       const facts = offerFacts(c);
       if (tr) {
         facts.push([t('transferfrom'), tr.by || tr.from || '']);

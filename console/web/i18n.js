@@ -96,3 +96,17 @@ window.I18N = {
     cs_waiting: 'Waiting', cs_offered: 'Offered', cs_talking: 'Talking', cs_callback: 'Callback', citizenside: 'Citizen', agentside: 'Agent', systemside: 'System'
   }
 };
+
+// Callback offers (a booked callback offered agent first): the callback card.
+Object.assign(window.I18N.ko, {
+  cb_offer: '콜백 요청', cb_number: '걸 번호', cb_booked: '예약 시각', cb_waited: '예약 전 대기', cb_attempt: '시도',
+  cb_last: '지난 시도', cb_via: '예약 경로', cb_src_voice: '전화 대기 중', cb_src_chat: '채팅', cb_src_closed: '상담 시간 외',
+  cb_note: '수락하면 onecall이 이 번호로 전화를 겁니다. 연결될 때까지 신호음이 들립니다.',
+  oc_busy: '통화 중', 'oc_no-answer': '받지 않음', oc_failed: '실패', oc_congestion: '회선 부족', oc_rejected: '거절', 'oc_no-trunk': '발신 회선 없음', 'oc_bad-number': '잘못된 번호'
+});
+Object.assign(window.I18N.en, {
+  cb_offer: 'Callback', cb_number: 'Number to call', cb_booked: 'Booked at', cb_waited: 'Waited before booking', cb_attempt: 'Attempt',
+  cb_last: 'Last attempt', cb_via: 'Booked from', cb_src_voice: 'waiting on the phone', cb_src_chat: 'chat', cb_src_closed: 'line closed',
+  cb_note: 'When you accept, onecall calls this number; you hear ringing until the citizen answers.',
+  oc_busy: 'busy', 'oc_no-answer': 'no answer', oc_failed: 'failed', oc_congestion: 'congestion', oc_rejected: 'rejected', 'oc_no-trunk': 'no trunk', 'oc_bad-number': 'bad number'
+});

@@ -26,6 +26,9 @@ Object.assign(window.I18N.en, {
   contacts: 'Contacts', agentsn: 'Agents', sl_bar: 'SL 15 min (else today)', sl_target: 'Target',
   nodata: 'No data yet.', moveto: 'Move to queue', prio: 'Priority', actions: 'Actions'
 });
+// Pending callbacks: booked callbacks waiting in a queue for an agent.
+Object.assign(window.I18N.ko, { wb_callbacks: '콜백 대기', wb_callbacks_all: '콜백 대기 (전체)' });
+Object.assign(window.I18N.en, { wb_callbacks: 'Callbacks pending', wb_callbacks_all: 'Callbacks pending (all)' });
 
 window.OnecallWallboard = function (ctx) {
   const { S, $, el, t, send, act, toast, render, fmtDur, stName, reasonName, nowS } = ctx;
@@ -107,9 +110,9 @@ window.OnecallWallboard = function (ctx) {
 
   // ---- summary ----
   function renderSummary() {
-    let waiting = 0, longest = 0, n = 0, inSL = 0;
+    let waiting = 0, longest = 0, n = 0, inSL = 0, cbs = 0;
     S.queues.forEach((q) => {
-      waiting += q.waiting; longest = Math.max(longest, q.longest_wait_ms || 0);
+      waiting += q.waiting; cbs += q.callbacks || 0; longest = Math.max(longest, q.longest_wait_ms || 0);
       if (q.sl_today_n > 0) { n += q.sl_today_n; inSL += q.sl_today * q.sl_today_n; }
     });
     const counts = {};
@@ -119,6 +122,7 @@ window.OnecallWallboard = function (ctx) {
     kpi(t('wb_total_waiting'), waiting, waiting ? 'hot' : '');
     kpi(t('longest'), longest ? fmtDur(longest) : '—');
     kpi(t('wb_sl_all'), n ? Math.round((inSL / n) * 100) + ' %' : '—');
+    kpi(t('wb_callbacks_all'), cbs, cbs ? 'cbs hot' : 'cbs');
     ['ready', 'busy', 'wrap_up', 'not_ready'].forEach((st) => kpi(stName(st), counts[st] || 0, 'st-' + st));
   }
 
@@ -149,6 +153,7 @@ window.OnecallWallboard = function (ctx) {
     kv(t('longest'), q.longest_wait_ms ? fmtDur(q.longest_wait_ms) : '—');
     kv(t('asa'), q.answered ? fmtDur(q.asa_ms) : '—', 'deskonly');
     kv(t('abandoned'), q.abandoned, 'deskonly');
+    if (q.callbacks) kv(t('wb_callbacks'), q.callbacks, 'cbs');
     const ag = el('span', 'agentsby');
     Object.entries(q.agents || {}).forEach(([st, n]) => { if (n) ag.appendChild(el('span', 'state ' + st, stName(st) + ' ' + n)); });
     kids.push(ag);
