@@ -48,8 +48,12 @@ func seedDay(t testing.TB, st *store.Store, n int, seed uint64) {
 			end := ans.Add(time.Duration(60+rng.IntN(540)) * time.Second)
 			recs = append(recs, store.ContactUpsert{ID: id, State: "talking", Agent: agent, Answered: ans})
 			if rng.IntN(10) == 0 {
-				recs = append(recs, store.ContactEvent{Contact: id, At: ans.Add(time.Minute), State: "waiting", Queue: l.queue,
-					Reason: "transferred by " + agent + ": needs a specialist"})
+				// What the server writes for a transfer: the transfer
+				// itself, then the contact waiting again.
+				why := "transferred by " + agent + ": needs a specialist to " + l.queue
+				recs = append(recs, store.ContactEvent{Contact: id, At: ans.Add(time.Minute), State: store.EventTransferred,
+					Queue: l.queue, Agent: agent, Reason: why},
+					store.ContactEvent{Contact: id, At: ans.Add(time.Minute), State: "waiting", Queue: l.queue, Reason: why})
 				// The transfer's new answer does not move the first one.
 				recs = append(recs, store.ContactUpsert{ID: id, State: "talking", Answered: ans.Add(90 * time.Second)})
 			}

@@ -147,8 +147,18 @@ type ContactEvent struct {
 func (e ContactEvent) apply(t *wtx) error {
 	_, err := t.exec(`INSERT INTO contact_events (contact_id, at, state, queue, agent, reason) VALUES (?, ?, ?, ?, ?, ?)`,
 		int64(e.Contact), e.At.UnixMilli(), e.State, e.Queue, e.Agent, e.Reason)
+	if err != nil || e.State != EventTransferred {
+		return err
+	}
+	// The reports read the count from the contact's row.
+	_, err = t.exec(`INSERT INTO contacts (id, transfers) VALUES (?, 1)
+		ON CONFLICT (id) DO UPDATE SET transfers = contacts.transfers + 1`, int64(e.Contact))
 	return err
 }
+
+// EventTransferred is the state of the event that records a transfer
+// (one per router.Transferred); contacts.transfers counts them.
+const EventTransferred = "transferred"
 
 // Chat message sender kinds.
 const (

@@ -14,8 +14,8 @@ type ReportContact struct {
 	Arrived, Answered, Ended       time.Time
 	EndReason, Disposition         string
 	Wait, Handle                   time.Duration
-	// Transfers counts the transfers in the contact's history (events
-	// whose reason starts with "transferred").
+	// Transfers counts the transfers in the contact's history (its
+	// EventTransferred events).
 	Transfers int
 }
 
@@ -32,10 +32,11 @@ func (s *Store) ReportContacts(ctx context.Context, from, to time.Time, fn func(
 	if !to.After(from) || to.Sub(from) > maxReportSpan {
 		return ErrReportSpan
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT c.channel, c.hotline, c.queue, c.agent, c.arrived_at, c.answered_at, c.ended_at,
-		c.end_reason, c.disposition, c.wait_ms, c.handle_ms,
-		(SELECT COUNT(*) FROM contact_events e WHERE e.contact_id = c.id AND e.reason LIKE 'transferred%') AS transfers
-		FROM contacts c WHERE c.arrived_at >= ? AND c.arrived_at < ? ORDER BY c.arrived_at, c.id`,
+	// The covering index contacts_report serves this in arrival order
+	// without touching the table.
+	rows, err := s.r.QueryContext(ctx, `SELECT channel, hotline, queue, agent, arrived_at, answered_at, ended_at,
+		end_reason, disposition, wait_ms, handle_ms, transfers
+		FROM contacts INDEXED BY contacts_report WHERE arrived_at >= ? AND arrived_at < ? ORDER BY arrived_at`,
 		from.UnixMilli(), to.UnixMilli())
 	if err != nil {
 		return err
