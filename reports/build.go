@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"onecall/store"
 )
 
 // By is what a report's rows are keyed by.
@@ -25,6 +27,11 @@ type Contact struct {
 	EndReason, Disposition      string
 	Wait, Handle                time.Duration
 	Transfers                   int
+	// Callback is the status of the callback the contact booked
+	// (store.CallbackBooked ... store.CallbackCancelled), "" if none;
+	// CallbackAttempts the calls placed for it.
+	Callback         string
+	CallbackAttempts int
 }
 
 // Options shapes a report.
@@ -77,8 +84,11 @@ type Row struct {
 	WaitSum      time.Duration // of the answered
 	HandleSum    time.Duration // of the answered
 	Transfers    int
-	Other        int            // closed otherwise: refused, callback booked, redirected ...
-	Dispositions map[string]int // code -> count
+	// Callbacks booked by the interval's contacts, placed (at least one
+	// call dialled) and reached (a call answered by the citizen).
+	CallbacksBooked, CallbacksPlaced, CallbacksReached int
+	Other                                              int            // closed otherwise: refused, callback booked, redirected ...
+	Dispositions                                       map[string]int // code -> count
 }
 
 // SL is the service level, or -1 when nothing counts toward it.
@@ -190,6 +200,15 @@ func (b *Builder) Add(c Contact) {
 	}
 	if c.Disposition != "" {
 		r.Dispositions[c.Disposition]++
+	}
+	if c.Callback != "" {
+		r.CallbacksBooked++
+		if c.CallbackAttempts > 0 {
+			r.CallbacksPlaced++
+		}
+		if c.Callback == store.CallbackDone {
+			r.CallbacksReached++
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,7 +22,8 @@ var kst = time.FixedZone("KST", 9*3600)
 
 // seedDay writes a deterministic working day of n contacts on three lines
 // into st, through the store's own records (the same writes the server
-// makes): arrivals 08-20 h, a third of the 110 calls abandoned after 5-60 s,
+// makes): arrivals 08-20 h, one 110 call in twelve booking a callback (placed
+// and reached or not), a third of the other 110 calls abandoned after 5-60 s,
 // the rest answered after 0-40 s and handled 1-10 min, some transferred.
 func seedDay(t testing.TB, st *store.Store, n int, seed uint64) {
 	t.Helper()
@@ -40,10 +42,21 @@ func seedDay(t testing.TB, st *store.Store, n int, seed uint64) {
 		agent := fmt.Sprintf("agent%02d", 1+rng.IntN(20))
 		recs := []store.Record{store.ContactUpsert{ID: id, Channel: ch, Hotline: l.line, Queue: l.queue, Citizen: "01000000000",
 			State: "waiting", Arrived: arr}}
-		if l.queue == "gen-110" && rng.IntN(3) == 0 {
+		switch {
+		case l.queue == "gen-110" && rng.IntN(12) == 0:
+			// Booked a callback after 20-80 s: it waits, or was placed
+			// 1-3 times and reached the citizen or not.
+			end := arr.Add(time.Duration(20+rng.IntN(61)) * time.Second)
+			cb := store.Callback{Contact: id, CitizenNumber: "01000000000", Hotline: l.line, Queue: l.queue, Arrived: arr,
+				Booked: end, Status: store.CallbackBooked}
+			if cb.Attempts = rng.IntN(4); cb.Attempts > 0 {
+				cb.Status = []string{store.CallbackDone, store.CallbackFailed, store.CallbackDialing}[rng.IntN(3)]
+			}
+			recs = append(recs, store.ContactUpsert{ID: id, State: "callback-booked", Ended: end, EndReason: "callback"}, cb)
+		case l.queue == "gen-110" && rng.IntN(3) == 0:
 			end := arr.Add(time.Duration(5+rng.IntN(56)) * time.Second)
 			recs = append(recs, store.ContactUpsert{ID: id, State: "ended", Ended: end, EndReason: "abandoned"})
-		} else {
+		default:
 			ans := arr.Add(time.Duration(rng.IntN(41)) * time.Second)
 			end := ans.Add(time.Duration(60+rng.IntN(540)) * time.Second)
 			recs = append(recs, store.ContactUpsert{ID: id, State: "talking", Agent: agent, Answered: ans})
@@ -186,6 +199,9 @@ func TestBuilderFigures(t *testing.T) {
 		{Queue: "gen-110", Arrived: at, Ended: at.Add(5 * s), Wait: 5 * s, EndReason: "abandoned"},   // before threshold: not held against SL
 		{Queue: "gen-110", Arrived: at, Ended: at.Add(50 * s), Wait: 50 * s, EndReason: "abandoned"}, // after: counts
 		{Queue: "gen-110", Arrived: at, Ended: at, EndReason: "refused-closed"},
+		{Queue: "gen-110", Arrived: at, Ended: at.Add(40 * s), Wait: 40 * s, EndReason: "callback", Callback: store.CallbackDone, CallbackAttempts: 2},
+		{Queue: "gen-110", Arrived: at, Ended: at.Add(40 * s), Wait: 40 * s, EndReason: "callback", Callback: store.CallbackFailed, CallbackAttempts: 3},
+		{Queue: "gen-110", Arrived: at, Ended: at.Add(40 * s), Wait: 40 * s, EndReason: "callback", Callback: store.CallbackBooked},
 		{Queue: "gen-110", Arrived: from.AddDate(0, 0, 1)}, // outside the period
 	} {
 		b.Add(c)
@@ -195,7 +211,8 @@ func TestBuilderFigures(t *testing.T) {
 		t.Fatalf("rows %+v", rows)
 	}
 	r := rows[0]
-	if r.Offered != 5 || r.Answered != 2 || r.Abandoned != 2 || r.Other != 1 || r.Transfers != 1 ||
+	if r.Offered != 8 || r.Answered != 2 || r.Abandoned != 2 || r.Other != 4 || r.Transfers != 1 ||
+		r.CallbacksBooked != 3 || r.CallbacksPlaced != 2 || r.CallbacksReached != 1 ||
 		r.InSL != 1 || r.SLBase != 3 || r.ASA() != 20*s || r.AHT() != 200*s || r.Dispositions["resolved"] != 1 {
 		t.Fatalf("row %+v (ASA %v AHT %v)", r, r.ASA(), r.AHT())
 	}
@@ -222,10 +239,22 @@ func BenchmarkReportDay(b *testing.B) {
 	from := time.Date(2026, 12, 7, 0, 0, 0, 0, kst)
 	o := testConfig().Options(from, from.AddDate(0, 0, 1), ByQueue, 15*time.Minute)
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		rows, err := Build(context.Background(), st, o)
 		if err != nil || len(rows) == 0 {
 			b.Fatal(err, len(rows))
 		}
 	}
+	// The process's CPU time per report: the figure that does not depend
+	// on how busy the shared machine is.
+	b.ReportMetric((cpuTime() - cpu0).Seconds()/float64(b.N), "cpu-s/op")
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

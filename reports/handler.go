@@ -35,7 +35,8 @@ func Build(ctx context.Context, src Source, o Options) ([]Row, error) {
 	err = src.ReportContacts(ctx, o.From, o.To, func(c store.ReportContact) error {
 		b.Add(Contact{Channel: c.Channel, Line: c.Hotline, Queue: c.Queue, Agent: c.Agent, Arrived: c.Arrived,
 			Answered: c.Answered, Ended: c.Ended, EndReason: c.EndReason, Disposition: c.Disposition,
-			Wait: c.Wait, Handle: c.Handle, Transfers: c.Transfers})
+			Wait: c.Wait, Handle: c.Handle, Transfers: c.Transfers,
+			Callback: c.Callback, CallbackAttempts: c.CallbackAttempts})
 		return nil
 	})
 	if err != nil {

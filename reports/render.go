@@ -14,7 +14,7 @@ import (
 
 // CSVHeader is the header of WriteCSV.
 var CSVHeader = []string{"start", "key", "offered", "answered", "abandoned", "other", "sl", "asa_seconds",
-	"aht_seconds", "transfers", "dispositions"}
+	"aht_seconds", "transfers", "callbacks_booked", "callbacks_placed", "callbacks_reached", "dispositions"}
 
 // WriteCSV writes rows with CSVHeader; sl is empty where nothing counted
 // toward it; dispositions are code=count pairs joined by ';'.
@@ -28,7 +28,8 @@ func WriteCSV(w io.Writer, rows []Row) error {
 		}
 		_ = cw.Write([]string{r.Start.Format(time.RFC3339), r.Key, strconv.Itoa(r.Offered), strconv.Itoa(r.Answered),
 			strconv.Itoa(r.Abandoned), strconv.Itoa(r.Other), sl, strconv.FormatFloat(r.ASA().Seconds(), 'f', 1, 64),
-			strconv.FormatFloat(r.AHT().Seconds(), 'f', 1, 64), strconv.Itoa(r.Transfers), dispositions(r.Dispositions)})
+			strconv.FormatFloat(r.AHT().Seconds(), 'f', 1, 64), strconv.Itoa(r.Transfers), strconv.Itoa(r.CallbacksBooked),
+			strconv.Itoa(r.CallbacksPlaced), strconv.Itoa(r.CallbacksReached), dispositions(r.Dispositions)})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -59,6 +60,9 @@ type jsonRow struct {
 	ASASeconds   float64        `json:"asa_seconds"`
 	AHTSeconds   float64        `json:"aht_seconds"`
 	Transfers    int            `json:"transfers"`
+	CBBooked     int            `json:"callbacks_booked"`
+	CBPlaced     int            `json:"callbacks_placed"` // at least one call dialled
+	CBReached    int            `json:"callbacks_reached"`
 	Dispositions map[string]int `json:"dispositions"`
 }
 
@@ -68,7 +72,7 @@ func WriteJSON(w io.Writer, rows []Row) error {
 	for i, r := range rows {
 		out[i] = jsonRow{Start: r.Start, Key: r.Key, Offered: r.Offered, Answered: r.Answered, Abandoned: r.Abandoned,
 			Other: r.Other, ASASeconds: r.ASA().Seconds(), AHTSeconds: r.AHT().Seconds(), Transfers: r.Transfers,
-			Dispositions: r.Dispositions}
+			CBBooked: r.CallbacksBooked, CBPlaced: r.CallbacksPlaced, CBReached: r.CallbacksReached, Dispositions: r.Dispositions}
 		if v := r.SL(); v >= 0 {
 			out[i].SL = &v
 		}
@@ -196,8 +200,8 @@ SL = answered within the queue's threshold / (answered + abandoned after it). �
 <h2>Volume · 건수</h2>{{.Volume}}
 <h2>Service level · 서비스 수준</h2>{{.SL}}
 <h2>Table · 표</h2>
-<table><thead><tr><th scope="col">start</th><th scope="col">{{.P.By}}</th><th scope="col">offered</th><th scope="col">answered</th><th scope="col">abandoned</th><th scope="col">other</th><th scope="col">SL</th><th scope="col">ASA s</th><th scope="col">AHT s</th><th scope="col">transfers</th><th scope="col">dispositions</th></tr></thead><tbody>
-{{range .Rows}}<tr><td>{{.Start.Format "2006-01-02 15:04"}}</td><td>{{.Name}}</td><td>{{.Offered}}</td><td>{{.Answered}}</td><td>{{.Abandoned}}</td><td>{{.Other}}</td><td>{{.SL}}</td><td>{{.ASA}}</td><td>{{.AHT}}</td><td>{{.Transfers}}</td><td>{{.Disp}}</td></tr>
+<table><thead><tr><th scope="col">start</th><th scope="col">{{.P.By}}</th><th scope="col">offered</th><th scope="col">answered</th><th scope="col">abandoned</th><th scope="col">other</th><th scope="col">SL</th><th scope="col">ASA s</th><th scope="col">AHT s</th><th scope="col">transfers</th><th scope="col">callbacks booked</th><th scope="col">placed</th><th scope="col">reached</th><th scope="col">dispositions</th></tr></thead><tbody>
+{{range .Rows}}<tr><td>{{.Start.Format "2006-01-02 15:04"}}</td><td>{{.Name}}</td><td>{{.Offered}}</td><td>{{.Answered}}</td><td>{{.Abandoned}}</td><td>{{.Other}}</td><td>{{.SL}}</td><td>{{.ASA}}</td><td>{{.AHT}}</td><td>{{.Transfers}}</td><td>{{.CallbacksBooked}}</td><td>{{.CallbacksPlaced}}</td><td>{{.CallbacksReached}}</td><td>{{.Disp}}</td></tr>
 {{end}}</tbody></table>{{end}}
 </body></html>
 `))

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 )
@@ -17,6 +16,11 @@ type ReportContact struct {
 	// Transfers counts the transfers in the contact's history (its
 	// EventTransferred events).
 	Transfers int
+	// Callback is the status of the callback the contact booked
+	// (CallbackBooked ... CallbackCancelled), "" if none; CallbackAttempts
+	// is the calls placed for it so far.
+	Callback         string
+	CallbackAttempts int
 }
 
 // maxReportSpan bounds one report query (a quarter of contacts at the
@@ -33,24 +37,32 @@ func (s *Store) ReportContacts(ctx context.Context, from, to time.Time, fn func(
 		return ErrReportSpan
 	}
 	// The covering index contacts_report serves this in arrival order
-	// without touching the table.
-	rows, err := s.r.QueryContext(ctx, `SELECT channel, hotline, queue, agent, arrived_at, answered_at, ended_at,
-		end_reason, disposition, wait_ms, handle_ms, transfers
-		FROM contacts INDEXED BY contacts_report WHERE arrived_at >= ? AND arrived_at < ? ORDER BY arrived_at`,
+	// without touching the table; the callback, if the contact booked
+	// one, is one lookup by its key.
+	rows, err := s.r.QueryContext(ctx, `SELECT c.channel, c.hotline, c.queue, c.agent, COALESCE(c.arrived_at, 0),
+		COALESCE(c.answered_at, 0), COALESCE(c.ended_at, 0), c.end_reason, c.disposition, c.wait_ms, c.handle_ms,
+		c.transfers, COALESCE(b.status, ''), COALESCE(b.attempts, 0)
+		FROM contacts c INDEXED BY contacts_report LEFT JOIN callbacks b ON b.contact_id = c.id
+		WHERE c.arrived_at >= ? AND c.arrived_at < ? ORDER BY c.arrived_at`,
 		from.UnixMilli(), to.UnixMilli())
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	ms := func(n int64) time.Time {
+		if n == 0 {
+			return time.Time{}
+		}
+		return time.UnixMilli(n).UTC()
+	}
 	for rows.Next() {
 		var rc ReportContact
-		var arr, ans, end sql.NullInt64
-		var wait, handle int64
+		var arr, ans, end, wait, handle int64
 		if err := rows.Scan(&rc.Channel, &rc.Hotline, &rc.Queue, &rc.Agent, &arr, &ans, &end,
-			&rc.EndReason, &rc.Disposition, &wait, &handle, &rc.Transfers); err != nil {
+			&rc.EndReason, &rc.Disposition, &wait, &handle, &rc.Transfers, &rc.Callback, &rc.CallbackAttempts); err != nil {
 			return err
 		}
-		rc.Arrived, rc.Answered, rc.Ended = fromMS(arr), fromMS(ans), fromMS(end)
+		rc.Arrived, rc.Answered, rc.Ended = ms(arr), ms(ans), ms(end)
 		rc.Wait, rc.Handle = time.Duration(wait)*time.Millisecond, time.Duration(handle)*time.Millisecond
 		if err := fn(rc); err != nil {
 			return err
