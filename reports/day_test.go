@@ -248,7 +248,7 @@ func BenchmarkReportDay(b *testing.B) {
 	}
 	// The process's CPU time per report: the figure that does not depend
 	// on how busy the shared machine is.
-	b.ReportMetric((cpuTime() - cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 }
 
 func cpuTime() time.Duration {
