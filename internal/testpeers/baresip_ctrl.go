@@ -47,6 +47,12 @@ func (p *Baresip) Control(t testing.TB, command, params string) string {
 	return out
 }
 
+// TryControl is Control returning the error instead of failing the test
+// (for commands that may be refused, such as hangup with no call).
+func (p *Baresip) TryControl(command, params string) (string, error) {
+	return p.control(command, params)
+}
+
 func (p *Baresip) control(command, params string) (string, error) {
 	if p.CtrlPort == 0 {
 		return "", errors.New("baresip started without Control")
