@@ -125,6 +125,8 @@ type call struct {
 	recorder *recorder
 	// consult is the running consult (consult.go).
 	consult *consultRun
+	// mix is the conference mixer of a consult (conference.go).
+	mix *mixer
 }
 
 type offerState struct {

@@ -169,7 +169,7 @@ func (c *call) dialConsult(k *consultRun, num string) {
 // ringConsult rings the consulted agent's registered phone until the
 // routing deadline.
 func (c *call) ringConsult(k *consultRun, cc router.ConsultChanged) {
-	fail := func(reason string) { k.res <- consultResult{err: errors.New(reason)} }
+	fail := func(reason string) { k.res <- consultResult{err: ringRefused(reason)} }
 	var uri string
 	ok := false
 	if c.s.opts.Locator != nil {
@@ -269,10 +269,19 @@ func dropResult(r consultResult) {
 	}
 }
 
-// consultFailReason says why a ring failed, for the console and history.
+// ringRefused is a consult that was not rung: its text is the reason.
+type ringRefused string
+
+func (r ringRefused) Error() string { return string(r) }
+
+// failReason says why a ring failed, for the console and history.
 func (k *consultRun) failReason(err error) string {
 	if k.timedOut.Load() {
 		return "no answer"
+	}
+	var rr ringRefused
+	if errors.As(err, &rr) {
+		return string(rr)
 	}
 	var de *DialError
 	if errors.As(err, &de) {
@@ -285,8 +294,6 @@ func (k *consultRun) failReason(err error) string {
 		return "rejected"
 	case strings.Contains(s, "480"), strings.Contains(s, "408"), strings.Contains(s, "487"):
 		return "no answer"
-	case !strings.Contains(s, " "):
-		return s
 	}
 	return "failed"
 }

@@ -256,3 +256,95 @@ func TestFullStackConsultCitizenLeaves(t *testing.T) {
 		t.Fatalf("call record: %d legs, cause %q", len(rec.Legs), rec.HangupCause)
 	}
 }
+
+// hearsBoth waits until the window holds at least d of audio with both
+// tones at 20 % or more each, then checks the listener's own tone stays
+// under 5 % (nobody hears themself in a conference).
+func hearsBoth(t *testing.T, who string, w window, d time.Duration, hz1, hz2, own int) {
+	t.Helper()
+	var msg string
+	testpeers.WaitFor(t, 20*time.Second, who+" hears "+itoa(hz1)+" and "+itoa(hz2)+" Hz", func() bool {
+		s1, got := w.share(t, hz1)
+		s2, _ := w.share(t, hz2)
+		msg = "heard " + got.String() + ", " + itoa(hz1) + " Hz " + ftoa(s1) + ", " + itoa(hz2) + " Hz " + ftoa(s2)
+		return got >= d && s1 > 0.2 && s2 > 0.2
+	})
+	if sh, _ := w.share(t, own); sh > 0.05 {
+		t.Fatalf("%s hears itself (%d Hz share %s): %s", who, own, ftoa(sh), msg)
+	}
+	t.Logf("%s: %s", who, msg)
+}
+
+// TestFullStackConsultConference: agent01 consults agent02 and makes it a
+// conference: each of the three hears the other two and never itself.
+// Cancel drops agent02 (ready again; agent01 and the citizen talk on). A
+// second conference, then agent01's phone hangs up: agent02 keeps the
+// citizen (they hear each other), agent01 goes to wrap-up.
+func TestFullStackConsultConference(t *testing.T) {
+	a := fsStart(t, t.TempDir())
+	p1, p2, cit, c1, c2, id := fsConsultStart(t, a)
+	conf := func() {
+		c1.mustCall("consult", map[string]any{"contact": id, "agent": "agent02"})
+		consultStep(t, c1, id, "consult_answered")
+		c1.mustCall("conference", map[string]any{"contact": id})
+		consultStep(t, c2, id, "conference")
+		w1, w2, wc := mark(t, p1), mark(t, p2), mark(t, cit)
+		hearsBoth(t, "the citizen in the conference", wc, 2*time.Second, toneConsult1, toneAgent2, toneCitizen)
+		hearsBoth(t, "agent01 in the conference", w1, 2*time.Second, toneCitizen, toneAgent2, toneConsult1)
+		hearsBoth(t, "agent02 in the conference", w2, 2*time.Second, toneCitizen, toneConsult1, toneAgent2)
+	}
+	conf()
+	t.Log("agent02 leaves")
+	c1.mustCall("consult_cancel", map[string]any{"contact": id})
+	consultStep(t, c1, id, "conference_left")
+	testpeers.WaitFor(t, 5*time.Second, "agent02 ready again after leaving the conference", func() bool {
+		return agentState(t, a, "agent02") == router.Ready
+	})
+	hearsOnly(t, "the citizen after agent02 left", mark(t, cit), 2*time.Second, toneConsult1, toneAgent2)
+	hearsOnly(t, "agent01 after agent02 left", mark(t, p1), 2*time.Second, toneCitizen, toneAgent2)
+
+	conf()
+	t.Log("agent01's phone hangs up")
+	p1.Control(t, "hangup", "")
+	consultStep(t, c2, id, "consult_completed")
+	testpeers.WaitFor(t, 10*time.Second, "agent01 in wrap-up, agent02 busy with the contact", func() bool {
+		v1, _ := a.agent(t, "agent01")
+		v2, _ := a.agent(t, "agent02")
+		return v1.State == router.WrapUp && len(v1.Active) == 0 && v2.State == router.Busy && len(v2.Active) == 1
+	})
+	hearsOnly(t, "the citizen after agent01 left", mark(t, cit), 2*time.Second, toneAgent2, toneConsult1)
+	hearsOnly(t, "agent02 after agent01 left", mark(t, p2), 2*time.Second, toneCitizen, toneConsult1)
+	c2.mustCall("hangup", map[string]any{"contact": id})
+	rec := a.callRecordTo(t, 10*time.Second, fsHotline)
+	for _, l := range rec.Legs {
+		if l.Ended.IsZero() {
+			t.Errorf("leg %s %s not ended", l.Role, l.URI)
+		}
+	}
+	if len(rec.Legs) != 4 {
+		t.Fatalf("call record: %d legs, want citizen, agent01, agent02 twice", len(rec.Legs))
+	}
+}
+
+// TestFullStackConsultNotReached: the consulted agent is ready but has no
+// phone registered: the consult fails at once with a reason on the
+// console, agent01 is back with the citizen (they hear each other) and
+// agent03 is ready again.
+func TestFullStackConsultNotReached(t *testing.T) {
+	a := fsStart(t, t.TempDir())
+	p1, _, cit, c1, _, id := fsConsultStart(t, a)
+	c3 := a.fsSignIn(t, "agent03")
+	c3.call("login", nil)
+	c3.mustCall("state", map[string]any{"state": "ready"})
+	c1.mustCall("consult", map[string]any{"contact": id, "agent": "agent03", "note": "no phone"})
+	ev := consultStep(t, c1, id, "consult_failed")
+	if !strings.Contains(ev.Reason, "not registered") {
+		t.Fatalf("the failed consult's reason: %q", ev.Reason)
+	}
+	consultStep(t, c3, id, "consult_failed")
+	testpeers.WaitFor(t, 5*time.Second, "agent03 ready again, agent01 busy", func() bool {
+		return agentState(t, a, "agent03") == router.Ready && agentState(t, a, "agent01") == router.Busy
+	})
+	hearsOnly(t, "the citizen after the failed consult", mark(t, cit), 2*time.Second, toneConsult1)
+	hearsOnly(t, "agent01 after the failed consult", mark(t, p1), 2*time.Second, toneCitizen)
+}
