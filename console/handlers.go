@@ -31,6 +31,8 @@ type snapshot struct {
 	// DispositionRequired lists the queues whose contacts need a saved
 	// disposition before Ready.
 	DispositionRequired []string `json:"disposition_required"`
+	// CanMute: the call controls can mute the agent toward the citizen.
+	CanMute bool `json:"can_mute"`
 }
 
 type me struct {
@@ -57,6 +59,7 @@ func (s *Service) snapshotLocked(sess *session) snapshot {
 		QueueInfo:           s.opts.Queues,
 		DispositionRequired: []string{},
 	}
+	_, sn.CanMute = s.opts.Calls.(CallMuter)
 	for q, req := range s.opts.DispositionRequired {
 		if req {
 			sn.DispositionRequired = append(sn.DispositionRequired, q)
@@ -210,6 +213,24 @@ func (s *Service) handle(c *conn, m clientMsg) (any, error) {
 		return nil, s.consultEnd(ctx, user, a, step)
 	case "contact_history":
 		return s.contactHistory(ctx, c.sess, router.ContactID(a.Contact))
+	case "mute", "unmute":
+		if err := s.ownContact(agentOnly, user, a.Contact, "talking"); err != nil {
+			return nil, err
+		}
+		mu, ok := s.opts.Calls.(CallMuter)
+		if !ok {
+			return nil, errors.New("mute unavailable")
+		}
+		id := router.ContactID(a.Contact)
+		op := mu.Unmute
+		if m.Cmd == "mute" {
+			op = mu.Mute
+		}
+		if err := op(ctx, id); err != nil {
+			return nil, err
+		}
+		s.setMuted(id, m.Cmd == "mute")
+		return nil, nil
 	case "hold", "resume", "hangup":
 		if err := s.ownContact(agentOnly, user, a.Contact, "talking"); err != nil {
 			return nil, err
@@ -547,6 +568,22 @@ func (s *Service) unforce(agent router.AgentID) {
 	a := s.m.agent(agent)
 	a.ForcedBy = ""
 	s.emitLocked("agent_state", *a, s.agentTargets(agent))
+}
+
+// setMuted marks a call muted (since now) or unmuted and tells the agent
+// and supervisors, so the console shows the muted state with its timer.
+func (s *Service) setMuted(id router.ContactID, muted bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.m.contacts[id]
+	if v == nil {
+		return
+	}
+	v.Muted = 0
+	if muted {
+		v.Muted = unixMS(s.now())
+	}
+	s.emitLocked("contact_state", *v, s.agentTargets(router.AgentID(v.Agent)))
 }
 
 // setHeld marks a call held (since now) or resumed and tells the agent and

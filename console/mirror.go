@@ -48,6 +48,7 @@ type ContactView struct {
 	Priority  int               `json:"priority,omitempty"`
 	Connected int64             `json:"connected,omitempty"` // unix ms
 	Held      int64             `json:"held,omitempty"`      // unix ms the call was put on hold, 0 = not held
+	Muted     int64             `json:"muted,omitempty"`     // unix ms the agent muted themselves, 0 = not muted
 	// Transfers of this contact so far, oldest first (the offer of a
 	// transferred contact says from whom, with the note).
 	Transfers []TransferView `json:"transfers,omitempty"`
@@ -225,6 +226,7 @@ func (m *mirror) apply(c router.Command, now time.Time) {
 		v := m.contact(c.Contact, now)
 		v.Agent, v.Channel, v.Queue = string(c.Agent), channelName(c.Channel), c.Queue
 		v.State, v.Deadline, v.Connected = "talking", 0, unixMS(now)
+		v.Muted = 0 // a new agent leg starts unmuted (sip: the mute is the agent's own)
 	case router.Announce:
 		v := m.contact(c.Contact, now)
 		v.Channel = channelName(c.Channel)

@@ -47,6 +47,14 @@ type CallControl interface {
 	Transfer(ctx context.Context, contact router.ContactID, to TransferTarget, by router.AgentID, note string) error
 }
 
+// CallMuter is implemented by call controls that can mute the agent: the
+// agent's audio stops reaching the citizen (the agent still hears the
+// citizen) until Unmute. The console offers mute only when Calls has it.
+type CallMuter interface {
+	Mute(ctx context.Context, contact router.ContactID) error
+	Unmute(ctx context.Context, contact router.ContactID) error
+}
+
 // ChatEvent is something that happened in a chat on the citizen's side,
 // delivered through ChatAgent.Subscribe or (*Service).CitizenEvent.
 type ChatEvent struct {

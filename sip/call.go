@@ -46,6 +46,8 @@ const (
 	opMediaUpdate
 	opConsult    // start a consult (consult.go)
 	opConsultEnd // cancel, complete or conference (step)
+	opMute
+	opUnmute
 )
 
 type ctlMsg struct {
@@ -114,6 +116,7 @@ type call struct {
 	agent     router.AgentID
 	held      bool // console hold
 	phoneHeld bool // the agent phone put the citizen on hold (re-INVITE)
+	muted     bool // console mute: the agent's audio is not relayed to the citizen
 	media     *mediaRun
 	lastAnn   time.Time
 	endReason router.EndReason

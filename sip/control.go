@@ -46,6 +46,18 @@ func (s *Service) Resume(ctx context.Context, contact router.ContactID) error {
 	return s.control(ctx, contact, ctlMsg{op: opResume})
 }
 
+// Mute stops relaying the agent's audio to the citizen; the agent still
+// hears the citizen. It lasts until Unmute or the agent leg ends (a
+// transfer's next agent starts unmuted); a hold and resume keep it.
+func (s *Service) Mute(ctx context.Context, contact router.ContactID) error {
+	return s.control(ctx, contact, ctlMsg{op: opMute})
+}
+
+// Unmute relays the agent's audio to the citizen again.
+func (s *Service) Unmute(ctx context.Context, contact router.ContactID) error {
+	return s.control(ctx, contact, ctlMsg{op: opUnmute})
+}
+
 // Hangup ends the call on both legs (ContactEnded, EndCompleted).
 func (s *Service) Hangup(ctx context.Context, contact router.ContactID) error {
 	return s.control(ctx, contact, ctlMsg{op: opHangup})
@@ -108,6 +120,15 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		c.unbridge()
 	case opResume:
 		c.bridge()
+	case opMute, opUnmute:
+		c.muted = m.op == opMute
+		if !c.held && !c.phoneHeld { // held: bridge() applies it on resume
+			if c.muted {
+				c.agentLeg.Connect(nil)
+			} else {
+				c.agentLeg.Connect(c.leg)
+			}
+		}
 	case opHangup:
 		c.rec.Cause = causeConsole
 		c.endReason = router.EndCompleted

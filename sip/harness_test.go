@@ -341,6 +341,7 @@ type citizenParams struct {
 	HoldProbes  []struct{} // then answer this many in-dialog OPTIONS
 	HoldFor     int        // ms before our BYE
 	WaitBye     int        // ms; >0: wait for the server's BYE instead
+	MediaPort   int        // >0: the SDP's audio port (a socket of the test hears what the citizen gets)
 }
 
 type agentParams struct {

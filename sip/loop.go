@@ -229,6 +229,7 @@ func (c *call) agentGone() {
 		return
 	}
 	c.leg.Connect(nil)
+	c.muted = false // a mute is the agent's own; the next agent starts unmuted
 	rx, tx := c.agentLeg.Counters()
 	c.rec.AgentRx += rx
 	c.rec.AgentTx += tx

@@ -264,6 +264,10 @@ func (c *call) bridge() {
 		return
 	}
 	c.leg.Connect(c.agentLeg)
+	if c.muted {
+		c.agentLeg.Connect(nil) // muted: the citizen still reaches the agent, not back
+		return
+	}
 	c.agentLeg.Connect(c.leg)
 }
 

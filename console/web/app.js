@@ -142,7 +142,7 @@
   function snapshot(seq, d) {
     S.seq = seq; S.clockSkew = d.server_time - Date.now();
     S.me = Object.assign(S.me || {}, d.me);
-    S.reasons = d.reasons || []; S.dispositions = d.dispositions || {}; S.canned = d.canned || {}; S.names = d.names || {}; S.required = d.disposition_required || [];
+    S.reasons = d.reasons || []; S.dispositions = d.dispositions || {}; S.canned = d.canned || {}; S.names = d.names || {}; S.required = d.disposition_required || []; S.canMute = !!d.can_mute;
     S.agent = d.agent || null;
     S.contacts = new Map((d.contacts || []).map((c) => [c.id, c]));
     S.wrap = d.wrap_up || [];
@@ -231,7 +231,8 @@
         S.selected = d.id; loadTranscript(d.id);
         break;
       case 'contact_state':
-        if (d.agent === S.me.user) S.contacts.set(d.id, Object.assign(S.contacts.get(d.id) || {}, d));
+        // held and muted are left out when cleared (resume, unmute).
+        if (d.agent === S.me.user) S.contacts.set(d.id, Object.assign(S.contacts.get(d.id) || {}, { held: 0, muted: 0 }, d));
         else { if (S.contacts.has(d.id)) S.gone.set(d.id, S.contacts.get(d.id)); S.contacts.delete(d.id); } // transferred away
         break;
       case 'transferred': {
@@ -699,6 +700,8 @@
       p.querySelector('.end').onclick = () => act('end', { contact: id });
       p.querySelector('.hold').onclick = () => act('hold', { contact: id });
       p.querySelector('.resume').onclick = () => act('resume', { contact: id });
+      p.querySelector('.mute').onclick = () => act('mute', { contact: id });
+      p.querySelector('.unmute').onclick = () => act('unmute', { contact: id });
       p.querySelector('.hangup').onclick = () => act('hangup', { contact: id });
       p.querySelector('.xfer').onclick = () => { const n = p.querySelector('.xnum').value.trim(); if (n) act('transfer', { contact: id, target: n }); };
       loadHistory(id).then(renderHistory);
@@ -722,6 +725,11 @@
     held.textContent = c.held ? t('onhold') + ' ' + fmtDur(nowS() - c.held) : '';
     p.querySelector('.hold').hidden = !!c.held;
     p.querySelector('.resume').hidden = !c.held;
+    const muted = p.querySelector('.mutedstate');
+    muted.hidden = !c.muted;
+    muted.textContent = c.muted ? t('onmute') + ' ' + fmtDur(nowS() - c.muted) : '';
+    p.querySelector('.mute').hidden = !S.canMute || !!c.muted;
+    p.querySelector('.unmute').hidden = !S.canMute || !c.muted;
     p.querySelector('.log').hidden = c.channel !== 'chat';
     const log = p.querySelector('.log');
     const lines = S.logs.get(c.id) || [];
@@ -825,13 +833,15 @@
   });
 
   // Keyboard shortcuts: Alt+A accepts the oldest offer, Alt+H holds or
-  // resumes the selected call, Alt+E ends the selected contact.
+  // resumes the selected call, Alt+M mutes or unmutes it, Alt+E ends the
+  // selected contact.
   document.addEventListener('keydown', (e) => {
     if (!e.altKey || e.ctrlKey || e.metaKey || !S.me || S.me.role !== 'agent') return;
     const k = (e.code || '').replace('Key', '').toLowerCase();
     const cur = S.contacts.get(S.selected);
     if (k === 'a') { const o = offered()[0]; if (o) { e.preventDefault(); act('accept', { contact: o.id }); } }
     if (k === 'h' && cur && cur.channel === 'voice') { e.preventDefault(); act(cur.held ? 'resume' : 'hold', { contact: cur.id }); }
+    if (k === 'm' && cur && cur.channel === 'voice' && S.canMute) { e.preventDefault(); act(cur.muted ? 'unmute' : 'mute', { contact: cur.id }); }
     if (k === 'e' && cur) { e.preventDefault(); act('end', { contact: cur.id }); }
   });
   document.addEventListener('click', askNotify, { once: true });
