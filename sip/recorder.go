@@ -43,6 +43,8 @@ type recorder struct {
 	minIn   int // fewest samples left queued in the current trim window
 	minOut  int
 	ticks   int
+	start   time.Time // the first frame's time
+	emitted int64     // frames handed to the writer (or dropped)
 
 	stats *recordStats
 	law   string
@@ -80,10 +82,15 @@ type recordStats struct {
 	trimmed         atomic.Uint64 // samples dropped from a direction's queue (overflow, delay trims)
 }
 
-// sampleFIFO is a bounded queue of G.711 samples.
+// sampleFIFO is a bounded queue of G.711 samples. It keeps one frame of
+// cushion: after it ran dry (and at the start) it gives silence until two
+// frames wait, so a frame sent a little after the tick that takes it (two
+// shards of the clock, scheduling jitter) is taken whole at the next tick
+// instead of leaving a gap.
 type sampleFIFO struct {
 	buf     [recordDepth * recordFrame]byte
 	head, n int
+	primed  bool
 }
 
 // push appends p, dropping the oldest samples past the capacity; it returns
@@ -103,7 +110,15 @@ func (q *sampleFIFO) push(p []byte) int {
 
 // pop fills dst with the oldest samples, the rest with silence.
 func (q *sampleFIFO) pop(dst []byte, silence byte) {
+	if !q.primed && q.n >= 2*len(dst) {
+		q.primed = true
+	}
 	k := min(len(dst), q.n)
+	if !q.primed {
+		k = 0
+	} else if k < len(dst) {
+		q.primed = false // ran dry: refill the cushion
+	}
 	c := copy(dst[:k], q.buf[q.head:min(q.head+k, len(q.buf))])
 	copy(dst[c:k], q.buf[:k-c])
 	q.discard(k)
@@ -151,7 +166,7 @@ func startRecorder(k *mediaClock, stats *recordStats, dir string, contact uint64
 		return nil, err
 	}
 	r := &recorder{silence: 0xFF, frames: make(chan recFrame, recordQueue), stats: stats, law: law,
-		path: path, done: make(chan recResult, 1)}
+		path: path, done: make(chan recResult, 1), start: time.Now()}
 	if law == "pcma" {
 		r.silence = 0xD5
 	}
@@ -188,13 +203,25 @@ func (r *recorder) toCitizen(p []byte) {
 	r.mu.Unlock()
 }
 
-// tick takes one frame of each direction and hands it to the writer.
+// tick takes one frame of each direction and hands it to the writer; when
+// the clock let ticks pass (a starved CPU), it makes up the frames those
+// ticks owed, so the file keeps the call's length.
 func (r *recorder) tick() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ended {
 		return true
 	}
+	due := int64(time.Since(r.start)/(20*time.Millisecond)) + 1 - r.emitted
+	for range min(max(due, 1), recordQueue) {
+		r.frame()
+	}
+	return false
+}
+
+// frame emits one frame. r.mu is held.
+func (r *recorder) frame() {
+	r.emitted++
 	var f recFrame
 	r.in.pop(f.in[:], r.silence)
 	r.out.pop(f.out[:], r.silence)
@@ -221,7 +248,6 @@ func (r *recorder) tick() bool {
 	default:
 		r.stats.dropped.Add(1)
 	}
-	return false
 }
 
 func (r *recorder) halt() { r.stop() }
