@@ -27,8 +27,8 @@ import (
 // Tones of the recording test: the citizen's and the agent phone's (the
 // hold music has almost nothing at either; it does at toneAgent1).
 const (
-	toneCitizen = 1100
-	toneAgentR  = 1500
+	recToneCitizen = 1100
+	recToneAgent  = 1500
 )
 
 // fsRecordedConfig is the shipped configuration with line 110 recorded.
@@ -248,14 +248,14 @@ func httpGet(t *testing.T, hc *http.Client, url string, hdr ...string) (*http.Re
 func TestFullStackRecordingWithConsent(t *testing.T) {
 	dataDir := t.TempDir()
 	a := fsStartAt(t, fsRecordedConfig(t), dataDir)
-	fsTonePhone(t, a, "agent01", toneAgentR)
+	fsTonePhone(t, a, "agent01", recToneAgent)
 	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
 		v, ok := a.agent(t, "agent01")
 		return ok && v.LoggedIn && v.State == router.Ready
 	})
 	con := a.fsSignIn(t, "agent01")
 
-	pcap := tonePCAP(t, t.TempDir(), toneCitizen, 40*time.Second)
+	pcap := tonePCAP(t, t.TempDir(), recToneCitizen, 40*time.Second)
 	cit := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: filepath.Join("testdata", "citizen_tone.xml"),
 		Data: struct {
 			From, PCAP string
@@ -350,13 +350,13 @@ func TestFullStackRecordingWithConsent(t *testing.T) {
 	after := seg(right, resumeAt.Sub(start)+500*time.Millisecond, rec.Ended.Sub(start)-500*time.Millisecond)
 	citizen := seg(left, talkAt.Sub(start), rec.Ended.Sub(start)-500*time.Millisecond)
 	shares := map[string]float64{
-		"right agent (talk)":   testpeers.ToneShare(talk, 8000, toneAgentR),
-		"right agent (after)":  testpeers.ToneShare(after, 8000, toneAgentR),
-		"right agent (hold)":   testpeers.ToneShare(held, 8000, toneAgentR),
+		"right agent (talk)":   testpeers.ToneShare(talk, 8000, recToneAgent),
+		"right agent (after)":  testpeers.ToneShare(after, 8000, recToneAgent),
+		"right agent (hold)":   testpeers.ToneShare(held, 8000, recToneAgent),
 		"right music (hold)":   testpeers.ToneShare(held, 8000, 660),
-		"left citizen":         testpeers.ToneShare(citizen, 8000, toneCitizen),
-		"left agent":           testpeers.ToneShare(citizen, 8000, toneAgentR),
-		"right citizen (talk)": testpeers.ToneShare(talk, 8000, toneCitizen),
+		"left citizen":         testpeers.ToneShare(citizen, 8000, recToneCitizen),
+		"left agent":           testpeers.ToneShare(citizen, 8000, recToneAgent),
+		"right citizen (talk)": testpeers.ToneShare(talk, 8000, recToneCitizen),
 	}
 	t.Logf("tone shares: %v (talk %d, hold %d, after %d samples)", shares, len(talk), len(held), len(after))
 	if shares["right agent (talk)"] < 0.6 || shares["right agent (after)"] < 0.6 {
