@@ -28,7 +28,7 @@ import (
 // hold music has almost nothing at either; it does at toneAgent1).
 const (
 	recToneCitizen = 1100
-	recToneAgent  = 1500
+	recToneAgent   = 1500
 )
 
 // fsRecordedConfig is the shipped configuration with line 110 recorded.
