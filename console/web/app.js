@@ -235,6 +235,12 @@
         if (d.agent === S.me.user) S.contacts.set(d.id, Object.assign(S.contacts.get(d.id) || {}, { held: 0, muted: 0 }, d));
         else { if (S.contacts.has(d.id)) S.gone.set(d.id, S.contacts.get(d.id)); S.contacts.delete(d.id); } // transferred away
         break;
+      case 'consult':
+        // The consulted agent sees who consults, with the note; the
+        // consulting agent why a target was not reached.
+        if (d.agent === S.me.user && d.step === 'consult') toast(t('consultfrom').replace('{by}', d.by) + (d.note ? ' · ' + d.note : ''));
+        if (d.by === S.me.user && d.step === 'consult_failed') toast(t('consultfailed').replace('{reason}', d.reason));
+        break;
       case 'transferred': {
         // A contact this agent transferred: its own wrap-up form.
         const c = S.contacts.get(d.contact) || S.gone.get(d.contact) || { id: d.contact, channel: d.channel };
@@ -704,6 +710,16 @@
       p.querySelector('.unmute').onclick = () => act('unmute', { contact: id });
       p.querySelector('.hangup').onclick = () => act('hangup', { contact: id });
       p.querySelector('.xfer').onclick = () => { const n = p.querySelector('.xnum').value.trim(); if (n) act('transfer', { contact: id, target: n }); };
+      // Consult (warm) transfer: the same picker or number; then complete,
+      // conference or cancel while it runs (docs/console-protocol.md).
+      p.querySelector('.consult').onclick = () => {
+        if (!xsel) { toast(t('e_pick_target')); xt.focus(); return; }
+        act('consult', { contact: id, queue: xsel.kind === 'queue' ? xsel.id : '', agent: xsel.kind === 'agent' ? xsel.id : '', note: p.querySelector('.xnote').value });
+      };
+      p.querySelector('.xconsult').onclick = () => { const n = p.querySelector('.xnum').value.trim(); if (n) act('consult', { contact: id, target: 'number:' + n, note: p.querySelector('.xnote').value }); };
+      p.querySelector('.ccomplete').onclick = () => act('consult_complete', { contact: id });
+      p.querySelector('.cconf').onclick = () => act('conference', { contact: id });
+      p.querySelector('.ccancel').onclick = () => act('consult_cancel', { contact: id });
       loadHistory(id).then(renderHistory);
     }
     p.querySelector('.ctitle').textContent = t(c.channel) + ' · ' + citizenLabel(c);
@@ -723,6 +739,15 @@
     const held = p.querySelector('.heldstate');
     held.hidden = !c.held;
     held.textContent = c.held ? t('onhold') + ' ' + fmtDur(nowS() - c.held) : '';
+    const k = c.consult, cc = p.querySelector('.consultctl');
+    cc.hidden = !k;
+    if (k) {
+      const who = k.agent || k.number || k.queue || '';
+      p.querySelector('.consultstate').textContent = t(k.step === 'conference' ? 'consult_conf' : k.step === 'consult_answered' ? 'consult_talking' : 'consult_ringing') + ' · ' + who;
+      p.querySelector('.ccomplete').disabled = k.step === 'consult';
+      p.querySelector('.cconf').hidden = k.step === 'conference';
+      p.querySelector('.cconf').disabled = k.step === 'consult';
+    }
     p.querySelector('.hold').hidden = !!c.held;
     p.querySelector('.resume').hidden = !c.held;
     const muted = p.querySelector('.mutedstate');
