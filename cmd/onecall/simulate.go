@@ -4,12 +4,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"onecall/configs"
+	"onecall/router"
 	"onecall/server/sim"
 )
 
@@ -26,7 +28,9 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.AHT, "aht", 3*time.Minute, "mean talk time")
 	fs.DurationVar(&o.Patience, "patience", 3*time.Minute, "mean citizen patience before abandoning")
 	seed := fs.Uint64("seed", 1, "random seed (same seed, same day)")
-	surge := fs.String("surge", "", "NUMBER:FACTOR:FROM-TO, e.g. 1350:20:10-12 (hours, KST)")
+	surge := fs.String("surge", "", "surges by line and hours, comma-separated NUMBER:FACTOR:FROM-TO, e.g. 1350:20:10-12,110:5:14-16 (hours, KST)")
+	compare := fs.String("compare", "", "also run this configuration (file or directory), or no-overflow (the same without overflow rules), on the same arrivals, and print the difference per queue")
+	htmlOut := fs.String("html", "", "write an HTML report with charts to this file")
 	perQueue := fs.Bool("queues", false, "print every queue")
 	erlang := fs.Bool("erlang", false, "check the engine against Erlang C and A: one queue, Poisson arrivals, loads 0.5-0.95")
 	eAgents := fs.Int("erlang-agents", 50, "with --erlang: agents on the queue")
@@ -39,30 +43,90 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	}
 	o.Seed = *seed
 	if *surge != "" {
-		sg, err := parseSurge(*surge)
+		sgs, err := parseSurges(*surge)
 		if err != nil {
 			fmt.Fprintf(stderr, "simulate: %v\n", err)
 			return 2
 		}
-		o.Surge = &sg
+		o.Surges = sgs
 	}
-	b, err := configs.Load(*cfgPath)
+	load := func(path string) (router.Config, error) {
+		b, err := configs.Load(path)
+		if err != nil {
+			return router.Config{}, err
+		}
+		rc, err := b.RouterConfig()
+		rc.Agents = nil
+		return rc, err
+	}
+	rc, err := load(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "onecall: %v\n", err)
 		return 1
 	}
-	rc, err := b.RouterConfig()
-	if err != nil {
-		fmt.Fprintf(stderr, "onecall: %v\n", err)
-		return 1
+	runs := []simRun{{Name: "A " + *cfgPath}}
+	cfgs := []router.Config{rc}
+	switch *compare {
+	case "":
+	case "no-overflow":
+		runs[0].Name = "A overflow on"
+		runs = append(runs, simRun{Name: "B overflow off"})
+		cfgs = append(cfgs, withoutOverflow(rc))
+	default:
+		rb, err := load(*compare)
+		if err != nil {
+			fmt.Fprintf(stderr, "onecall: %v\n", err)
+			return 1
+		}
+		runs = append(runs, simRun{Name: "B " + *compare})
+		cfgs = append(cfgs, rb)
 	}
-	rc.Agents = nil
-	o.Config = rc
-	res, err := sim.Run(o)
-	if err != nil {
-		fmt.Fprintf(stderr, "simulate: %v\n", err)
-		return 1
+	code := 0
+	for i := range runs {
+		o.Config = cfgs[i]
+		res, err := sim.Run(o)
+		if err != nil {
+			fmt.Fprintf(stderr, "simulate: %v\n", err)
+			return 1
+		}
+		runs[i].Res = res
+		if len(runs) > 1 {
+			fmt.Fprintf(stdout, "%s\n", runs[i].Name)
+		}
+		if c := printSimResult(stdout, res, *perQueue || (len(o.Surges) > 0 && len(runs) == 1)); c != 0 {
+			code = c
+		}
 	}
+	if len(runs) == 2 {
+		if err := printDiff(stdout, runs); err != nil {
+			return 1
+		}
+	}
+	if *htmlOut != "" {
+		title := "Simulated day · 모의 하루"
+		if len(runs) == 2 {
+			title = "Simulated day, two configurations · 모의 하루, 두 설정 비교"
+		}
+		if err := writeSimHTMLFile(*htmlOut, title, runs); err != nil {
+			fmt.Fprintf(stderr, "simulate: %v\n", err)
+			return 1
+		}
+	}
+	return code
+}
+
+// withoutOverflow is rc with every queue's overflow rules (borrowing
+// other queues' agents) removed.
+func withoutOverflow(rc router.Config) router.Config {
+	rc.Queues = slices.Clone(rc.Queues)
+	for i := range rc.Queues {
+		rc.Queues[i].Overflow = nil
+	}
+	return rc
+}
+
+// printSimResult prints one run; 1 when a contact was not closed exactly once.
+func printSimResult(stdout io.Writer, res sim.Result, perQueue bool) int {
 	fmt.Fprintf(stdout, "contacts %d  answered %d  abandoned %d  refused %d  callbacks %d  other %d\n",
 		res.Arrived, res.Answered, res.Abandoned, res.Refused, res.Callbacks, res.Other)
 	fmt.Fprintf(stdout, "every contact closed exactly once: %v (never closed %d, closed twice %d)\n",
@@ -73,7 +137,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	for k, v := range res.Rejected {
 		fmt.Fprintf(stdout, "rejected events: %d x %s\n", v, k)
 	}
-	if *perQueue || o.Surge != nil {
+	if perQueue {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "queue\tarrived\tanswered\tabandoned\trefused\tSL\tASA\tmax wait\t")
 		for _, q := range res.Queues {
@@ -88,6 +152,30 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// printDiff prints the two runs per queue side by side, busiest first.
+func printDiff(stdout io.Writer, runs []simRun) error {
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "queue\tarrived\tSL A\tSL B\tB-A points\tASA A\tASA B\tabandoned A\tabandoned B\trefused A\trefused B\t")
+	for _, d := range diffQueues(runs[0].Res, runs[1].Res) {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t%.1f%%\t%+.1f\t%v\t%v\t%d\t%d\t%d\t%d\t\n", d.Queue, d.A.Arrived, 100*d.A.SL, 100*d.B.SL,
+			d.SLPoints(), d.A.ASA.Round(time.Second), d.B.ASA.Round(time.Second), d.A.Abandoned, d.B.Abandoned, d.A.Refused, d.B.Refused)
+	}
+	return tw.Flush()
+}
+
+// parseSurges reads comma-separated surges.
+func parseSurges(s string) ([]sim.Surge, error) {
+	var out []sim.Surge
+	for _, p := range strings.Split(s, ",") {
+		sg, err := parseSurge(strings.TrimSpace(p))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sg)
+	}
+	return out, nil
 }
 
 func parseSurge(s string) (sim.Surge, error) {

@@ -34,6 +34,7 @@ type Options struct {
 	AnswerDelay time.Duration // mean time to accept an offer (default 3 s)
 	Day         time.Time     // the simulated day (default next Wednesday, KST)
 	Surge       *Surge
+	Surges      []Surge // more surges (with Surge, all apply)
 	Seed        uint64
 }
 
@@ -63,6 +64,8 @@ type Result struct {
 	ApplyMax                                                time.Duration
 	Queues                                                  []QueueResult
 	Rejected                                                map[string]int
+	// Timeline is the day per 15 minutes (Run only; empty for theory runs).
+	Timeline Timeline
 }
 
 type evKind uint8
@@ -107,14 +110,20 @@ type contactState struct {
 	answered bool
 	closed   int
 	offerTo  router.AgentID
+	talk     time.Duration // drawn at arrival
 	// uncounted contacts (a theory run's warm-up) route like the others
 	// but stay out of the per-queue statistics.
 	uncounted bool
 }
 
 type sim struct {
-	o        Options
-	rng      *rand.Rand
+	o   Options
+	rng *rand.Rand // agents' behaviour and arrival times
+	// crng draws what each contact brings (channel, patience, talk time)
+	// at its arrival, in arrival order: two configurations run on the
+	// same seed see the same contacts, whatever routing does. nil (theory
+	// runs): rng draws them where they are needed.
+	crng     *rand.Rand
 	eng      *router.Engine
 	evs      evHeap
 	seq      uint64
@@ -124,6 +133,7 @@ type sim struct {
 	res      Result
 	applyNs  []int64
 	waiting  int
+	tl       *timeline // nil: no timeline kept
 }
 
 type queueAcc struct {
@@ -149,6 +159,8 @@ func Run(o Options) (Result, error) {
 	}
 	s.eng = eng
 	start := o.Day.Add(8 * time.Hour)
+	s.tl = newTimeline(start)
+	s.crng = rand.New(rand.NewPCG(o.Seed^0x5851f42d4c957f2d, o.Seed+3))
 	s.login(cfg.Agents, start)
 	s.scheduleArrivals(cfg)
 	wall := time.Now()
@@ -160,6 +172,7 @@ func Run(o Options) (Result, error) {
 		s.res.HeapBytes = ms1.HeapAlloc - ms0.HeapAlloc
 	}
 	s.finish()
+	s.res.Timeline = s.tl.finish()
 	return s.res, nil
 }
 
@@ -279,7 +292,10 @@ func (s *sim) scheduleArrivals(cfg router.Config) {
 			n := numbers[s.rng.IntN(len(numbers))]
 			s.arrival(id, n, hourStart.Add(time.Duration(s.rng.Int64N(int64(time.Hour)))))
 		}
-		if sg := s.o.Surge; sg != nil && float64(8+h) >= sg.From && float64(8+h) < sg.To {
+		for _, sg := range s.surges() {
+			if float64(8+h) < sg.From || float64(8+h) >= sg.To {
+				continue
+			}
 			extra := int(float64(base) / float64(len(numbers)) * (sg.Factor - 1))
 			var target *router.HotlineDef
 			for i := range numbers {
@@ -298,6 +314,15 @@ func (s *sim) scheduleArrivals(cfg router.Config) {
 	}
 }
 
+// surges is every surge of the options.
+func (s *sim) surges() []Surge {
+	out := slices.Clone(s.o.Surges)
+	if s.o.Surge != nil {
+		out = append(out, *s.o.Surge)
+	}
+	return out
+}
+
 func (s *sim) arrival(id router.ContactID, n router.HotlineDef, at time.Time) {
 	s.contacts[id] = &contactState{queue: n.DefaultQueue}
 	s.push(simEv{at: at, kind: evArrive, contact: id, agent: router.AgentID(n.Number)})
@@ -305,6 +330,19 @@ func (s *sim) arrival(id router.ContactID, n router.HotlineDef, at time.Time) {
 
 func (s *sim) exp(mean time.Duration) time.Duration {
 	return time.Duration(s.rng.ExpFloat64() * float64(mean))
+}
+
+// contactRng draws what a contact brings.
+func (s *sim) contactRng() *rand.Rand {
+	if s.crng != nil {
+		return s.crng
+	}
+	return s.rng
+}
+
+// cexp is an exponential draw of what a contact brings.
+func (s *sim) cexp(mean time.Duration) time.Duration {
+	return time.Duration(s.contactRng().ExpFloat64() * float64(mean))
 }
 
 func (s *sim) loop() {
@@ -346,18 +384,25 @@ func (s *sim) handle(e simEv) {
 	switch e.kind {
 	case evArrive:
 		ch := router.Voice
-		if s.rng.Float64() < s.o.ChatShare {
+		if s.contactRng().Float64() < s.o.ChatShare {
 			ch = router.Chat
+		}
+		if s.crng != nil {
+			c.talk = s.cexp(s.o.AHT)
 		}
 		c.arrived = e.at
 		s.res.Arrived++
 		s.accFor(c).Arrived++
 		s.waiting++
 		s.res.PeakWaiting = max(s.res.PeakWaiting, s.waiting)
+		if s.tl != nil && !c.uncounted {
+			s.tl.slot(c.queue, e.at).Arrived++
+			s.tl.waiting(e.at, s.waiting)
+		}
 		s.apply(router.ContactArrived{Contact: e.contact, Channel: ch, Number: string(e.agent),
 			Citizen: fmt.Sprintf("010%08d", uint64(e.contact)%100000000)}, e.at)
 		if s.o.Patience > 0 {
-			s.push(simEv{at: e.at.Add(s.exp(s.o.Patience)), kind: evAbandon, contact: e.contact})
+			s.push(simEv{at: e.at.Add(s.cexp(s.o.Patience)), kind: evAbandon, contact: e.contact})
 		}
 	case evAbandon:
 		if c.closed == 0 && !c.answered {
@@ -395,6 +440,9 @@ func (s *sim) acc(q string) *queueAcc {
 }
 
 func (s *sim) apply(ev router.Event, now time.Time) {
+	if s.tl != nil {
+		s.tl.advance(now)
+	}
 	t0 := time.Now()
 	cmds, err := s.eng.Apply(ev, now)
 	s.applyNs = append(s.applyNs, time.Since(t0).Nanoseconds())
@@ -436,9 +484,25 @@ func (s *sim) command(cmd router.Command, now time.Time) {
 		if w <= s.thresh[st.queue] {
 			a.slOK++
 		}
+		if s.tl != nil && !st.uncounted {
+			sl := s.tl.slot(st.queue, st.arrived)
+			sl.Answered++
+			sl.SLBase++
+			sl.WaitSum += w
+			if w <= s.thresh[st.queue] {
+				sl.InSL++
+			}
+		}
 		s.res.Answered++
-		s.push(simEv{at: now.Add(s.exp(s.o.AHT)), kind: evTalkEnd, contact: c.Contact})
+		talk := st.talk
+		if s.crng == nil {
+			talk = s.exp(s.o.AHT)
+		}
+		s.push(simEv{at: now.Add(talk), kind: evTalkEnd, contact: c.Contact})
 	case router.AgentStateChanged:
+		if s.tl != nil {
+			s.tl.agent(c.Agent, c.State)
+		}
 		// An agent put on not-ready by a missed offer comes back a while later.
 		if c.State == router.NotReady {
 			s.push(simEv{at: now.Add(30 * time.Second), kind: evReady, agent: c.Agent})
@@ -466,8 +530,14 @@ func (s *sim) command(cmd router.Command, now time.Time) {
 		case router.EndAbandoned:
 			s.res.Abandoned++
 			a.Abandoned++
-			if now.Sub(st.arrived) > s.thresh[st.queue] {
+			late := now.Sub(st.arrived) > s.thresh[st.queue]
+			if late {
 				a.slN++
+			}
+			if s.tl != nil && !st.uncounted {
+				sl := s.tl.slot(st.queue, st.arrived)
+				sl.Abandoned++
+				sl.SLBase += b2i(late)
 			}
 		case router.EndRefusedClosed, router.EndRefusedQueueFull, router.EndMaxWait, router.EndNoQueue:
 			s.res.Refused++

@@ -106,3 +106,74 @@ func TestDayProfilePeaksAtTenToNoon(t *testing.T) {
 		t.Fatalf("10-12 h carries %v of the day, want 0.26", peak)
 	}
 }
+
+// The timeline adds up to the day's totals: arrivals and answers per
+// queue over the 15-minute intervals, the peak of waiting contacts, and
+// an occupancy between 0 and 1 that is highest around the 10-12 h peak.
+func TestTimelineAddsUpToTheDay(t *testing.T) {
+	r, err := Run(Options{Config: smallConfig(), Agents: 40, Contacts: 4000, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := r.Timeline
+	if tl.Len() < 48 || !tl.Start.Equal(r.Timeline.Start) || tl.Start.Hour() != 8 {
+		t.Fatalf("timeline of %d intervals from %v", tl.Len(), tl.Start)
+	}
+	for _, q := range r.Queues {
+		slots := tl.Queues[q.Queue]
+		var arrived, answered, abandoned int
+		for _, s := range slots {
+			arrived += s.Arrived
+			answered += s.Answered
+			abandoned += s.Abandoned
+		}
+		if len(slots) != tl.Len() || arrived != q.Arrived || answered != q.Answered || abandoned != q.Abandoned {
+			t.Errorf("%s: %d slots; arrived %d/%d answered %d/%d abandoned %d/%d", q.Queue, len(slots), arrived, q.Arrived,
+				answered, q.Answered, abandoned, q.Abandoned)
+		}
+	}
+	peak, busiest := 0, 0
+	for i, w := range tl.PeakWaiting {
+		peak = max(peak, w)
+		if tl.Occupancy[i] > 1 || (tl.Occupancy[i] < 0 && tl.Occupancy[i] != -1) {
+			t.Fatalf("occupancy %v in interval %d", tl.Occupancy[i], i)
+		}
+		if tl.Occupancy[i] > tl.Occupancy[busiest] {
+			busiest = i
+		}
+	}
+	if peak != r.PeakWaiting {
+		t.Errorf("peak waiting %d over the intervals, %d in the day", peak, r.PeakWaiting)
+	}
+	if h := tl.Start.Add(time.Duration(busiest) * SlotEvery).Hour(); h < 9 || h > 13 || tl.Occupancy[busiest] < 0.3 {
+		t.Errorf("busiest interval at %d h with occupancy %.2f", h, tl.Occupancy[busiest])
+	}
+}
+
+// Two configurations on the same seed get the same contacts (lines, times,
+// channels, patience, talk time): without overflow the figures change only
+// by what routing does, so the arrivals per line are equal.
+func TestSameSeedSameContactsAcrossConfigs(t *testing.T) {
+	cfg := smallConfig()
+	a, err := Run(Options{Config: cfg, Agents: 30, Contacts: 3000, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Queues = append([]router.QueueDef(nil), cfg.Queues...)
+	cfg.Queues[0].WrapUpVoice = 2 * time.Minute // slower wrap-up on labor: a different day for its agents
+	b, err := Run(Options{Config: cfg, Agents: 30, Contacts: 3000, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Arrived != b.Arrived || len(a.Queues) != len(b.Queues) {
+		t.Fatalf("arrivals %d vs %d", a.Arrived, b.Arrived)
+	}
+	for i := range a.Queues {
+		if a.Queues[i].Arrived != b.Queues[i].Arrived {
+			t.Errorf("%s: %d vs %d arrivals", a.Queues[i].Queue, a.Queues[i].Arrived, b.Queues[i].Arrived)
+		}
+	}
+	if a.Queues[0].ASA == b.Queues[0].ASA {
+		t.Errorf("labor's ASA unchanged by a 2-minute wrap-up: %v", a.Queues[0].ASA)
+	}
+}
