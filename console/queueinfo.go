@@ -18,4 +18,9 @@ type QueueInfo struct {
 	Institution   string `json:"institution,omitempty"`
 	InstitutionKo string `json:"institution_ko,omitempty"`
 	InstitutionEn string `json:"institution_en,omitempty"`
+	// WrapVoiceMS, WrapChatMS are the queue's wrap-up time per channel
+	// (wrap_up): the agent view counts each contact's wrap-up down from
+	// when it ended. The engine applies the same times.
+	WrapVoiceMS int64 `json:"wrap_voice_ms,omitempty"`
+	WrapChatMS  int64 `json:"wrap_chat_ms,omitempty"`
 }

@@ -146,6 +146,7 @@
     S.agent = d.agent || null;
     S.contacts = new Map((d.contacts || []).map((c) => [c.id, c]));
     S.wrap = d.wrap_up || [];
+    S.qinfo = new Map((d.queue_info || []).map((i) => [i.id, i]));
     S.queues = new Map((d.queues || []).map((q) => [q.queue, q]));
     S.agents = new Map((d.agents || []).map((a) => [a.id, a]));
     S.chart = d.chart || [];
@@ -837,9 +838,17 @@
         if (x.channel === 'chat' && !(S.logs.get(x.contact) || []).length) loadTranscript(x.contact, true);
       }
       // Countdown to the automatic end of wrap-up (the queue's wrap-up time).
+      // Each contact counts down its own queue's wrap-up time from when it
+      // ended; the agent's automatic Ready (the longest owed) is in the header.
       const tm = f.querySelector('.wraptimer');
       let tx = '';
-      if (a.state === 'wrap_up' && a.wrap_until) tx = t('wrapends') + ' ' + fmtDur(a.wrap_until - nowS());
+      const qi = (S.qinfo && S.qinfo.get(x.queue)) || {};
+      const wms = x.channel === 'chat' ? qi.wrap_chat_ms : qi.wrap_voice_ms;
+      if (wms && x.closed) {
+        const left = x.closed + wms - nowS();
+        tx = left > 0 ? t('wrapthis') + ' ' + fmtDur(left) : t('wrapover');
+        f.dataset.wrapLeft = String(Math.max(0, Math.round(left / 1000)));
+      } else if (a.state === 'wrap_up' && a.wrap_until) tx = t('wrapends') + ' ' + fmtDur(a.wrap_until - nowS());
       if (x.required) tx += (tx ? ' · ' : '') + t('disprequired');
       tm.textContent = tx;
       const log = f.querySelector('.wraplog');

@@ -27,7 +27,8 @@ func consoleQueues(b *configs.Bundle) []console.QueueInfo {
 	out := make([]console.QueueInfo, 0, len(b.Queues))
 	for _, q := range b.Queues {
 		qi := console.QueueInfo{ID: q.ID, NameKo: q.NameKo, NameEn: q.NameEn,
-			SLPercent: q.ServiceLevel.Percent, SLWithinMS: q.ServiceLevel.Within.D().Milliseconds()}
+			SLPercent: q.ServiceLevel.Percent, SLWithinMS: q.ServiceLevel.Within.D().Milliseconds(),
+			WrapVoiceMS: q.WrapUp.Voice.D().Milliseconds(), WrapChatMS: q.WrapUp.Chat.D().Milliseconds()}
 		if c, ok := centers[centerOf[q.ID]]; ok {
 			qi.Center, qi.CenterKo, qi.CenterEn = c.ID, c.NameKo, c.NameEn
 			in := insts[c.Institution]
