@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"net/http"
@@ -435,5 +436,78 @@ func TestFullStackNoRecordingWhenOff(t *testing.T) {
 				t.Fatalf("consent prompt %s played on an unrecorded line (prompts %v)", p.Key(), prompts)
 			}
 		}
+	}
+}
+
+// The scheduled purge deletes recordings by the line's recording retention:
+// 1332 ships recording.retention_days 30 (its other personal data stays 90
+// days). A recorded 1332 call ended 40 days ago loses its file and path at
+// the next run, keeping the citizen's number; one ended 10 days ago keeps
+// its file, and so does a 110 call ended 40 days ago (110 keeps recordings
+// with the rest, 90 days). The run's figures count the recording.
+func TestScheduledPurgeDeletesRecordingsByLine(t *testing.T) {
+	cfg := fsConfig(t, "", "transcript_retention_days: 90", "transcript_retention_days: 90\n  purge_every: 1s")
+	dataDir := t.TempDir()
+	a := fsStartAt(t, cfg, dataDir)
+	st := a.Store()
+	ctx := t.Context()
+	now := time.Now()
+	dir := filepath.Join(dataDir, "recordings", "seed")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	seed := func(id uint64, line string, ended time.Time) string {
+		p := filepath.Join(dir, strconv.FormatUint(id, 10)+".wav")
+		if err := os.WriteFile(p, []byte("RIFF"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Enqueue(store.ContactUpsert{ID: id, Channel: "voice", Hotline: line, Citizen: "010-4321-8765", State: "ended",
+			Arrived: ended.Add(-time.Minute), Ended: ended}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Durable(ctx, store.CallRecord{CallID: "seed", Contact: id, Started: ended.Add(-time.Minute), Ended: ended,
+			RecordingPath: p, RecordingBytes: 4, RecordingDuration: time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const oldID, newID, otherID = 9_100_001, 9_100_002, 9_100_003
+	old := seed(oldID, "1332", now.Add(-40*24*time.Hour))
+	fresh := seed(newID, "1332", now.Add(-10*24*time.Hour))
+	other := seed(otherID, "110", now.Add(-40*24*time.Hour))
+
+	testpeers.WaitFor(t, 40*time.Second, "the 1332 recording ended 40 days ago deleted by the scheduled purge", func() bool {
+		_, err := os.Stat(old)
+		return os.IsNotExist(err)
+	})
+	for _, p := range []string{fresh, other} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("recording %s deleted: %v", p, err)
+		}
+	}
+	if _, err := st.Recording(ctx, oldID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("purged recording still listed: %v", err)
+	}
+	c, err := st.Contact(ctx, oldID)
+	if err != nil || c.Citizen == "" {
+		t.Fatalf("the 1332 contact lost its other personal data too early: %+v %v", c, err)
+	}
+	var recs int64
+	testpeers.WaitFor(t, 10*time.Second, "a purge audit entry counting the recording", func() bool {
+		entries, err := st.Audit(ctx, store.AuditQuery{Action: "purge", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = 0
+		for _, e := range entries {
+			var f store.PurgeResult
+			if json.Unmarshal([]byte(e.Detail), &f) == nil {
+				recs += f.Recordings
+			}
+		}
+		return recs >= 1
+	})
+	if recs != 1 {
+		t.Fatalf("purge figures count %d recordings, want 1", recs)
 	}
 }
