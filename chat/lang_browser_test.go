@@ -52,6 +52,8 @@ func TestBrowserChatLanguages(t *testing.T) {
 	if l, n := eval(`document.documentElement.lang`), eval(`document.getElementById("privacy-text").textContent`); l != "th" || !strings.Contains(n, "37 วัน") {
 		t.Fatalf("Thai: lang %q notice %q", l, n)
 	}
+	// Hours and states are translated too (110 is open at all times).
+	testpeers.Run(t, ctx, "Thai hours", chromedp.WaitVisible(chromedp.Search(`//p[@id="hours-text" and text()="เปิดตลอด 24 ชั่วโมง ทุกวัน"]`)))
 	pick("ar")
 	testpeers.Run(t, ctx, "Arabic labels", chromedp.WaitVisible(chromedp.Search(`//button[@id="start-btn" and text()="ابدأ الدردشة"]`)))
 	if d, n := eval(`document.documentElement.dir`), eval(`document.getElementById("privacy-text").textContent`); d != "rtl" || !strings.Contains(n, "37") {

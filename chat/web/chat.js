@@ -2,69 +2,16 @@
 // All text is rendered with textContent: messages are text, never HTML.
 (function () {
   "use strict";
-  var T = {
-    ko: {
-      privacyH: "개인정보 수집·이용 안내",
-      privacy: "수집 항목: 이름, 전화번호, 상담 대화 내용. 목적: 문의에 답변하고 요청 시 다시 연락드리기 위함. 보관 기간: 상담이 끝나고 {0}일이 지나면 이름, 전화번호, 대화 내용을 삭제합니다. 이름과 전화번호는 입력하지 않으셔도 상담받을 수 있습니다.",
-      privacyNoCb: "수집 항목: 이름, 상담 대화 내용. 목적: 문의에 답변하기 위함. 보관 기간: 상담이 끝나고 {0}일이 지나면 이름과 대화 내용을 삭제합니다. 이름은 입력하지 않으셔도 상담받을 수 있습니다.",
-      title: "채팅 상담", skip: "본문으로 건너뛰기", hotline: "상담 전화번호", topic: "상담 주제", name: "이름 (선택)",
-      phone: "전화번호 (선택, 콜백용)", phoneHint: "입력하시면 대기 중 콜백을 예약할 수 있습니다.", start: "상담 시작",
-      waiting: "상담사 연결 대기 중", longWait: "대기 시간이 깁니다. 대기 순서를 유지한 채 전화를 받으시거나 메시지를 남기실 수 있습니다.",
-      cbPhone: "콜백 받을 전화번호", bookCb: "콜백 예약", conversation: "대화", message: "메시지", placeholder: "메시지를 입력하세요",
-      send: "보내기", leave: "메시지 남기고 종료", end: "상담 종료", ended: "상담이 종료되었습니다", rateQ: "상담은 만족스러우셨나요? (1-5)",
-      rate: "평가 보내기", download: "대화 내용 내려받기", newChat: "새 상담",
-      hoursH: "상담 시간", always: "24시간 연중무휴", openNow: "지금 상담 중입니다.", closedNow: "지금은 상담 시간이 아닙니다.",
-      nextOpen: function (s) { return "다음 상담 시작: " + s; }, days: ["일", "월", "화", "수", "목", "금", "토"], weekdays: "평일", weekends: "주말",
-      holidayClosed: "공휴일 휴무", holidayOpen: "공휴일", today: function (n) { return "오늘은 " + n + "입니다."; },
-      leaveStart: "메시지 남기기", noAgent: "지금은 이 상담을 받을 수 있는 상담사가 없습니다. 메시지를 남기시거나 콜백을 예약해 주세요.", noAgentNoCb: "지금은 이 상담을 받을 수 있는 상담사가 없습니다. 메시지를 남겨 주세요.",
-      positionOnly: function (p) { return "대기 순서 " + p + "번"; }, etaOnly: function (s) { return "예상 대기 시간 약 " + mins(s) + "분"; }, closedWait: "지금은 상담 시간이 아닙니다. 메시지를 남겨 주시면 상담 시간에 확인합니다.",
-      position: function (p, s) { return "대기 순서 " + p + "번, 예상 대기 시간 약 " + mins(s) + "분"; },
-      connecting: "연결 중…", reconnecting: "연결이 끊겼습니다. 다시 연결하는 중…", connected: "연결되었습니다.",
-      joined: function (a) { return a + " 상담사와 대화 중"; }, typing: function (a) { return a + " 님이 입력 중…"; },
-      delivered: "전달됨", read: "읽음", sending: "보내는 중…", failed: "전송 실패. 다시 보내 주세요.", me: "나",
-      rated: "평가해 주셔서 감사합니다.", idle: function (s) { return "응답이 없으면 " + s + "초 후 상담이 종료됩니다."; },
-      closed: "지금은 상담 시간이 아닙니다. 메시지를 남기시거나 콜백을 예약해 주세요.", cbBooked: function (p) { return p + " 번호로 콜백이 예약되었습니다."; },
-      reasons: { completed: "상담이 끝났습니다.", citizen_ended: "상담을 종료하셨습니다.", inactive: "응답이 없어 종료되었습니다.", callback: "콜백이 예약되었습니다.", message_left: "메시지가 접수되었습니다." },
-      errors: { busy: "지금은 상담 요청이 많습니다. 잠시 후 다시 시도해 주세요.", rate_limited: "너무 빠르게 요청하고 있습니다. 잠시 후 다시 시도해 주세요.",
-        too_large: function (l) { return "메시지가 너무 깁니다 (최대 " + l + "바이트)."; }, unavailable: "지금은 새 상담을 시작할 수 없습니다. 잠시 후 다시 시도해 주세요.",
-        bad_phone: "전화번호를 확인해 주세요 (숫자 8-15자리).", ended: "상담이 이미 종료되었습니다." }
-    },
-    en: {
-      privacyH: "How we use your personal information",
-      privacy: "We collect: your name, phone number and the conversation. Why: to answer you and to call you back if you ask. How long: your name, phone number and the conversation are deleted {0} days after the chat ends. Giving your name and phone number is optional; you can chat without them.",
-      privacyNoCb: "We collect: your name and the conversation. Why: to answer you. How long: your name and the conversation are deleted {0} days after the chat ends. Giving your name is optional; you can chat without it.",
-      title: "Chat with us", skip: "Skip to content", hotline: "Hotline", topic: "Topic", name: "Name (optional)",
-      phone: "Phone (optional, for callback)", phoneHint: "With a phone number you can book a callback while waiting.", start: "Start chat",
-      waiting: "Waiting for an agent", longWait: "The wait is long. You can get a call back without losing your place, or leave a message.",
-      cbPhone: "Phone number for the callback", bookCb: "Book callback", conversation: "Conversation", message: "Message", placeholder: "Type a message",
-      send: "Send", leave: "Leave a message and close", end: "End chat", ended: "The chat has ended", rateQ: "How satisfied were you? (1-5)",
-      rate: "Send rating", download: "Download transcript", newChat: "New chat",
-      hoursH: "Opening hours", always: "Open 24 hours, every day", openNow: "Open now.", closedNow: "Closed now.",
-      nextOpen: function (s) { return "Opens " + s; }, days: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"], weekdays: "Mon–Fri", weekends: "Sat–Sun",
-      holidayClosed: "closed on public holidays", holidayOpen: "public holidays", today: function (n) { return "Today is a public holiday (" + n + ")."; },
-      leaveStart: "Leave a message", noAgent: "No agent who can take your chat is working right now. Leave a message or book a callback.", noAgentNoCb: "No agent who can take your chat is working right now. Please leave a message.",
-      positionOnly: function (p) { return "You are number " + p + " in line"; }, etaOnly: function (s) { return "Estimated wait about " + mins(s) + " min"; }, closedWait: "We are closed now. Leave a message and we will read it when we open.",
-      position: function (p, s) { return "You are number " + p + " in line, estimated wait about " + mins(s) + " min"; },
-      connecting: "Connecting…", reconnecting: "Connection lost. Reconnecting…", connected: "Connected.",
-      joined: function (a) { return "Chatting with " + a; }, typing: function (a) { return a + " is typing…"; },
-      delivered: "Delivered", read: "Read", sending: "Sending…", failed: "Not sent. Please send again.", me: "Me",
-      rated: "Thank you for your rating.", idle: function (s) { return "Without a reply the chat closes in " + s + " s."; },
-      closed: "We are closed now. Leave a message or book a callback.", cbBooked: function (p) { return "Callback booked for " + p + "."; },
-      reasons: { completed: "The chat is over.", citizen_ended: "You ended the chat.", inactive: "Closed after inactivity.", callback: "Your callback is booked.", message_left: "Your message was received." },
-      errors: { busy: "We are very busy right now. Please try again shortly.", rate_limited: "Too many requests. Please wait a moment.",
-        too_large: function (l) { return "The message is too long (limit " + l + " bytes)."; }, unavailable: "New chats are unavailable right now. Please try again shortly.",
-        bad_phone: "Please check the phone number (8-15 digits).", ended: "The chat has already ended." }
-    }
-  };
+  // Every text of the page is in /chat/static/i18n/<lang>.json (web/i18n/,
+  // README.md there): ko and en are the source, the others machine
+  // translations. A key missing from a file shows the English text.
+  var dicts = {};
   function mins(s) { return Math.max(1, Math.round((s || 0) / 60)); }
   var $ = function (id) { return document.getElementById(id); };
   var params = new URLSearchParams(location.search);
   var pathNumber = decodeURIComponent((location.pathname.match(/^\/chat\/([^\/]+)$/) || [])[1] || "");
-  // ko and en are above (exact); the others are machine translations in
-  // /chat/static/i18n/<lang>.json (see web/i18n/README.md); a key missing
-  // there falls back to English.
   var LANGS = ["ko", "en", "zh", "ja", "ru", "vi", "th", "mn", "id", "fr", "bn", "ur", "ne", "km", "my", "de", "es", "tl", "ar", "si"];
-  var RTL = { ar: true, ur: true }, extra = {}, retentionDays = null;
+  var RTL = { ar: true, ur: true }, retentionDays = null;
   function pickLang() {
     var c = [sessionStorage.getItem("onecall.lang"), params.get("lang")].concat(navigator.languages || [navigator.language || ""]);
     for (var i = 0; i < c.length; i++) { var l = (c[i] || "").slice(0, 2).toLowerCase(); if (LANGS.indexOf(l) >= 0) { return l; } }
@@ -79,11 +26,17 @@
     return function () { var a = arguments; return v.replace(/\{(\d)\}/g, function (_, i) { return a[+i]; }); };
   }
   function t(k) {
-    if (T[lang]) { return tmpl(T[lang][k]); }
-    var v = extra[k], e = T.en[k];
-    if (v === undefined) { return tmpl(e); }
-    if (typeof v === "object" && !Array.isArray(v)) { var o = {}; Object.keys(e).forEach(function (x) { o[x] = v[x] !== undefined ? tmpl(v[x]) : e[x]; }); return o; }
+    var v = (dicts[lang] || {})[k], e = (dicts.en || {})[k];
+    if (v === undefined) { v = e; }
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      var o = {}; Object.keys(Object.assign({}, e, v)).forEach(function (x) { o[x] = tmpl(v[x] !== undefined ? v[x] : (e || {})[x]); }); return o;
+    }
     return tmpl(v);
+  }
+  function loadDict(l) {
+    if (dicts[l]) { return Promise.resolve(dicts[l]); }
+    return fetch("/chat/static/i18n/" + l + ".json").then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .catch(function () { return {}; }).then(function (j) { dicts[l] = j; return j; });
   }
   function lineRetention() {
     var n = $("number").value;
@@ -112,10 +65,7 @@
   function setLang(l) {
     if (LANGS.indexOf(l) < 0) { l = "ko"; }
     lang = l; sessionStorage.setItem("onecall.lang", l);
-    if (T[l]) { extra = {}; applyLang(); return; }
-    fetch("/chat/static/i18n/" + l + ".json").then(function (r) { return r.json(); }).then(function (j) {
-      if (lang === l) { extra = j; applyLang(); }
-    }).catch(function () { extra = {}; applyLang(); });
+    loadDict(l).then(function () { if (lang === l) { applyLang(); } });
   }
   function status(s) { $("status").textContent = s || ""; }
   function showError(s) { var e = $("error"); e.textContent = s || ""; e.hidden = !s; }
@@ -239,8 +189,8 @@
     case "history": f.messages.forEach(addMsg); break;
     case "queue":
       if (closedNow()) { break; } // the closed notice stays
-      $("queue").textContent = f.no_agent ? t(hoursInfo && !hoursInfo.callbacks ? "noAgentNoCb" : "noAgent") : (f.position && f.eta_s) ? t("position")(f.position, f.eta_s) :
-        f.position ? t("positionOnly")(f.position) : f.eta_s ? t("etaOnly")(f.eta_s) : "";
+      $("queue").textContent = f.no_agent ? t(hoursInfo && !hoursInfo.callbacks ? "noAgentNoCb" : "noAgent") : (f.position && f.eta_s) ? t("position")(f.position, mins(f.eta_s)) :
+        f.position ? t("positionOnly")(f.position) : f.eta_s ? t("etaOnly")(mins(f.eta_s)) : "";
       if (f.no_agent) { $("offer").hidden = false; $("leave-btn").hidden = false; }
       break;
     case "callback_offer": $("offer").hidden = false; $("leave-btn").hidden = false; break;
@@ -338,7 +288,7 @@
       show(["start"]); status("");
     });
     document.addEventListener("visibilitychange", function () { if (!document.hidden && lastSeq) { send({ type: "read", seq: lastSeq }); } });
-    fetch("/chat/hotlines.json").then(function (r) { return r.json(); }).then(function (j) {
+    Promise.all([loadDict("en"), loadDict(lang)]).then(function () { return fetch("/chat/hotlines.json"); }).then(function (r) { return r.json(); }).then(function (j) {
       hotlines = j.hotlines || []; maxBytes = j.max_text_bytes || maxBytes;
       if (typeof j.retention_days === "number") { retentionDays = j.retention_days; } applyLang(); loadHours();
       if (token) { connect(null); } else { show(["start"]); }
