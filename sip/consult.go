@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -208,9 +209,7 @@ func (c *call) ringConsult(k *consultRun, cc router.ConsultChanged) {
 		sip.NewHeader("X-Onecall-Contact", strconv.FormatUint(uint64(c.id), 10)),
 		sip.NewHeader("X-Onecall-Consult", headerSafe(string(k.by))),
 		sip.NewHeader("X-Onecall-Hotline", headerSafe(c.number)),
-	}
-	if cc.Queue != "" {
-		hdrs = append(hdrs, sip.NewHeader("X-Onecall-Queue", headerSafe(cc.Queue)))
+		sip.NewHeader("X-Onecall-Queue", headerSafe(cmp.Or(cc.Queue, c.queue))),
 	}
 	go func() {
 		r := consultResult{}
