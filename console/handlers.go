@@ -197,6 +197,11 @@ func (s *Service) handle(c *conn, m clientMsg) (any, error) {
 			return nil, err
 		}
 		return nil, s.transfer(ctx, user, a)
+	case "interpret", "interpret_drop":
+		if err := agentOnly(); err != nil {
+			return nil, err
+		}
+		return s.interpret(ctx, m.Cmd, user, a)
 	case "transfer_targets":
 		return s.targets(ctx, user), nil
 	case "consult":

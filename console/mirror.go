@@ -49,6 +49,9 @@ type ContactView struct {
 	Connected int64             `json:"connected,omitempty"` // unix ms
 	Held      int64             `json:"held,omitempty"`      // unix ms the call was put on hold, 0 = not held
 	Muted     int64             `json:"muted,omitempty"`     // unix ms the agent muted themselves, 0 = not muted
+	// Interpreter is the number of the interpreter in a three-way call
+	// ("" = none).
+	Interpreter string `json:"interpreter,omitempty"`
 	// Transfers of this contact so far, oldest first (the offer of a
 	// transferred contact says from whom, with the note).
 	Transfers []TransferView `json:"transfers,omitempty"`

@@ -211,6 +211,8 @@ func transferError(err error, to TransferTarget) error {
 		return coded("transfer_outside_failed")
 	case errors.Is(err, ErrCallGone):
 		return coded("transfer_call_gone")
+	case errors.Is(err, ErrThreeWay):
+		return coded("three_way_drop_first")
 	case errors.Is(err, router.ErrUnknownQueue):
 		return coded("transfer_unknown_queue", to.Queue)
 	case errors.Is(err, router.ErrUnknownAgent):

@@ -48,6 +48,8 @@ const (
 	opConsultEnd // cancel, complete or conference (step)
 	opMute
 	opUnmute
+	opInterpret     // bring an interpreter in (interpreter.go)
+	opInterpretDrop // drop the interpreter
 )
 
 type ctlMsg struct {
@@ -130,6 +132,8 @@ type call struct {
 	consult *consultRun
 	// mix is the conference mixer of a consult (conference.go).
 	mix *mixer
+	// interp is the interpreter of a three-way call (interpreter.go).
+	interp *interpreting
 }
 
 type offerState struct {
@@ -433,6 +437,7 @@ func (c *call) finish() {
 		c.hangupAgent()
 	}
 	c.endOutside()
+	c.endInterpreter(interpCallOver)
 	if c.arrived && !c.closed {
 		var ev router.Event
 		if c.phase == phaseOutside {

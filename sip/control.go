@@ -88,7 +88,7 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		return true
 	case opMediaUpdate:
 		// The agent phone's re-INVITE: sendonly/inactive = hold.
-		if c.phase == phaseTalking && c.agentLeg != nil && !c.held && c.consult == nil {
+		if c.phase == phaseTalking && c.agentLeg != nil && !c.held && c.consult == nil && c.interp == nil {
 			switch h := c.agentLeg.OnHold(); {
 			case h && !c.phoneHeld:
 				c.phoneHeld = true
@@ -108,7 +108,24 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		reply(ErrConsultActive)
 		return false
 	}
+	if c.interp != nil && (m.op == opHold || m.op == opTransfer || m.op == opConsult) {
+		if m.refer != nil {
+			m.refer.respond(c, ErrThreeWay)
+		}
+		reply(ErrThreeWay)
+		return false
+	}
+	if c.interp != nil && (m.op == opMute || m.op == opUnmute) {
+		reply(c.muteThreeWay(m.op == opMute))
+		return false
+	}
 	switch m.op {
+	case opInterpret:
+		reply(c.interpret(ctx, m))
+		return false
+	case opInterpretDrop:
+		reply(c.dropInterpreter(m))
+		return false
 	case opConsult:
 		reply(c.startConsult(ctx, m))
 		return false

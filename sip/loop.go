@@ -35,6 +35,7 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 				consultDone = k.leg.Context().Done()
 			}
 		}
+		interpDone := c.interpDone()
 		var dtmf <-chan rune
 		if c.phase == phaseWaiting && c.offer == nil {
 			dtmf = c.leg.DTMF()
@@ -56,6 +57,10 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 			c.agentGone()
 			c.hangupCitizen()
 			return
+		case <-interpDone:
+			// The interpreter hung up: back to two parties.
+			c.endInterpreter(interpBye)
+			c.bridge()
 		case <-outDone:
 			c.rec.Cause = causeOutsideBye
 			c.endOutside()
@@ -228,6 +233,8 @@ func (c *call) agentGone() {
 	if c.agentLeg == nil {
 		return
 	}
+	// No three-way without the agent (interpreter.go).
+	c.endInterpreter(interpCallOver)
 	c.leg.Connect(nil)
 	c.muted = false // a mute is the agent's own; the next agent starts unmuted
 	rx, tx := c.agentLeg.Counters()

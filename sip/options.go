@@ -230,6 +230,9 @@ type Options struct {
 	// transfer numbers) by canonical hotline number; nil = callbacks on
 	// wherever a trunk exists, caller ID the line's number, no transfers.
 	Lines Lines
+	// InterpreterChanged, if set, learns that a call's interpreter joined
+	// (number) or left ("") (interpreter.go); it must not block.
+	InterpreterChanged func(contact router.ContactID, number string)
 }
 
 // Lines looks up per-line settings by canonical hotline number.

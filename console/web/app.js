@@ -721,6 +721,9 @@
       p.querySelector('.ccomplete').onclick = () => act('consult_complete', { contact: id });
       p.querySelector('.cconf').onclick = () => act('conference', { contact: id });
       p.querySelector('.ccancel').onclick = () => act('consult_cancel', { contact: id });
+      // Three-way call with an interpreter at the number typed (issue 11).
+      p.querySelector('.interp').onclick = () => { const n = p.querySelector('.xnum').value.trim(); if (n) act('interpret', { contact: id, number: n }); };
+      p.querySelector('.interpdrop').onclick = () => act('interpret_drop', { contact: id });
       loadHistory(id).then(renderHistory);
     }
     p.querySelector('.ctitle').textContent = t(c.channel) + ' · ' + citizenLabel(c);
@@ -756,6 +759,13 @@
     muted.textContent = c.muted ? t('onmute') + ' ' + fmtDur(nowS() - c.muted) : '';
     p.querySelector('.mute').hidden = !S.canMute || !!c.muted;
     p.querySelector('.unmute').hidden = !S.canMute || !c.muted;
+    const ist = p.querySelector('.interpstate');
+    ist.hidden = !c.interpreter;
+    ist.textContent = c.interpreter ? t('interpon') + ' ' + c.interpreter : '';
+    p.querySelector('.interp').hidden = !!c.interpreter;
+    p.querySelector('.interpdrop').hidden = !c.interpreter;
+    p.querySelector('.hold').disabled = !!c.interpreter;
+    p.querySelector('.xfer').disabled = !!c.interpreter;
     p.querySelector('.log').hidden = c.channel !== 'chat';
     const log = p.querySelector('.log');
     const lines = S.logs.get(c.id) || [];

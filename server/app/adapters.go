@@ -191,6 +191,36 @@ func (c callControl) Transfer(ctx context.Context, contact router.ContactID, to 
 		return fmt.Errorf("%w (%v)", console.ErrNumberNotAllowed, err)
 	case errors.Is(err, sip.ErrOutsideFailed):
 		return fmt.Errorf("%w (%v)", console.ErrOutsideFailed, err)
+	case errors.Is(err, sip.ErrThreeWay):
+		return fmt.Errorf("%w (%v)", console.ErrThreeWay, err)
+	case errors.Is(err, sip.ErrNoCall), errors.Is(err, sip.ErrNotTalking):
+		return fmt.Errorf("%w (%v)", console.ErrCallGone, err)
+	}
+	return err
+}
+
+// Interpret and DropInterpreter: the three-way call for interpretation
+// (sip/interpreter.go), errors mapped as for Transfer.
+func (c callControl) Interpret(ctx context.Context, contact router.ContactID, number string, by router.AgentID) error {
+	return c.callError(c.Service.Interpret(ctx, contact, number, by))
+}
+
+func (c callControl) DropInterpreter(ctx context.Context, contact router.ContactID, by router.AgentID) error {
+	return c.callError(c.Service.DropInterpreter(ctx, contact, by))
+}
+
+func (c callControl) callError(err error) error {
+	switch {
+	case errors.Is(err, sip.ErrNoOutside):
+		return fmt.Errorf("%w (%v)", console.ErrNoOutside, err)
+	case errors.Is(err, sip.ErrNumberNotAllowed):
+		return fmt.Errorf("%w (%v)", console.ErrNumberNotAllowed, err)
+	case errors.Is(err, sip.ErrOutsideFailed):
+		return fmt.Errorf("%w (%v)", console.ErrOutsideFailed, err)
+	case errors.Is(err, sip.ErrThreeWay):
+		return fmt.Errorf("%w (%v)", console.ErrThreeWay, err)
+	case errors.Is(err, sip.ErrNoInterpreter):
+		return fmt.Errorf("%w (%v)", console.ErrNoInterpreter, err)
 	case errors.Is(err, sip.ErrNoCall), errors.Is(err, sip.ErrNotTalking):
 		return fmt.Errorf("%w (%v)", console.ErrCallGone, err)
 	}

@@ -291,6 +291,12 @@ func (a *App) build(ctx context.Context) error {
 			Backoff: cfg.Server.Outbound.Callback.Backoff.D()},
 		Lines:     lines{cfg},
 		RecordDir: a.recordDir,
+		// The console is built below; calls start after Start.
+		InterpreterChanged: func(id router.ContactID, number string) {
+			if a.console != nil {
+				a.console.SetInterpreter(id, number)
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)

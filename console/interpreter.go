@@ -1,0 +1,112 @@
+package console
+
+import (
+	"context"
+	"errors"
+
+	"onecall/router"
+)
+
+// Interpreting is the three-way call for interpretation (issue 11). The
+// console's CallControl may implement it; without it the commands answer
+// calls_unavailable. Interpret dials an outside number the line's
+// transfer_numbers allow and joins it as a third party (each hears the
+// other two); it returns ErrNoOutside, ErrNumberNotAllowed,
+// ErrOutsideFailed or ErrCallGone like Transfer, and ErrThreeWay when an
+// interpreter is already on. DropInterpreter takes the interpreter out
+// (ErrNoInterpreter when there is none).
+type Interpreting interface {
+	Interpret(ctx context.Context, contact router.ContactID, number string, by router.AgentID) error
+	DropInterpreter(ctx context.Context, contact router.ContactID, by router.AgentID) error
+}
+
+var (
+	// ErrThreeWay: an interpreter is on the call (drop it first).
+	ErrThreeWay = errors.New("an interpreter is on the call")
+	// ErrNoInterpreter: there is no interpreter on the call.
+	ErrNoInterpreter = errors.New("no interpreter on the call")
+)
+
+// interpret handles "interpret" and "interpret_drop": the agent's own
+// talking voice call only.
+func (s *Service) interpret(ctx context.Context, cmd string, user router.AgentID, a contactArgs) (any, error) {
+	id := router.ContactID(a.Contact)
+	s.mu.Lock()
+	v := s.m.contacts[id]
+	var ch, state, agent string
+	if v != nil {
+		ch, state, agent = v.Channel, v.State, v.Agent
+	}
+	s.mu.Unlock()
+	if v == nil || agent != string(user) {
+		return nil, coded("contact_not_yours", a.Contact)
+	}
+	if ch != "voice" {
+		return nil, coded("interpret_not_voice")
+	}
+	if state != "talking" {
+		return nil, coded("transfer_not_talking")
+	}
+	ic, ok := s.opts.Calls.(Interpreting)
+	if !ok || s.opts.Calls == nil {
+		return nil, coded("calls_unavailable")
+	}
+	if cmd == "interpret_drop" {
+		if err := interpretError(ic.DropInterpreter(ctx, id, user), ""); err != nil {
+			return nil, err
+		}
+		s.setInterpreter(id, "")
+		return nil, nil
+	}
+	num, ok := phoneNumber(a.Number)
+	if !ok {
+		return nil, coded("interpret_bad_number", clip(a.Number, 30))
+	}
+	// The reply waits for the interpreter to answer or not (outbound
+	// ring_timeout), as a transfer out does.
+	ctx, cancel := context.WithTimeout(s.ctx, outsideWait)
+	defer cancel()
+	if err := interpretError(ic.Interpret(ctx, id, num, user), num); err != nil {
+		return nil, err
+	}
+	s.setInterpreter(id, num)
+	return nil, nil
+}
+
+func interpretError(err error, num string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNoOutside):
+		return coded("interpret_no_outside")
+	case errors.Is(err, ErrNumberNotAllowed):
+		return coded("interpret_not_allowed", num)
+	case errors.Is(err, ErrOutsideFailed):
+		return coded("interpret_failed")
+	case errors.Is(err, ErrThreeWay):
+		return coded("interpret_already")
+	case errors.Is(err, ErrNoInterpreter):
+		return coded("interpret_none")
+	case errors.Is(err, ErrCallGone):
+		return coded("transfer_call_gone")
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return coded("transfer_busy")
+	}
+	return err
+}
+
+// SetInterpreter shows (number) or clears ("") the interpreter of a voice
+// contact in the console; the SIP service calls it when the interpreter
+// leaves by itself.
+func (s *Service) SetInterpreter(id router.ContactID, number string) { s.setInterpreter(id, number) }
+
+func (s *Service) setInterpreter(id router.ContactID, number string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.m.contacts[id]
+	if v == nil || v.Interpreter == number {
+		return
+	}
+	v.Interpreter = number
+	s.emitLocked("contact_state", *v, s.agentTargets(router.AgentID(v.Agent)))
+}
