@@ -27,12 +27,18 @@ var kst = time.FixedZone("KST", 9*3600)
 // the rest answered after 0-40 s and handled 1-10 min, some transferred.
 func seedDay(t testing.TB, st *store.Store, n int, seed uint64) {
 	t.Helper()
+	seedDayAt(t, st, n, seed, time.Date(2026, 12, 7, 0, 0, 0, 0, kst), 1)
+}
+
+// seedDayAt seeds the day starting at midnight day, contact ids from first.
+func seedDayAt(t testing.TB, st *store.Store, n int, seed uint64, midnight time.Time, first uint64) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, seed+1))
-	day := time.Date(2026, 12, 7, 8, 0, 0, 0, kst)
+	day := midnight.Add(8 * time.Hour)
 	lines := []struct{ line, queue string }{{"110", "gen-110"}, {"1350", "labor-1350"}, {"1577-1000", "nhis"}}
 	codes := []string{"resolved", "information-given", "callback-needed"}
 	for i := range n {
-		id := uint64(i + 1)
+		id := first + uint64(i)
 		l := lines[rng.IntN(len(lines))]
 		arr := day.Add(time.Duration(rng.Int64N(int64(12 * time.Hour)))).Truncate(time.Millisecond)
 		ch := "voice"
@@ -84,7 +90,7 @@ func seedDay(t testing.TB, st *store.Store, n int, seed uint64) {
 			}
 		}
 	}
-	if err := st.Durable(context.Background(), store.ContactUpsert{ID: uint64(n + 1000000)}); err != nil {
+	if err := st.Durable(context.Background(), store.ContactUpsert{ID: first + uint64(n) + 1000000}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"flag"
 	"fmt"
 	"html/template"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"onecall/configs"
 	"onecall/planning"
 	"onecall/reports"
+	"onecall/store"
 )
 
 // cmdStaffing turns a forecast (contacts and handle time per queue and
@@ -30,11 +33,14 @@ func cmdStaffing(args []string, stdout, stderr io.Writer) int {
 	patience := fs.Duration("patience", 0, "citizens' mean patience where the forecast gives none (0 = Erlang C)")
 	maxAb := fs.Float64("max-abandon", 0.05, "with patience: cap on the share of callers who hang up while waiting (0 = none)")
 	htmlOut := fs.String("html", "", "also write an HTML report with a chart to this file")
+	weeks := fs.Int("history-weeks", 0, "instead of --forecast: forecast --day from the same weekday of the last N weeks in the store (1-12)")
+	dayS := fs.String("day", "", "with --history-weeks: the day to plan, 2006-01-02 (default tomorrow, KST)")
+	dataDir := fs.String("data-dir", "", "with --history-weeks: data directory (overrides data_dir)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *forecast == "" {
-		fmt.Fprintln(stderr, "staffing: --forecast FILE is required")
+	if (*forecast == "") == (*weeks == 0) {
+		fmt.Fprintln(stderr, "staffing: give either --forecast FILE or --history-weeks N")
 		return 2
 	}
 	b, err := configs.Load(*cfgPath)
@@ -51,14 +57,13 @@ func cmdStaffing(args []string, stdout, stderr io.Writer) int {
 	for _, q := range rc.Queues {
 		targets[q.ID] = planning.Target{SL: q.SLTarget, Threshold: q.SLThreshold, MaxOccupancy: *occ, Patience: *patience, MaxAbandon: *maxAb}
 	}
-	f, err := os.Open(*forecast)
-	if err != nil {
-		fmt.Fprintf(stderr, "staffing: %v\n", err)
-		return 1
-	}
-	defer f.Close()
 	kst := time.FixedZone("KST", 9*3600)
-	iv, err := planning.ParseForecast(bufio.NewReader(f), *every, kst)
+	var iv []planning.Interval
+	if *weeks > 0 {
+		iv, err = historyForecast(b, *dataDir, *dayS, *weeks, kst)
+	} else {
+		iv, err = readForecast(*forecast, *every, kst)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "staffing: %v\n", err)
 		return 1
@@ -79,6 +84,44 @@ func cmdStaffing(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+func readForecast(path string, every time.Duration, loc *time.Location) ([]planning.Interval, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return planning.ParseForecast(bufio.NewReader(f), every, loc)
+}
+
+// historyForecast reads the store's last weeks as the forecast of day.
+func historyForecast(b *configs.Bundle, dataDir, dayS string, weeks int, kst *time.Location) ([]planning.Interval, error) {
+	y, m, d := time.Now().In(kst).Date()
+	day := time.Date(y, m, d+1, 0, 0, 0, 0, kst)
+	if dayS != "" {
+		t, err := time.ParseInLocation(time.DateOnly, dayS, kst)
+		if err != nil {
+			return nil, fmt.Errorf("--day %q: want 2006-01-02", dayS)
+		}
+		day = t
+	}
+	if dataDir == "" {
+		dataDir = b.DataDir()
+	}
+	path := filepath.Join(dataDir, "onecall.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no database at %s: %w", path, err)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = st.Close() }()
+	cfg := reports.FromBundle(b)
+	cfg.Loc = kst
+	return reports.HistoryForecast(ctx, st, cfg, day, weeks)
 }
 
 func writePlanCSV(w io.Writer, rows []planning.Row) error {

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"onecall/store"
 )
 
 // The shipped example forecast plans every interval with the shipped
@@ -91,5 +94,60 @@ func TestReportCommandErrors(t *testing.T) {
 		if code != tc.code || !strings.Contains(errOut.String(), tc.want) {
 			t.Errorf("%v: exit %d %q; want %d with %q", tc.args, code, errOut.String(), tc.code, tc.want)
 		}
+	}
+}
+
+// `staffing --history-weeks 2` plans a day from the same weekday of the
+// two weeks before, read from the store: an interval where both weeks had
+// 40 calls of 5 minutes on gen-110 is planned for 40 calls of 5 minutes.
+func TestStaffingFromHistory(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(t.Context(), filepath.Join(dir, "onecall.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kst := time.FixedZone("KST", 9*3600)
+	day := time.Date(2026, 12, 21, 0, 0, 0, 0, kst)
+	id := uint64(0)
+	for w := 1; w <= 2; w++ {
+		at := day.AddDate(0, 0, -7*w).Add(10 * time.Hour)
+		for i := range 40 {
+			id++
+			arr := at.Add(time.Duration(i) * 20 * time.Second)
+			for _, r := range []store.Record{
+				store.ContactUpsert{ID: id, Channel: "voice", Hotline: "110", Queue: "gen-110", State: "waiting", Arrived: arr},
+				store.ContactUpsert{ID: id, State: "talking", Agent: "a1", Answered: arr.Add(10 * time.Second)},
+				store.ContactUpsert{ID: id, State: "ended", Ended: arr.Add(310 * time.Second), EndReason: "completed"},
+			} {
+				if err := st.Durable(t.Context(), r); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"staffing", "--config", "../../configs", "--history-weeks", "2", "--day", "2026-12-21",
+		"--data-dir", dir}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	recs, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[1][0] != "gen-110" || recs[1][1] != "2026-12-21T10:00:00+09:00" || recs[1][2] != "40.0" ||
+		recs[1][3] != "300" {
+		t.Fatalf("plan %v", recs)
+	}
+	// 40 calls of 5 min in 15 min is 13.3 erlangs: more agents than that.
+	if n, _ := strconv.Atoi(recs[1][5]); n < 14 {
+		t.Fatalf("%d agents for 13.3 erlangs", n)
+	}
+	errOut.Reset()
+	if code := run(t.Context(), []string{"staffing", "--config", "../../configs", "--history-weeks", "2",
+		"--data-dir", t.TempDir()}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "no database") {
+		t.Fatalf("no database: exit %d, %q", code, errOut.String())
 	}
 }
