@@ -342,9 +342,43 @@ window.OnecallWallboard = function (ctx) {
     const tvH = col ? Math.floor((col.clientHeight - sl.offsetHeight - 20) / 2) - 100 : 160;
     return { width: Math.max(240, Math.floor(r.width - 16)), height: W.tv ? Math.max(100, tvH) : 180 };
   }
+  // todayBins: the server's bins of today, after the day so far from the
+  // store (backfill) for the bins before them: a page opened late or a
+  // server restarted at noon still shows the whole morning. The bin the
+  // server opened with is partial: the store's figure wins when larger.
   function todayBins() {
     const d = new Date(nowS()); d.setHours(0, 0, 0, 0);
-    return S.chart.filter((b) => b.start >= d.getTime());
+    const live = S.chart.filter((b) => b.start >= d.getTime());
+    if (!W.fill || !W.fill.size) return live;
+    const first = live.length ? live[0].start : Infinity;
+    const out = [...W.fill.values()].filter((b) => b.start < first).sort((a, b) => a.start - b.start);
+    live.forEach((b, i) => {
+      const f = W.fill.get(b.start);
+      out.push(i === 0 && f && f.offered > b.offered
+        ? Object.assign({}, b, { offered: f.offered, answered: f.answered, abandoned: f.abandoned }) : b);
+    });
+    return out;
+  }
+  // loadBackfill reads today's 15-minute figures from the store's reports
+  // (GET /api/reports: the operational day of the server's time zone),
+  // summed over queues, at most every 5 minutes.
+  async function loadBackfill() {
+    if (W.fillAt && Date.now() - W.fillAt < 300000) return;
+    W.fillAt = Date.now();
+    try {
+      const r = await fetch('/api/reports?every=15m&by=queue&format=json', { credentials: 'same-origin' });
+      if (!r.ok) return;
+      const d = await r.json(), m = new Map();
+      ((d && d.rows) || []).forEach((x) => {
+        const st = Date.parse(x.start);
+        if (!(st > 0)) return;
+        const b = m.get(st) || { start: st, offered: 0, answered: 0, abandoned: 0, sl: -1, agents: {}, fill: true };
+        b.offered += x.offered || 0; b.answered += x.answered || 0; b.abandoned += x.abandoned || 0;
+        m.set(st, b);
+      });
+      W.fill = m;
+      drawCharts(true);
+    } catch (e) { /* the live bins still draw */ }
   }
   function makePlot(id, series, yLabel) {
     const sz = chartSize(id);
@@ -477,6 +511,7 @@ window.OnecallWallboard = function (ctx) {
     S.queues.forEach((q) => lastTot.set(q.queue, [q.offered, q.answered, q.abandoned]));
     W.layoutKey = ''; W.tiles.clear(); W.agentIds = null;
     if (S.drill) loadWaiting(S.drill);
+    loadBackfill();
   }
 
   return { render: renderSuper, onEvent, snapshot };
