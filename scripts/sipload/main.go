@@ -56,7 +56,24 @@ func main() {
 	sippNice := flag.Int("sippnice", 0, "run SIPp under nice -n N (0 = same priority)")
 	rmemDefault := flag.Int("rmemdefault", 0, "set net.core.rmem_default to this many bytes for the run, then restore it (root; 0 = leave it): SIPp's one -rtp_echo socket stands for every agent phone and overflows the default buffer when the service sends a tick's frames back to back")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (service and driver) to this file")
+	serve := flag.Bool("serve", false, "drive `onecall serve` itself (real engine, IVR line 1330 with DTMF 1, agents registered with digest): see serve.go")
+	holdCalls := flag.Int("holdcalls", 0, "with -serve: citizens calling 1339 (no agent serves it) who wait on hold")
+	holdFor := flag.Duration("holdfor", 20*time.Second, "with -serve: how long the -holdcalls citizens stay")
+	noGuard := flag.Bool("noguard", false, "with -serve: build onecall with the benchmark-only tag onecall_noguard (RTP source check off)")
+	neighbour := flag.Int("neighbour", 0, "with -serve: CPU-bound neighbour processes running during the load")
+	number := flag.String("number", "1330", "with -serve: the line the citizens call: 1330 (IVR menu, they press 1) or 110 (no menu)")
 	flag.Parse()
+	if *serve {
+		slog.SetDefault(slog.New(slog.DiscardHandler))
+		err := runServe(serveOpts{rate: *rate, calls: *calls, hold: *hold, agents: *agents, holdCalls: *holdCalls, holdFor: *holdFor,
+			limit: *limit, timeout: *timeout, noGuard: *noGuard, neighbour: *neighbour, audio: *audio, number: *number,
+			pr: probeOpts{hold: *probes, bridged: *bprobes, loadedAt: *loadedAt, sippNice: *sippNice, media: *mediaMode}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sipload:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *mediaMode != "stream" && *mediaMode != "pcap" {
 		fmt.Fprintln(os.Stderr, "sipload: -media must be stream or pcap")
 		os.Exit(2)
@@ -340,7 +357,12 @@ func lastStat(dir string) (map[string]string, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no SIPp stat file")
 	}
-	f, err := os.Open(files[0])
+	return readStat(files[0])
+}
+
+// readStat reads the last row of one SIPp -trace_stat CSV file.
+func readStat(path string) (map[string]string, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
