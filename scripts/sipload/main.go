@@ -410,8 +410,11 @@ func procCPU(pid string) time.Duration {
 
 // runQueueWait sums, over this process's live threads, the time spent
 // runnable but waiting for a CPU (/proc/self/task/*/schedstat, field 2).
-func runQueueWait() time.Duration {
-	files, _ := filepath.Glob("/proc/self/task/*/schedstat")
+func runQueueWait() time.Duration { return procRunQueueWait("self") }
+
+// procRunQueueWait is runQueueWait for any process ("self" or a pid).
+func procRunQueueWait(pid string) time.Duration {
+	files, _ := filepath.Glob("/proc/" + pid + "/task/*/schedstat")
 	var sum int64
 	for _, f := range files {
 		b, err := os.ReadFile(f)

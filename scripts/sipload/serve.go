@@ -219,7 +219,7 @@ func runServe(o serveOpts) error {
 	}
 
 	load0 := loadAvg()
-	cpu0 := procCPU(pid)
+	cpu0, wait0 := procCPU(pid), procRunQueueWait(pid)
 	ev0 := metricValue(base, "onecall_sip_calls_answered_total")
 	start := time.Now()
 	var peak atomic.Int64
@@ -255,7 +255,7 @@ func runServe(o serveOpts) error {
 	}
 	elapsed := time.Since(start)
 	close(stop)
-	cpu := procCPU(pid) - cpu0
+	cpu, wait := procCPU(pid)-cpu0, procRunQueueWait(pid)-wait0
 	load1 := loadAvg()
 	// Let the last calls end before reading the totals.
 	_ = waitFor(ctx, 20*time.Second, func() bool { return metricValue(base, "onecall_sip_active_calls") == 0 })
@@ -283,7 +283,7 @@ func runServe(o serveOpts) error {
 	if callSecs > 0 {
 		fmt.Printf(", %.2f ms CPU per call-second (%.0f call-seconds offered)", 1000*cpu.Seconds()/callSecs, callSecs)
 	}
-	fmt.Println()
+	fmt.Printf("; its threads waited %.2fs on the run queue (runnable, no CPU free)\n", wait.Seconds())
 	for _, m := range []string{`onecall_sip_media_clock_missed_total`, `onecall_sip_relay_frames_dropped_total`,
 		`onecall_rtp_dropped_total{reason="source"}`, `onecall_sip_invites_refused_total{reason="ports"}`} {
 		fmt.Printf("  %s %.0f\n", m, metricValue(base, m))
