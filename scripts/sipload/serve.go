@@ -210,7 +210,7 @@ func runServe(o serveOpts) error {
 		cmd := sippCmd(ctx, o.pr.sippNice, "-sf", xml, "-s", number, "-i", "127.0.0.1", "-p", strconv.Itoa(freePort()),
 			"-mp", strconv.Itoa(freePort()&^1), "-r", strconv.FormatFloat(rate, 'f', -1, 64), "-m", strconv.Itoa(calls),
 			"-l", strconv.Itoa(o.limit), "-d", strconv.Itoa(int(hold/time.Millisecond)), "-nostdin",
-			"-timeout", strconv.Itoa(int(o.timeout/time.Second)) + "s", "-trace_stat", "-fd", "1", "-trace_rtt",
+			"-timeout", strconv.Itoa(int(o.timeout/time.Second))+"s", "-trace_stat", "-fd", "1", "-trace_rtt",
 			"-max_socket", "4096", sipAddr)
 		cmd.Dir = dir
 		var out bytes.Buffer
