@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -347,4 +348,65 @@ func TestFullStackConsultNotReached(t *testing.T) {
 	})
 	hearsOnly(t, "the citizen after the failed consult", mark(t, cit), 2*time.Second, toneConsult1)
 	hearsOnly(t, "agent01 after the failed consult", mark(t, p1), 2*time.Second, toneCitizen)
+}
+
+// TestFullStackConsultOutside: agent01 consults the outside number 1345
+// (allowed by line 110's transfer_numbers) through the trunk: the carrier
+// (SIPp) is called with the line's caller ID and answers; agent01 hears
+// the carrier and no longer the citizen (whose echo would carry agent01's
+// own tone); complete: agent01's leg ends, agent01 goes to wrap-up, the
+// citizen and the carrier are bridged (RTP both ways on the outside leg)
+// and the contact closes transferred-out.
+func TestFullStackConsultOutside(t *testing.T) {
+	carrier := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml",
+		Data:    sipCarrier{Mode: "answer", To: "1345", From: "0261969110", Speak: true, RingFor: 500, WaitBye: 60000},
+		Timeout: 90 * time.Second})
+	a := startAppAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(carrier.Port)), t.TempDir())
+	p1 := fsTonePhone(t, a, "agent01", toneConsult1)
+	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
+		v, ok := a.agent(t, "agent01")
+		return ok && v.State == router.Ready
+	})
+	c1 := a.fsSignIn(t, "agent01")
+	cit := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01055556666", Echo: true, HoldFor: 16000})
+	var v struct {
+		ID uint64 `json:"id"`
+	}
+	json.Unmarshal(c1.event("connected", nil), &v)
+	id := v.ID
+	hearsOnly(t, "agent01 with the citizen", mark(t, p1), time.Second, toneConsult1)
+	if m := c1.call("consult", map[string]any{"contact": id, "target": "number:02-9999-0000"}); m.Code != "transfer_number_not_allowed" {
+		t.Fatalf("consult of a number the line does not list: %+v", m)
+	}
+	c1.mustCall("consult", map[string]any{"contact": id, "target": "number:1345", "note": "to 1345"})
+	consultStep(t, c1, id, "consult_answered")
+	w1 := mark(t, p1)
+	testpeers.WaitFor(t, 10*time.Second, "agent01 hears 2 s of the carrier", func() bool {
+		_, got := w1.share(t, toneConsult1)
+		return got >= 2*time.Second
+	})
+	if sh, _ := w1.share(t, toneConsult1); sh > 0.05 {
+		t.Fatalf("agent01 hears its own tone back through the held citizen (share %s)", ftoa(sh))
+	}
+	c1.mustCall("consult_complete", map[string]any{"contact": id})
+	testpeers.WaitFor(t, 10*time.Second, "agent01 in wrap-up with no contact", func() bool {
+		ag, _ := a.agent(t, "agent01")
+		return ag.State == router.WrapUp && len(ag.Active) == 0
+	})
+	if err := cit.Wait(t, 40*time.Second); err != nil {
+		t.Fatalf("citizen: %v", err)
+	}
+	if err := carrier.Wait(t, 20*time.Second); err != nil {
+		t.Fatalf("carrier (called number, caller ID, answer, our BYE): %v", err)
+	}
+	rec := a.callRecordTo(t, 10*time.Second, fsHotline)
+	if len(rec.Legs) != 3 || rec.Legs[2].Role != "outside" || rec.Legs[2].URI != "tel:1345" {
+		t.Fatalf("call record legs %+v; want citizen, agent01, outside 1345", rec.Legs)
+	}
+	if out := rec.Legs[2].RTP; out.PacketsReceived < 100 || out.PacketsSent < 100 {
+		t.Fatalf("outside leg RTP rx %d tx %d; want audio both ways", out.PacketsReceived, out.PacketsSent)
+	}
+	if c := fsEndedContact(t, a.Store(), 10*time.Second, id); c.EndReason != router.EndTransferredOut.String() {
+		t.Fatalf("contact ended %q, want %q", c.EndReason, router.EndTransferredOut.String())
+	}
 }
