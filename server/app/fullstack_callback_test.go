@@ -33,6 +33,7 @@ type sipCitizen struct {
 	Reinvite    int
 	HoldFor     int
 	WaitBye     int
+	MediaPort   int // >0: the SDP's audio port (0: SIPp's own)
 }
 
 // sipCarrier is the data of sip/testdata/carrier.xml.
