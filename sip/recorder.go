@@ -232,21 +232,23 @@ func (r *recorder) frame() {
 		r.minOut = r.out.n
 	}
 	if r.ticks++; r.ticks == recordWindow {
-		for _, t := range []struct {
-			q   *sampleFIFO
-			min int
-		}{{&r.in, r.minIn}, {&r.out, r.minOut}} {
-			if extra := t.min - recordFrame; extra > 0 {
-				t.q.discard(extra)
-				r.stats.trimmed.Add(uint64(extra))
-			}
-		}
+		r.trim(&r.in, r.minIn)
+		r.trim(&r.out, r.minOut)
 		r.ticks = 0
 	}
 	select {
 	case r.frames <- f:
 	default:
 		r.stats.dropped.Add(1)
+	}
+}
+
+// trim drops what stood in q beyond the one-frame cushion for a whole
+// window (least left after a tick: least). r.mu is held.
+func (r *recorder) trim(q *sampleFIFO, least int) {
+	if extra := least - recordFrame; extra > 0 {
+		q.discard(extra)
+		r.stats.trimmed.Add(uint64(extra))
 	}
 }
 
@@ -298,9 +300,13 @@ func wavHeader(channels, rate int, dataBytes uint32) []byte {
 func (r *recorder) write(f *os.File) {
 	var res recResult
 	defer func() { r.done <- res }()
-	decode := audio.DecodeUlawTo
-	if r.law == "pcma" {
-		decode = audio.DecodeAlawTo
+	alaw := r.law == "pcma"
+	decode := func(dst, src []byte) {
+		if alaw {
+			_, _ = audio.DecodeAlawTo(dst, src)
+		} else {
+			_, _ = audio.DecodeUlawTo(dst, src)
+		}
 	}
 	w := bufio.NewWriterSize(f, 32<<10)
 	_, werr := w.Write(wavHeader(2, 8000, 0xFFFFFFFF-36)) // a stream: sizes set at the end
@@ -311,8 +317,8 @@ func (r *recorder) write(f *os.File) {
 		if werr != nil {
 			continue // drain so the ticks never block
 		}
-		_, _ = decode(left[:], fr.in[:])
-		_, _ = decode(right[:], fr.out[:])
+		decode(left[:], fr.in[:])
+		decode(right[:], fr.out[:])
 		for i := range recordFrame {
 			copy(out[4*i:], left[2*i:2*i+2])
 			copy(out[4*i+2:], right[2*i:2*i+2])
