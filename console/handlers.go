@@ -33,7 +33,18 @@ type snapshot struct {
 	DispositionRequired []string `json:"disposition_required"`
 	// CanMute: the call controls can mute the agent toward the citizen.
 	CanMute bool `json:"can_mute"`
+	// AgentsTotal is the supervisor's whole agent list; when it exceeds
+	// Agents (the first screen's worth, by id), an "agents" message with
+	// the rest follows the snapshot at once. AgentCounts counts all of
+	// them by state for the first screen's figures.
+	AgentsTotal int            `json:"agents_total,omitempty"`
+	AgentCounts map[string]int `json:"agent_counts,omitempty"`
+	rest        []AgentView    // the agents after the first screen's worth, not sent in the snapshot
 }
+
+// snapFirstAgents is how many agents (by id) a supervisor's snapshot
+// carries itself: the wallboard's first screen draws 100 rows.
+const snapFirstAgents = 100
 
 type me struct {
 	User    string `json:"user"`
@@ -76,6 +87,17 @@ func (s *Service) snapshotLocked(sess *session) snapshot {
 		}
 	} else {
 		sn.Agents = s.m.agentList()
+		sn.AgentsTotal = len(sn.Agents)
+		if len(sn.Agents) > snapFirstAgents {
+			sn.Agents, sn.rest = sn.Agents[:snapFirstAgents:snapFirstAgents], sn.Agents[snapFirstAgents:]
+			sn.AgentCounts = make(map[string]int, len(s.m.byState))
+			for _, a := range sn.Agents {
+				sn.AgentCounts[a.State]++
+			}
+			for _, a := range sn.rest {
+				sn.AgentCounts[a.State]++
+			}
+		}
 		sn.Chart = s.m.chart()
 		sn.Contacts = []ContactView{}
 	}

@@ -548,9 +548,22 @@ type outMsg struct {
 // for supervisors) JSON encoding happens on the dispatcher, off the hub
 // goroutine and off the lock. s.mu held.
 func (s *Service) sendSnapshotLocked(c *conn) {
-	m := &serverMsg{T: "snapshot", Seq: s.seq, Data: s.snapshotLocked(c.sess)}
+	sn := s.snapshotLocked(c.sess)
+	m := &serverMsg{T: "snapshot", Seq: s.seq, Data: sn}
 	select {
 	case s.out <- outMsg{snap: m, targets: []*conn{c}}:
+	default:
+		c.kill(closeSlow, "overloaded; resync")
+		return
+	}
+	if len(sn.rest) == 0 {
+		return
+	}
+	// The rest of a large agent list, as of the same seq, right behind the
+	// snapshot (encoded by the dispatcher after the snapshot went out):
+	// the wallboard draws its first screen before reading it.
+	select {
+	case s.out <- outMsg{snap: &serverMsg{T: "agents", Seq: s.seq, Data: sn.rest}, targets: []*conn{c}}:
 	default:
 		c.kill(closeSlow, "overloaded; resync")
 	}

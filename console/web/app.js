@@ -125,6 +125,10 @@
 
   function onMessage(m) {
     if (m.t === 'snapshot') { snapshot(m.seq, m.data); return; }
+    if (m.t === 'agents') { // the rest of a large agent list, as of the snapshot
+      if (m.seq === S.seq) { (m.data || []).forEach((a) => { if (!S.agents.has(a.id)) S.agents.set(a.id, a); }); S.agentCounts = null; W.onAgents(); }
+      return;
+    }
     if (m.t === 'reply' || m.t === 'error') {
       const p = S.pending.get(m.id);
       const err = () => Object.assign(new Error(m.error), { code: m.code || '', text: m.text || null });
@@ -149,6 +153,7 @@
     S.qinfo = new Map((d.queue_info || []).map((i) => [i.id, i]));
     S.queues = new Map((d.queues || []).map((q) => [q.queue, q]));
     S.agents = new Map((d.agents || []).map((a) => [a.id, a]));
+    S.agentCounts = d.agent_counts || null; // all agents by state until the rest of the list arrives
     S.chart = d.chart || [];
     const isAgent = d.me.role === 'agent';
     $('agent').hidden = !isAgent; $('super').hidden = isAgent;

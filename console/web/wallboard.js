@@ -108,6 +108,14 @@ window.OnecallWallboard = function (ctx) {
     document.body.classList.toggle('tv', W.tv);
   }
 
+  // agentCounts: agents by state, from the snapshot's counts while the
+  // rest of a large agent list is still on its way.
+  function agentCounts() {
+    if (S.agentCounts) return S.agentCounts;
+    const counts = {};
+    S.agents.forEach((a) => { counts[a.state] = (counts[a.state] || 0) + 1; });
+    return counts;
+  }
   // ---- summary ----
   function renderSummary() {
     let waiting = 0, longest = 0, n = 0, inSL = 0, cbs = 0;
@@ -115,8 +123,7 @@ window.OnecallWallboard = function (ctx) {
       waiting += q.waiting; cbs += q.callbacks || 0; longest = Math.max(longest, q.longest_wait_ms || 0);
       if (q.sl_today_n > 0) { n += q.sl_today_n; inSL += q.sl_today * q.sl_today_n; }
     });
-    const counts = {};
-    S.agents.forEach((a) => { counts[a.state] = (counts[a.state] || 0) + 1; });
+    const counts = agentCounts();
     const box = $('wbsum'); box.replaceChildren();
     const kpi = (label, v, cls) => { const d = el('div', 'kpi ' + (cls || '')); d.appendChild(el('span', 'kl', label)); d.appendChild(el('b', '', v)); box.appendChild(d); };
     kpi(t('wb_total_waiting'), waiting, waiting ? 'hot' : '');
@@ -441,8 +448,7 @@ window.OnecallWallboard = function (ctx) {
     W.chartAt = now;
     if (!window.uPlot) return;
     const b = currentBin(); // agents by state now, in the current bin
-    const counts = {}; S.agents.forEach((a) => { counts[a.state] = (counts[a.state] || 0) + 1; });
-    b.agents = counts;
+    b.agents = Object.assign({}, agentCounts());
     drawSL();
     const pk = lang() + W.tv + window.innerWidth + 'x' + window.innerHeight;
     if (pk !== W.plotKey) {
@@ -514,5 +520,10 @@ window.OnecallWallboard = function (ctx) {
     loadBackfill();
   }
 
-  return { render: renderSuper, onEvent, snapshot };
+  // The rest of the agent list arrived: list and counts from all agents.
+  function onAgents() {
+    if (!W.agentsDone) { W.agentsDone = true; performance.mark('wallboard-agents-complete'); }
+    W.agentIds = null; schedule();
+  }
+  return { render: renderSuper, onEvent, snapshot, onAgents };
 };
