@@ -50,6 +50,9 @@ const (
 	opUnmute
 	opInterpret     // bring an interpreter in (interpreter.go)
 	opInterpretDrop // drop the interpreter
+	opMonitor       // supervisor mode (supervise.go)
+	opMonitorAttach // an answered supervisor leg joins
+	opMonitorStop
 )
 
 type ctlMsg struct {
@@ -59,6 +62,8 @@ type ctlMsg struct {
 	note  string
 	refer *referReq          // the agent phone's REFER (opTransfer), answered by the call
 	step  router.ConsultStep // opConsultEnd
+	mode  MonitorMode        // opMonitor, opMonitorAttach
+	sup   *superLeg          // opMonitorAttach
 	reply chan error
 }
 
@@ -134,6 +139,10 @@ type call struct {
 	mix *mixer
 	// interp is the interpreter of a three-way call (interpreter.go).
 	interp *interpreting
+	// sup is a supervisor's leg on the call (supervise.go), supMix the
+	// mixer of its three parties (supervise_media.go).
+	sup    *superLeg
+	supMix *mixer
 }
 
 type offerState struct {
@@ -433,6 +442,7 @@ func (c *call) finish() {
 	c.offer = nil
 	// Every leg ends with the citizen's call, the consult's too.
 	c.dropConsult()
+	c.endMonitor(MonitorEndCallEnded)
 	if c.agentLeg != nil {
 		c.hangupAgent()
 	}

@@ -82,6 +82,7 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 	switch m.op {
 	case opShutdown:
 		c.rec.Cause = causeShutdown
+		c.endMonitor(MonitorEndCallEnded)
 		c.hangupAgent()
 		c.hangupCitizen()
 		reply(nil)
@@ -127,10 +128,13 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		reply(c.dropInterpreter(m))
 		return false
 	case opConsult:
+		c.endMonitor(MonitorEndConsult) // the agent leaves the supervised call
 		reply(c.startConsult(ctx, m))
 		return false
 	case opConsultEnd:
 		reply(c.endConsult(m.step))
+	case opMonitor, opMonitorAttach, opMonitorStop:
+		reply(c.monitorCtl(m))
 		return false
 	case opHold:
 		c.held = true

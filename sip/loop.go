@@ -61,6 +61,8 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 			// The interpreter hung up: back to two parties.
 			c.endInterpreter(interpBye)
 			c.bridge()
+		case <-c.supDone():
+			c.endMonitor(MonitorEndPhone)
 		case <-outDone:
 			c.rec.Cause = causeOutsideBye
 			c.endOutside()
@@ -76,6 +78,7 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 			if c.rtpDead() || c.heldLost(time.Now()) {
 				return
 			}
+			c.supSilent(time.Now())
 		case <-c.sig:
 			for _, m := range c.take() {
 				if c.handle(ctx, m, offerRes) {
@@ -235,6 +238,7 @@ func (c *call) agentGone() {
 	}
 	// No three-way without the agent (interpreter.go).
 	c.endInterpreter(interpCallOver)
+	c.endMonitor(MonitorEndAgentLeft)
 	c.leg.Connect(nil)
 	c.muted = false // a mute is the agent's own; the next agent starts unmuted
 	rx, tx := c.agentLeg.Counters()

@@ -263,6 +263,10 @@ func (c *call) bridge() {
 	if c.agentLeg == nil {
 		return
 	}
+	if c.sup != nil {
+		c.remix() // a supervisor is on the call (supervise_media.go)
+		return
+	}
 	c.leg.Connect(c.agentLeg)
 	if c.muted {
 		c.agentLeg.Connect(nil) // muted: the citizen still reaches the agent, not back
@@ -274,6 +278,11 @@ func (c *call) bridge() {
 // unbridge stops audio between the parties and plays hold music to the citizen.
 func (c *call) unbridge() {
 	c.rec.Holds++
+	if c.sup != nil {
+		c.remix() // the citizen hears only the music (supervise_media.go)
+		c.startMedia()
+		return
+	}
 	c.leg.Connect(nil)
 	if c.agentLeg != nil {
 		c.agentLeg.Connect(nil)

@@ -226,6 +226,10 @@ type Options struct {
 	// RecordDir is where recorded lines' calls are written (recorder.go);
 	// "" records no call.
 	RecordDir string
+	// OnMonitor, if set, learns every start, mode change and end of a
+	// supervisor leg (supervise.go); called on the call's goroutine, it
+	// must not block.
+	OnMonitor func(MonitorEvent)
 	// Lines gives per-line settings (callback on/off, caller ID, allowed
 	// transfer numbers) by canonical hotline number; nil = callbacks on
 	// wherever a trunk exists, caller ID the line's number, no transfers.

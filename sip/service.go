@@ -66,6 +66,8 @@ type Service struct {
 	peers     map[string]dialogPeer // by Call-ID: what in-dialog requests must match (guard.go)
 	drops     dropCounters
 	agentLegs map[string]*agentRef // live agent legs by Call-ID, for REFER
+	// supOn: supervisor -> the call their phone is on or rung for (supervise.go).
+	supOn     map[router.AgentID]router.ContactID
 	started   bool
 	cancel    context.CancelFunc
 	udpAddr   string
@@ -116,6 +118,7 @@ func New(hub Hub, opts Options) (*Service, error) {
 		legs:      map[string]Leg{},
 		peers:     map[string]dialogPeer{},
 		agentLegs: map[string]*agentRef{},
+		supOn:     map[router.AgentID]router.ContactID{},
 		// Two shards per P, staggered: the shards send in parallel and
 		// spread the work over the 20 ms (ptime) period.
 		clock: newMediaClock(2*runtime.GOMAXPROCS(0), 20*time.Millisecond),

@@ -216,13 +216,27 @@ func (r ChatReceipt) apply(t *wtx) error {
 
 // CallLeg is one SIP leg of a call.
 type CallLeg struct {
-	Role    string    `json:"role"` // "citizen" | "agent" | "transfer"
+	Role    string    `json:"role"` // "citizen" | "agent" | "transfer" | "supervisor"
 	URI     string    `json:"uri"`
 	CallID  string    `json:"call_id,omitempty"`
 	Started time.Time `json:"started"`
 	Ended   time.Time `json:"ended,omitzero"`
 	// RTP is this leg's own media counters (zero when not measured).
 	RTP RTPStats `json:"rtp,omitzero"`
+	// By is the user whose phone this leg is (a supervisor leg).
+	By string `json:"by,omitempty"`
+	// Steps are the leg's modes over time (a supervisor leg: listen,
+	// whisper, barge), the first at Started.
+	Steps []LegStep `json:"steps,omitempty"`
+	// Cause is why the leg ended before the call (a supervisor leg:
+	// console, phone-bye, phone-silent, agent-left, call-ended).
+	Cause string `json:"cause,omitempty"`
+}
+
+// LegStep is a leg's mode from At on.
+type LegStep struct {
+	At   time.Time `json:"at"`
+	Mode string    `json:"mode"`
 }
 
 // RTPStats summarizes a call's media.
