@@ -46,6 +46,7 @@ func (s *Service) routes() {
 	mux.HandleFunc("POST /api/agents/{agent}/state", s.authed(RoleSupervisor, s.apiForceState))
 	mux.HandleFunc("POST /api/agents/{agent}/logout", s.authed(RoleSupervisor, s.apiForceLogout))
 	mux.HandleFunc("POST /api/contacts/{id}/move", s.authed(RoleSupervisor, s.apiMove))
+	mux.HandleFunc("POST /api/contacts/{id}/monitor", s.authed(RoleSupervisor, s.apiMonitor))
 	mux.HandleFunc("GET /api/contacts/{id}", s.authed("", s.apiContact))
 	mux.HandleFunc("GET /api/contacts", s.authed(RoleSupervisor, s.apiContactsByCitizen))
 	mux.HandleFunc("GET /api/calls", s.authed(RoleSupervisor, s.apiCalls))

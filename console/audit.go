@@ -78,6 +78,7 @@ var auditedCmds = map[string]string{
 	"transcript":   "transcript_read",
 	"history":      "history_read",
 	"follow":       "listen",
+	"unfollow":     "listen_end",
 }
 
 // auditCmd records a console command that succeeded, when it is audited.
@@ -103,6 +104,15 @@ func (s *Service) auditCmd(c *conn, m clientMsg, err error) {
 			pr = strconv.Itoa(*a.Priority)
 		}
 		e.Detail = auditDetail("via", "ws", "queue", a.Queue, "priority", pr)
+	case "follow", "unfollow":
+		// A voice call's mode is the action (monitor.go): listen, whisper, barge.
+		if m.Cmd == "follow" && (a.Mode == "whisper" || a.Mode == "barge") {
+			e.Action = a.Mode
+		}
+		e.Target = "contact:" + strconv.FormatUint(a.Contact, 10)
+		if a.Mode != "" {
+			e.Detail = auditDetail("via", "ws", "mode", a.Mode)
+		}
 	default:
 		e.Target = "contact:" + strconv.FormatUint(a.Contact, 10)
 	}

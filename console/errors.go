@@ -108,6 +108,9 @@ var errorText = map[string][2]string{
 func coded(code string, args ...any) error {
 	t, ok := errorText[code]
 	if !ok {
+		t, ok = monitorText[code]
+	}
+	if !ok {
 		return &codedError{code: code, msg: code}
 	}
 	return &codedError{code: code, msg: fmt.Sprintf(t[1], args...), ko: fmt.Sprintf(t[0], args...)}

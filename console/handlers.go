@@ -121,6 +121,7 @@ type contactArgs struct {
 	Next        bool   `json:"next"`
 	Priority    *int   `json:"priority"`
 	Citizen     string `json:"citizen"`
+	Mode        string `json:"mode"` // follow on a voice call: listen, whisper, barge
 }
 
 var errForbidden = errors.New("not allowed for your role")
@@ -332,6 +333,9 @@ func (s *Service) handle(c *conn, m clientMsg) (any, error) {
 	case "follow", "unfollow":
 		if err := super(); err != nil {
 			return nil, err
+		}
+		if id := router.ContactID(a.Contact); s.isVoice(id) {
+			return s.monitor(id, user, a.Mode, m.Cmd == "unfollow") // monitor.go
 		}
 		return s.follow(ctx, c, router.ContactID(a.Contact), m.Cmd == "follow")
 	case "waiting":

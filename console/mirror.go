@@ -60,7 +60,9 @@ type ContactView struct {
 	// language.
 	Why []WhyView `json:"why,omitempty"`
 	// Consult is the running consult of a voice call (console/consult.go).
-	Consult    *ConsultView `json:"consult,omitempty"`
+	Consult *ConsultView `json:"consult,omitempty"`
+	// Monitor is a supervisor on the call (console/monitor.go).
+	Monitor    *MonitorView `json:"monitor,omitempty"`
 	citizenRaw string       // unmasked, never sent
 }
 

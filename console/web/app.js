@@ -878,7 +878,7 @@
 
   // The supervisor wallboard lives in wallboard.js; it shares state and helpers.
   const W = window.OnecallWallboard({
-    S, $, el, t, lang: () => lang, send, act, toast, render, fmtDur, stName, reasonName, nowS
+    S, $, el, t, lang: () => lang, send, act, toast, render, fmtDur, stName, reasonName, nowS, errText
   });
 
   // Keyboard shortcuts: Alt+A accepts the oldest offer, Alt+H holds or

@@ -30,6 +30,29 @@ Object.assign(window.I18N.en, {
 Object.assign(window.I18N.ko, { wb_callbacks: '콜백 대기', wb_callbacks_all: '콜백 대기 (전체)' });
 Object.assign(window.I18N.en, { wb_callbacks: 'Callbacks pending', wb_callbacks_all: 'Callbacks pending (all)' });
 
+// Supervisor voice tools (listen, whisper, barge through the supervisor's
+// own registered phone) and the contact history that records them.
+Object.assign(window.I18N.ko, {
+  mon_listen: '듣기', mon_whisper: '귓속말', mon_barge: '3자 통화', mon_title: '통화 모니터링',
+  mon_listen_d: '고객과 상담사 모두 관리자의 목소리를 듣지 못합니다.', mon_whisper_d: '상담사만 관리자의 목소리를 듣습니다.',
+  mon_barge_d: '고객과 상담사 모두 관리자의 목소리를 듣습니다.', mon_ringing: '관리자 전화기를 호출하는 중...',
+  mon_ended: '모니터링이 끝났습니다', mon_history: '상담 이력', mon_by: '{n} 모니터링 중',
+  ev_supervisor_listen: '관리자 듣기', ev_supervisor_whisper: '관리자 귓속말', ev_supervisor_barge: '관리자 3자 통화',
+  ev_supervisor_left: '관리자 종료', ev_waiting: '대기', ev_offered: '연결 요청', ev_talking: '상담', ev_ended: '종료',
+  ev_transferred: '이관', ev_wrap_up: '후처리', mr_console: '콘솔에서 중지', 'mr_phone-bye': '관리자 전화 끊음',
+  'mr_phone-silent': '관리자 전화 응답 없음', 'mr_agent-left': '상담사 통화 종료', 'mr_call-ended': '통화 종료', mr_consult: '상담사 협의 통화 시작', 'mr_media-failed': '음성 연결 실패'
+});
+Object.assign(window.I18N.en, {
+  mon_listen: 'Listen', mon_whisper: 'Whisper', mon_barge: 'Barge in', mon_title: 'Call monitoring',
+  mon_listen_d: 'Neither the citizen nor the agent hears you.', mon_whisper_d: 'Only the agent hears you.',
+  mon_barge_d: 'The citizen and the agent both hear you.', mon_ringing: 'Ringing your phone...',
+  mon_ended: 'Monitoring ended', mon_history: 'Contact history', mon_by: 'monitored by {n}',
+  ev_supervisor_listen: 'Supervisor listening', ev_supervisor_whisper: 'Supervisor whispering', ev_supervisor_barge: 'Supervisor barged in',
+  ev_supervisor_left: 'Supervisor left', ev_waiting: 'Waiting', ev_offered: 'Offered', ev_talking: 'Talking', ev_ended: 'Ended',
+  ev_transferred: 'Transferred', ev_wrap_up: 'Wrap-up', mr_console: 'stopped from the console', 'mr_phone-bye': 'supervisor hung up',
+  'mr_phone-silent': 'supervisor phone lost', 'mr_agent-left': 'agent left the call', 'mr_call-ended': 'call ended', mr_consult: 'agent started a consult', 'mr_media-failed': 'audio could not be mixed'
+});
+
 window.OnecallWallboard = function (ctx) {
   const { S, $, el, t, send, act, toast, render, fmtDur, stName, reasonName, nowS } = ctx;
   const W = {
@@ -246,7 +269,12 @@ window.OnecallWallboard = function (ctx) {
       if (a.queue || a.priority !== undefined) act('move', a);
     };
     const fb = el('button', 'fol', t('follow')); fb.type = 'button'; fb.onclick = () => followChat(c.id);
-    td.append(qi, pi, mv, fb); tr.appendChild(td);
+    const mons = ['listen', 'whisper', 'barge'].map((m) => {
+      const b = el('button', 'mon mon-' + m, t('mon_' + m)); b.type = 'button'; b.title = t('mon_' + m + '_d');
+      b.setAttribute('aria-label', t('mon_' + m) + ' #' + c.id); b.onclick = () => monitorCall(c.id, m);
+      return b;
+    });
+    td.append(qi, pi, mv, ...mons, fb); tr.appendChild(td);
     return tr;
   }
   function renderDrill() {
@@ -257,6 +285,8 @@ window.OnecallWallboard = function (ctx) {
       [c.position || i + 1, t(c.channel), fmtDur(nowS() - c.arrived), t('cs_' + c.state),
         (c.priority ? 'P' + c.priority + ' · ' : '') + (c.agent ? c.agent + ' · ' : '') + (c.reason || '')].forEach((v, j) => setCell(tr.cells[j], v));
       tr.querySelector('.fol').hidden = !(c.channel === 'chat' && c.state === 'talking');
+      tr.querySelectorAll('.mon').forEach((b) => { b.hidden = !(c.channel === 'voice' && c.state === 'talking'); });
+      setCell(tr.cells[4], tr.cells[4].textContent + (c.monitor ? ' · ' + tf('mon_by', c.monitor.by) + ' (' + t('mon_' + c.monitor.mode) + ')' : ''));
     });
     $('waitingmore').textContent = list.length > MAX_ROWS ? tf('wb_more', list.length - MAX_ROWS) : '';
   }
@@ -313,6 +343,53 @@ window.OnecallWallboard = function (ctx) {
     d.appendChild(el('span', 'msg', l.text));
     $('followlog').appendChild(d);
   }
+  // ---- supervisor voice tools ----
+  // The supervisor's phone rings; once answered it is on the call in the
+  // chosen mode. The mode buttons switch on the same phone call; Stop (or
+  // hanging up the phone) ends it. The pane lists the contact's history,
+  // where each start, mode change and end is recorded.
+  async function monitorCall(id, mode) {
+    if (S.mon && S.mon.contact !== id && S.mon.mode) { toast(t('mon_ended')); }
+    S.mon = { contact: id, mode: S.mon && S.mon.contact === id ? S.mon.mode : '', pending: mode };
+    renderMon();
+    try {
+      await send('follow', { contact: id, mode });
+      S.mon.mode = mode;
+    } catch (e) { toast(ctx.errText(e)); }
+    S.mon.pending = '';
+    renderMon(); loadMonHistory();
+  }
+  function renderMon() {
+    const m = S.mon;
+    $('monpane').hidden = !m;
+    if (!m) return;
+    $('monid').textContent = '#' + m.contact;
+    $('monstate').textContent = m.pending ? t('mon_ringing') : (m.mode ? t('mon_' + m.mode) + ' — ' + t('mon_' + m.mode + '_d') : t('mon_ended'));
+    ['listen', 'whisper', 'barge'].forEach((k) => {
+      const b = $('mon-' + k); b.setAttribute('aria-pressed', String(m.mode === k)); b.disabled = !!m.pending;
+    });
+    $('mon-stop').disabled = !m.mode;
+  }
+  async function loadMonHistory() {
+    if (!S.mon) return;
+    const id = S.mon.contact;
+    let evs = [];
+    try { evs = await send('contact_history', { contact: id }) || []; } catch (e) { evs = []; }
+    if (!S.mon || S.mon.contact !== id) return;
+    const list = $('monhist'); list.replaceChildren();
+    evs.forEach((e) => {
+      const why = e.reason ? ' · ' + (t('mr_' + e.reason) === 'mr_' + e.reason ? e.reason : t('mr_' + e.reason)) : '';
+      const name = t('ev_' + e.state) === 'ev_' + e.state ? e.state : t('ev_' + e.state);
+      list.appendChild(el('li', 'ev ' + e.state, new Date(e.at).toLocaleTimeString() + ' ' + name + (e.agent ? ' · ' + e.agent : '') + why));
+    });
+  }
+  ['listen', 'whisper', 'barge'].forEach((k) => { $('mon-' + k).onclick = () => { if (S.mon) monitorCall(S.mon.contact, k); }; });
+  $('mon-stop').onclick = () => {
+    if (!S.mon) return;
+    act('unfollow', { contact: S.mon.contact });
+  };
+  $('mon-close').onclick = () => { if (S.mon && S.mon.mode) act('unfollow', { contact: S.mon.contact }); S.mon = null; renderMon(); };
+
   $('unfollow').onclick = () => { act('unfollow', { contact: S.follow }); S.follow = 0; $('followpane').hidden = true; };
 
   // ---- charts ----
@@ -490,14 +567,22 @@ window.OnecallWallboard = function (ctx) {
         // appears, one moved out or answered leaves.
         if (S.drill && (d.queue === S.drill)) {
           const i = S.waiting.findIndex((w) => w.id === d.id);
-          if (d.state === 'waiting' || d.state === 'offered') { if (i >= 0) S.waiting[i] = Object.assign(S.waiting[i], d); else S.waiting.push(d); }
+          if (d.state === 'waiting' || d.state === 'offered' || d.state === 'talking') { if (i >= 0) S.waiting[i] = Object.assign(S.waiting[i], d); else S.waiting.push(d); }
           else if (i >= 0) S.waiting.splice(i, 1);
         } else if (S.drill) {
           S.waiting = S.waiting.filter((w) => w.id !== d.id);
         }
         break;
+      case 'monitor':
+        if (S.mon && S.mon.contact === d.contact && d.by === S.me.user) {
+          S.mon.mode = d.mode || '';
+          renderMon();
+        }
+        if (S.mon && S.mon.contact === d.contact) loadMonHistory();
+        break;
       case 'contact_closed':
         S.waiting = S.waiting.filter((w) => w.id !== d.contact);
+        if (S.mon && S.mon.contact === d.contact) { S.mon.mode = ''; renderMon(); loadMonHistory(); }
         if (S.follow === d.contact) { addFollowLine({ sender: 'system', text: t('closed') }); }
         break;
       case 'queue_stats':

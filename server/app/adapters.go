@@ -255,6 +255,52 @@ func consultErr(err error) error {
 	return err
 }
 
+// Monitor puts a supervisor's phone on a call (sip/supervise.go).
+func (c callControl) Monitor(ctx context.Context, contact router.ContactID, by router.AgentID, mode string) error {
+	m, ok := sip.ParseMonitorMode(mode)
+	if !ok {
+		return fmt.Errorf("unknown monitor mode %q", mode)
+	}
+	return monitorError(c.Service.Monitor(ctx, contact, by, m))
+}
+
+// StopMonitor takes a supervisor's phone off a call.
+func (c callControl) StopMonitor(ctx context.Context, contact router.ContactID, by router.AgentID) error {
+	return monitorError(c.Service.StopMonitor(ctx, contact, by))
+}
+
+func monitorError(err error) error {
+	for _, m := range []struct{ from, to error }{
+		{sip.ErrSupervisorNoPhone, console.ErrMonitorNoPhone}, {sip.ErrSupervisorNoAnswer, console.ErrMonitorNoAnswer},
+		{sip.ErrSupervisorBusy, console.ErrMonitorBusy}, {sip.ErrSupervisorRejected, console.ErrMonitorRejected},
+		{sip.ErrMonitored, console.ErrMonitored}, {sip.ErrSupervisorElsewhere, console.ErrMonitorElsewhere},
+		{sip.ErrNotMonitoring, console.ErrNotMonitoring}, {sip.ErrNoCall, console.ErrCallGone},
+		{sip.ErrConsultActive, console.ErrConsultActive},
+		{sip.ErrNotTalking, console.ErrCallGone},
+	} {
+		if errors.Is(err, m.from) {
+			return fmt.Errorf("%w (%v)", m.to, err)
+		}
+	}
+	return err
+}
+
+// monitorChanged passes the SIP service's supervisor leg reports to the
+// consoles.
+func (a *App) monitorChanged(ev sip.MonitorEvent) {
+	if a.console == nil {
+		return
+	}
+	mode, prev := "", ""
+	if ev.Mode != sip.MonitorOff {
+		mode = ev.Mode.String()
+	}
+	if ev.Previous != sip.MonitorOff {
+		prev = ev.Previous.String()
+	}
+	a.console.MonitorChanged(ev.Contact, ev.Supervisor, ev.Agent, mode, prev, ev.Reason, ev.At)
+}
+
 // lines serves the SIP front end's per-line settings from the
 // configuration: callbacks (only with an outbound trunk), caller ID and
 // the outside numbers a line's calls may be transferred to.

@@ -297,6 +297,7 @@ func (a *App) build(ctx context.Context) error {
 				a.console.SetInterpreter(id, number)
 			}
 		},
+		OnMonitor: a.monitorChanged,
 	})
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
