@@ -143,6 +143,10 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		c.bridge()
 	case opMute, opUnmute:
 		c.muted = m.op == opMute
+		if c.sup != nil {
+			c.applyHearing() // a supervisor is on the call (supervise_media.go)
+			break
+		}
 		if !c.held && !c.phoneHeld { // held: bridge() applies it on resume
 			if c.muted {
 				c.agentLeg.Connect(nil)

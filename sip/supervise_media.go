@@ -11,7 +11,8 @@ package sip
 //
 // A mode change only re-sets the matrix (same legs, no new INVITE). On
 // hold (console or phone) nobody hears the citizen and the citizen hears
-// only the hold music; the supervisor still hears the agent. When the
+// only the hold music; the supervisor still hears the agent. A muted agent
+// (console mute) is not heard by the citizen. When the
 // supervisor leaves, the mixer closes and the two legs are bridged again.
 
 // applyHearing sets who hears whom for the call's parties after a change
@@ -22,8 +23,7 @@ func (c *call) applyHearing() {
 			c.supMix.close()
 			c.supMix = nil
 			if !c.held && !c.phoneHeld && c.agentLeg != nil {
-				c.leg.Connect(c.agentLeg)
-				c.agentLeg.Connect(c.leg)
+				c.plainBridge()
 			}
 		}
 		return
@@ -38,8 +38,7 @@ func (c *call) applyHearing() {
 				c.log.Warn("supervisor mix failed", "err", err)
 				m.close()
 				if !c.held && !c.phoneHeld {
-					c.leg.Connect(c.agentLeg)
-					c.agentLeg.Connect(c.leg)
+					c.plainBridge()
 				}
 				c.endMonitor(MonitorEndMedia)
 				return
@@ -53,7 +52,7 @@ func (c *call) applyHearing() {
 		listener, talker Leg
 		on               bool
 	}{
-		{cit, ag, !held}, {ag, cit, !held},
+		{cit, ag, !held && !c.muted}, {ag, cit, !held},
 		{sv, cit, !held}, {sv, ag, true},
 		{ag, sv, c.sup.mode >= MonitorWhisper},
 		{cit, sv, c.sup.mode == MonitorBarge && !held},
@@ -70,4 +69,15 @@ func (c *call) remix() {
 		c.supMix = nil
 	}
 	c.applyHearing()
+}
+
+// plainBridge connects citizen and agent directly again (a muted agent
+// still hears the citizen but is not heard).
+func (c *call) plainBridge() {
+	c.leg.Connect(c.agentLeg)
+	if c.muted {
+		c.agentLeg.Connect(nil)
+		return
+	}
+	c.agentLeg.Connect(c.leg)
 }

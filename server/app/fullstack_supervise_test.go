@@ -442,6 +442,16 @@ func TestFullStackSupervisorListenWhisperBarge(t *testing.T) {
 		"citizen": notOwn(toneSupAgent, toneSup), "agent": notOwn(toneSupCitizen, toneSup), "supervisor": notOwn(toneSupCitizen, toneSupAgent),
 	})
 
+	// The agent mutes during the barge: the citizen hears only the
+	// supervisor; the supervisor still hears the agent.
+	c1.mustCall("mute", map[string]any{"contact": id})
+	hearing(t, "muted agent in barge", parties, map[string][]int{
+		"citizen": {toneSup}, "agent": {toneSupCitizen, toneSup}, "supervisor": {toneSupCitizen, toneSupAgent},
+	}, map[string][]int{
+		"citizen": {toneSupAgent, toneSupCitizen}, "agent": notOwn(toneSupCitizen, toneSup), "supervisor": notOwn(toneSupCitizen, toneSupAgent),
+	})
+	c1.mustCall("unmute", map[string]any{"contact": id})
+
 	t.Log("back to listen")
 	sc.mustCall("follow", map[string]any{"contact": id, "mode": "listen"})
 	fsMonitorEvent(sc, id, "super01", "listen")
