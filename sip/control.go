@@ -122,6 +122,7 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 	}
 	switch m.op {
 	case opInterpret:
+		c.endMonitor(MonitorEndConsult) // the call becomes a three-way call
 		reply(c.interpret(ctx, m))
 		return false
 	case opInterpretDrop:

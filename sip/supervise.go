@@ -89,7 +89,7 @@ const (
 	MonitorEndAgentLeft = "agent-left"   // transfer, agent hangup
 	MonitorEndCallEnded = "call-ended"
 	MonitorEndMedia     = "media-failed" // the legs could not be mixed
-	MonitorEndConsult   = "consult"      // the agent started a consult
+	MonitorEndConsult   = "consult"      // the agent started a consult or brought an interpreter in
 )
 
 // MonitorEvent reports a supervisor leg's start (Previous MonitorOff), mode
@@ -276,12 +276,13 @@ func (s *Service) dialSupervisor(ctx context.Context, c *call, by router.AgentID
 }
 
 // monitorCtl runs a supervisor control on the call goroutine. A call in
-// a consult or conference takes no supervisor (the agent's leg is elsewhere).
+// a consult, a conference or with an interpreter takes no supervisor (the
+// legs are in another bridge or mixer).
 func (c *call) monitorCtl(m ctlMsg) error {
 	switch m.op {
 	case opMonitor, opMonitorAttach:
-		if c.consult != nil || c.mix != nil {
-			return ErrConsultActive // the agent is in a consult or conference
+		if c.consult != nil || c.mix != nil || c.interp != nil {
+			return ErrConsultActive // a consult, conference or interpreted three-way call
 		}
 	default:
 	}
