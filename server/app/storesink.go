@@ -67,7 +67,7 @@ func records(c router.Command) []store.Record {
 	case router.Transferred:
 		// The transfer in the contact's history: who, from which queue,
 		// to where, and the note (Reason).
-		return []store.Record{store.ContactEvent{Contact: uint64(c.Contact), At: c.At, State: "transferred",
+		return []store.Record{store.ContactEvent{Contact: uint64(c.Contact), At: c.At, State: store.EventTransferred,
 			Queue: c.FromQueue, Agent: string(c.By), Reason: c.Reason}}
 	case router.ConsultChanged:
 		// Each consult step in the contact's history: who consulted, and
