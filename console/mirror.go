@@ -111,6 +111,9 @@ type QueueView struct {
 	// Callbacks: booked callbacks waiting in the queue for an agent (of
 	// Waiting; placed agent first).
 	Callbacks int `json:"callbacks"`
+	// CallbacksScheduled: booked callbacks of the queue waiting for their
+	// next attempt (outside routing until then).
+	CallbacksScheduled int `json:"callbacks_scheduled"`
 }
 
 // chartBin is one 15-minute bin of the day chart.
@@ -137,6 +140,8 @@ type mirror struct {
 	lastTot  map[string][3]int // queue -> offered, answered, abandoned at last stats
 	byState  map[string]int    // agents by state, kept with every state change
 	mask     bool
+	// scheduled counts a queue's callbacks between attempts (Options).
+	scheduled func(queue string) int
 }
 
 func newMirror(mask bool) *mirror {
@@ -315,8 +320,17 @@ func queueView(s router.QueueSnapshot) *QueueView {
 	return q
 }
 
+// queueView is the engine's statistics plus the callbacks between attempts.
+func (m *mirror) queueView(s router.QueueSnapshot) *QueueView {
+	q := queueView(s)
+	if m.scheduled != nil {
+		q.CallbacksScheduled = m.scheduled(s.Queue)
+	}
+	return q
+}
+
 func (m *mirror) queueStats(s router.QueueSnapshot, now time.Time) {
-	m.queues[s.Queue] = queueView(s)
+	m.queues[s.Queue] = m.queueView(s)
 	// Day chart: 15-minute bins of the engine's offered, answered and
 	// abandoned counters (deltas between stats) and SL.
 	b := m.bin(now)
@@ -410,7 +424,7 @@ func (m *mirror) chart() []chartBin {
 // (taken on the hub goroutine, so it is ordered with the command stream).
 func (m *mirror) seed(snap router.Snapshot) {
 	for _, q := range snap.Queues {
-		m.queues[q.Queue] = queueView(q)
+		m.queues[q.Queue] = m.queueView(q)
 		m.lastTot[q.Queue] = [3]int{q.Offered, q.Answered, q.Abandoned}
 	}
 	for _, a := range snap.Agents {

@@ -120,6 +120,10 @@ type Options struct {
 	LoginsPerMinute int
 	// HashSlots bounds concurrent password hashes, 19 MiB each (default 4).
 	HashSlots int
+	// ScheduledCallbacks counts a queue's callbacks waiting for their next
+	// attempt (outside routing until then); the wallboard shows them as
+	// pending. nil: none.
+	ScheduledCallbacks func(queue string) int
 }
 
 func (o *Options) defaults() {
@@ -245,6 +249,7 @@ func newService(h hubAPI, st Store, opts Options) (*Service, error) {
 		subs:    make(map[router.ContactID]func()),
 		out:     make(chan outMsg, 8192),
 	}
+	s.m.scheduled = opts.ScheduledCallbacks
 	s.routes()
 	s.wg.Add(1)
 	go s.dispatch()

@@ -27,8 +27,8 @@ Object.assign(window.I18N.en, {
   nodata: 'No data yet.', moveto: 'Move to queue', prio: 'Priority', actions: 'Actions'
 });
 // Pending callbacks: booked callbacks waiting in a queue for an agent.
-Object.assign(window.I18N.ko, { wb_callbacks: '콜백 대기', wb_callbacks_all: '콜백 대기 (전체)' });
-Object.assign(window.I18N.en, { wb_callbacks: 'Callbacks pending', wb_callbacks_all: 'Callbacks pending (all)' });
+Object.assign(window.I18N.ko, { wb_callbacks: '콜백 대기', wb_callbacks_all: '콜백 대기 (전체)', wb_cb_later: '재시도 예정' });
+Object.assign(window.I18N.en, { wb_callbacks: 'Callbacks pending', wb_callbacks_all: 'Callbacks pending (all)', wb_cb_later: 'to retry' });
 
 // Supervisor voice tools (listen, whisper, barge through the supervisor's
 // own registered phone) and the contact history that records them.
@@ -143,7 +143,7 @@ window.OnecallWallboard = function (ctx) {
   function renderSummary() {
     let waiting = 0, longest = 0, n = 0, inSL = 0, cbs = 0;
     S.queues.forEach((q) => {
-      waiting += q.waiting; cbs += q.callbacks || 0; longest = Math.max(longest, q.longest_wait_ms || 0);
+      waiting += q.waiting; cbs += (q.callbacks || 0) + (q.callbacks_scheduled || 0); longest = Math.max(longest, q.longest_wait_ms || 0);
       if (q.sl_today_n > 0) { n += q.sl_today_n; inSL += q.sl_today * q.sl_today_n; }
     });
     const counts = agentCounts();
@@ -183,7 +183,7 @@ window.OnecallWallboard = function (ctx) {
     kv(t('longest'), q.longest_wait_ms ? fmtDur(q.longest_wait_ms) : '—');
     kv(t('asa'), q.answered ? fmtDur(q.asa_ms) : '—', 'deskonly');
     kv(t('abandoned'), q.abandoned, 'deskonly');
-    if (q.callbacks) kv(t('wb_callbacks'), q.callbacks, 'cbs');
+    if (q.callbacks || q.callbacks_scheduled) kv(t('wb_callbacks'), (q.callbacks || 0) + (q.callbacks_scheduled ? ' + ' + q.callbacks_scheduled + ' ' + t('wb_cb_later') : ''), 'cbs');
     const ag = el('span', 'agentsby');
     Object.entries(q.agents || {}).forEach(([st, n]) => { if (n) ag.appendChild(el('span', 'state ' + st, stName(st) + ' ' + n)); });
     kids.push(ag);

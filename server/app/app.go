@@ -317,6 +317,7 @@ func (a *App) build(ctx context.Context) error {
 		Chat:                chatbridge.New(a.chat),
 		Calls:               callControl{a.sip},
 		OutsideTransfers:    a.sip.CanDial(),
+		ScheduledCallbacks:  a.sip.ScheduledCallbacks,
 		Reports:             reports.Handler{Src: a.st, Cfg: reports.FromBundle(cfg)},
 		AllowedOrigins:      cfg.Server.Console.AllowedOrigins,
 		Realm:               realm,

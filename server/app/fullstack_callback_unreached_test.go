@@ -88,6 +88,10 @@ func TestFullStackCallbackUnreachedBusy(t *testing.T) {
 	if retry.Attrs["last_outcome"] != "busy" {
 		t.Errorf("after attempt 1: attrs %v", retry.Attrs)
 	}
+	// The wallboard counts it as pending, to retry (not in the engine's queue).
+	if n := a.sip.ScheduledCallbacks(cb.Queue); n != 1 {
+		t.Errorf("callbacks to retry in %s: %d, want 1", cb.Queue, n)
+	}
 	// Meanwhile the callback is not offered: it waits outside the queue.
 	if v, ok := a.contact(t, router.ContactID(cb.Contact)); ok && v.State != router.Ended {
 		t.Errorf("during the backoff the callback is %v in %s", v.State, v.Queue)
@@ -106,6 +110,9 @@ func TestFullStackCallbackUnreachedBusy(t *testing.T) {
 	}
 	if err := carrier.Wait(t, 30*time.Second); err != nil {
 		t.Fatalf("carrier (two INVITEs answered busy): %v", err)
+	}
+	if n := a.sip.ScheduledCallbacks(cb.Queue); n != 0 {
+		t.Errorf("callbacks to retry in %s after it closed: %d", cb.Queue, n)
 	}
 	c := fsEndedContact(t, a.Store(), 10*time.Second, cb.Contact)
 	if c.EndReason != router.EndCallbackUnreached.String() {
