@@ -45,12 +45,6 @@ var unreadExceptions = map[string]string{
 	"hotlines.yaml: aliases[].agency_en": "CSV agency of a retired number, informational (the target's is shown)",
 	"hotlines.yaml: aliases[].topic":     "CSV topic text, informational",
 	"hotlines.yaml: centers[].region":    "area code of a regional center, informational (areas[] routes callers)",
-	// Skill names document the ids for people editing skills.yaml and the
-	// roster; no screen shows them yet (README.md says so).
-	"skills.yaml: topics[].name_ko":    "names for people reading the file",
-	"skills.yaml: topics[].name_en":    "names for people reading the file",
-	"skills.yaml: languages[].name_ko": "names for people reading the file",
-	"skills.yaml: languages[].name_en": "names for people reading the file",
 }
 
 // configRoots are the top-level type of each shipped file.
