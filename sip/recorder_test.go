@@ -90,12 +90,10 @@ func TestRecorderWritesStereoOnTheClock(t *testing.T) {
 		sil := pcmOf(t, 0xFF)
 		// Frame 0: the cushion (silence); frames 1-10: the audio, delayed by
 		// one frame; then silence.
-		for f, wantL, wantR := 0, sil, sil; f < frames; f++ {
-			switch {
-			case f >= 1 && f <= 10:
+		for f := range frames {
+			wantL, wantR := sil, sil
+			if f >= 1 && f <= 10 {
 				wantL, wantR = pcmOf(t, in), pcmOf(t, out)
-			default:
-				wantL, wantR = sil, sil
 			}
 			if l, r := sample(f, 0), sample(f, 1); l != wantL || r != wantR {
 				t.Fatalf("frame %d: left %d right %d; want %d %d", f, l, r, wantL, wantR)
