@@ -47,7 +47,8 @@ func (c *callRecorder) Transfer(context.Context, router.ContactID, console.Trans
 // The agent mutes a call from the console: the muted state shows with a
 // running timer, in Korean and English, Unmute replaces Mute, Alt+M
 // toggles it, and a hold keeps it. Resume and unmute clear their states
-// (the view leaves a cleared field out).
+// (the view leaves a cleared field out). The contact's live timeline
+// lists each step.
 func TestAgentViewMutedStateTimer(t *testing.T) {
 	calls := &callRecorder{}
 	r := newRig(t, nil, func(o *console.Options) { o.Calls = calls })
@@ -74,6 +75,14 @@ func TestAgentViewMutedStateTimer(t *testing.T) {
 	r.run(a, "mute (en)", chromedp.WaitVisible(chromedp.CSS("#pane .mute")), chromedp.Click(chromedp.CSS("#pane .mute")))
 	r.waitText(a, "#pane .mutedstate", "Muted: the citizen does not hear you 0:0")
 	r.waitText(a, "#pane .unmute", "Unmute")
+	// The live timeline shows what happened to the call as it happened.
+	r.waitText(a, "#pane .timeline", "Muted")
+	tl := eval[string](r, a, `document.querySelector('#pane .timeline').textContent`)
+	for _, want := range []string{"Talking", "Muted", "Hold", "Resumed", "Unmuted"} {
+		if !strings.Contains(tl, want) {
+			t.Fatalf("timeline %q lacks %q", tl, want)
+		}
+	}
 	if got := calls.list(); got != "mute,hold,resume,unmute,mute" {
 		t.Fatalf("call operations %q", got)
 	}

@@ -16,7 +16,7 @@
   const S = {
     csrf: '', me: null, ws: null, seq: 0, retry: 0, takenOver: false, clockSkew: 0,
     agent: null, contacts: new Map(), wrap: [], queues: new Map(), agents: new Map(), chart: [],
-    reasons: [], dispositions: {}, canned: {}, selected: 0, logs: new Map(), unread: new Map(),
+    reasons: [], dispositions: {}, canned: {}, selected: 0, logs: new Map(), unread: new Map(), timeline: new Map(), tlHist: new Map(),
     names: {}, gone: new Map(), drill: '', waiting: [], follow: 0, nextId: 1, pending: new Map(), typingAt: new Map()
   };
   window.onecall = S; // for tests and debugging
@@ -217,8 +217,66 @@
     loadUsers();
   };
 
+  // ---- live contact timeline ----
+  // Every event about a contact the agent holds, as it happens: state
+  // changes, hold and resume, mute and unmute, transfers, queue moves,
+  // consult steps and any event kind a later feature sends with a contact
+  // (labelled where the UI knows the type, shown raw otherwise), after the
+  // contact's stored history.
+  const TL_SKIP = new Set(['chat', 'typing', 'queue_stats', 'agent_state', 'read', 'delivered']);
+  function tlAdd(id, type, detail, at) {
+    if (!id || !type) return;
+    const l = S.timeline.get(id) || [];
+    const last = l[l.length - 1];
+    if (last && last.type === type && last.detail === (detail || '')) return;
+    l.push({ at: at || nowS(), type, detail: detail || '' });
+    if (l.length > 60) l.shift();
+    S.timeline.set(id, l);
+  }
+  function tlEvent(kind, d) {
+    if (!d || TL_SKIP.has(kind)) return;
+    if (kind === 'contact_state' || kind === 'offer' || kind === 'connected') {
+      const prev = S.contacts.get(d.id) || {};
+      if (prev.state !== d.state) tlAdd(d.id, d.state || kind);
+      if (!!d.held !== !!prev.held) tlAdd(d.id, d.held ? 'hold' : 'resume');
+      if (!!d.muted !== !!prev.muted) tlAdd(d.id, d.muted ? 'mute' : 'unmute');
+      const tr = d.transfers || [];
+      if (tr.length > (prev.transfers || []).length) { const x = tr[tr.length - 1]; tlAdd(d.id, 'transfer', [x.by, x.to_queue ? queueName(x.to_queue) : x.to_agent, x.note].filter(Boolean).join(' · ')); }
+      if (prev.queue && d.queue && prev.queue !== d.queue) tlAdd(d.id, 'queue_move', queueName(d.queue));
+      return;
+    }
+    const id = d.contact || 0;
+    if (!id || !(S.contacts.has(id) || S.timeline.has(id))) return;
+    tlAdd(id, d.step || d.type || kind, [d.by, d.agent, d.reason ? reasonName(d.reason) : ''].filter(Boolean).join(' · '));
+  }
+  function tlLabel(type) {
+    for (const k of ['tl_' + type, 'cs_' + type]) if (t(k) !== k) return t(k);
+    return type;
+  }
+  async function loadTimeline(id) {
+    try {
+      const evs = await send('contact_history', { contact: id });
+      S.tlHist.set(id, (evs || []).map((e) => ({ at: e.at, type: e.state, detail: [e.queue ? queueName(e.queue) : '', e.agent].filter(Boolean).join(' · ') })));
+    } catch (e) { /* the live part still shows */ }
+  }
+  function renderTimeline(p, c) {
+    const ol = p.querySelector('.timeline');
+    const items = (S.tlHist.get(c.id) || []).concat(S.timeline.get(c.id) || []);
+    const key = lang + ':' + items.length;
+    if (ol.dataset.k === key) return;
+    ol.dataset.k = key;
+    ol.replaceChildren(...items.map((x) => {
+      const li = el('li', 'tl tl-' + x.type.replace(/[^a-z0-9_-]/gi, ''));
+      li.appendChild(el('time', 'muted', new Date(x.at).toLocaleTimeString(lang === 'ko' ? 'ko-KR' : 'en-GB')));
+      li.appendChild(el('b', '', ' ' + tlLabel(x.type)));
+      if (x.detail) li.appendChild(el('span', 'muted', ' · ' + x.detail));
+      return li;
+    }));
+  }
+
   function onEvent(kind, d) {
     if (S.me.role !== 'agent') { W.onEvent(kind, d); return; } // the wallboard renders at most 10 times a second
+    tlEvent(kind, d);
     switch (kind) {
       case 'agent_state':
         if (d.id === S.me.user) {
@@ -730,6 +788,7 @@
       p.querySelector('.interp').onclick = () => { const n = p.querySelector('.xnum').value.trim(); if (n) act('interpret', { contact: id, number: n }); };
       p.querySelector('.interpdrop').onclick = () => act('interpret_drop', { contact: id });
       loadHistory(id).then(renderHistory);
+      loadTimeline(id);
     }
     p.querySelector('.ctitle').textContent = t(c.channel) + ' · ' + citizenLabel(c);
     p.querySelector('.cmeta').textContent = t('hotline') + ' ' + lineName(c.number) + ' · ' + t('queue') + ' ' + queueName(c.queue) + (c.language ? ' · ' + langName(c.language) : '');
@@ -784,6 +843,7 @@
       });
       log.scrollTop = log.scrollHeight;
     }
+    renderTimeline(p, c);
     const ty = S.typingAt.get(c.id) || 0;
     p.querySelector('.typing').textContent = Date.now() - ty < 4000 ? t('typing') : '';
   }
