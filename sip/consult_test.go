@@ -103,3 +103,61 @@ func TestConsultTargetBusyOrSilent(t *testing.T) {
 			env.agent(t, "agent01").State != router.Busy
 	})
 }
+
+// TestConsultAgentLeavesWhileRinging: agent01's phone hangs up while the
+// consulted agent02's phone still rings: the ring is cancelled (agent02's
+// phone gets CANCEL, agent02 is free), the consult fails "the agent hung
+// up", and the citizen goes back to the queue, where agent03 answers it
+// (never agent01, who transferred it away and goes to wrap-up).
+func TestConsultAgentLeavesWhileRinging(t *testing.T) {
+	t.Parallel()
+	env := newEngineEnv(t, "agent01", "agent02", "agent03")
+	log := &consultLog{}
+	env.hub.AddSink(sinkFunc(log.sink))
+	a1 := startSipp(t, "agent.xml", agentParams{Mode: "bye", HoldFor: 1500}, "", "")
+	a2 := startSipp(t, "agent.xml", agentParams{Mode: "ring"}, "", "")
+	a3 := startSipp(t, "agent.xml", agentParams{Mode: "answer", WaitBye: 30000}, "", "")
+	env.loc.set("agent01", a1.uri("agent01"))
+	env.loc.set("agent02", a2.uri("agent02"))
+	env.loc.set("agent03", a3.uri("agent03"))
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", Audio: true, HoldFor: 12000}, env.udp, "110")
+	var id router.ContactID
+	waitFor(t, 10*time.Second, "agent01 talking with the citizen", func() bool {
+		v := env.agent(t, "agent01")
+		if v.State == router.Busy && len(v.Active) == 1 {
+			id = v.Active[0]
+			return true
+		}
+		return false
+	})
+	if err := env.svc.Consult(t.Context(), id, TransferTarget{Agent: "agent02"}, "agent01", ""); err != nil {
+		t.Fatalf("consult: %v", err)
+	}
+	var ev router.ConsultChanged
+	waitFor(t, 10*time.Second, "the consult failed when agent01 hung up", func() bool {
+		var ok bool
+		ev, ok = log.find(router.ConsultFailed, "agent02")
+		return ok
+	})
+	if ev.Reason != "consult failed: not reached: agent agent02: the agent hung up" {
+		t.Fatalf("reason %q", ev.Reason)
+	}
+	waitFor(t, 10*time.Second, "agent03 took the citizen from the queue", func() bool {
+		v := env.agent(t, "agent03")
+		return v.State == router.Busy && len(v.Active) == 1 && v.Active[0] == id
+	})
+	for i, p := range []*sippRun{a1, a2, c, a3} {
+		if err := p.wait(t, 40*time.Second); err != nil {
+			t.Fatalf("peer %d: %v", i, err)
+		}
+	}
+	rec := env.store.wait(t, 5*time.Second)
+	if rec.Agent != "agent03" || rec.Cause != causeCitizenBye {
+		t.Fatalf("record = %+v", rec)
+	}
+	// agent02 was free again at once: routing offered it the requeued
+	// citizen, which its phone (done after the CANCEL) let time out.
+	if v := env.agent(t, "agent02"); v.State == router.Reserved || v.State == router.Busy {
+		t.Fatalf("agent02 left %s after the cancelled ring", v.State)
+	}
+}
