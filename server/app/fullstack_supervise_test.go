@@ -561,7 +561,7 @@ func TestFullStackSupervisorCitizenHangsUp(t *testing.T) {
 	})
 	c1, sc := a.fsSignIn(t, "agent01"), a.fsSignIn(t, "super02")
 	cit := startRTPCitizen(t, toneSupCitizen)
-	sipp := fsStartCitizenRTP(t, a, fsCitizenRTP{From: "01033334444", RTPPort: cit.port(), HoldFor: 12000})
+	sipp := fsStartCitizenRTP(t, a, fsCitizenRTP{From: "01033334444", RTPPort: cit.port(), HoldFor: 20000})
 	var conn struct{ ID uint64 }
 	json.Unmarshal(c1.event("connected", nil), &conn)
 	id := conn.ID
@@ -580,6 +580,15 @@ func TestFullStackSupervisorCitizenHangsUp(t *testing.T) {
 		s := latestHeard(ps)
 		return len(s) > 8000 && testpeers.ToneShare(s[len(s)-8000:], 8000, toneSupCitizen) > 0.15
 	})
+	// The same switch over HTTP.
+	shc, scsrf := fsHTTP(t, a, "super02")
+	if code, body := fsPost(t, a, shc, scsrf, "/api/contacts/"+strconv.FormatUint(id, 10)+"/monitor", map[string]string{"mode": "whisper"}); code != http.StatusOK || !strings.Contains(body, `"whisper"`) {
+		t.Fatalf("super02's POST monitor whisper: %d %s", code, body)
+	}
+	fsMonitorEvent(sc, id, "super02", "whisper")
+	if code, body := fsPost(t, a, shc, scsrf, "/api/contacts/"+strconv.FormatUint(id, 10)+"/monitor", map[string]string{"mode": "shout"}); code != http.StatusBadRequest {
+		t.Fatalf("POST monitor with a bad mode: %d %s", code, body)
+	}
 	if r := fsMonitorEvent(sc, id, "super02", ""); r != "call-ended" {
 		t.Fatalf("monitor end reason %q when the citizen hung up", r)
 	}
@@ -597,5 +606,9 @@ func TestFullStackSupervisorCitizenHangsUp(t *testing.T) {
 	}
 	if !left {
 		t.Fatalf("history lacks super02 leaving with the call: %+v", evs)
+	}
+	au, err := a.Store().Audit(t.Context(), store.AuditQuery{Actor: "super02", Action: "whisper", Limit: 5})
+	if err != nil || len(au) != 1 || !strings.Contains(au[0].Detail, `"http"`) {
+		t.Fatalf("super02's HTTP whisper in the audit trail: %+v %v", au, err)
 	}
 }
