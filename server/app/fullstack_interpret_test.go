@@ -134,7 +134,18 @@ func waitHearing(t *testing.T, step string, d time.Duration, checks ...func() (b
 // hangs up during the three-way: the agent's and the interpreter's legs
 // end, agent01 goes to wrap-up, and the call record and the contact
 // history tell every step.
-func TestFullStackInterpreter(t *testing.T) {
+// fsInterp is the three-way test's stage: the app with a trunk to the
+// interpreter's phone (baresip answering as 1345), agent01's phone and
+// console, and a citizen's phone talking with agent01.
+type fsInterp struct {
+	a       *fsApp
+	c1      *fsConsole
+	C, A, I *fsParty
+	id      uint64
+}
+
+func fsInterpStart(t *testing.T) *fsInterp {
+	t.Helper()
 	interp := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "1345",
 		Speech: testpeers.ToneWAV(t, t.TempDir(), toneInterp, 150*time.Second), Control: true, Quit: 170 * time.Second})
 	a := startAppAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(interp.Port)), t.TempDir())
@@ -161,18 +172,28 @@ func TestFullStackInterpreter(t *testing.T) {
 	waitHearing(t, "two-way before the interpreter", time.Second,
 		func() (bool, string) { return A.hearsOnly(t, time.Second, []*fsParty{C}, []*fsParty{A, I}) })
 
-	threeWay := func(step string) {
-		t.Helper()
-		I.newCall(500 * time.Millisecond)
-		c1.mustCall("interpret", map[string]any{"contact": id, "number": "1345"})
-		C.mark(t, 500*time.Millisecond)
-		A.mark(t, 500*time.Millisecond)
-		waitHearing(t, step, 2*time.Second,
-			func() (bool, string) { return C.hearsOnly(t, 2*time.Second, []*fsParty{A, I}, []*fsParty{C}) },
-			func() (bool, string) { return A.hearsOnly(t, 2*time.Second, []*fsParty{C, I}, []*fsParty{A}) },
-			func() (bool, string) { return I.hearsOnly(t, 2*time.Second, []*fsParty{C, A}, []*fsParty{I}) })
-	}
-	threeWay("three-way: each hears the other two, never itself")
+	return &fsInterp{a: a, c1: c1, C: C, A: A, I: I, id: id}
+}
+
+// threeWay brings the interpreter in and waits until each party hears the
+// other two and never itself.
+func (f *fsInterp) threeWay(t *testing.T, step string) {
+	t.Helper()
+	C, A, I := f.C, f.A, f.I
+	I.newCall(500 * time.Millisecond)
+	f.c1.mustCall("interpret", map[string]any{"contact": f.id, "number": "1345"})
+	C.mark(t, 500*time.Millisecond)
+	A.mark(t, 500*time.Millisecond)
+	waitHearing(t, step, 2*time.Second,
+		func() (bool, string) { return C.hearsOnly(t, 2*time.Second, []*fsParty{A, I}, []*fsParty{C}) },
+		func() (bool, string) { return A.hearsOnly(t, 2*time.Second, []*fsParty{C, I}, []*fsParty{A}) },
+		func() (bool, string) { return I.hearsOnly(t, 2*time.Second, []*fsParty{C, A}, []*fsParty{I}) })
+}
+
+func TestFullStackInterpreter(t *testing.T) {
+	f := fsInterpStart(t)
+	a, c1, id, C, A, I, cit := f.a, f.c1, f.id, f.C, f.A, f.I, f.C.p
+	f.threeWay(t, "three-way: each hears the other two, never itself")
 	if m := c1.call("interpret", map[string]any{"contact": id, "number": "1345"}); m.Code != "interpret_already" {
 		t.Fatalf("a second interpreter: %+v", m)
 	}
@@ -193,7 +214,7 @@ func TestFullStackInterpreter(t *testing.T) {
 	}
 
 	// Again, then the citizen hangs up during the three-way.
-	threeWay("three-way again")
+	f.threeWay(t, "three-way again")
 	cit.Control(t, "hangup", "")
 	testpeers.WaitFor(t, 15*time.Second, "agent01 in wrap-up with no contact", func() bool {
 		ag, _ := a.agent(t, "agent01")
@@ -216,11 +237,25 @@ func TestFullStackInterpreter(t *testing.T) {
 	// The interpreter's and the agent's phones got our BYE.
 	I.silent(t, "the interpreter's call over (it hears nothing more)")
 	A.silent(t, "the agent's call over (it hears nothing more)")
+	steps := interpreterSteps(t, f, 4)
+	want := []string{"interpreter_joined agent01 number:1345", "interpreter_left agent01 number:1345 dropped",
+		"interpreter_joined agent01 number:1345", "interpreter_left  number:1345 call-ended"}
+	if strings.Join(steps, "|") != strings.Join(want, "|") {
+		t.Fatalf("contact history:\n%s\nwant\n%s", strings.Join(steps, "\n"), strings.Join(want, "\n"))
+	}
+	if c := fsEndedContact(t, a.Store(), 10*time.Second, id); c.EndReason != router.EndCompleted.String() {
+		t.Fatalf("contact ended %q", c.EndReason)
+	}
+}
+
+// interpreterSteps is the contact's history of interpreter steps.
+func interpreterSteps(t *testing.T, f *fsInterp, n int) []string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	var steps []string
 	testpeers.WaitFor(t, 10*time.Second, "the interpreter steps in the contact history", func() bool {
-		evs, err := a.Store().ContactEvents(ctx, id)
+		evs, err := f.a.Store().ContactEvents(ctx, f.id)
 		if err != nil {
 			return false
 		}
@@ -230,14 +265,56 @@ func TestFullStackInterpreter(t *testing.T) {
 				steps = append(steps, e.State+" "+e.Agent+" "+e.Reason)
 			}
 		}
-		return len(steps) == 4
+		return len(steps) == n
 	})
-	want := []string{"interpreter_joined agent01 number:1345", "interpreter_left agent01 number:1345 dropped",
+	return steps
+}
+
+// TestFullStackInterpreterLeaves: the interpreter hangs up during the
+// three-way: citizen and agent talk on two-way (each hears only the
+// other). The interpreter is brought in again and then the agent hangs up
+// during the three-way: the call ends for everyone (the citizen's and the
+// interpreter's phones get our BYE), agent01 goes to wrap-up, the contact
+// ends completed, and the history tells both ends.
+func TestFullStackInterpreterLeaves(t *testing.T) {
+	f := fsInterpStart(t)
+	C, A, I := f.C, f.A, f.I
+	f.threeWay(t, "three-way")
+	I.p.Control(t, "hangup", "")
+	I.silent(t, "the interpreter's call over")
+	C.mark(t, 500*time.Millisecond)
+	A.mark(t, 500*time.Millisecond)
+	waitHearing(t, "the interpreter left: citizen and agent only", 2*time.Second,
+		func() (bool, string) { return C.hearsOnly(t, 2*time.Second, []*fsParty{A}, []*fsParty{C, I}) },
+		func() (bool, string) { return A.hearsOnly(t, 2*time.Second, []*fsParty{C}, []*fsParty{A, I}) })
+	if ag, _ := f.a.agent(t, "agent01"); ag.State != router.Busy || len(ag.Active) != 1 {
+		t.Fatalf("agent01 after the interpreter left: %s %v", ag.State, ag.Active)
+	}
+
+	f.threeWay(t, "three-way again")
+	A.p.Control(t, "hangup", "")
+	testpeers.WaitFor(t, 15*time.Second, "agent01 in wrap-up with no contact", func() bool {
+		ag, _ := f.a.agent(t, "agent01")
+		return ag.State == router.WrapUp && len(ag.Active) == 0
+	})
+	I.silent(t, "the interpreter's call over after the agent hung up")
+	C.silent(t, "the citizen's call over after the agent hung up")
+	rec := f.a.callRecordTo(t, 15*time.Second, fsHotline)
+	for _, l := range rec.Legs {
+		if l.Ended.IsZero() || l.Ended.After(rec.Ended.Add(time.Second)) {
+			t.Errorf("leg %s %s ended %v (call ended %v)", l.Role, l.URI, l.Ended, rec.Ended)
+		}
+	}
+	if rec.HangupCause != "agent-bye" {
+		t.Errorf("hangup cause %q, want agent-bye", rec.HangupCause)
+	}
+	steps := interpreterSteps(t, f, 4)
+	want := []string{"interpreter_joined agent01 number:1345", "interpreter_left  number:1345 interpreter-bye",
 		"interpreter_joined agent01 number:1345", "interpreter_left  number:1345 call-ended"}
 	if strings.Join(steps, "|") != strings.Join(want, "|") {
 		t.Fatalf("contact history:\n%s\nwant\n%s", strings.Join(steps, "\n"), strings.Join(want, "\n"))
 	}
-	if c := fsEndedContact(t, a.Store(), 10*time.Second, id); c.EndReason != router.EndCompleted.String() {
+	if c := fsEndedContact(t, f.a.Store(), 10*time.Second, f.id); c.EndReason != router.EndCompleted.String() {
 		t.Fatalf("contact ended %q", c.EndReason)
 	}
 }
