@@ -155,9 +155,6 @@ func runServe(o serveOpts) error {
 	stopBurn := startNeighbours(o.neighbour)
 	defer stopBurn()
 
-	loaded := func() bool {
-		return o.pr.loadedAt > 0 && metricValue(base, "onecall_sip_active_calls") >= float64(o.pr.loadedAt)
-	}
 	var loadedNow atomic.Bool
 	ivB, ivH := &intervals{loadedCheck: loadedNow.Load}, &intervals{loadedCheck: loadedNow.Load}
 	if o.pr.bridged > 0 {
@@ -225,17 +222,20 @@ func runServe(o serveOpts) error {
 	var peak atomic.Int64
 	stop := make(chan struct{})
 	go func() {
-		t := time.NewTicker(200 * time.Millisecond)
+		// One scrape of /metrics a second: the driver's own load on the
+		// service stays small.
+		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		for {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
-				if n := int64(metricValue(base, "onecall_sip_active_calls")); n > peak.Load() {
+				n := int64(metricValue(base, "onecall_sip_active_calls"))
+				if n > peak.Load() {
 					peak.Store(n)
 				}
-				loadedNow.Store(loaded())
+				loadedNow.Store(o.pr.loadedAt > 0 && n >= int64(o.pr.loadedAt))
 			}
 		}
 	}()
