@@ -26,7 +26,15 @@ func TestScheduledPurgeRunsAndIsAudited(t *testing.T) {
 	if !strings.Contains(string(b), line) {
 		t.Fatal("shipped hotlines.yaml has no line 1398")
 	}
-	if err := os.WriteFile(hl, []byte(strings.Replace(string(b), line, line+"    retention_days: 0\n", 1)), 0o644); err != nil {
+	// 1332 keeps its recordings 30 days, longer than the 1 day set here:
+	// with the rest of its personal data instead.
+	const rec = "recording: {enabled: true, retention_days: 30}"
+	if !strings.Contains(string(b), rec) {
+		t.Fatal("shipped hotlines.yaml has no recorded line with 30 days")
+	}
+	s := strings.Replace(string(b), line, line+"    retention_days: 0\n", 1)
+	s = strings.Replace(s, rec, "recording: {enabled: true}", 1)
+	if err := os.WriteFile(hl, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	a := fsStartAt(t, cfg, t.TempDir())
