@@ -568,6 +568,7 @@ func TestFullStackSupervisorCitizenHangsUp(t *testing.T) {
 	if m := sc.call("follow", map[string]any{"contact": id, "mode": "listen"}); m.Code != "monitor_no_phone" || m.Text["ko"] == "" {
 		t.Fatalf("follow without a registered phone: %+v", m)
 	}
+	t.Log("no phone refused; starting super02's phone")
 	ps := fsSupervisorPhone(t, a, "super02", toneSup2)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -589,6 +590,16 @@ func TestFullStackSupervisorCitizenHangsUp(t *testing.T) {
 	if code, body := fsPost(t, a, shc, scsrf, "/api/contacts/"+strconv.FormatUint(id, 10)+"/monitor", map[string]string{"mode": "shout"}); code != http.StatusBadRequest {
 		t.Fatalf("POST monitor with a bad mode: %d %s", code, body)
 	}
+	t.Log("waiting for the citizen to hang up")
+	testpeers.WaitFor(t, 40*time.Second, "super02's leg ended in the contact's history", func() bool {
+		evs, _ := a.Store().ContactEvents(t.Context(), id)
+		for _, e := range evs {
+			if e.State == "supervisor_left" && e.Agent == "super02" {
+				return true
+			}
+		}
+		return false
+	})
 	if r := fsMonitorEvent(sc, id, "super02", ""); r != "call-ended" {
 		t.Fatalf("monitor end reason %q when the citizen hung up", r)
 	}
