@@ -281,7 +281,9 @@ func (c *call) run() {
 	defer c.s.unregister(c)
 	// A hotline without a menu enters routing before we answer, so an
 	// overloaded hub (ErrBusy) is a clean 503 with no media allocated.
-	early := c.menu.Referral == "" && (c.menu.Skip || len(c.menu.Choices) == 0)
+	// A recorded line enters routing after its consent announcement (and
+	// greeting), so an offer never loses ringing time to the announcement.
+	early := c.menu.Referral == "" && (c.menu.Skip || len(c.menu.Choices) == 0) && !c.menu.Record
 	if early {
 		if err := c.arrive(ctx, MenuChoice{}); err != nil {
 			c.log.Warn("contact refused before answer", "err", err)

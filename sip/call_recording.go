@@ -12,8 +12,8 @@ type recordingTap interface {
 
 // startRecording begins the call's recording on a recorded line, before
 // anything is played, then plays the consent announcement: the file starts
-// with it, and no agent is rung until it has been heard (the offer is
-// taken from the mailbox once the announcement is over).
+// with it, and the contact enters routing only after it (and the greeting),
+// so no agent is rung before the caller has heard it.
 func (c *call) startRecording(ctx context.Context) {
 	if !c.menu.Record || c.s.opts.RecordDir == "" {
 		return
