@@ -182,6 +182,12 @@ func (b *Builder) Add(c Contact) {
 		th = b.o.DefaultThreshold
 	}
 	switch {
+	case c.Callback != "":
+		// A contact that booked a callback left the queue then: its
+		// answer, if any, is the callback's (callbacks_reached), hours
+		// later, not the queue's answer time; counting it answered would
+		// put the hours of waiting for the call back into ASA and SL.
+		r.Other++
 	case !c.Answered.IsZero():
 		r.Answered++
 		r.SLBase++

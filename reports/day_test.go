@@ -205,7 +205,10 @@ func TestBuilderFigures(t *testing.T) {
 		{Queue: "gen-110", Arrived: at, Ended: at.Add(5 * s), Wait: 5 * s, EndReason: "abandoned"},   // before threshold: not held against SL
 		{Queue: "gen-110", Arrived: at, Ended: at.Add(50 * s), Wait: 50 * s, EndReason: "abandoned"}, // after: counts
 		{Queue: "gen-110", Arrived: at, Ended: at, EndReason: "refused-closed"},
-		{Queue: "gen-110", Arrived: at, Ended: at.Add(40 * s), Wait: 40 * s, EndReason: "callback", Callback: store.CallbackDone, CallbackAttempts: 2},
+		// A reached callback keeps its contact id: the store gives it the
+		// callback's answer, two hours after arrival. Not a queue answer.
+		{Queue: "gen-110", Arrived: at, Answered: at.Add(2 * time.Hour), Ended: at.Add(2*time.Hour + 120*s), Wait: 2 * time.Hour, Handle: 120 * s,
+			EndReason: "completed", Callback: store.CallbackDone, CallbackAttempts: 2},
 		{Queue: "gen-110", Arrived: at, Ended: at.Add(40 * s), Wait: 40 * s, EndReason: "callback", Callback: store.CallbackFailed, CallbackAttempts: 3},
 		{Queue: "gen-110", Arrived: at, Ended: at.Add(40 * s), Wait: 40 * s, EndReason: "callback", Callback: store.CallbackBooked},
 		{Queue: "gen-110", Arrived: from.AddDate(0, 0, 1)}, // outside the period
