@@ -107,6 +107,7 @@ func TestBrowserWallboard(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#waiting tr[data-contact="2"] select.mvq`), "general"),
 		chromedp.Click(chromedp.CSS(`#waiting tr[data-contact="2"] button.mv`)))
 	sup.poll("2 left labor", `!document.querySelector('#waiting tr[data-contact="2"]') && !!document.querySelector('#waiting tr[data-contact="1"]')`)
+	sup.poll("history link", `document.querySelector('#waiting tr[data-contact="1"] a.hist').getAttribute('href') === '/console/contact?id=1'`)
 	testpeers.Run(t, sup.ctx, "drill general", chromedp.Click(chromedp.CSS(`.tile[data-queue=general]`)))
 	sup.poll("2 in general", `!!document.querySelector('#waiting tr[data-contact="2"]')`)
 

@@ -274,7 +274,11 @@ window.OnecallWallboard = function (ctx) {
       b.setAttribute('aria-label', t('mon_' + m) + ' #' + c.id); b.onclick = () => monitorCall(c.id, m);
       return b;
     });
-    td.append(qi, pi, mv, ...mons, fb); tr.appendChild(td);
+    // The contact's history page (events, and the recording of a recorded
+    // line once the call has ended).
+    const hl = el('a', 'hist', t('mon_history')); hl.href = '/console/contact?id=' + encodeURIComponent(c.id);
+    hl.setAttribute('aria-label', t('mon_history') + ' #' + c.id);
+    td.append(hl, qi, pi, mv, ...mons, fb); tr.appendChild(td);
     return tr;
   }
   function renderDrill() {
