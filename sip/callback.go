@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"onecall/router"
@@ -467,20 +465,12 @@ func (s *Service) ringAgentForCallback(run *cbRun, o router.Offer, p *pendingCB)
 	if err := sip.ParseUri(strings.Trim(uri, "<>"), &target); err != nil {
 		return nil, nil, "bad contact"
 	}
-	timeout := o.Deadline.Sub(s.hub.Now())
-	if o.Deadline.IsZero() || timeout <= 0 || timeout > 4*s.opts.OfferTimeout {
-		timeout = s.opts.OfferTimeout
-	}
+	timeout := s.ringTimeout(o.Deadline)
 	octx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	var ringing atomic.Bool
-	stop := func(error) {
-		if ringing.Load() {
-			cancel(context.Canceled)
-		} else {
-			cancel(sipgo.WaitAnswerForceCancelErr)
-		}
-	}
+	give := giveUp(&ringing, cancel)
+	stop := func(error) { give() }
 	s.cb.mu.Lock()
 	run.cancel = stop
 	s.cb.mu.Unlock()
@@ -501,26 +491,10 @@ func (s *Service) ringAgentForCallback(run *cbRun, o router.Offer, p *pendingCB)
 		sip.NewHeader("X-Onecall-Callback", "1"),
 	}
 	med, err := dlg.Invite(octx, diago.InviteClientOptions{
-		Headers: hdrs,
-		OnResponse: func(res *sip.Response) error {
-			if res.IsProvisional() && res.StatusCode > 100 {
-				ringing.Store(true)
-			}
-			return nil
-		},
+		Headers:    hdrs,
+		OnResponse: markRinging(&ringing),
 	})
-	if err == nil {
-		actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = dlg.Ack(actx)
-		acancel()
-	}
-	if err != nil {
-		if res := dlg.InviteResponse; res != nil && res.IsSuccess() {
-			hangUpCrossed(dlg.DialogClientSession)
-		} else if errors.Is(context.Cause(octx), sipgo.WaitAnswerForceCancelErr) {
-			s.strays.remember(dlg.DialogClientSession, time.Now())
-		}
-		_ = dlg.Close()
+	if err := s.settleInvite(octx, dlg, err); err != nil {
 		if timedOut.Load() {
 			return nil, nil, "no answer"
 		}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"onecall/router"
@@ -190,19 +189,10 @@ func (c *call) ringConsult(k *consultRun, cc router.ConsultChanged) {
 		fail("agent network")
 		return
 	}
-	timeout := cc.Deadline.Sub(c.s.hub.Now())
-	if cc.Deadline.IsZero() || timeout <= 0 || timeout > 4*c.s.opts.OfferTimeout {
-		timeout = c.s.opts.OfferTimeout
-	}
+	timeout := c.s.ringTimeout(cc.Deadline)
 	octx, cancelCause := context.WithCancelCause(context.Background())
 	var ringing atomic.Bool
-	stop := func() {
-		if ringing.Load() {
-			cancelCause(context.Canceled)
-		} else {
-			cancelCause(sipgo.WaitAnswerForceCancelErr)
-		}
-	}
+	stop := giveUp(&ringing, cancelCause)
 	timer := time.AfterFunc(timeout, func() { k.timedOut.Store(true); stop() })
 	k.stop = func() { timer.Stop(); stop() }
 	hdrs := []sip.Header{
@@ -222,25 +212,9 @@ func (c *call) ringConsult(k *consultRun, cc router.ConsultChanged) {
 		med, err := dlg.Invite(octx, diago.InviteClientOptions{
 			Originator: c.d,
 			Headers:    hdrs,
-			OnResponse: func(res *sip.Response) error {
-				if res.IsProvisional() && res.StatusCode > 100 {
-					ringing.Store(true)
-				}
-				return nil
-			},
+			OnResponse: markRinging(&ringing),
 		})
-		if err == nil {
-			actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err = dlg.Ack(actx)
-			acancel()
-		}
-		if err != nil {
-			if res := dlg.InviteResponse; res != nil && res.IsSuccess() {
-				hangUpCrossed(dlg.DialogClientSession)
-			} else if errors.Is(context.Cause(octx), sipgo.WaitAnswerForceCancelErr) {
-				c.s.strays.remember(dlg.DialogClientSession, time.Now())
-			}
-			_ = dlg.Close()
+		if err := c.s.settleInvite(octx, dlg, err); err != nil {
 			r.err = err
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"onecall/router"
+	"onecall/server"
 )
 
 // consultLog keeps the ConsultChanged commands routing delivered.
@@ -44,9 +45,8 @@ func (l *consultLog) find(step router.ConsultStep, agent router.AgentID) (router
 // again (not reserved, not not-ready) and no leg stays open.
 func TestConsultTargetBusyOrSilent(t *testing.T) {
 	t.Parallel()
-	env := newEngineEnv(t, "agent01", "agent02", "agent03")
 	log := &consultLog{}
-	env.hub.AddSink(sinkFunc(log.sink))
+	env := newEngineEnvSinks(t, []server.Sink{sinkFunc(log.sink)}, "agent01", "agent02", "agent03")
 	a1 := startSipp(t, "agent.xml", agentParams{Mode: "answer", WaitBye: 40000}, "", "")
 	a2 := startSipp(t, "agent.xml", agentParams{Mode: "reject", Code: 486}, "", "")
 	a3 := startSipp(t, "agent.xml", agentParams{Mode: "ring"}, "", "")
@@ -111,9 +111,8 @@ func TestConsultTargetBusyOrSilent(t *testing.T) {
 // (never agent01, who transferred it away and goes to wrap-up).
 func TestConsultAgentLeavesWhileRinging(t *testing.T) {
 	t.Parallel()
-	env := newEngineEnv(t, "agent01", "agent02", "agent03")
 	log := &consultLog{}
-	env.hub.AddSink(sinkFunc(log.sink))
+	env := newEngineEnvSinks(t, []server.Sink{sinkFunc(log.sink)}, "agent01", "agent02", "agent03")
 	a1 := startSipp(t, "agent.xml", agentParams{Mode: "bye", HoldFor: 1500}, "", "")
 	a2 := startSipp(t, "agent.xml", agentParams{Mode: "ring"}, "", "")
 	a3 := startSipp(t, "agent.xml", agentParams{Mode: "answer", WaitBye: 30000}, "", "")

@@ -23,6 +23,12 @@ type engineEnv struct {
 }
 
 func newEngineEnv(t *testing.T, agentIDs ...router.AgentID) *engineEnv {
+	return newEngineEnvSinks(t, nil, agentIDs...)
+}
+
+// newEngineEnvSinks is newEngineEnv with more sinks for the hub's
+// commands, registered before the hub runs (Hub.AddSink's rule).
+func newEngineEnvSinks(t *testing.T, sinks []server.Sink, agentIDs ...router.AgentID) *engineEnv {
 	t.Helper()
 	cfg := router.Config{
 		Queues: []router.QueueDef{{ID: "general", OfferVoice: 3 * time.Second, WrapUpVoice: time.Second,
@@ -56,6 +62,9 @@ func newEngineEnv(t *testing.T, agentIDs ...router.AgentID) *engineEnv {
 	}
 	svc.onRecord = func(r callRecord) { env.store.ch <- r }
 	hub.AddSink(svc.Sink())
+	for _, s := range sinks {
+		hub.AddSink(s)
+	}
 	go func() { _ = hub.Run(ctx) }()
 	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)

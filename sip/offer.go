@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -52,23 +51,14 @@ func (c *call) startOffer(ctx context.Context, o router.Offer, res chan offerRes
 		reject("agent network")
 		return
 	}
-	timeout := o.Deadline.Sub(c.s.hub.Now())
-	if o.Deadline.IsZero() || timeout <= 0 || timeout > 4*c.s.opts.OfferTimeout {
-		timeout = c.s.opts.OfferTimeout
-	}
+	timeout := c.s.ringTimeout(o.Deadline)
 	// The ring is stopped by us (timeout, withdrawal, caller gone), never by
 	// the caller's dialog context: a phone that sent no provisional response
 	// cannot be CANCELled and sipgo would wait for Timer B (32 s), so then we
 	// force the exit instead.
 	octx, cancelCause := context.WithCancelCause(context.Background())
 	var ringing, timedOut atomic.Bool
-	stop := func() {
-		if ringing.Load() {
-			cancelCause(context.Canceled) // CANCEL, then 487
-		} else {
-			cancelCause(sipgo.WaitAnswerForceCancelErr)
-		}
-	}
+	stop := giveUp(&ringing, cancelCause)
 	timer := time.AfterFunc(timeout, func() { timedOut.Store(true); stop() })
 	cancel := func() { timer.Stop(); stop() }
 	c.offer = &offerState{agent: o.Agent, cancel: cancel, timedOut: &timedOut}
@@ -87,26 +77,9 @@ func (c *call) startOffer(ctx context.Context, o router.Offer, res chan offerRes
 			Originator:    c.d,
 			Headers:       hdrs,
 			OnMediaUpdate: func(*diago.DialogMedia) { c.post(ctlMsg{op: opMediaUpdate}) },
-			OnResponse: func(res *sip.Response) error {
-				if res.IsProvisional() && res.StatusCode > 100 {
-					ringing.Store(true)
-				}
-				return nil
-			},
+			OnResponse:    markRinging(&ringing),
 		})
-		if err == nil {
-			actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err = dlg.Ack(actx)
-			acancel()
-		}
-		if err != nil {
-			if res := dlg.InviteResponse; res != nil && res.IsSuccess() {
-				hangUpCrossed(dlg.DialogClientSession)
-			} else if errors.Is(context.Cause(octx), sipgo.WaitAnswerForceCancelErr) {
-				// Abandoned without CANCEL: a 2xx may still come.
-				c.s.strays.remember(dlg.DialogClientSession, time.Now())
-			}
-			_ = dlg.Close()
+		if err := c.s.settleInvite(octx, dlg, err); err != nil {
 			r.err = err
 			return
 		}

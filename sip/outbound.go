@@ -338,23 +338,11 @@ func (s *Service) dialTrunk(ctx context.Context, t *OutboundTrunk, req DialReque
 		}
 		med, err = dlg.Invite(actx, opts)
 	}
-	if err == nil {
-		ackCtx, ackCancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = dlg.Ack(ackCtx)
-		ackCancel()
-	}
-	if err != nil {
+	if err := s.settleInvite(actx, dlg, err); err != nil {
 		status := 0
 		if res := dlg.InviteResponse; res != nil {
 			status = res.StatusCode
-			if res.IsSuccess() {
-				hangUpCrossed(dlg.DialogClientSession)
-			}
 		}
-		if errors.Is(context.Cause(actx), sipgo.WaitAnswerForceCancelErr) {
-			s.strays.remember(dlg.DialogClientSession, time.Now())
-		}
-		_ = dlg.Close()
 		de := &DialError{Outcome: DialFailed, Status: status, Trunk: t.Name, Err: err}
 		switch {
 		case ctx.Err() != nil:

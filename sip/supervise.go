@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"onecall/router"
@@ -206,13 +205,7 @@ func (s *Service) dialSupervisor(ctx context.Context, c *call, by router.AgentID
 	octx, cancelCause := context.WithCancelCause(context.Background())
 	defer cancelCause(nil)
 	var ringing, timedOut atomic.Bool
-	stop := func() {
-		if ringing.Load() {
-			cancelCause(context.Canceled) // CANCEL, then 487
-		} else {
-			cancelCause(sipgo.WaitAnswerForceCancelErr)
-		}
-	}
+	stop := giveUp(&ringing, cancelCause)
 	timer := time.AfterFunc(s.opts.OfferTimeout, func() { timedOut.Store(true); stop() })
 	defer timer.Stop()
 	unwatch := context.AfterFunc(ctx, stop)
@@ -228,30 +221,13 @@ func (s *Service) dialSupervisor(ctx context.Context, c *call, by router.AgentID
 			sip.NewHeader("X-Onecall-Monitor", mode.String()),
 			sip.NewHeader("X-Onecall-Hotline", headerSafe(c.number)),
 		},
-		OnResponse: func(res *sip.Response) error {
-			if res.IsProvisional() && res.StatusCode > 100 {
-				ringing.Store(true)
-			}
-			return nil
-		},
+		OnResponse: markRinging(&ringing),
 	})
-	if err == nil {
-		actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = dlg.Ack(actx)
-		acancel()
-	}
-	if err != nil {
+	if err := s.settleInvite(octx, dlg, err); err != nil {
 		status := 0
 		if res := dlg.InviteResponse; res != nil {
 			status = res.StatusCode
-			if res.IsSuccess() {
-				hangUpCrossed(dlg.DialogClientSession)
-			}
 		}
-		if errors.Is(context.Cause(octx), sipgo.WaitAnswerForceCancelErr) {
-			s.strays.remember(dlg.DialogClientSession, time.Now())
-		}
-		_ = dlg.Close()
 		switch {
 		case timedOut.Load():
 			return nil, ErrSupervisorNoAnswer
