@@ -402,6 +402,15 @@ func TestFullStackRecordingWithConsent(t *testing.T) {
 	if len(plays) != 1 || plays[0].Actor != "super01" || plays[0].Target != "contact:"+strconv.FormatUint(rec.Contact, 10) {
 		t.Fatalf("recording_play audit entries: %+v; want one by super01 for the contact", plays)
 	}
+
+	// The recorder's totals are in /metrics: one recording, its frames
+	// (50 a second), nothing failed.
+	_, m := scrape(t, base, "")
+	frames := sample(m, "onecall_recording_frames_written_total")
+	if sample(m, "onecall_recordings_started_total") != 1 || sample(m, "onecall_recordings_failed_total") != 0 ||
+		frames < 50*(call.Seconds()-1) {
+		t.Fatalf("recording metrics:\n%s", grepLines(m, "onecall_recording"))
+	}
 }
 
 // TestFullStackNoRecordingWhenOff: the shipped 110 does not record: a call
