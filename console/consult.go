@@ -84,18 +84,9 @@ func (s *Service) consult(ctx context.Context, user router.AgentID, a contactArg
 	if state != "talking" || ch != "voice" {
 		return coded("consult_not_talking")
 	}
-	to, err := parseTarget(a)
+	to, err := s.checkTarget(user, a)
 	if err != nil {
 		return err
-	}
-	if to.Agent == user {
-		return coded("transfer_self")
-	}
-	if len([]rune(a.Note)) > maxNote {
-		return coded("transfer_note_too_long")
-	}
-	if to.Queue != "" && !s.knownQueue(to.Queue) {
-		return coded("transfer_unknown_queue", to.Queue)
 	}
 	cc, err := s.consultControl()
 	if err != nil {

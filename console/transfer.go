@@ -128,6 +128,25 @@ func phoneNumber(s string) (string, bool) {
 	return out, d >= 3 && d <= 20
 }
 
+// checkTarget parses a's target (transfer and consult alike) and refuses
+// the agent itself, an overlong note and an unknown queue.
+func (s *Service) checkTarget(user router.AgentID, a contactArgs) (TransferTarget, error) {
+	to, err := parseTarget(a)
+	if err != nil {
+		return to, err
+	}
+	if to.Agent == user {
+		return to, coded("transfer_self")
+	}
+	if len([]rune(a.Note)) > maxNote {
+		return to, coded("transfer_note_too_long")
+	}
+	if to.Queue != "" && !s.knownQueue(to.Queue) {
+		return to, coded("transfer_unknown_queue", to.Queue)
+	}
+	return to, nil
+}
+
 // transfer is the one transfer path of the console: a voice call moves
 // through the SIP service (the agent leg ends, the citizen hears queue
 // media, routing offers it on), a chat through routing; both carry By and
@@ -148,18 +167,9 @@ func (s *Service) transfer(ctx context.Context, user router.AgentID, a contactAr
 	if state != "talking" {
 		return coded("transfer_not_talking")
 	}
-	to, err := parseTarget(a)
+	to, err := s.checkTarget(user, a)
 	if err != nil {
 		return err
-	}
-	if to.Agent == user {
-		return coded("transfer_self")
-	}
-	if len([]rune(a.Note)) > maxNote {
-		return coded("transfer_note_too_long")
-	}
-	if to.Queue != "" && !s.knownQueue(to.Queue) {
-		return coded("transfer_unknown_queue", to.Queue)
 	}
 	if ch == "voice" {
 		if s.opts.Calls == nil {
