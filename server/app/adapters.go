@@ -183,20 +183,7 @@ type callControl struct {
 }
 
 func (c callControl) Transfer(ctx context.Context, contact router.ContactID, to console.TransferTarget, by router.AgentID, note string) error {
-	err := c.Service.Transfer(ctx, contact, sip.TransferTarget{Queue: to.Queue, Agent: to.Agent, Number: to.Number}, by, note)
-	switch {
-	case errors.Is(err, sip.ErrNoOutside):
-		return fmt.Errorf("%w (%v)", console.ErrNoOutside, err)
-	case errors.Is(err, sip.ErrNumberNotAllowed):
-		return fmt.Errorf("%w (%v)", console.ErrNumberNotAllowed, err)
-	case errors.Is(err, sip.ErrOutsideFailed):
-		return fmt.Errorf("%w (%v)", console.ErrOutsideFailed, err)
-	case errors.Is(err, sip.ErrThreeWay):
-		return fmt.Errorf("%w (%v)", console.ErrThreeWay, err)
-	case errors.Is(err, sip.ErrNoCall), errors.Is(err, sip.ErrNotTalking):
-		return fmt.Errorf("%w (%v)", console.ErrCallGone, err)
-	}
-	return err
+	return c.callError(c.Service.Transfer(ctx, contact, sip.TransferTarget{Queue: to.Queue, Agent: to.Agent, Number: to.Number}, by, note))
 }
 
 // Interpret and DropInterpreter: the three-way call for interpretation
@@ -209,6 +196,7 @@ func (c callControl) DropInterpreter(ctx context.Context, contact router.Contact
 	return c.callError(c.Service.DropInterpreter(ctx, contact, by))
 }
 
+// callError maps the SIP service's call-control errors to the console's.
 func (c callControl) callError(err error) error {
 	switch {
 	case errors.Is(err, sip.ErrNoOutside):
