@@ -7,6 +7,7 @@
 //	onecall staffing ...           agents needed per interval (Erlang C / A)
 //	onecall prompts                render the IVR prompts from the configuration
 //	onecall report ...             historical reports from the store (CSV, JSON, HTML)
+//	onecall kamailio-config ...    Kamailio's configuration for a proxy in front of nodes
 //	onecall version
 package main
 
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdPrompts(args, stdout, stderr)
 	case "report":
 		return cmdReport(ctx, args, stdout, stderr)
+	case "kamailio-config":
+		return cmdKamailioConfig(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "onecall", version)
 		return 0
@@ -72,5 +75,6 @@ const usage = `usage:
   onecall staffing --forecast FILE.csv [--interval 15m] [--patience 2m] [--max-occupancy 0.85] [--html FILE]
   onecall prompts [--config DIR] [--out sip/prompts]
   onecall report [--from 2026-12-07] [--to ...] [--by queue|line|center|agent] [--every 15m|1h|1d] [--format csv|json|html]
+  onecall kamailio-config --node IP:PORT [--node ...] [--listen IP:PORT] [--out DIR] [--probe 2s]
   onecall version
 `

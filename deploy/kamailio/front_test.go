@@ -1,0 +1,70 @@
+package kamailio
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Three onecall nodes behind Kamailio: citizens' calls are answered by the
+// live nodes; a node answering 503 is skipped for the next; a node killed
+// with SIGKILL is taken out of the rotation within the probing bound and no
+// call is lost meanwhile.
+func TestKamailioFrontFailover(t *testing.T) {
+	a := startNode(t, 1, nodeOptions{})
+	b := startNode(t, 2, nodeOptions{})
+	// c admits one call per 1000 s: every later INVITE is answered 503.
+	c := startNode(t, 3, nodeOptions{MaxCPS: "0.001"})
+	probe := time.Second
+	k := startKamailio(t, Config{Nodes: []string{a.addr(), b.addr(), c.addr()}, ProbeInterval: probe,
+		ProbeTimeout: time.Second, FirstReply: time.Second})
+
+	// Warm-up: c takes its one call (if round robin sends it one).
+	callsAnswered(t, k, 3, a, b, c)
+
+	t.Run("503 goes to the next node", func(t *testing.T) {
+		before := k.p.log.count("answered 503")
+		callsAnswered(t, k, 6, a, b)
+		if k.p.log.count("answered 503") == before {
+			t.Fatalf("no call was refused 503 by the overloaded node and retried:\n%s", k.p.log.tail(30))
+		}
+	})
+
+	t.Run("kill -9 of a node", func(t *testing.T) {
+		killed := time.Now()
+		a.p.kill()
+		// Three calls at once right after the kill: round robin sends one
+		// of them to the dead node unless a probe was quicker.
+		res := callsAnswered(t, k, 3, b)
+		slowest := time.Duration(0)
+		for _, r := range res {
+			slowest = max(slowest, r.took)
+		}
+		var down time.Duration
+		for time.Since(killed) < 10*time.Second {
+			if l, ok := k.p.log.first(a.addr(), killed); ok && (strings.Contains(l.text, "node down") ||
+				strings.Contains(l.text, "out of rotation")) {
+				down = l.at.Sub(killed)
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if down == 0 {
+			t.Fatalf("kamailio never took the dead node out:\n%s", k.p.log.tail(30))
+		}
+		// Probe bound: one probe period, plus the probe's own timeout
+		// (or the first INVITE's FirstReply), plus scheduling slack.
+		if bound := probe + time.Second + 500*time.Millisecond; down > bound {
+			t.Errorf("dead node taken out after %s, bound %s", down, bound)
+		}
+		t.Logf("failover: dead node out of rotation %s after kill -9; slowest call meanwhile %s (SIPp run, 300 ms hold)",
+			down.Round(time.Millisecond), slowest.Round(time.Millisecond))
+		// Afterwards every call goes straight to the live node.
+		res = callsAnswered(t, k, 4, b)
+		for _, r := range res {
+			if r.took > 1500*time.Millisecond {
+				t.Errorf("call after failover took %s: still trying the dead node?", r.took)
+			}
+		}
+	})
+}
