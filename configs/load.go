@@ -83,6 +83,19 @@ func (b *Bundle) Path(p string) string {
 // DataDir is the data directory resolved against the config directory.
 func (b *Bundle) DataDir() string { return b.Path(b.Server.DataDir) }
 
+// StoreSource is the store's driver and what it opens: the SQLite file
+// onecall.db in dataDir (the data directory, "" for DataDir()), or the
+// PostgreSQL DSN.
+func (b *Bundle) StoreSource(dataDir string) (driver, source string) {
+	if b.Server.Store.Driver == StorePostgres {
+		return StorePostgres, b.Server.Store.DSN
+	}
+	if dataDir == "" {
+		dataDir = b.DataDir()
+	}
+	return StoreSQLite, filepath.Join(dataDir, "onecall.db")
+}
+
 // ApplyDefaults fills every unset field with its default. Load calls it;
 // call it on a hand-built Bundle before Validate or RouterConfig. It is
 // idempotent.

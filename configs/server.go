@@ -11,6 +11,7 @@ import (
 type Server struct {
 	Listen  Listen  `yaml:"listen"`
 	DataDir string  `yaml:"data_dir"` // relative paths are relative to the config file's directory
+	Store   Store   `yaml:"store"`
 	Trunks  []Trunk `yaml:"trunks"`
 	Log     Log     `yaml:"log"`
 	Limits  Limits  `yaml:"limits"`
@@ -25,6 +26,24 @@ type Server struct {
 	Outbound Outbound `yaml:"outbound"`
 	Metrics  Metrics  `yaml:"metrics"`
 }
+
+// Store chooses the database (store package): SQLite in data_dir for a
+// single node, PostgreSQL for a cluster.
+type Store struct {
+	// Driver is "sqlite" (default: data_dir/onecall.db) or "postgres".
+	Driver string `yaml:"driver"`
+	// DSN is the PostgreSQL connection string (libpq URL or key=value
+	// form, read by pgx; the password may come from PGPASSWORD or
+	// ~/.pgpass instead). Required with driver postgres, refused with
+	// sqlite.
+	DSN string `yaml:"dsn"`
+}
+
+// Store drivers.
+const (
+	StoreSQLite   = "sqlite"
+	StorePostgres = "postgres"
+)
 
 // Metrics configures the Prometheus endpoint.
 type Metrics struct {
@@ -212,6 +231,7 @@ func DefaultServer() Server {
 	return Server{
 		Listen:  Listen{HTTP: ":8080", SIPUDP: ":5060", SIPTCP: ":5060"},
 		DataDir: "data",
+		Store:   Store{Driver: StoreSQLite},
 		Log:     Log{Level: "info", Format: "json"},
 		Limits: Limits{
 			InboxSize: 65536, MaxCalls: 11000, MaxCallsPerSecond: 500, MaxChats: 50000,

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"onecall/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {
@@ -14,7 +16,70 @@ func TestMain(m *testing.M) {
 		crashChild(p)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
+}
+
+// testDB is one empty database of one dialect: a SQLite file or a fresh
+// PostgreSQL database on the package's shared server.
+type testDB struct {
+	d      dialect
+	source string // file path or DSN
+}
+
+// open opens the store on db (again, after a Close); closed at the test's end.
+func (db testDB) open(t testing.TB, opts ...Option) *Store {
+	t.Helper()
+	s, err := open(context.Background(), db.d, db.source, opts...)
+	if err != nil {
+		t.Fatalf("Open %s: %v", db.d, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// raw opens a plain connection to db, as an outside tool would.
+func (db testDB) raw(t testing.TB) *sql.DB {
+	t.Helper()
+	if db.d == sqliteDialect {
+		return rawDB(t, db.source, "")
+	}
+	c, err := sql.Open("pgx", db.source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// rebind adapts a ? query for db's raw connection.
+func (db testDB) rebind(q string) string {
+	if db.d == postgresDialect {
+		return sqlxRebindDollar(q)
+	}
+	return q
+}
+
+func newTestDB(t testing.TB, d dialect) testDB {
+	t.Helper()
+	if d == postgresDialect {
+		return testDB{d: d, source: pgtest.Shared(t).Database(t)}
+	}
+	return testDB{d: d, source: filepath.Join(t.TempDir(), "onecall.db")}
+}
+
+// forEachDialect runs f once on a fresh SQLite database and once on a
+// fresh PostgreSQL database, as subtests "sqlite" and "postgres".
+func forEachDialect(t *testing.T, f func(t *testing.T, db testDB)) {
+	t.Helper()
+	for _, d := range []dialect{sqliteDialect, postgresDialect} {
+		t.Run(d.String(), func(t *testing.T) { f(t, newTestDB(t, d)) })
+	}
+}
+
+// forEachStore is forEachDialect with the store opened.
+func forEachStore(t *testing.T, f func(t *testing.T, s *Store), opts ...Option) {
+	t.Helper()
+	forEachDialect(t, func(t *testing.T, db testDB) { f(t, db.open(t, opts...)) })
 }
 
 func openTest(t testing.TB, path string, opts ...Option) *Store {

@@ -13,8 +13,21 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
+
+// migrationDir holds a dialect's migrations: SQLite's in migrations/,
+// PostgreSQL's in migrations/postgres/, with the same numbers and names.
+func migrationDir(d dialect) string {
+	if d == postgresDialect {
+		return "migrations/postgres"
+	}
+	return "migrations"
+}
+
+// migrationLock is the PostgreSQL advisory lock held while migrating, so
+// nodes starting together migrate one after the other.
+const migrationLock = 0x6f6e6563616c6c // "onecall"
 
 type migration struct {
 	version int
@@ -22,21 +35,25 @@ type migration struct {
 	sql     string
 }
 
-// migrations lists the embedded migrations in order. File names are
-// NNNN_name.sql; versions must be 1, 2, 3, ... without gaps.
-func migrations() ([]migration, error) {
-	ents, err := fs.ReadDir(migrationFS, "migrations")
+// migrations lists the embedded migrations of a dialect in order. File
+// names are NNNN_name.sql; versions must be 1, 2, 3, ... without gaps.
+func migrations(d dialect) ([]migration, error) {
+	dir := migrationDir(d)
+	ents, err := fs.ReadDir(migrationFS, dir)
 	if err != nil {
 		return nil, err
 	}
 	var ms []migration
 	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
 		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
 			return nil, fmt.Errorf("store: bad migration file name %q", e.Name())
 		}
-		b, err := migrationFS.ReadFile("migrations/" + e.Name())
+		b, err := migrationFS.ReadFile(dir + "/" + e.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -51,9 +68,10 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
-// SchemaVersion is the newest schema version this binary knows.
+// SchemaVersion is the newest schema version this binary knows (the same
+// for both dialects; a test keeps their migrations in step).
 func SchemaVersion() int {
-	ms, err := migrations()
+	ms, err := migrations(sqliteDialect)
 	if err != nil {
 		return 0
 	}
@@ -62,18 +80,33 @@ func SchemaVersion() int {
 
 // migrate brings the database to the newest known version, one
 // transaction per migration, and refuses a newer database.
-func migrate(ctx context.Context, w *sqlx.DB, now time.Time) error {
-	ms, err := migrations()
+func migrate(ctx context.Context, w *sqlx.DB, d dialect, now time.Time) error {
+	ms, err := migrations(d)
 	if err != nil {
 		return err
 	}
+	if d == postgresDialect {
+		// w has one connection, so the session lock covers every step.
+		if _, err := w.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
+			return fmt.Errorf("store: lock schema: %w", err)
+		}
+		defer w.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
+	}
 	var n int
-	if err := w.GetContext(ctx, &n, `SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'`); err != nil {
+	exists := `SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'`
+	if d == postgresDialect {
+		exists = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_version'`
+	}
+	if err := w.GetContext(ctx, &n, exists); err != nil {
 		return fmt.Errorf("store: read schema: %w", err)
 	}
 	if n == 0 {
+		msType := "INTEGER" // Unix ms: SQLite's INTEGER is 64-bit, PostgreSQL's is not
+		if d == postgresDialect {
+			msType = "BIGINT"
+		}
 		if _, err := w.ExecContext(ctx, `CREATE TABLE schema_version (
-			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at `+msType+` NOT NULL)`); err != nil {
 			return fmt.Errorf("store: create schema_version: %w", err)
 		}
 	}
@@ -94,7 +127,7 @@ func migrate(ctx context.Context, w *sqlx.DB, now time.Time) error {
 			tx.Rollback()
 			return fmt.Errorf("store: migrate %s: %w", m.name, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)`),
 			m.version, m.name, now.UnixMilli()); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("store: migrate %s: %w", m.name, err)

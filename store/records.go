@@ -102,7 +102,7 @@ func (c ContactUpsert) apply(t *wtx) error {
 			}
 			if col == "attrs" {
 				// Merge: each writer adds the attributes it knows.
-				q.WriteString("attrs = json_patch(contacts.attrs, excluded.attrs)")
+				q.WriteString("attrs = " + t.d.mergeJSON("contacts.attrs", "excluded.attrs"))
 				continue
 			}
 			if col == "answered_at" {
@@ -127,9 +127,9 @@ func (c ContactUpsert) apply(t *wtx) error {
 	// end) for the reports, unless the writer gave them.
 	_, err := t.exec(`UPDATE contacts SET
 		wait_ms = CASE WHEN arrived_at IS NULL THEN wait_ms
-			WHEN answered_at IS NOT NULL THEN MAX(answered_at - arrived_at, 0)
-			ELSE MAX(ended_at - arrived_at, 0) END,
-		handle_ms = CASE WHEN answered_at IS NOT NULL THEN MAX(ended_at - answered_at, 0) ELSE 0 END
+			WHEN answered_at IS NOT NULL THEN `+t.d.greatest("answered_at - arrived_at", "0")+`
+			ELSE `+t.d.greatest("ended_at - arrived_at", "0")+` END,
+		handle_ms = CASE WHEN answered_at IS NOT NULL THEN `+t.d.greatest("ended_at - answered_at", "0")+` ELSE 0 END
 		WHERE id = ? AND ended_at IS NOT NULL`, int64(c.ID))
 	return err
 }
@@ -190,8 +190,8 @@ func (m ChatMessage) apply(t *wtx) error {
 	_, err := t.exec(`INSERT INTO chat_messages (contact_id, seq, sender_kind, sender_id, text, sent_at, delivered_at, read_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (contact_id, seq) DO UPDATE SET
-			delivered_at = coalesce(delivered_at, excluded.delivered_at),
-			read_at = coalesce(read_at, excluded.read_at)`,
+			delivered_at = coalesce(chat_messages.delivered_at, excluded.delivered_at),
+			read_at = coalesce(chat_messages.read_at, excluded.read_at)`,
 		int64(m.Contact), m.Seq, m.SenderKind, m.SenderID, m.Text, m.Sent.UnixMilli(), ms(m.Delivered), ms(m.Read))
 	return err
 }

@@ -54,7 +54,7 @@ func (s *Store) Recover(ctx context.Context, now time.Time) (Recovery, error) {
 				return err
 			}
 			if _, err := t.exec(`INSERT INTO contact_events (contact_id, at, state, queue, agent, reason)
-				SELECT id, ?, ?, queue, agent, ? FROM contacts WHERE id = ?`, at, StateEnded, EndReasonSystemRestart, id); err != nil {
+				SELECT id, CAST(? AS BIGINT), CAST(? AS TEXT), queue, agent, CAST(? AS TEXT) FROM contacts WHERE id = ?`, at, StateEnded, EndReasonSystemRestart, id); err != nil {
 				return err
 			}
 			rec.ClosedVoice = append(rec.ClosedVoice, uint64(id))
@@ -143,10 +143,10 @@ func (s *Store) PurgeLines(ctx context.Context, olderThan time.Time, perLine map
 			sort.Strings(lines)
 			cutExpr, cutArgs = "CASE c.hotline", nil
 			for _, l := range lines {
-				cutExpr += " WHEN ? THEN ?"
+				cutExpr += " WHEN ? THEN CAST(? AS BIGINT)"
 				cutArgs = append(cutArgs, l, perLine[l].UnixMilli())
 			}
-			cutExpr += " ELSE ? END"
+			cutExpr += " ELSE CAST(? AS BIGINT) END"
 			cutArgs = append(cutArgs, cut)
 		}
 		old := `SELECT c.id FROM contacts c WHERE c.ended_at IS NOT NULL AND c.ended_at < ` + cutExpr + `

@@ -53,9 +53,10 @@ type Stats struct {
 
 // Store is the durable store. Create with Open; safe for concurrent use.
 type Store struct {
-	cfg  config
-	path string
-	r    *sqlx.DB // read-only pool
+	cfg     config
+	dialect dialect
+	path    string // SQLite file, or PostgreSQL DSN
+	r       readDB // read-only pool
 
 	mu     sync.RWMutex // guards closed against sends on q
 	closed bool
@@ -80,30 +81,60 @@ type item struct {
 	done chan error // nil for Enqueue
 }
 
-// Open opens (creating if needed) the database at path, applies pending
-// migrations and starts the writer. It refuses a database whose schema is
-// newer than this binary knows (ErrSchemaTooNew).
+// Open opens (creating if needed) the SQLite database at path, applies
+// pending migrations and starts the writer. It refuses a database whose
+// schema is newer than this binary knows (ErrSchemaTooNew).
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	return open(ctx, sqliteDialect, path, opts...)
+}
+
+// OpenPostgres opens the PostgreSQL database named by dsn (a libpq URL or
+// key=value string, read by pgx), applies pending migrations and starts
+// the writer, like Open. The database must exist; its schema is created.
+func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	return open(ctx, postgresDialect, dsn, opts...)
+}
+
+// Drivers accepted by OpenDriver (the store.driver config key).
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// OpenDriver opens the store with the named driver: DriverSQLite opens the
+// file source, DriverPostgres the DSN source.
+func OpenDriver(ctx context.Context, driver, source string, opts ...Option) (*Store, error) {
+	switch driver {
+	case DriverSQLite, "":
+		return Open(ctx, source, opts...)
+	case DriverPostgres:
+		return OpenPostgres(ctx, source, opts...)
+	}
+	return nil, fmt.Errorf("store: unknown driver %q (want %s or %s)", driver, DriverSQLite, DriverPostgres)
+}
+
+func open(ctx context.Context, d dialect, path string, opts ...Option) (*Store, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
 	s := &Store{
-		cfg:  cfg,
-		path: path,
-		q:    make(chan item, cfg.queueSize),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
+		cfg:     cfg,
+		dialect: d,
+		path:    path,
+		q:       make(chan item, cfg.queueSize),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	w, err := s.openWriter(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, w, cfg.now()); err != nil {
+	if err := migrate(ctx, w, d, cfg.now()); err != nil {
 		w.Close()
 		return nil, err
 	}
-	r, err := sqlx.Open("sqlite3", s.readerDSN())
+	r, err := s.openReader()
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open read pool: %w", err)
@@ -115,7 +146,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("store: open read pool: %w", err)
 	}
-	s.r = r
+	s.r = readDB{r}
 	s.healthy.Store(true)
 	s.health = Health{OK: true, Since: cfg.now()}
 	go s.run(w)
@@ -141,9 +172,15 @@ func (s *Store) readerDSN() string {
 
 // openWriter opens the single read-write connection.
 func (s *Store) openWriter(ctx context.Context) (*sqlx.DB, error) {
-	w, err := sqlx.Open("sqlite3", s.writerDSN())
+	var w *sqlx.DB
+	var err error
+	if s.dialect == postgresDialect {
+		w, err = openPostgres(s.path, false)
+	} else {
+		w, err = sqlx.Open("sqlite3", s.writerDSN())
+	}
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", s.path, err)
+		return nil, fmt.Errorf("store: open %s: %w", s.where(), err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
@@ -151,9 +188,17 @@ func (s *Store) openWriter(ctx context.Context) (*sqlx.DB, error) {
 	w.SetConnMaxIdleTime(0)
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("store: open %s: %w", s.path, err)
+		return nil, fmt.Errorf("store: open %s: %w", s.where(), err)
 	}
 	return w, nil
+}
+
+// openReader opens the read-only pool (not yet connected).
+func (s *Store) openReader() (*sqlx.DB, error) {
+	if s.dialect == postgresDialect {
+		return openPostgres(s.path, true)
+	}
+	return sqlx.Open("sqlite3", s.readerDSN())
 }
 
 // Enqueue hands rec to the writer without waiting. It never blocks: it
@@ -289,6 +334,9 @@ func isFault(err error) bool {
 	}
 	if errors.Is(err, ErrNotFound) {
 		return false
+	}
+	if f, ok := pgFault(err); ok {
+		return f
 	}
 	var se sqlite3.Error
 	if errors.As(err, &se) {

@@ -8,180 +8,185 @@ import (
 )
 
 func TestContactUpsertPartialFields(t *testing.T) {
-	s := openTest(t, "")
-	ctx := ctxT(t)
-	must(t, s.Durable(ctx, ContactUpsert{ID: 7, Channel: "voice", Hotline: "110", Queue: "police", Citizen: "01012345678",
-		State: "waiting", Arrived: t0, Attrs: map[string]string{"lang": "ko"}}))
-	must(t, s.Durable(ctx, ContactUpsert{ID: 7, Agent: "kim", State: "talking", Answered: t0.Add(12 * time.Second), Wait: 12 * time.Second,
-		Attrs: map[string]string{"topic": "fines"}}))
-	must(t, s.Durable(ctx, ContactWrapUp{Contact: 7, Disposition: "info", Notes: "asked about fines", WrapUp: 30 * time.Second}))
-	must(t, s.Durable(ctx, Satisfaction{Contact: 7, Score: 5}))
-	c, err := s.Contact(ctx, 7)
-	must(t, err)
-	if c.Channel != "voice" || c.Hotline != "110" || c.Queue != "police" || c.Agent != "kim" || c.State != "talking" ||
-		!c.Arrived.Equal(t0) || !c.Answered.Equal(t0.Add(12*time.Second)) || c.Wait != 12*time.Second ||
-		c.Attrs["lang"] != "ko" || c.Attrs["topic"] != "fines" || c.Disposition != "info" || c.Notes != "asked about fines" || c.WrapUp != 30*time.Second ||
-		c.Satisfaction != 5 || !c.Ended.IsZero() {
-		t.Fatalf("contact = %+v", c)
-	}
-	if _, err := s.Contact(ctx, 8); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("missing contact: %v", err)
-	}
-	if id, err := s.MaxContactID(ctx); err != nil || id != 7 {
-		t.Fatalf("MaxContactID = %d, %v", id, err)
-	}
-	if err := s.Durable(ctx, Satisfaction{Contact: 7, Score: 9}); err == nil || errors.Is(err, ErrNotDurable) {
-		t.Fatalf("bad score should be refused as a value error: %v", err)
-	}
-	if err := s.Durable(ctx, ContactWrapUp{Contact: 99, Disposition: "x"}); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("wrap-up unknown contact: %v", err)
-	}
-	// A refused record does not poison its batch neighbours.
-	must(t, s.Durable(ctx, ContactUpsert{ID: 8, Channel: "chat", Citizen: "web:abc", ResumeHash: "h8", Arrived: t0}))
-	c8, err := s.ContactByResumeHash(ctx, "h8")
-	must(t, err)
-	if c8.ID != 8 {
-		t.Fatalf("by resume hash: %+v", c8)
-	}
-	if st := s.Stats(); st.Rejected != 2 || st.Committed != 5 || st.DurableFailed != 2 {
-		t.Fatalf("stats %+v", st)
-	}
+	forEachStore(t, func(t *testing.T, s *Store) {
+		ctx := ctxT(t)
+		must(t, s.Durable(ctx, ContactUpsert{ID: 7, Channel: "voice", Hotline: "110", Queue: "police", Citizen: "01012345678",
+			State: "waiting", Arrived: t0, Attrs: map[string]string{"lang": "ko"}}))
+		must(t, s.Durable(ctx, ContactUpsert{ID: 7, Agent: "kim", State: "talking", Answered: t0.Add(12 * time.Second), Wait: 12 * time.Second,
+			Attrs: map[string]string{"topic": "fines"}}))
+		must(t, s.Durable(ctx, ContactWrapUp{Contact: 7, Disposition: "info", Notes: "asked about fines", WrapUp: 30 * time.Second}))
+		must(t, s.Durable(ctx, Satisfaction{Contact: 7, Score: 5}))
+		c, err := s.Contact(ctx, 7)
+		must(t, err)
+		if c.Channel != "voice" || c.Hotline != "110" || c.Queue != "police" || c.Agent != "kim" || c.State != "talking" ||
+			!c.Arrived.Equal(t0) || !c.Answered.Equal(t0.Add(12*time.Second)) || c.Wait != 12*time.Second ||
+			c.Attrs["lang"] != "ko" || c.Attrs["topic"] != "fines" || c.Disposition != "info" || c.Notes != "asked about fines" || c.WrapUp != 30*time.Second ||
+			c.Satisfaction != 5 || !c.Ended.IsZero() {
+			t.Fatalf("contact = %+v", c)
+		}
+		if _, err := s.Contact(ctx, 8); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("missing contact: %v", err)
+		}
+		if id, err := s.MaxContactID(ctx); err != nil || id != 7 {
+			t.Fatalf("MaxContactID = %d, %v", id, err)
+		}
+		if err := s.Durable(ctx, Satisfaction{Contact: 7, Score: 9}); err == nil || errors.Is(err, ErrNotDurable) {
+			t.Fatalf("bad score should be refused as a value error: %v", err)
+		}
+		if err := s.Durable(ctx, ContactWrapUp{Contact: 99, Disposition: "x"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("wrap-up unknown contact: %v", err)
+		}
+		// A refused record does not poison its batch neighbours.
+		must(t, s.Durable(ctx, ContactUpsert{ID: 8, Channel: "chat", Citizen: "web:abc", ResumeHash: "h8", Arrived: t0}))
+		c8, err := s.ContactByResumeHash(ctx, "h8")
+		must(t, err)
+		if c8.ID != 8 {
+			t.Fatalf("by resume hash: %+v", c8)
+		}
+		if st := s.Stats(); st.Rejected != 2 || st.Committed != 5 || st.DurableFailed != 2 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
 }
 
 func TestContactsByCitizenAndEvents(t *testing.T) {
-	s := openTest(t, "")
-	ctx := ctxT(t)
-	for i := uint64(1); i <= 3; i++ {
-		must(t, s.Enqueue(ContactUpsert{ID: i, Channel: "voice", Citizen: "01099998888", Arrived: t0.Add(time.Duration(i) * time.Minute)}))
-		must(t, s.Enqueue(ContactEvent{Contact: i, At: t0, State: "waiting", Queue: "q1"}))
-		must(t, s.Enqueue(ContactEvent{Contact: i, At: t0.Add(time.Second), State: "offered", Queue: "q1", Agent: "lee"}))
-	}
-	must(t, s.Durable(ctx, ContactUpsert{ID: 4, Citizen: "other", Arrived: t0}))
-	cs, err := s.ContactsByCitizen(ctx, "01099998888", 2)
-	must(t, err)
-	if len(cs) != 2 || cs[0].ID != 3 || cs[1].ID != 2 {
-		t.Fatalf("by citizen: %+v", cs)
-	}
-	ev, err := s.ContactEvents(ctx, 2)
-	must(t, err)
-	if len(ev) != 2 || ev[0].State != "waiting" || ev[1].Agent != "lee" || !ev[1].At.Equal(t0.Add(time.Second)) {
-		t.Fatalf("events: %+v", ev)
-	}
+	forEachStore(t, func(t *testing.T, s *Store) {
+		ctx := ctxT(t)
+		for i := uint64(1); i <= 3; i++ {
+			must(t, s.Enqueue(ContactUpsert{ID: i, Channel: "voice", Citizen: "01099998888", Arrived: t0.Add(time.Duration(i) * time.Minute)}))
+			must(t, s.Enqueue(ContactEvent{Contact: i, At: t0, State: "waiting", Queue: "q1"}))
+			must(t, s.Enqueue(ContactEvent{Contact: i, At: t0.Add(time.Second), State: "offered", Queue: "q1", Agent: "lee"}))
+		}
+		must(t, s.Durable(ctx, ContactUpsert{ID: 4, Citizen: "other", Arrived: t0}))
+		cs, err := s.ContactsByCitizen(ctx, "01099998888", 2)
+		must(t, err)
+		if len(cs) != 2 || cs[0].ID != 3 || cs[1].ID != 2 {
+			t.Fatalf("by citizen: %+v", cs)
+		}
+		ev, err := s.ContactEvents(ctx, 2)
+		must(t, err)
+		if len(ev) != 2 || ev[0].State != "waiting" || ev[1].Agent != "lee" || !ev[1].At.Equal(t0.Add(time.Second)) {
+			t.Fatalf("events: %+v", ev)
+		}
+	})
 }
 
 func TestChatMessagesIdempotentAndReceipts(t *testing.T) {
-	s := openTest(t, "")
-	ctx := ctxT(t)
-	for seq := int64(1); seq <= 5; seq++ {
-		must(t, s.Durable(ctx, ChatMessage{Contact: 3, Seq: seq, SenderKind: SenderCitizen, SenderID: "web:1", Text: "안녕하세요", Sent: t0}))
-	}
-	// Same seq again (client retry): no duplicate, text unchanged.
-	must(t, s.Durable(ctx, ChatMessage{Contact: 3, Seq: 2, SenderKind: SenderCitizen, Text: "dup", Sent: t0}))
-	must(t, s.Durable(ctx, ChatReceipt{Contact: 3, UpToSeq: 3, Delivered: t0.Add(time.Second)}))
-	msgs, err := s.ChatMessages(ctx, 3, 1)
-	must(t, err)
-	if len(msgs) != 4 || msgs[0].Seq != 2 || msgs[0].Text != "안녕하세요" {
-		t.Fatalf("messages: %+v", msgs)
-	}
-	if !msgs[1].Delivered.Equal(t0.Add(time.Second)) || !msgs[2].Delivered.IsZero() {
-		t.Fatalf("receipts: %+v", msgs)
-	}
-	last, err := s.LastChatSeq(ctx, 3)
-	if err != nil || last != 5 {
-		t.Fatalf("LastChatSeq = %d, %v", last, err)
-	}
-	if err := s.Durable(ctx, ChatMessage{Contact: 3, Seq: 6, SenderKind: "robot", Sent: t0}); err == nil {
-		t.Fatal("bad sender kind accepted")
-	}
+	forEachStore(t, func(t *testing.T, s *Store) {
+		ctx := ctxT(t)
+		for seq := int64(1); seq <= 5; seq++ {
+			must(t, s.Durable(ctx, ChatMessage{Contact: 3, Seq: seq, SenderKind: SenderCitizen, SenderID: "web:1", Text: "안녕하세요", Sent: t0}))
+		}
+		// Same seq again (client retry): no duplicate, text unchanged.
+		must(t, s.Durable(ctx, ChatMessage{Contact: 3, Seq: 2, SenderKind: SenderCitizen, Text: "dup", Sent: t0}))
+		must(t, s.Durable(ctx, ChatReceipt{Contact: 3, UpToSeq: 3, Delivered: t0.Add(time.Second)}))
+		msgs, err := s.ChatMessages(ctx, 3, 1)
+		must(t, err)
+		if len(msgs) != 4 || msgs[0].Seq != 2 || msgs[0].Text != "안녕하세요" {
+			t.Fatalf("messages: %+v", msgs)
+		}
+		if !msgs[1].Delivered.Equal(t0.Add(time.Second)) || !msgs[2].Delivered.IsZero() {
+			t.Fatalf("receipts: %+v", msgs)
+		}
+		last, err := s.LastChatSeq(ctx, 3)
+		if err != nil || last != 5 {
+			t.Fatalf("LastChatSeq = %d, %v", last, err)
+		}
+		if err := s.Durable(ctx, ChatMessage{Contact: 3, Seq: 6, SenderKind: "robot", Sent: t0}); err == nil {
+			t.Fatal("bad sender kind accepted")
+		}
+	})
 }
 
 func TestCallRecordsRegistrationsDispositions(t *testing.T) {
-	s := openTest(t, "")
-	ctx := ctxT(t)
-	must(t, s.Durable(ctx, CallRecord{CallID: "abc@host", Contact: 1, From: "sip:01012345678@trunk", To: "sip:110@onecall",
-		Legs: []CallLeg{{Role: "citizen", URI: "sip:01012345678@trunk", Started: t0}}, Codec: "PCMU", Started: t0,
-		Answered: t0.Add(3 * time.Second), Ended: t0.Add(time.Minute), HangupCause: "normal", RTP: RTPStats{PacketsSent: 3000, PacketsLost: 2}}))
-	crs, err := s.CallRecords(ctx, 10)
-	must(t, err)
-	if len(crs) != 1 || crs[0].CallID != "abc@host" || len(crs[0].Legs) != 1 || crs[0].RTP.PacketsSent != 3000 ||
-		!crs[0].Ended.Equal(t0.Add(time.Minute)) {
-		t.Fatalf("cdr: %+v", crs)
-	}
-	must(t, s.Durable(ctx, Registration{User: "kim", ContactURI: "sip:kim@10.0.0.5:5060", SourceAddr: "10.0.0.5:5060", Expires: t0.Add(time.Hour)}))
-	must(t, s.Durable(ctx, Registration{User: "kim", ContactURI: "sip:kim@10.0.0.5:5060", SourceAddr: "10.0.0.6:5060", Expires: t0.Add(2 * time.Hour)}))
-	must(t, s.Durable(ctx, Registration{User: "lee", ContactURI: "sip:lee@10.0.0.7", Expires: t0.Add(time.Hour)}))
-	regs, err := s.Registrations(ctx)
-	must(t, err)
-	if len(regs) != 2 || regs[0].SourceAddr != "10.0.0.6:5060" || !regs[0].Expires.Equal(t0.Add(2*time.Hour)) {
-		t.Fatalf("registrations: %+v", regs)
-	}
-	must(t, s.Durable(ctx, RegistrationDelete{User: "kim"}))
-	regs, _ = s.Registrations(ctx)
-	if len(regs) != 1 || regs[0].User != "lee" {
-		t.Fatalf("after delete: %+v", regs)
-	}
-	must(t, s.Durable(ctx, Disposition{Hotline: "110", Code: "info", Label: "안내"}))
-	must(t, s.Durable(ctx, Disposition{Hotline: "110", Code: "info", Label: "Information"}))
-	ds, err := s.Dispositions(ctx, "110")
-	must(t, err)
-	if len(ds) != 1 || ds[0].Label != "Information" {
-		t.Fatalf("dispositions: %+v", ds)
-	}
+	forEachStore(t, func(t *testing.T, s *Store) {
+		ctx := ctxT(t)
+		must(t, s.Durable(ctx, CallRecord{CallID: "abc@host", Contact: 1, From: "sip:01012345678@trunk", To: "sip:110@onecall",
+			Legs: []CallLeg{{Role: "citizen", URI: "sip:01012345678@trunk", Started: t0}}, Codec: "PCMU", Started: t0,
+			Answered: t0.Add(3 * time.Second), Ended: t0.Add(time.Minute), HangupCause: "normal", RTP: RTPStats{PacketsSent: 3000, PacketsLost: 2}}))
+		crs, err := s.CallRecords(ctx, 10)
+		must(t, err)
+		if len(crs) != 1 || crs[0].CallID != "abc@host" || len(crs[0].Legs) != 1 || crs[0].RTP.PacketsSent != 3000 ||
+			!crs[0].Ended.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("cdr: %+v", crs)
+		}
+		must(t, s.Durable(ctx, Registration{User: "kim", ContactURI: "sip:kim@10.0.0.5:5060", SourceAddr: "10.0.0.5:5060", Expires: t0.Add(time.Hour)}))
+		must(t, s.Durable(ctx, Registration{User: "kim", ContactURI: "sip:kim@10.0.0.5:5060", SourceAddr: "10.0.0.6:5060", Expires: t0.Add(2 * time.Hour)}))
+		must(t, s.Durable(ctx, Registration{User: "lee", ContactURI: "sip:lee@10.0.0.7", Expires: t0.Add(time.Hour)}))
+		regs, err := s.Registrations(ctx)
+		must(t, err)
+		if len(regs) != 2 || regs[0].SourceAddr != "10.0.0.6:5060" || !regs[0].Expires.Equal(t0.Add(2*time.Hour)) {
+			t.Fatalf("registrations: %+v", regs)
+		}
+		must(t, s.Durable(ctx, RegistrationDelete{User: "kim"}))
+		regs, _ = s.Registrations(ctx)
+		if len(regs) != 1 || regs[0].User != "lee" {
+			t.Fatalf("after delete: %+v", regs)
+		}
+		must(t, s.Durable(ctx, Disposition{Hotline: "110", Code: "info", Label: "안내"}))
+		must(t, s.Durable(ctx, Disposition{Hotline: "110", Code: "info", Label: "Information"}))
+		ds, err := s.Dispositions(ctx, "110")
+		must(t, err)
+		if len(ds) != 1 || ds[0].Label != "Information" {
+			t.Fatalf("dispositions: %+v", ds)
+		}
+	})
 }
 
 func TestUsers(t *testing.T) {
-	s := openTest(t, "")
-	ctx := ctxT(t)
-	u := User{Username: "kim", DisplayName: "김상담", Role: RoleAgent, PasswordHash: "$2a$...", SIPHA1MD5: "md5",
-		Skills: map[string]int{"labor": 4, "ko": 5}, VoiceCap: 1, ChatCap: 3}
-	must(t, s.UpsertUser(ctx, u))
-	if err := s.UpsertUser(ctx, User{Username: "x", Role: "root"}); err == nil {
-		t.Fatal("bad role accepted")
-	}
-	got, err := s.UserByName(ctx, "kim")
-	must(t, err)
-	if got.DisplayName != "김상담" || got.Skills["labor"] != 4 || got.ChatCap != 3 || got.Disabled {
-		t.Fatalf("user: %+v", got)
-	}
-	now := t0
-	for i := 1; i <= 2; i++ {
-		locked, err := s.RecordLoginFailure(ctx, "kim", now, 3, 15*time.Minute)
-		if err != nil || locked {
-			t.Fatalf("failure %d: locked=%v err=%v", i, locked, err)
+	forEachStore(t, func(t *testing.T, s *Store) {
+		ctx := ctxT(t)
+		u := User{Username: "kim", DisplayName: "김상담", Role: RoleAgent, PasswordHash: "$2a$...", SIPHA1MD5: "md5",
+			Skills: map[string]int{"labor": 4, "ko": 5}, VoiceCap: 1, ChatCap: 3}
+		must(t, s.UpsertUser(ctx, u))
+		if err := s.UpsertUser(ctx, User{Username: "x", Role: "root"}); err == nil {
+			t.Fatal("bad role accepted")
 		}
-	}
-	locked, err := s.RecordLoginFailure(ctx, "kim", now, 3, 15*time.Minute)
-	if err != nil || !locked {
-		t.Fatalf("third failure: locked=%v err=%v", locked, err)
-	}
-	got, _ = s.UserByName(ctx, "kim")
-	if !got.LockedUntil.Equal(now.Add(15 * time.Minute)) {
-		t.Fatalf("locked until %v", got.LockedUntil)
-	}
-	if locked, _ := s.RecordLoginFailure(ctx, "kim", now.Add(time.Minute), 3, 15*time.Minute); !locked {
-		t.Fatal("still locked expected")
-	}
-	must(t, s.ResetLoginFailures(ctx, "kim"))
-	got, _ = s.UserByName(ctx, "kim")
-	if got.FailedLogins != 0 || !got.LockedUntil.IsZero() {
-		t.Fatalf("after reset: %+v", got)
-	}
-	if _, err := s.RecordLoginFailure(ctx, "nobody", now, 3, time.Minute); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("unknown user: %v", err)
-	}
-	must(t, s.SetUserDisabled(ctx, "kim", true))
-	if err := s.SetUserDisabled(ctx, "nobody", true); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("disable unknown: %v", err)
-	}
-	// Upsert keeps created_at and updates the profile.
-	u.DisplayName = "Kim"
-	must(t, s.UpsertUser(ctx, u))
-	must(t, s.UpsertUser(ctx, User{Username: "park", Role: RoleSupervisor}))
-	us, err := s.ListUsers(ctx)
-	must(t, err)
-	if len(us) != 2 || us[0].Username != "kim" || us[0].DisplayName != "Kim" || us[0].Disabled || us[1].Role != RoleSupervisor {
-		t.Fatalf("users: %+v", us)
-	}
+		got, err := s.UserByName(ctx, "kim")
+		must(t, err)
+		if got.DisplayName != "김상담" || got.Skills["labor"] != 4 || got.ChatCap != 3 || got.Disabled {
+			t.Fatalf("user: %+v", got)
+		}
+		now := t0
+		for i := 1; i <= 2; i++ {
+			locked, err := s.RecordLoginFailure(ctx, "kim", now, 3, 15*time.Minute)
+			if err != nil || locked {
+				t.Fatalf("failure %d: locked=%v err=%v", i, locked, err)
+			}
+		}
+		locked, err := s.RecordLoginFailure(ctx, "kim", now, 3, 15*time.Minute)
+		if err != nil || !locked {
+			t.Fatalf("third failure: locked=%v err=%v", locked, err)
+		}
+		got, _ = s.UserByName(ctx, "kim")
+		if !got.LockedUntil.Equal(now.Add(15 * time.Minute)) {
+			t.Fatalf("locked until %v", got.LockedUntil)
+		}
+		if locked, _ := s.RecordLoginFailure(ctx, "kim", now.Add(time.Minute), 3, 15*time.Minute); !locked {
+			t.Fatal("still locked expected")
+		}
+		must(t, s.ResetLoginFailures(ctx, "kim"))
+		got, _ = s.UserByName(ctx, "kim")
+		if got.FailedLogins != 0 || !got.LockedUntil.IsZero() {
+			t.Fatalf("after reset: %+v", got)
+		}
+		if _, err := s.RecordLoginFailure(ctx, "nobody", now, 3, time.Minute); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown user: %v", err)
+		}
+		must(t, s.SetUserDisabled(ctx, "kim", true))
+		if err := s.SetUserDisabled(ctx, "nobody", true); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("disable unknown: %v", err)
+		}
+		// Upsert keeps created_at and updates the profile.
+		u.DisplayName = "Kim"
+		must(t, s.UpsertUser(ctx, u))
+		must(t, s.UpsertUser(ctx, User{Username: "park", Role: RoleSupervisor}))
+		us, err := s.ListUsers(ctx)
+		must(t, err)
+		if len(us) != 2 || us[0].Username != "kim" || us[0].DisplayName != "Kim" || us[0].Disabled || us[1].Role != RoleSupervisor {
+			t.Fatalf("users: %+v", us)
+		}
+	})
 }
 
 func TestEnqueueOverloadedNeverBlocks(t *testing.T) {
@@ -214,8 +219,11 @@ func TestEnqueueOverloadedNeverBlocks(t *testing.T) {
 }
 
 func TestCloseFlushesAndRefuses(t *testing.T) {
-	path := t.TempDir() + "/c.db"
-	s, err := Open(context.Background(), path, WithBatch(1000, time.Hour))
+	forEachDialect(t, testCloseFlushesAndRefuses)
+}
+
+func testCloseFlushesAndRefuses(t *testing.T, db testDB) {
+	s, err := open(context.Background(), db.d, db.source, WithBatch(1000, time.Hour))
 	must(t, err)
 	for i := 0; i < 500; i++ {
 		must(t, s.Enqueue(ContactEvent{Contact: 1, At: t0, State: "waiting"}))
@@ -224,7 +232,7 @@ func TestCloseFlushesAndRefuses(t *testing.T) {
 	if err := s.Enqueue(ContactEvent{Contact: 1}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("enqueue after close: %v", err)
 	}
-	s2 := openTest(t, path)
+	s2 := db.open(t)
 	ev, err := s2.ContactEvents(context.Background(), 1)
 	must(t, err)
 	if len(ev) != 500 {

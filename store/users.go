@@ -139,7 +139,7 @@ func (s *Store) RecordLoginFailure(ctx context.Context, name string, now time.Ti
 			Failed int           `db:"failed_logins"`
 			Until  sql.NullInt64 `db:"locked_until"`
 		}
-		if err := t.tx.Get(&r, `SELECT failed_logins, locked_until FROM users WHERE username = ?`, name); err != nil {
+		if err := t.tx.Get(&r, `SELECT failed_logins, locked_until FROM users WHERE username = ?`+t.d.forUpdate(), name); err != nil {
 			return readErr("user", err)
 		}
 		if r.Until.Valid && r.Until.Int64 > now.UnixMilli() {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,14 +15,23 @@ type Record interface {
 	apply(*wtx) error
 }
 
-// wtx is a batch transaction with a per-batch prepared statement cache.
+// wtx is a batch transaction with a per-batch prepared statement cache
+// (SQLite; pgx caches PostgreSQL's prepared statements per connection).
 type wtx struct {
-	tx    *sqlx.Tx
+	tx    batchTx
+	d     dialect
 	now   time.Time
 	stmts map[string]*sqlx.Stmt
 }
 
 func (t *wtx) exec(query string, args ...any) (int64, error) {
+	if t.d == postgresDialect {
+		res, err := t.tx.Exec(query, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	}
 	st, ok := t.stmts[query]
 	if !ok {
 		var err error
@@ -96,7 +106,12 @@ func (s *Store) run(w *sqlx.DB) {
 		pending = s.fill(pending, quitting)
 
 		n := min(len(pending), s.cfg.batchN)
-		err := s.commit(w, pending[:n])
+		err := s.commit(w, pending[:n], false)
+		if errors.Is(err, errRetryIsolated) {
+			// PostgreSQL: a refused statement aborted the transaction;
+			// redo the batch with each record in its own savepoint.
+			err = s.commit(w, pending[:n], true)
+		}
 		if err == nil {
 			for i := range pending[:n] {
 				pending[i] = item{}
@@ -240,10 +255,18 @@ func (s *Store) failDurable(pending []item, cause error) []item {
 	return out
 }
 
-// commit applies batch in one BEGIN IMMEDIATE transaction. A storage fault
-// rolls the whole batch back and is returned; a record refused by the
-// database is answered with its error and the batch goes on.
-func (s *Store) commit(w *sqlx.DB, batch []item) (err error) {
+// errRetryIsolated: a record was refused by PostgreSQL, which aborts the
+// whole transaction; the batch is rolled back to be redone isolated.
+var errRetryIsolated = errors.New("store: batch aborted by a refused record")
+
+// commit applies batch in one transaction (BEGIN IMMEDIATE on SQLite, a
+// READ COMMITTED transaction on PostgreSQL). A storage fault rolls the
+// whole batch back and is returned; a record refused by the database is
+// answered with its error and the batch goes on. On PostgreSQL a statement
+// error aborts the transaction, so the first refusal returns
+// errRetryIsolated and the caller redoes the batch with isolated set: each
+// record then runs in its own savepoint (the fast path needs none).
+func (s *Store) commit(w *sqlx.DB, batch []item, isolated bool) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("store: writer panic: %v", r)
@@ -253,20 +276,25 @@ func (s *Store) commit(w *sqlx.DB, batch []item) (err error) {
 	if err != nil {
 		return err
 	}
-	t := &wtx{tx: tx, now: s.cfg.now(), stmts: make(map[string]*sqlx.Stmt, 8)}
+	t := &wtx{tx: batchTx{tx}, d: s.dialect, now: s.cfg.now(), stmts: make(map[string]*sqlx.Stmt, 8)}
 	var refused map[int]error
 	if len(batch) == 0 {
-		if _, err := tx.Exec(`INSERT INTO writer_probe (id, at) VALUES (1, ?)
+		if _, err := t.tx.Exec(`INSERT INTO writer_probe (id, at) VALUES (1, ?)
 			ON CONFLICT (id) DO UPDATE SET at = excluded.at`, t.now.UnixMilli()); err != nil {
 			tx.Rollback()
 			return err
 		}
 	}
+	pg := s.dialect == postgresDialect
 	for i, it := range batch {
-		if aerr := it.rec.apply(t); aerr != nil {
+		if aerr := s.apply(t, it.rec, isolated); aerr != nil {
 			if isFault(aerr) {
 				tx.Rollback()
 				return aerr
+			}
+			if _, dbErr := pgFault(aerr); pg && dbErr && !isolated {
+				tx.Rollback()
+				return errRetryIsolated
 			}
 			if refused == nil {
 				refused = make(map[int]error)
@@ -297,6 +325,30 @@ func (s *Store) commit(w *sqlx.DB, batch []item) (err error) {
 		}
 	}
 	return nil
+}
+
+// apply runs one record; isolated wraps it in a savepoint rolled back if
+// the record is refused.
+func (s *Store) apply(t *wtx, rec Record, isolated bool) error {
+	if !isolated {
+		return rec.apply(t)
+	}
+	if _, err := t.tx.Exec("SAVEPOINT rec"); err != nil {
+		return err
+	}
+	err := rec.apply(t)
+	if err != nil && !isFault(err) {
+		if _, rerr := t.tx.Exec("ROLLBACK TO rec"); rerr != nil {
+			return rerr
+		}
+	}
+	if err != nil && isFault(err) {
+		return err
+	}
+	if _, rerr := t.tx.Exec("RELEASE rec"); rerr != nil {
+		return rerr
+	}
+	return err
 }
 
 func (s *Store) setFault(err error) {

@@ -5,13 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"onecall/configs"
 	"onecall/reports"
-	"onecall/store"
 )
 
 // cmdReport writes a historical report from the store: per queue, line,
@@ -65,18 +62,9 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "report: format %q: want csv, json or html\n", *format)
 		return 2
 	}
-	dir := *dataDir
-	if dir == "" {
-		dir = b.DataDir()
-	}
-	path := filepath.Join(dir, "onecall.db")
-	if _, err := os.Stat(path); err != nil {
-		fmt.Fprintf(stderr, "report: no database at %s: %v\n", path, err)
-		return 1
-	}
-	st, err := store.Open(ctx, path)
+	st, err := openStore(ctx, b, *dataDir, true)
 	if err != nil {
-		fmt.Fprintf(stderr, "onecall: store: %v\n", err)
+		fmt.Fprintf(stderr, "report: store: %v\n", err)
 		return 1
 	}
 	defer func() { _ = st.Close() }()

@@ -9,7 +9,6 @@ import (
 	"html/template"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"onecall/configs"
 	"onecall/planning"
 	"onecall/reports"
-	"onecall/store"
 )
 
 // cmdStaffing turns a forecast (contacts and handle time per queue and
@@ -106,15 +104,8 @@ func historyForecast(b *configs.Bundle, dataDir, dayS string, weeks int, kst *ti
 		}
 		day = t
 	}
-	if dataDir == "" {
-		dataDir = b.DataDir()
-	}
-	path := filepath.Join(dataDir, "onecall.db")
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no database at %s: %w", path, err)
-	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, path)
+	st, err := openStore(ctx, b, dataDir, true)
 	if err != nil {
 		return nil, err
 	}

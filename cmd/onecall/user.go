@@ -23,20 +23,21 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	dir := *dataDir
-	if dir == "" {
-		b, err := configs.Load(*cfgPath)
-		if err != nil {
+	var st *store.Store
+	var err error
+	if *dataDir != "" {
+		// An explicit data directory: its SQLite database, no config needed.
+		if err = os.MkdirAll(*dataDir, 0o750); err == nil {
+			st, err = store.Open(ctx, filepath.Join(*dataDir, "onecall.db"))
+		}
+	} else {
+		var b *configs.Bundle
+		if b, err = configs.Load(*cfgPath); err != nil {
 			fmt.Fprintf(stderr, "onecall: %v\n", err)
 			return 1
 		}
-		dir = b.DataDir()
+		st, err = openStore(ctx, b, b.DataDir(), false)
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		fmt.Fprintf(stderr, "onecall: %v\n", err)
-		return 1
-	}
-	st, err := store.Open(ctx, filepath.Join(dir, "onecall.db"))
 	if err != nil {
 		fmt.Fprintf(stderr, "onecall: store: %v\n", err)
 		return 1

@@ -120,7 +120,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	a.recordDir = filepath.Join(dataDir, "recordings")
-	a.st, err = store.Open(ctx, filepath.Join(dataDir, "onecall.db"), store.WithLogger(log.With("component", "store")))
+	driver, source := cfg.StoreSource(dataDir)
+	a.st, err = store.OpenDriver(ctx, driver, source, store.WithLogger(log.With("component", "store")))
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
