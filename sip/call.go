@@ -53,6 +53,8 @@ const (
 	opMonitor       // supervisor mode (supervise.go)
 	opMonitorAttach // an answered supervisor leg joins
 	opMonitorStop
+	opPhoneConsultLeg  // the phone's consult INVITE answered (phone_consult.go)
+	opPhoneConsultGone // the phone cancelled its consult INVITE
 )
 
 type ctlMsg struct {
@@ -64,7 +66,15 @@ type ctlMsg struct {
 	step  router.ConsultStep // opConsultEnd
 	mode  MonitorMode        // opMonitor, opMonitorAttach
 	sup   *superLeg          // opMonitorAttach
-	reply chan error
+	// phone is an agent phone's consult INVITE (opConsult and the
+	// opPhoneConsult ops), leg its answered leg (phone_consult.go).
+	phone *phoneConsult
+	leg   Leg
+	// replaces and referCallID: a REFER with Replaces (opConsultEnd) and
+	// the dialog it came in.
+	replaces    replacesID
+	referCallID string
+	reply       chan error
 }
 
 type phase uint8
@@ -205,6 +215,9 @@ func (s *Service) respond(d *diago.DialogServerSession, code int, reason string,
 // before any media is allocated.
 func (s *Service) serveCall(d *diago.DialogServerSession) {
 	req := d.InviteRequest
+	if s.phoneCall(d) {
+		return // an agent phone's consult (phone_consult.go)
+	}
 	if !s.trunkAllowed(req.Source()) {
 		s.log.Warn("INVITE from non-trunk source", "source", req.Source())
 		s.respond(d, sip.StatusForbidden, "Forbidden")

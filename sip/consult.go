@@ -71,6 +71,11 @@ type consultRun struct {
 	conf  bool
 	// timedOut is set when the ring was given up at the deadline.
 	timedOut atomic.Bool
+	// phone is set when the agent's phone placed the consult
+	// (phone_consult.go): pleg is its answered consult leg, bridged to the
+	// target instead of the agent leg (which the phone holds).
+	phone *phoneConsult
+	pleg  Leg
 }
 
 type consultResult struct {
@@ -133,11 +138,15 @@ func (c *call) startConsult(ctx context.Context, m ctlMsg) error {
 			started = cc
 		}
 	}
-	k := &consultRun{to: m.to, by: m.by, note: m.note, agent: started.Agent, res: make(chan consultResult, 1), stop: func() {}}
+	k := &consultRun{to: m.to, by: m.by, note: m.note, agent: started.Agent, res: make(chan consultResult, 1), stop: func() {},
+		phone: m.phone}
 	c.consult = k
-	c.log.Info("consult: ringing", "target", m.to.String(), "agent", started.Agent)
-	// The citizen holds (music) while the agent consults.
-	c.unbridge()
+	c.log.Info("consult: ringing", "target", m.to.String(), "agent", started.Agent, "from_phone", m.phone != nil)
+	// The citizen holds (music) while the agent consults (the phone may
+	// hold it already).
+	if !c.phoneHeld || c.media == nil {
+		c.unbridge()
+	}
 	if m.to.Number != "" {
 		c.dialConsult(k, m.to.Number)
 	} else {
@@ -283,6 +292,11 @@ func (c *call) consultDone(r consultResult) {
 		c.log.Info("consult failed", "target", k.to.String(), "reason", reason, "err", r.err)
 		c.consult = nil
 		_ = c.consultUpdate(router.ConsultFailed, reason)
+		if k.phone != nil {
+			k.phone.answer(phoneFailCode(reason))
+			c.phoneHold()
+			return
+		}
 		if c.agentLeg != nil {
 			c.bridge()
 		}
@@ -297,7 +311,11 @@ func (c *call) consultDone(r consultResult) {
 	c.rec.Legs++
 	c.legs = append(c.legs, store.CallLeg{Role: role, URI: uri, CallID: k.leg.CallID(), Started: time.Now()})
 	c.log.Info("consult answered", "target", k.to.String())
-	if c.agentLeg != nil {
+	if k.phone != nil {
+		// The phone's INVITE is answered now; its leg is bridged to the
+		// target when it is up (phoneLegUp).
+		k.phone.answer(sip.StatusOK)
+	} else if c.agentLeg != nil {
 		c.agentLeg.Connect(k.leg)
 		k.leg.Connect(c.agentLeg)
 	}
@@ -325,6 +343,7 @@ func (c *call) dropConsult() {
 	}
 	c.consult = nil
 	c.unmix()
+	c.dropPhoneLeg(k, sip.StatusRequestTerminated)
 	if k.leg == nil {
 		k.stop()
 		select {
@@ -363,6 +382,10 @@ func (c *call) endConsult(step router.ConsultStep) error {
 		}
 		c.dropConsult()
 		_ = c.consultUpdate(router.ConsultCancelled, "")
+		if k.phone != nil {
+			c.phoneHold()
+			return nil
+		}
 		c.bridge()
 		return nil
 	case router.ConsultLeft:
@@ -382,6 +405,9 @@ func (c *call) endConsult(step router.ConsultStep) error {
 		if k.conf {
 			return nil
 		}
+		if k.phone != nil {
+			return fmt.Errorf("%w: the consult is the agent phone's own call", ErrNoConference)
+		}
 		return c.conference()
 	default:
 	}
@@ -390,13 +416,23 @@ func (c *call) endConsult(step router.ConsultStep) error {
 
 // completeConsult joins the citizen to the target and lets the agent go.
 func (c *call) completeConsult(reason string) error {
+	return c.completeConsultThen(reason, nil)
+}
+
+// completeConsultThen is completeConsult with before run once routing took
+// the step, before the agent's legs get their BYE (a REFER's NOTIFY).
+func (c *call) completeConsultThen(reason string, before func()) error {
 	k := c.consult
 	if err := c.consultUpdate(router.ConsultCompleted, reason); err != nil {
 		return err
 	}
+	if before != nil {
+		before()
+	}
 	c.consult = nil
 	c.unmix()
 	c.stopMedia()
+	c.dropPhoneLeg(k, sip.StatusRequestTerminated)
 	c.hangupAgent()
 	c.held, c.phoneHeld = false, false
 	if k.out != nil {
@@ -426,6 +462,10 @@ func (c *call) consultLegGone() {
 	}
 	c.dropConsult()
 	_ = c.consultUpdate(router.ConsultCancelled, "the consulted party hung up")
+	if k.phone != nil {
+		c.phoneHold()
+		return
+	}
 	c.bridge()
 }
 

@@ -99,6 +99,12 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 			}
 		}
 		return false
+	case opPhoneConsultLeg:
+		c.phoneLegUp(m)
+		return false
+	case opPhoneConsultGone:
+		c.phoneConsultGone(m.phone, "the agent's phone cancelled the consult")
+		return false
 	default:
 	}
 	if c.phase != phaseTalking || c.agentLeg == nil {
@@ -133,6 +139,10 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		reply(c.startConsult(ctx, m))
 		return false
 	case opConsultEnd:
+		if m.refer != nil {
+			reply(c.referReplaces(m)) // the phone's REFER with Replaces
+			return false
+		}
 		reply(c.endConsult(m.step))
 	case opMonitor, opMonitorAttach, opMonitorStop:
 		reply(c.monitorCtl(m))

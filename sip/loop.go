@@ -27,12 +27,15 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 			outDone = c.outside.leg.Context().Done()
 		}
 		var consultRes <-chan consultResult
-		var consultDone <-chan struct{}
+		var consultDone, phoneDone <-chan struct{}
 		if k := c.consult; k != nil {
 			if k.leg == nil {
 				consultRes = k.res
 			} else {
 				consultDone = k.leg.Context().Done()
+			}
+			if k.pleg != nil {
+				phoneDone = k.pleg.Context().Done()
 			}
 		}
 		interpDone := c.interpDone()
@@ -48,6 +51,9 @@ func (c *call) loop(ctx context.Context, intro ...*clip) {
 			c.consultDone(r)
 		case <-consultDone:
 			c.consultLegGone()
+		case <-phoneDone:
+			// The agent's phone hung up its consult dialog: cancel.
+			c.phoneConsultGone(c.consult.phone, "the agent's phone hung up the consult")
 		case <-agentDone:
 			if c.consult != nil && c.agentLeftConsult() {
 				continue

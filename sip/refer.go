@@ -19,7 +19,8 @@ import (
 // like the console's (router.ContactTransferred, By the agent). We answer
 // 202, report the result with one NOTIFY (sipfrag "SIP/2.0 200 OK",
 // subscription terminated) and then end the agent leg with BYE. Attended
-// transfer (Refer-To with Replaces) is refused with 501.
+// transfer (Refer-To with Replaces) completes the phone's own consult
+// (phone_consult.go).
 
 // agentRef names the call and agent of a live agent leg (by Call-ID); the
 // dialog itself (tags, source) is checked by dialogLeg (guard.go).
@@ -105,12 +106,7 @@ func notifyRefer(ctx context.Context, d *diago.DialogClientSession, code int, re
 	if ct := d.InviteResponse.Contact(); ct != nil {
 		target = ct.Address
 	}
-	req := sip.NewRequest(sip.NOTIFY, target)
-	req.AppendHeader(sip.NewHeader("Event", "refer"))
-	req.AppendHeader(sip.NewHeader("Subscription-State", "terminated;reason=noresource"))
-	req.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
-	req.SetBody([]byte("SIP/2.0 " + strconv.Itoa(code) + " " + reason))
-	res, err := d.DialogClientSession.Do(ctx, req)
+	res, err := d.DialogClientSession.Do(ctx, referNotify(target, code, reason))
 	if err != nil {
 		return err
 	}
@@ -118,6 +114,16 @@ func notifyRefer(ctx context.Context, d *diago.DialogClientSession, code int, re
 		return errors.New("NOTIFY answered " + strconv.Itoa(res.StatusCode))
 	}
 	return nil
+}
+
+// referNotify is the REFER's final NOTIFY: sipfrag, subscription ended.
+func referNotify(target sip.Uri, code int, reason string) *sip.Request {
+	req := sip.NewRequest(sip.NOTIFY, target)
+	req.AppendHeader(sip.NewHeader("Event", "refer"))
+	req.AppendHeader(sip.NewHeader("Subscription-State", "terminated;reason=noresource"))
+	req.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
+	req.SetBody([]byte("SIP/2.0 " + strconv.Itoa(code) + " " + reason))
+	return req
 }
 
 // onRefer takes REFERs (diago's own handler would dial the Refer-To URI).
@@ -157,8 +163,8 @@ func (s *Service) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if uri.Headers != nil {
-		if _, ok := uri.Headers.Get("Replaces"); ok {
-			respond(sip.StatusNotImplemented, "Not Implemented (attended transfer)")
+		if v, ok := uri.Headers.Get("Replaces"); ok {
+			s.referReplaces(req, tx, ref, cid, v)
 			return
 		}
 	}
@@ -180,4 +186,24 @@ func (s *Service) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		r.answer(code, reason) // no-op when the call answered already
 	}
 	s.log.Info("REFER", "contact_id", uint64(ref.contact), "agent", ref.agent, "target", target.String(), "err", err)
+}
+
+// referReplaces takes a REFER whose Refer-To carries Replaces: the phone
+// completes its consult (phone_consult.go).
+func (s *Service) referReplaces(req *sip.Request, tx sip.ServerTransaction, ref *agentRef, cid, v string) {
+	rp, err := parseReplaces(v)
+	if err != nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request (Replaces)", nil))
+		return
+	}
+	r := &referReq{req: req, tx: tx}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	err = s.control(ctx, ref.contact, ctlMsg{op: opConsultEnd, step: router.ConsultCompleted, by: ref.agent,
+		refer: r, replaces: rp, referCallID: cid})
+	if err != nil {
+		code, reason := referRefusal(err)
+		r.answer(code, reason) // no-op when the call answered already
+	}
+	s.log.Info("REFER with Replaces", "contact_id", uint64(ref.contact), "agent", ref.agent, "err", err)
 }

@@ -1,0 +1,155 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/diago"
+
+	"onecall/internal/testpeers"
+	"onecall/router"
+)
+
+// The attended transfer from the agent's own phone (sip/phone_consult.go),
+// on the wire: the real App, a baresip citizen speaking its tone, agent01
+// on a test phone (phone_ua_test.go: baresip 1.0 has no attended
+// transfer) speaking toneConsult1, agent02 on baresip speaking toneAgent2.
+
+// fsPhoneStart brings up agent01 (test phone) and agent02 (baresip), and a
+// citizen connected to agent01; agent02 is ready. It returns agent01's
+// citizen dialog and the contact id.
+func fsPhoneStart(t *testing.T, a *fsApp) (p1 *uaPhone, d1 *diago.DialogServerSession, p2, cit *testpeers.Baresip,
+	c1, c2 *fsConsole, id uint64) {
+	t.Helper()
+	p1 = startUAPhone(t, a, "agent01", toneConsult1)
+	p2 = fsTonePhone(t, a, "agent02", toneAgent2)
+	testpeers.WaitFor(t, 15*time.Second, "agent01 and agent02 ready after their phones registered", func() bool {
+		v1, ok1 := a.agent(t, "agent01")
+		v2, ok2 := a.agent(t, "agent02")
+		return ok1 && ok2 && v1.State == router.Ready && v2.State == router.Ready
+	})
+	c1, c2 = a.fsSignIn(t, "agent01"), a.fsSignIn(t, "agent02")
+	c2.mustCall("state", map[string]any{"state": "not_ready", "reason": "break"})
+	tone := testpeers.ToneWAV(t, t.TempDir(), toneCitizen, 150*time.Second)
+	cit = testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "01055556666", Speech: tone, Control: true,
+		Quit: 170 * time.Second})
+	cit.Control(t, "dial", "sip:"+fsHotline+"@"+a.sipUDP())
+	d1 = p1.offered(20 * time.Second)
+	var v struct {
+		ID uint64 `json:"id"`
+	}
+	json.Unmarshal(c1.event("connected", nil), &v)
+	id = v.ID
+	hearsOnly(t, "the citizen with agent01", mark(t, cit), time.Second, toneConsult1)
+	c2.mustCall("state", map[string]any{"state": "ready"})
+	return p1, d1, p2, cit, c1, c2, id
+}
+
+// phoneHold puts the citizen dialog on hold from agent01's phone and
+// checks the citizen hears only hold music.
+func phoneHold(t *testing.T, d1 *diago.DialogServerSession, cit *testpeers.Baresip) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d1.Hold(ctx); err != nil {
+		t.Fatalf("agent01's phone: hold: %v", err)
+	}
+	hearsNone(t, "the citizen held by agent01's phone", mark(t, cit), 2*time.Second, toneConsult1, toneAgent2)
+}
+
+// TestFullStackPhoneAttendedTransfer: agent01's phone holds the citizen
+// and calls agent02 (a consult from the phone: agent02's console shows it,
+// agent02 is busy, agent01 and agent02 talk, the citizen hears music); a
+// second call to nobody is refused 404. A REFER whose Replaces names no
+// dialog of onecall is answered with NOTIFY 481 and changes nothing. The
+// REFER with the consult dialog's Replaces completes the transfer: NOTIFY
+// 200, BYE on both of the phone's dialogs, the citizen and agent02 hear
+// each other, agent01 in wrap-up; the history and the call record tell it.
+func TestFullStackPhoneAttendedTransfer(t *testing.T) {
+	a := fsStart(t, t.TempDir())
+	p1, d1, p2, cit, c1, c2, id := fsPhoneStart(t, a)
+	phoneHold(t, d1, cit)
+
+	if _, err := p1.dial("nobody99", 10*time.Second); refusal(err) != 404 {
+		t.Fatalf("a consult from the phone to an unknown target: %v, want 404", err)
+	}
+	d2, err := p1.dial("agent02", 20*time.Second)
+	if err != nil {
+		t.Fatalf("agent01's phone calls agent02: %v", err)
+	}
+	ev := consultStep(t, c2, id, "consult")
+	if ev.By != "agent01" || ev.Agent != "agent02" || ev.View == nil || ev.View.ID != id {
+		t.Fatalf("agent02's consult event: %+v", ev)
+	}
+	consultStep(t, c1, id, "consult_answered")
+	if st := agentState(t, a, "agent02"); st != router.Busy {
+		t.Fatalf("agent02 while consulted: %s, want busy", st)
+	}
+	w2, wc := mark(t, p2), mark(t, cit)
+	hearsOnly(t, "agent02 consulted from agent01's phone", w2, 2*time.Second, toneConsult1, toneCitizen)
+	hearsNone(t, "the citizen during the phone's consult", wc, 2*time.Second, toneConsult1, toneAgent2)
+
+	cid, remote, local := tagsOf(d2)
+	target := "sip:agent02@" + a.sipUDP()
+	code, err := refer(t, d1, replaces(target, "no-such-call@127.0.0.1", remote, local))
+	if err != nil || code != 481 {
+		t.Fatalf("REFER naming an unknown dialog: NOTIFY %d, err %v; want 481", code, err)
+	}
+	hearsOnly(t, "agent02 still consulted after the bad REFER", mark(t, p2), time.Second, toneConsult1, toneCitizen)
+	if d2.Context().Err() != nil || d1.Context().Err() != nil {
+		t.Fatal("a dialog of agent01's phone ended after the bad REFER")
+	}
+
+	code, err = refer(t, d1, replaces(target, cid, remote, local))
+	if err != nil || code != 200 {
+		t.Fatalf("REFER with the consult's Replaces: NOTIFY %d, err %v; want 200", code, err)
+	}
+	for _, d := range []context.Context{d1.Context(), d2.Context()} {
+		select {
+		case <-d.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("a dialog of agent01's phone got no BYE after the transfer")
+		}
+	}
+	consultStep(t, c1, id, "consult_completed")
+	c2.event("connected", func(d json.RawMessage) bool { return strings.Contains(string(d), `"agent":"agent02"`) })
+	testpeers.WaitFor(t, 5*time.Second, "agent01 in wrap-up, agent02 busy with the contact", func() bool {
+		v1, _ := a.agent(t, "agent01")
+		v2, _ := a.agent(t, "agent02")
+		return v1.State == router.WrapUp && len(v1.Active) == 0 && v2.State == router.Busy && len(v2.Active) == 1
+	})
+	hearsOnly(t, "the citizen after the transfer", mark(t, cit), 2*time.Second, toneAgent2, toneConsult1)
+	hearsOnly(t, "agent02 after the transfer", mark(t, p2), 2*time.Second, toneCitizen, toneConsult1)
+
+	testpeers.WaitFor(t, 5*time.Second, "the consult steps in the contact's history", func() bool {
+		var evs []struct{ State, Agent string }
+		json.Unmarshal(c2.mustCall("contact_history", map[string]any{"contact": id}), &evs)
+		seen := map[string]bool{}
+		for _, e := range evs {
+			if e.Agent == "agent01" {
+				seen[e.State] = true
+			}
+		}
+		return seen["consult"] && seen["consult_answered"] && seen["consult_completed"]
+	})
+	c2.mustCall("hangup", map[string]any{"contact": id})
+	rec := a.callRecordTo(t, 10*time.Second, fsHotline)
+	var legs []string
+	for _, l := range rec.Legs {
+		legs = append(legs, l.Role+" "+l.URI)
+		if l.Ended.IsZero() {
+			t.Errorf("leg %s %s not ended", l.Role, l.URI)
+		}
+	}
+	if len(rec.Legs) != 4 || rec.Legs[1].Role != "agent" || rec.Legs[2].Role != "consult" ||
+		!strings.Contains(rec.Legs[2].URI, "agent02") || rec.Legs[3].Role != "agent-consult" {
+		t.Fatalf("call record legs %v; want citizen, agent01, agent02 (consult), agent01's consult call", legs)
+	}
+	if c := fsEndedContact(t, a.Store(), 10*time.Second, id); c.Agent != "agent02" {
+		t.Fatalf("contact ended with agent %q, want agent02", c.Agent)
+	}
+	testpeers.WaitFor(t, 10*time.Second, "no call left", func() bool { return a.sip.Active() == 0 })
+}
