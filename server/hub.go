@@ -41,6 +41,7 @@ type Hub struct {
 	maxIdle time.Duration
 	metrics *hubMetrics
 	lose    func(router.Event) bool // WithLoss (tests)
+	node    uint16
 }
 
 type request struct {
@@ -76,6 +77,12 @@ func WithClock(now func() time.Time) HubOption { return func(h *Hub) { h.now = n
 // contact id, so ids survive restarts).
 func WithFirstContactID(id uint64) HubOption { return func(h *Hub) { h.nextID.Store(id) } }
 
+// WithNode sets the cluster node number (1..MaxNode) whose range contact
+// ids come from (ids.go); 0, the default, is the single node. Give it
+// before or after WithFirstContactID: a first id outside the node's range
+// is ignored.
+func WithNode(n uint16) HubOption { return func(h *Hub) { h.node = n } }
+
 // WithTickEvery sets the longest interval between Ticks even when the engine
 // has no deadline, so statistics deltas flow (default 1 s).
 func WithTickEvery(d time.Duration) HubOption { return func(h *Hub) { h.maxIdle = d } }
@@ -97,6 +104,9 @@ func NewHub(engine *router.Engine, opts ...HubOption) *Hub {
 	}
 	for _, o := range opts {
 		o(h)
+	}
+	if h.node != 0 {
+		h.nextID.Store(firstContactID(h.node, h.nextID.Load()))
 	}
 	return h
 }
