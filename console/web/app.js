@@ -84,7 +84,20 @@
     S.ws = ws;
     setConn('connecting');
     ws.onopen = () => { S.retry = 0; setConn('online'); };
-    ws.onmessage = (m) => { let msg; try { msg = JSON.parse(m.data); } catch (e) { return; } onMessage(msg); };
+    ws.onmessage = (m) => {
+      // The rest of a large agent list (about 1 MB for 9,500 agents) comes
+      // right behind the snapshot: parsing it waits until the first screen
+      // is painted, so it does not delay that frame.
+      if (typeof m.data === 'string' && m.data.startsWith('{"t":"agents"') && S.me && S.me.role !== 'agent' && !W.painted()) {
+        W.whenPainted(() => { if (S.ws === ws) ws.onmessage(m); });
+        return;
+      }
+      let msg; const t0 = performance.now();
+      try { msg = JSON.parse(m.data); } catch (e) { return; }
+      // The first snapshot's size and parse time, for the wallboard's profile.
+      if (msg.t === 'snapshot' && !S.seq) performance.measure('snapshot-parse', { start: t0, detail: m.data.length });
+      onMessage(msg);
+    };
     ws.onclose = (ev) => {
       if (S.ws !== ws) return;
       S.ws = null; setConn('offline');

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
@@ -155,22 +156,26 @@ func TestWallboardScale(t *testing.T) {
 		chromedp.Click(chromedp.ID("loginbtn")),
 		chromedp.WaitVisible(chromedp.CSS("#super")))
 	// First screen: a fresh load of the signed-in wallboard, from
-	// navigation start to the first render with every queue.
+	// navigation start to the painted frame with the KPIs and all 52 tiles
+	// (the charts and lists are drawn right after it), profiled
+	// (fetches, snapshot size and parse, script of the render, style and
+	// layout, DOM size). The best of three loads: the machine is shared.
+	// Then three loads with the CPU slowed 4x (DevTools' CPU throttling),
+	// which is what a loaded machine does to the page.
 	var firstMS float64
 	var phases string
-	for try := 0; try < 3; try++ { // the best of three loads: the machine is shared
-		testpeers.Run(t, tab, "reload", chromedp.Reload())
-		ms, err := chromedp.Run(tab, chromedp.Poll[float64](`(() => { const m = performance.getEntriesByName('wallboard-first-render')[0];
-			return m && document.querySelectorAll('#tiles .tile').length === 52 ? m.startTime : 0; })()`, chromedp.WithPollingTimeout(30*time.Second)))
-		if err != nil {
-			t.Fatalf("first render: %v", err)
+	for try := 0; try < 3; try++ {
+		p := profileFirstScreen(t, tab, 1)
+		t.Logf("profile: %s", p)
+		if try == 0 || p.Paint < firstMS {
+			firstMS, phases = p.Paint, p.String()
 		}
-		if try == 0 || ms < firstMS {
-			firstMS = ms
-			phases, _ = chromedp.Run(tab, chromedp.Evaluate[string](`(() => { const n = performance.getEntriesByType('navigation')[0];
-				const m = (k) => Math.round((performance.getEntriesByName(k)[0] || {}).startTime || 0);
-				return 'DOM ready ' + Math.round(n.domContentLoadedEventEnd) + ' ms, snapshot in ' + m('wallboard-snapshot') + ' ms, rendered ' + m('wallboard-first-render') + ' ms'; })()`))
-		}
+	}
+	slowMS := 0.0
+	for try := 0; try < 3; try++ {
+		p := profileFirstScreen(t, tab, 4)
+		t.Logf("profile at 4x CPU slowdown: %s", p)
+		slowMS = max(slowMS, p.Paint)
 	}
 	// The first screen carries the first 100 agents; the rest of the list
 	// follows the snapshot at once.
@@ -248,8 +253,8 @@ func TestWallboardScale(t *testing.T) {
 	}
 	t.Logf("setup %s for %d agents, %d waiting; supervisor snapshot %d bytes (sign-in to snapshot over HTTP/WebSocket %s)", setup.Round(time.Millisecond), scaleAgents, scaleWaiting, snapBytes, snapTook.Round(time.Millisecond))
 	t.Logf("first screen: %s", phases)
-	t.Logf("first screen %.0f ms; %d updates in %s: script %.1f ms per update; %d long tasks (max %.0f ms)",
-		firstMS, scaleUpdates, wall.Round(time.Millisecond), perUpdate, len(long), maxLong)
+	t.Logf("first screen %.0f ms (worst of 3 at 4x CPU slowdown %.0f ms); %d updates in %s: script %.1f ms per update; %d long tasks (max %.0f ms)",
+		firstMS, slowMS, scaleUpdates, wall.Round(time.Millisecond), perUpdate, len(long), maxLong)
 	// The targets (first screen < 1 s, < 50 ms per update) are measured
 	// and recorded in docs/benchmarks.md; the test fails only on a
 	// regression by a multiple, so a loaded CI machine does not flake it.
@@ -314,4 +319,93 @@ func snapshotSize(t *testing.T, base string) int {
 		t.Fatalf("first message %.60s", msg)
 	}
 	return len(msg)
+}
+
+// firstScreen is the profile of one load of the wallboard (ms from
+// navigation start unless said otherwise).
+type firstScreen struct {
+	First, Paint, DOMReady, Snapshot float64 // marks: first render, its frame painted, DOMContentLoaded, snapshot handled
+	Complete, Rest                   float64 // charts and lists drawn and painted; their script (ms)
+	Unload                           float64 // the previous page's unload (a reload)
+	Session, Fetches                 float64 // GET /api/session done; all fetches done by the first render
+	SnapBytes, Parse, Render         float64 // snapshot message size, JSON.parse, script of the first render (ms)
+	Script, Layout, Style, Task      float64 // CDP Performance metrics over the load (ms)
+	Nodes                            float64 // elements in the document at the first render
+	Resources                        string  // fetched before the first render: name size duration
+}
+
+func (p firstScreen) String() string {
+	return fmt.Sprintf("first render %.0f ms, painted %.0f ms (unload of the previous page until %.0f, DOM ready %.0f, session %.0f, snapshot handled %.0f); charts and lists painted %.0f ms (script %.0f ms); "+
+		"snapshot %.0f KB parsed in %.1f ms; render script %.0f ms; over the load: script %.0f ms, style %.0f ms, layout %.0f ms, tasks %.0f ms; "+
+		"%.0f elements; fetched: %s",
+		p.First, p.Paint, p.Unload, p.DOMReady, p.Session, p.Snapshot, p.Complete, p.Rest, p.SnapBytes/1024, p.Parse, p.Render, p.Script, p.Style, p.Layout, p.Task, p.Nodes, p.Resources)
+}
+
+// profileFirstScreen reloads the signed-in wallboard with the CPU slowed
+// by rate (1 = not slowed) and profiles its first screen.
+func profileFirstScreen(t *testing.T, tab context.Context, rate float64) firstScreen {
+	t.Helper()
+	metrics := func() map[string]float64 {
+		t.Helper()
+		m, err := chromedp.Run(tab, func(ctx context.Context, tg *chromedp.Target) (map[string]float64, error) {
+			if _, err := cdp.Call(ctx, tg, performance.Enable, performance.EnableParams{}); err != nil {
+				return nil, err
+			}
+			r, err := cdp.Call(ctx, tg, performance.GetMetrics, cdp.Empty{})
+			if err != nil {
+				return nil, err
+			}
+			out := map[string]float64{}
+			for _, m := range r.Metrics {
+				out[m.Name] = m.Value
+			}
+			return out, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	testpeers.Run(t, tab, "throttle", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetCPUThrottlingRate, emulation.SetCPUThrottlingRateParams{Rate: rate})
+		return err
+	}))
+	m0 := metrics()
+	testpeers.Run(t, tab, "reload", chromedp.Reload())
+	_, err := chromedp.Run(tab, chromedp.Poll[bool](`!!performance.getEntriesByName('wallboard-complete')[0] && document.querySelectorAll('#tiles .tile').length === 52`,
+		chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(20*time.Millisecond)))
+	if err != nil {
+		t.Fatalf("first render: %v", err)
+	}
+	m1 := metrics()
+	js, err := chromedp.Run(tab, chromedp.Evaluate[string](`(() => {
+		const m = (k) => (performance.getEntriesByName(k)[0] || {});
+		const first = m('wallboard-first-render').startTime;
+		const res = performance.getEntriesByType('resource').filter((r) => r.startTime < first);
+		const sess = res.find((r) => r.name.endsWith('/api/session')) || {};
+		const nav = performance.getEntriesByType('navigation')[0];
+		return JSON.stringify({First: first, Paint: m('wallboard-first-paint').startTime, Complete: m('wallboard-complete').startTime,
+			Rest: m('wallboard-rest-script').duration || 0, Unload: nav.unloadEventEnd,
+			DOMReady: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd, Snapshot: m('wallboard-snapshot').startTime,
+			Session: sess.responseEnd || 0, Fetches: Math.max(0, ...res.map((r) => r.responseEnd)),
+			SnapBytes: m('snapshot-parse').detail || 0, Parse: m('snapshot-parse').duration || 0,
+			Render: m('wallboard-render-script').duration || 0, Nodes: m('wallboard-render-script').detail || 0,
+			Resources: performance.getEntriesByType('measure').filter((e) => e.name.startsWith('wb-')).map((e) => e.name + ' ' + Math.round(e.duration)).join(', ') + '; nav ' + Math.round(performance.getEntriesByType('navigation')[0].responseEnd) + '; ' + res.map((r) => r.name.replace(location.origin, '') + ' ' + Math.round(r.encodedBodySize / 1024) + ' KB ' + Math.round(r.startTime) + '-' + Math.round(r.responseEnd) + ' ms').join(', ')});
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p firstScreen
+	if err := json.Unmarshal([]byte(js), &p); err != nil {
+		t.Fatal(err)
+	}
+	// The metrics start again with each navigation.
+	_ = m0
+	d := func(k string) float64 { return m1[k] * 1000 }
+	p.Script, p.Layout, p.Style, p.Task = d("ScriptDuration"), d("LayoutDuration"), d("RecalcStyleDuration"), d("TaskDuration")
+	testpeers.Run(t, tab, "unthrottle", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetCPUThrottlingRate, emulation.SetCPUThrottlingRateParams{Rate: 1})
+		return err
+	}))
+	return p
 }
