@@ -57,6 +57,7 @@ func (s *Service) routes() {
 			s.opts.Reports.ServeHTTP(w, r)
 		}))
 	}
+	mux.HandleFunc("GET /api/wallboard/agent-states", s.authed(RoleSupervisor, s.apiAgentStates))
 	mux.HandleFunc("GET /api/users", s.authed(RoleAdmin, s.apiUsers))
 	mux.HandleFunc("POST /api/users", s.authed(RoleAdmin, s.apiCreateUser))
 	mux.HandleFunc("POST /api/users/{name}", s.authed(RoleAdmin, s.apiUpdateUser))

@@ -14,9 +14,11 @@ import (
 	"onecall/store"
 )
 
-// TestBrowserWallboardBackfill: contacts the store holds from earlier in
-// the day (before this server's own chart bins) show in the volume chart
-// as soon as the wallboard loads, read from GET /api/reports.
+// TestBrowserWallboardBackfill: contacts and agent states the store holds
+// from earlier in the day (before this server's own chart bins) show in
+// the volume chart, the agents-by-state chart and the SL-per-queue chart
+// as soon as the wallboard loads, read from GET /api/reports and GET
+// /api/wallboard/agent-states.
 func TestBrowserWallboardBackfill(t *testing.T) {
 	var rep atomic.Pointer[reports.Handler]
 	e := newEnv(t, func(o *Options) {
@@ -40,7 +42,19 @@ func TestBrowserWallboardBackfill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rep.Store(&reports.Handler{Src: e.st, Cfg: reports.Config{Loc: time.Local, Now: func() time.Time { return bin }}})
+	// Agents by state in the store's log: at the end of that bin (bin+15
+	// min) hist01 is ready and hist02 busy; hist02 goes offline later.
+	for _, r := range []store.AgentStateLog{
+		{Agent: "hist01", State: "ready", At: bin.Add(time.Minute)},
+		{Agent: "hist02", State: "busy", At: bin.Add(2 * time.Minute)},
+		{Agent: "hist02", State: "offline", At: bin.Add(20 * time.Minute)},
+	} {
+		if err := e.st.Durable(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep.Store(&reports.Handler{Src: e.st, Cfg: reports.Config{Loc: time.Local, Now: func() time.Time { return bin },
+		Thresholds: map[string]time.Duration{"labor": 20 * time.Second, "general": 10 * time.Second}}})
 	browser := testpeers.Chromium(t, chromedp.WindowSize(1920, 1080))
 	sup := openWallboard(t, browser, e.srv.URL+"/", "super01", "#super")
 	want := bin.UnixMilli() / 1000
@@ -50,6 +64,17 @@ func TestBrowserWallboardBackfill(t *testing.T) {
 	if n := sup.eval(`String(window.onecallWall.plots.vol.data[0].filter((x) => x > ` + itoa64(want) + `).length)`); n == "0" {
 		t.Fatal("no live bin after the backfilled one")
 	}
+	// Agents by state over the day: the same bin from the agent state log
+	// (series: ready, busy, reserved, wrap-up, not ready).
+	sup.poll("backfilled bin in the agents chart", `(() => { const p = window.onecallWall.plots.agents; if (!p) return false;
+		const i = p.data[0].indexOf(`+itoa64(want)+`); return i >= 0 && p.data[1][i] === 1 && p.data[2][i] === 1; })()`)
+	// SL per queue against its target, from the day in the store (the live
+	// figures of this fresh server have none): general's one contact
+	// abandoned after a minute (0 % against 90 %), labor's two answered
+	// within 20 s (100 % against 80 %); general's tile is the worst.
+	sup.poll("SL per queue from the store", `(() => { const v = (q) => { const r = document.querySelector('#chartsl li[data-queue="' + q + '"] .slv'); return r ? r.textContent : ''; };
+		return v('general') === '0 % / 90 %' && v('labor') === '100 % / 80 %' &&
+			document.querySelector('#tiles .tile[data-queue="general"]').classList.contains('lv-bad'); })()`)
 }
 
 func itoa64(n int64) string {

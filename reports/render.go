@@ -56,7 +56,9 @@ type jsonRow struct {
 	Answered     int            `json:"answered"`
 	Abandoned    int            `json:"abandoned"`
 	Other        int            `json:"other"`
-	SL           *float64       `json:"sl"` // null when nothing counted toward it
+	SL           *float64       `json:"sl"`      // null when nothing counted toward it
+	InSL         int            `json:"in_sl"`   // answered within the threshold
+	SLBase       int            `json:"sl_base"` // what SL counts: answered + abandoned after the threshold
 	ASASeconds   float64        `json:"asa_seconds"`
 	AHTSeconds   float64        `json:"aht_seconds"`
 	Transfers    int            `json:"transfers"`
@@ -71,7 +73,7 @@ func WriteJSON(w io.Writer, rows []Row) error {
 	out := make([]jsonRow, len(rows))
 	for i, r := range rows {
 		out[i] = jsonRow{Start: r.Start, Key: r.Key, Offered: r.Offered, Answered: r.Answered, Abandoned: r.Abandoned,
-			Other: r.Other, ASASeconds: r.ASA().Seconds(), AHTSeconds: r.AHT().Seconds(), Transfers: r.Transfers,
+			Other: r.Other, InSL: r.InSL, SLBase: r.SLBase, ASASeconds: r.ASA().Seconds(), AHTSeconds: r.AHT().Seconds(), Transfers: r.Transfers,
 			CBBooked: r.CallbacksBooked, CBPlaced: r.CallbacksPlaced, CBReached: r.CallbacksReached, Dispositions: r.Dispositions}
 		if v := r.SL(); v >= 0 {
 			out[i].SL = &v

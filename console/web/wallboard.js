@@ -74,7 +74,15 @@ window.OnecallWallboard = function (ctx) {
     return { p: (i && i.sl_percent ? i.sl_percent : 80) / 100, within: (i && i.sl_within_ms) || 20000 };
   }
   // The SL a queue is judged by: the last 15 minutes, else today; -1 = no data.
-  const slOf = (q) => (q.sl_15m_n > 0 ? q.sl_15m : (q.sl_today_n > 0 ? q.sl_today : -1));
+  // today(q): the queue's SL today. The store's day (read at page load,
+  // see loadBackfill) wins when it counted more contacts than the live
+  // figure, which starts again when the server does.
+  function today(q) {
+    const f = W.slDay && W.slDay.get(q.queue);
+    if (f && f.base > (q.sl_today_n || 0)) return { sl: f.in / f.base, n: f.base };
+    return { sl: q.sl_today, n: q.sl_today_n || 0 };
+  }
+  const slOf = (q) => { if (q.sl_15m_n > 0) return q.sl_15m; const d = today(q); return d.n > 0 ? d.sl : -1; };
   // level: bad (more than 10 points below target), warn (below target or a
   // contact waiting past the SL threshold), wait (contacts waiting), ok, idle.
   const RANK = { bad: 4, warn: 3, wait: 2, ok: 1, idle: 0 };
@@ -144,7 +152,8 @@ window.OnecallWallboard = function (ctx) {
     let waiting = 0, longest = 0, n = 0, inSL = 0, cbs = 0;
     S.queues.forEach((q) => {
       waiting += q.waiting; cbs += (q.callbacks || 0) + (q.callbacks_scheduled || 0); longest = Math.max(longest, q.longest_wait_ms || 0);
-      if (q.sl_today_n > 0) { n += q.sl_today_n; inSL += q.sl_today * q.sl_today_n; }
+      const d = today(q);
+      if (d.n > 0) { n += d.n; inSL += d.sl * d.n; }
     });
     const counts = agentCounts();
     const box = $('wbsum'); box.replaceChildren();
@@ -164,7 +173,7 @@ window.OnecallWallboard = function (ctx) {
       d.onclick = () => { S.drill = q.queue; loadWaiting(q.queue); render(); };
       W.tiles.set(q.queue, d);
     }
-    const lv = level(q), key = JSON.stringify(q) + lang() + S.drill + W.tv;
+    const lv = level(q), key = JSON.stringify(q) + lang() + S.drill + W.tv + (W.fillSeq || 0);
     if (d.dataset.key === key) return d;
     d.dataset.key = key;
     d.className = 'tile lv-' + lv + (q.queue === S.drill ? ' sel' : '');
@@ -178,7 +187,8 @@ window.OnecallWallboard = function (ctx) {
     const s = el('span', 'tw'); s.appendChild(el('b', '', pct(q.sl_15m, q.sl_15m_n))); s.appendChild(el('span', '', t('sl15')));
     big.append(w, s); kids.push(big);
     const kv = (k, v, cls) => { const r = el('span', 'kv ' + (cls || '')); r.appendChild(el('span', '', k)); r.appendChild(el('b', '', v)); kids.push(r); };
-    kv(t('sltoday'), pct(q.sl_today, q.sl_today_n));
+    const day = today(q);
+    kv(t('sltoday'), pct(day.sl, day.n));
     kv(t('wb_target'), Math.round(tg.p * 100) + ' % / ' + Math.round(tg.within / 1000) + 's', 'deskonly');
     kv(t('longest'), q.longest_wait_ms ? fmtDur(q.longest_wait_ms) : '—');
     kv(t('asa'), q.answered ? fmtDur(q.asa_ms) : '—', 'deskonly');
@@ -321,13 +331,36 @@ window.OnecallWallboard = function (ctx) {
     $('agentsmore').textContent = list.length > MAX_ROWS ? tf('wb_more', list.length - MAX_ROWS) : '';
   }
 
+  // renderSuper draws the first screen in two steps: first the KPIs and
+  // the queue tiles (what a supervisor reads first), painted at once; the
+  // charts and the lists (which measure the laid-out page, and the lists
+  // are below the fold) follow in the next task after that paint. Later
+  // renders draw everything.
   function renderSuper() {
+    const t0 = performance.now();
     renderControls();
     renderSummary();
     renderTiles();
+    if (!W.firstDone) {
+      if (!S.queues.size) { if (S.seq) { W.isPainted = true; W.afterPaint.splice(0).forEach((f) => f()); } return; } // nothing to draw
+      W.firstDone = true; performance.mark('wallboard-first-render');
+      // Profile of the first screen: the script of the first render, then
+      // the frame that lays it out and paints it.
+      performance.measure('wallboard-render-script', { start: t0, detail: document.getElementsByTagName('*').length });
+      requestAnimationFrame(() => setTimeout(() => {
+        performance.mark('wallboard-first-paint');
+        W.isPainted = true; W.afterPaint.splice(0).forEach((f) => f());
+        const t1 = performance.now();
+        W.restDone = true; renderRest(true);
+        performance.measure('wallboard-rest-script', { start: t1 });
+      }, 0));
+      return;
+    }
+    if (W.restDone) renderRest(false);
+  }
+  function renderRest(force) {
     if (!W.tv) { renderDrill(); renderAgents(); }
-    drawCharts(false);
-    if (!W.firstDone && S.queues.size) { W.firstDone = true; performance.mark('wallboard-first-render'); }
+    drawCharts(force);
   }
   async function loadWaiting(q) {
     try { S.waiting = await send('waiting', { queue: q }) || []; } catch (e) { S.waiting = []; }
@@ -432,41 +465,59 @@ window.OnecallWallboard = function (ctx) {
   }
   // todayBins: the server's bins of today, after the day so far from the
   // store (backfill) for the bins before them: a page opened late or a
-  // server restarted at noon still shows the whole morning. The bin the
-  // server opened with is partial: the store's figure wins when larger.
+  // server restarted at noon still shows the whole morning, its volume
+  // (W.fill, from the reports) and its agents by state (W.agentFill, from
+  // the agent state log). The bin the server opened with is partial: the
+  // store's volume wins when larger.
   function todayBins() {
     const d = new Date(nowS()); d.setHours(0, 0, 0, 0);
     const live = S.chart.filter((b) => b.start >= d.getTime());
-    if (!W.fill || !W.fill.size) return live;
     const first = live.length ? live[0].start : Infinity;
-    const out = [...W.fill.values()].filter((b) => b.start < first).sort((a, b) => a.start - b.start);
+    const starts = new Set();
+    [W.fill, W.agentFill].forEach((m) => { if (m) m.forEach((_, st) => { if (st < first) starts.add(st); }); });
+    const out = [...starts].sort((a, b) => a - b).map((st) => Object.assign(
+      { start: st, offered: 0, answered: 0, abandoned: 0, sl: -1 }, (W.fill && W.fill.get(st)) || {},
+      { agents: (W.agentFill && W.agentFill.get(st)) || {} }));
     live.forEach((b, i) => {
-      const f = W.fill.get(b.start);
+      const f = W.fill && W.fill.get(b.start);
       out.push(i === 0 && f && f.offered > b.offered
         ? Object.assign({}, b, { offered: f.offered, answered: f.answered, abandoned: f.abandoned }) : b);
     });
     return out;
   }
-  // loadBackfill reads today's 15-minute figures from the store's reports
-  // (GET /api/reports: the operational day of the server's time zone),
-  // summed over queues, at most every 5 minutes.
+  // loadBackfill reads the day so far from the store, at most every 5
+  // minutes: today's 15-minute figures per queue from the reports (GET
+  // /api/reports: the operational day of the server's time zone), summed
+  // over queues for the volume chart and over the day per queue for the SL
+  // chart and the tiles; and agents by state at the end of each 15 minutes
+  // since the page's midnight (GET /api/wallboard/agent-states).
   async function loadBackfill() {
     if (W.fillAt && Date.now() - W.fillAt < 300000) return;
     W.fillAt = Date.now();
-    try {
-      const r = await fetch('/api/reports?every=15m&by=queue&format=json', { credentials: 'same-origin' });
-      if (!r.ok) return;
-      const d = await r.json(), m = new Map();
-      ((d && d.rows) || []).forEach((x) => {
+    // From midnight, or two hours back after midnight (the charts show at least two hours).
+    const midnight = new Date(nowS()); midnight.setHours(0, 0, 0, 0);
+    const from = Math.min(midnight.getTime(), Math.floor(nowS() / 900000) * 900000 - 7200000);
+    const get = (u) => fetch(u, { credentials: 'same-origin' }).then((r) => (r.ok ? r.json() : null)).catch(() => null);
+    const [rep, ag] = await Promise.all([get('/api/reports?every=15m&by=queue&format=json'),
+      get('/api/wallboard/agent-states?from=' + from)]);
+    if (rep) {
+      const m = new Map(), day = new Map();
+      (rep.rows || []).forEach((x) => {
         const st = Date.parse(x.start);
         if (!(st > 0)) return;
-        const b = m.get(st) || { start: st, offered: 0, answered: 0, abandoned: 0, sl: -1, agents: {}, fill: true };
+        const b = m.get(st) || { start: st, offered: 0, answered: 0, abandoned: 0, sl: -1, fill: true };
         b.offered += x.offered || 0; b.answered += x.answered || 0; b.abandoned += x.abandoned || 0;
         m.set(st, b);
+        const q = day.get(x.key) || { in: 0, base: 0 };
+        q.in += x.in_sl || 0; q.base += x.sl_base || 0;
+        day.set(x.key, q);
       });
-      W.fill = m;
-      drawCharts(true);
-    } catch (e) { /* the live bins still draw */ }
+      W.fill = m; W.slDay = day;
+    }
+    if (ag) W.agentFill = new Map((ag.bins || []).map((b) => [b.start, b.agents || {}]));
+    W.fillSeq = (W.fillSeq || 0) + 1;
+    drawCharts(true);
+    render();
   }
   function makePlot(id, series, yLabel) {
     const sz = chartSize(id);
@@ -521,13 +572,26 @@ window.OnecallWallboard = function (ctx) {
     lg.append(l1, l2); box.appendChild(lg);
     if (qs.length > max) box.appendChild(el('p', 'muted', tf('wb_more', qs.length - max)));
   }
+  // loadUPlot fetches the chart library once, after the first screen: it
+  // is not needed to paint the tiles, so it stays off the page's critical
+  // path (50 KB of script to parse before the first render).
+  function loadUPlot() {
+    if (W.uplotLoading) return;
+    W.uplotLoading = true;
+    const sc = document.createElement('script');
+    sc.src = '/console/static/vendor/uplot/uPlot.iife.min.js';
+    sc.onload = () => drawCharts(true);
+    sc.onerror = () => { W.uplotLoading = false; };
+    document.head.appendChild(sc);
+  }
   // drawCharts redraws at most once a second (10 updates/s stay cheap) and
   // rebuilds the plots only when the language, mode or size changes.
   function drawCharts(force) {
     const now = Date.now();
     if (!force && now - W.chartAt < 1000) return;
+    if (!W.restDone) return; // not before the first screen is painted
+    if (!window.uPlot) { loadUPlot(); return; }
     W.chartAt = now;
-    if (!window.uPlot) return;
     const b = currentBin(); // agents by state now, in the current bin
     b.agents = Object.assign({}, agentCounts());
     drawSL();
@@ -544,6 +608,7 @@ window.OnecallWallboard = function (ctx) {
     W.plots.vol.setData([xs, bins.map((x) => x.offered), bins.map((x) => x.answered), bins.map((x) => x.abandoned || 0)]);
     W.plots.agents.setData([xs].concat(['ready', 'busy', 'reserved', 'wrap_up', 'not_ready'].map((st) => bins.map((x) => (x.agents || {})[st] || 0))));
     if (W.tv) fitTV();
+    if (!W.chartsDone) { W.chartsDone = true; requestAnimationFrame(() => setTimeout(() => performance.mark('wallboard-complete'), 0)); }
   }
   window.addEventListener('resize', () => { W.plotKey = ''; W.layoutKey = ''; drawCharts(true); });
 
@@ -606,7 +671,7 @@ window.OnecallWallboard = function (ctx) {
     S.queues.forEach((q) => lastTot.set(q.queue, [q.offered, q.answered, q.abandoned]));
     W.layoutKey = ''; W.tiles.clear(); W.agentIds = null;
     if (S.drill) loadWaiting(S.drill);
-    loadBackfill();
+    whenPainted(loadBackfill); // off the first screen's path (a day's report costs the server a second)
   }
 
   // The rest of the agent list arrived: list and counts from all agents.
@@ -614,5 +679,9 @@ window.OnecallWallboard = function (ctx) {
     if (!W.agentsDone) { W.agentsDone = true; performance.mark('wallboard-agents-complete'); }
     W.agentIds = null; schedule();
   }
-  return { render: renderSuper, onEvent, snapshot, onAgents };
+  // whenPainted runs f once the first screen is painted (at once after).
+  W.afterPaint = [];
+  const painted = () => !!W.isPainted;
+  function whenPainted(f) { if (W.isPainted) f(); else W.afterPaint.push(f); }
+  return { render: renderSuper, onEvent, snapshot, onAgents, painted, whenPainted };
 };
