@@ -5,7 +5,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"onecall/internal/pgtest"
 	"onecall/store"
 )
 
@@ -95,6 +99,28 @@ func seedDayAt(t testing.TB, st *store.Store, n int, seed uint64, midnight time.
 	}
 }
 
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// forEachStore runs f on a fresh SQLite store and on a fresh PostgreSQL
+// store (subtests "sqlite" and "postgres"): the reports read both the same.
+func forEachStore(t *testing.T, f func(t *testing.T, st *store.Store)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { f(t, openStore(t)) })
+	t.Run("postgres", func(t *testing.T) { f(t, openPostgres(t)) })
+}
+
+// openPostgres opens the store on a fresh database of the package's
+// PostgreSQL server.
+func openPostgres(t testing.TB) *store.Store {
+	t.Helper()
+	st, err := store.OpenPostgres(context.Background(), pgtest.Shared(t).Database(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 func openStore(t testing.TB) *store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "onecall.db"))
@@ -125,52 +151,75 @@ func testConfig() Config {
 // end of each contact, and a transfer's reconnect does not move the
 // first answer.
 func TestSeededDayMatchesGolden(t *testing.T) {
-	st := openStore(t)
-	seedDay(t, st, 600, 42)
-	c, err := st.Contact(t.Context(), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Ended.IsZero() || (c.Answered.IsZero() && c.Wait == 0) || (!c.Answered.IsZero() && c.Wait != c.Answered.Sub(c.Arrived)) {
-		t.Fatalf("contact 1: wait %v handle %v not derived from %+v", c.Wait, c.Handle, c)
-	}
-	from := time.Date(2026, 12, 7, 0, 0, 0, 0, kst)
-	for _, tc := range []struct {
-		name  string
-		by    By
-		every time.Duration
-	}{{"queue-1h", ByQueue, time.Hour}, {"agent-1d", ByAgent, 24 * time.Hour}, {"center-1d", ByCenter, 24 * time.Hour},
-		{"line-15m", ByLine, 15 * time.Minute}} {
-		rows, err := Build(t.Context(), st, testConfig().Options(from, from.AddDate(0, 0, 1), tc.by, tc.every))
+	forEachStore(t, func(t *testing.T, st *store.Store) {
+		seedDay(t, st, 600, 42)
+		c, err := st.Contact(t.Context(), 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var buf bytes.Buffer
-		if err := WriteCSV(&buf, rows); err != nil {
-			t.Fatal(err)
+		if c.Ended.IsZero() || (c.Answered.IsZero() && c.Wait == 0) || (!c.Answered.IsZero() && c.Wait != c.Answered.Sub(c.Arrived)) {
+			t.Fatalf("contact 1: wait %v handle %v not derived from %+v", c.Wait, c.Handle, c)
 		}
-		golden := filepath.Join("testdata", "day-"+tc.name+".golden.csv")
-		if *update {
-			if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+		from := time.Date(2026, 12, 7, 0, 0, 0, 0, kst)
+		for _, tc := range []struct {
+			name  string
+			by    By
+			every time.Duration
+		}{{"queue-1h", ByQueue, time.Hour}, {"agent-1d", ByAgent, 24 * time.Hour}, {"center-1d", ByCenter, 24 * time.Hour},
+			{"line-15m", ByLine, 15 * time.Minute}} {
+			rows, err := Build(t.Context(), st, testConfig().Options(from, from.AddDate(0, 0, 1), tc.by, tc.every))
+			if err != nil {
 				t.Fatal(err)
 			}
-			continue
+			var buf bytes.Buffer
+			if err := WriteCSV(&buf, rows); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", "day-"+tc.name+".golden.csv")
+			if *update {
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (go test ./reports -update)", err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("%s differs from %s:\n%s", tc.name, golden, firstDiff(buf.String(), string(want)))
+			}
+			total := 0
+			for _, r := range rows {
+				total += r.Offered
+			}
+			if tc.by != ByAgent && total != 600 {
+				t.Errorf("%s: %d contacts offered in total, want 600", tc.name, total)
+			}
 		}
-		want, err := os.ReadFile(golden)
+		// The reports API serves the same CSV from this store.
+		if *update {
+			return
+		}
+		srv := httptest.NewServer(Handler{Src: st, Cfg: testConfig()})
+		defer srv.Close()
+		res, err := http.Get(srv.URL + "/?from=2026-12-07&by=queue&every=1h&format=csv")
 		if err != nil {
-			t.Fatalf("%v (go test ./reports -update)", err)
+			t.Fatal(err)
 		}
-		if !bytes.Equal(buf.Bytes(), want) {
-			t.Errorf("%s differs from %s:\n%s", tc.name, golden, firstDiff(buf.String(), string(want)))
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("GET report: %d %s %v", res.StatusCode, body, err)
 		}
-		total := 0
-		for _, r := range rows {
-			total += r.Offered
+		want, err := os.ReadFile(filepath.Join("testdata", "day-queue-1h.golden.csv"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if tc.by != ByAgent && total != 600 {
-			t.Errorf("%s: %d contacts offered in total, want 600", tc.name, total)
+		if !bytes.Equal(body, want) {
+			t.Errorf("API CSV differs from day-queue-1h.golden.csv:\n%s", firstDiff(string(body), string(want)))
 		}
-	}
+	})
 }
 
 func firstDiff(got, want string) string {

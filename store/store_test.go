@@ -290,3 +290,38 @@ func TestCloseGivesUpAfterTimeoutWhileFailing(t *testing.T) {
 		t.Fatalf("pending after close %d", h.Pending)
 	}
 }
+
+// A record the database itself refuses (here a CHECK constraint) is
+// answered with its error while the rest of its batch commits. On
+// PostgreSQL the refusal aborts the transaction, so the writer redoes the
+// batch with a savepoint per record.
+func TestRefusedRecordKeepsItsBatch(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *Store) {
+		ctx := ctxT(t)
+		for i := int64(1); i <= 50; i++ {
+			must(t, s.Enqueue(ChatMessage{Contact: 1, Seq: i, SenderKind: SenderCitizen, Text: "hi", Sent: t0}))
+		}
+		err := s.Durable(ctx, Callback{Contact: 9, CitizenNumber: "010", Arrived: t0, Booked: t0, Status: "lost"})
+		if err == nil || errors.Is(err, ErrNotDurable) {
+			t.Fatalf("bad callback status: %v, want a refusal", err)
+		}
+		for i := int64(51); i <= 100; i++ {
+			must(t, s.Enqueue(ChatMessage{Contact: 1, Seq: i, SenderKind: SenderCitizen, Text: "hi", Sent: t0}))
+		}
+		must(t, s.Durable(ctx, ContactUpsert{ID: 1, Channel: "chat", Arrived: t0}))
+		msgs, err := s.ChatMessages(ctx, 1, 0)
+		must(t, err)
+		if len(msgs) != 100 {
+			t.Fatalf("%d messages kept, want 100", len(msgs))
+		}
+		if cbs, _ := s.Callbacks(ctx, "lost"); len(cbs) != 0 {
+			t.Fatalf("refused callback stored: %+v", cbs)
+		}
+		if st := s.Stats(); st.Rejected != 1 || st.Committed != 101 || st.Failures != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+		if h := s.Health(); !h.OK {
+			t.Fatalf("a refusal made storage unhealthy: %+v", h)
+		}
+	}, WithBatch(1024, 20*time.Millisecond))
+}
