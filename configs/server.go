@@ -176,8 +176,13 @@ type SIP struct {
 	// AgentNetworks are the IPs/CIDRs agent phones may register from and be
 	// contacted at (empty: anywhere).
 	AgentNetworks []string `yaml:"agent_networks"`
-	TCP           SIPTCP   `yaml:"tcp"`
-	Pike          Pike     `yaml:"pike"`
+	// Proxies are the IPs/CIDRs of SIP proxies in front of the node
+	// (Kamailio, docs/cluster.md): their INVITEs are admitted like a
+	// trunk's, they are exempt from sip.pike, and only their REGISTERs may
+	// carry Path (empty: none).
+	Proxies []string `yaml:"proxies"`
+	TCP     SIPTCP   `yaml:"tcp"`
+	Pike    Pike     `yaml:"pike"`
 	// Menu holds the IVR menu timers; a hotline may override them (ivr).
 	Menu MenuTimers `yaml:"menu"`
 	// HeldProbe checks that the phone of a held leg is still there.

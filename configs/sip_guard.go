@@ -32,6 +32,9 @@ func (p Pike) ExemptPrefixes() []netip.Prefix { return prefixes(p.Exempt) }
 // AgentPrefixes parses SIP.AgentNetworks; invalid entries are skipped.
 func (s SIP) AgentPrefixes() []netip.Prefix { return prefixes(s.AgentNetworks) }
 
+// ProxyPrefixes parses SIP.Proxies; invalid entries are skipped.
+func (s SIP) ProxyPrefixes() []netip.Prefix { return prefixes(s.Proxies) }
+
 func prefixes(list []string) []netip.Prefix {
 	var out []netip.Prefix
 	for _, a := range list {

@@ -248,6 +248,7 @@ func (b *Bundle) validateServer(ps *Problems) {
 			return err == nil
 		})
 	validateNetworks(r.at, "sip.agent_networks", sp.AgentNetworks, "sip", "agent_networks")
+	validateNetworks(r.at, "sip.proxies", sp.Proxies, "sip", "proxies")
 	sp.TCP.validate(r.at)
 	sp.Pike.validate(r.at)
 	rt := &s.Routing

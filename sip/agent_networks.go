@@ -26,12 +26,18 @@ func inNets(nets []netip.Prefix, a netip.Addr) bool {
 	return false
 }
 
-// sourceAllowed checks a REGISTER's source address against SourceNets.
-func (r *Registrar) sourceAllowed(req *sip.Request) bool {
+// sourceAllowed checks a REGISTER's client address (clientAddr: the
+// source, or the phone's address a proxy recorded) against SourceNets. A
+// REGISTER relayed by a proxy that recorded no address is the proxy's to
+// police.
+func (r *Registrar) sourceAllowed(req *sip.Request, client netip.Addr) bool {
 	if len(r.opts.SourceNets) == 0 {
 		return true
 	}
-	return inNets(r.opts.SourceNets, sourceAddr(req.Source()))
+	if !client.IsValid() && r.fromProxy(req) {
+		return true
+	}
+	return inNets(r.opts.SourceNets, client)
 }
 
 // agentTargetAllowed checks an agent phone's contact host against
@@ -50,7 +56,8 @@ func (s *Service) agentTargetAllowed(u sip.Uri) bool {
 // bindingAllowed checks a persisted binding against today's networks: its
 // contact host and the source it registered from.
 func (r *Registrar) bindingAllowed(b Binding) bool {
-	if len(r.opts.SourceNets) > 0 && !inNets(r.opts.SourceNets, sourceAddr(b.Source)) {
+	if len(r.opts.SourceNets) > 0 && !inNets(r.opts.SourceNets, sourceAddr(b.Source)) &&
+		!inNets(r.opts.Proxies, sourceAddr(b.Source)) {
 		return false
 	}
 	if len(r.opts.ContactNets) == 0 {

@@ -236,7 +236,11 @@ func (s *Service) serveCall(d *diago.DialogServerSession) {
 			return
 		}
 	}
-	retry := sip.NewHeader("Retry-After", strconv.Itoa(int(s.opts.RetryAfter/time.Second)))
+	retry := s.retryAfter()
+	if s.draining.Load() {
+		s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable (draining)", retry)
+		return
+	}
 	if !s.rtp.ready() {
 		s.rtp.exhausted.Add(1)
 		s.log.Warn("INVITE refused: no free RTP port pair")

@@ -453,11 +453,7 @@ func (s *Service) submitEnd(id router.ContactID, reason router.EndReason) {
 // ringAgentForCallback rings the agent's registered phone for a callback
 // offer; it returns the answered leg or why not.
 func (s *Service) ringAgentForCallback(run *cbRun, o router.Offer, p *pendingCB) (Leg, *diago.DialogClientSession, string) {
-	var uri string
-	ok := false
-	if s.opts.Locator != nil {
-		uri, ok = s.opts.Locator.Lookup(string(o.Agent))
-	}
+	uri, route, ok := s.lookupAgent(string(o.Agent))
 	if !ok {
 		return nil, nil, "not registered"
 	}
@@ -484,12 +480,12 @@ func (s *Service) ringAgentForCallback(run *cbRun, o router.Offer, p *pendingCB)
 	if err != nil {
 		return nil, nil, "failed"
 	}
-	hdrs := []sip.Header{
+	hdrs := append(route,
 		sip.NewHeader("X-Onecall-Contact", strconv.FormatUint(p.rec.Contact, 10)),
 		sip.NewHeader("X-Onecall-Queue", headerSafe(o.Queue)),
 		sip.NewHeader("X-Onecall-Hotline", headerSafe(p.rec.Hotline)),
 		sip.NewHeader("X-Onecall-Callback", "1"),
-	}
+	)
 	med, err := dlg.Invite(octx, diago.InviteClientOptions{
 		Headers:    hdrs,
 		OnResponse: markRinging(&ringing),

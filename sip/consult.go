@@ -179,11 +179,7 @@ func (c *call) dialConsult(k *consultRun, num string) {
 // routing deadline.
 func (c *call) ringConsult(k *consultRun, cc router.ConsultChanged) {
 	fail := func(reason string) { k.res <- consultResult{err: ringRefused(reason)} }
-	var uri string
-	ok := false
-	if c.s.opts.Locator != nil {
-		uri, ok = c.s.opts.Locator.Lookup(string(cc.Agent))
-	}
+	uri, route, ok := c.s.lookupAgent(string(cc.Agent))
 	if !ok {
 		fail("phone not registered")
 		return
@@ -204,12 +200,12 @@ func (c *call) ringConsult(k *consultRun, cc router.ConsultChanged) {
 	stop := giveUp(&ringing, cancelCause)
 	timer := time.AfterFunc(timeout, func() { k.timedOut.Store(true); stop() })
 	k.stop = func() { timer.Stop(); stop() }
-	hdrs := []sip.Header{
+	hdrs := append(route,
 		sip.NewHeader("X-Onecall-Contact", strconv.FormatUint(uint64(c.id), 10)),
 		sip.NewHeader("X-Onecall-Consult", headerSafe(string(k.by))),
 		sip.NewHeader("X-Onecall-Hotline", headerSafe(c.number)),
 		sip.NewHeader("X-Onecall-Queue", headerSafe(cmp.Or(cc.Queue, c.queue))),
-	}
+	)
 	go func() {
 		r := consultResult{}
 		defer func() { k.res <- r }()

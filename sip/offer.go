@@ -30,11 +30,7 @@ func (c *call) startOffer(ctx context.Context, o router.Offer, res chan offerRes
 		reject("busy")
 		return
 	}
-	var uri string
-	ok := false
-	if c.s.opts.Locator != nil {
-		uri, ok = c.s.opts.Locator.Lookup(string(o.Agent))
-	}
+	uri, route, ok := c.s.lookupAgent(string(o.Agent))
 	if !ok {
 		c.log.Info("agent phone not registered", "agent", o.Agent)
 		reject("not registered")
@@ -63,7 +59,7 @@ func (c *call) startOffer(ctx context.Context, o router.Offer, res chan offerRes
 	cancel := func() { timer.Stop(); stop() }
 	c.offer = &offerState{agent: o.Agent, cancel: cancel, timedOut: &timedOut}
 	c.offers[o.Agent] = c.offer
-	hdrs := c.offerHeaders(o)
+	hdrs := append(route, c.offerHeaders(o)...)
 	agent := o.Agent
 	go func() {
 		r := offerResult{agent: agent}

@@ -162,8 +162,12 @@ type Options struct {
 	// ExternalHost is the address put in Contact/SDP (default: the listen IP).
 	ExternalHost string
 	Trunks       []netip.Prefix // sources allowed to send INVITEs; empty = none
-	Numbers      Numbers
-	Locator      Locator
+	// Proxies are the SIP proxies in front (sip.proxies, e.g. Kamailio):
+	// their INVITEs are admitted like a trunk's and the per-source pike
+	// never limits them (path.go).
+	Proxies []netip.Prefix
+	Numbers Numbers
+	Locator Locator
 	// AgentNets, if set, are the only networks agent phones are rung at
 	// (sip.agent_networks); an outside contact is never sent an INVITE.
 	AgentNets []netip.Prefix

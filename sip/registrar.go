@@ -44,6 +44,10 @@ type Binding struct {
 	UserAgent  string    // User-Agent header (sanitised, truncated)
 	Registered time.Time // last refresh
 	Expires    time.Time // absolute expiry
+	// Path is the REGISTER's Path (RFC 3327), topmost first, when it came
+	// through a proxy in RegistrarOptions.Proxies (path.go); kept in memory
+	// only.
+	Path []string
 }
 
 // RegistrarOptions configures a Registrar. Zero values get the defaults noted.
@@ -82,6 +86,10 @@ type RegistrarOptions struct {
 	// SourceNets, if set, restricts where REGISTERs may come from: any
 	// other source gets 403 before authentication (agent_networks.go).
 	SourceNets []netip.Prefix
+	// Proxies are the SIP proxies in front (sip.proxies): only their
+	// REGISTERs may carry Path, and for those the phone's address comes
+	// from the Path's received parameter (path.go).
+	Proxies []netip.Prefix
 
 	KeepAlive            time.Duration // OPTIONS interval (default 30 s; < 0 disables pings)
 	KeepAliveTimeout     time.Duration // per OPTIONS (default 5 s)
@@ -305,11 +313,20 @@ func (r *Registrar) serve(req *sip.Request) *sip.Response {
 	if req.Method != sip.REGISTER {
 		return regRespond(req, sip.StatusMethodNotAllowed, "Method Not Allowed")
 	}
-	if res := ValidateRequest(req); res != nil {
+	if res := ValidateRequest(req, "path"); res != nil {
 		return res
 	}
-	if !r.sourceAllowed(req) {
-		r.log.Info("register from outside the agent networks", "src", regSourceIP(req))
+	path, err := pathOf(req)
+	if err != nil {
+		return regRespond(req, sip.StatusBadRequest, "Bad Request (Path)")
+	}
+	if len(path) > 0 && !r.fromProxy(req) {
+		r.log.Info("register with Path from a source that is not a proxy", "src", regSourceIP(req))
+		return regRespond(req, sip.StatusForbidden, "Forbidden (Path from a source not in sip.proxies)")
+	}
+	client := r.clientAddr(req, path)
+	if !r.sourceAllowed(req, client) {
+		r.log.Info("register from outside the agent networks", "src", regSourceIP(req), "client", client)
 		return regRespond(req, sip.StatusForbidden, "Forbidden (source address)")
 	}
 	to := req.To()
@@ -346,6 +363,9 @@ func (r *Registrar) serve(req *sip.Request) *sip.Response {
 		return regRespond(req, sip.StatusForbidden, "Forbidden")
 	}
 	ip := regSourceIP(req)
+	if client.IsValid() {
+		ip = client.String()
+	}
 	if r.thr.throttled(now, ip, user) {
 		r.stats.throttled.Add(1)
 		return regRespond(req, sip.StatusForbidden, "Forbidden")
@@ -386,7 +406,7 @@ func (r *Registrar) serve(req *sip.Request) *sip.Response {
 		r.stats.stale.Add(1)
 		return r.challenge(req, now, true)
 	}
-	return r.update(req, user, now)
+	return r.update(req, user, now, path)
 }
 
 func (r *Registrar) fail(now time.Time, ip, user, why string) {
@@ -458,7 +478,7 @@ type contactReq struct {
 }
 
 // update applies an authenticated REGISTER to the bindings (RFC 3261 10.3).
-func (r *Registrar) update(req *sip.Request, user string, now time.Time) *sip.Response {
+func (r *Registrar) update(req *sip.Request, user string, now time.Time, path []string) *sip.Response {
 	hdrExp := int64(-1)
 	if h := req.GetHeader("Expires"); h != nil {
 		v, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
@@ -564,7 +584,7 @@ func (r *Registrar) update(req *sip.Request, user string, now time.Time) *sip.Re
 			b := &regBinding{Binding: Binding{
 				User: user, Contact: c.uri, Source: src, Transport: transport,
 				CallID: callID, CSeq: cseq, UserAgent: ua,
-				Registered: now, Expires: now.Add(c.expires),
+				Registered: now, Expires: now.Add(c.expires), Path: path,
 			}}
 			if idx >= 0 {
 				cur[idx] = b
@@ -600,6 +620,12 @@ func (r *Registrar) update(req *sip.Request, user string, now time.Time) *sip.Re
 	}
 	r.mu.Unlock()
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
+	if len(path) > 0 && supports(req, "path") {
+		// RFC 3327 5.3: the 200 names the Path stored.
+		for _, p := range path {
+			res.AppendHeader(sip.NewHeader("Path", p))
+		}
+	}
 
 	r.stats.registered.Add(1)
 	r.persist(saves, user, deletes)
@@ -824,13 +850,21 @@ func (r *Registrar) ping(ctx context.Context, client *sipgo.Client, b Binding) b
 	}
 	req := sip.NewRequest(sip.OPTIONS, uri)
 	req.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
-	// Send where the REGISTER came from, on its transport: through the NAT
-	// binding, and over the phone's own TCP connection when it has one.
-	if b.Source != "" {
-		req.SetDestination(b.Source)
-	}
-	if b.Transport != "" {
-		req.SetTransport(strings.ToUpper(b.Transport))
+	if route := r.routeOf(b); len(route) > 0 {
+		// Through the proxy the phone registered through (path.go).
+		for _, h := range routeHeaders(route) {
+			req.AppendHeader(h)
+		}
+	} else {
+		// Send where the REGISTER came from, on its transport: through the
+		// NAT binding, and over the phone's own TCP connection when it has
+		// one.
+		if b.Source != "" {
+			req.SetDestination(b.Source)
+		}
+		if b.Transport != "" {
+			req.SetTransport(strings.ToUpper(b.Transport))
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.opts.KeepAliveTimeout)
 	defer cancel()

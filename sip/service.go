@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,7 @@ type Service struct {
 	// ringback is what an agent hears while a callback rings the citizen.
 	ringback *clip
 	closing  atomic.Bool
+	draining atomic.Bool // drain.go
 	closeCh  chan struct{}
 
 	ua  *sipgo.UserAgent
@@ -113,7 +115,7 @@ func New(hub Hub, opts Options) (*Service, error) {
 		prompts:   ps,
 		limiter:   rate.NewLimiter(rate.Limit(opts.MaxCPS), opts.Burst),
 		trunkRL:   newTrunkLimiter(opts.TrunkRates, opts.TrunkCPS, opts.TrunkBurst),
-		pike:      newPike(opts.PikeRate, opts.PikeBurst, opts.PikeExempt),
+		pike:      newPike(opts.PikeRate, opts.PikeBurst, append(slices.Clip(opts.PikeExempt), opts.Proxies...)),
 		calls:     map[router.ContactID]*call{},
 		legs:      map[string]Leg{},
 		peers:     map[string]dialogPeer{},
@@ -436,7 +438,7 @@ func (s *Service) trunkAllowed(source string) bool {
 			return true
 		}
 	}
-	return false
+	return inNets(s.opts.Proxies, a)
 }
 
 // pickPorts resolves ":0" to concrete free ports before diago binds them:
@@ -497,6 +499,9 @@ func (s *Service) requestGate(next sipgo.RequestHandler) sipgo.RequestHandler {
 		}
 		if res := ValidateRequest(req); res != nil {
 			_ = tx.Respond(res)
+			return
+		}
+		if s.drainGate(req, tx) {
 			return
 		}
 		if req.Method == sip.INVITE && toTag(req) != "" {

@@ -186,11 +186,7 @@ func (s *Service) Supervising(by router.AgentID) (router.ContactID, bool) {
 // dialSupervisor rings the supervisor's registered phone (OfferTimeout)
 // and returns the answered leg.
 func (s *Service) dialSupervisor(ctx context.Context, c *call, by router.AgentID, mode MonitorMode) (*superLeg, error) {
-	var uri string
-	ok := false
-	if s.opts.Locator != nil {
-		uri, ok = s.opts.Locator.Lookup(string(by))
-	}
+	uri, route, ok := s.lookupAgent(string(by))
 	if !ok {
 		return nil, ErrSupervisorNoPhone
 	}
@@ -216,11 +212,11 @@ func (s *Service) dialSupervisor(ctx context.Context, c *call, by router.AgentID
 	}
 	med, err := dlg.Invite(octx, diago.InviteClientOptions{
 		Originator: c.d,
-		Headers: []sip.Header{
+		Headers: append(route,
 			sip.NewHeader("X-Onecall-Contact", strconv.FormatUint(uint64(c.id), 10)),
 			sip.NewHeader("X-Onecall-Monitor", mode.String()),
 			sip.NewHeader("X-Onecall-Hotline", headerSafe(c.number)),
-		},
+		),
 		OnResponse: markRinging(&ringing),
 	})
 	if err := s.settleInvite(octx, dlg, err); err != nil {

@@ -237,6 +237,7 @@ func (a *App) build(ctx context.Context) error {
 		OnChange:    a.phoneChanged,
 		ContactNets: cfg.Server.SIP.AgentPrefixes(),
 		SourceNets:  cfg.Server.SIP.AgentPrefixes(),
+		Proxies:     cfg.Server.SIP.ProxyPrefixes(),
 	})
 	var trunks []netip.Prefix
 	var trunkRates []sip.TrunkRate
@@ -263,6 +264,7 @@ func (a *App) build(ctx context.Context) error {
 		TLSKey:       tlsKey,
 		ExternalHost: cfg.Server.SIP.ExternalHost,
 		Trunks:       trunks,
+		Proxies:      cfg.Server.SIP.ProxyPrefixes(),
 		Numbers:      numbers{cfg},
 		Locator:      a.registrar,
 		AgentNets:    cfg.Server.SIP.AgentPrefixes(),
@@ -480,6 +482,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
 	a.stopOnce.Do(func() {
 		a.ready.Set(false)
+		// New calls and the proxy's probes get 503 from here on, so a SIP
+		// proxy in front fails over to the other nodes.
+		a.sip.Drain()
 		if a.httpSrv != nil {
 			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			if err := a.httpSrv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
