@@ -2,12 +2,16 @@ package kamailio
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"onecall/internal/testpeers"
 )
@@ -216,6 +222,7 @@ log:
   format: text
 limits:
 %ssip:
+  proxies: ["127.0.0.1/32"]
   rtp_port_min: %d
   rtp_port_max: %d
   register_min: 60s
@@ -440,4 +447,89 @@ func nodePorts(ns []*node) []int {
 		out = append(out, n.sip)
 	}
 	return out
+}
+
+// console is an agent's console connection to one node.
+type console struct {
+	ws   *websocket.Conn
+	snap map[string]any
+	id   int
+}
+
+// openConsole signs user in on node n and opens the console WebSocket;
+// the snapshot is kept.
+func openConsole(t *testing.T, n *node, user, password string) *console {
+	t.Helper()
+	base := "http://127.0.0.1:" + strconv.Itoa(n.http)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	body, _ := json.Marshal(map[string]string{"username": user, "password": password})
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/login", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", base)
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct{ CSRF string }
+	err = json.NewDecoder(res.Body).Decode(&login)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("login %s on %s: %d %v", user, n.name, res.StatusCode, err)
+	}
+	u, _ := url.Parse(base)
+	h := http.Header{"Origin": {base}}
+	for _, ck := range jar.Cookies(u) {
+		h.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws://127.0.0.1:"+strconv.Itoa(n.http)+"/ws/console?csrf="+url.QueryEscape(login.CSRF), h)
+	if err != nil {
+		t.Fatalf("console websocket on %s: %v", n.name, err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	k := &console{ws: ws}
+	m := k.read(t)
+	if m["t"] != "snapshot" {
+		t.Fatalf("first console message %v", m)
+	}
+	k.snap, _ = m["data"].(map[string]any)
+	return k
+}
+
+func (k *console) read(t *testing.T) map[string]any {
+	t.Helper()
+	_ = k.ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+	var m map[string]any
+	if err := k.ws.ReadJSON(&m); err != nil {
+		t.Fatalf("console read: %v", err)
+	}
+	return m
+}
+
+// phone reports the snapshot's "SIP phone registered" flag of the agent.
+func (k *console) phone() bool {
+	a, _ := k.snap["agent"].(map[string]any)
+	p, _ := a["phone"].(bool)
+	return p
+}
+
+// do sends a command and waits for its reply, skipping events.
+func (k *console) do(t *testing.T, cmd string, args map[string]any) map[string]any {
+	t.Helper()
+	k.id++
+	if err := k.ws.WriteJSON(map[string]any{"id": k.id, "cmd": cmd, "args": args}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m := k.read(t)
+		if id, _ := m["id"].(float64); int(id) == k.id {
+			if m["t"] != "reply" {
+				t.Fatalf("%s: %v", cmd, m)
+			}
+			return m
+		}
+	}
 }

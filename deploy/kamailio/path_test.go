@@ -1,0 +1,59 @@
+package kamailio
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"onecall/internal/testpeers"
+)
+
+// An agent phone (baresip) registers through Kamailio: its REGISTER lands on
+// one node with a Path, and when a citizen's call on that node is offered
+// to the agent, the node's INVITE reaches the phone back through Kamailio
+// (the proxy's Via and Record-Route are on it) and the phone answers.
+func TestKamailioPathRoutesAgentInvite(t *testing.T) {
+	a := startNode(t, 1, nodeOptions{})
+	b := startNode(t, 2, nodeOptions{})
+	k := startKamailio(t, Config{Nodes: []string{a.addr(), b.addr()}, ProbeInterval: time.Second})
+	phone := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: k.addr(),
+		Password: "demo", Args: []string{"-s"}})
+
+	// The node the REGISTER reached knows the phone; the other does not.
+	var home *node
+	var cons *console
+	testpeers.WaitFor(t, 15*time.Second, "agent01's phone registered on a node", func() bool {
+		for _, n := range []*node{a, b} {
+			c := openConsole(t, n, "agent01", "demo")
+			if c.phone() {
+				home, cons = n, c
+				return true
+			}
+			c.ws.Close()
+		}
+		return false
+	})
+	cons.do(t, "state", map[string]any{"state": "ready"})
+
+	// Two calls at once: round robin puts one on each node, so one of them
+	// is on the phone's node and is offered to agent01.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); citizenCall(t, k, "110", 6000) }()
+	}
+	defer wg.Wait()
+	kamPort := strconv.Itoa(k.port)
+	testpeers.WaitFor(t, 20*time.Second, "the node's INVITE at the phone through Kamailio", func() bool {
+		out := phone.Output()
+		i := strings.Index(out, "INVITE sip:agent01")
+		return i >= 0 && strings.Contains(out[i:], "Record-Route: <sip:127.0.0.1:"+kamPort) &&
+			strings.Contains(out[i:], "Via: SIP/2.0/UDP 127.0.0.1:"+kamPort)
+	})
+	testpeers.WaitFor(t, 10*time.Second, "the phone answered", func() bool {
+		return strings.Contains(phone.Output(), "Call established")
+	})
+	t.Logf("agent01 registered on %s through Kamailio; the offer reached the phone through Kamailio and was answered", home.name)
+}
