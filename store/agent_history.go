@@ -60,7 +60,11 @@ func (s *Store) AgentStateBins(ctx context.Context, from, to time.Time, every ti
 		d[k0]++
 		d[k1]--
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT state, started_at, COALESCE(ended_at, 0) FROM agent_state_log INDEXED BY agent_state_log_day
+	indexed := " INDEXED BY agent_state_log_day"
+	if s.dialect == postgresDialect {
+		indexed = "" // the planner picks the index itself
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT state, started_at, COALESCE(ended_at, 0) FROM agent_state_log`+indexed+`
 		WHERE (ended_at > ? OR ended_at IS NULL) AND started_at <= ? AND state != 'offline'`, first, to.UnixMilli())
 	if err != nil {
 		return nil, err

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -11,7 +10,10 @@ import (
 // the agent state log, the last bin at the asked end; offline not counted;
 // rows that ended before the period or started after it do not count.
 func TestAgentStateBins(t *testing.T) {
-	s := openTest(t, filepath.Join(t.TempDir(), "a.db"))
+	forEachStore(t, testAgentStateBins)
+}
+
+func testAgentStateBins(t *testing.T, s *Store) {
 	ctx := ctxT(t)
 	day := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
