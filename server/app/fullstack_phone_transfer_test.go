@@ -153,3 +153,107 @@ func TestFullStackPhoneAttendedTransfer(t *testing.T) {
 	}
 	testpeers.WaitFor(t, 10*time.Second, "no call left", func() bool { return a.sip.Active() == 0 })
 }
+
+// TestFullStackPhoneConsultFailures: a second call from a phone that is
+// on no call is refused 403; with the citizen held: a consult to an agent
+// who is not ready is refused 486 (agent02 stays not ready, agent01 keeps
+// the call); a consult to an agent whose phone is not registered fails
+// (480 to the phone, consult_failed on the console, agent04 ready again);
+// the phone hanging up its consult cancels it (agent02 ready again, the
+// citizen still held until the phone resumes it, then hears agent01
+// again). Then a consult the console completes: conference is refused for
+// a phone's consult, complete sends BYE on both of the phone's dialogs and
+// leaves the citizen with agent02.
+func TestFullStackPhoneConsultFailures(t *testing.T) {
+	a := fsStart(t, t.TempDir())
+	p1, d1, p2, cit, c1, c2, id := fsPhoneStart(t, a)
+	p3 := startUAPhone(t, a, "agent03", 2300)
+	if _, err := p3.dial("agent02", 10*time.Second); refusal(err) != 403 {
+		t.Fatalf("a consult from a phone on no call: %v, want 403", err)
+	}
+	phoneHold(t, d1, cit)
+
+	c2.mustCall("state", map[string]any{"state": "not_ready", "reason": "break"})
+	if _, err := p1.dial("agent02", 10*time.Second); refusal(err) != 486 {
+		t.Fatalf("a consult from the phone to an agent who is not ready: %v, want 486", err)
+	}
+	if st := agentState(t, a, "agent02"); st != router.NotReady {
+		t.Fatalf("agent02 after the refused consult: %s, want not ready", st)
+	}
+	if st := agentState(t, a, "agent01"); st != router.Busy {
+		t.Fatalf("agent01 after the refused consult: %s, want busy", st)
+	}
+
+	c4 := a.fsSignIn(t, "agent04")
+	c4.call("login", nil)
+	c4.mustCall("state", map[string]any{"state": "ready"})
+	if _, err := p1.dial("agent04", 20*time.Second); refusal(err) != 480 {
+		t.Fatalf("a consult from the phone to an agent without a phone: %v, want 480", err)
+	}
+	if ev := consultStep(t, c1, id, "consult_failed"); !strings.Contains(ev.Reason, "not registered") {
+		t.Fatalf("the failed consult's reason: %q", ev.Reason)
+	}
+	testpeers.WaitFor(t, 5*time.Second, "agent04 ready again, agent01 busy", func() bool {
+		return agentState(t, a, "agent04") == router.Ready && agentState(t, a, "agent01") == router.Busy
+	})
+	c4.mustCall("state", map[string]any{"state": "not_ready", "reason": "break"})
+
+	t.Log("the phone hangs up its consult")
+	c2.mustCall("state", map[string]any{"state": "ready"})
+	d2, err := p1.dial("agent02", 20*time.Second)
+	if err != nil {
+		t.Fatalf("agent01's phone calls agent02: %v", err)
+	}
+	consultStep(t, c1, id, "consult_answered")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = d2.Hangup(ctx)
+	cancel()
+	consultStep(t, c1, id, "consult_cancelled")
+	testpeers.WaitFor(t, 5*time.Second, "agent02 ready again (no wrap-up) after the cancel", func() bool {
+		return agentState(t, a, "agent02") == router.Ready
+	})
+	hearsNone(t, "the citizen still held after the cancel", mark(t, cit), 2*time.Second, toneConsult1, toneAgent2)
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	if err := d1.Unhold(ctx); err != nil {
+		t.Fatalf("agent01's phone: resume: %v", err)
+	}
+	cancel()
+	hearsOnly(t, "the citizen resumed by agent01's phone", mark(t, cit), 2*time.Second, toneConsult1, toneAgent2)
+
+	t.Log("a phone's consult completed from the console")
+	phoneHold(t, d1, cit)
+	d2, err = p1.dial("agent02", 20*time.Second)
+	if err != nil {
+		t.Fatalf("agent01's phone calls agent02 again: %v", err)
+	}
+	consultStep(t, c1, id, "consult_answered")
+	if m := c1.call("conference", map[string]any{"contact": id}); m.Code != "consult_no_conference" {
+		t.Fatalf("conference of a phone's consult: %+v", m)
+	}
+	c1.mustCall("consult_complete", map[string]any{"contact": id})
+	consultStep(t, c1, id, "consult_completed")
+	for _, d := range []context.Context{d1.Context(), d2.Context()} {
+		select {
+		case <-d.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("a dialog of agent01's phone got no BYE after the console's complete")
+		}
+	}
+	testpeers.WaitFor(t, 5*time.Second, "agent01 in wrap-up, agent02 busy with the contact", func() bool {
+		v1, _ := a.agent(t, "agent01")
+		v2, _ := a.agent(t, "agent02")
+		return v1.State == router.WrapUp && len(v1.Active) == 0 && v2.State == router.Busy && len(v2.Active) == 1
+	})
+	hearsOnly(t, "the citizen after the complete", mark(t, cit), 2*time.Second, toneAgent2, toneConsult1)
+	hearsOnly(t, "agent02 after the complete", mark(t, p2), 2*time.Second, toneCitizen, toneConsult1)
+	cit.Control(t, "hangup", "")
+	rec := a.callRecordTo(t, 10*time.Second, fsHotline)
+	for _, l := range rec.Legs {
+		if l.Ended.IsZero() {
+			t.Errorf("leg %s %s not ended", l.Role, l.URI)
+		}
+	}
+	testpeers.WaitFor(t, 10*time.Second, "no call left, agent02 in wrap-up", func() bool {
+		return a.sip.Active() == 0 && agentState(t, a, "agent02") == router.WrapUp
+	})
+}
