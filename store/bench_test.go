@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"onecall/internal/pgtest"
 )
 
 // BenchmarkWriteRate measures sustained group-commit throughput of contact
@@ -20,12 +22,35 @@ import (
 //	go test -run '^$' -bench WriteRate -benchtime 200000x ./store/
 func BenchmarkWriteRate(b *testing.B) {
 	for _, linger := range []time.Duration{2 * time.Millisecond, 0} {
-		b.Run(fmt.Sprintf("linger=%v", linger), func(b *testing.B) { writeRate(b, WithBatch(1024, linger)) })
+		b.Run(fmt.Sprintf("linger=%v", linger), func(b *testing.B) {
+			writeRate(b, openTest(b, filepath.Join(b.TempDir(), "rate.db"), WithBatch(1024, linger)))
+		})
 	}
 }
 
-func writeRate(b *testing.B, opts ...Option) {
-	s := openTest(b, filepath.Join(b.TempDir(), "rate.db"), opts...)
+// BenchmarkWriteRateDialects is BenchmarkWriteRate on each dialect: SQLite
+// (synchronous=FULL) and a local PostgreSQL over loopback TCP with fsync
+// and synchronous_commit on (its own server, started by the benchmark).
+//
+//	go test -run '^$' -bench WriteRateDialects -benchtime 200000x ./store/
+func BenchmarkWriteRateDialects(b *testing.B) {
+	srv, err := pgtest.Start(pgtest.Durable())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Stop()
+	for _, d := range []dialect{sqliteDialect, postgresDialect} {
+		b.Run(d.String(), func(b *testing.B) {
+			src := filepath.Join(b.TempDir(), "rate.db")
+			if d == postgresDialect {
+				src = srv.Database(b)
+			}
+			writeRate(b, testDB{d: d, source: src}.open(b))
+		})
+	}
+}
+
+func writeRate(b *testing.B, s *Store) {
 	ctx := context.Background()
 	text := "안녕하세요, 과태료 납부 기한을 연장할 수 있나요?"
 	b.ResetTimer()

@@ -85,9 +85,22 @@ func command(cred *syscall.Credential, name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// Option changes how Start runs the server.
+type Option func(*options)
+
+type options struct{ durable bool }
+
+// Durable keeps fsync and synchronous_commit on (the defaults of a real
+// server), for benchmarks; tests run without them for speed.
+func Durable() Option { return func(o *options) { o.durable = true } }
+
 // Start runs initdb in a new temporary directory and starts the server on a
 // free loopback port. Stop it with Stop.
-func Start() (*Server, error) {
+func Start(opts ...Option) (*Server, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -135,7 +148,7 @@ func Start() (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		if lastErr = s.start(bin, cred, port); lastErr == nil {
+		if lastErr = s.start(bin, cred, port, o); lastErr == nil {
 			ok = true
 			return s, nil
 		}
@@ -152,18 +165,21 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func (s *Server) start(bin string, cred *syscall.Credential, port int) error {
+func (s *Server) start(bin string, cred *syscall.Credential, port int, o options) error {
 	logPath := filepath.Join(s.dir, "postgres.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
-	cmd := command(cred, filepath.Join(bin, "postgres"), "-D", filepath.Join(s.dir, "data"),
+	args := []string{"-D", filepath.Join(s.dir, "data"),
 		"-p", strconv.Itoa(port), "-k", filepath.Join(s.dir, "sock"),
-		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=32MB",
-		"-c", "log_min_messages=warning")
+		"-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "shared_buffers=32MB",
+		"-c", "log_min_messages=warning"}
+	if !o.durable {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	cmd := command(cred, filepath.Join(bin, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("pgtest: start postgres: %w", err)
