@@ -8,6 +8,8 @@
 //	go run ./scripts/sipload -rate 100 -calls 1000 -maxcps 50   # overload: fast 503
 //	go run ./scripts/sipload -rate 100 -calls 1000 -hold 12s -agents 500 -audio \
 //	    -probes 10 -bprobes 10 -loadedat 900   # RTP send interval under 500+500
+//	go run ./scripts/sipload -compare kamailio,onecall -rate 25 -calls 300 -hold 30s -bprobes 10
+//	    # media cost beside Kamailio + rtpengine, same load, one run (compare.go)
 //
 // Probes (probe.go) are Go citizens that record the arrival interval of the
 // RTP the service sends them: -probes call number 111 (routed to a queue
@@ -62,7 +64,19 @@ func main() {
 	noGuard := flag.Bool("noguard", false, "with -serve: build onecall with the benchmark-only tag onecall_noguard (RTP source check off)")
 	neighbour := flag.Int("neighbour", 0, "with -serve: CPU-bound neighbour processes running during the load")
 	number := flag.String("number", "1330", "with -serve: the line the citizens call: 1330 (IVR menu, they press 1) or 110 (no menu)")
+	compare := flag.String("compare", "", "side by side, in this order: kamailio (Kamailio + rtpengine in userspace) and/or onecall (onecall serve), e.g. kamailio,onecall: see compare.go")
+	rtpMin := flag.Int("rtpmin", 61000, "with -compare: the lowest of rtpengine's 4000 RTP ports")
 	flag.Parse()
+	if *compare != "" {
+		slog.SetDefault(slog.New(slog.DiscardHandler))
+		err := runCompare(compareOpts{systems: strings.Split(*compare, ","), rate: *rate, calls: *calls, hold: *hold,
+			probes: max(*bprobes, 1), limit: *limit, timeout: *timeout, rtpMin: *rtpMin})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sipload:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *serve {
 		slog.SetDefault(slog.New(slog.DiscardHandler))
 		err := runServe(serveOpts{rate: *rate, calls: *calls, hold: *hold, agents: *agents, holdCalls: *holdCalls, holdFor: *holdFor,
