@@ -15,8 +15,8 @@ import (
 // stream it plays, one after the other. One timer wake-up per shard replaces
 // one timer and one goroutine wake-up per leg, so a thousand streams cost a
 // few scheduler events per tick and keep their interval when the CPU is
-// busy. Relayed audio (the bridge) is re-paced on the same ticks
-// (relayQueue).
+// busy. Relayed audio (the bridge) passes straight through, held back only
+// as far as its pacing needs, on the clock's fine relay wheel (relay.go).
 //
 // Concurrency: play and relayQueue.push are called by any goroutine; each
 // shard's loop is the only sender of its streams' frames; a stream's mutex
@@ -26,6 +26,9 @@ type mediaClock struct {
 	period time.Duration
 	shards []*clockShard
 	next   atomic.Uint32
+
+	// wheel sends the relayed frames that wait (relay.go).
+	wheel *relayWheel
 
 	// ticks counts shard ticks served; missed counts the periods a shard
 	// let pass without a tick (it ran late: CPU starvation); dropped counts
@@ -63,7 +66,7 @@ type player struct {
 var errClockStopped = errors.New("sip: media clock stopped")
 
 func newMediaClock(shards int, period time.Duration) *mediaClock {
-	k := &mediaClock{period: period}
+	k := &mediaClock{period: period, wheel: newRelayWheel()}
 	for range max(shards, 1) {
 		k.shards = append(k.shards, &clockShard{})
 	}
@@ -74,6 +77,11 @@ func newMediaClock(shards int, period time.Duration) *mediaClock {
 // errClockStopped.
 func (k *mediaClock) run(ctx context.Context) {
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		k.wheel.run(ctx)
+	}()
 	for i, sh := range k.shards {
 		wg.Add(1)
 		go func() {
@@ -223,133 +231,9 @@ func (sh *clockShard) run(ctx context.Context, k *mediaClock, offset time.Durati
 	}
 }
 
-// relayQueue re-paces one leg's relayed audio (the bridge) on the clock: the
-// peer's pump queues each frame as it arrives and the clock sends one per
-// tick, so the leg's send interval is the clock's whatever the jitter of
-// the far end, at the cost of up to one tick of delay. Arrivals late by
-// more than the slack before the next tick leave one tick empty and deepen
-// the queue by one frame, which then absorbs that much jitter; a frame
-// standing beyond that cushion for a second is dropped, and a queue over
-// relayDepth (a burst, or a far end whose clock runs fast) drops its oldest
-// frame, so the delay stays bounded.
-type relayQueue struct {
-	mu      sync.Mutex
-	send    func(p []byte, gap uint32, marker bool) error
-	stop    <-chan struct{}
-	k       *mediaClock // counts the drops; set by push
-	added   bool
-	q       [relayDepth]relayFrame
-	head, n int
-	dropped uint64 // frames dropped: overflow and trims
-	trimmed uint64 // of which trims
-	ended   bool
-	// minLeft is the fewest frames left queued after a tick's send in the
-	// current window of relayWindow ticks: when it stays above the cushion
-	// a whole window long, that much delay is not needed for the jitter.
-	minLeft, ticks int
-}
-
-// relayWindow ticks (1 s) between two trims of a relayQueue; relayCushion
-// frames may stand in it for good.
+// relayWindow ticks (1 s) between two trims of a mixer input; relayCushion
+// frames may stand in it for good (mixer.go).
 const (
 	relayWindow  = 50
 	relayCushion = 1
 )
-
-// relayDepth frames (100 ms at 20 ms) at most wait in a relayQueue.
-const relayDepth = 5
-
-type relayFrame struct {
-	buf    [maxRelayFrame]byte
-	n      int
-	gap    uint32
-	marker bool
-}
-
-// maxRelayFrame bytes of payload are relayed per frame (G.711 at up to
-// 60 ms); longer payloads are cut.
-const maxRelayFrame = 480
-
-// push queues one frame; it registers the queue with the clock on first
-// use. False when the clock has stopped or the leg has ended.
-func (r *relayQueue) push(k *mediaClock, p []byte, gap uint32, marker bool) bool {
-	r.mu.Lock()
-	if r.ended {
-		r.mu.Unlock()
-		return false
-	}
-	r.k = k
-	if r.n == relayDepth {
-		r.drop()
-	}
-	f := &r.q[(r.head+r.n)%relayDepth]
-	f.n = copy(f.buf[:], p)
-	f.gap, f.marker = gap, marker
-	r.n++
-	add := !r.added
-	r.added = true
-	r.mu.Unlock()
-	if add && !k.add(r) {
-		r.halt()
-		return false
-	}
-	return true
-}
-
-// flush drops the queued frames (the bridge was taken down).
-func (r *relayQueue) flush() {
-	r.mu.Lock()
-	r.head, r.n = 0, 0
-	r.mu.Unlock()
-}
-
-func (r *relayQueue) tick() bool {
-	select {
-	case <-r.stop:
-		r.halt()
-		return true
-	default:
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ended {
-		return true
-	}
-	if r.n > 0 {
-		f := &r.q[r.head]
-		r.head = (r.head + 1) % relayDepth
-		r.n--
-		_ = r.send(f.buf[:f.n], f.gap, f.marker)
-	}
-	// Trim: beyond the one frame of cushion that absorbs arrivals
-	// straddling the tick, a frame that waited a whole window long is
-	// delay of no use.
-	if r.ticks == 0 || r.n < r.minLeft {
-		r.minLeft = r.n
-	}
-	if r.ticks++; r.ticks == relayWindow {
-		if r.minLeft > relayCushion {
-			r.drop()
-			r.trimmed++
-		}
-		r.ticks = 0
-	}
-	return false
-}
-
-// drop forgets the oldest queued frame. r.mu is held.
-func (r *relayQueue) drop() {
-	r.head = (r.head + 1) % relayDepth
-	r.n--
-	r.dropped++
-	if r.k != nil {
-		r.k.dropped.Add(1)
-	}
-}
-
-func (r *relayQueue) halt() {
-	r.mu.Lock()
-	r.ended = true
-	r.head, r.n = 0, 0
-	r.mu.Unlock()
-}

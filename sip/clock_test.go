@@ -166,105 +166,158 @@ func (r *relayLog) sendRelayed(p []byte, gap uint32, marker bool) error {
 	return r.send(p)
 }
 
-// Relayed frames that arrive with jitter leave one per tick, 20 ms apart,
-// in order, with their gap and marker; a burst beyond relayDepth drops the
-// oldest; flush empties the queue; the leg's end stops the stream.
-func TestRelayQueueRepaces(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		k, _, stop := runClock(t, 1)
-		legEnd := make(chan struct{})
-		out := &relayLog{frameLog: frameLog{start: time.Now()}}
-		rq := &relayQueue{send: out.sendRelayed, stop: legEnd}
+// frame160 is a 20 ms G.711 frame whose first byte is b.
+func frame160(b byte) []byte {
+	p := make([]byte, 160)
+	p[0] = b
+	return p
+}
 
-		// 20 frames, each 20 ms apart on average but jittered by up to
-		// +-8 ms, the first one flagged as a talkspurt start.
-		jitter := []time.Duration{0, 8, -8, 5, -3, 7, -7, 0, 4, -4}
-		start := time.Now().Add(5 * time.Millisecond)
+// A steady far end's frames pass straight through: each leaves when it
+// arrives, in order, with its gap and marker, and nothing waits on the
+// wheel.
+func TestRelayQueueSteadyPassesThrough(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, ctx, stop := runClock(t, 1)
+		out := &relayLog{frameLog: frameLog{start: time.Now()}}
+		rq := &relayQueue{send: out.sendRelayed, stop: ctx.Done()}
 		for i := range 20 {
-			at := start.Add(time.Duration(i)*20*time.Millisecond + jitter[i%len(jitter)]*time.Millisecond)
+			// Up to 1 ms early or late: within relayEarly.
+			time.Sleep(20*time.Millisecond + time.Duration(i%3-1)*time.Millisecond/2)
+			sent := time.Since(out.start)
+			if !rq.push(k, frame160(byte(i)), uint32(i%2), i == 0) {
+				t.Fatal("push refused")
+			}
+			frames, at := out.snap()
+			if len(frames) != i+1 || at[i] != sent {
+				t.Fatalf("frame %d: %d sent, last at %v, pushed at %v", i, len(frames), at[len(at)-1], sent)
+			}
+		}
+		out.mu.Lock()
+		for i, fr := range out.frames {
+			if fr[0] != byte(i) || out.gaps[i] != uint32(i%2) || out.markers[i] != (i == 0) {
+				t.Errorf("frame %d = %d gap %d marker %v", i, fr[0], out.gaps[i], out.markers[i])
+			}
+		}
+		out.mu.Unlock()
+		stop()
+	})
+}
+
+// A far end that is 8 ms late every fifth frame: the first late frame
+// goes out late, then the schedule has an 8 ms cushion and every send
+// interval is 20 ms; no frame waits longer than the lateness. Once the far
+// end is steady, unused cushion is halved window by window until frames
+// pass straight through again.
+func TestRelayQueueJitterCushion(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, ctx, stop := runClock(t, 1)
+		out := &relayLog{frameLog: frameLog{start: time.Now()}}
+		rq := &relayQueue{send: out.sendRelayed, stop: ctx.Done()}
+		start := time.Now()
+		var arrived []time.Duration
+		push := func(i int, late time.Duration) {
+			at := start.Add(time.Duration(i)*20*time.Millisecond + late)
 			time.Sleep(time.Until(at))
-			if !rq.push(k, []byte{byte(i)}, uint32(i%2), i == 0) {
+			arrived = append(arrived, time.Since(out.start))
+			if !rq.push(k, frame160(byte(i)), 0, false) {
 				t.Fatal("push refused")
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
-		if out.count() != 20 {
-			t.Fatalf("%d frames relayed, want 20", out.count())
+		for i := range 40 {
+			late := time.Duration(0)
+			if i%5 == 1 {
+				late = 8 * time.Millisecond
+			}
+			push(i, late)
 		}
+		// Steady from now on: 8 ms of cushion, then 4, then 2 (within
+		// relayEarly: straight through).
+		for i := 40; i < 40+4*relayWindow; i++ {
+			push(i, 0)
+		}
+		time.Sleep(50 * time.Millisecond)
 		frames, at := out.snap()
-		out.mu.Lock()
-		gaps, markers := slices.Clone(out.gaps), slices.Clone(out.markers)
-		out.mu.Unlock()
-		for i, fr := range frames {
-			if fr[0] != byte(i) || gaps[i] != uint32(i%2) || markers[i] != (i == 0) {
-				t.Fatalf("frame %d = %v gap %d marker %v", i, fr, gaps[i], markers[i])
+		n := len(frames)
+		if n != 40+4*relayWindow {
+			t.Fatalf("%d frames relayed", n)
+		}
+		for i := range 40 {
+			if frames[i][0] != byte(i) {
+				t.Fatalf("frame %d out of order: %d", i, frames[i][0])
 			}
-			if i > 0 && at[i]-at[i-1] != 20*time.Millisecond {
-				t.Fatalf("frame %d left %v after the one before", i, at[i]-at[i-1])
+			if w := at[i] - arrived[i]; w < 0 || w > 8*time.Millisecond {
+				t.Errorf("frame %d waited %v", i, w)
+			}
+			if i >= 2 && at[i]-at[i-1] != 20*time.Millisecond {
+				t.Errorf("frame %d left %v after the one before", i, at[i]-at[i-1])
 			}
 		}
-
-		// A burst of 8 at once: the 3 oldest are dropped, 5 leave.
-		for i := range 8 {
-			rq.push(k, []byte{byte(100 + i)}, 0, false)
+		if w := at[n-1] - arrived[n-1]; w != 0 {
+			t.Errorf("after two steady windows the last frame still waited %v", w)
 		}
-		time.Sleep(200 * time.Millisecond)
-		frames, _ = out.snap()
 		rq.mu.Lock()
-		dropped := rq.dropped
+		trimmed := rq.trimmed
 		rq.mu.Unlock()
-		if got := frames[20:]; len(got) != relayDepth || got[0][0] != 103 || got[4][0] != 107 || dropped != 3 {
-			t.Fatalf("after a burst: %v, dropped %d", got, dropped)
-		}
-
-		// Flush: queued frames never leave.
-		n := out.count()
-		rq.push(k, []byte{1}, 0, false)
-		rq.push(k, []byte{2}, 0, false)
-		rq.flush()
-		time.Sleep(100 * time.Millisecond)
-		if out.count() != n {
-			t.Fatalf("%d frames left after a flush", out.count()-n)
-		}
-
-		// The leg ends: the stream ends and refuses frames.
-		close(legEnd)
-		time.Sleep(40 * time.Millisecond)
-		if rq.push(k, []byte{3}, 0, false) {
-			t.Fatal("push after the leg ended")
-		}
-		k.shards[0].mu.Lock()
-		left := len(k.shards[0].streams)
-		k.shards[0].mu.Unlock()
-		if left != 0 {
-			t.Fatalf("%d streams still on the clock", left)
+		if trimmed != 2 {
+			t.Errorf("cushion halved %d times, want 2", trimmed)
 		}
 		stop()
 	})
 }
 
-// A queue that keeps more than its cushion waiting for a whole window (the
-// far end once ran late, then caught up) loses a frame: the delay shrinks
-// back to the cushion, and the cushion itself is never trimmed.
-func TestRelayQueueTrimsStandingDelay(t *testing.T) {
+// A burst: the first frame goes out, the queue keeps the newest
+// relayDepth, which leave within relayMaxWait; flush empties the queue;
+// the leg's end refuses frames.
+func TestRelayQueueBurstFlushEnd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		k, ctx, stop := runClock(t, 1)
+		k, _, stop := runClock(t, 1)
+		legEnd := make(chan struct{})
 		out := &relayLog{frameLog: frameLog{start: time.Now()}}
-		rq := &relayQueue{send: out.sendRelayed, stop: ctx.Done()}
-		// Three frames at once, then one every 20 ms, 10 ms before each
-		// tick: two frames always wait, one more than the cushion.
-		time.Sleep(10 * time.Millisecond)
-		rq.push(k, []byte{0}, 0, false)
-		rq.push(k, []byte{0}, 0, false)
-		for i := 1; i <= 120; i++ {
-			rq.push(k, []byte{byte(i)}, 0, false)
-			time.Sleep(20 * time.Millisecond)
+		rq := &relayQueue{send: out.sendRelayed, stop: legEnd}
+		rq.push(k, frame160(99), 0, false)
+		time.Sleep(20 * time.Millisecond)
+		burst := time.Since(out.start)
+		for i := range 8 {
+			rq.push(k, frame160(byte(100+i)), 0, false)
+		}
+		time.Sleep(100 * time.Millisecond)
+		frames, at := out.snap()
+		var got []byte
+		for _, f := range frames {
+			got = append(got, f[0])
 		}
 		rq.mu.Lock()
-		trimmed, left := rq.trimmed, rq.n
+		dropped := rq.dropped
 		rq.mu.Unlock()
-		if trimmed != 1 || left != relayCushion || k.dropped.Load() != 1 {
-			t.Fatalf("trimmed %d, %d left queued, clock drops %d", trimmed, left, k.dropped.Load())
+		if !slices.Equal(got, []byte{99, 100, 103, 104, 105, 106, 107}) || dropped != 2 || k.dropped.Load() != 2 {
+			t.Fatalf("after a burst: %v, dropped %d", got, dropped)
+		}
+		if last := at[len(at)-1] - burst; last > time.Duration(relayMaxWait) {
+			t.Fatalf("the burst's last frame left %v after it arrived", last)
+		}
+
+		// Flush: queued frames never leave.
+		n := out.count()
+		rq.push(k, frame160(1), 0, false) // due: leaves now
+		rq.push(k, frame160(2), 0, false)
+		rq.push(k, frame160(3), 0, false)
+		rq.flush()
+		time.Sleep(100 * time.Millisecond)
+		if out.count() != n+1 {
+			t.Fatalf("%d frames left after a flush, want 1", out.count()-n)
+		}
+
+		// The leg ends: the queue refuses frames; the wheel holds nothing.
+		close(legEnd)
+		if rq.push(k, frame160(4), 0, false) {
+			t.Fatal("push after the leg ended")
+		}
+		k.wheel.mu.Lock()
+		left := k.wheel.pending
+		k.wheel.mu.Unlock()
+		if left != 0 {
+			t.Fatalf("%d queues still on the wheel", left)
 		}
 		stop()
 	})

@@ -40,7 +40,9 @@ type compareOpts struct {
 	probes  int
 	limit   int
 	timeout time.Duration
-	rtpMin  int // rtpengine's port range
+	rtpMin  int    // rtpengine's port range
+	bin     string // a prebuilt onecall binary ("": build ./cmd/onecall)
+	label   string // the onecall row's name
 }
 
 // compareResult is one system's figures.
@@ -83,11 +85,15 @@ func runCompare(o compareOpts) error {
 	for _, sys := range o.systems {
 		var r compareResult
 		var err error
-		switch sys {
+		switch name, bin, _ := strings.Cut(sys, "="); name {
 		case "kamailio":
 			r, err = compareKamailio(ctx, dir, o)
 		case "onecall":
-			r, err = compareOnecall(ctx, dir, o)
+			oo := o
+			if bin != "" { // onecall=PATH: a prebuilt binary, e.g. of an earlier commit
+				oo.bin, oo.label = bin, "onecall-"+filepath.Base(bin)
+			}
+			r, err = compareOnecall(ctx, dir, oo)
 		default:
 			err = fmt.Errorf("unknown system %q (kamailio, onecall)", sys)
 		}
@@ -458,11 +464,14 @@ onreply_route[ANSWER] {
 func compareOnecall(ctx context.Context, dir string, o compareOpts) (compareResult, error) {
 	here, _ := os.Getwd()
 	odir := filepath.Join(dir, "onecall")
-	bin := filepath.Join(odir, "onecall")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/onecall")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return compareResult{}, fmt.Errorf("build onecall: %w", err)
+	bin := o.bin
+	if bin == "" {
+		bin = filepath.Join(odir, "onecall")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/onecall")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return compareResult{}, fmt.Errorf("build onecall: %w", err)
+		}
 	}
 	agents := o.calls + 2*o.probes + 10
 	cfgDir := filepath.Join(odir, "configs")
@@ -520,7 +529,11 @@ func compareOnecall(ctx context.Context, dir string, o compareOpts) (compareResu
 		}
 		return c, fmt.Sprintf("onecall %.2f s", (c - c0).Seconds())
 	}
-	r, err := compareLoad(ctx, dir, "onecall", sipAddr, echoPort, false, measure, o)
+	name := "onecall"
+	if o.label != "" {
+		name = o.label
+	}
+	r, err := compareLoad(ctx, dir, name, sipAddr, echoPort, false, measure, o)
 	if err == nil {
 		fmt.Printf("  onecall: media clock ticks missed %.0f, relayed frames dropped %.0f\n",
 			metricValue(base, "onecall_sip_media_clock_missed_total"), metricValue(base, "onecall_sip_relay_frames_dropped_total"))

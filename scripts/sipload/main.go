@@ -64,7 +64,7 @@ func main() {
 	noGuard := flag.Bool("noguard", false, "with -serve: build onecall with the benchmark-only tag onecall_noguard (RTP source check off)")
 	neighbour := flag.Int("neighbour", 0, "with -serve: CPU-bound neighbour processes running during the load")
 	number := flag.String("number", "1330", "with -serve: the line the citizens call: 1330 (IVR menu, they press 1) or 110 (no menu)")
-	compare := flag.String("compare", "", "side by side, in this order: kamailio (Kamailio + rtpengine in userspace) and/or onecall (onecall serve), e.g. kamailio,onecall: see compare.go")
+	compare := flag.String("compare", "", "side by side, in this order: kamailio (Kamailio + rtpengine in userspace), onecall (onecall serve built from ./cmd/onecall), onecall=PATH (a prebuilt binary, e.g. of an earlier commit), e.g. kamailio,onecall: see compare.go")
 	rtpMin := flag.Int("rtpmin", 61000, "with -compare: the lowest of rtpengine's 4000 RTP ports")
 	flag.Parse()
 	if *compare != "" {
