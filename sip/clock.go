@@ -16,7 +16,7 @@ import (
 // one timer and one goroutine wake-up per leg, so a thousand streams cost a
 // few scheduler events per tick and keep their interval when the CPU is
 // busy. Relayed audio (the bridge) passes straight through, held back only
-// as far as its pacing needs, on the clock's fine relay wheel (relay.go).
+// as far as its pacing needs, on the clock's fine relay wheels (relay.go).
 //
 // Concurrency: play and relayQueue.push are called by any goroutine; each
 // shard's loop is the only sender of its streams' frames; a stream's mutex
@@ -27,8 +27,10 @@ type mediaClock struct {
 	shards []*clockShard
 	next   atomic.Uint32
 
-	// wheel sends the relayed frames that wait (relay.go).
-	wheel *relayWheel
+	// wheels send the relayed frames that wait, one per shard (relay.go);
+	// nextWheel hands them out.
+	wheels    []*relayWheel
+	nextWheel atomic.Uint32
 
 	// ticks counts shard ticks served; missed counts the periods a shard
 	// let pass without a tick (it ran late: CPU starvation); dropped counts
@@ -66,9 +68,11 @@ type player struct {
 var errClockStopped = errors.New("sip: media clock stopped")
 
 func newMediaClock(shards int, period time.Duration) *mediaClock {
-	k := &mediaClock{period: period, wheel: newRelayWheel()}
+	k := &mediaClock{period: period}
+	epoch := time.Now()
 	for range max(shards, 1) {
 		k.shards = append(k.shards, &clockShard{})
+		k.wheels = append(k.wheels, newRelayWheel(epoch))
 	}
 	return k
 }
@@ -77,11 +81,13 @@ func newMediaClock(shards int, period time.Duration) *mediaClock {
 // errClockStopped.
 func (k *mediaClock) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		k.wheel.run(ctx)
-	}()
+	for _, w := range k.wheels {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.run(ctx)
+		}()
+	}
 	for i, sh := range k.shards {
 		wg.Add(1)
 		go func() {

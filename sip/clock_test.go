@@ -233,13 +233,13 @@ func TestRelayQueueJitterCushion(t *testing.T) {
 		}
 		// Steady from now on: 8 ms of cushion, then 4, then 2 (within
 		// relayEarly: straight through).
-		for i := 40; i < 40+4*relayWindow; i++ {
+		for i := 40; i < 40+4*relayTrimWindow; i++ {
 			push(i, 0)
 		}
 		time.Sleep(50 * time.Millisecond)
 		frames, at := out.snap()
 		n := len(frames)
-		if n != 40+4*relayWindow {
+		if n != 40+4*relayTrimWindow {
 			t.Fatalf("%d frames relayed", n)
 		}
 		for i := range 40 {
@@ -313,9 +313,9 @@ func TestRelayQueueBurstFlushEnd(t *testing.T) {
 		if rq.push(k, frame160(4), 0, false) {
 			t.Fatal("push after the leg ended")
 		}
-		k.wheel.mu.Lock()
-		left := k.wheel.pending
-		k.wheel.mu.Unlock()
+		k.wheels[0].mu.Lock()
+		left := k.wheels[0].pending
+		k.wheels[0].mu.Unlock()
 		if left != 0 {
 			t.Fatalf("%d queues still on the wheel", left)
 		}

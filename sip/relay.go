@@ -17,7 +17,7 @@ import (
 // was late, so a far end that jitters builds a cushion of exactly its
 // jitter, and the leg's send interval stays near 20 ms. No frame waits
 // more than relayMaxWait (the one-way delay the relay may add); a cushion
-// that stood unused for a whole window (relayWindow frames) is halved; a
+// that stood unused for a whole window (relayTrimWindow frames) is halved; a
 // queue over relayDepth (a burst) drops its oldest frame.
 //
 // Concurrency: push is called by the peer's pump (one goroutine), fire by
@@ -27,6 +27,7 @@ type relayQueue struct {
 	send func(p []byte, gap uint32, marker bool) error
 	stop <-chan struct{}
 	k    *mediaClock // set by push
+	w    *relayWheel // the wheel of k this queue waits on
 
 	q       [relayDepth]relayFrame
 	head, n int
@@ -49,9 +50,11 @@ const relayDepth = 5
 
 // relayEarly: a frame due within this much is sent at once. relayMaxWait:
 // no frame waits longer (the delay the relay may add to a jittery far end).
+// relayTrimWindow frames (0.5 s) between two halvings of an unused cushion.
 const (
-	relayEarly   = int64(2 * time.Millisecond)
-	relayMaxWait = int64(12 * time.Millisecond)
+	relayEarly      = int64(2 * time.Millisecond)
+	relayMaxWait    = int64(10 * time.Millisecond)
+	relayTrimWindow = 25
 )
 
 type relayFrame struct {
@@ -78,13 +81,15 @@ func (r *relayQueue) push(k *mediaClock, p []byte, gap uint32, marker bool) bool
 		return false
 	default:
 	}
-	now := k.wheel.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ended {
 		return false
 	}
-	r.k = k
+	if r.k != k {
+		r.k, r.w = k, k.wheels[int(k.nextWheel.Add(1))%len(k.wheels)]
+	}
+	now := r.w.now()
 	if r.n == 0 && (!r.sent || r.last+r.lastDur-now <= relayEarly) {
 		// Due or late: straight through.
 		r.emit(p, gap, marker, now, now)
@@ -98,7 +103,7 @@ func (r *relayQueue) push(k *mediaClock, p []byte, gap uint32, marker bool) bool
 	f.gap, f.marker, f.at = gap, marker, now
 	r.n++
 	if !r.scheduled {
-		if !k.wheel.add(r, r.due()) {
+		if !r.w.add(r, r.due()) {
 			r.ended = true
 			r.head, r.n = 0, 0
 			return false
@@ -122,7 +127,7 @@ func (r *relayQueue) emit(p []byte, gap uint32, marker bool, at, when int64) {
 	if r.waits == 0 || wait < r.minWait {
 		r.minWait = wait
 	}
-	if r.waits++; r.waits == relayWindow {
+	if r.waits++; r.waits == relayTrimWindow {
 		if r.minWait > relayEarly {
 			// Every frame of the window waited at least this long: the
 			// far end has been steadier than the cushion assumes.
@@ -148,7 +153,7 @@ func (r *relayQueue) fire(now int64) {
 	for r.n > 0 && !r.ended {
 		due := r.due()
 		if due-now > relayEarly {
-			if r.k.wheel.add(r, due) {
+			if r.w.add(r, due) {
 				r.scheduled = true
 			}
 			return
@@ -184,10 +189,11 @@ func (r *relayQueue) halt() {
 	r.mu.Unlock()
 }
 
-// relayWheel sends the relayed frames that wait, for every leg of the
-// Service, from one goroutine: a ring of wheelSlots slots of wheelRes each;
-// it wakes only for slots that hold a queue, so a thousand waiting legs
-// cost a few hundred wake-ups a second, and none while no frame waits.
+// relayWheel sends the relayed frames that wait, for a share of the
+// Service's legs (one wheel per clock shard, so that the sends spread over
+// the cores), from one goroutine: a ring of wheelSlots slots of wheelRes
+// each; it wakes only for slots that hold a queue, so a thousand waiting
+// legs cost a few hundred wake-ups a second, and none while no frame waits.
 type relayWheel struct {
 	epoch time.Time
 	kick  chan struct{}
@@ -207,8 +213,8 @@ const (
 	wheelSlots = 64 // 128 ms ahead, beyond relayMaxWait + a frame
 )
 
-func newRelayWheel() *relayWheel {
-	return &relayWheel{epoch: time.Now(), kick: make(chan struct{}, 1), waitFor: math.MaxInt64}
+func newRelayWheel(epoch time.Time) *relayWheel {
+	return &relayWheel{epoch: epoch, kick: make(chan struct{}, 1), waitFor: math.MaxInt64}
 }
 
 // now is the wheel's time: monotonic ns since it was made.
