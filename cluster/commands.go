@@ -1,0 +1,109 @@
+package cluster
+
+import (
+	"container/list"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+)
+
+// CommandIDHeader carries a command's id on its NATS message.
+const CommandIDHeader = "Onecall-Cmd-Id"
+
+// CommandSubject is the subject of the commands for node id.
+func CommandSubject(id string) string { return "onecall.node." + id + ".cmd" }
+
+// Commands sends opaque commands to a node's subject and receives this
+// node's. Delivery is at most once (core NATS): a new leader re-issues the
+// commands its predecessor may not have carried out, and receivers drop
+// the ids they have seen (Dedupe).
+type Commands struct {
+	nc   *nats.Conn
+	node string
+}
+
+// Send publishes a command with its id to node's subject.
+func (c *Commands) Send(node, id string, data []byte) error {
+	if !nodeIDPattern.MatchString(node) {
+		return fmt.Errorf("cluster: command to node %q: bad node id", node)
+	}
+	if id == "" {
+		return errors.New("cluster: command without id")
+	}
+	m := &nats.Msg{Subject: CommandSubject(node), Header: nats.Header{}, Data: data}
+	m.Header.Set(CommandIDHeader, id)
+	return c.nc.PublishMsg(m)
+}
+
+// Flush waits until the server has the commands sent so far.
+func (c *Commands) Flush() error { return c.nc.Flush() }
+
+// Subscribe calls fn for each command sent to this node, on one goroutine,
+// in the order they arrive. Call the returned function to stop.
+func (c *Commands) Subscribe(fn func(id string, data []byte)) (func() error, error) {
+	sub, err := c.nc.Subscribe(CommandSubject(c.node), func(m *nats.Msg) {
+		fn(m.Header.Get(CommandIDHeader), m.Data)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: subscribe commands: %w", err)
+	}
+	if err := c.nc.Flush(); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("cluster: subscribe commands: %w", err)
+	}
+	return sub.Unsubscribe, nil
+}
+
+// Dedupe remembers the most recent command ids (a bounded LRU) so that a
+// receiver carries each command out once. Safe for concurrent use.
+type Dedupe struct {
+	mu    sync.Mutex
+	max   int
+	order *list.List // front = most recent
+	ids   map[string]*list.Element
+}
+
+// NewDedupe remembers up to max ids (at least 1).
+func NewDedupe(max int) *Dedupe {
+	if max < 1 {
+		max = 1
+	}
+	return &Dedupe{max: max, order: list.New(), ids: make(map[string]*list.Element, max)}
+}
+
+// Seen reports whether id was seen before; if not, it records it (evicting
+// the least recent id when full). Carry a command out only when Seen is false.
+func (d *Dedupe) Seen(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.ids[id]; ok {
+		d.order.MoveToFront(e)
+		return true
+	}
+	d.ids[id] = d.order.PushFront(id)
+	if d.order.Len() > d.max {
+		old := d.order.Back()
+		d.order.Remove(old)
+		delete(d.ids, old.Value.(string))
+	}
+	return false
+}
+
+// Forget drops id, for a command that failed and may be retried.
+func (d *Dedupe) Forget(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.ids[id]; ok {
+		d.order.Remove(e)
+		delete(d.ids, id)
+	}
+}
+
+// Len is the number of ids remembered.
+func (d *Dedupe) Len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.order.Len()
+}

@@ -1,0 +1,86 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A node's registration in the nodes bucket lives nodeTTL unless renewed
+// every nodeBeat, so a dead node's version stops counting.
+const (
+	nodeTTL  = 30 * time.Second
+	nodeBeat = 10 * time.Second
+)
+
+// nodeInfo is what a node publishes about itself.
+type nodeInfo struct {
+	Schema  int       `json:"schema"`
+	Started time.Time `json:"started"`
+}
+
+// checkSchema refuses to join when a live peer publishes another schema
+// version, then publishes this node's.
+func (n *Node) checkSchema(ctx context.Context) error {
+	lister, err := n.nodes.ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for k := range lister.Keys() {
+		keys = append(keys, k)
+	}
+	_ = lister.Stop() // the lister stops itself at the end of the keys
+	for _, k := range keys {
+		if k == n.cfg.NodeID {
+			continue
+		}
+		e, err := n.nodes.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var info nodeInfo
+		if err := json.Unmarshal(e.Value(), &info); err != nil {
+			return fmt.Errorf("node %s: bad registration: %w", k, err)
+		}
+		if info.Schema != n.cfg.SchemaVersion {
+			return fmt.Errorf("%w: this node speaks schema %d, peer %s speaks %d",
+				ErrSchemaMismatch, n.cfg.SchemaVersion, k, info.Schema)
+		}
+	}
+	return n.register(ctx)
+}
+
+func (n *Node) register(ctx context.Context) error {
+	b, err := json.Marshal(nodeInfo{Schema: n.cfg.SchemaVersion, Started: time.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	_, err = n.nodes.Put(ctx, n.cfg.NodeID, b)
+	return err
+}
+
+// heartbeat renews the node's registration until ctx ends.
+func (n *Node) heartbeat(ctx context.Context) {
+	t := time.NewTicker(nodeBeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			if err := n.register(rctx); err != nil && ctx.Err() == nil {
+				n.log.Warn("cluster: renewing node registration", "err", err)
+			}
+			cancel()
+		}
+	}
+}
