@@ -223,6 +223,12 @@ func (s *Service) serveCall(d *diago.DialogServerSession) {
 		s.respond(d, sip.StatusForbidden, "Forbidden")
 		return
 	}
+	if inNets(s.opts.Proxies, sourceAddr(req.Source())) {
+		// A proxy in front fails the call over to another node when no
+		// reply comes within its first-reply timer (about 1 s): say at
+		// once that this node has it.
+		_ = d.Trying()
+	}
 	number, queue, menu, ok := s.opts.Numbers.Resolve(req.Recipient.User, callerNumber(req))
 	if !ok {
 		s.respond(d, sip.StatusNotFound, "Not Found")

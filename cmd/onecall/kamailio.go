@@ -10,7 +10,7 @@ import (
 	"onecall/deploy/kamailio"
 )
 
-// nodeList collects repeated --node flags.
+// nodeList collects a repeated, comma-separable flag.
 type nodeList []string
 
 func (n *nodeList) String() string { return strings.Join(*n, ",") }
@@ -29,12 +29,14 @@ func cmdKamailioConfig(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kamailio-config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c kamailio.Config
-	var nodes nodeList
+	var nodes, trunks, agents nodeList
 	out := fs.String("out", ".", "directory to write kamailio.cfg and dispatcher.list into")
 	fs.StringVar(&c.Listen, "listen", "0.0.0.0:5060", "Kamailio's SIP address (IP:port)")
 	fs.BoolVar(&c.TCP, "tcp", false, "listen on TCP too")
 	fs.StringVar(&c.Advertise, "advertise", "", "host:port in Record-Route and Path when Kamailio is behind NAT")
 	fs.Var(&nodes, "node", "an onecall node's SIP address (IP:port); repeat or comma-separate")
+	fs.Var(&trunks, "trunk", "IP or CIDR that may send calls in (required); repeat or comma-separate")
+	fs.Var(&agents, "agents", "IP or CIDR agent phones may register from (default: anywhere); repeat or comma-separate")
 	fs.DurationVar(&c.ProbeInterval, "probe", 2*time.Second, "OPTIONS probe period per node (whole seconds)")
 	fs.IntVar(&c.ProbeFailures, "probe-failures", 1, "failed probes in a row that take a node out")
 	fs.DurationVar(&c.ProbeTimeout, "probe-timeout", time.Second, "how long a probe or a REGISTER may wait for a node")
@@ -43,7 +45,7 @@ func cmdKamailioConfig(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	c.Nodes = nodes
+	c.Nodes, c.Trunks, c.AgentNets = nodes, trunks, agents
 	p, err := kamailio.WriteFiles(*out, c)
 	if err != nil {
 		fmt.Fprintf(stderr, "kamailio-config: %v\n", err)

@@ -16,7 +16,7 @@ func TestKamailioFrontFailover(t *testing.T) {
 	// c admits one call per 1000 s: every later INVITE is answered 503.
 	c := startNode(t, 3, nodeOptions{MaxCPS: "0.001"})
 	probe := time.Second
-	k := startKamailio(t, Config{Nodes: []string{a.addr(), b.addr(), c.addr()}, ProbeInterval: probe,
+	k := startKamailio(t, Config{Trunks: []string{"127.0.0.1"}, Nodes: []string{a.addr(), b.addr(), c.addr()}, ProbeInterval: probe,
 		ProbeTimeout: time.Second, FirstReply: time.Second})
 
 	// Warm-up: c takes its one call (if round robin sends it one).
@@ -27,6 +27,14 @@ func TestKamailioFrontFailover(t *testing.T) {
 		callsAnswered(t, k, 6, a, b)
 		if k.p.log.count("answered 503") == before {
 			t.Fatalf("no call was refused 503 by the overloaded node and retried:\n%s", k.p.log.tail(30))
+		}
+	})
+
+	t.Run("INVITE from outside the trunks", func(t *testing.T) {
+		k2 := startKamailio(t, Config{Trunks: []string{"192.0.2.0/24"}, Nodes: []string{a.addr(), b.addr()}})
+		r := citizenCall(t, k2, "110", 300)
+		if r.err == nil || !strings.Contains(r.trace, "SIP/2.0 403") {
+			t.Fatalf("call from a non-trunk source: err %v\n%s", r.err, r.trace)
 		}
 	})
 

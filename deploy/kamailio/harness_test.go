@@ -185,6 +185,8 @@ type nodeOptions struct {
 	// MaxCPS is limits.max_calls_per_second ("" = default): a tiny value
 	// makes a node answer 503 to nearly every INVITE.
 	MaxCPS string
+	// Drain is serve's --drain (default 1 s).
+	Drain time.Duration
 }
 
 // startNode writes a config for node i and starts it with the demo roster,
@@ -238,7 +240,8 @@ files:
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n.p = startProc(t, dir, nil, onecallBin, "serve", "--config", cfg, "--demo", "--drain", "1s")
+	drain := cmp.Or(o.Drain, time.Second)
+	n.p = startProc(t, dir, nil, onecallBin, "serve", "--config", cfg, "--demo", "--drain", drain.String())
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if n.p.exited() {
@@ -251,6 +254,29 @@ files:
 	}
 	n.p.kill()
 	return nil, fmt.Errorf("not ready within 60 s:\n%s", n.p.log.tail(30))
+}
+
+// activeCalls reads onecall_sip_active_calls from the node's /metrics
+// (-1 when it cannot).
+func (n *node) activeCalls() int {
+	c := http.Client{Timeout: time.Second}
+	res, err := c.Get("http://127.0.0.1:" + strconv.Itoa(n.http) + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "onecall_sip_active_calls "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return -1
+			}
+			return int(f)
+		}
+	}
+	return -1
 }
 
 func (n *node) ready() bool {

@@ -17,7 +17,7 @@ import (
 func TestKamailioPathRoutesAgentInvite(t *testing.T) {
 	a := startNode(t, 1, nodeOptions{})
 	b := startNode(t, 2, nodeOptions{})
-	k := startKamailio(t, Config{Nodes: []string{a.addr(), b.addr()}, ProbeInterval: time.Second})
+	k := startKamailio(t, Config{Trunks: []string{"127.0.0.1"}, Nodes: []string{a.addr(), b.addr()}, ProbeInterval: time.Second})
 	phone := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: k.addr(),
 		Password: "demo", Args: []string{"-s"}})
 

@@ -38,6 +38,13 @@ type Config struct {
 	Advertise string
 	// Nodes are the onecall nodes' SIP addresses (IP:port, UDP).
 	Nodes []string
+	// Trunks are the IPs/CIDRs that may send calls in (INVITE); required:
+	// the nodes admit whatever this proxy relays (sip.proxies).
+	Trunks []string
+	// AgentNets, if set, are the only IPs/CIDRs REGISTERs are relayed
+	// from (the nodes' sip.agent_networks check the Path's received
+	// address too).
+	AgentNets []string
 	// ListFile is the dispatcher list's path as Kamailio will read it
 	// (default: dispatcher.list beside kamailio.cfg; WriteFiles sets it).
 	ListFile string
@@ -69,6 +76,7 @@ type Config struct {
 // view is what the template sees.
 type view struct {
 	ListenIP, Advertise, ListFile, ModulePath string
+	Trunks, AgentNets                         string // comma-separated CIDRs
 	Port                                      int
 	TCP                                       bool
 	ProbeInterval, ProbeFailures              int
@@ -91,6 +99,14 @@ func (c Config) view() (view, error) {
 			return view{}, fmt.Errorf("kamailio: node %q: want IP:port", n)
 		}
 	}
+	trunks, err := cidrList(c.Trunks)
+	if err != nil || trunks == "" {
+		return view{}, fmt.Errorf("kamailio: trunks %q: want at least one IP or CIDR", c.Trunks)
+	}
+	agents, err := cidrList(c.AgentNets)
+	if err != nil {
+		return view{}, fmt.Errorf("kamailio: agent networks %q: %w", c.AgentNets, err)
+	}
 	if c.Advertise != "" {
 		if strings.ContainsAny(c.Advertise, " \t\r\n\"") || !strings.Contains(c.Advertise, ":") {
 			return view{}, fmt.Errorf("kamailio: advertise %q: want host:port", c.Advertise)
@@ -98,6 +114,8 @@ func (c Config) view() (view, error) {
 	}
 	v := view{
 		ListenIP:       ap.Addr().String(),
+		Trunks:         trunks,
+		AgentNets:      agents,
 		Port:           int(ap.Port()),
 		TCP:            c.TCP,
 		Advertise:      c.Advertise,
@@ -154,6 +172,24 @@ func (c Config) view() (view, error) {
 		v.Debug = 2
 	}
 	return v, nil
+}
+
+// cidrList checks IPs and CIDRs and joins them as CIDRs with commas.
+func cidrList(list []string) (string, error) {
+	var out []string
+	for _, a := range list {
+		a = strings.TrimSpace(a)
+		if p, err := netip.ParsePrefix(a); err == nil {
+			out = append(out, p.Masked().String())
+			continue
+		}
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			return "", fmt.Errorf("bad IP or CIDR %q", a)
+		}
+		out = append(out, netip.PrefixFrom(ip, ip.BitLen()).String())
+	}
+	return strings.Join(out, ","), nil
 }
 
 // Render returns kamailio.cfg for c.

@@ -11,7 +11,7 @@ import (
 func TestRenderedConfigChecks(t *testing.T) {
 	dir := t.TempDir()
 	cfg, err := WriteFiles(dir, Config{Listen: "127.0.0.1:5999", Nodes: []string{"127.0.0.1:5998", "127.0.0.1:5997"},
-		ProbeInterval: time.Second, TCP: true})
+		Trunks: []string{"127.0.0.1", "10.9.0.0/16"}, AgentNets: []string{"10.20.0.0/16"}, ProbeInterval: time.Second, TCP: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,17 +22,21 @@ func TestRenderedConfigChecks(t *testing.T) {
 }
 
 func TestRenderRefusesBadInput(t *testing.T) {
+	tr := []string{"127.0.0.1"}
 	for _, c := range []Config{
-		{Listen: "localhost:5060", Nodes: []string{"127.0.0.1:5070"}},
-		{Listen: "127.0.0.1:5060"},
-		{Listen: "127.0.0.1:5060", Nodes: []string{"node1:5070"}},
-		{Listen: "127.0.0.1:5060", Nodes: []string{"127.0.0.1:5070"}, Advertise: "a b:1"},
+		{Listen: "localhost:5060", Nodes: []string{"127.0.0.1:5070"}, Trunks: tr},
+		{Listen: "127.0.0.1:5060", Trunks: tr},
+		{Listen: "127.0.0.1:5060", Nodes: []string{"node1:5070"}, Trunks: tr},
+		{Listen: "127.0.0.1:5060", Nodes: []string{"127.0.0.1:5070"}, Advertise: "a b:1", Trunks: tr},
+		{Listen: "127.0.0.1:5060", Nodes: []string{"127.0.0.1:5070"}},
+		{Listen: "127.0.0.1:5060", Nodes: []string{"127.0.0.1:5070"}, Trunks: []string{"10.0.0.0/33"}},
+		{Listen: "127.0.0.1:5060", Nodes: []string{"127.0.0.1:5070"}, Trunks: tr, AgentNets: []string{"x"}},
 	} {
 		if _, err := Render(c); err == nil {
 			t.Errorf("Render(%+v) = nil error", c)
 		}
 	}
-	b, err := DispatcherList(Config{Listen: "127.0.0.1:5060", Nodes: []string{"127.0.0.1:5070", "127.0.0.1:5080"}})
+	b, err := DispatcherList(Config{Listen: "127.0.0.1:5060", Nodes: []string{"127.0.0.1:5070", "127.0.0.1:5080"}, Trunks: tr})
 	if err != nil || !strings.Contains(string(b), "1 sip:127.0.0.1:5080 0 0\n") {
 		t.Fatalf("list = %q, %v", b, err)
 	}
