@@ -222,6 +222,10 @@ func decodeConfigReloaded(b []byte) (any, error) {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, err
 	}
+	return ConfigReloaded{Config: configFromWire(w)}, nil
+}
+
+func configFromWire(w configWire) Config {
 	c := w.Config
 	c.Hotlines = nil
 	if w.Hotlines != nil {
@@ -236,7 +240,7 @@ func decodeConfigReloaded(b []byte) (any, error) {
 		}
 		c.Hotlines[i] = d
 	}
-	return ConfigReloaded{Config: c}, nil
+	return c
 }
 
 func zone(name string, off int) *time.Location {

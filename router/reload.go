@@ -12,7 +12,7 @@ func (e *Engine) reload(cfg Config) error {
 	if err := validate(&cfg); err != nil {
 		return err
 	}
-	old := e.queueList
+	old := slices.Clone(e.queueList) // build reuses queueList's array
 	e.cfg = cfg
 	for _, a := range e.agents {
 		a.mem = nil // old queues' heaps are dropped with them
