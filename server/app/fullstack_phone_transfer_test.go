@@ -257,3 +257,50 @@ func TestFullStackPhoneConsultFailures(t *testing.T) {
 		return a.sip.Active() == 0 && agentState(t, a, "agent02") == router.WrapUp
 	})
 }
+
+// TestFullStackPhoneConsultCancelled: agent01's phone calls agent03,
+// whose phone rings and does not answer, and gives up (CANCEL): the
+// consult is cancelled, agent03's phone stops ringing and agent03 is ready
+// again, the citizen stays held until agent01's phone resumes it.
+func TestFullStackPhoneConsultCancelled(t *testing.T) {
+	a := fsStart(t, t.TempDir())
+	p1, d1, _, cit, c1, _, id := fsPhoneStart(t, a)
+	p3 := startUAPhoneOpts(t, a, "agent03", 2300, true)
+	testpeers.WaitFor(t, 15*time.Second, "agent03 ready after its phone registered", func() bool {
+		return agentState(t, a, "agent03") == router.Ready
+	})
+	phoneHold(t, d1, cit)
+	dialed := make(chan error, 1)
+	go func() {
+		_, err := p1.dial("agent03", 4*time.Second)
+		dialed <- err
+	}()
+	var ring *diago.DialogServerSession
+	select {
+	case ring = <-p3.rung:
+	case <-time.After(10 * time.Second):
+		t.Fatal("agent03's phone was not rung for the phone's consult")
+	}
+	consultStep(t, c1, id, "consult")
+	if err := <-dialed; err == nil {
+		t.Fatal("the phone's consult to a phone that never answers was answered")
+	}
+	if ev := consultStep(t, c1, id, "consult_cancelled"); !strings.Contains(ev.Reason, "cancel") {
+		t.Fatalf("the cancelled consult's reason: %q", ev.Reason)
+	}
+	select {
+	case <-ring.Context().Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("agent03's phone still rings after the phone gave up")
+	}
+	testpeers.WaitFor(t, 5*time.Second, "agent03 ready again, agent01 busy", func() bool {
+		return agentState(t, a, "agent03") == router.Ready && agentState(t, a, "agent01") == router.Busy
+	})
+	hearsNone(t, "the citizen still held after the cancel", mark(t, cit), 2*time.Second, toneConsult1, toneAgent2)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d1.Unhold(ctx); err != nil {
+		t.Fatalf("agent01's phone: resume: %v", err)
+	}
+	hearsOnly(t, "the citizen resumed by agent01's phone", mark(t, cit), 2*time.Second, toneConsult1, toneAgent2)
+}

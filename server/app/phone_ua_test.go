@@ -29,11 +29,20 @@ type uaPhone struct {
 	server string // onecall's UDP address
 	tone   string // WAV the phone speaks
 	calls  chan *diago.DialogServerSession
+	// ringOnly phones ring and never answer (rung gets the call).
+	ringOnly bool
+	rung     chan *diago.DialogServerSession
 }
 
 // startUAPhone registers user (demo password) at the App from a fresh
 // UDP port and serves incoming calls (auto-answer).
 func startUAPhone(t *testing.T, a *fsApp, user string, hz int) *uaPhone {
+	t.Helper()
+	return startUAPhoneOpts(t, a, user, hz, false)
+}
+
+// startUAPhoneOpts is startUAPhone; ringOnly phones never answer.
+func startUAPhoneOpts(t *testing.T, a *fsApp, user string, hz int, ringOnly bool) *uaPhone {
 	t.Helper()
 	port := testpeers.FreeSIPPort(t)
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(user), sipgo.WithUserAgentHostname("127.0.0.1"))
@@ -45,10 +54,17 @@ func startUAPhone(t *testing.T, a *fsApp, user string, hz int) *uaPhone {
 	dg := diago.NewDiago(ua, diago.WithLogger(log),
 		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}))
 	p := &uaPhone{t: t, user: user, dg: dg, port: port, server: a.sipUDP(),
-		tone: testpeers.ToneWAV(t, t.TempDir(), hz, 120*time.Second), calls: make(chan *diago.DialogServerSession, 4)}
+		tone: testpeers.ToneWAV(t, t.TempDir(), hz, 120*time.Second), calls: make(chan *diago.DialogServerSession, 4),
+		ringOnly: ringOnly, rung: make(chan *diago.DialogServerSession, 4)}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if err := dg.ServeBackground(ctx, func(d *diago.DialogServerSession) {
+		if p.ringOnly {
+			_ = d.Ringing()
+			p.rung <- d
+			<-d.Context().Done()
+			return
+		}
 		med, err := d.Answer(diago.AnswerOptions{})
 		if err != nil {
 			return
