@@ -12,6 +12,9 @@ import (
 // Defaults applied by New to zero config values.
 const (
 	DefaultOfferVoice    = 15 * time.Second
+	// DefaultInterpretWait bounds an interpretation request's wait for a
+	// free interpreter (QueueDef.InterpretWait).
+	DefaultInterpretWait = time.Minute
 	DefaultOfferChat     = 30 * time.Second
 	DefaultAnnounceEvery = 30 * time.Second
 	DefaultMaxTalk       = 4 * time.Hour
@@ -49,6 +52,9 @@ func withDefaults(cfg Config) Config {
 		q := &cfg.Queues[i]
 		if q.Weight <= 0 {
 			q.Weight = 1
+		}
+		if q.Interprets != "" && q.InterpretWait <= 0 {
+			q.InterpretWait = DefaultInterpretWait
 		}
 		if q.OfferVoice <= 0 {
 			q.OfferVoice = DefaultOfferVoice

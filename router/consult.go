@@ -30,6 +30,7 @@ const (
 	ConsultCompleted                         // the citizen was joined to the target; the agent left
 	ConsultConference                        // all three talk
 	ConsultLeft                              // the target left the conference; agent and citizen talk on
+	ConsultWaiting                           // an interpretation request waits for a free interpreter
 )
 
 func (s ConsultStep) String() string {
@@ -48,6 +49,8 @@ func (s ConsultStep) String() string {
 		return "conference"
 	case ConsultLeft:
 		return "conference_left"
+	case ConsultWaiting:
+		return "interpret_waiting"
 	}
 	return "unknown"
 }
@@ -78,6 +81,10 @@ type ConsultRequested struct {
 	ToAgent  AgentID
 	ToNumber string
 	Note     string
+	// Language makes it an interpretation request (interpret.go): the
+	// target is the interpreter queue that serves Language (ToQueue may
+	// name it; ToAgent and ToNumber stay empty).
+	Language string
 }
 
 // ConsultUpdated reports the transport's next step of the contact's
@@ -107,6 +114,9 @@ type ConsultChanged struct {
 	Reason   string
 	Deadline time.Time
 	At       time.Time
+	// Language is set for an interpretation request: Deadline is then
+	// also the end of its wait (ConsultWaiting).
+	Language string
 }
 
 func (ConsultChanged) command() {}
@@ -126,6 +136,14 @@ type consult struct {
 	conf     bool // in conference
 	seq      uint32
 	deadline time.Time
+	// An interpretation request (interpret.go): its language, whether it
+	// waits for a free interpreter, until when, and the interpreters that
+	// did not answer it.
+	lang    string
+	waiting bool
+	until   time.Time
+	wait    time.Duration
+	tried   []*agent
 }
 
 func (e *Engine) consultRequest(ev ConsultRequested) error {
@@ -138,6 +156,9 @@ func (e *Engine) consultRequest(ev ConsultRequested) error {
 	}
 	if c.consult != nil {
 		return fmt.Errorf("%w: contact %d is already in a consult", ErrInvalidState, c.id)
+	}
+	if ev.Language != "" {
+		return e.interpretRequest(c, ev)
 	}
 	n := 0
 	for _, set := range []bool{ev.ToQueue != "", ev.ToAgent != "", ev.ToNumber != ""} {
@@ -219,10 +240,11 @@ func (e *Engine) consultUpdate(ev ConsultUpdated) error {
 	}
 	switch ev.Step {
 	case ConsultAnswered:
-		if k.talking {
+		if k.talking || k.waiting {
 			return bad()
 		}
 		k.talking = true
+		k.conf = k.lang != "" // an interpreter joins the three-way at once
 		e.consultEmit(c, ev.Step, ev.Reason)
 		if a := k.target; a != nil {
 			a.Offers = a.Offers.Add(agents.Voice, -1)
@@ -232,6 +254,9 @@ func (e *Engine) consultUpdate(ev ConsultUpdated) error {
 	case ConsultCancelled, ConsultFailed:
 		if k.conf {
 			return bad()
+		}
+		if ev.Step == ConsultFailed && k.lang != "" {
+			return e.interpreterFailed(c, ev.Reason)
 		}
 		e.consultEmit(c, ev.Step, ev.Reason)
 		e.endConsult(c, ev.Step.String())
@@ -248,7 +273,7 @@ func (e *Engine) consultUpdate(ev ConsultUpdated) error {
 		e.consultEmit(c, ev.Step, ev.Reason)
 		e.endConsult(c, ev.Step.String())
 	case ConsultCompleted:
-		if !k.talking {
+		if !k.talking || k.lang != "" {
 			return bad()
 		}
 		e.consultEmit(c, ev.Step, ev.Reason)
@@ -266,11 +291,15 @@ func (e *Engine) consultEmit(c *contact, step ConsultStep, reason string) {
 	if k.target != nil {
 		cc.Agent = k.target.id
 	}
+	cc.Language = k.lang
 	who := k.number
 	if k.target != nil {
 		who = "agent " + string(k.target.id)
 	}
 	cc.Reason = stepText[step] + who
+	if k.lang != "" {
+		cc.Reason = interpText(step, k.lang, who)
+	}
 	if reason != "" {
 		cc.Reason += ": " + reason
 	}
@@ -282,6 +311,7 @@ func (e *Engine) consultEmit(c *contact, step ConsultStep, reason string) {
 func (e *Engine) endConsult(c *contact, why string) {
 	k := c.consult
 	c.consult = nil
+	e.unwaitInterpreter(c)
 	a := k.target
 	if a == nil {
 		return
@@ -351,6 +381,15 @@ func (e *Engine) dropConsult(c *contact, why string) {
 
 // consultTimedOut gives up a ring the transport never settled.
 func (e *Engine) consultTimedOut(c *contact) {
+	if k := c.consult; k.lang != "" {
+		if k.waiting {
+			e.consultEmit(c, ConsultFailed, "no interpreter free within "+secs(k.wait))
+			e.endConsult(c, "interpretation request expired")
+			return
+		}
+		_ = e.interpreterFailed(c, "no answer: routing gave the ring up")
+		return
+	}
 	e.consultEmit(c, ConsultFailed, "no answer: routing gave the ring up")
 	e.endConsult(c, "consult not answered")
 }

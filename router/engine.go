@@ -34,6 +34,7 @@ type Engine struct {
 	statsSet  bool
 	toRoute   []*contact
 	toFeed    []*agent
+	interps   []*contact // interpretation requests waiting for an interpreter (interpret.go)
 	out       []Command      // scratch for Apply's commands, copied out
 	rbuf      []byte         // scratch for reason texts
 	ibuf      []*queues.Item // scratch for announce rounds
@@ -157,6 +158,8 @@ func (e *Engine) emit(c Command) { e.out = append(e.out, c) }
 // drain lets freed agents pick contacts (contact choice: longest waiting,
 // highest priority), then routes requeued contacts (agent choice).
 func (e *Engine) drain() {
+	e.matchInterpreters() // a freed interpreter takes a waiting request first
+	defer e.matchInterpreters()
 	fi, ri := 0, 0
 	for fi < len(e.toFeed) || ri < len(e.toRoute) {
 		if fi < len(e.toFeed) {

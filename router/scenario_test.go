@@ -233,7 +233,8 @@ func (s *scenario) parseConfigLine(f []string) error {
 			errs = append(errs, err)
 		}
 		durs := map[string]*time.Duration{"slt": &q.SLThreshold, "maxwait": &q.MaxWait, "offer-voice": &q.OfferVoice,
-			"offer-chat": &q.OfferChat, "wrap-voice": &q.WrapUpVoice, "wrap-chat": &q.WrapUpChat, "announce": &q.AnnounceEvery}
+			"offer-chat": &q.OfferChat, "wrap-voice": &q.WrapUpVoice, "wrap-chat": &q.WrapUpChat, "announce": &q.AnnounceEvery,
+			"interpret-wait": &q.InterpretWait}
 		for k, p := range durs {
 			*p, err = dur(m[k])
 			errs = append(errs, err)
@@ -243,6 +244,7 @@ func (s *scenario) parseConfigLine(f []string) error {
 			errs = append(errs, err)
 		}
 		q.ChatWhileBusy = m["chatbusy"] == "true"
+		q.Interprets = m["interprets"]
 		switch m["strategy"] {
 		case "", "longest-idle":
 		case "most-skilled":
@@ -484,12 +486,12 @@ func parseEvent(verb string, args []string, start time.Time) (Event, error) {
 		return CallbackRequested{Contact: id, Number: m["number"]}, nil
 	case "consult":
 		return ConsultRequested{Contact: id, By: AgentID(m["by"]), ToQueue: m["queue"], ToAgent: AgentID(m["agent"]),
-			ToNumber: m["number"], Note: m["note"]}, nil
+			ToNumber: m["number"], Note: m["note"], Language: m["lang"]}, nil
 	case "consultstep":
 		if err := need(2); err != nil {
 			return nil, err
 		}
-		for st := ConsultStarted; st <= ConsultLeft; st++ {
+		for st := ConsultStarted; st <= ConsultWaiting; st++ {
 			if st.String() == pos[1] {
 				return ConsultUpdated{Contact: id, Step: st, Reason: m["reason"]}, nil
 			}
@@ -599,8 +601,12 @@ func fmtCmd(c Command, start time.Time) (kind, text string) {
 	case QueueStats:
 		return "stats", "stats " + fmtQueue(c.Stats)
 	case ConsultChanged:
-		return "consult", fmt.Sprintf("%s c%d by=%s agent=%s q=%s number=%s note=%q deadline=%s reason=%q",
-			c.Step, c.Contact, c.By, c.Agent, c.Queue, c.Number, c.Note, relOrNone(c.Deadline, start), c.Reason)
+		lang := ""
+		if c.Language != "" {
+			lang = " lang=" + c.Language
+		}
+		return "consult", fmt.Sprintf("%s c%d by=%s agent=%s q=%s number=%s%s note=%q deadline=%s reason=%q",
+			c.Step, c.Contact, c.By, c.Agent, c.Queue, c.Number, lang, c.Note, relOrNone(c.Deadline, start), c.Reason)
 	case Transferred:
 		return "transferred", fmt.Sprintf("transferred c%d from=%s talked=%v by=%s %s->%s agent=%s number=%s note=%q",
 			c.Contact, c.From, c.Talked, c.By, c.FromQueue, c.ToQueue, c.ToAgent, c.ToNumber, c.Note)

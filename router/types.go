@@ -115,6 +115,12 @@ type QueueDef struct {
 	HidePosition, HideWait bool
 	AgingPerMinute         int  // priority points gained per minute waited
 	ChatWhileBusy          bool // chat contacts may go to agents busy with other chats
+	// Interprets makes this an interpreter queue for that language: an
+	// agent's interpretation request (ConsultRequested.Language) rings its
+	// agents (interpret.go). InterpretWait bounds how long such a request
+	// waits for a free interpreter (default DefaultInterpretWait).
+	Interprets    string
+	InterpretWait time.Duration
 }
 
 // FullAction is what happens to a contact that arrives to a full queue.
