@@ -11,7 +11,7 @@ import (
 
 // Defaults applied by New to zero config values.
 const (
-	DefaultOfferVoice    = 15 * time.Second
+	DefaultOfferVoice = 15 * time.Second
 	// DefaultInterpretWait bounds an interpretation request's wait for a
 	// free interpreter (QueueDef.InterpretWait).
 	DefaultInterpretWait = time.Minute

@@ -34,7 +34,7 @@ type Engine struct {
 	statsSet  bool
 	toRoute   []*contact
 	toFeed    []*agent
-	interps   []*contact // interpretation requests waiting for an interpreter (interpret.go)
+	interps   []*contact     // interpretation requests waiting for an interpreter (interpret.go)
 	out       []Command      // scratch for Apply's commands, copied out
 	rbuf      []byte         // scratch for reason texts
 	ibuf      []*queues.Item // scratch for announce rounds

@@ -127,7 +127,7 @@ func (e *Engine) waitInterpreter(c *contact, why string) {
 		e.interps = append(e.interps, c)
 	}
 	e.emit(ConsultChanged{Contact: c.id, Step: ConsultWaiting, By: k.by.id, Queue: k.queue, Note: k.note,
-		Reason: interpText(ConsultWaiting, k.lang, "") + " (at most " + secs(k.wait) + "): " + why,
+		Reason:   interpText(ConsultWaiting, k.lang, "") + " (at most " + secs(k.wait) + "): " + why,
 		Deadline: k.until, At: e.now, Language: k.lang})
 	e.addTimer(timer{at: k.until, kind: tConsult, cid: c.id, n: k.seq})
 }
