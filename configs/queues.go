@@ -30,6 +30,12 @@ type Queue struct {
 	// DispositionRequired keeps an agent from Ready until every contact of
 	// this queue they finished has a saved disposition.
 	DispositionRequired bool `yaml:"disposition_required"`
+	// Interprets makes this an interpreter queue for that language: an
+	// agent on a call asks the console for an interpreter of the language
+	// and routing rings this queue's agents. InterpretWait bounds how long
+	// such a request waits for a free interpreter (default 60s).
+	Interprets    string   `yaml:"interprets"`
+	InterpretWait Duration `yaml:"interpret_wait"`
 }
 
 // ServiceLevel is "Percent % answered within Within"; default 80 % in 20s.
@@ -81,6 +87,8 @@ const (
 	DefaultWrapChat   = 15 * time.Second
 	DefaultMaxWaiting = 500
 	DefaultMaxWait    = 15 * time.Minute
+	// DefaultInterpretWait bounds an interpretation request's wait.
+	DefaultInterpretWait = time.Minute
 )
 
 func boolp(b bool) *bool { return &b }
@@ -118,6 +126,9 @@ func (q *Queue) applyDefaults(announceEvery Duration) {
 	}
 	if q.OfferTimeout.Chat == 0 {
 		q.OfferTimeout.Chat = Duration(DefaultOfferChat)
+	}
+	if q.Interprets != "" && q.InterpretWait == 0 {
+		q.InterpretWait = Duration(DefaultInterpretWait)
 	}
 	if q.Announce.Every == 0 {
 		q.Announce.Every = announceEvery

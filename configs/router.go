@@ -109,6 +109,7 @@ func (b *Bundle) RouterConfig() (router.Config, error) {
 			AnnounceEvery: q.Announce.Every.D(), AgingPerMinute: q.AgingPerMinute, ChatWhileBusy: q.ChatWhileBusy,
 			HidePosition: q.Announce.Position != nil && !*q.Announce.Position,
 			HideWait:     q.Announce.EstimatedWait != nil && !*q.Announce.EstimatedWait,
+			Interprets:   q.Interprets, InterpretWait: q.InterpretWait.D(),
 		}
 		switch q.OnFull.Action {
 		case "overflow":

@@ -114,8 +114,8 @@ func TestShippedRosterCoverage(t *testing.T) {
 			}
 		}
 	}
-	if agents != 50 {
-		t.Errorf("%d agents, want 50", agents)
+	if agents != 60 {
+		t.Errorf("%d agents, want 60 (50 and 10 interpreters)", agents)
 	}
 	for _, name := range []string{"agent01", "agent50", "super01", "super02", "admin"} {
 		if u, ok := b.Roster.Agent(name); !ok || u.Password != "demo" {
@@ -176,7 +176,7 @@ func TestShippedShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Agents) != 50 || len(cfg.Queues) != len(b.Queues) {
+	if len(cfg.Agents) != 60 || len(cfg.Queues) != len(b.Queues) {
 		t.Errorf("router config: %d agents, %d queues", len(cfg.Agents), len(cfg.Queues))
 	}
 	t.Logf("shipped: %d numbers, %d aliases, %d centers, %d institutions, %d queues, %d holidays, %d router hotlines",

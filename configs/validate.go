@@ -402,6 +402,12 @@ func (b *Bundle) validateQueues(ps *Problems) map[string]*Queue {
 		if q.AgingPerMinute < 0 {
 			at("aging_per_minute")("%s: aging_per_minute must be >= 0", what)
 		}
+		if q.Interprets != "" && !b.Skills.IsLanguage(q.Interprets) {
+			at("interprets")("%s: interprets unknown language %q", what, q.Interprets)
+		}
+		if q.InterpretWait < 0 || (q.InterpretWait != 0 && q.Interprets == "") {
+			at("interpret_wait")("%s: interpret_wait must be >= 0 and needs interprets", what)
+		}
 	}
 	return ids
 }
