@@ -38,8 +38,12 @@ type ConsultView struct {
 	Queue    string `json:"queue,omitempty"`
 	Number   string `json:"number,omitempty"`
 	Note     string `json:"note,omitempty"`
-	Deadline int64  `json:"deadline,omitempty"` // unix ms, while ringing
+	Deadline int64  `json:"deadline,omitempty"` // unix ms, while ringing (or waiting, for an interpreter)
 	Since    int64  `json:"since"`
+	// Language is set for an interpreter from an interpreter queue
+	// (step consult: it rings; interpret_waiting: no interpreter free
+	// yet; consult_answered: the three-way call).
+	Language string `json:"language,omitempty"`
 }
 
 // consultEvent is the "consult" event.
@@ -55,6 +59,7 @@ type consultEvent struct {
 	Deadline int64        `json:"deadline,omitempty"`
 	At       int64        `json:"at"`
 	View     *ContactView `json:"view,omitempty"` // the contact, for the consulted agent
+	Language string       `json:"language,omitempty"` // an interpretation request for this language
 }
 
 func (s *Service) consultControl() (ConsultControl, error) {
@@ -138,22 +143,24 @@ func consultError(err error, to TransferTarget) error {
 func (s *Service) consultChangedLocked(c router.ConsultChanged) {
 	v := s.m.contacts[c.Contact]
 	ev := consultEvent{Contact: uint64(c.Contact), Step: c.Step.String(), By: string(c.By), Agent: string(c.Agent),
-		Queue: c.Queue, Number: c.Number, Note: c.Note, Reason: c.Reason, At: unixMS(c.At)}
+		Queue: c.Queue, Number: c.Number, Note: c.Note, Reason: c.Reason, At: unixMS(c.At), Language: c.Language}
 	if !c.Deadline.IsZero() {
 		ev.Deadline = unixMS(c.Deadline)
 	}
 	if v != nil {
 		switch c.Step {
-		case router.ConsultStarted, router.ConsultAnswered, router.ConsultConference:
+		case router.ConsultStarted, router.ConsultAnswered, router.ConsultConference, router.ConsultWaiting:
 			cv := ConsultView{Step: ev.Step, By: ev.By, Agent: ev.Agent, Queue: ev.Queue, Number: ev.Number,
-				Note: ev.Note, Deadline: ev.Deadline, Since: ev.At}
+				Note: ev.Note, Deadline: ev.Deadline, Since: ev.At, Language: c.Language}
 			v.Consult = &cv
-			if c.Step == router.ConsultStarted {
+			if c.Step == router.ConsultStarted && c.Language == "" { // an interpreter's ring holds nobody
 				v.Held = ev.At
 			}
 		default:
 			v.Consult = nil
-			v.Held = 0
+			if c.Language == "" {
+				v.Held = 0
+			}
 		}
 		if c.Agent != "" {
 			view := *v

@@ -90,6 +90,7 @@ var errorText = map[string][2]string{
 	"interpret_failed":            {"통역사에게 연결되지 않았습니다 (통화 중, 무응답 또는 실패). 통화는 그대로 이어집니다.", "The interpreter was not reached (busy, no answer or failure); your call goes on."},
 	"interpret_already":           {"이미 통역사가 통화에 있습니다.", "An interpreter is already on the call."},
 	"interpret_none":              {"통화에 통역사가 없습니다.", "There is no interpreter on the call."},
+	"interpret_no_language":       {"%q 통역 대기열이 없습니다.", "No interpreter queue serves %q."},
 	"interpret_not_voice":         {"통역 3자 통화는 음성 통화에서만 됩니다.", "A three-way call with an interpreter needs a voice call."},
 	"three_way_drop_first":        {"먼저 통역사를 내보내세요.", "Drop the interpreter first."},
 	"transfer_note_too_long":      {"메모는 500자까지 쓸 수 있습니다.", "The note is limited to 500 characters."},

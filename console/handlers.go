@@ -122,6 +122,7 @@ type contactArgs struct {
 	Priority    *int   `json:"priority"`
 	Citizen     string `json:"citizen"`
 	Mode        string `json:"mode"` // follow on a voice call: listen, whisper, barge
+	Language    string `json:"language"` // interpret: an interpreter of this language from its queue
 }
 
 var errForbidden = errors.New("not allowed for your role")

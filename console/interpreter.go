@@ -51,6 +51,9 @@ func (s *Service) interpret(ctx context.Context, cmd string, user router.AgentID
 	if !ok || s.opts.Calls == nil {
 		return nil, coded("calls_unavailable")
 	}
+	if cmd == "interpret" && a.Language != "" {
+		return nil, s.interpretLanguage(ctx, id, user, a)
+	}
 	if cmd == "interpret_drop" {
 		if err := interpretError(ic.DropInterpreter(ctx, id, user), ""); err != nil {
 			return nil, err
@@ -109,4 +112,66 @@ func (s *Service) setInterpreter(id router.ContactID, number string) {
 	}
 	v.Interpreter = number
 	s.emitLocked("contact_state", *v, s.agentTargets(router.AgentID(v.Agent)))
+}
+
+// InterpreterQueue is the optional part of CallControl for an interpreter
+// from an interpreter queue (queues.yaml interprets): RequestInterpreter
+// asks routing for an interpreter of lang; the request rings the best
+// free interpreter or waits for one (the "consult" events with a
+// language tell each step); interpret_drop withdraws it or drops the
+// interpreter.
+type InterpreterQueue interface {
+	RequestInterpreter(ctx context.Context, contact router.ContactID, lang string, by router.AgentID, note string) error
+}
+
+// interpretLanguage is "interpret" with a language: an interpreter from
+// the language's interpreter queue.
+func (s *Service) interpretLanguage(ctx context.Context, id router.ContactID, user router.AgentID, a contactArgs) error {
+	known := false
+	for _, q := range s.opts.Queues {
+		known = known || (q.Interprets != "" && q.Interprets == a.Language)
+	}
+	if !known {
+		return coded("interpret_no_language", clip(a.Language, 20))
+	}
+	iq, ok := s.opts.Calls.(InterpreterQueue)
+	if !ok {
+		return coded("calls_unavailable")
+	}
+	err := iq.RequestInterpreter(ctx, id, a.Language, user, a.Note)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, router.ErrUnknownQueue):
+		return coded("interpret_no_language", clip(a.Language, 20))
+	case errors.Is(err, ErrConsultActive):
+		return coded("consult_active")
+	case errors.Is(err, router.ErrInvalidState):
+		return coded("consult_active")
+	}
+	return interpretError(err, "")
+}
+
+// interpreterLanguages lists the languages of the interpreter queues with
+// their free interpreters (transfer_targets: the interpreter picker).
+func (s *Service) interpreterLanguages(views map[string]QueueView) []targetLanguage {
+	out := []targetLanguage{}
+	for _, q := range s.opts.Queues {
+		if q.Interprets == "" {
+			continue
+		}
+		v := views[q.ID]
+		out = append(out, targetLanguage{Language: q.Interprets, NameKo: q.InterpretsKo, NameEn: q.InterpretsEn,
+			Queue: q.ID, Available: v.Agents["ready"]})
+	}
+	return out
+}
+
+// targetLanguage is one language of the interpreter picker.
+type targetLanguage struct {
+	Language  string `json:"language"`
+	NameKo    string `json:"name_ko,omitempty"`
+	NameEn    string `json:"name_en,omitempty"`
+	Queue     string `json:"queue"`
+	Available int    `json:"available"` // interpreters ready now
 }

@@ -23,4 +23,10 @@ type QueueInfo struct {
 	// when it ended. The engine applies the same times.
 	WrapVoiceMS int64 `json:"wrap_voice_ms,omitempty"`
 	WrapChatMS  int64 `json:"wrap_chat_ms,omitempty"`
+	// Interprets is the language of an interpreter queue (queues.yaml
+	// interprets), with its names: the agent view's interpreter picker
+	// lists these languages.
+	Interprets   string `json:"interprets,omitempty"`
+	InterpretsKo string `json:"interprets_ko,omitempty"`
+	InterpretsEn string `json:"interprets_en,omitempty"`
 }

@@ -242,6 +242,8 @@ type transferTargets struct {
 	Agents []targetAgent `json:"agents"`
 	// Outside reports whether number: targets are available.
 	Outside bool `json:"outside"`
+	// Interpreters lists the languages of the interpreter queues.
+	Interpreters []targetLanguage `json:"interpreters"`
 }
 
 type targetQueue struct {
@@ -298,6 +300,7 @@ func (s *Service) targets(ctx context.Context, self router.AgentID) transferTarg
 		out.Queues = append(out.Queues, t)
 	}
 	sort.Slice(out.Queues, func(i, j int) bool { return out.Queues[i].ID < out.Queues[j].ID })
+	out.Interpreters = s.interpreterLanguages(views)
 	for _, a := range agents {
 		if a.ID == string(self) || a.State == "offline" {
 			continue

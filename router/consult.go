@@ -375,7 +375,11 @@ func (e *Engine) dropConsult(c *contact, why string) {
 	if c.consult == nil {
 		return
 	}
-	e.consultEmit(c, ConsultCancelled, "the contact ended ("+why+")")
+	step := ConsultCancelled
+	if c.consult.lang != "" && c.consult.conf {
+		step = ConsultLeft // the interpreter's three-way ended with the call
+	}
+	e.consultEmit(c, step, "the contact ended ("+why+")")
 	e.endConsult(c, "contact ended")
 }
 

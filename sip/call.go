@@ -64,6 +64,7 @@ type ctlMsg struct {
 	note  string
 	refer *referReq          // the agent phone's REFER (opTransfer), answered by the call
 	step  router.ConsultStep // opConsultEnd
+	lang  string             // opConsult: an interpreter of this language (interpret_queue.go)
 	mode  MonitorMode        // opMonitor, opMonitorAttach
 	sup   *superLeg          // opMonitorAttach
 	// phone is an agent phone's consult INVITE (opConsult and the

@@ -76,6 +76,12 @@ type consultRun struct {
 	// target instead of the agent leg (which the phone holds).
 	phone *phoneConsult
 	pleg  Leg
+	// An interpreter from a queue (interpret_queue.go): the language,
+	// whether the request waits in routing for a free interpreter, and
+	// the interpreters rung so far.
+	lang    string
+	waiting bool
+	rung    map[router.AgentID]bool
 }
 
 type consultResult struct {
@@ -113,6 +119,9 @@ func (c *call) consultUpdate(step router.ConsultStep, reason string) error {
 func (c *call) startConsult(ctx context.Context, m ctlMsg) error {
 	if c.consult != nil {
 		return ErrConsultActive
+	}
+	if m.lang != "" {
+		return c.requestInterpreter(ctx, m)
 	}
 	if err := m.to.check(); err != nil {
 		return err
@@ -206,6 +215,7 @@ func (c *call) ringConsult(k *consultRun, cc router.ConsultChanged) {
 		sip.NewHeader("X-Onecall-Hotline", headerSafe(c.number)),
 		sip.NewHeader("X-Onecall-Queue", headerSafe(cmp.Or(cc.Queue, c.queue))),
 	)
+	hdrs = append(hdrs, k.interpreterHeaders()...)
 	go func() {
 		r := consultResult{}
 		defer func() { k.res <- r }()
@@ -283,6 +293,10 @@ func (c *call) consultDone(r consultResult) {
 		dropResult(r)
 		return
 	}
+	if k.lang != "" {
+		c.interpreterDone(k, r)
+		return
+	}
 	if r.err != nil {
 		reason := k.failReason(r.err)
 		c.log.Info("consult failed", "target", k.to.String(), "reason", reason, "err", r.err)
@@ -340,6 +354,9 @@ func (c *call) dropConsult() {
 	c.consult = nil
 	c.unmix()
 	c.dropPhoneLeg(k, sip.StatusRequestTerminated)
+	if k.waiting {
+		return // routing holds the request; nothing rings
+	}
 	if k.leg == nil {
 		k.stop()
 		select {
@@ -382,7 +399,9 @@ func (c *call) endConsult(step router.ConsultStep) error {
 			c.phoneHold()
 			return nil
 		}
-		c.bridge()
+		if k.lang == "" { // an interpretation request never held the citizen
+			c.bridge()
+		}
 		return nil
 	case router.ConsultLeft:
 		if !k.conf {
@@ -390,6 +409,9 @@ func (c *call) endConsult(step router.ConsultStep) error {
 		}
 		return c.leaveConference("")
 	case router.ConsultCompleted:
+		if k.lang != "" {
+			return ErrNoConsult // an interpreter is dropped, not transferred to
+		}
 		if k.leg == nil {
 			return ErrConsultRinging
 		}
@@ -469,6 +491,16 @@ func (c *call) consultLegGone() {
 // means the call goes on (see the package comment above).
 func (c *call) agentLeftConsult() bool {
 	k := c.consult
+	if k.lang != "" {
+		// No three-way without the agent (interpreter.go): the call ends.
+		step := router.ConsultCancelled
+		if k.conf {
+			step = router.ConsultLeft
+		}
+		c.dropConsult()
+		_ = c.consultUpdate(step, "the agent hung up")
+		return false
+	}
 	if k.leg != nil {
 		c.log.Info("agent hung up during the consult: completing the transfer")
 		return c.completeConsult("the agent hung up") == nil

@@ -111,7 +111,7 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		reply(ErrNotTalking)
 		return false
 	}
-	if c.consult != nil && m.op != opConsultEnd && m.op != opHangup {
+	if c.consult != nil && m.op != opConsultEnd && m.op != opHangup && (m.op != opInterpretDrop || c.consult.lang == "") {
 		reply(ErrConsultActive)
 		return false
 	}

@@ -141,6 +141,11 @@ func (c *call) muteThreeWay(mute bool) error {
 
 // dropInterpreter is the console's drop: back to the two-way bridge.
 func (c *call) dropInterpreter(m ctlMsg) error {
+	if c.interp == nil && c.consult != nil && c.consult.lang != "" {
+		// An interpreter from a queue (interpret_queue.go): dropped, or
+		// the request withdrawn while it waits or rings.
+		return c.endConsult(router.ConsultCancelled)
+	}
 	if c.interp == nil {
 		return ErrNoInterpreter
 	}

@@ -137,6 +137,8 @@ func (c *call) handle(ctx context.Context, m any, offerRes chan offerResult) boo
 			c.rec.Announces++
 			c.startMedia(c.announceFor(m)...)
 		}
+	case router.ConsultChanged:
+		c.interpreterStep(m)
 	case router.Transferred:
 		if m.From != "" && m.From == c.agent && m.Talked {
 			c.leaveAgent(m.ToQueue)

@@ -340,6 +340,13 @@ func (s *Service) deliver(cmds []router.Command) {
 			id = c.Contact
 		case router.CallbackOffered:
 			id = c.Contact
+		case router.ConsultChanged:
+			// An interpretation request's steps that routing takes by
+			// itself (interpret_queue.go).
+			if c.Language == "" {
+				continue
+			}
+			id = c.Contact
 		case router.Transferred:
 			if c.Channel != router.Voice {
 				continue

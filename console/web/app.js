@@ -316,6 +316,13 @@
         // The consulted agent sees who consults, with the note; the
         // consulting agent why a target was not reached.
         if (d.agent === S.me.user && d.step === 'consult') toast(t('consultfrom').replace('{by}', d.by) + (d.note ? ' · ' + d.note : ''));
+        if (d.language) { // an interpreter from an interpreter queue (issue 11)
+          const ln = langName(d.language);
+          if (d.agent === S.me.user && d.step === 'consult') toast(t('interpfrom').replace('{lang}', ln).replace('{by}', d.by) + (d.view ? ' · ' + citizenLabel(d.view) : '') + (d.note ? ' · ' + d.note : ''));
+          if (d.by === S.me.user && d.step === 'consult_failed') toast((d.agent ? t('interpnotreached') : t('interpfailed')).replace('{lang}', ln).replace('{reason}', d.reason));
+          if (d.by === S.me.user && d.step === 'interpret_waiting') toast(t('interpwaiting').replace('{lang}', ln));
+          break;
+        }
         if (d.by === S.me.user && d.step === 'consult_failed') toast(t('consultfailed').replace('{reason}', d.reason));
         break;
       case 'transferred': {
@@ -800,6 +807,13 @@
       // Three-way call with an interpreter at the number typed (issue 11).
       p.querySelector('.interp').onclick = () => { const n = p.querySelector('.xnum').value.trim(); if (n) act('interpret', { contact: id, number: n }); };
       p.querySelector('.interpdrop').onclick = () => act('interpret_drop', { contact: id });
+      // An interpreter from the interpreter queue of a language: the
+      // languages the center's interpreter queues serve.
+      const il = p.querySelector('.ilang');
+      il.replaceChildren(...[...(S.qinfo || new Map()).values()].filter((q) => q.interprets).map((q) => {
+        const o = el('option', '', (lang === 'ko' ? q.interprets_ko : q.interprets_en) || langName(q.interprets)); o.value = q.interprets; return o;
+      }));
+      p.querySelector('.interpq').onclick = () => { if (il.value) act('interpret', { contact: id, language: il.value, note: p.querySelector('.xnote').value }); };
       loadHistory(id).then(renderHistory);
       loadTimeline(id);
     }
@@ -821,8 +835,17 @@
     held.hidden = !c.held;
     held.textContent = c.held ? t('onhold') + ' ' + fmtDur(nowS() - c.held) : '';
     const k = c.consult, cc = p.querySelector('.consultctl');
+    const ik = k && k.language ? k : null; // an interpreter from a queue: no hold, no complete
     cc.hidden = !k;
-    if (k) {
+    if (ik) {
+      const who = ik.agent ? ' · ' + ik.agent : '';
+      p.querySelector('.consultstate').textContent = t(ik.step === 'interpret_waiting' ? 'interp_waiting' : ik.step === 'consult' ? 'interp_ringing' : 'interp_on').replace('{lang}', langName(ik.language)) + who;
+      p.querySelector('.ccomplete').hidden = true;
+      p.querySelector('.cconf').hidden = true;
+      p.querySelector('.ccancel').hidden = true;
+    } else if (k) {
+      p.querySelector('.ccomplete').hidden = false;
+      p.querySelector('.ccancel').hidden = false;
       const who = k.agent || k.number || k.queue || '';
       p.querySelector('.consultstate').textContent = t(k.step === 'conference' ? 'consult_conf' : k.step === 'consult_answered' ? 'consult_talking' : 'consult_ringing') + ' · ' + who;
       p.querySelector('.ccomplete').disabled = k.step === 'consult';
@@ -839,8 +862,9 @@
     const ist = p.querySelector('.interpstate');
     ist.hidden = !c.interpreter;
     ist.textContent = c.interpreter ? t('interpon') + ' ' + c.interpreter : '';
-    p.querySelector('.interp').hidden = !!c.interpreter;
-    p.querySelector('.interpdrop').hidden = !c.interpreter;
+    p.querySelector('.interp').hidden = !!c.interpreter || !!ik;
+    p.querySelector('.interpdrop').hidden = !c.interpreter && !ik;
+    p.querySelector('.ilang').hidden = p.querySelector('.interpq').hidden = !!c.interpreter || !!k || !p.querySelector('.ilang').options.length;
     p.querySelector('.hold').disabled = !!c.interpreter;
     p.querySelector('.xfer').disabled = !!c.interpreter;
     p.querySelector('.log').hidden = c.channel !== 'chat';

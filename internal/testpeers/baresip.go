@@ -31,6 +31,9 @@ type BaresipOptions struct {
 	Control bool
 	// Args are extra command-line flags (e.g. "-s" for a SIP trace).
 	Args []string
+	// Manual makes the phone ring instead of auto-answering: Control
+	// "accept" answers, "hangup" rejects (486).
+	Manual bool
 }
 
 // Baresip is a headless baresip phone that auto-answers (PCMA, PCMU).
@@ -79,7 +82,11 @@ func StartBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	if o.Password != "" {
 		acct += ";auth_pass=" + o.Password
 	}
-	acct += ";regint=" + regint + ";answermode=auto;audio_codecs=PCMA,PCMU\n"
+	mode := "auto"
+	if o.Manual {
+		mode = "manual"
+	}
+	acct += ";regint=" + regint + ";answermode=" + mode + ";audio_codecs=PCMA,PCMU\n"
 	for name, body := range map[string]string{"config": cfg, "accounts": acct, "contacts": ""} {
 		if err := os.WriteFile(filepath.Join(p.Dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)

@@ -192,6 +192,16 @@ func (c callControl) Interpret(ctx context.Context, contact router.ContactID, nu
 	return c.callError(c.Service.Interpret(ctx, contact, number, by))
 }
 
+// RequestInterpreter: an interpreter from the interpreter queue of lang
+// (sip/interpret_queue.go).
+func (c callControl) RequestInterpreter(ctx context.Context, contact router.ContactID, lang string, by router.AgentID, note string) error {
+	err := c.Service.RequestInterpreter(ctx, contact, lang, by, note)
+	if errors.Is(err, sip.ErrConsultActive) {
+		return fmt.Errorf("%w (%v)", console.ErrConsultActive, err)
+	}
+	return c.callError(err)
+}
+
 func (c callControl) DropInterpreter(ctx context.Context, contact router.ContactID, by router.AgentID) error {
 	return c.callError(c.Service.DropInterpreter(ctx, contact, by))
 }

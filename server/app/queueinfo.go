@@ -29,6 +29,14 @@ func consoleQueues(b *configs.Bundle) []console.QueueInfo {
 		qi := console.QueueInfo{ID: q.ID, NameKo: q.NameKo, NameEn: q.NameEn,
 			SLPercent: q.ServiceLevel.Percent, SLWithinMS: q.ServiceLevel.Within.D().Milliseconds(),
 			WrapVoiceMS: q.WrapUp.Voice.D().Milliseconds(), WrapChatMS: q.WrapUp.Chat.D().Milliseconds()}
+		if q.Interprets != "" {
+			qi.Interprets = q.Interprets
+			for _, l := range b.Skills.Languages {
+				if l.ID == q.Interprets {
+					qi.InterpretsKo, qi.InterpretsEn = l.NameKo, l.NameEn
+				}
+			}
+		}
 		if c, ok := centers[centerOf[q.ID]]; ok {
 			qi.Center, qi.CenterKo, qi.CenterEn = c.ID, c.NameKo, c.NameEn
 			in := insts[c.Institution]

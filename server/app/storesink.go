@@ -72,11 +72,40 @@ func records(c router.Command) []store.Record {
 	case router.ConsultChanged:
 		// Each consult step in the contact's history: who consulted, and
 		// the target and outcome in the reason.
-		return []store.Record{store.ContactEvent{Contact: uint64(c.Contact), At: c.At, State: c.Step.String(),
+		state := c.Step.String()
+		if c.Language != "" {
+			state = interpreterState(c)
+		}
+		return []store.Record{store.ContactEvent{Contact: uint64(c.Contact), At: c.At, State: state,
 			Queue: c.Queue, Agent: string(c.By), Reason: c.Reason}}
 	case router.AgentStateChanged:
 		return []store.Record{store.AgentStateLog{Agent: string(c.Agent), State: c.State.String(), Reason: c.Reason, At: c.At}}
 	default:
 		return nil
 	}
+}
+
+// interpreterState names the step of an interpretation request in the
+// contact's history, in the words of the interpreter at an outside number
+// (interpreter_joined, interpreter_left, interpreter_failed) and its own.
+func interpreterState(c router.ConsultChanged) string {
+	switch c.Step {
+	case router.ConsultStarted:
+		return "interpreter_ringing"
+	case router.ConsultWaiting:
+		return "interpreter_waiting"
+	case router.ConsultAnswered:
+		return "interpreter_joined"
+	case router.ConsultFailed:
+		if c.Agent == "" {
+			return "interpreter_request_failed"
+		}
+		return "interpreter_failed"
+	case router.ConsultCancelled:
+		return "interpreter_withdrawn"
+	case router.ConsultLeft:
+		return "interpreter_left"
+	default:
+	}
+	return "interpreter_" + c.Step.String()
 }
