@@ -58,7 +58,7 @@ type consultEvent struct {
 	Reason   string       `json:"reason"`
 	Deadline int64        `json:"deadline,omitempty"`
 	At       int64        `json:"at"`
-	View     *ContactView `json:"view,omitempty"` // the contact, for the consulted agent
+	View     *ContactView `json:"view,omitempty"`     // the contact, for the consulted agent
 	Language string       `json:"language,omitempty"` // an interpretation request for this language
 }
 

@@ -121,7 +121,7 @@ type contactArgs struct {
 	Next        bool   `json:"next"`
 	Priority    *int   `json:"priority"`
 	Citizen     string `json:"citizen"`
-	Mode        string `json:"mode"` // follow on a voice call: listen, whisper, barge
+	Mode        string `json:"mode"`     // follow on a voice call: listen, whisper, barge
 	Language    string `json:"language"` // interpret: an interpreter of this language from its queue
 }
 
