@@ -42,7 +42,7 @@ func codecEvents() []Event {
 		Tick{},
 		ConfigReloaded{Config: codecConfig()},
 		AgentUpserted{Agent: AgentDef{ID: "a3", Skills: map[string]int{"ko": 5}, Voice: 1, Chat: 2, Queues: []string{"q1"}, Disabled: true}},
-		ConsultRequested{Contact: 7, By: "a1", ToQueue: "q2", ToAgent: "a2", ToNumber: "1345", Note: "visa"},
+		ConsultRequested{Contact: 7, By: "a1", ToQueue: "q2", ToAgent: "a2", ToNumber: "1345", Note: "visa", Language: "vi"},
 		ConsultUpdated{Contact: 7, Step: ConsultAnswered, Reason: "picked up"},
 	}
 }
@@ -67,7 +67,7 @@ func codecCommands() []Command {
 		Transferred{Contact: 7, Channel: Voice, From: "a1", Talked: true, By: "a1", FromQueue: "q1", ToQueue: "q2",
 			ToAgent: "a2", ToNumber: "1350", Note: "n", Reason: "r", At: t1},
 		ConsultChanged{Contact: 7, Step: ConsultStarted, By: "a1", Agent: "a2", Queue: "q2", Number: "1345", Note: "n",
-			Reason: "r", Deadline: t1, At: t0},
+			Reason: "r", Deadline: t1, At: t0, Language: "vi"},
 	}
 }
 

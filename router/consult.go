@@ -83,8 +83,9 @@ type ConsultRequested struct {
 	Note     string
 	// Language makes it an interpretation request (interpret.go): the
 	// target is the interpreter queue that serves Language (ToQueue may
-	// name it; ToAgent and ToNumber stay empty).
-	Language string
+	// name it; ToAgent and ToNumber stay empty). omitempty: encodings of
+	// other consults stay as before (codec.go).
+	Language string `json:",omitempty"`
 }
 
 // ConsultUpdated reports the transport's next step of the contact's
@@ -116,7 +117,7 @@ type ConsultChanged struct {
 	At       time.Time
 	// Language is set for an interpretation request: Deadline is then
 	// also the end of its wait (ConsultWaiting).
-	Language string
+	Language string `json:",omitempty"`
 }
 
 func (ConsultChanged) command() {}

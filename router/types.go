@@ -119,8 +119,9 @@ type QueueDef struct {
 	// agent's interpretation request (ConsultRequested.Language) rings its
 	// agents (interpret.go). InterpretWait bounds how long such a request
 	// waits for a free interpreter (default DefaultInterpretWait).
-	Interprets    string
-	InterpretWait time.Duration
+	// omitempty: encodings of ordinary queues stay as before (codec.go).
+	Interprets    string        `json:",omitempty"`
+	InterpretWait time.Duration `json:",omitempty"`
 }
 
 // FullAction is what happens to a contact that arrives to a full queue.
