@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"container/list"
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -16,9 +17,11 @@ const CommandIDHeader = "Onecall-Cmd-Id"
 func CommandSubject(id string) string { return "onecall.node." + id + ".cmd" }
 
 // Commands sends opaque commands to a node's subject and receives this
-// node's. Delivery is at most once (core NATS): a new leader re-issues the
-// commands its predecessor may not have carried out, and receivers drop
-// the ids they have seen (Dedupe).
+// node's. Send is at most once (core NATS, and a subscription takes a
+// moment to be known across routes); Deliver waits for the receiver to
+// have handled the command. A new leader re-issues the commands its
+// predecessor may not have carried out, and receivers drop the ids they
+// have seen (Dedupe).
 type Commands struct {
 	nc   *nats.Conn
 	node string
@@ -26,25 +29,52 @@ type Commands struct {
 
 // Send publishes a command with its id to node's subject.
 func (c *Commands) Send(node, id string, data []byte) error {
+	m, err := c.msg(node, id, data)
+	if err != nil {
+		return err
+	}
+	return c.nc.PublishMsg(m)
+}
+
+// Deliver sends a command and waits until the receiver's handler returned.
+// It fails with nats.ErrNoResponders when no node id subscribes (yet: the
+// subscription may still be spreading across routes) and with a timeout
+// when ctx ends first; the caller retries with the same id.
+func (c *Commands) Deliver(ctx context.Context, node, id string, data []byte) error {
+	m, err := c.msg(node, id, data)
+	if err != nil {
+		return err
+	}
+	if _, err := c.nc.RequestMsgWithContext(ctx, m); err != nil {
+		return fmt.Errorf("cluster: deliver %s to %s: %w", id, node, err)
+	}
+	return nil
+}
+
+func (c *Commands) msg(node, id string, data []byte) (*nats.Msg, error) {
 	if !nodeIDPattern.MatchString(node) {
-		return fmt.Errorf("cluster: command to node %q: bad node id", node)
+		return nil, fmt.Errorf("cluster: command to node %q: bad node id", node)
 	}
 	if id == "" {
-		return errors.New("cluster: command without id")
+		return nil, errors.New("cluster: command without id")
 	}
 	m := &nats.Msg{Subject: CommandSubject(node), Header: nats.Header{}, Data: data}
 	m.Header.Set(CommandIDHeader, id)
-	return c.nc.PublishMsg(m)
+	return m, nil
 }
 
 // Flush waits until the server has the commands sent so far.
 func (c *Commands) Flush() error { return c.nc.Flush() }
 
 // Subscribe calls fn for each command sent to this node, on one goroutine,
-// in the order they arrive. Call the returned function to stop.
+// in the order they arrive, and acknowledges a Deliver when fn returns.
+// Call the returned function to stop.
 func (c *Commands) Subscribe(fn func(id string, data []byte)) (func() error, error) {
 	sub, err := c.nc.Subscribe(CommandSubject(c.node), func(m *nats.Msg) {
 		fn(m.Header.Get(CommandIDHeader), m.Data)
+		if m.Reply != "" {
+			_ = m.Respond(nil)
+		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: subscribe commands: %w", err)
