@@ -31,7 +31,7 @@ func cmdKamailioConfig(args []string, stdout, stderr io.Writer) int {
 	var c kamailio.Config
 	var nodes, trunks, agents nodeList
 	out := fs.String("out", ".", "directory to write kamailio.cfg and dispatcher.list into")
-	fs.StringVar(&c.Listen, "listen", "0.0.0.0:5060", "Kamailio's SIP address (IP:port)")
+	fs.StringVar(&c.Listen, "listen", "", "Kamailio's SIP address (IP:port) as phones, trunks and nodes reach it (required)")
 	fs.BoolVar(&c.TCP, "tcp", false, "listen on TCP too")
 	fs.StringVar(&c.Advertise, "advertise", "", "host:port in Record-Route and Path when Kamailio is behind NAT")
 	fs.Var(&nodes, "node", "an onecall node's SIP address (IP:port); repeat or comma-separate")

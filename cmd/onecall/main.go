@@ -75,6 +75,6 @@ const usage = `usage:
   onecall staffing --forecast FILE.csv [--interval 15m] [--patience 2m] [--max-occupancy 0.85] [--html FILE]
   onecall prompts [--config DIR] [--out sip/prompts]
   onecall report [--from 2026-12-07] [--to ...] [--by queue|line|center|agent] [--every 15m|1h|1d] [--format csv|json|html]
-  onecall kamailio-config --node IP:PORT [--node ...] --trunk CIDR [--agents CIDR] [--listen IP:PORT] [--out DIR] [--probe 2s]
+  onecall kamailio-config --node IP:PORT [--node ...] --trunk CIDR --listen IP:PORT [--agents CIDR] [--out DIR] [--probe 2s]
   onecall version
 `

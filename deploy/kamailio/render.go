@@ -30,7 +30,8 @@ const DefaultModulePath = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 // defaults noted.
 type Config struct {
 	// Listen is the proxy's SIP address (UDP, and TCP when TCP is set):
-	// an IP literal and a port, e.g. "0.0.0.0:5060".
+	// an IP literal and a port, e.g. "203.0.113.10:5060" (0.0.0.0 only
+	// with Advertise).
 	Listen string
 	TCP    bool
 	// Advertise is the host:port put in Record-Route and Path when the
@@ -90,6 +91,10 @@ func (c Config) view() (view, error) {
 	ap, err := netip.ParseAddrPort(c.Listen)
 	if err != nil {
 		return view{}, fmt.Errorf("kamailio: listen %q: want IP:port", c.Listen)
+	}
+	if ap.Addr().IsUnspecified() && c.Advertise == "" {
+		// Record-Route and Path would name 0.0.0.0.
+		return view{}, fmt.Errorf("kamailio: listen %q: name the address phones and nodes reach, or set advertise", c.Listen)
 	}
 	if len(c.Nodes) == 0 {
 		return view{}, errors.New("kamailio: no nodes")

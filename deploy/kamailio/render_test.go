@@ -26,6 +26,7 @@ func TestRenderRefusesBadInput(t *testing.T) {
 	for _, c := range []Config{
 		{Listen: "localhost:5060", Nodes: []string{"127.0.0.1:5070"}, Trunks: tr},
 		{Listen: "127.0.0.1:5060", Trunks: tr},
+		{Listen: "0.0.0.0:5060", Nodes: []string{"127.0.0.1:5070"}, Trunks: tr},
 		{Listen: "127.0.0.1:5060", Nodes: []string{"node1:5070"}, Trunks: tr},
 		{Listen: "127.0.0.1:5060", Nodes: []string{"127.0.0.1:5070"}, Advertise: "a b:1", Trunks: tr},
 		{Listen: "127.0.0.1:5060", Nodes: []string{"127.0.0.1:5070"}},
