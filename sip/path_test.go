@@ -73,3 +73,25 @@ func TestPathReceived(t *testing.T) {
 		t.Errorf("splitAddrList = %q", got)
 	}
 }
+
+// A binding made through a proxy does not identify the phone by source:
+// everything the proxy relays comes from the same address.
+func TestBoundFromIgnoresProxiedBindings(t *testing.T) {
+	reg, _ := newTestRegistrar(t, func(o *RegistrarOptions) {
+		o.Proxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	s := startRegServer(t, reg)
+	c := newRegClient(t)
+	p := newRegPhone(t, c, s.udp, "agent01", "demo")
+	_, res := p.register([]string{p.contact()}, 120, sip.NewHeader("Path", "<sip:127.0.0.1:5999;lr>"))
+	if res.StatusCode != 200 {
+		t.Fatalf("register: %s", res.Short())
+	}
+	b, ok := reg.LookupBinding("agent01")
+	if !ok {
+		t.Fatal("no binding")
+	}
+	if reg.BoundFrom("agent01", netip.MustParseAddrPort(b.Source)) {
+		t.Fatal("a request from the proxy's address was taken as agent01's phone")
+	}
+}

@@ -78,6 +78,11 @@ func (r *Registrar) BoundFrom(user string, source netip.AddrPort) bool {
 		if !now.Before(b.Expires) {
 			continue
 		}
+		if len(b.Path) > 0 || inNets(r.opts.Proxies, sourceAddr(b.Source)) {
+			// Registered through a proxy (path.go): every request the
+			// proxy relays comes from its address, the phone's or not.
+			continue
+		}
 		if ap, err := netip.ParseAddrPort(b.Source); err == nil &&
 			ap.Addr().Unmap() == source.Addr().Unmap() && ap.Port() == source.Port() {
 			return true
