@@ -554,3 +554,24 @@ func (r *Replica) reissue() {
 	}
 	r.log.Info("routing takeover: leading", "node", r.node, "applied", r.next-1, "reissued_entries", n)
 }
+
+// Snapshot returns the engine's state (router.Engine.MarshalState) and the
+// sequence number of the last entry it covers. A replica restored from it
+// (router.RestoreState, then NewReplica with WithFrom(seq+1)) continues
+// exactly as this one. Routing waits only while the state is copied
+// (router.Engine.SaveState); it is encoded on the caller's goroutine.
+func (r *Replica) Snapshot(ctx context.Context) (seq uint64, state []byte, err error) {
+	var st *router.EngineState
+	qerr := r.Query(ctx, func(e *router.Engine) {
+		seq = r.next - 1
+		st, err = e.SaveState()
+	})
+	if qerr != nil {
+		return 0, nil, qerr
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	state, err = st.Marshal()
+	return seq, state, err
+}

@@ -60,13 +60,18 @@ type traced struct {
 
 func startReplica(t *testing.T, log Log, node uint16, opts ...ReplicaOption) *traced {
 	t.Helper()
+	return startReplicaOn(t, clusterEngine(t), log, node, opts...)
+}
+
+func startReplicaOn(t *testing.T, engine *router.Engine, log Log, node uint16, opts ...ReplicaOption) *traced {
+	t.Helper()
 	tr := &traced{done: make(chan error, 1)}
 	opts = append(opts, WithTrace(func(seq uint64, _ Entry, cmds []router.Command, _ error) {
 		tr.mu.Lock()
 		tr.batches = append(tr.batches, keptBatch{seq, cmds})
 		tr.mu.Unlock()
 	}))
-	tr.Replica = NewReplica(clusterEngine(t), log, node, opts...)
+	tr.Replica = NewReplica(engine, log, node, opts...)
 	ctx, cancel := context.WithCancel(t.Context())
 	tr.cancel = cancel
 	go func() { tr.done <- tr.Run(ctx) }()
@@ -282,6 +287,57 @@ func TestReplicasEmitIdenticalCommands(t *testing.T) {
 		}
 		if bDelivered != 0 {
 			t.Fatalf("a follower delivered %d batches", bDelivered)
+		}
+	})
+}
+
+// A replica started from another's snapshot at seq k reads the log from
+// k+1 and emits, entry by entry, the commands the replicas that applied
+// everything emit, and ends with the same views.
+func TestReplicaStartsFromSnapshot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := NewMemLog()
+		a := startReplica(t, log, 1)
+		b := startReplica(t, log, 2)
+		d := newDriver(t, 3)
+		a.AddSink(d)
+		a.Lead(0)
+		synctest.Wait()
+		d.play(t.Context(), a.Replica, 150)
+		synctest.Wait()
+		k, state, err := b.Snapshot(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k != log.Last() || k < 150 {
+			t.Fatalf("snapshot at %d, log at %d", k, log.Last())
+		}
+		e, err := router.RestoreState(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := startReplicaOn(t, e, log, 3, WithFrom(k+1))
+		d.play(t.Context(), a.Replica, 150)
+		synctest.Wait()
+		if c.Applied() != log.Last() {
+			t.Fatalf("restored replica applied %d of %d", c.Applied(), log.Last())
+		}
+		var after []keptBatch
+		for _, bt := range a.trace() {
+			if bt.seq > k {
+				after = append(after, bt)
+			}
+		}
+		tc := c.trace()
+		if len(tc) == 0 || tc[0].seq != k+1 {
+			t.Fatalf("restored replica starts at %v, want %d", tc[:min(1, len(tc))], k+1)
+		}
+		if got, want := encoded(t, tc), encoded(t, after); !slices.Equal(got, want) {
+			t.Fatalf("restored replica emitted %d commands after %d, the leader %d", len(got), k, len(want))
+		}
+		sa, ca := views(t, a.Replica)
+		if s, cs := views(t, c.Replica); !reflect.DeepEqual(s, sa) || !reflect.DeepEqual(cs, ca) {
+			t.Fatal("restored replica's views differ from the leader's")
 		}
 	})
 }
