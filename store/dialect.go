@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -132,17 +133,51 @@ func (d readDB) QueryContext(ctx context.Context, q string, args ...any) (*sql.R
 	return d.DB.QueryContext(ctx, d.Rebind(q), args...)
 }
 
-// batchTx is the writer's transaction; its methods rebind like readDB's.
-type batchTx struct{ *sqlx.Tx }
+// batchTx is the writer's transaction; its methods rebind like readDB's
+// and first send the statements queued for the PostgreSQL pipeline
+// (before), so statements run in the order the records wrote them.
+type batchTx struct {
+	*sqlx.Tx
+	before func() error
+}
 
 func (t batchTx) Get(dest any, q string, args ...any) error {
+	if err := t.before(); err != nil {
+		return err
+	}
 	return t.Tx.Get(dest, t.Rebind(q), args...)
 }
 
 func (t batchTx) Select(dest any, q string, args ...any) error {
+	if err := t.before(); err != nil {
+		return err
+	}
 	return t.Tx.Select(dest, t.Rebind(q), args...)
 }
 
 func (t batchTx) Exec(q string, args ...any) (sql.Result, error) {
+	if err := t.before(); err != nil {
+		return nil, err
+	}
 	return t.Tx.Exec(t.Rebind(q), args...)
+}
+
+// sendPipeline runs the queued statements of b on the PostgreSQL
+// connection under conn in one round trip (a pgx batch: the statements are
+// sent together and executed in order inside the open transaction).
+func sendPipeline(conn *sqlx.Conn, b *pgx.Batch) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: pipeline on a %T connection", dc)
+		}
+		br := c.Conn().SendBatch(context.Background(), b)
+		for range b.Len() {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		return br.Close()
+	})
 }

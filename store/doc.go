@@ -25,7 +25,9 @@
 //     (group commit): BEGIN IMMEDIATE on SQLite; on PostgreSQL a READ
 //     COMMITTED transaction where upserts are atomic (ON CONFLICT) and
 //     read-modify-writes lock their rows (SELECT ... FOR UPDATE), so the
-//     writers of several nodes can share one database.
+//     writers of several nodes can share one database. There, statements
+//     whose results no record reads are pipelined: queued and sent in one
+//     round trip at the commit or before the next statement that reads.
 //   - A record the database refuses (constraint, invalid value) is
 //     answered with its error and the rest of its batch commits. On
 //     PostgreSQL, where a failed statement aborts the transaction, the

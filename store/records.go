@@ -116,7 +116,7 @@ func (c ContactUpsert) apply(t *wtx) error {
 	} else {
 		q.WriteString(" ON CONFLICT (id) DO NOTHING")
 	}
-	if _, err := t.exec(q.String(), args...); err != nil {
+	if err := t.send(q.String(), args...); err != nil {
 		return err
 	}
 	if c.Ended.IsZero() || c.Wait != 0 || c.Handle != 0 {
@@ -125,7 +125,7 @@ func (c ContactUpsert) apply(t *wtx) error {
 	// At the end, derive the wait (arrival to first answer, or to the end
 	// for a contact never answered) and the handle time (first answer to
 	// end) for the reports, unless the writer gave them.
-	_, err := t.exec(`UPDATE contacts SET
+	err := t.send(`UPDATE contacts SET
 		wait_ms = CASE WHEN arrived_at IS NULL THEN wait_ms
 			WHEN answered_at IS NOT NULL THEN `+t.d.greatest("answered_at - arrived_at", "0")+`
 			ELSE `+t.d.greatest("ended_at - arrived_at", "0")+` END,
@@ -145,13 +145,13 @@ type ContactEvent struct {
 }
 
 func (e ContactEvent) apply(t *wtx) error {
-	_, err := t.exec(`INSERT INTO contact_events (contact_id, at, state, queue, agent, reason) VALUES (?, ?, ?, ?, ?, ?)`,
+	err := t.send(`INSERT INTO contact_events (contact_id, at, state, queue, agent, reason) VALUES (?, ?, ?, ?, ?, ?)`,
 		int64(e.Contact), e.At.UnixMilli(), e.State, e.Queue, e.Agent, e.Reason)
 	if err != nil || e.State != EventTransferred {
 		return err
 	}
 	// The reports read the count from the contact's row.
-	_, err = t.exec(`INSERT INTO contacts (id, transfers) VALUES (?, 1)
+	err = t.send(`INSERT INTO contacts (id, transfers) VALUES (?, 1)
 		ON CONFLICT (id) DO UPDATE SET transfers = contacts.transfers + 1`, int64(e.Contact))
 	return err
 }
@@ -187,7 +187,7 @@ func (m ChatMessage) apply(t *wtx) error {
 	default:
 		return reject("chat message %d/%d: bad sender kind %q", m.Contact, m.Seq, m.SenderKind)
 	}
-	_, err := t.exec(`INSERT INTO chat_messages (contact_id, seq, sender_kind, sender_id, text, sent_at, delivered_at, read_at)
+	err := t.send(`INSERT INTO chat_messages (contact_id, seq, sender_kind, sender_id, text, sent_at, delivered_at, read_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (contact_id, seq) DO UPDATE SET
 			delivered_at = coalesce(chat_messages.delivered_at, excluded.delivered_at),
@@ -206,7 +206,7 @@ type ChatReceipt struct {
 }
 
 func (r ChatReceipt) apply(t *wtx) error {
-	_, err := t.exec(`UPDATE chat_messages SET
+	err := t.send(`UPDATE chat_messages SET
 			delivered_at = coalesce(delivered_at, ?),
 			read_at = coalesce(read_at, ?)
 		WHERE contact_id = ? AND seq <= ? AND (delivered_at IS NULL OR read_at IS NULL)`,
@@ -279,7 +279,7 @@ func (c CallRecord) apply(t *wtx) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(`INSERT INTO call_records (call_id, contact_id, from_uri, to_uri, legs, codec, started_at, answered_at, ended_at, hangup_cause, rtp_stats, recording_path,
+	err = t.send(`INSERT INTO call_records (call_id, contact_id, from_uri, to_uri, legs, codec, started_at, answered_at, ended_at, hangup_cause, rtp_stats, recording_path,
 		recording_bytes, recording_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.CallID, int64(c.Contact), c.From, c.To, legs, c.Codec, c.Started.UnixMilli(), ms(c.Answered), ms(c.Ended),
@@ -299,14 +299,14 @@ type AgentStateLog struct {
 
 func (a AgentStateLog) apply(t *wtx) error {
 	at := a.At.UnixMilli()
-	if _, err := t.exec(`UPDATE agent_state_log SET ended_at = ? WHERE agent = ? AND ended_at IS NULL`, at, a.Agent); err != nil {
+	if err := t.send(`UPDATE agent_state_log SET ended_at = ? WHERE agent = ? AND ended_at IS NULL`, at, a.Agent); err != nil {
 		return err
 	}
 	var end any
 	if a.State == "offline" {
 		end = at
 	}
-	_, err := t.exec(`INSERT INTO agent_state_log (agent, state, reason, started_at, ended_at) VALUES (?, ?, ?, ?, ?)`,
+	err := t.send(`INSERT INTO agent_state_log (agent, state, reason, started_at, ended_at) VALUES (?, ?, ?, ?, ?)`,
 		a.Agent, a.State, a.Reason, at, end)
 	return err
 }
@@ -346,7 +346,7 @@ func (c Callback) apply(t *wtx) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(`INSERT INTO callbacks (contact_id, citizen_number, hotline, queue, arrived_at, booked_at, status, attempts, attrs, updated_at)
+	err = t.send(`INSERT INTO callbacks (contact_id, citizen_number, hotline, queue, arrived_at, booked_at, status, attempts, attrs, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (contact_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
 			queue = excluded.queue, attrs = excluded.attrs, updated_at = excluded.updated_at`,
@@ -365,7 +365,7 @@ type Registration struct {
 }
 
 func (r Registration) apply(t *wtx) error {
-	_, err := t.exec(`INSERT INTO registrations (username, contact_uri, source_addr, user_agent, expires_at, updated_at)
+	err := t.send(`INSERT INTO registrations (username, contact_uri, source_addr, user_agent, expires_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (username, contact_uri) DO UPDATE SET source_addr = excluded.source_addr,
 			user_agent = excluded.user_agent, expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
@@ -382,10 +382,10 @@ type RegistrationDelete struct {
 
 func (r RegistrationDelete) apply(t *wtx) error {
 	if r.ContactURI == "" {
-		_, err := t.exec(`DELETE FROM registrations WHERE username = ?`, r.User)
+		err := t.send(`DELETE FROM registrations WHERE username = ?`, r.User)
 		return err
 	}
-	_, err := t.exec(`DELETE FROM registrations WHERE username = ? AND contact_uri = ?`, r.User, r.ContactURI)
+	err := t.send(`DELETE FROM registrations WHERE username = ? AND contact_uri = ?`, r.User, r.ContactURI)
 	return err
 }
 
@@ -432,7 +432,7 @@ type Disposition struct {
 }
 
 func (d Disposition) apply(t *wtx) error {
-	_, err := t.exec(`INSERT INTO dispositions (hotline, code, label) VALUES (?, ?, ?)
+	err := t.send(`INSERT INTO dispositions (hotline, code, label) VALUES (?, ?, ?)
 		ON CONFLICT (hotline, code) DO UPDATE SET label = excluded.label`, d.Hotline, d.Code, d.Label)
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -22,9 +23,47 @@ type wtx struct {
 	d     dialect
 	now   time.Time
 	stmts map[string]*sqlx.Stmt
+	// PostgreSQL: the batch's connection, and the statements queued by
+	// send for one round trip (nil when each statement runs at once:
+	// SQLite, and a batch redone isolated).
+	conn *sqlx.Conn
+	pipe *pgx.Batch
+}
+
+// send runs a statement whose result the record does not need. On
+// PostgreSQL it is queued and sent with the batch's other statements in
+// one round trip, at the commit or before the next statement that needs a
+// result; a refusal then surfaces there (errRetryIsolated) and the batch
+// is redone isolated, one statement at a time. On SQLite it is exec.
+func (t *wtx) send(query string, args ...any) error {
+	if t.pipe == nil {
+		_, err := t.exec(query, args...)
+		return err
+	}
+	t.pipe.Queue(t.tx.Rebind(query), args...)
+	return nil
+}
+
+// flush sends the queued statements.
+func (t *wtx) flush() error {
+	if t.pipe == nil || t.pipe.Len() == 0 {
+		return nil
+	}
+	b := t.pipe
+	t.pipe = &pgx.Batch{}
+	if err := sendPipeline(t.conn, b); err != nil {
+		if isFault(err) {
+			return err
+		}
+		return errRetryIsolated
+	}
+	return nil
 }
 
 func (t *wtx) exec(query string, args ...any) (int64, error) {
+	if err := t.flush(); err != nil {
+		return 0, err
+	}
 	if t.d == postgresDialect {
 		res, err := t.tx.Exec(query, args...)
 		if err != nil {
@@ -272,11 +311,27 @@ func (s *Store) commit(w *sqlx.DB, batch []item, isolated bool) (err error) {
 			err = fmt.Errorf("store: writer panic: %v", r)
 		}
 	}()
-	tx, err := w.Beginx()
+	pg := s.dialect == postgresDialect
+	var conn *sqlx.Conn
+	var tx *sqlx.Tx
+	if pg {
+		// The pipeline needs the transaction's own connection.
+		if conn, err = w.Connx(context.Background()); err != nil {
+			return err
+		}
+		defer conn.Close()
+		tx, err = conn.BeginTxx(context.Background(), nil)
+	} else {
+		tx, err = w.Beginx()
+	}
 	if err != nil {
 		return err
 	}
-	t := &wtx{tx: batchTx{tx}, d: s.dialect, now: s.cfg.now(), stmts: make(map[string]*sqlx.Stmt, 8)}
+	t := &wtx{d: s.dialect, now: s.cfg.now(), stmts: make(map[string]*sqlx.Stmt, 8), conn: conn}
+	if pg && !isolated {
+		t.pipe = &pgx.Batch{}
+	}
+	t.tx = batchTx{Tx: tx, before: t.flush}
 	var refused map[int]error
 	if len(batch) == 0 {
 		if _, err := t.tx.Exec(`INSERT INTO writer_probe (id, at) VALUES (1, ?)
@@ -285,7 +340,6 @@ func (s *Store) commit(w *sqlx.DB, batch []item, isolated bool) (err error) {
 			return err
 		}
 	}
-	pg := s.dialect == postgresDialect
 	for i, it := range batch {
 		if aerr := s.apply(t, it.rec, isolated); aerr != nil {
 			if isFault(aerr) {
@@ -301,6 +355,10 @@ func (s *Store) commit(w *sqlx.DB, batch []item, isolated bool) (err error) {
 			}
 			refused[i] = aerr
 		}
+	}
+	if err := t.flush(); err != nil {
+		tx.Rollback()
+		return err
 	}
 	for _, st := range t.stmts {
 		st.Close()
