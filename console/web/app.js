@@ -237,12 +237,15 @@
   // (labelled where the UI knows the type, shown raw otherwise), after the
   // contact's stored history.
   const TL_SKIP = new Set(['chat', 'typing', 'queue_stats', 'agent_state', 'read', 'delivered']);
-  function tlAdd(id, type, detail, at) {
+  // An entry's detail is a list of parts: text, {q: queue id} or {r: reason},
+  // named when drawn, so a language switch names them again.
+  function tlAdd(id, type, parts, at) {
     if (!id || !type) return;
     const l = S.timeline.get(id) || [];
     const last = l[l.length - 1];
-    if (last && last.type === type && last.detail === (detail || '')) return;
-    l.push({ at: at || nowS(), type, detail: detail || '' });
+    const key = JSON.stringify(parts || []);
+    if (last && last.type === type && last.key === key) return;
+    l.push({ at: at || nowS(), type, parts: parts || [], key });
     if (l.length > 60) l.shift();
     S.timeline.set(id, l);
   }
@@ -254,22 +257,35 @@
       if (!!d.held !== !!prev.held) tlAdd(d.id, d.held ? 'hold' : 'resume');
       if (!!d.muted !== !!prev.muted) tlAdd(d.id, d.muted ? 'mute' : 'unmute');
       const tr = d.transfers || [];
-      if (tr.length > (prev.transfers || []).length) { const x = tr[tr.length - 1]; tlAdd(d.id, 'transfer', [x.by, x.to_queue ? queueName(x.to_queue) : x.to_agent, x.note].filter(Boolean).join(' · ')); }
-      if (prev.queue && d.queue && prev.queue !== d.queue) tlAdd(d.id, 'queue_move', queueName(d.queue));
+      if (tr.length > (prev.transfers || []).length) { const x = tr[tr.length - 1]; tlAdd(d.id, 'transfer', [x.by, x.to_queue ? { q: x.to_queue } : x.to_agent, x.note]); }
+      if (prev.queue && d.queue && prev.queue !== d.queue) tlAdd(d.id, 'queue_move', [{ q: d.queue }]);
       return;
     }
     const id = d.contact || 0;
     if (!id || !(S.contacts.has(id) || S.timeline.has(id))) return;
-    tlAdd(id, d.step || d.type || kind, [d.by, d.agent, d.reason ? reasonName(d.reason) : ''].filter(Boolean).join(' · '));
+    if (kind === 'monitor') { tlAdd(id, d.mode ? 'supervisor_' + d.mode : 'supervisor_left', [d.by]); return; }
+    tlAdd(id, d.step || d.type || kind, [d.by, d.agent, d.queue ? { q: d.queue } : '', d.reason ? { r: d.reason } : '']);
   }
+  // tlLabel names an event type in the UI's language, never as its raw key
+  // (snake_case or kebab-case, e.g. consult_answered, callback-booked): an
+  // event type the UI does not know yet shows as "other event".
   function tlLabel(type) {
-    for (const k of ['tl_' + type, 'cs_' + type]) if (t(k) !== k) return t(k);
-    return type;
+    const k0 = String(type).replace(/-/g, '_');
+    for (const k of ['tl_' + k0, 'cs_' + k0, 'ev_' + k0]) if (t(k) !== k) return t(k);
+    return t('tl_other');
+  }
+  // tlReason: a reason the UI can name (not-ready, end and monitoring
+  // reasons); engine and transport texts (in English) are left out.
+  function tlReason(r) {
+    if (!r) return '';
+    const k0 = String(r).replace(/-/g, '_');
+    for (const k of ['r_' + r, 'end_' + k0, 'mr_' + r]) if (t(k) !== k) return t(k);
+    return '';
   }
   async function loadTimeline(id) {
     try {
       const evs = await send('contact_history', { contact: id });
-      S.tlHist.set(id, (evs || []).map((e) => ({ at: e.at, type: e.state, detail: [e.queue ? queueName(e.queue) : '', e.agent].filter(Boolean).join(' · ') })));
+      S.tlHist.set(id, (evs || []).map((e) => ({ at: e.at, type: e.state, parts: [e.queue ? { q: e.queue } : '', e.agent] })));
     } catch (e) { /* the live part still shows */ }
   }
   function renderTimeline(p, c) {
@@ -282,7 +298,8 @@
       const li = el('li', 'tl tl-' + x.type.replace(/[^a-z0-9_-]/gi, ''));
       li.appendChild(el('time', 'muted', new Date(x.at).toLocaleTimeString(lang === 'ko' ? 'ko-KR' : 'en-GB')));
       li.appendChild(el('b', '', ' ' + tlLabel(x.type)));
-      if (x.detail) li.appendChild(el('span', 'muted', ' · ' + x.detail));
+      const detail = (x.parts || []).map((p) => (!p || typeof p === 'string' ? p : p.q ? queueName(p.q) : tlReason(p.r))).filter(Boolean).join(' · ');
+      if (detail) li.appendChild(el('span', 'muted', ' · ' + detail));
       return li;
     }));
   }
@@ -309,7 +326,8 @@
         break;
       case 'contact_state':
         // held and muted are left out when cleared (resume, unmute).
-        if (d.agent === S.me.user) S.contacts.set(d.id, Object.assign(S.contacts.get(d.id) || {}, { held: 0, muted: 0 }, d));
+        // So are a consult, an interpreter and a monitoring once over.
+        if (d.agent === S.me.user) S.contacts.set(d.id, Object.assign(S.contacts.get(d.id) || {}, { held: 0, muted: 0, consult: null, interpreter: '', monitor: null }, d));
         else { if (S.contacts.has(d.id)) S.gone.set(d.id, S.contacts.get(d.id)); S.contacts.delete(d.id); } // transferred away
         break;
       case 'consult':
@@ -846,7 +864,7 @@
     } else if (k) {
       p.querySelector('.ccomplete').hidden = false;
       p.querySelector('.ccancel').hidden = false;
-      const who = k.agent || k.number || k.queue || '';
+      const who = k.agent || k.number || (k.queue ? queueName(k.queue) : '');
       p.querySelector('.consultstate').textContent = t(k.step === 'conference' ? 'consult_conf' : k.step === 'consult_answered' ? 'consult_talking' : 'consult_ringing') + ' · ' + who;
       p.querySelector('.ccomplete').disabled = k.step === 'consult';
       p.querySelector('.cconf').hidden = k.step === 'conference';

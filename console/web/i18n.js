@@ -2,7 +2,7 @@
 // UI strings, Korean and English.
 window.I18N = {
   ko: {
-    timeline: '상담 진행 기록', tl_offer: '상담 요청', tl_connected: '연결됨', tl_hold: '보류', tl_resume: '재개', tl_mute: '음소거', tl_unmute: '음소거 해제', tl_transfer: '이관', tl_transferred: '이관함', tl_queue_move: '대기열 이동', tl_contact_closed: '종료', tl_offer_withdrawn: '요청 취소', tl_ended: '종료', tl_consult: '협의 통화', tl_consult_failed: '협의 연결 실패', tl_consult_complete: '협의 후 이관', tl_consult_cancel: '협의 취소', tl_conference: '3자 통화',
+    timeline: '상담 진행 기록', tl_offer: '상담 요청', tl_connected: '연결됨', tl_hold: '보류', tl_resume: '재개', tl_mute: '음소거', tl_unmute: '음소거 해제', tl_transfer: '이관', tl_transferred: '이관함', tl_queue_move: '대기열 이동', tl_contact_closed: '종료', tl_offer_withdrawn: '요청 취소', tl_ended: '종료', tl_consult: '협의 통화', tl_consult_failed: '협의 연결 실패', tl_consult_complete: '협의 후 이관', tl_consult_cancel: '협의 취소', tl_conference: '3자 통화', tl_consult_answered: '협의 상대 연결', tl_consult_cancelled: '협의 취소', tl_consult_completed: '협의 후 이관', tl_conference_left: '협의 상대 3자 통화 나감', tl_callback_booked: '콜백 예약', tl_wrap_up: '후처리', tl_other: '기타 기록',
     whyrouted: '배정 이유', w_skill_match: '{skill} 숙련도 {level}', w_longest_idle: '대기 상담사 {of}명 중 가장 오래 대기 ({secs})',
     w_most_skilled: '대기 상담사 {of}명 중 숙련도 점수 최고 ({value}점)', w_least_occupied: '대기 상담사 {of}명 중 진행 상담 가장 적음 ({value}건)',
     w_round_robin: '대기 상담사 {of}명 순환 배정', w_overflow: '{queue} 대기열로 넘어온 상담 (오버플로·상향)', w_guarded_overflow: '{queue} 대기열로 조건부 넘어옴 (서비스 수준 목표 충족 중)',
@@ -56,7 +56,7 @@ window.I18N = {
     cs_waiting: '대기', cs_offered: '연결 중', cs_talking: '상담 중', cs_callback: '콜백 예약', citizenside: '고객', agentside: '상담사', systemside: '시스템'
   },
   en: {
-    timeline: 'Contact timeline', tl_offer: 'Offered', tl_connected: 'Connected', tl_hold: 'Hold', tl_resume: 'Resumed', tl_mute: 'Muted', tl_unmute: 'Unmuted', tl_transfer: 'Transfer', tl_transferred: 'Transferred', tl_queue_move: 'Moved to queue', tl_contact_closed: 'Ended', tl_offer_withdrawn: 'Offer withdrawn', tl_ended: 'Ended', tl_consult: 'Consult call', tl_consult_failed: 'Consult failed', tl_consult_complete: 'Transferred after consult', tl_consult_cancel: 'Consult cancelled', tl_conference: 'Three-way call',
+    timeline: 'Contact timeline', tl_offer: 'Offered', tl_connected: 'Connected', tl_hold: 'Hold', tl_resume: 'Resumed', tl_mute: 'Muted', tl_unmute: 'Unmuted', tl_transfer: 'Transfer', tl_transferred: 'Transferred', tl_queue_move: 'Moved to queue', tl_contact_closed: 'Ended', tl_offer_withdrawn: 'Offer withdrawn', tl_ended: 'Ended', tl_consult: 'Consult call', tl_consult_failed: 'Consult failed', tl_consult_complete: 'Transferred after consult', tl_consult_cancel: 'Consult cancelled', tl_conference: 'Three-way call', tl_consult_answered: 'Consult answered', tl_consult_cancelled: 'Consult cancelled', tl_consult_completed: 'Transferred after consult', tl_conference_left: 'Consulted party left the three-way call', tl_callback_booked: 'Callback booked', tl_wrap_up: 'Wrap-up', tl_other: 'Other event',
     whyrouted: 'Why you got it', w_skill_match: '{skill} skill level {level}', w_longest_idle: 'longest idle of {of} ready agents ({secs})',
     w_most_skilled: 'most skilled of {of} ready agents (score {value})', w_least_occupied: 'least occupied of {of} ready agents ({value} active)',
     w_round_robin: 'next in rotation of {of} ready agents', w_overflow: 'came over from {queue} (overflow/escalation)', w_guarded_overflow: 'guarded overflow to {queue} (it meets its service level)',
