@@ -72,7 +72,9 @@ func TestAgentViewTimelineLabels(t *testing.T) {
 	}
 	r.poll(a, "voice offer", `document.querySelectorAll('#offer .offercard').length === 1`)
 	r.run(a, "accept", chromedp.Click(chromedp.CSS("#offer .offercard .accept")), chromedp.WaitVisible(chromedp.CSS("#pane .callctl")))
-	step := func(what, sel string) { r.run(a, what, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel))) }
+	step := func(what, sel string) {
+		r.run(a, what, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+	}
 	update := func(s router.ConsultStep, reason string) {
 		t.Helper()
 		if _, err := r.hub.Do(context.Background(), router.ConsultUpdated{Contact: id, Step: s, Reason: reason}); err != nil {
