@@ -496,19 +496,30 @@ func compareOnecall(ctx context.Context, dir string, o compareOpts) (compareResu
 	if err := srv.Start(); err != nil {
 		return compareResult{}, err
 	}
+	exited := make(chan struct{})
+	go func() { _ = srv.Wait(); close(exited) }()
 	defer func() {
 		_ = srv.Process.Signal(os.Interrupt) // our own child, by pid
-		done := make(chan struct{})
-		go func() { _ = srv.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(15 * time.Second):
 			_ = srv.Process.Kill()
-			<-done
+			<-exited
 		}
 	}()
 	base := "http://" + httpAddr
-	if err := waitFor(ctx, 3*time.Minute, func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 }); err != nil {
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	if err := waitFor(wctx, 3*time.Minute, func() bool {
+		select {
+		case <-exited: // e.g. a binary older than the configs
+			wcancel()
+			return false
+		default:
+		}
+		code, _ := httpGet(base + "/readyz")
+		return code == 200
+	}); err != nil {
 		return compareResult{}, fmt.Errorf("onecall not ready: %v\n%s", err, tailFile(logf.Name()))
 	}
 	if err := registerAgents(sipAddr, echoPort, agents); err != nil {
