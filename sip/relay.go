@@ -49,11 +49,13 @@ type relayQueue struct {
 const relayDepth = 5
 
 // relayEarly: a frame due within this much is sent at once. relayMaxWait:
-// no frame waits longer (the delay the relay may add to a jittery far end).
-// relayTrimWindow frames (0.5 s) between two halvings of an unused cushion.
+// no frame waits longer (the delay the relay may add to a jittery far end);
+// with the ±5 ms the send interval may vary, a cushion this deep keeps the
+// interval within 20 ± 5 ms for a far end up to 11 ms late. relayTrimWindow
+// frames (0.5 s) between two halvings of an unused cushion.
 const (
 	relayEarly      = int64(2 * time.Millisecond)
-	relayMaxWait    = int64(10 * time.Millisecond)
+	relayMaxWait    = int64(6 * time.Millisecond)
 	relayTrimWindow = 25
 )
 
