@@ -104,7 +104,7 @@ func runCompare(o compareOpts) error {
 		results = append(results, r)
 	}
 	fmt.Println()
-	fmt.Println("| system | load avg start / end | calls ok / failed | relay CPU | CPU per call-second | p99 send interval (p50) | within 20±5 ms | round trip p50 / p99 (direct p50 / p99) | added one-way delay p50 / p99 |")
+	fmt.Println("| system | load avg start / end | calls ok / failed | relay CPU | CPU per call-second | p99 send interval (p50; direct p99) | within 20±5 ms | round trip p50 / p99 (direct p50 / p99) | added one-way delay p50 / p99 |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
 		fmt.Println(compareRow(r))
@@ -135,16 +135,16 @@ func compareRow(r compareResult) string {
 	defer r.iv.mu.Unlock()
 	r.direct.mu.Lock()
 	defer r.direct.mu.Unlock()
-	iv, rtt, drtt := sorted(r.iv.loaded), sorted(r.iv.rtt), sorted(r.direct.rtt)
+	iv, div, rtt, drtt := sorted(r.iv.loaded), sorted(r.direct.loaded), sorted(r.iv.rtt), sorted(r.direct.rtt)
 	add := func(p float64) string {
 		if len(rtt) == 0 || len(drtt) == 0 {
 			return "?"
 		}
 		return ms((pct(rtt, p) - pct(drtt, p)) / 2)
 	}
-	return fmt.Sprintf("| %s | %s / %s | %s / %s | %.2f s (%s) | **%.2f ms** | **%s** (%s) ms | %.1f %% | %s / %s (%s / %s) ms | %s / **%s** ms |",
+	return fmt.Sprintf("| %s | %s / %s | %s / %s | %.2f s (%s) | **%.2f ms** | **%s** (%s; direct %s) ms | %.1f %% | %s / %s (%s / %s) ms | %s / **%s** ms |",
 		r.name, r.loadStart, r.load1, r.ok, r.failed, r.cpu.Seconds(), r.cpuParts, 1000*r.cpu.Seconds()/r.callSecs,
-		ms(pct(iv, 0.99)), ms(pct(iv, 0.5)), within(iv),
+		ms(pct(iv, 0.99)), ms(pct(iv, 0.5)), ms(pct(div, 0.99)), within(iv),
 		ms(pct(rtt, 0.5)), ms(pct(rtt, 0.99)), ms(pct(drtt, 0.5)), ms(pct(drtt, 0.99)), add(0.5), add(0.99))
 }
 
