@@ -174,7 +174,7 @@ func sendPipeline(conn *sqlx.Conn, b *pgx.Batch) error {
 		br := c.Conn().SendBatch(context.Background(), b)
 		for range b.Len() {
 			if _, err := br.Exec(); err != nil {
-				br.Close()
+				_ = br.Close() // the statement's error is the one to report
 				return err
 			}
 		}

@@ -80,7 +80,7 @@ func SchemaVersion() int {
 
 // migrate brings the database to the newest known version, one
 // transaction per migration, and refuses a newer database.
-func migrate(ctx context.Context, w *sqlx.DB, d dialect, now time.Time) error {
+func migrate(ctx context.Context, w *sqlx.DB, d dialect, now time.Time) (err error) {
 	ms, err := migrations(d)
 	if err != nil {
 		return err
@@ -90,7 +90,13 @@ func migrate(ctx context.Context, w *sqlx.DB, d dialect, now time.Time) error {
 		if _, err := w.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
 			return fmt.Errorf("store: lock schema: %w", err)
 		}
-		defer w.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
+		defer func() {
+			// The writer keeps this session: a lock left held would stop
+			// every other node's start, so a failed unlock fails Open.
+			if _, uerr := w.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLock)); uerr != nil && err == nil {
+				err = fmt.Errorf("store: unlock schema: %w", uerr)
+			}
+		}()
 	}
 	var n int
 	exists := `SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'`

@@ -40,8 +40,9 @@ type Server struct {
 	dir  string // temporary directory: data/, sock/, log
 	port int
 	cmd  *exec.Cmd
-	exit chan error
-	n    atomic.Int64 // databases created
+	exit chan struct{} // closed when the server process has exited
+	werr error         // its exit status, read after exit is closed
+	n    atomic.Int64  // databases created
 
 	adminOnce sync.Once
 	admin     *sql.DB
@@ -124,6 +125,17 @@ func Start(opts ...Option) (*Server, error) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, err
 	}
+	if cred != nil {
+		for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
+			if fi, err := os.Stat(p); err != nil || fi.Mode().Perm()&0o001 == 0 {
+				return nil, fmt.Errorf("pgtest: %s is not searchable by the user nobody, which runs PostgreSQL under root; "+
+					"set TMPDIR to a directory it can reach (e.g. /tmp)", p)
+			}
+			if p == filepath.Dir(p) {
+				break
+			}
+		}
+	}
 	for _, sub := range []string{"data", "sock"} {
 		p := filepath.Join(dir, sub)
 		if err := os.Mkdir(p, 0o700); err != nil {
@@ -184,21 +196,24 @@ func (s *Server) start(bin string, cred *syscall.Credential, port int, o options
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("pgtest: start postgres: %w", err)
 	}
-	exit := make(chan error, 1)
-	go func() { exit <- cmd.Wait() }()
+	exit := make(chan struct{})
 	s.port, s.cmd, s.exit = port, cmd, exit
+	go func() {
+		s.werr = cmd.Wait()
+		close(exit)
+	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
-		case err := <-exit:
+		case <-exit:
 			b, _ := os.ReadFile(logPath)
-			return fmt.Errorf("pgtest: postgres exited: %v\n%s", err, b)
+			return fmt.Errorf("pgtest: postgres exited: %v\n%s", s.werr, b)
 		default:
 		}
 		if err := s.ping(); err == nil {
 			return nil
 		} else if time.Now().After(deadline) {
-			s.Stop()
+			_ = s.Stop()
 			return fmt.Errorf("pgtest: postgres not ready after 30s: %w", err)
 		}
 		<-time.After(20 * time.Millisecond)
@@ -231,11 +246,12 @@ func (s *Server) Stop() error {
 		s.admin.Close()
 	}
 	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Signal(syscall.SIGINT)
+		// SIGINT: fast shutdown (sessions are ended, no checkpoint wait).
+		_ = s.cmd.Process.Signal(syscall.SIGINT)
 		select {
-		case <-s.exit:
+		case <-s.exit: // an exit status after a signal is expected
 		case <-time.After(10 * time.Second):
-			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 			<-s.exit
 		}
 	}
@@ -265,7 +281,9 @@ func (s *Server) Database(t testing.TB) string {
 		t.Fatalf("pgtest: create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		admin.Exec(`DROP DATABASE IF EXISTS "` + name + `" WITH (FORCE)`)
+		if _, err := admin.Exec(`DROP DATABASE IF EXISTS "` + name + `" WITH (FORCE)`); err != nil {
+			t.Logf("pgtest: drop database %s: %v", name, err)
+		}
 	})
 	return s.DSN(name)
 }
