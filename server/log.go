@@ -38,7 +38,69 @@ type Entry struct {
 // ErrEntry wraps every entry decoding failure.
 var ErrEntry = errors.New("server: bad log entry")
 
-const entryVersion = 1
+const (
+	entryVersion = 1
+	batchVersion = 2
+)
+
+// AppendBatch appends the encoding of several entries that travel as one
+// log entry (the leader batches what queued up while its previous append
+// was on its way): a version byte, the count and each entry's length and
+// AppendEntry encoding, all uvarints.
+func AppendBatch(dst []byte, es []Entry) ([]byte, error) {
+	if len(es) == 1 {
+		return AppendEntry(dst, es[0])
+	}
+	dst = append(dst, batchVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(es)))
+	var one []byte
+	for _, e := range es {
+		var err error
+		if one, err = AppendEntry(one[:0], e); err != nil {
+			return dst, err
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(one)))
+		dst = append(dst, one...)
+	}
+	return dst, nil
+}
+
+// DecodeBatch decodes a log entry written by AppendBatch or AppendEntry.
+func DecodeBatch(b []byte) ([]Entry, error) {
+	if len(b) > 0 && b[0] == entryVersion {
+		e, err := DecodeEntry(b)
+		if err != nil {
+			return nil, err
+		}
+		return []Entry{e}, nil
+	}
+	if len(b) == 0 || b[0] != batchVersion {
+		return nil, fmt.Errorf("%w: unknown version", ErrEntry)
+	}
+	b = b[1:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n == 0 || n > uint64(len(b)) {
+		return nil, fmt.Errorf("%w: bad batch count", ErrEntry)
+	}
+	b = b[k:]
+	out := make([]Entry, 0, n)
+	for range n {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return nil, fmt.Errorf("%w: bad batch length", ErrEntry)
+		}
+		e, err := DecodeEntry(b[k : k+int(l)])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+		b = b[k+int(l):]
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: trailing bytes after the batch", ErrEntry)
+	}
+	return out, nil
+}
 
 // AppendEntry appends e's encoding to dst: a version byte, the time in unix
 // nanoseconds (8 bytes), the origin (2 bytes), the request number (uvarint)

@@ -170,8 +170,8 @@ type Replica struct {
 	next    uint64 // next sequence to apply
 	applied atomic.Uint64
 	state   leadState
-	from    uint64 // re-issue from this sequence at takeover
-	barrier uint64 // request number of the takeover barrier
+	from    uint64        // re-issue from this sequence at takeover
+	barrier atomic.Uint64 // request number of the takeover barrier
 	kept    []keptBatch
 	keptAt  int // ring position
 }
@@ -438,8 +438,8 @@ func (r *Replica) setLead(c leadReq) {
 	}
 	r.state = takingOver
 	r.from = c.from
-	r.barrier = r.reqSeq.Add(1)
-	if err := r.enqueue(outReq{ev: router.Tick{}, req: r.barrier}); err != nil {
+	r.barrier.Store(r.reqSeq.Add(1))
+	if err := r.enqueue(outReq{ev: router.Tick{}, req: r.barrier.Load()}); err != nil {
 		r.log.Error("routing takeover: cannot append the barrier", "err", err)
 		r.state = following
 		r.leading.Store(false)
@@ -449,39 +449,93 @@ func (r *Replica) setLead(c leadReq) {
 // appendLoop stamps and appends the outbox's events in order.
 func (r *Replica) appendLoop(ctx context.Context) {
 	var buf []byte
+	var batch []outReq
+	var entries []Entry
 	for {
-		var o outReq
+		batch = batch[:0]
 		select {
 		case <-ctx.Done():
 			return
-		case o = <-r.outbox:
+		case o := <-r.outbox:
+			batch = append(batch, o)
 		}
-		_, isTick := o.ev.(router.Tick)
-		fail := func(err error) {
-			if isTick && o.req == 0 {
-				r.tickOut.Store(false)
+		// What queued up while the last append was on its way goes in one
+		// log entry.
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case o := <-r.outbox:
+				batch = append(batch, o)
+			default:
+				break more
 			}
-			if o.req != 0 {
-				r.answer(o.req, result{err: err})
+		}
+		fail := func(err error) {
+			for _, o := range batch {
+				if _, isTick := o.ev.(router.Tick); isTick && o.req == 0 {
+					r.tickOut.Store(false)
+				}
+				if o.req != 0 {
+					r.answer(o.req, result{err: err})
+				}
 			}
 		}
 		if !r.leading.Load() {
 			fail(ErrNotLeader)
 			continue
 		}
+		now := r.now()
+		entries = entries[:0]
+		barrier := false
+		for _, o := range batch {
+			entries = append(entries, Entry{At: now, Origin: r.node, Req: o.req, Event: o.ev})
+			barrier = barrier || (o.req != 0 && o.req == r.barrier.Load())
+		}
 		var err error
-		buf, err = AppendEntry(buf[:0], Entry{At: r.now(), Origin: r.node, Req: o.req, Event: o.ev})
-		if err != nil {
+		if buf, err = AppendBatch(buf[:0], entries); err != nil {
 			fail(err)
 			continue
 		}
 		// The log may keep data: give it its own copy.
-		if _, err := r.rlog.Append(ctx, append([]byte(nil), buf...)); err != nil {
-			r.log.Warn("routing log append failed", "event", eventName(o.ev), "err", err)
+		if err := r.appendRetry(ctx, append([]byte(nil), buf...), barrier); err != nil {
+			r.log.Warn("routing log append failed", "events", len(batch), "err", err)
 			fail(err)
 		}
 	}
 }
+
+// maxBatch bounds the events in one log entry.
+const maxBatch = 256
+
+// appendRetry appends data, trying again while the replica leads: a new
+// leader may still be reading its predecessor's last entries (the log
+// refuses appends until it has), or the log may be electing its own
+// leader. The takeover barrier is tried until leadership ends, anything
+// else appendTries times.
+func (r *Replica) appendRetry(ctx context.Context, data []byte, barrier bool) error {
+	wait := 5 * time.Millisecond
+	for try := 1; ; try++ {
+		_, err := r.rlog.Append(ctx, data)
+		if err == nil {
+			return nil
+		}
+		if !r.leading.Load() {
+			return ErrNotLeader
+		}
+		if !barrier && try >= appendTries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// appendTries bounds the attempts to append one event.
+const appendTries = 8
 
 func (r *Replica) apply(le logEntry) {
 	if le.seq < r.next {
@@ -489,37 +543,57 @@ func (r *Replica) apply(le logEntry) {
 	}
 	r.next = le.seq + 1
 	r.applied.Store(le.seq)
-	e, err := DecodeEntry(le.data)
+	es, err := DecodeBatch(le.data)
 	if err != nil {
 		// Every replica skips the same bad entry.
 		r.log.Error("routing log entry skipped", "seq", le.seq, "err", err)
 		return
 	}
-	cmds, aerr := r.engine.Apply(e.Event, e.At)
-	if r.trace != nil {
-		r.trace(le.seq, e, cmds, aerr)
+	// The commands of all the entry's events, in order, are the entry's:
+	// cmds[i] has CommandID{seq, i}.
+	var all []router.Command
+	type reply struct {
+		req uint64
+		res result
 	}
-	r.keep(le.seq, cmds)
-	if r.state == leading && len(cmds) > 0 {
-		for _, s := range r.sinks {
-			s.DeliverEntry(le.seq, cmds)
+	var replies []reply
+	reissue := false
+	for _, e := range es {
+		cmds, aerr := r.engine.Apply(e.Event, e.At)
+		if r.trace != nil {
+			r.trace(le.seq, e, cmds, aerr)
+		}
+		if len(es) == 1 {
+			all = cmds
+		} else {
+			all = append(all, cmds...)
+		}
+		if e.Origin != r.node {
+			continue
+		}
+		if _, ok := e.Event.(router.Tick); ok && e.Req == 0 {
+			r.tickOut.Store(false)
+		}
+		switch {
+		case e.Req == 0:
+		case r.state == takingOver && e.Req == r.barrier.Load():
+			reissue = true
+		default:
+			replies = append(replies, reply{e.Req, result{cmds: cmds, err: aerr}})
 		}
 	}
-	if e.Origin != r.node {
-		return
-	}
-	if _, ok := e.Event.(router.Tick); ok && e.Req == 0 {
-		r.tickOut.Store(false)
-	}
-	if e.Req == 0 {
-		return
-	}
-	if r.state == takingOver && e.Req == r.barrier {
-		r.reissue()
+	r.keep(le.seq, all)
+	if reissue {
+		r.reissue() // the kept commands include this entry's
 		r.state = leading
-		return
+	} else if r.state == leading && len(all) > 0 {
+		for _, s := range r.sinks {
+			s.DeliverEntry(le.seq, all)
+		}
 	}
-	r.answer(e.Req, result{cmds: cmds, err: aerr})
+	for _, x := range replies {
+		r.answer(x.req, x.res)
+	}
 }
 
 // keep remembers the commands of the last r.retain entries.

@@ -68,8 +68,13 @@ func startReplicaOn(t *testing.T, engine *router.Engine, log Log, node uint16, o
 	tr := &traced{done: make(chan error, 1)}
 	opts = append(opts, WithTrace(func(seq uint64, _ Entry, cmds []router.Command, _ error) {
 		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		// The events of one log entry share its commands' ids.
+		if n := len(tr.batches); n > 0 && tr.batches[n-1].seq == seq {
+			tr.batches[n-1].cmds = append(slices.Clone(tr.batches[n-1].cmds), cmds...)
+			return
+		}
 		tr.batches = append(tr.batches, keptBatch{seq, cmds})
-		tr.mu.Unlock()
 	}))
 	tr.Replica = NewReplica(engine, log, node, opts...)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -502,6 +507,25 @@ func TestEntryRoundTrip(t *testing.T) {
 	for _, bad := range [][]byte{nil, b[:5], append([]byte{9}, b[1:]...), append(b[:11:11], 0xff), b[:len(b)-1]} {
 		if _, err := DecodeEntry(bad); !errors.Is(err, ErrEntry) {
 			t.Errorf("DecodeEntry(%q): %v, want ErrEntry", bad, err)
+		}
+		if _, err := DecodeBatch(bad); !errors.Is(err, ErrEntry) {
+			t.Errorf("DecodeBatch(%q): %v, want ErrEntry", bad, err)
+		}
+	}
+	es := []Entry{e, {At: at.Add(time.Second), Origin: 1, Event: router.Tick{}}}
+	bb, err := AppendBatch(nil, es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DecodeBatch(bb); err != nil || !reflect.DeepEqual(got, es) {
+		t.Fatalf("batch round trip: %+v %v", got, err)
+	}
+	if got, err := DecodeBatch(b); err != nil || !reflect.DeepEqual(got, es[:1]) {
+		t.Fatalf("a single entry as a batch: %+v %v", got, err)
+	}
+	for _, bad := range [][]byte{{2}, {2, 0}, {2, 5, 1}, bb[:len(bb)-1], append(slices.Clone(bb), 0)} {
+		if _, err := DecodeBatch(bad); !errors.Is(err, ErrEntry) {
+			t.Errorf("DecodeBatch(%q): %v, want ErrEntry", bad, err)
 		}
 	}
 }
