@@ -33,7 +33,7 @@ func (s *syncBuf) String() string {
 // testCluster is n nodes on loopback, each with its own data dir and a
 // route port chosen up front so every node can list all its peers.
 type testCluster struct {
-	t      *testing.T
+	t      testing.TB
 	secret string
 	dirs   []string
 	ports  []int // route ports, then client ports
@@ -42,7 +42,7 @@ type testCluster struct {
 	nodes  []*Node
 }
 
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ls []net.Listener
 	var ports []int
@@ -60,7 +60,7 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-func newTestCluster(t *testing.T, n int) *testCluster {
+func newTestCluster(t testing.TB, n int) *testCluster {
 	t.Helper()
 	tc := &testCluster{t: t, secret: "s3cret-" + t.Name(), ports: freePorts(t, 2*n)}
 	for range n {

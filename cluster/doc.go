@@ -26,5 +26,7 @@
 // end even if that goroutine is late. Only the leader may append: Append
 // carries the expected last sequence, so a deposed leader's append fails
 // once anyone else has appended. Read calls its function from one goroutine,
-// in sequence order; the function must not block for long.
+// in sequence order; the function must not block for long. The embedded
+// servers' Raft timers are process-wide (raft_timers.go): Start sets them
+// once, before the first server of the process starts.
 package cluster

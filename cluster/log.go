@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
+	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 )
 
 // Log is the append-only replicated event log: the JetStream stream
@@ -53,6 +57,50 @@ func (l *Log) Append(ctx context.Context, data []byte) (uint64, error) {
 	return seq, err
 }
 
+// AppendBatch appends entries atomically (a JetStream atomic batch, up to
+// 1,000 entries): all land contiguous right after the tail, or none does
+// (ErrBehind when the stream holds entries past the tail). It returns the
+// sequence of the last entry.
+func (l *Log) AppendBatch(ctx context.Context, entries [][]byte) (uint64, error) {
+	if len(entries) == 0 {
+		return l.Tail(), nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	nc := l.js.Conn()
+	id := nuid.Next()
+	for i, data := range entries {
+		m := &nats.Msg{Subject: EventSubject, Header: nats.Header{}, Data: data}
+		m.Header.Set("Nats-Batch-Id", id)
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		if i == 0 {
+			m.Header.Set(jetstream.ExpectedLastSeqHeader, strconv.FormatUint(l.tail, 10))
+		}
+		if i < len(entries)-1 {
+			if err := nc.PublishMsg(m); err != nil {
+				return 0, fmt.Errorf("cluster: append: %w", err)
+			}
+			continue
+		}
+		m.Header.Set("Nats-Batch-Commit", "1")
+		ack, err := l.js.PublishMsg(ctx, m)
+		if err != nil {
+			return 0, appendErr(l.tail, err)
+		}
+		l.tail = ack.Sequence
+	}
+	return l.tail, nil
+}
+
+func appendErr(expect uint64, err error) error {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		return fmt.Errorf("%w: expected %d: %v", ErrBehind, expect, err)
+	}
+	return fmt.Errorf("cluster: append: %w", err)
+}
+
 // AppendAfter adds data only if the stream's last sequence is expect.
 func (l *Log) AppendAfter(ctx context.Context, expect uint64, data []byte) (uint64, error) {
 	seq, err := l.appendAfter(ctx, expect, data)
@@ -65,12 +113,7 @@ func (l *Log) AppendAfter(ctx context.Context, expect uint64, data []byte) (uint
 func (l *Log) appendAfter(ctx context.Context, expect uint64, data []byte) (uint64, error) {
 	ack, err := l.js.Publish(ctx, EventSubject, data, jetstream.WithExpectLastSequence(expect))
 	if err != nil {
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-			return 0, fmt.Errorf("%w: expected %d: %v", ErrBehind, expect, err)
-		}
-		return 0, fmt.Errorf("cluster: append: %w", err)
+		return 0, appendErr(expect, err)
 	}
 	return ack.Sequence, nil
 }
@@ -97,11 +140,41 @@ func (l *Log) Read(ctx context.Context, from uint64, fn func(seq uint64, data []
 	if from == 0 {
 		from = 1
 	}
-	cons, err := l.js.OrderedConsumer(ctx, EventStream, jetstream.OrderedConsumerConfig{
+	next := from
+	for {
+		err := l.readFrom(ctx, &next, fn)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var fnErr fnError
+		if errors.As(err, &fnErr) {
+			return fnErr.err
+		}
+		if errors.Is(err, ErrGap) {
+			return err
+		}
+		// The consumer could not be created or was lost (no meta or
+		// stream leader during a failover): start again where we were.
+		if !sleep(ctx, 100*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+}
+
+// fnError marks an error returned by Read's function.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+// readFrom runs one ordered consumer from *next, advancing *next.
+func (l *Log) readFrom(ctx context.Context, next *uint64, fn func(seq uint64, data []byte) error) error {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	cons, err := l.js.OrderedConsumer(cctx, EventStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{EventSubject},
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    from,
+		OptStartSeq:    *next,
 	})
+	cancel()
 	if err != nil {
 		return fmt.Errorf("cluster: read: %w", err)
 	}
@@ -112,13 +185,9 @@ func (l *Log) Read(ctx context.Context, from uint64, fn func(seq uint64, data []
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	defer it.Stop()
-	next := from
 	for {
 		msg, err := it.Next()
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
 			return fmt.Errorf("cluster: read: %w", err)
 		}
 		md, err := msg.Metadata()
@@ -126,17 +195,17 @@ func (l *Log) Read(ctx context.Context, from uint64, fn func(seq uint64, data []
 			return fmt.Errorf("cluster: read: %w", err)
 		}
 		seq := md.Sequence.Stream
-		if seq < next {
+		if seq < *next {
 			continue
 		}
-		if seq > next {
-			return fmt.Errorf("%w: want %d, stream starts at %d", ErrGap, next, seq)
+		if seq > *next {
+			return fmt.Errorf("%w: want %d, stream starts at %d", ErrGap, *next, seq)
 		}
 		if err := fn(seq, msg.Data()); err != nil {
-			return err
+			return fnError{err}
 		}
 		l.advance(seq)
-		next = seq + 1
+		*next = seq + 1
 	}
 }
 

@@ -32,7 +32,7 @@ func readN(t *testing.T, nd *Node, from uint64, n int) (seqs []uint64, data []st
 func TestLogAppendReadOrderR3(t *testing.T) {
 	tc := newTestCluster(t, 3)
 	tc.startAll()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
 	lead := tc.node(0).Log()
@@ -75,12 +75,12 @@ func TestLogAppendReadOrderR3(t *testing.T) {
 		t.Fatalf("append after catch-up: %d %v", seq, err)
 	}
 
-	// Snapshots: none yet, then a blob larger than one NATS message
+	// Snapshots: none yet, then a blob of several chunks
 	// saved on one node and loaded on another.
 	if _, _, err := tc.node(1).Snapshots().Load(ctx); !errors.Is(err, ErrNoSnapshot) {
 		t.Fatalf("load before save: %v", err)
 	}
-	blob := bytes.Repeat([]byte("snapshot!"), 300_000)
+	blob := bytes.Repeat([]byte("snapshot!"), 50_000) // 450 KB: four 128 KB chunks
 	if err := tc.node(0).Snapshots().Save(ctx, 100, blob); err != nil {
 		t.Fatal(err)
 	}
@@ -163,4 +163,39 @@ func TestLogSingleNodeR1(t *testing.T) {
 	}
 	el := nd.Campaign(nil)
 	waitFor(t, 5*time.Second, "single node to lead", el.IsLeader)
+}
+
+func TestLogAppendBatch(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nd, err := Start(ctx, Config{NodeID: "solo", DataDir: t.TempDir(), Secret: "x", SchemaVersion: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nd.Close()
+	var batch [][]byte
+	for i := 1; i <= 50; i++ {
+		batch = append(batch, fmt.Appendf(nil, "ev-%d", i))
+	}
+	last, err := nd.Log().AppendBatch(ctx, batch)
+	if err != nil || last != 50 {
+		t.Fatalf("batch: last %d, %v", last, err)
+	}
+	_, data := readN(t, nd, 1, 50)
+	for i, d := range data {
+		if d != fmt.Sprintf("ev-%d", i+1) {
+			t.Fatalf("entry %d: %q", i+1, d)
+		}
+	}
+	// Someone else appends: the next batch fails whole with ErrBehind.
+	if _, err := nd.Log().AppendAfter(ctx, 50, []byte("other")); err != nil {
+		t.Fatal(err)
+	}
+	other := &Log{js: nd.js, tail: 50}
+	if last, err := other.AppendBatch(ctx, batch[:3]); !errors.Is(err, ErrBehind) {
+		t.Fatalf("stale batch: last %d, %v", last, err)
+	}
+	if n, _ := nd.Log().LastSeq(ctx); n != 51 {
+		t.Fatalf("stream has %d entries, want 51", n)
+	}
 }

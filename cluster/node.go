@@ -60,6 +60,7 @@ func Start(ctx context.Context, c Config) (*Node, error) {
 	if cfg.ExternalURL != "" {
 		n.nc, err = nats.Connect(cfg.ExternalURL, nats.Name("onecall-"+cfg.NodeID), nats.MaxReconnects(-1))
 	} else {
+		tuneRaftTimers()
 		n.srv, err = startEmbedded(cfg, n.nl)
 		if err == nil {
 			n.nc, err = nats.Connect("", nats.InProcessServer(n.srv), nats.Name("onecall-"+cfg.NodeID),
@@ -142,6 +143,8 @@ func (n *Node) ensureAssets(ctx context.Context) error {
 		Replicas:  n.cfg.Replicas,
 		Retention: jetstream.LimitsPolicy,
 		Discard:   jetstream.DiscardOld,
+		// AppendBatch publishes atomic batches.
+		AllowAtomicPublish: true,
 	})
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", EventStream, err)
