@@ -203,6 +203,10 @@ func (s *Service) servePhoneConsult(d *diago.DialogServerSession, contact router
 		s.respond(d, code, phoneReason(code))
 		return
 	}
+	// The phone may REFER as soon as it has sent its ACK, before Answer
+	// returns here: such a REFER waits for the leg (phoneLegWait).
+	up := s.phoneLegPending(req.CallID().Value())
+	defer up()
 	med, err := d.Answer(diago.AnswerOptions{})
 	var leg *diagoLeg
 	if err == nil {
@@ -216,7 +220,14 @@ func (s *Service) servePhoneConsult(d *diago.DialogServerSession, contact router
 		hcancel()
 		return
 	}
+	// In-dialog requests (the REFER that completes) are known from now
+	// on, and reach the call after this leg in its mailbox.
+	s.addLeg(leg, serverDialogPeer(d))
+	s.mu.Lock()
+	s.agentLegs[leg.CallID()] = &agentRef{contact: contact, agent: agent}
+	s.mu.Unlock()
 	c.post(ctlMsg{op: opPhoneConsultLeg, phone: p, leg: leg})
+	up()
 	select {
 	case <-d.Context().Done():
 	case <-citizen.Done():
@@ -229,6 +240,41 @@ func (s *Service) servePhoneConsult(d *diago.DialogServerSession, contact router
 			_ = d.Hangup(hctx)
 			hcancel()
 		}
+	}
+}
+
+// phoneLegPending marks a phone's consult dialog as being answered; the
+// returned func (idempotent) ends the wait of its REFERs.
+func (s *Service) phoneLegPending(callID string) func() {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.phoneAnswering[callID] = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.phoneAnswering[callID] == ch {
+				delete(s.phoneAnswering, callID)
+			}
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// phoneLegWait lets a request in a phone's consult dialog wait (at most
+// 2 s) until the dialog's leg is up and known.
+func (s *Service) phoneLegWait(callID string) {
+	s.mu.Lock()
+	ch := s.phoneAnswering[callID]
+	s.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	select {
+	case <-ch:
+	case <-time.After(2 * time.Second):
 	}
 }
 
@@ -277,14 +323,12 @@ func phoneFailCode(reason string) int {
 func (c *call) phoneLegUp(m ctlMsg) {
 	k := c.consult
 	if k == nil || k.phone != m.phone || k.leg == nil {
+		c.s.dropLeg(m.leg)
+		c.untrackAgentLeg(m.leg.CallID())
 		go hangLeg(m.leg)
 		return
 	}
-	k.pleg = m.leg
-	c.s.addLeg(m.leg, serverDialogPeer(m.phone.d))
-	c.s.mu.Lock()
-	c.s.agentLegs[m.leg.CallID()] = &agentRef{contact: c.id, agent: k.by}
-	c.s.mu.Unlock()
+	k.pleg = m.leg // tracked by servePhoneConsult
 	c.rec.Legs++
 	c.legs = append(c.legs, store.CallLeg{Role: "agent-consult", URI: "sip:" + string(k.by), CallID: m.leg.CallID(),
 		Started: time.Now()})

@@ -139,6 +139,7 @@ func (s *Service) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	if h := req.CallID(); h != nil {
 		cid = h.Value()
 	}
+	s.phoneLegWait(cid) // a phone's consult dialog being answered (phone_consult.go)
 	s.mu.Lock()
 	ref := s.agentLegs[cid]
 	s.mu.Unlock()
@@ -196,6 +197,7 @@ func (s *Service) referReplaces(req *sip.Request, tx sip.ServerTransaction, ref 
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request (Replaces)", nil))
 		return
 	}
+	s.phoneLegWait(rp.callID) // the consult dialog it names may be being answered
 	r := &referReq{req: req, tx: tx}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()

@@ -68,6 +68,9 @@ type Service struct {
 	peers     map[string]dialogPeer // by Call-ID: what in-dialog requests must match (guard.go)
 	drops     dropCounters
 	agentLegs map[string]*agentRef // live agent legs by Call-ID, for REFER
+	// phoneAnswering: phones' consult dialogs being answered, by Call-ID
+	// (phone_consult.go).
+	phoneAnswering map[string]chan struct{}
 	// supOn: supervisor -> the call their phone is on or rung for (supervise.go).
 	supOn     map[router.AgentID]router.ContactID
 	started   bool
@@ -120,7 +123,9 @@ func New(hub Hub, opts Options) (*Service, error) {
 		legs:      map[string]Leg{},
 		peers:     map[string]dialogPeer{},
 		agentLegs: map[string]*agentRef{},
-		supOn:     map[router.AgentID]router.ContactID{},
+		// phoneAnswering is filled while a phone's consult is answered.
+		phoneAnswering: map[string]chan struct{}{},
+		supOn:          map[router.AgentID]router.ContactID{},
 		// Two shards per P, staggered: the shards send in parallel and
 		// spread the work over the 20 ms (ptime) period.
 		clock: newMediaClock(2*runtime.GOMAXPROCS(0), 20*time.Millisecond),

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"onecall/internal/testpeers"
 	"onecall/router"
+	"onecall/store"
 )
 
 // The attended transfer from the agent's own phone (sip/phone_consult.go),
@@ -303,4 +305,122 @@ func TestFullStackPhoneConsultCancelled(t *testing.T) {
 		t.Fatalf("agent01's phone: resume: %v", err)
 	}
 	hearsOnly(t, "the citizen resumed by agent01's phone", mark(t, cit), 2*time.Second, toneConsult1, toneAgent2)
+}
+
+// TestFullStackPhoneConsultQueueHangup: agent01's phone calls queue
+// gen-110 (routing picks agent02, whose console shows the consult), then
+// hangs up the citizen dialog while agent02 talks: the transfer completes
+// (as documented: the agent hanging up completes a consult), the phone's
+// consult dialog gets BYE, the citizen and agent02 hear each other.
+func TestFullStackPhoneConsultQueueHangup(t *testing.T) {
+	a := fsStart(t, t.TempDir())
+	p1, d1, p2, cit, c1, c2, id := fsPhoneStart(t, a)
+	phoneHold(t, d1, cit)
+	d2, err := p1.dial("gen-110", 20*time.Second)
+	if err != nil {
+		t.Fatalf("agent01's phone calls queue gen-110: %v", err)
+	}
+	if ev := consultStep(t, c2, id, "consult"); ev.Agent != "agent02" || ev.By != "agent01" {
+		t.Fatalf("routing's consult from the queue: %+v, want agent02 by agent01", ev)
+	}
+	consultStep(t, c1, id, "consult_answered")
+	hearsOnly(t, "agent02 consulted from the queue", mark(t, p2), time.Second, toneConsult1, toneCitizen)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = d1.Hangup(ctx)
+	cancel()
+	if ev := consultStep(t, c1, id, "consult_completed"); !strings.Contains(ev.Reason, "hung up") {
+		t.Fatalf("the completed consult's reason: %q", ev.Reason)
+	}
+	select {
+	case <-d2.Context().Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the phone's consult dialog got no BYE after the transfer by hang-up")
+	}
+	testpeers.WaitFor(t, 5*time.Second, "agent01 in wrap-up, agent02 busy with the contact", func() bool {
+		v1, _ := a.agent(t, "agent01")
+		v2, _ := a.agent(t, "agent02")
+		return v1.State == router.WrapUp && len(v1.Active) == 0 && v2.State == router.Busy && len(v2.Active) == 1
+	})
+	hearsOnly(t, "the citizen after the transfer by hang-up", mark(t, cit), 2*time.Second, toneAgent2, toneConsult1)
+	hearsOnly(t, "agent02 after the transfer by hang-up", mark(t, p2), 2*time.Second, toneCitizen, toneConsult1)
+}
+
+// TestFullStackPhoneConsultOutside: agent01's phone holds a SIPp citizen
+// and calls the outside number 1345 (line 110's transfer_numbers): the
+// carrier (SIPp) is called through the trunk and answers; the phone then
+// REFERs in the consult dialog with Replaces naming the citizen dialog:
+// NOTIFY 200, BYE on both of the phone's dialogs, the citizen and the
+// carrier are bridged (RTP both ways on the outside leg), agent01 goes to
+// wrap-up and the contact closes transferred-out. A number the line does
+// not list is refused 403 first.
+func TestFullStackPhoneConsultOutside(t *testing.T) {
+	carrier := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml",
+		Data:    sipCarrier{Mode: "answer", To: "1345", From: "0261969110", Speak: true, RingFor: 500, WaitBye: 60000},
+		Timeout: 90 * time.Second})
+	a := startAppAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(carrier.Port)), t.TempDir())
+	p1 := startUAPhone(t, a, "agent01", toneConsult1)
+	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
+		return agentState(t, a, "agent01") == router.Ready
+	})
+	c1 := a.fsSignIn(t, "agent01")
+	cit := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01055556666", Echo: true, HoldFor: 16000})
+	d1 := p1.offered(20 * time.Second)
+	var v struct {
+		ID uint64 `json:"id"`
+	}
+	json.Unmarshal(c1.event("connected", nil), &v)
+	id := v.ID
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := d1.Hold(ctx); err != nil {
+		t.Fatalf("agent01's phone: hold: %v", err)
+	}
+	cancel()
+	if _, err := p1.dial("0299990000", 10*time.Second); refusal(err) != 403 {
+		t.Fatalf("a consult from the phone to a number the line does not list: %v, want 403", err)
+	}
+	d2, err := p1.dial("1345", 20*time.Second)
+	if err != nil {
+		t.Fatalf("agent01's phone calls 1345: %v", err)
+	}
+	if ev := consultStep(t, c1, id, "consult_answered"); ev.By != "agent01" {
+		t.Fatalf("consult answered: %+v", ev)
+	}
+	cid, remote, local := serverTags(d1)
+	code, err := referConsult(t, d2, replaces("sip:1345@"+a.sipUDP(), cid, local, remote))
+	if err != nil || code != 200 {
+		t.Fatalf("REFER in the consult dialog with the citizen dialog's Replaces: NOTIFY %d, err %v; want 200", code, err)
+	}
+	for _, d := range []context.Context{d1.Context(), d2.Context()} {
+		select {
+		case <-d.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("a dialog of agent01's phone got no BYE after the transfer")
+		}
+	}
+	testpeers.WaitFor(t, 10*time.Second, "agent01 in wrap-up with no contact", func() bool {
+		ag, _ := a.agent(t, "agent01")
+		return ag.State == router.WrapUp && len(ag.Active) == 0
+	})
+	if err := cit.Wait(t, 40*time.Second); err != nil {
+		t.Fatalf("citizen: %v", err)
+	}
+	if err := carrier.Wait(t, 20*time.Second); err != nil {
+		t.Fatalf("carrier (called number, caller ID, answer, our BYE): %v", err)
+	}
+	rec := a.callRecordTo(t, 10*time.Second, fsHotline)
+	var out *store.CallLeg
+	for i, l := range rec.Legs {
+		if l.Ended.IsZero() {
+			t.Errorf("leg %s %s not ended", l.Role, l.URI)
+		}
+		if l.Role == "outside" {
+			out = &rec.Legs[i]
+		}
+	}
+	if out == nil || out.URI != "tel:1345" || out.RTP.PacketsReceived < 100 || out.RTP.PacketsSent < 100 {
+		t.Fatalf("call record legs %+v; want an outside leg to 1345 with audio both ways", rec.Legs)
+	}
+	if c := fsEndedContact(t, a.Store(), 10*time.Second, id); c.EndReason != router.EndTransferredOut.String() {
+		t.Fatalf("contact ended %q, want %q", c.EndReason, router.EndTransferredOut.String())
+	}
 }

@@ -156,6 +156,15 @@ func replaces(target string, callID, toTag, fromTag string) string {
 	return "<" + target + "?Replaces=" + v + ">"
 }
 
+// serverTags returns the Call-ID, the remote (onecall's) and local tags
+// of a dialog onecall placed to the phone.
+func serverTags(s *diago.DialogServerSession) (callID, remote, local string) {
+	callID = s.InviteRequest.CallID().Value()
+	remote, _ = s.InviteRequest.From().Params.Get("tag")
+	local, _ = s.InviteResponse.To().Params.Get("tag")
+	return
+}
+
 // tagsOf returns the Call-ID, the remote (onecall's) and local tags of a
 // dialog the phone placed.
 func tagsOf(s *diago.DialogClientSession) (callID, remote, local string) {
@@ -169,6 +178,22 @@ func tagsOf(s *diago.DialogClientSession) (callID, remote, local string) {
 // phone) with referTo, and returns the sipfrag status of the final NOTIFY.
 func refer(t *testing.T, d *diago.DialogServerSession, referTo string) (int, error) {
 	t.Helper()
+	return referWith(t, referTo, func(ctx context.Context, uri sip.Uri, h []sip.Header, on func(int)) error {
+		return d.ReferOptions(ctx, uri, diago.ReferServerOptions{Headers: h, OnNotify: on})
+	})
+}
+
+// referConsult sends REFER in the consult dialog (the one the phone
+// placed), as refer does.
+func referConsult(t *testing.T, d *diago.DialogClientSession, referTo string) (int, error) {
+	t.Helper()
+	return referWith(t, referTo, func(ctx context.Context, uri sip.Uri, h []sip.Header, on func(int)) error {
+		return d.ReferOptions(ctx, uri, diago.ReferClientOptions{Headers: h, OnNotify: on})
+	})
+}
+
+func referWith(t *testing.T, referTo string, send func(context.Context, sip.Uri, []sip.Header, func(int)) error) (int, error) {
+	t.Helper()
 	notified := make(chan int, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -176,10 +201,7 @@ func refer(t *testing.T, d *diago.DialogServerSession, referTo string) (int, err
 	if err := sip.ParseUri(strings.Trim(strings.SplitN(referTo, "?", 2)[0], "<>"), &uri); err != nil {
 		t.Fatal(err)
 	}
-	err := d.ReferOptions(ctx, uri, diago.ReferServerOptions{
-		Headers:  []sip.Header{sip.NewHeader("Refer-To", referTo)},
-		OnNotify: func(code int) { notified <- code },
-	})
+	err := send(ctx, uri, []sip.Header{sip.NewHeader("Refer-To", referTo)}, func(code int) { notified <- code })
 	if err != nil {
 		return 0, err
 	}
