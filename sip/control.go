@@ -111,7 +111,9 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		reply(ErrNotTalking)
 		return false
 	}
-	if c.consult != nil && m.op != opConsultEnd && m.op != opHangup && (m.op != opInterpretDrop || c.consult.lang == "") {
+	monitorOp := m.op == opMonitor || m.op == opMonitorAttach || m.op == opMonitorStop
+	if c.consult != nil && m.op != opConsultEnd && m.op != opHangup && (m.op != opInterpretDrop || c.consult.lang == "") &&
+		(!monitorOp || c.threeWayMix() == nil) { // a supervisor may join a conference (supervise_media.go)
 		reply(ErrConsultActive)
 		return false
 	}

@@ -218,6 +218,24 @@ func (m *mixer) hears(listener, talker Leg) bool {
 	return false
 }
 
+// has reports whether l is a party.
+func (m *mixer) has(l Leg) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.find(l) != nil
+}
+
+// legs lists the parties' legs.
+func (m *mixer) legs() []Leg {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Leg, len(m.parties))
+	for i, p := range m.parties {
+		out[i] = p.leg
+	}
+	return out
+}
+
 // size is the number of parties.
 func (m *mixer) size() int {
 	m.mu.Lock()

@@ -248,13 +248,14 @@ func (s *Service) dialSupervisor(ctx context.Context, c *call, by router.AgentID
 }
 
 // monitorCtl runs a supervisor control on the call goroutine. A call in
-// a consult, a conference or with an interpreter takes no supervisor (the
-// legs are in another bridge or mixer).
+// a consult (the citizen held, or an interpreter still ringing) takes no
+// supervisor; a conference or an interpreted three-way call takes one as
+// a fourth party of its mixer (supervise_media.go).
 func (c *call) monitorCtl(m ctlMsg) error {
 	switch m.op {
 	case opMonitor, opMonitorAttach:
-		if c.consult != nil || c.mix != nil || c.interp != nil {
-			return ErrConsultActive // a consult, conference or interpreted three-way call
+		if (c.consult != nil || c.interp != nil) && c.threeWayMix() == nil {
+			return ErrConsultActive // a consult (held citizen) or an interpreter still ringing
 		}
 	default:
 	}
@@ -326,6 +327,9 @@ func (c *call) endMonitor(reason string) {
 		return
 	}
 	c.sup = nil
+	if tm := c.threeWayMix(); tm != nil {
+		tm.leave(sl.leg) // the three talk on in their mixer
+	}
 	c.applyHearing()
 	rx, tx := sl.leg.Counters()
 	if i := sl.legIdx; i < len(c.legs) {

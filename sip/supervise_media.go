@@ -15,9 +15,58 @@ package sip
 // (console mute) is not heard by the citizen. When the
 // supervisor leaves, the mixer closes and the two legs are bridged again.
 
+// During a conference or an interpreted three-way call the supervisor is
+// a fourth party of that call's mixer, with the same modes: in listen
+// nobody hears the supervisor, in whisper only the agent does, in barge
+// all three do; the supervisor hears all three. When the three-way ends
+// (the third party leaves or is dropped), bridge() rebuilds the
+// supervisor's own mixer of citizen and agent; starting a consult or an
+// interpreter ends the supervisor's leg (MonitorEndConsult).
+
+// threeWayMix is the mixer of a conference or an interpreted three-way
+// call, nil when the call has none.
+func (c *call) threeWayMix() *mixer {
+	if c.mix != nil {
+		return c.mix
+	}
+	if c.interp != nil && c.interp.mix != nil {
+		return c.interp.mix
+	}
+	return nil
+}
+
+// threeWayHearing puts the supervisor into the call's three-way mixer in
+// its mode (false when there is none).
+func (c *call) threeWayHearing() bool {
+	tm := c.threeWayMix()
+	if tm == nil || c.sup == nil {
+		return false
+	}
+	sv := c.sup.leg
+	if !tm.has(sv) {
+		if err := tm.join(sv, false); err != nil {
+			c.log.Warn("supervisor three-way mix failed", "err", err)
+			c.endMonitor(MonitorEndMedia)
+			return true
+		}
+	}
+	for _, l := range tm.legs() {
+		if l == sv {
+			continue
+		}
+		on := c.sup.mode == MonitorBarge || (c.sup.mode == MonitorWhisper && l == c.agentLeg)
+		_ = tm.setHears(l, sv, on)
+		_ = tm.setHears(sv, l, true)
+	}
+	return true
+}
+
 // applyHearing sets who hears whom for the call's parties after a change
 // of supervisor, mode or hold.
 func (c *call) applyHearing() {
+	if c.threeWayHearing() {
+		return
+	}
 	if c.sup == nil || c.agentLeg == nil {
 		if c.supMix != nil {
 			c.supMix.close()

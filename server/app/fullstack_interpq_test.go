@@ -386,3 +386,104 @@ func TestFullStackInterpreterQueueWaits(t *testing.T) {
 		}
 	}
 }
+
+// TestFullStackSupervisorThreeWay: a supervisor (baresip, 1500 Hz) follows
+// agent01's interpreted three-way call (citizen, agent01, interp05 from
+// interp-vi) and joins its mixer as a fourth party: in listen nobody
+// hears the supervisor and the supervisor hears all three; in whisper only
+// agent01 does; in barge all three do; nobody ever hears themself.
+// Switching needs no new call. When the interpreter is dropped the
+// supervisor stays on the two-party call (listen: hears both, heard by
+// nobody); the supervisor's leg ends with "unfollow" and the history
+// tells each step.
+func TestFullStackSupervisorThreeWay(t *testing.T) {
+	a := fsStart(t, t.TempDir())
+	f := fsInterpQStart(t, a, false)
+	ps := fsSupervisorPhone(t, a, "super01", toneSup2)
+	sc := a.fsSignIn(t, "super01")
+	C, A, I, id := f.C, f.A, f.I, f.id
+	S := &fsParty{name: "supervisor", p: ps, hz: toneSup2}
+	f.request(t, "three-way before the supervisor", I, f.cI, "interp05")
+
+	follow := func(mode string) {
+		t.Helper()
+		sc.mustCall("follow", map[string]any{"contact": id, "mode": mode})
+		fsMonitorEvent(sc, id, "super01", mode)
+		for _, p := range []*fsParty{C, A, I, S} {
+			p.mark(t, 500*time.Millisecond)
+		}
+	}
+	all := []*fsParty{C, A, I}
+	others := func(p *fsParty, sv bool) []*fsParty {
+		var out []*fsParty
+		for _, q := range all {
+			if q != p {
+				out = append(out, q)
+			}
+		}
+		if sv {
+			out = append(out, S)
+		}
+		return out
+	}
+	check := func(step string, heardBy map[*fsParty]bool) {
+		t.Helper()
+		var checks []func() (bool, string)
+		for _, p := range all {
+			not := []*fsParty{p}
+			if !heardBy[p] {
+				not = append(not, S)
+			}
+			checks = append(checks, func() (bool, string) { return p.hearsOnly(t, 2*time.Second, others(p, heardBy[p]), not) })
+		}
+		checks = append(checks, func() (bool, string) { return S.hearsOnly(t, 2*time.Second, all, []*fsParty{S}) })
+		waitHearing(t, step, 2*time.Second, checks...)
+	}
+
+	S.newCall(500 * time.Millisecond)
+	follow("listen")
+	check("listen in the three-way", map[*fsParty]bool{})
+	follow("whisper")
+	check("whisper in the three-way", map[*fsParty]bool{A: true})
+	follow("barge")
+	check("barge in the three-way", map[*fsParty]bool{C: true, A: true, I: true})
+
+	// Back to listen, then the interpreter is dropped: the supervisor
+	// stays on citizen and agent.
+	follow("listen")
+	check("listen again", map[*fsParty]bool{})
+	f.c1.mustCall("interpret_drop", map[string]any{"contact": id})
+	I.silent(t, "the dropped interpreter's call over")
+	for _, p := range []*fsParty{C, A, S} {
+		p.mark(t, 500*time.Millisecond)
+	}
+	waitHearing(t, "listen after the interpreter left", 2*time.Second,
+		func() (bool, string) { return C.hearsOnly(t, 2*time.Second, []*fsParty{A}, []*fsParty{C, I, S}) },
+		func() (bool, string) { return A.hearsOnly(t, 2*time.Second, []*fsParty{C}, []*fsParty{A, I, S}) },
+		func() (bool, string) { return S.hearsOnly(t, 2*time.Second, []*fsParty{C, A}, []*fsParty{S, I}) })
+
+	sc.mustCall("unfollow", map[string]any{"contact": id})
+	fsMonitorEvent(sc, id, "super01", "")
+	S.silent(t, "the supervisor's call over")
+	f.twoWay(t, "citizen and agent after the supervisor left", I, S)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	var states []string
+	testpeers.WaitFor(t, 10*time.Second, "the supervisor steps in the history", func() bool {
+		evs, err := a.Store().ContactEvents(ctx, id)
+		if err != nil {
+			return false
+		}
+		states = states[:0]
+		for _, e := range evs {
+			if strings.HasPrefix(e.State, "supervisor_") {
+				states = append(states, e.State)
+			}
+		}
+		return len(states) >= 5
+	})
+	if got := strings.Join(states, ","); got != "supervisor_listen,supervisor_whisper,supervisor_barge,supervisor_listen,supervisor_left" {
+		t.Fatalf("supervisor history: %s", got)
+	}
+}
