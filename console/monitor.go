@@ -88,7 +88,7 @@ var monitorText = map[string][2]string{
 	"monitor_elsewhere": {"이미 다른 통화를 모니터링하고 있습니다. 먼저 중지하세요.", "You are already on another call; stop that first."},
 	"monitor_not_on":    {"이 통화를 모니터링하고 있지 않습니다.", "You are not on this call."},
 	"monitor_call_gone": {"통화가 끝났거나 상담사와 연결되어 있지 않습니다.", "The call has ended or is not connected to an agent."},
-	"monitor_consult":   {"상담사가 협의 통화나 통역 3자 통화 중입니다. 끝난 뒤 다시 시도하세요.", "The agent is in a consult, conference or interpreted call; try again when it ends."},
+	"monitor_consult":   {"상담사가 협의 통화 중이거나 통역사를 호출하는 중입니다. 끝난 뒤 다시 시도하세요.", "The agent is in a consult or an interpreter is being called; try again when it ends."},
 	"monitor_busy_try":  {"지금은 할 수 없습니다. 잠시 후 다시 시도하세요.", "This could not be done now; try again shortly."},
 }
 
