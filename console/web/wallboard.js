@@ -67,7 +67,12 @@ window.OnecallWallboard = function (ctx) {
   window.onecallWall = W; // for tests and debugging
 
   // ---- queue names, targets and problem ranking ----
-  const qname = (id) => { const i = W.info.get(id); return (i && (lang() === 'ko' ? i.name_ko : i.name_en)) || id; };
+  // A queue's name: its description, else the console's names (a center
+  // without queue descriptions), the id only as a last resort.
+  const qname = (id) => {
+    const i = W.info.get(id), n = ((S.names || {}).queues || {})[id];
+    return (i && (lang() === 'ko' ? i.name_ko : i.name_en)) || (n && (n[lang()] || n.ko || n.en)) || id;
+  };
   const iname = (i, f) => (i ? (lang() === 'ko' ? i[f + '_ko'] : i[f + '_en']) || i[f] : '') || '';
   function target(id) {
     const i = W.info.get(id);
@@ -291,13 +296,16 @@ window.OnecallWallboard = function (ctx) {
     td.append(hl, qi, pi, mv, ...mons, fb); tr.appendChild(td);
     return tr;
   }
+  // rsn: a reason the UI can name; the engine's own text (English, e.g.
+  // "accepted by agent01") only in English.
+  const rsn = (r) => { if (!r) return ''; const n = reasonName(r); return n !== r || lang() === 'en' ? n : ''; };
   function renderDrill() {
     $('drillq').textContent = S.drill ? qname(S.drill) : '';
     const list = S.waiting.slice().sort((a, b) => (a.position || 1e9) - (b.position || 1e9) || a.arrived - b.arrived);
     syncRows($('waiting').tBodies[0], list.slice(0, MAX_ROWS), (c) => c.id + lang(), waitingRow, (tr, c) => {
       const i = list.indexOf(c);
       [c.position || i + 1, t(c.channel), fmtDur(nowS() - c.arrived), t('cs_' + c.state),
-        (c.priority ? 'P' + c.priority + ' · ' : '') + (c.agent ? c.agent + ' · ' : '') + (c.reason || '')].forEach((v, j) => setCell(tr.cells[j], v));
+        [c.priority ? 'P' + c.priority : '', c.agent, rsn(c.reason)].filter(Boolean).join(' · ')].forEach((v, j) => setCell(tr.cells[j], v));
       tr.querySelector('.fol').hidden = !(c.channel === 'chat' && c.state === 'talking');
       tr.querySelectorAll('.mon').forEach((b) => { b.hidden = !(c.channel === 'voice' && c.state === 'talking'); });
       setCell(tr.cells[4], tr.cells[4].textContent + (c.monitor ? ' · ' + tf('mon_by', c.monitor.by) + ' (' + t('mon_' + c.monitor.mode) + ')' : ''));
@@ -360,7 +368,8 @@ window.OnecallWallboard = function (ctx) {
   }
   function renderRest(force) {
     if (!W.tv) { renderDrill(); renderAgents(); }
-    drawCharts(force);
+    drawCharts(force || W.chartLang !== lang()); // a language switch redraws the charts at once
+    W.chartLang = lang();
   }
   async function loadWaiting(q) {
     try { S.waiting = await send('waiting', { queue: q }) || []; } catch (e) { S.waiting = []; }
