@@ -44,6 +44,7 @@ func interpText(step ConsultStep, lang, who string) string {
 		return "interpreter (" + lang + ") left: " + who
 	case ConsultWaiting:
 		return "interpretation request (" + lang + ") waits for an interpreter"
+	case ConsultCompleted, ConsultConference: // not steps of an interpretation request
 	}
 	return step.String() + " " + who
 }
