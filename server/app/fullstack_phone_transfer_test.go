@@ -424,3 +424,57 @@ func TestFullStackPhoneConsultOutside(t *testing.T) {
 		t.Fatalf("contact ended %q, want %q", c.EndReason, router.EndTransferredOut.String())
 	}
 }
+
+// TestFullStackPhoneConsultNotAnswered: agent01's phone consults agent03,
+// whose phone first answers 486 (the consult fails "busy", the phone's
+// call gets 486), then rings without answering until the routing deadline
+// (the consult fails "no answer", the phone's call gets 480, agent03's
+// phone stops ringing). Each time agent03 is free again and agent01 keeps
+// the held citizen.
+func TestFullStackPhoneConsultNotAnswered(t *testing.T) {
+	a := fsStart(t, t.TempDir())
+	p1, d1, _, cit, c1, _, id := fsPhoneStart(t, a)
+	p3 := startUAPhoneOpts(t, a, "agent03", 2300, true)
+	p3.reject.Store(486)
+	testpeers.WaitFor(t, 15*time.Second, "agent03 ready after its phone registered", func() bool {
+		return agentState(t, a, "agent03") == router.Ready
+	})
+	phoneHold(t, d1, cit)
+	if _, err := p1.dial("agent03", 20*time.Second); refusal(err) != 486 {
+		t.Fatalf("a consult from the phone to a busy phone: %v, want 486", err)
+	}
+	if ev := consultStep(t, c1, id, "consult_failed"); !strings.HasSuffix(ev.Reason, ": busy") {
+		t.Fatalf("the failed consult's reason: %q, want busy", ev.Reason)
+	}
+	free := func(what string) {
+		testpeers.WaitFor(t, 5*time.Second, "agent03 ready, agent01 busy "+what, func() bool {
+			return agentState(t, a, "agent03") == router.Ready && agentState(t, a, "agent01") == router.Busy
+		})
+	}
+	free("after the busy consult")
+
+	p3.reject.Store(0)
+	start := time.Now()
+	if _, err := p1.dial("agent03", 40*time.Second); refusal(err) != 480 {
+		t.Fatalf("a consult from the phone to a phone that never answers: %v, want 480", err)
+	}
+	t.Logf("no answer after %s", time.Since(start).Round(100*time.Millisecond))
+	if ev := consultStep(t, c1, id, "consult_failed"); !strings.HasSuffix(ev.Reason, ": no answer") {
+		t.Fatalf("the failed consult's reason: %q, want no answer", ev.Reason)
+	}
+	select {
+	case ring := <-p3.rung:
+		select {
+		case <-ring.Context().Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("agent03's phone still rings after the deadline")
+		}
+	default:
+		t.Fatal("agent03's phone was never rung")
+	}
+	free("after the unanswered consult")
+	hearsNone(t, "the citizen still held", mark(t, cit), 2*time.Second, toneConsult1)
+	if d1.Context().Err() != nil {
+		t.Fatal("the citizen dialog of agent01's phone ended")
+	}
+}

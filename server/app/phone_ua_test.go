@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +33,8 @@ type uaPhone struct {
 	// ringOnly phones ring and never answer (rung gets the call).
 	ringOnly bool
 	rung     chan *diago.DialogServerSession
+	// reject, when set, is the final response to every call.
+	reject atomic.Int32
 }
 
 // startUAPhone registers user (demo password) at the App from a fresh
@@ -59,6 +62,10 @@ func startUAPhoneOpts(t *testing.T, a *fsApp, user string, hz int, ringOnly bool
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if err := dg.ServeBackground(ctx, func(d *diago.DialogServerSession) {
+		if code := int(p.reject.Load()); code != 0 {
+			_ = d.Respond(code, "Rejected", nil)
+			return
+		}
 		if p.ringOnly {
 			_ = d.Ringing()
 			p.rung <- d
