@@ -42,6 +42,7 @@ type stateWire struct {
 	Preferred []prefWire  // by citizen
 	PrefFIFO  []prefWire
 	Dirty     []int
+	Interps   []int // contact refs, in order
 }
 
 type queueWire struct {
@@ -124,6 +125,11 @@ type consultWire struct {
 	Conf     bool
 	Seq      uint32
 	Deadline time.Time
+	Lang     string
+	Waiting  bool
+	Until    time.Time
+	Wait     time.Duration
+	Tried    []int
 }
 
 type contactWire struct {
@@ -261,16 +267,6 @@ func (e *Engine) SaveState() (*EngineState, error) {
 		r.c(e.contacts[id])
 		r.inCM[e.contacts[id]] = true
 	}
-	// Contacts, then agents: each may reach more of the others; the
-	// tables grow while they are walked.
-	for i := 0; i < len(r.cl) || i < len(r.al); i++ {
-		if i < len(r.cl) {
-			w.Contacts = append(w.Contacts, r.contact(r.cl[i]))
-		}
-		if i < len(r.al) {
-			w.Agents = append(w.Agents, r.agent(e, r.al[i]))
-		}
-	}
 	for _, t := range e.timers {
 		w.Timers = append(w.Timers, timerWire{At: t.at, Seq: t.seq, Kind: t.kind, N: t.n, Cid: t.cid, Agent: r.a(t.a), Queue: r.q(t.q)})
 	}
@@ -284,20 +280,21 @@ func (e *Engine) SaveState() (*EngineState, error) {
 	for _, q := range e.dirty {
 		w.Dirty = append(w.Dirty, r.q(q))
 	}
-	// Agents reached by timers and preferences last (their contacts are
-	// already numbered or reach no further).
-	for i := len(w.Agents); i < len(r.al); i++ {
-		w.Agents = append(w.Agents, r.agent(e, r.al[i]))
+	for _, c := range e.interps {
+		w.Interps = append(w.Interps, r.c(c))
 	}
-	for i := len(w.Contacts); i < len(r.cl); i++ {
-		w.Contacts = append(w.Contacts, r.contact(r.cl[i]))
-	}
-	if len(w.Contacts) != len(r.cl) || len(w.Agents) != len(r.al) {
-		return nil, fmt.Errorf("router: state: references still growing (%d/%d contacts, %d/%d agents)", len(w.Contacts), len(r.cl), len(w.Agents), len(r.al))
-	}
-	for i, q := range r.ql {
-		w.Queues = append(w.Queues, r.queue(q))
-		w.Queues[i].Live = i < len(e.queueList)
+	// Walk the tables to a fixed point: each entry may reach more.
+	for qi, ai, ci := 0, 0, 0; qi < len(r.ql) || ai < len(r.al) || ci < len(r.cl); {
+		for ; ci < len(r.cl); ci++ {
+			w.Contacts = append(w.Contacts, r.contact(r.cl[ci]))
+		}
+		for ; ai < len(r.al); ai++ {
+			w.Agents = append(w.Agents, r.agent(e, r.al[ai]))
+		}
+		for ; qi < len(r.ql); qi++ {
+			w.Queues = append(w.Queues, r.queue(r.ql[qi]))
+			w.Queues[qi].Live = qi < len(e.queueList)
+		}
 	}
 	return &EngineState{w: w}, nil
 }
@@ -366,7 +363,11 @@ func (r *stateRefs) contact(c *contact) contactWire {
 	}
 	if k := c.consult; k != nil {
 		w.Consult = &consultWire{By: r.a(k.by), Target: r.a(k.target), Queue: k.queue, Number: k.number, Note: k.note,
-			Talking: k.talking, Conf: k.conf, Seq: k.seq, Deadline: k.deadline}
+			Talking: k.talking, Conf: k.conf, Seq: k.seq, Deadline: k.deadline, Lang: k.lang, Waiting: k.waiting,
+			Until: k.until, Wait: k.wait}
+		for _, a := range k.tried {
+			w.Consult.Tried = append(w.Consult.Tried, r.a(a))
+		}
 	}
 	return w
 }
@@ -535,7 +536,15 @@ func RestoreState(b []byte) (*Engine, error) {
 				return bad("contact %d: bad consult ref", cw.ID)
 			}
 			c.consult = &consult{by: by, target: tg, queue: k.Queue, number: k.Number, note: k.Note,
-				talking: k.Talking, conf: k.Conf, seq: k.Seq, deadline: k.Deadline}
+				talking: k.Talking, conf: k.Conf, seq: k.Seq, deadline: k.Deadline, lang: k.Lang,
+				waiting: k.Waiting, until: k.Until, wait: k.Wait}
+			for _, x := range k.Tried {
+				a, ok := aref(x)
+				if !ok || a == nil {
+					return bad("contact %d: bad interpreter ref", cw.ID)
+				}
+				c.consult.tried = append(c.consult.tried, a)
+			}
 		}
 		if it := cw.Item; it != nil {
 			bq, ok := qref(it.Queue)
@@ -600,6 +609,13 @@ func RestoreState(b []byte) (*Engine, error) {
 	}
 	for _, p := range w.PrefFIFO {
 		e.prefFIFO = append(e.prefFIFO, prefRec{citizen: p.Citizen, at: p.At})
+	}
+	for _, x := range w.Interps {
+		c, ok := cref(x)
+		if !ok {
+			return bad("interpretation request ref")
+		}
+		e.interps = append(e.interps, c)
 	}
 	for _, x := range w.Dirty {
 		q, ok := qref(x)

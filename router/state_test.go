@@ -171,6 +171,7 @@ func newStream(seed uint64) *stream {
 		Schedule: Schedule{Weekly: week}, Closed: ClosedCallback})
 	cfg.PreferredAgentWindow, cfg.PreferredAgentWait = time.Hour, 10*time.Second
 	cfg.Queues[2].AnnounceEvery = 20 * time.Second
+	cfg.Queues[3].Interprets, cfg.Queues[3].InterpretWait = "vi", 30*time.Second
 	// The second config drops q3 (its contacts orphaned or closed), adds
 	// q4 and changes an agent.
 	alt := cfg
@@ -290,8 +291,11 @@ func (s *stream) next() (Event, time.Time) {
 			if rs := sortedKeys(s.ready); len(rs) > 0 {
 				ev.ToAgent = rs[s.r.IntN(len(rs))]
 			}
-			if s.r.IntN(4) == 0 {
+			switch s.r.IntN(4) {
+			case 0:
 				ev.ToAgent, ev.ToQueue = "", s.queue()
+			case 1:
+				ev.ToAgent, ev.Language = "", "vi"
 			}
 			return ev, s.now
 		}
@@ -408,6 +412,11 @@ func TestStateRandomStreams(t *testing.T) {
 				t.Fatalf("seed %d step %d %T: commands differ:\n%s", seed, step, ev, diffLines(x, y))
 			}
 			s.observe(ca)
+			for _, c := range ca {
+				if c, ok := c.(ConsultChanged); ok {
+					kinds["step "+c.Step.String()]++
+				}
+			}
 			b = restoreCheck(t, b, step%5 == 0)
 			if step%50 == 0 {
 				if va, vb := viewsOf(a), viewsOf(b); !reflect.DeepEqual(va, vb) {
@@ -434,11 +443,11 @@ func TestStateCoversEveryField(t *testing.T) {
 		v      any
 		fields string
 	}{
-		{Engine{}, "cfg epoch now queues queueList bySkill noSkill hotlines agents contacts timers tseq compactAt oseq preferred prefFIFO dirty statsAt statsSet toRoute toFeed out rbuf ibuf scratch cands"},
+		{Engine{}, "cfg epoch now queues queueList bySkill noSkill hotlines agents contacts timers tseq compactAt oseq preferred prefFIFO dirty statsAt statsSet toRoute toFeed interps out rbuf ibuf scratch cands"},
 		{queue{}, "def strict sKey loose buckets guests guarded ready byState members chatCap stats waiting cbs byArr ahtMin ahtVal dirty annDue annSet lastAnn orphan"},
 		{contact{}, "id ch number language citizen attrs q prio reqs arrived state since item arrItem bucket guests agent last missed missedUntil xfer offerSeq escIdx reason pinned pinWhy parked talkAt annPos annEWT routeQ callback consult"},
 		{agent{}, "Agent id def mem pinned contacts lastOffer idleKey wrapSeq feedQ idxDirty known"},
-		{consult{}, "by target queue number note talking conf seq deadline"},
+		{consult{}, "by target queue number note talking conf seq deadline lang waiting until wait tried"},
 		{timer{}, "at ns seq kind n cid a q"},
 		{bucket{}, "q ch key reqs strict list"},
 		{guest{}, "q guarded item"},
