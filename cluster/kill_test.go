@@ -133,8 +133,13 @@ func TestElectionFailoverAfterKill9(t *testing.T) {
 	if _, err := lead.ReadTo(ctx, 1, func(uint64, []byte) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lead.Append(ctx, []byte("after the kill")); err != nil {
-		t.Fatalf("append after the kill: %v", err)
-	}
+	// The log's Raft group may still be electing: retry, each attempt bounded.
+	var appendErr error
+	waitFor(t, 10*time.Second, "an append after the kill", func() bool {
+		actx, acancel := context.WithTimeout(ctx, time.Second)
+		defer acancel()
+		_, appendErr = lead.Append(actx, []byte("after the kill"))
+		return appendErr == nil
+	})
 	s.finish(t)
 }

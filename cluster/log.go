@@ -118,8 +118,24 @@ func (l *Log) appendAfter(ctx context.Context, expect uint64, data []byte) (uint
 	return ack.Sequence, nil
 }
 
-// LastSeq asks the stream for its last sequence (0 when empty).
+// LastSeq asks the stream for its last sequence (0 when empty). It retries
+// (2 s per attempt) until ctx ends: during a failover the stream may have
+// no leader to answer for a few seconds.
 func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		seq, err := l.lastSeq(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return seq, err
+		}
+		if !sleep(ctx, 100*time.Millisecond) {
+			return 0, err
+		}
+	}
+}
+
+func (l *Log) lastSeq(ctx context.Context) (uint64, error) {
 	s, err := l.js.Stream(ctx, EventStream)
 	if err != nil {
 		return 0, err

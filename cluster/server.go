@@ -99,7 +99,13 @@ func (l *natsLogger) Noticef(format string, v ...any) {
 }
 
 func (l *natsLogger) Warnf(format string, v ...any) {
-	l.log.Warn("nats: " + fmt.Sprintf(format, v...))
+	msg := fmt.Sprintf(format, v...)
+	if strings.HasPrefix(msg, "Plaintext passwords detected") {
+		// The passwords are derived from the secret and live only in memory.
+		l.log.Debug("nats: " + msg)
+		return
+	}
+	l.log.Warn("nats: " + msg)
 }
 
 func (l *natsLogger) Fatalf(format string, v ...any) {
