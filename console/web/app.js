@@ -280,7 +280,18 @@
     if (!r) return '';
     const k0 = String(r).replace(/-/g, '_');
     for (const k of ['r_' + r, 'end_' + k0, 'mr_' + r]) if (t(k) !== k) return t(k);
-    return '';
+    return failWhy(r);
+  }
+  // failWhy names why a consult or interpreter call was not reached (the
+  // transport's English words: busy, rejected, no answer, hung up ...).
+  function failWhy(r) {
+    if (!r) return '';
+    const s = String(r).toLowerCase();
+    if (/busy/.test(s)) return t('cf_busy');
+    if (/reject|declin|refus/.test(s)) return t('cf_rejected');
+    if (/no.?answer|timeout|gave the ring up/.test(s)) return t('cf_noanswer');
+    if (/hung up|hangup/.test(s)) return t('cf_hungup');
+    return lang === 'en' ? String(r) : t('cf_failed');
   }
   async function loadTimeline(id) {
     try {
@@ -337,11 +348,11 @@
         if (d.language) { // an interpreter from an interpreter queue (issue 11)
           const ln = langName(d.language);
           if (d.agent === S.me.user && d.step === 'consult') toast(t('interpfrom').replace('{lang}', ln).replace('{by}', d.by) + (d.view ? ' · ' + citizenLabel(d.view) : '') + (d.note ? ' · ' + d.note : ''));
-          if (d.by === S.me.user && d.step === 'consult_failed') toast((d.agent ? t('interpnotreached') : t('interpfailed')).replace('{lang}', ln).replace('{reason}', d.reason));
+          if (d.by === S.me.user && d.step === 'consult_failed') toast((d.agent ? t('interpnotreached') : t('interpfailed')).replace('{lang}', ln).replace('{reason}', failWhy(d.reason)));
           if (d.by === S.me.user && d.step === 'interpret_waiting') toast(t('interpwaiting').replace('{lang}', ln));
           break;
         }
-        if (d.by === S.me.user && d.step === 'consult_failed') toast(t('consultfailed').replace('{reason}', d.reason));
+        if (d.by === S.me.user && d.step === 'consult_failed') toast(t('consultfailed').replace('{reason}', failWhy(d.reason)));
         break;
       case 'transferred': {
         // A contact this agent transferred: its own wrap-up form.
