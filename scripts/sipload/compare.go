@@ -296,7 +296,11 @@ func compareKamailio(ctx context.Context, dir string, o compareOpts) (compareRes
 	}
 
 	cfg := filepath.Join(kdir, "kamailio.cfg")
-	if err := os.WriteFile(cfg, []byte(kamailioCfg(sipPort, ngPort, echoPort)), 0o644); err != nil {
+	mods, _ := filepath.Glob("/usr/lib/*/kamailio/modules/rtpengine.so")
+	if len(mods) == 0 {
+		return compareResult{}, fmt.Errorf("kamailio's rtpengine module not found under /usr/lib/*/kamailio/modules")
+	}
+	if err := os.WriteFile(cfg, []byte(kamailioCfg(filepath.Dir(mods[0]), sipPort, ngPort, echoPort)), 0o644); err != nil {
 		return compareResult{}, err
 	}
 	kamLog, err := os.Create(filepath.Join(kdir, "kamailio.log"))
@@ -409,15 +413,15 @@ func sipPing(target string) bool {
 
 // kamailioCfg is the reference proxy: every INVITE to the echo UAS, media
 // through rtpengine, Record-Route so that ACK and BYE pass too.
-func kamailioCfg(sipPort, ngPort, echoPort int) string {
-	return strings.NewReplacer("SIPPORT", strconv.Itoa(sipPort), "NGPORT", strconv.Itoa(ngPort), "ECHOPORT", strconv.Itoa(echoPort)).Replace(`#!KAMAILIO
+func kamailioCfg(modDir string, sipPort, ngPort, echoPort int) string {
+	return strings.NewReplacer("MODDIR", modDir, "SIPPORT", strconv.Itoa(sipPort), "NGPORT", strconv.Itoa(ngPort), "ECHOPORT", strconv.Itoa(echoPort)).Replace(`#!KAMAILIO
 debug=1
 log_stderror=yes
 children=4
 disable_tcp=yes
 auto_aliases=no
 listen=udp:127.0.0.1:SIPPORT
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+mpath="MODDIR/"
 loadmodule "tm.so"
 loadmodule "sl.so"
 loadmodule "rr.so"
