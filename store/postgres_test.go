@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +62,50 @@ func TestPostgresReadPoolIsReadOnly(t *testing.T) {
 	}
 	if !isFault(err) {
 		t.Fatal("a read-only database is not a storage fault")
+	}
+}
+
+// Nodes starting together on one fresh database: the advisory lock makes
+// them migrate one after the other, each migration is applied once, and
+// every node opens.
+func TestPostgresConcurrentMigrate(t *testing.T) {
+	db := newTestDB(t, postgresDialect)
+	const nodes = 3
+	errs := make(chan error, nodes)
+	for range nodes {
+		go func() {
+			s, err := open(ctxT(t), db.d, db.source)
+			if err == nil {
+				err = s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range nodes {
+		must(t, <-errs)
+	}
+	var rows, max int
+	must(t, db.raw(t).QueryRow(`SELECT count(*), max(version) FROM schema_version`).Scan(&rows, &max))
+	if rows != SchemaVersion() || max != SchemaVersion() {
+		t.Fatalf("schema_version: %d rows up to %d, want %d", rows, max, SchemaVersion())
+	}
+}
+
+// Errors name the database without its password.
+func TestPostgresErrorsHideThePassword(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://onecall:s3cret-pw@127.0.0.1:1/onecall?sslmode=disable&connect_timeout=2",
+		"host=127.0.0.1 port=1 user=onecall password=s3cret-pw dbname=onecall sslmode=disable connect_timeout=2",
+	} {
+		_, err := OpenPostgres(ctxT(t), dsn)
+		if err == nil {
+			t.Fatalf("%s: opened a database on port 1", dsn)
+		}
+		if strings.Contains(err.Error(), "s3cret-pw") {
+			t.Fatalf("error shows the password: %v", err)
+		}
+	}
+	if got := redactDSN("postgres://onecall:s3cret-pw@db1/onecall"); strings.Contains(got, "s3cret-pw") || !strings.Contains(got, "db1") {
+		t.Fatalf("redactDSN = %q", got)
 	}
 }
