@@ -64,6 +64,21 @@ func (p *portPool) pairs() int { return len(p.ring) }
 // port is pair i's RTP port.
 func (p *portPool) port(i int) int { return p.base + 2*i }
 
+// startAt rotates the free ring so pair k is handed out first. Two
+// processes (or two services in one process) sharing a range then do not
+// walk the same ports from its bottom. Call before the first take.
+func (p *portPool) startAt(k int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k %= len(p.ring)
+	if k < 0 {
+		k += len(p.ring)
+	}
+	for i := range p.ring {
+		p.ring[i] = int32((i + k) % len(p.ring))
+	}
+}
+
 // take reserves the pair free the longest, unless it is still quarantined.
 func (p *portPool) take() (int, error) {
 	p.mu.Lock()
@@ -115,8 +130,8 @@ func (p *portPool) counts() (busy, free int, bindFailed uint64) {
 }
 
 // maxBindTries bounds the pairs one listen tries when other processes hold
-// ports in the range.
-const maxBindTries = 8
+// ports in the range (each skipped pair costs two failed binds).
+const maxBindTries = 64
 
 // listen binds an RTP/RTCP socket pair on ip from the pool. A pair whose
 // ports another process holds goes back to the ring (behind the

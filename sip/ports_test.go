@@ -3,6 +3,7 @@ package sip
 import (
 	"errors"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -143,5 +144,29 @@ func BenchmarkPortPoolTakeRelease(b *testing.B) {
 			b.Fatal(err)
 		}
 		p.release(i)
+	}
+}
+
+// startAt makes pair k the first handed out and keeps every pair in the
+// ring exactly once, wrapping past the top of the range.
+func TestPortPoolStartAt(t *testing.T) {
+	p, err := newPortPool(30000, 30007, 0, nil) // 4 pairs
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.startAt(6) // 6 mod 4 = 2
+	var got []int
+	for range 4 {
+		i, err := p.take()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, i)
+	}
+	if want := []int{2, 3, 0, 1}; !slices.Equal(got, want) {
+		t.Fatalf("pairs handed out %v, want %v", got, want)
+	}
+	if _, err := p.take(); !errors.Is(err, errNoPorts) {
+		t.Fatalf("fifth take from four pairs: %v, want errNoPorts", err)
 	}
 }

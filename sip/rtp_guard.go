@@ -3,6 +3,7 @@ package sip
 import (
 	"encoding/binary"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -318,6 +319,9 @@ func newRTPMedia(o Options) (*rtpMedia, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Start at a random pair: services sharing the range (a restart while
+	// the old process drains, tests in parallel) do not collide pair by pair.
+	p.startAt(rand.IntN(p.pairs()))
 	m.pool = p
 	return m, nil
 }
