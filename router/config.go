@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"onecall/agents"
-	"onecall/queues"
 )
 
 // Defaults applied by New to zero config values.
@@ -180,21 +179,7 @@ func (e *Engine) build() {
 	e.bySkill = map[string][]*queue{}
 	e.noSkill = nil
 	for _, d := range e.cfg.Queues {
-		q := &queue{def: d, strict: toReqs(d.Skills), stats: queues.NewStats(d.SLThreshold, kst)}
-		q.sKey = reqKey(q.strict)
-		q.loose = slices.Clone(q.strict)
-		for _, st := range d.Escalation {
-			for _, r := range st.Relax {
-				for i := range q.loose {
-					if q.loose[i].Skill == r.Skill && r.Min < q.loose[i].Min {
-						q.loose[i].Min = r.Min
-					}
-				}
-			}
-		}
-		for ch := range q.ready {
-			q.ready[ch] = agentHeap{q: q, ch: Channel(ch)}
-		}
+		q := newQueueState(d)
 		e.queues[d.ID] = q
 		e.queueList = append(e.queueList, q)
 		if len(q.loose) == 0 {

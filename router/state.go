@@ -627,7 +627,8 @@ func RestoreState(b []byte) (*Engine, error) {
 	return e, nil
 }
 
-// newQueueState builds the live state of queue definition d, as build does.
+// newQueueState builds the live state of queue definition d (build and
+// RestoreState).
 func newQueueState(d QueueDef) *queue {
 	q := &queue{def: d, strict: toReqs(d.Skills), stats: queues.NewStats(d.SLThreshold, kst)}
 	q.sKey = reqKey(q.strict)
