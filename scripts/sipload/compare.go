@@ -479,7 +479,7 @@ func compareOnecall(ctx context.Context, dir string, o compareOpts) (compareResu
 	}
 	agents := o.calls + 2*o.probes + 10
 	cfgDir := filepath.Join(odir, "configs")
-	if err := writeServeConfig(filepath.Join(here, "configs"), cfgDir, agents); err != nil {
+	if err := writeServeConfig(filepath.Join(here, "configs"), cfgDir, agents, serveExtra{}); err != nil {
 		return compareResult{}, err
 	}
 	echoPort, stopEcho, err := echoUAS(ctx, dir, false)

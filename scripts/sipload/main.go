@@ -8,6 +8,8 @@
 //	go run ./scripts/sipload -rate 100 -calls 1000 -maxcps 50   # overload: fast 503
 //	go run ./scripts/sipload -rate 100 -calls 1000 -hold 12s -agents 500 -audio \
 //	    -probes 10 -bprobes 10 -loadedat 900   # RTP send interval under 500+500
+//	go run ./scripts/sipload -serve -audio -calls 0 -threeway 100 -recorded 300 -bprobes 10 \
+//	    -agents 420 -hold 60s -rate 20 -loadedat 400   # three-way + recorded calls (threeway.go)
 //	go run ./scripts/sipload -compare kamailio,onecall -rate 25 -calls 300 -hold 30s -bprobes 10
 //	    # media cost beside Kamailio + rtpengine, same load, one run (compare.go)
 //
@@ -63,6 +65,8 @@ func main() {
 	holdFor := flag.Duration("holdfor", 20*time.Second, "with -serve: how long the -holdcalls citizens stay")
 	noGuard := flag.Bool("noguard", false, "with -serve: build onecall with the benchmark-only tag onecall_noguard (RTP source check off)")
 	neighbour := flag.Int("neighbour", 0, "with -serve: CPU-bound neighbour processes running during the load")
+	recorded := flag.Int("recorded", 0, "with -serve: citizens calling 1332 (recording on), held -hold, beside the others: see threeway.go")
+	threeway := flag.Int("threeway", 0, "with -serve: citizens calling 110 whose agent's console brings an interpreter at an outside number in (three-way), held -hold: see threeway.go")
 	number := flag.String("number", "1330", "with -serve: the line the citizens call: 1330 (IVR menu, they press 1) or 110 (no menu)")
 	compare := flag.String("compare", "", "side by side, in this order: kamailio (Kamailio + rtpengine in userspace), onecall (onecall serve built from ./cmd/onecall), onecall=PATH (a prebuilt binary, e.g. of an earlier commit), e.g. kamailio,onecall: see compare.go")
 	rtpMin := flag.Int("rtpmin", 61000, "with -compare: the lowest of rtpengine's 4000 RTP ports")
@@ -81,6 +85,7 @@ func main() {
 		slog.SetDefault(slog.New(slog.DiscardHandler))
 		err := runServe(serveOpts{rate: *rate, calls: *calls, hold: *hold, agents: *agents, holdCalls: *holdCalls, holdFor: *holdFor,
 			limit: *limit, timeout: *timeout, noGuard: *noGuard, neighbour: *neighbour, audio: *audio, number: *number,
+			recorded: *recorded, threeway: *threeway,
 			pr: probeOpts{hold: *probes, bridged: *bprobes, loadedAt: *loadedAt, sippNice: *sippNice, media: *mediaMode}})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "sipload:", err)

@@ -50,6 +50,8 @@ type serveOpts struct {
 	neighbour int // CPU-bound neighbour processes (busy loops) during the run
 	audio     bool
 	number    string // the citizens' line: 1330 (IVR, press 1) or 110 (no menu)
+	recorded  int    // citizens calling 1332 (recording on): threeway.go
+	threeway  int    // citizens calling 110 whose agent brings in an interpreter: threeway.go
 	pr        probeOpts
 }
 
@@ -77,7 +79,15 @@ func runServe(o serveOpts) error {
 		return fmt.Errorf("build onecall: %w", err)
 	}
 	cfgDir := filepath.Join(dir, "configs")
-	if err := writeServeConfig(filepath.Join(here, "configs"), cfgDir, o.agents); err != nil {
+	agentPort := freePort()
+	var x serveExtra
+	if o.threeway > 0 {
+		// agent0001..: the 110 agents with consoles (one per three-way call
+		// and per bridged probe); the outbound trunk is the agent phones'
+		// SIPp, which answers the interpreter's leg too.
+		x = serveExtra{generalAgents: o.threeway + o.pr.bridged, trunk: "127.0.0.1:" + strconv.Itoa(agentPort)}
+	}
+	if err := writeServeConfig(filepath.Join(here, "configs"), cfgDir, o.agents, x); err != nil {
 		return err
 	}
 
@@ -127,7 +137,6 @@ func runServe(o serveOpts) error {
 	} else if err := os.WriteFile(agentXML, b, 0o644); err != nil {
 		return err
 	}
-	agentPort := freePort()
 	agentCmd := sippCmd(ctx, o.pr.sippNice, "-sf", agentXML, "-i", "127.0.0.1", "-p", strconv.Itoa(agentPort),
 		"-mp", strconv.Itoa(freePort()&^1), "-rtp_echo", "-nostdin", "-max_socket", "4096", "-rtp_buffsize", "4194304")
 	agentCmd.Dir = dir
@@ -151,6 +160,16 @@ func runServe(o serveOpts) error {
 		return fmt.Errorf("agents not registered and logged in: %v", err)
 	}
 	fmt.Printf("%d agents registered with digest and logged in in %s\n", o.agents, time.Since(regStart).Round(time.Millisecond))
+
+	var interp interpreters
+	if x.generalAgents > 0 {
+		closeConsoles, err := openConsoles(ctx, base, x.generalAgents, &interp)
+		if err != nil {
+			return err
+		}
+		defer closeConsoles()
+		fmt.Printf("%d agent consoles open over WebSocket: each brings the interpreter %s in on its calls\n", x.generalAgents, interpNumber)
+	}
 
 	stopBurn := startNeighbours(o.neighbour)
 	defer stopBurn()
@@ -247,8 +266,44 @@ func runServe(o serveOpts) error {
 			return err
 		}
 	}
-	ivrCmd, ivrOut := sipp(ivrXML, o.number, o.rate, o.calls, o.hold)
-	runErr := ivrCmd.Run()
+	// The mixed load (threeway.go): recorded citizens on 1332 and
+	// three-way citizens on 110, beside the -calls citizens.
+	type extraRun struct {
+		name, number, xml string
+		calls             int
+		cmd               *exec.Cmd
+		out               *bytes.Buffer
+		err               error
+	}
+	var extras []*extraRun
+	for _, r := range []struct {
+		name, number string
+		calls        int
+	}{{"citizen-1332", "1332", o.recorded}, {"citizen-110", "110", o.threeway}} {
+		if r.calls == 0 {
+			continue
+		}
+		xml, err := citizen(r.name, false)
+		if err != nil {
+			return err
+		}
+		e := &extraRun{name: r.name, number: r.number, xml: xml, calls: r.calls}
+		e.cmd, e.out = sipp(xml, r.number, o.rate, r.calls, o.hold)
+		if err := e.cmd.Start(); err != nil {
+			return err
+		}
+		extras = append(extras, e)
+	}
+	var runErr error
+	ivrOut := &bytes.Buffer{}
+	if o.calls > 0 {
+		var ivrCmd *exec.Cmd
+		ivrCmd, ivrOut = sipp(ivrXML, o.number, o.rate, o.calls, o.hold)
+		runErr = ivrCmd.Run()
+	}
+	for _, e := range extras {
+		e.err = e.cmd.Wait()
+	}
 	var holdErr error
 	if holdCmd != nil {
 		holdErr = holdCmd.Wait()
@@ -260,26 +315,51 @@ func runServe(o serveOpts) error {
 	// Let the last calls end before reading the totals.
 	_ = waitFor(ctx, 20*time.Second, func() bool { return metricValue(base, "onecall_sip_active_calls") == 0 })
 
-	ivrSt, err := statFile(dir, "citizen-"+o.number)
-	if err != nil {
-		return fmt.Errorf("%v (sipp: %v, %s)", err, runErr, tail(ivrOut.String()))
+	ivrSt := map[string]string{}
+	if o.calls > 0 {
+		if ivrSt, err = statFile(dir, "citizen-"+o.number); err != nil {
+			return fmt.Errorf("%v (sipp: %v, %s)", err, runErr, tail(ivrOut.String()))
+		}
 	}
 	fmt.Printf("onecall serve (real engine, citizens call %s, %d digest-registered agents), source check %s, %d CPU-bound neighbours\n",
 		o.number, o.agents, map[bool]string{true: "OFF (onecall_noguard build)", false: "on"}[o.noGuard], o.neighbour)
 	fmt.Printf("load average at start %s, at end %s\n", load0, load1)
-	fmt.Printf("citizens: offered %.0f cps, %d calls, hold %s; SIPp successful %s, failed %s; INVITE->200 avg %s\n",
-		o.rate, o.calls, o.hold, ivrSt["SuccessfulCall(C)"], ivrSt["FailedCall(C)"], ivrSt["ResponseTime1(C)"])
+	if o.calls > 0 {
+		fmt.Printf("citizens: offered %.0f cps, %d calls, hold %s; SIPp successful %s, failed %s; INVITE->200 avg %s\n",
+			o.rate, o.calls, o.hold, ivrSt["SuccessfulCall(C)"], ivrSt["FailedCall(C)"], ivrSt["ResponseTime1(C)"])
+	}
 	if holdCmd != nil {
 		if st, err := statFile(dir, "citizen-hold"); err == nil {
 			fmt.Printf("hold citizens (1339, nobody serves it): %d calls, hold %s; SIPp successful %s, failed %s\n",
 				o.holdCalls, o.holdFor, st["SuccessfulCall(C)"], st["FailedCall(C)"])
 		}
 	}
+	for _, e := range extras {
+		what := map[string]string{"1332": "recorded two-party (1332, recording on)",
+			"110": "three-way (110, the agent's console brings interpreter " + interpNumber + " in through the trunk)"}[e.number]
+		st, err := statFile(dir, e.name)
+		if err != nil {
+			fmt.Printf("%s: %v (sipp: %v)\n%s\n", what, err, e.err, tail(e.out.String()))
+			continue
+		}
+		fmt.Printf("%s: %d calls, hold %s; SIPp successful %s, failed %s; INVITE->200 avg %s\n",
+			what, e.calls, o.hold, st["SuccessfulCall(C)"], st["FailedCall(C)"], st["ResponseTime1(C)"])
+		if e.err != nil {
+			fmt.Printf("  sipp exit: %v\n%s\n", e.err, tail(e.out.String()))
+		}
+	}
+	if x.generalAgents > 0 {
+		fmt.Printf("consoles: %s\n", &interp)
+	}
+	if o.recorded > 0 {
+		n, size := countRecordings(filepath.Join(dir, "data"))
+		fmt.Printf("recordings written: %d WAV files, %d MB\n", n, size>>20)
+	}
 	answered := metricValue(base, "onecall_sip_calls_answered_total") - ev0
 	fmt.Printf("calls answered by an agent (onecall_sip_calls_answered_total) %.0f; peak concurrent calls %d; elapsed %s\n",
 		answered, peak.Load(), elapsed.Round(time.Millisecond))
 	fmt.Printf("onecall CPU %.2fs (%.2f cores avg)", cpu.Seconds(), cpu.Seconds()/elapsed.Seconds())
-	callSecs := float64(o.calls)*o.hold.Seconds() + float64(o.holdCalls)*o.holdFor.Seconds()
+	callSecs := float64(o.calls+o.recorded+o.threeway)*o.hold.Seconds() + float64(o.holdCalls)*o.holdFor.Seconds()
 	if callSecs > 0 {
 		fmt.Printf(", %.2f ms CPU per call-second (%.0f call-seconds offered)", 1000*cpu.Seconds()/callSecs, callSecs)
 	}
@@ -317,7 +397,7 @@ func runServe(o serveOpts) error {
 
 // writeServeConfig copies the shipped configs with the bench's changes and
 // a roster of n agents.
-func writeServeConfig(from, to string, n int) error {
+func writeServeConfig(from, to string, n int, x serveExtra) error {
 	if err := os.MkdirAll(to, 0o755); err != nil {
 		return err
 	}
@@ -326,6 +406,23 @@ func writeServeConfig(from, to string, n int) error {
 		"onecall.yaml": {{"  level: info ", "  level: warn "}, {"    rate: 50                   # per second", "    rate: 0                    # per second"}},
 		"queues.yaml": {{"  - id: gen-110\n", "  - id: gen-110\n    wrap_up: {voice: 1s, chat: 1s}\n"},
 			{"  - id: tourism-1330\n", "  - id: tourism-1330\n    wrap_up: {voice: 1s, chat: 1s}\n"}},
+	}
+	// 1332 (recording on) answers around the clock in the bench.
+	edits["hotlines.yaml"] = append(edits["hotlines.yaml"], [2]string{
+		"    hours: {weekdays: [\"09:00-18:00\"]}\n    closed: {action: callback}\n    # Financial complaints are recorded",
+		"    hours: {always: true}\n    # Financial complaints are recorded"})
+	if x.trunk != "" {
+		edits["onecall.yaml"] = append(edits["onecall.yaml"],
+			[2]string{"  trunks: []\n", "  trunks:\n    - name: bench\n      address: \"" + x.trunk + "\"\n      username: onecall\n      password_file: bench.pass\n"},
+			[2]string{"  max_calls: 50                # concurrent outgoing calls", "  max_calls: 5000              # concurrent outgoing calls"},
+			// Every console signs in from 127.0.0.1.
+			[2]string{"    http_per_second: 50\n", "    http_per_second: 100000\n"},
+			[2]string{"    logins_per_minute: 10\n", "    logins_per_minute: 100000\n"})
+		edits["hotlines.yaml"] = append(edits["hotlines.yaml"], [2]string{"  - number: \"110\"\n",
+			"  - number: \"110\"\n    caller_id: \"02-6196-9110\"\n    transfer_numbers: [\"" + interpNumber + "\"]\n"})
+		if err := os.WriteFile(filepath.Join(to, "bench.pass"), []byte("bench\n"), 0o600); err != nil {
+			return err
+		}
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -343,7 +440,11 @@ func writeServeConfig(from, to string, n int) error {
 			var r strings.Builder
 			r.WriteString(s + "  # sipload -serve: generated agents, password demo\n")
 			for i := 1; i <= n; i++ {
-				fmt.Fprintf(&r, "  - {username: %s, password: demo, skills: {ko: 5, tourism: 5, general: 5}}\n", benchAgent(i))
+				skills := "ko: 5, tourism: 5, general: 5, finance: 5"
+				if x.generalAgents > 0 { // only the console agents serve 110
+					skills = map[bool]string{true: "ko: 5, general: 5", false: "ko: 5, tourism: 5, finance: 5"}[i <= x.generalAgents]
+				}
+				fmt.Fprintf(&r, "  - {username: %s, password: demo, skills: {%s}}\n", benchAgent(i), skills)
 			}
 			s = r.String()
 		}
@@ -352,6 +453,28 @@ func writeServeConfig(from, to string, n int) error {
 		}
 	}
 	return nil
+}
+
+// serveExtra is the config for -threeway: agent0001..generalAgents alone
+// serve 110, and trunk (the agent phones' SIPp) carries the interpreters'
+// legs. The zero value changes nothing beyond the shipped bench config.
+type serveExtra struct {
+	generalAgents int
+	trunk         string
+}
+
+// countRecordings counts the WAV files under the data dir and their bytes.
+func countRecordings(dir string) (n int, size int64) {
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".wav") {
+			n++
+			if fi, err := d.Info(); err == nil {
+				size += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n, size
 }
 
 func benchAgent(i int) string { return fmt.Sprintf("agent%04d", i) }
