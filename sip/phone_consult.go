@@ -46,7 +46,10 @@ import (
 //
 // An INVITE is taken as an agent phone's only when its From user has a
 // live registration whose REGISTER came from the INVITE's source address
-// and port. Such an INVITE while the agent is on no call is refused 403
+// and port, and it answers a digest challenge (407 Proxy-Authenticate:
+// the registrar's realm, nonces, stored hashes and failure throttle) with
+// that user's credentials; a wrong password or another user gets 403 and
+// starts nothing. Such an INVITE while the agent is on no call is refused 403
 // (unless it dials a hotline from a trunk address, as any citizen may).
 
 // phoneConsult is a phone's consult INVITE waiting for the call goroutine.
@@ -63,9 +66,10 @@ func (p *phoneConsult) answer(code int) {
 }
 
 // bindingSources is the part of the Registrar that tells whether a user's
-// registration came from an address.
+// registration came from an address, and checks the phone's digest.
 type bindingSources interface {
 	BoundFrom(user string, source netip.AddrPort) bool
+	AuthorizePhone(req *sip.Request, user string) (code int, reason string, hdrs []sip.Header)
 }
 
 // BoundFrom reports whether user has a live binding whose REGISTER came
@@ -137,6 +141,19 @@ func (s *Service) phoneCall(d *diago.DialogServerSession) bool {
 		if _, _, _, hotline := s.opts.Numbers.Resolve(req.Recipient.User, callerNumber(req)); hotline && s.trunkAllowed(req.Source()) {
 			return false
 		}
+	}
+	// The source address is no proof over UDP: the phone answers the
+	// registrar's digest challenge for its own user (407, then 403 for a
+	// wrong password or another user).
+	if code, reason, hdrs := s.opts.Locator.(bindingSources).AuthorizePhone(req, string(agent)); code != 0 {
+		if code == sip.StatusForbidden {
+			s.log.Info("agent phone INVITE refused: digest", "agent", agent, "source", req.Source())
+		}
+		s.respond(d, code, reason, hdrs...)
+		return true
+	}
+	contact, onCall = s.agentCall(agent)
+	if !onCall {
 		s.log.Info("agent phone INVITE refused: not on a call", "agent", agent, "to", req.Recipient.User)
 		s.respond(d, sip.StatusForbidden, "Forbidden (not on a call)")
 		return true

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -206,6 +205,8 @@ type Registrar struct {
 
 	stats struct {
 		challenges, checked, failed, throttled, stale, registered, kaDrops, expired atomic.Uint64
+		// agent phones' INVITEs (digest_verify.go AuthorizePhone)
+		phoneChallenged, phoneStale, phoneRefused, phoneAccepted atomic.Uint64
 	}
 
 	runMu  sync.Mutex
@@ -333,78 +334,25 @@ func (r *Registrar) serve(req *sip.Request) *sip.Response {
 	if sc := strings.ToLower(to.Address.Scheme); sc != "sip" && sc != "sips" {
 		return regRespond(req, sip.StatusBadRequest, "Bad Request (To URI)")
 	}
-	hdrs := req.GetHeaders("Authorization")
-	if len(hdrs) == 0 {
-		return r.challenge(req, now, false)
-	}
-	if len(hdrs) > 1 {
-		return regRespond(req, sip.StatusBadRequest, "Bad Request (multiple Authorization)")
-	}
-	cred, err := parseDigest(hdrs[0].Value())
-	if errors.Is(err, errDigestScheme) {
-		// Another scheme (RFC 4475 regaut01): not ours, challenge.
-		return r.challenge(req, now, false)
-	}
-	if err != nil {
-		return regRespond(req, sip.StatusBadRequest, "Bad Request (Authorization)")
-	}
-	alg := strings.ToUpper(cred.Algorithm)
-	if alg == "" {
-		alg = DigestMD5
-	}
-	if cred.Realm != r.opts.Realm || !slices.Contains(r.opts.Algorithms, alg) ||
-		!strings.EqualFold(cred.QOP, "auth") || cred.NC == "" || cred.CNonce == "" ||
-		cred.Username == "" || cred.Response == "" {
-		// Not an answer to our challenge: challenge again.
-		return r.challenge(req, now, false)
-	}
-	user := cred.Username
-	if to.Address.User != user {
-		return regRespond(req, sip.StatusForbidden, "Forbidden")
-	}
 	ip := regSourceIP(req)
 	if client.IsValid() {
 		ip = client.String()
 	}
-	if r.thr.throttled(now, ip, user) {
-		r.stats.throttled.Add(1)
+	user, v := r.verifyDigest(req, "Authorization", to.Address.User, ip, now)
+	switch v {
+	case digestOK:
+	case digestStale:
+		return r.challenge(req, now, true)
+	case digestMalformed:
+		return regRespond(req, sip.StatusBadRequest, "Bad Request (Authorization)")
+	case digestWrongUser, digestThrottled:
 		return regRespond(req, sip.StatusForbidden, "Forbidden")
-	}
-	state := r.nonces.check(cred.Nonce, now)
-	if state == nonceBad {
-		r.fail(now, ip, user, "bad nonce")
-		return r.challenge(req, now, false)
-	}
-	r.stats.checked.Add(1)
-	var md5h, shah string
-	var known bool
-	if r.opts.Credentials != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		md5h, shah, known, err = r.opts.Credentials.SIPCredentials(ctx, user)
-		cancel()
-	}
-	if err != nil {
-		r.log.Warn("sip credentials", "err", err)
+	case digestUnavailable:
 		res := regRespond(req, sip.StatusServiceUnavailable, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", "5"))
 		return res
-	}
-	ha1 := md5h
-	if alg == DigestSHA256 {
-		ha1 = shah
-	}
-	if !known || ha1 == "" {
-		ha1 = r.nonces.dummyHA1(alg, user)
-		known = false
-	}
-	want := digestResponse(alg, strings.ToLower(ha1), req.Method.String(), cred.URI, cred.Nonce, cred.NC, cred.CNonce, cred.QOP)
-	if !digestEqual(want, cred.Response) || !known {
-		r.fail(now, ip, user, "wrong credentials")
+	default: // digestNone, digestFailed
 		return r.challenge(req, now, false)
-	}
-	if state == nonceStale || !r.nonces.consume(cred.Nonce, now) {
-		r.stats.stale.Add(1)
-		return r.challenge(req, now, true)
 	}
 	return r.update(req, user, now, path)
 }
@@ -412,7 +360,7 @@ func (r *Registrar) serve(req *sip.Request) *sip.Response {
 func (r *Registrar) fail(now time.Time, ip, user, why string) {
 	r.stats.failed.Add(1)
 	r.thr.fail(now, ip, user)
-	r.log.Info("register auth failed", "user", regSanitize(user, 64), "src", ip, "why", why)
+	r.log.Info("digest auth failed", "user", regSanitize(user, 64), "src", ip, "why", why)
 }
 
 // challenge answers 401 with one challenge per offered algorithm (by default
@@ -422,17 +370,28 @@ func (r *Registrar) challenge(req *sip.Request, now time.Time, stale bool) *sip.
 	if !stale {
 		r.stats.challenges.Add(1)
 	}
-	nonce := r.nonces.mint(now)
 	res := regRespond(req, sip.StatusUnauthorized, "Unauthorized")
+	for _, h := range r.challengeHeaders(req, "WWW-Authenticate", now, stale) {
+		res.AppendHeader(h)
+	}
+	return res
+}
+
+// challengeHeaders are the challenges of one fresh nonce, one per offered
+// algorithm, in the header named name (WWW-Authenticate for REGISTER,
+// Proxy-Authenticate for an agent phone's INVITE).
+func (r *Registrar) challengeHeaders(req *sip.Request, name string, now time.Time, stale bool) []sip.Header {
+	nonce := r.nonces.mint(now)
+	var out []sip.Header
 	for _, alg := range r.algorithmsFor(req) {
 		v := "Digest realm=" + quoteDigest(r.opts.Realm) + ", nonce=" + quoteDigest(nonce) +
 			", algorithm=" + alg + `, qop="auth"`
 		if stale {
 			v += ", stale=true"
 		}
-		res.AppendHeader(sip.NewHeader("WWW-Authenticate", v))
+		out = append(out, sip.NewHeader(name, v))
 	}
-	return res
+	return out
 }
 
 // algorithmsFor picks the challenges for this client: legacy user agents

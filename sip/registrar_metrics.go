@@ -8,11 +8,13 @@ type registrarCollector struct {
 	counters *prometheus.Desc
 	bindings *prometheus.Desc
 	users    *prometheus.Desc
+	phone    *prometheus.Desc
 }
 
 // Collector returns a prometheus.Collector for the registrar:
 // onecall_sip_register_total{result}, onecall_sip_bindings and
-// onecall_sip_registered_users. Register it once per Registrar.
+// onecall_sip_registered_users and onecall_sip_phone_invite_auth_total{result}
+// (agent phones' INVITEs: challenged, stale, refused, accepted). Register it once per Registrar.
 func (r *Registrar) Collector() prometheus.Collector {
 	return &registrarCollector{
 		r: r,
@@ -20,6 +22,8 @@ func (r *Registrar) Collector() prometheus.Collector {
 			"REGISTER outcomes and binding removals by result.", []string{"result"}, nil),
 		bindings: prometheus.NewDesc("onecall_sip_bindings", "Live SIP bindings.", nil, nil),
 		users:    prometheus.NewDesc("onecall_sip_registered_users", "Users with at least one live binding.", nil, nil),
+		phone: prometheus.NewDesc("onecall_sip_phone_invite_auth_total",
+			"Digest checks of agent phones' INVITEs by result.", []string{"result"}, nil),
 	}
 }
 
@@ -27,6 +31,7 @@ func (c *registrarCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.counters
 	ch <- c.bindings
 	ch <- c.users
+	ch <- c.phone
 }
 
 func (c *registrarCollector) Collect(ch chan<- prometheus.Metric) {
@@ -40,6 +45,15 @@ func (c *registrarCollector) Collect(ch chan<- prometheus.Metric) {
 		{"keepalive_drop", st.KeepAliveDrops}, {"expired", st.Expired},
 	} {
 		ch <- prometheus.MustNewConstMetric(c.counters, prometheus.CounterValue, float64(v.v), v.n)
+	}
+	for _, v := range []struct {
+		n string
+		v uint64
+	}{
+		{PhoneAuthChallenged, c.r.stats.phoneChallenged.Load()}, {PhoneAuthStale, c.r.stats.phoneStale.Load()},
+		{PhoneAuthRefused, c.r.stats.phoneRefused.Load()}, {PhoneAuthAccepted, c.r.stats.phoneAccepted.Load()},
+	} {
+		ch <- prometheus.MustNewConstMetric(c.phone, prometheus.CounterValue, float64(v.v), v.n)
 	}
 	bs := c.r.Bindings()
 	users := map[string]bool{}

@@ -478,3 +478,53 @@ func TestFullStackPhoneConsultNotAnswered(t *testing.T) {
 		t.Fatal("the citizen dialog of agent01's phone ended")
 	}
 }
+
+// TestFullStackPhoneConsultDigest: the source address and port of agent01's
+// phone are no proof over UDP (issue 11). An INVITE from them without
+// credentials (a forged one) gets 407 with the registrar's challenge and
+// starts nothing; with the wrong password, or another agent's credentials,
+// 403 (the wrong password counted as a failed login, as for REGISTER);
+// each outcome is in /metrics. The phone's own answer to the challenge then
+// starts the consult.
+func TestFullStackPhoneConsultDigest(t *testing.T) {
+	a := fsStart(t, t.TempDir())
+	p1, d1, _, cit, _, c2, id := fsPhoneStart(t, a)
+	phoneHold(t, d1, cit)
+
+	if _, err := p1.dialAs("agent02", "agent01", "", 10*time.Second); refusal(err) != 407 {
+		t.Fatalf("an INVITE from agent01's phone's address without credentials: %v, want 407", err)
+	}
+	if _, err := p1.dialAs("agent02", "agent01", "not-demo", 10*time.Second); refusal(err) != 403 {
+		t.Fatalf("an INVITE from agent01's phone with the wrong password: %v, want 403", err)
+	}
+	if _, err := p1.dialAs("agent02", "agent03", "demo", 10*time.Second); refusal(err) != 403 {
+		t.Fatalf("an INVITE from agent01's phone with agent03's credentials: %v, want 403", err)
+	}
+	if st := agentState(t, a, "agent02"); st != router.Ready {
+		t.Fatalf("agent02 after the refused INVITEs: %s, want ready (no consult started)", st)
+	}
+	hearsNone(t, "the citizen still held after the refused INVITEs", mark(t, cit), time.Second, toneConsult1, toneAgent2)
+	_, body := get(t, "http://"+a.HTTPAddr()+"/metrics")
+	for _, want := range []string{
+		// the bare INVITE and the two answered ones were challenged first
+		`onecall_sip_phone_invite_auth_total{result="challenged"} 3`,
+		`onecall_sip_phone_invite_auth_total{result="refused"} 2`,
+		`onecall_sip_phone_invite_auth_total{result="accepted"} 0`,
+		`onecall_sip_register_total{result="failed"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("/metrics lacks %s:\n%s", want, grepLines(body, "onecall_sip_phone_invite_auth_total")+"\n"+grepLines(body, "onecall_sip_register_total"))
+		}
+	}
+
+	if _, err := p1.dial("agent02", 20*time.Second); err != nil {
+		t.Fatalf("agent01's phone calls agent02 with its credentials: %v", err)
+	}
+	if ev := consultStep(t, c2, id, "consult"); ev.By != "agent01" || ev.Agent != "agent02" {
+		t.Fatalf("agent02's consult event: %+v", ev)
+	}
+	_, body = get(t, "http://"+a.HTTPAddr()+"/metrics")
+	if want := `onecall_sip_phone_invite_auth_total{result="accepted"} 1`; !strings.Contains(body, want) {
+		t.Fatalf("/metrics lacks %s:\n%s", want, grepLines(body, "onecall_sip_phone_invite_auth_total"))
+	}
+}

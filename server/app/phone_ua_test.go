@@ -127,13 +127,22 @@ func (p *uaPhone) offered(d time.Duration) *diago.DialogServerSession {
 	return nil
 }
 
-// dial calls user at onecall (a consult from the phone) and waits for the
-// answer; the error carries the final response when it was refused.
+// dial calls user at onecall (a consult from the phone), answering
+// onecall's 407 digest challenge with the phone's own credentials, and
+// waits for the answer; the error carries the final response when it was
+// refused.
 func (p *uaPhone) dial(user string, d time.Duration) (*diago.DialogClientSession, error) {
+	return p.dialAs(user, p.user, "demo", d)
+}
+
+// dialAs is dial answering the challenge as authUser with password; an
+// empty password does not answer it (the 407 is the final response).
+func (p *uaPhone) dialAs(user, authUser, password string, d time.Duration) (*diago.DialogClientSession, error) {
 	host, port := splitAddr(p.t, p.server)
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	s, med, err := p.dg.Invite(ctx, sip.Uri{Scheme: "sip", User: user, Host: host, Port: port}, diago.InviteOptions{})
+	s, med, err := p.dg.Invite(ctx, sip.Uri{Scheme: "sip", User: user, Host: host, Port: port},
+		diago.InviteOptions{Username: authUser, Password: password})
 	if err != nil {
 		return nil, err
 	}
