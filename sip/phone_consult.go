@@ -136,8 +136,7 @@ func (s *Service) phoneCall(d *diago.DialogServerSession) bool {
 	if !ok {
 		return false
 	}
-	contact, onCall := s.agentCall(agent)
-	if !onCall {
+	if _, onCall := s.agentCall(agent); !onCall {
 		if _, _, _, hotline := s.opts.Numbers.Resolve(req.Recipient.User, callerNumber(req)); hotline && s.trunkAllowed(req.Source()) {
 			return false
 		}
@@ -152,7 +151,7 @@ func (s *Service) phoneCall(d *diago.DialogServerSession) bool {
 		s.respond(d, code, reason, hdrs...)
 		return true
 	}
-	contact, onCall = s.agentCall(agent)
+	contact, onCall := s.agentCall(agent)
 	if !onCall {
 		s.log.Info("agent phone INVITE refused: not on a call", "agent", agent, "to", req.Recipient.User)
 		s.respond(d, sip.StatusForbidden, "Forbidden (not on a call)")
