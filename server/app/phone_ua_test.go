@@ -90,9 +90,20 @@ func startUAPhoneOpts(t *testing.T, a *fsApp, user string, hz int, ringOnly bool
 	}
 	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer rcancel()
-	if err := reg.Register(rctx); err != nil {
-		t.Fatalf("test phone %s register: %v", user, err)
-	}
+	// sipgo signals the UDP listener ready before it puts it in its
+	// connection pool (ListenAndServe, then TransportUDP.Serve): a REGISTER
+	// sent in between binds the phone's port for a client connection and
+	// fails "address already in use". Retry that one error only.
+	testpeers.WaitFor(t, 10*time.Second, "test phone "+user+" registered", func() bool {
+		err := reg.Register(rctx)
+		if err != nil && strings.Contains(err.Error(), "address already in use") {
+			return false
+		}
+		if err != nil {
+			t.Fatalf("test phone %s register: %v", user, err)
+		}
+		return true
+	})
 	return p
 }
 
