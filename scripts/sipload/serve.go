@@ -321,8 +321,15 @@ func runServe(o serveOpts) error {
 			return fmt.Errorf("%v (sipp: %v, %s)", err, runErr, tail(ivrOut.String()))
 		}
 	}
+	var lines []string
+	if o.calls > 0 {
+		lines = append(lines, o.number)
+	}
+	for _, e := range extras {
+		lines = append(lines, e.number)
+	}
 	fmt.Printf("onecall serve (real engine, citizens call %s, %d digest-registered agents), source check %s, %d CPU-bound neighbours\n",
-		o.number, o.agents, map[bool]string{true: "OFF (onecall_noguard build)", false: "on"}[o.noGuard], o.neighbour)
+		strings.Join(lines, " and "), o.agents, map[bool]string{true: "OFF (onecall_noguard build)", false: "on"}[o.noGuard], o.neighbour)
 	fmt.Printf("load average at start %s, at end %s\n", load0, load1)
 	if o.calls > 0 {
 		fmt.Printf("citizens: offered %.0f cps, %d calls, hold %s; SIPp successful %s, failed %s; INVITE->200 avg %s\n",
