@@ -10,7 +10,7 @@ Object.assign(window.I18N.ko, {
   wb_filter: '대기열 검색', wb_inst: '기관', wb_all: '전체 기관', wb_tv: 'TV 화면', wb_desk: '일반 화면',
   wb_attention: '조치 필요', wb_other: '기타', wb_more: '외 {n}건', wb_search_agents: '상담사 검색',
   wb_allstates: '모든 상태', wb_total_waiting: '전체 대기', wb_sl_all: 'SL 오늘 (전체)',
-  wb_target: '목표', lv_bad: '목표 크게 미달', lv_warn: '목표 미달', lv_wait: '대기 있음', lv_ok: '정상', lv_idle: '유휴',
+  wb_target: '목표', lv_bad: '목표 크게 미달', lv_warn: '목표 미달', lv_risk: '목표 위험', lv_wait: '대기 있음', lv_ok: '정상', lv_idle: '유휴',
   ch_vol: '15분별 인입·응답·포기 (오늘)', ch_sl: '대기열별 서비스 수준과 목표', ch_agents: '상태별 상담사 수 (오늘)',
   offered: '인입', answered: '응답', abandonedn: '포기', contacts: '건수', agentsn: '상담사 수',
   sl_bar: 'SL 15분 (없으면 오늘)', sl_target: '목표', nodata: '아직 데이터가 없습니다.',
@@ -20,7 +20,7 @@ Object.assign(window.I18N.en, {
   wb_filter: 'Search queues', wb_inst: 'Institution', wb_all: 'All institutions', wb_tv: 'TV mode', wb_desk: 'Desk mode',
   wb_attention: 'Needs attention', wb_other: 'Other', wb_more: '{n} more', wb_search_agents: 'Search agents',
   wb_allstates: 'All states', wb_total_waiting: 'Waiting', wb_sl_all: 'SL today (all)',
-  wb_target: 'Target', lv_bad: 'Far below target', lv_warn: 'Below target', lv_wait: 'Contacts waiting', lv_ok: 'OK', lv_idle: 'Idle',
+  wb_target: 'Target', lv_bad: 'Far below target', lv_warn: 'Below target', lv_risk: 'At risk', lv_wait: 'Contacts waiting', lv_ok: 'OK', lv_idle: 'Idle',
   ch_vol: 'Offered, answered, abandoned per 15 min (today)', ch_sl: 'Service level per queue against its target',
   ch_agents: 'Agents by state (today)', offered: 'Offered', answered: 'Answered', abandonedn: 'Abandoned',
   contacts: 'Contacts', agentsn: 'Agents', sl_bar: 'SL 15 min (else today)', sl_target: 'Target',
@@ -186,7 +186,10 @@ window.OnecallWallboard = function (ctx) {
     const i = W.info.get(q.queue), tg = target(q.queue);
     const kids = [el('span', 'tname', qname(q.queue))];
     if (i && i.center) kids.push(el('span', 'tcenter', iname(i, 'center')));
-    kids.push(el('span', 'tlevel', t('lv_' + lv)));
+    // A warn tile whose SL still meets its target warns of a contact waiting
+    // past the threshold: "at risk", not "below target".
+    const slNow = slOf(q), risk = lv === 'warn' && !(slNow >= 0 && slNow < target(q.queue).p);
+    kids.push(el('span', 'tlevel', t(risk ? 'lv_risk' : 'lv_' + lv)));
     const big = el('span', 'tbig');
     const w = el('span', 'tw'); w.appendChild(el('b', '', q.waiting)); w.appendChild(el('span', '', t('waitingn')));
     const s = el('span', 'tw'); s.appendChild(el('b', '', pct(q.sl_15m, q.sl_15m_n))); s.appendChild(el('span', '', t('sl15')));
