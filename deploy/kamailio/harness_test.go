@@ -416,13 +416,24 @@ func citizenCall(t *testing.T, k *proxy, number string, holdMS int) callResult {
 	sf := testpeers.RenderScenario(t, dir, filepath.Join("testdata", "citizen.xml"),
 		map[string]any{"From": "01012345678", "HoldFor": holdMS})
 	msgs := filepath.Join(dir, "messages.log")
-	args := []string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(testpeers.FreeUDPPort(t, false)),
-		"-mp", strconv.Itoa(testpeers.FreeRTPPorts(t)), "-nostdin", "-m", "1", "-s", number,
-		"-timeout", "20s", "-timeout_error", "-trace_msg", "-message_file", msgs, k.addr()}
-	cmd := exec.Command("sipp", args...)
-	cmd.Dir = dir
 	start := time.Now()
-	out, err := cmd.CombinedOutput()
+	var out []byte
+	var err error
+	// The free ports are picked, then released for SIPp to bind: another
+	// process (tests of other packages run in parallel) can take one in
+	// between. SIPp then stops before sending anything; try other ports.
+	for try := 0; ; try++ {
+		args := []string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(testpeers.FreeUDPPort(t, false)),
+			"-mp", strconv.Itoa(testpeers.FreeRTPPorts(t)), "-nostdin", "-m", "1", "-s", number,
+			"-timeout", "20s", "-timeout_error", "-trace_msg", "-message_file", msgs, k.addr()}
+		cmd := exec.Command("sipp", args...)
+		cmd.Dir = dir
+		out, err = cmd.CombinedOutput()
+		if err == nil || try == 4 || !bytes.Contains(out, []byte("Address already in use")) {
+			break
+		}
+		_ = os.Remove(msgs)
+	}
 	r := callResult{took: time.Since(start), err: err}
 	b, _ := os.ReadFile(msgs)
 	r.trace = string(b)
