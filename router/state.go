@@ -183,53 +183,40 @@ type prefWire struct {
 	At      time.Time
 }
 
+// refs numbers the distinct pointers it is given, in first-seen order.
+type refs[T any] struct {
+	idx  map[*T]int
+	list []*T
+}
+
+// ref returns p's number (-1 for nil), numbering it when it is new.
+func (r *refs[T]) ref(p *T) int {
+	if p == nil {
+		return -1
+	}
+	if i, ok := r.idx[p]; ok {
+		return i
+	}
+	if r.idx == nil {
+		r.idx = map[*T]int{}
+	}
+	r.idx[p] = len(r.list)
+	r.list = append(r.list, p)
+	return len(r.list) - 1
+}
+
 // stateRefs numbers the queues, agents and contacts a state points at.
 type stateRefs struct {
-	qs   map[*queue]int
-	ql   []*queue
-	as   map[*agent]int
-	al   []*agent
-	cs   map[*contact]int
-	cl   []*contact
+	qs   refs[queue]
+	as   refs[agent]
+	cs   refs[contact]
 	inCM map[*contact]bool
 	live int // the first live queues are the engine's queueList
 }
 
-func (r *stateRefs) q(q *queue) int {
-	if q == nil {
-		return -1
-	}
-	if i, ok := r.qs[q]; ok {
-		return i
-	}
-	r.qs[q] = len(r.ql)
-	r.ql = append(r.ql, q)
-	return len(r.ql) - 1
-}
-
-func (r *stateRefs) a(a *agent) int {
-	if a == nil {
-		return -1
-	}
-	if i, ok := r.as[a]; ok {
-		return i
-	}
-	r.as[a] = len(r.al)
-	r.al = append(r.al, a)
-	return len(r.al) - 1
-}
-
-func (r *stateRefs) c(c *contact) int {
-	if c == nil {
-		return -1
-	}
-	if i, ok := r.cs[c]; ok {
-		return i
-	}
-	r.cs[c] = len(r.cl)
-	r.cl = append(r.cl, c)
-	return len(r.cl) - 1
-}
+func (r *stateRefs) q(q *queue) int   { return r.qs.ref(q) }
+func (r *stateRefs) a(a *agent) int   { return r.as.ref(a) }
+func (r *stateRefs) c(c *contact) int { return r.cs.ref(c) }
 
 // MarshalState returns the engine's whole state (see above).
 func (e *Engine) MarshalState() ([]byte, error) {
@@ -255,11 +242,11 @@ func (e *Engine) SaveState() (*EngineState, error) {
 		Version: stateVersion, Config: wireConfig(e.cfg), Epoch: e.epoch, Now: e.now, Tseq: e.tseq,
 		CompactAt: e.compactAt, Oseq: e.oseq, StatsAt: e.statsAt, StatsSet: e.statsSet,
 	}
-	r := &stateRefs{qs: map[*queue]int{}, as: map[*agent]int{}, cs: map[*contact]int{}, inCM: map[*contact]bool{}}
+	r := &stateRefs{inCM: map[*contact]bool{}}
 	for _, q := range e.queueList {
 		r.q(q)
 	}
-	r.live = len(r.ql)
+	r.live = len(r.qs.list)
 	for _, id := range sortedKeys(e.agents) {
 		r.a(e.agents[id])
 	}
@@ -284,15 +271,15 @@ func (e *Engine) SaveState() (*EngineState, error) {
 		w.Interps = append(w.Interps, r.c(c))
 	}
 	// Walk the tables to a fixed point: each entry may reach more.
-	for qi, ai, ci := 0, 0, 0; qi < len(r.ql) || ai < len(r.al) || ci < len(r.cl); {
-		for ; ci < len(r.cl); ci++ {
-			w.Contacts = append(w.Contacts, r.contact(r.cl[ci]))
+	for qi, ai, ci := 0, 0, 0; qi < len(r.qs.list) || ai < len(r.as.list) || ci < len(r.cs.list); {
+		for ; ci < len(r.cs.list); ci++ {
+			w.Contacts = append(w.Contacts, r.contact(r.cs.list[ci]))
 		}
-		for ; ai < len(r.al); ai++ {
-			w.Agents = append(w.Agents, r.agent(e, r.al[ai]))
+		for ; ai < len(r.as.list); ai++ {
+			w.Agents = append(w.Agents, r.agent(e, r.as.list[ai]))
 		}
-		for ; qi < len(r.ql); qi++ {
-			w.Queues = append(w.Queues, r.queue(r.ql[qi]))
+		for ; qi < len(r.qs.list); qi++ {
+			w.Queues = append(w.Queues, r.queue(r.qs.list[qi]))
 			w.Queues[qi].Live = qi < len(e.queueList)
 		}
 	}
@@ -305,7 +292,7 @@ func (r *stateRefs) queue(q *queue) queueWire {
 		Waiting: q.waiting, Cbs: q.cbs, AhtMin: q.ahtMin, AhtVal: q.ahtVal, Dirty: q.dirty, AnnDue: q.annDue,
 		AnnSet: q.annSet, LastAnn: q.lastAnn,
 	}
-	if r.qs[q] >= r.live {
+	if r.qs.idx[q] >= r.live {
 		d := q.def
 		w.Def = &d
 		w.BareDefs = q.stats == nil
