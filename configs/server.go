@@ -25,6 +25,8 @@ type Server struct {
 	// policy (outbound.go).
 	Outbound Outbound `yaml:"outbound"`
 	Metrics  Metrics  `yaml:"metrics"`
+	// Cluster makes the server one node of a cluster (cluster.go).
+	Cluster Cluster `yaml:"cluster"`
 }
 
 // Store chooses the database (store package): SQLite in data_dir for a
@@ -264,6 +266,8 @@ func DefaultServer() Server {
 		Files:    Files{Hotlines: "hotlines.yaml", Queues: "queues.yaml", Skills: "skills.yaml", DemoRoster: "demo-roster.yaml"},
 		Outbound: DefaultOutbound(),
 		Metrics:  Metrics{ShortAbandon: Duration(5 * time.Second)},
+		Cluster: Cluster{Host: "127.0.0.1", RoutePort: 6222, ClientPort: 4222,
+			LeaderTTL: Duration(2 * time.Second)},
 	}
 }
 

@@ -130,6 +130,7 @@ func (b *Bundle) validateServer(ps *Problems) {
 		r.at("data_dir")("data_dir is required")
 	}
 	s.Store.validate(r)
+	s.Cluster.validate(r, s.Store)
 	checkAddr(r.at("metrics", "listen"), "metrics.listen", s.Metrics.Listen, false)
 	if t := s.Metrics.Token; t != "" && len(t) < 16 {
 		r.at("metrics", "token")("metrics.token must be at least 16 characters (or empty for no token)")

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"onecall/chat"
+	"onecall/cluster"
 	"onecall/configs"
 	"onecall/console"
 	"onecall/console/chatbridge"
@@ -56,6 +57,9 @@ type App struct {
 	engine *router.Engine
 	hub    *server.Hub
 	reg    *prometheus.Registry
+	// node is this server's cluster node (cluster.enabled); nil on a
+	// single node.
+	node *cluster.Node
 
 	chat      *chat.Service
 	console   *console.Service
@@ -128,11 +132,17 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	ok := false
 	defer func() {
 		if !ok {
+			a.closeNode()
 			if err := a.st.Close(); err != nil {
 				log.Warn("close store after failed start", "err", err)
 			}
 		}
 	}()
+	if cfg.Server.Cluster.Enabled {
+		if err := a.startNode(ctx, dataDir); err != nil {
+			return nil, err
+		}
+	}
 	if err := a.build(ctx); err != nil {
 		return nil, err
 	}
@@ -517,6 +527,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 				<-a.purgeDone
 			}
 		}
+		a.closeNode()
 		if err := a.st.Close(); err != nil {
 			errs = append(errs, err)
 		}
