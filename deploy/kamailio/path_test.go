@@ -1,4 +1,4 @@
-package kamailio
+package kamailio_test
 
 import (
 	"regexp"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"onecall/deploy/kamailio"
+	"onecall/internal/clustertest"
 	"onecall/internal/testpeers"
 )
 
@@ -16,10 +18,10 @@ import (
 // to the agent, the node's INVITE reaches the phone back through Kamailio
 // (the proxy's Via and Record-Route are on it) and the phone answers.
 func TestKamailioPathRoutesAgentInvite(t *testing.T) {
-	a := startNode(t, 1, nodeOptions{})
-	b := startNode(t, 2, nodeOptions{})
-	k := startKamailio(t, Config{Trunks: []string{"127.0.0.1"}, Nodes: []string{a.addr(), b.addr()}, ProbeInterval: time.Second})
-	phone := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: k.addr(),
+	a := clustertest.StartNode(t, 1, clustertest.NodeOptions{})
+	b := clustertest.StartNode(t, 2, clustertest.NodeOptions{})
+	k := clustertest.StartKamailio(t, kamailio.Config{Trunks: []string{"127.0.0.1"}, Nodes: []string{a.Addr(), b.Addr()}, ProbeInterval: time.Second})
+	phone := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: k.Addr(),
 		Password: "demo", Args: []string{"-s"}})
 
 	// The node the REGISTER reached knows the phone; the other does not.
@@ -27,17 +29,17 @@ func TestKamailioPathRoutesAgentInvite(t *testing.T) {
 	testpeers.WaitFor(t, 15*time.Second, "agent01's REGISTER through Kamailio answered 200", func() bool {
 		return regOK.MatchString(phone.Output())
 	})
-	var home *node
-	var cons *console
+	var home *clustertest.Node
+	var cons *clustertest.Console
 	// Few rounds: logins are rate-limited per source address.
 	for round := 0; home == nil && round < 3; round++ {
-		for _, n := range []*node{a, b} {
-			c := openConsole(t, n, "agent01", "demo")
-			if c.phone() {
+		for _, n := range []*clustertest.Node{a, b} {
+			c := clustertest.OpenConsole(t, n, "agent01", "demo")
+			if c.Phone() {
 				home, cons = n, c
 				break
 			}
-			c.ws.Close()
+			c.WS.Close()
 		}
 		if home == nil {
 			time.Sleep(500 * time.Millisecond)
@@ -46,17 +48,17 @@ func TestKamailioPathRoutesAgentInvite(t *testing.T) {
 	if home == nil {
 		t.Fatal("no node has agent01's phone registered")
 	}
-	cons.do(t, "state", map[string]any{"state": "ready"})
+	cons.Do(t, "state", map[string]any{"state": "ready"})
 
 	// Two calls at once: round robin puts one on each node, so one of them
 	// is on the phone's node and is offered to agent01.
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Add(1)
-		go func() { defer wg.Done(); citizenCall(t, k, "110", 6000) }()
+		go func() { defer wg.Done(); clustertest.CitizenCall(t, k, "110", 6000) }()
 	}
 	defer wg.Wait()
-	kamPort := strconv.Itoa(k.port)
+	kamPort := strconv.Itoa(k.Port)
 	testpeers.WaitFor(t, 20*time.Second, "the node's INVITE at the phone through Kamailio", func() bool {
 		out := phone.Output()
 		i := strings.Index(out, "INVITE sip:agent01")
@@ -66,5 +68,5 @@ func TestKamailioPathRoutesAgentInvite(t *testing.T) {
 	testpeers.WaitFor(t, 10*time.Second, "the phone answered", func() bool {
 		return strings.Contains(phone.Output(), "Call established")
 	})
-	t.Logf("agent01 registered on %s through Kamailio; the offer reached the phone through Kamailio and was answered", home.name)
+	t.Logf("agent01 registered on %s through Kamailio; the offer reached the phone through Kamailio and was answered", home.Name)
 }
