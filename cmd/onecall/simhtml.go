@@ -21,37 +21,65 @@ type simRun struct {
 	Res  sim.Result
 }
 
-// queueDiff is one queue in two runs side by side.
-type queueDiff struct {
-	Queue string
-	A, B  sim.QueueResult
+// figDiff is one queue's or one line's figures in two runs side by side.
+type figDiff struct {
+	Key  string // the queue or the line
+	A, B sim.Figures
 }
 
 // SLPoints is B's SL minus A's, in percentage points.
-func (d queueDiff) SLPoints() float64 { return 100 * (d.B.SL - d.A.SL) }
+func (d figDiff) SLPoints() float64 { return 100 * (d.B.SL - d.A.SL) }
+
+// keyed is one queue's or line's figures of a run.
+type keyed struct {
+	Key string
+	F   sim.Figures
+}
+
+func queuesOf(r sim.Result) []keyed {
+	out := make([]keyed, len(r.Queues))
+	for i, q := range r.Queues {
+		out[i] = keyed{q.Queue, q.Figures}
+	}
+	return out
+}
+
+func linesOf(r sim.Result) []keyed {
+	out := make([]keyed, len(r.Lines))
+	for i, l := range r.Lines {
+		out[i] = keyed{l.Line, l.Figures}
+	}
+	return out
+}
 
 // diffQueues pairs the queues of two runs (a queue missing from one run
 // shows zeros there), busiest in A first.
-func diffQueues(a, b sim.Result) []queueDiff {
+func diffQueues(a, b sim.Result) []figDiff { return diffFigures(queuesOf(a), queuesOf(b)) }
+
+// diffLines pairs the lines of two runs, busiest in A first: a line counts
+// the contacts that called it, wherever they were answered.
+func diffLines(a, b sim.Result) []figDiff { return diffFigures(linesOf(a), linesOf(b)) }
+
+func diffFigures(a, b []keyed) []figDiff {
 	idx := map[string]int{}
-	var out []queueDiff
-	for _, q := range a.Queues {
-		idx[q.Queue] = len(out)
-		out = append(out, queueDiff{Queue: q.Queue, A: q, B: sim.QueueResult{Queue: q.Queue}})
+	var out []figDiff
+	for _, q := range a {
+		idx[q.Key] = len(out)
+		out = append(out, figDiff{Key: q.Key, A: q.F})
 	}
-	for _, q := range b.Queues {
-		i, ok := idx[q.Queue]
+	for _, q := range b {
+		i, ok := idx[q.Key]
 		if !ok {
 			i = len(out)
-			out = append(out, queueDiff{Queue: q.Queue, A: sim.QueueResult{Queue: q.Queue}})
+			out = append(out, figDiff{Key: q.Key})
 		}
-		out[i].B = q
+		out[i].B = q.F
 	}
-	slices.SortStableFunc(out, func(x, y queueDiff) int {
+	slices.SortStableFunc(out, func(x, y figDiff) int {
 		if c := cmp.Compare(y.A.Arrived, x.A.Arrived); c != 0 {
 			return c
 		}
-		return cmp.Compare(x.Queue, y.Queue)
+		return cmp.Compare(x.Key, y.Key)
 	})
 	return out
 }
@@ -119,33 +147,47 @@ func writeSimHTML(w io.Writer, title string, runs []simRun) error {
 		occupancy = append(occupancy, reports.Series{Name: r.Name, Values: ov})
 	}
 	type qrow struct {
-		Queue                        string
+		Key                          string
 		Arrived                      []int
 		SL, ASA, Abandoned, Answered []string
 		Diff                         string
 	}
-	var rows []qrow
-	if len(runs) == 2 {
-		for _, d := range diffQueues(runs[0].Res, runs[1].Res) {
-			rows = append(rows, qrow{Queue: d.Queue, Arrived: []int{d.A.Arrived, d.B.Arrived},
+	table := func(diffs []figDiff, one []keyed) []qrow {
+		var rows []qrow
+		for _, d := range diffs {
+			rows = append(rows, qrow{Key: d.Key, Arrived: []int{d.A.Arrived, d.B.Arrived},
 				SL:        []string{pct(d.A.SL), pct(d.B.SL)},
 				ASA:       []string{secs(d.A.ASA), secs(d.B.ASA)},
 				Answered:  []string{strconv.Itoa(d.A.Answered), strconv.Itoa(d.B.Answered)},
 				Abandoned: []string{strconv.Itoa(d.A.Abandoned), strconv.Itoa(d.B.Abandoned)},
 				Diff:      fmt.Sprintf("%+.1f", d.SLPoints())})
 		}
-	} else if len(runs) == 1 {
-		for _, q := range runs[0].Res.Queues {
-			rows = append(rows, qrow{Queue: q.Queue, Arrived: []int{q.Arrived}, SL: []string{pct(q.SL)}, ASA: []string{secs(q.ASA)},
-				Answered: []string{strconv.Itoa(q.Answered)}, Abandoned: []string{strconv.Itoa(q.Abandoned)}})
+		for _, q := range one {
+			rows = append(rows, qrow{Key: q.Key, Arrived: []int{q.F.Arrived}, SL: []string{pct(q.F.SL)}, ASA: []string{secs(q.F.ASA)},
+				Answered: []string{strconv.Itoa(q.F.Answered)}, Abandoned: []string{strconv.Itoa(q.F.Abandoned)}})
 		}
+		return rows
+	}
+	var rows, lineRows []qrow
+	if len(runs) == 2 {
+		rows = table(diffQueues(runs[0].Res, runs[1].Res), nil)
+		lineRows = table(diffLines(runs[0].Res, runs[1].Res), nil)
+	} else if len(runs) == 1 {
+		rows = table(nil, queuesOf(runs[0].Res))
+		lineRows = table(nil, linesOf(runs[0].Res))
 	}
 	names := make([]string, len(runs))
 	for i, r := range runs {
 		names[i] = r.Name
 	}
 	return simTmpl.Execute(w, map[string]any{
-		"Title": title, "Runs": runs, "Names": names, "Compare": len(runs) == 2, "SL": slCharts, "Rows": rows,
+		"Title": title, "Runs": runs, "Names": names, "Compare": len(runs) == 2, "SL": slCharts,
+		"Tables": []map[string]any{
+			{"ID": "queues", "Title": "Queues · 큐", "Col": "queue", "Rows": rows,
+				"Note": "A contact counts in the queue it was answered or abandoned in (after overflow)."},
+			{"ID": "lines", "Title": "Lines · 회선", "Col": "line", "Rows": lineRows,
+				"Note": "A contact counts on the line (number) it called, wherever it was answered; SL against the threshold of the queue that answered it."},
+		},
 		"Waiting": reports.Chart{Title: "Waiting contacts (peak per 15 min) · 대기 상담 (15분 최대)", YLabel: "contacts · 건",
 			X: xs, XFmt: xfmt, Series: waiting}.SVG(),
 		"Occupancy": reports.Chart{Title: "Agent occupancy per 15 min · 상담사 점유율", YLabel: "occupancy %", YMax: 100,
@@ -186,11 +228,12 @@ refused {{.Res.Refused}}, callbacks {{.Res.Callbacks}}, peak waiting {{.Res.Peak
 {{.Waiting}}
 <h2>Agent occupancy · 상담사 점유율</h2>
 {{.Occupancy}}
-<h2>Queues · 큐</h2>
-<table><thead><tr><th scope="col">queue</th>
-{{if .Compare}}{{$a := index .Names 0}}{{$b := index .Names 1}}<th scope="col">arrived {{$a}}</th><th scope="col">arrived {{$b}}</th><th scope="col">answered {{$a}}</th><th scope="col">answered {{$b}}</th><th scope="col">abandoned {{$a}}</th><th scope="col">abandoned {{$b}}</th><th scope="col">SL {{$a}}</th><th scope="col">SL {{$b}}</th><th scope="col">SL difference (points)</th><th scope="col">ASA s {{$a}}</th><th scope="col">ASA s {{$b}}</th>
+{{range .Tables}}<h2>{{.Title}}</h2>
+<p>{{.Note}}</p>
+<table id="{{.ID}}"><thead><tr><th scope="col">{{.Col}}</th>
+{{if $.Compare}}{{$a := index $.Names 0}}{{$b := index $.Names 1}}<th scope="col">arrived {{$a}}</th><th scope="col">arrived {{$b}}</th><th scope="col">answered {{$a}}</th><th scope="col">answered {{$b}}</th><th scope="col">abandoned {{$a}}</th><th scope="col">abandoned {{$b}}</th><th scope="col">SL {{$a}}</th><th scope="col">SL {{$b}}</th><th scope="col">SL difference (points)</th><th scope="col">ASA s {{$a}}</th><th scope="col">ASA s {{$b}}</th>
 {{else}}<th scope="col">arrived</th><th scope="col">answered</th><th scope="col">abandoned</th><th scope="col">SL</th><th scope="col">ASA s</th>{{end}}</tr></thead><tbody>
-{{range .Rows}}<tr><td>{{.Queue}}</td>{{if $.Compare}}<td>{{index .Arrived 0}}</td><td>{{index .Arrived 1}}</td><td>{{index .Answered 0}}</td><td>{{index .Answered 1}}</td><td>{{index .Abandoned 0}}</td><td>{{index .Abandoned 1}}</td><td>{{index .SL 0}}</td><td>{{index .SL 1}}</td><td>{{.Diff}}</td><td>{{index .ASA 0}}</td><td>{{index .ASA 1}}</td>{{else}}<td>{{index .Arrived 0}}</td><td>{{index .Answered 0}}</td><td>{{index .Abandoned 0}}</td><td>{{index .SL 0}}</td><td>{{index .ASA 0}}</td>{{end}}</tr>
+{{range .Rows}}<tr><td>{{.Key}}</td>{{if $.Compare}}<td>{{index .Arrived 0}}</td><td>{{index .Arrived 1}}</td><td>{{index .Answered 0}}</td><td>{{index .Answered 1}}</td><td>{{index .Abandoned 0}}</td><td>{{index .Abandoned 1}}</td><td>{{index .SL 0}}</td><td>{{index .SL 1}}</td><td>{{.Diff}}</td><td>{{index .ASA 0}}</td><td>{{index .ASA 1}}</td>{{else}}<td>{{index .Arrived 0}}</td><td>{{index .Answered 0}}</td><td>{{index .Abandoned 0}}</td><td>{{index .SL 0}}</td><td>{{index .ASA 0}}</td>{{end}}</tr>
 {{end}}</tbody></table>
-</body></html>
+{{end}}</body></html>
 `))

@@ -17,9 +17,10 @@ import (
 
 // `onecall simulate --compare no-overflow --html` runs the shipped
 // configuration twice on the same arrivals, prints the difference per
-// queue, and writes a report that opens in Chromium with its charts drawn:
+// queue and per line, and writes a report that opens in Chromium with its charts drawn:
 // SL per queue per 15 minutes for each run, waiting contacts and agent
-// occupancy over the day (one line per run); the screenshot is committed
+// occupancy over the day (one line per run), and the tables per queue and
+// per line with the SL difference; the screenshot is committed
 // as docs/screenshots/simulate.png. Thin staff and a surge on 1350 make
 // overflow matter: some queue's SL differs between the runs.
 func TestSimulateCompareHTMLInChromium(t *testing.T) {
@@ -31,7 +32,7 @@ func TestSimulateCompareHTMLInChromium(t *testing.T) {
 		t.Fatalf("exit %d: %s\n%s", code, errOut.String(), out.String())
 	}
 	text := out.String()
-	for _, want := range []string{"A overflow on", "B overflow off", "B-A points", "labor-1350"} {
+	for _, want := range []string{"A overflow on", "B overflow off", "queue  arrived    SL A", "line  arrived    SL A", "B-A points", "labor-1350", "1577-1000"} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("output lacks %q:\n%s", want, text)
 		}
@@ -58,11 +59,16 @@ func TestSimulateCompareHTMLInChromium(t *testing.T) {
 			occLines: lines(svgs[3]).length, occPoints: minPts(svgs[3]), occInside: inside(svgs[3]) ? 1 : 0,
 			labels: svgs[3].querySelectorAll('text').length,
 			width: svgs[2].getBoundingClientRect().width,
-			rows: document.querySelectorAll('tbody tr').length,
-			cells: document.querySelector('tbody tr').children.length,
+			rows: document.querySelectorAll('#queues tbody tr').length,
+			cells: document.querySelector('#queues tbody tr').children.length,
+			lineRows: document.querySelectorAll('#lines tbody tr').length,
+			lineCells: document.querySelector('#lines tbody tr').children.length,
+			// the surged line is the busiest, and its SL differs between the runs
+			line1350: document.querySelector('#lines tbody tr').children[0].textContent === '1350' ? 1 : 0,
+			line1350Diff: +document.querySelector('#lines tbody tr').children[9].textContent,
 			legends: document.querySelectorAll('.legend span').length,
-			// queues whose SL differs between the runs (column 9)
-			diffs: [...document.querySelectorAll('tbody tr')].filter(r => r.children[8].textContent !== '+0.0').length,
+			// queues whose SL differs between the runs (column 10)
+			diffs: [...document.querySelectorAll('#queues tbody tr')].filter(r => +r.children[9].textContent !== 0).length,
 			headings: document.querySelectorAll('h3').length,
 		};
 	})()`))
@@ -74,7 +80,8 @@ func TestSimulateCompareHTMLInChromium(t *testing.T) {
 	if got["svgs"] != 4 || got["sl1Lines"] != 8 || got["sl2Lines"] != 8 || got["slPoints"] < 48 ||
 		got["waitingLines"] != 2 || got["waitingPoints"] < 48 || got["occLines"] != 2 || got["occPoints"] < 48 ||
 		got["occInside"] != 1 || got["labels"] < 10 || got["width"] < 900 || got["rows"] < 40 || got["cells"] != 12 ||
-		got["legends"] != 8+8+2+2 || got["diffs"] < 1 || got["headings"] != 2 {
+		got["legends"] != 8+8+2+2 || got["diffs"] < 1 || got["headings"] != 2 ||
+		got["lineRows"] < 80 || got["lineCells"] != 12 || got["line1350"] != 1 || got["line1350Diff"] == 0 {
 		t.Fatalf("simulation page: %v", got)
 	}
 	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))

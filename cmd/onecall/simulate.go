@@ -29,9 +29,9 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Patience, "patience", 3*time.Minute, "mean citizen patience before abandoning")
 	seed := fs.Uint64("seed", 1, "random seed (same seed, same day)")
 	surge := fs.String("surge", "", "surges by line and hours, comma-separated NUMBER:FACTOR:FROM-TO, e.g. 1350:20:10-12,110:5:14-16 (hours, KST)")
-	compare := fs.String("compare", "", "also run this configuration (file or directory), or no-overflow (the same without overflow rules), on the same arrivals, and print the difference per queue")
+	compare := fs.String("compare", "", "also run this configuration (file or directory), or no-overflow (the same without overflow rules), on the same arrivals, and print the difference per queue and per line")
 	htmlOut := fs.String("html", "", "write an HTML report with charts to this file")
-	perQueue := fs.Bool("queues", false, "print every queue")
+	perQueue := fs.Bool("queues", false, "print every queue and every line")
 	erlang := fs.Bool("erlang", false, "check the engine against Erlang C and A: one queue, Poisson arrivals, loads 0.5-0.95")
 	eAgents := fs.Int("erlang-agents", 50, "with --erlang: agents on the queue")
 	eContacts := fs.Int("erlang-contacts", 100000, "with --erlang: contacts counted per load")
@@ -138,14 +138,19 @@ func printSimResult(stdout io.Writer, res sim.Result, perQueue bool) int {
 		fmt.Fprintf(stdout, "rejected events: %d x %s\n", v, k)
 	}
 	if perQueue {
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "queue\tarrived\tanswered\tabandoned\trefused\tSL\tASA\tmax wait\t")
-		for _, q := range res.Queues {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.1f%%\t%v\t%v\t\n", q.Queue, q.Arrived, q.Answered, q.Abandoned, q.Refused,
-				100*q.SL, q.ASA.Round(time.Second), q.MaxWait.Round(time.Second))
-		}
-		if err := tw.Flush(); err != nil {
-			return 1
+		for _, t := range []struct {
+			col  string
+			rows []keyed
+		}{{"queue", queuesOf(res)}, {"line", linesOf(res)}} {
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintf(tw, "%s\tarrived\tanswered\tabandoned\trefused\tSL\tASA\tmax wait\t\n", t.col)
+			for _, q := range t.rows {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.1f%%\t%v\t%v\t\n", q.Key, q.F.Arrived, q.F.Answered, q.F.Abandoned, q.F.Refused,
+					100*q.F.SL, q.F.ASA.Round(time.Second), q.F.MaxWait.Round(time.Second))
+			}
+			if err := tw.Flush(); err != nil {
+				return 1
+			}
 		}
 	}
 	if res.NeverClosed != 0 || res.ClosedTwice != 0 {
@@ -154,15 +159,24 @@ func printSimResult(stdout io.Writer, res sim.Result, perQueue bool) int {
 	return 0
 }
 
-// printDiff prints the two runs per queue side by side, busiest first.
+// printDiff prints the two runs side by side per queue, then per line
+// (the number called, wherever the contact was answered), busiest first.
 func printDiff(stdout io.Writer, runs []simRun) error {
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "queue\tarrived\tSL A\tSL B\tB-A points\tASA A\tASA B\tabandoned A\tabandoned B\trefused A\trefused B\t")
-	for _, d := range diffQueues(runs[0].Res, runs[1].Res) {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t%.1f%%\t%+.1f\t%v\t%v\t%d\t%d\t%d\t%d\t\n", d.Queue, d.A.Arrived, 100*d.A.SL, 100*d.B.SL,
-			d.SLPoints(), d.A.ASA.Round(time.Second), d.B.ASA.Round(time.Second), d.A.Abandoned, d.B.Abandoned, d.A.Refused, d.B.Refused)
+	for _, t := range []struct {
+		col   string
+		diffs []figDiff
+	}{{"queue", diffQueues(runs[0].Res, runs[1].Res)}, {"line", diffLines(runs[0].Res, runs[1].Res)}} {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "%s\tarrived\tSL A\tSL B\tB-A points\tASA A\tASA B\tabandoned A\tabandoned B\trefused A\trefused B\t\n", t.col)
+		for _, d := range t.diffs {
+			fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t%.1f%%\t%+.1f\t%v\t%v\t%d\t%d\t%d\t%d\t\n", d.Key, d.A.Arrived, 100*d.A.SL, 100*d.B.SL,
+				d.SLPoints(), d.A.ASA.Round(time.Second), d.B.ASA.Round(time.Second), d.A.Abandoned, d.B.Abandoned, d.A.Refused, d.B.Refused)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
-	return tw.Flush()
+	return nil
 }
 
 // parseSurges reads comma-separated surges.

@@ -38,9 +38,8 @@ type Options struct {
 	Seed        uint64
 }
 
-// QueueResult is one queue's outcome of the day.
-type QueueResult struct {
-	Queue     string
+// Figures are the outcome of the day's contacts of one queue or one line.
+type Figures struct {
 	Arrived   int
 	Answered  int
 	Abandoned int
@@ -49,6 +48,21 @@ type QueueResult struct {
 	SL        float64 // answered within the queue's threshold / (answered + abandoned after threshold)
 	ASA       time.Duration
 	MaxWait   time.Duration
+}
+
+// QueueResult is one queue's outcome of the day: the contacts answered,
+// abandoned or refused in it (after any overflow).
+type QueueResult struct {
+	Queue string
+	Figures
+}
+
+// LineResult is one line's (hotline number's) outcome of the day: the
+// contacts that called it, wherever they were routed; SL counts each
+// against the threshold of the queue it was answered or abandoned in.
+type LineResult struct {
+	Line string
+	Figures
 }
 
 // Result is the outcome of a simulated day.
@@ -63,6 +77,7 @@ type Result struct {
 	ApplyP99                                                time.Duration
 	ApplyMax                                                time.Duration
 	Queues                                                  []QueueResult
+	Lines                                                   []LineResult
 	Rejected                                                map[string]int
 	// Timeline is the day per 15 minutes (Run only; empty for theory runs).
 	Timeline Timeline
@@ -106,6 +121,7 @@ func (h *evHeap) Pop() any {
 
 type contactState struct {
 	queue    string
+	line     string // the number called
 	arrived  time.Time
 	answered bool
 	closed   int
@@ -129,6 +145,8 @@ type sim struct {
 	seq      uint64
 	contacts map[router.ContactID]*contactState
 	perQueue map[string]*queueAcc
+	perLine  map[string]*queueAcc
+	accBuf   []*queueAcc // accsFor's result, reused
 	thresh   map[string]time.Duration
 	res      Result
 	applyNs  []int64
@@ -137,7 +155,7 @@ type sim struct {
 }
 
 type queueAcc struct {
-	QueueResult
+	Figures
 	waitSum   time.Duration
 	slOK, slN int
 }
@@ -182,6 +200,7 @@ func newSim(o Options) *sim {
 		rng:      rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)),
 		contacts: make(map[router.ContactID]*contactState, o.Contacts),
 		perQueue: make(map[string]*queueAcc),
+		perLine:  make(map[string]*queueAcc),
 		thresh:   make(map[string]time.Duration),
 		res:      Result{Rejected: map[string]int{}},
 	}
@@ -324,7 +343,7 @@ func (s *sim) surges() []Surge {
 }
 
 func (s *sim) arrival(id router.ContactID, n router.HotlineDef, at time.Time) {
-	s.contacts[id] = &contactState{queue: n.DefaultQueue}
+	s.contacts[id] = &contactState{queue: n.DefaultQueue, line: n.Number}
 	s.push(simEv{at: at, kind: evArrive, contact: id, agent: router.AgentID(n.Number)})
 }
 
@@ -392,7 +411,9 @@ func (s *sim) handle(e simEv) {
 		}
 		c.arrived = e.at
 		s.res.Arrived++
-		s.accFor(c).Arrived++
+		for _, a := range s.accsFor(c) {
+			a.Arrived++
+		}
 		s.waiting++
 		s.res.PeakWaiting = max(s.res.PeakWaiting, s.waiting)
 		if s.tl != nil && !c.uncounted {
@@ -421,20 +442,25 @@ func (s *sim) handle(e simEv) {
 	}
 }
 
-// accFor is the statistics a contact counts in: its queue's, or a
-// scratch record for uncounted contacts.
-func (s *sim) accFor(c *contactState) *queueAcc {
+// accsFor is the statistics a contact counts in: its queue's and its
+// line's, or none for uncounted contacts.
+func (s *sim) accsFor(c *contactState) []*queueAcc {
+	s.accBuf = s.accBuf[:0]
 	if c.uncounted {
-		return &queueAcc{}
+		return s.accBuf
 	}
-	return s.acc(c.queue)
+	s.accBuf = append(s.accBuf, acc(s.perQueue, c.queue))
+	if c.line != "" { // theory runs have no line
+		s.accBuf = append(s.accBuf, acc(s.perLine, c.line))
+	}
+	return s.accBuf
 }
 
-func (s *sim) acc(q string) *queueAcc {
-	a := s.perQueue[q]
+func acc(m map[string]*queueAcc, k string) *queueAcc {
+	a := m[k]
 	if a == nil {
-		a = &queueAcc{QueueResult: QueueResult{Queue: q}}
-		s.perQueue[q] = a
+		a = &queueAcc{}
+		m[k] = a
 	}
 	return a
 }
@@ -476,13 +502,14 @@ func (s *sim) command(cmd router.Command, now time.Time) {
 		st.answered = true
 		s.waiting--
 		w := now.Sub(st.arrived)
-		a := s.accFor(st)
-		a.Answered++
-		a.waitSum += w
-		a.MaxWait = max(a.MaxWait, w)
-		a.slN++
-		if w <= s.thresh[st.queue] {
-			a.slOK++
+		for _, a := range s.accsFor(st) {
+			a.Answered++
+			a.waitSum += w
+			a.MaxWait = max(a.MaxWait, w)
+			a.slN++
+			if w <= s.thresh[st.queue] {
+				a.slOK++
+			}
 		}
 		if s.tl != nil && !st.uncounted {
 			sl := s.tl.slot(st.queue, st.arrived)
@@ -524,15 +551,17 @@ func (s *sim) command(cmd router.Command, now time.Time) {
 		if !st.answered {
 			s.waiting--
 		}
-		a := s.accFor(st)
+		accs := s.accsFor(st)
 		switch c.Reason {
 		case router.EndCompleted:
 		case router.EndAbandoned:
 			s.res.Abandoned++
-			a.Abandoned++
 			late := now.Sub(st.arrived) > s.thresh[st.queue]
-			if late {
-				a.slN++
+			for _, a := range accs {
+				a.Abandoned++
+				if late {
+					a.slN++
+				}
 			}
 			if s.tl != nil && !st.uncounted {
 				sl := s.tl.slot(st.queue, st.arrived)
@@ -541,12 +570,16 @@ func (s *sim) command(cmd router.Command, now time.Time) {
 			}
 		case router.EndRefusedClosed, router.EndRefusedQueueFull, router.EndMaxWait, router.EndNoQueue:
 			s.res.Refused++
-			a.Refused++
+			for _, a := range accs {
+				a.Refused++
+			}
 		case router.EndCallback:
 			s.res.Callbacks++
 		default:
 			s.res.Other++
-			a.Other++
+			for _, a := range accs {
+				a.Other++
+			}
 		}
 	default:
 	}
@@ -566,16 +599,14 @@ func (s *sim) finish() {
 		s.res.ApplyP99 = time.Duration(s.applyNs[len(s.applyNs)*99/100])
 		s.res.ApplyMax = time.Duration(s.applyNs[len(s.applyNs)-1])
 	}
-	for _, a := range s.perQueue {
-		if a.Answered > 0 {
-			a.ASA = a.waitSum / time.Duration(a.Answered)
-		}
-		if a.slN > 0 {
-			a.SL = float64(a.slOK) / float64(a.slN)
-		}
-		s.res.Queues = append(s.res.Queues, a.QueueResult)
+	for q, a := range s.perQueue {
+		s.res.Queues = append(s.res.Queues, QueueResult{Queue: q, Figures: a.figures()})
 	}
 	sort.Slice(s.res.Queues, func(i, j int) bool { return s.res.Queues[i].Queue < s.res.Queues[j].Queue })
+	for l, a := range s.perLine {
+		s.res.Lines = append(s.res.Lines, LineResult{Line: l, Figures: a.figures()})
+	}
+	sort.Slice(s.res.Lines, func(i, j int) bool { return s.res.Lines[i].Line < s.res.Lines[j].Line })
 }
 
 // errKind reduces an engine error to its sentinel, so rejected events group.
@@ -587,4 +618,16 @@ func errKind(err error) error {
 		}
 	}
 	return err
+}
+
+// figures completes the accumulated figures with SL and ASA.
+func (a *queueAcc) figures() Figures {
+	f := a.Figures
+	if f.Answered > 0 {
+		f.ASA = a.waitSum / time.Duration(f.Answered)
+	}
+	if a.slN > 0 {
+		f.SL = float64(a.slOK) / float64(a.slN)
+	}
+	return f
 }

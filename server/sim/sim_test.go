@@ -177,3 +177,70 @@ func TestSameSeedSameContactsAcrossConfigs(t *testing.T) {
 		t.Errorf("labor's ASA unchanged by a 2-minute wrap-up: %v", a.Queues[0].ASA)
 	}
 }
+
+// Per line, a contact counts on the number it called wherever it was
+// routed: without overflow each line is its queue; with labor overflowing
+// to general, line 1350 answers more than the labor queue does (the rest
+// in general) and the lines still add up to the day.
+func TestLinesCountWhereContactsCalled(t *testing.T) {
+	o := Options{Config: smallConfig(), Agents: 45, Contacts: 3000, Seed: 11,
+		Surges: []Surge{{Number: "1350", Factor: 10, From: 10, To: 12}}}
+	plain, err := Run(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queueOf := map[string]string{"1350": "labor", "1577-1000": "health", "110": "general"}
+	byQueue := map[string]QueueResult{}
+	for _, q := range plain.Queues {
+		byQueue[q.Queue] = q
+	}
+	if len(plain.Lines) != 3 {
+		t.Fatalf("lines %+v", plain.Lines)
+	}
+	for _, l := range plain.Lines {
+		if q := byQueue[queueOf[l.Line]]; l.Figures != q.Figures || l.Arrived == 0 {
+			t.Errorf("line %s %+v, its only queue %+v", l.Line, l.Figures, q.Figures)
+		}
+	}
+
+	o.Config.Queues = append([]router.QueueDef(nil), o.Config.Queues...)
+	o.Config.Queues[0].Overflow = []router.OverflowTarget{{Queue: "general", After: 30 * time.Second}}
+	over, err := Run(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum Figures
+	lines := map[string]LineResult{}
+	for _, l := range over.Lines {
+		lines[l.Line] = l
+		sum.Arrived += l.Arrived
+		sum.Answered += l.Answered
+		sum.Abandoned += l.Abandoned
+		sum.Refused += l.Refused
+	}
+	if sum.Arrived != over.Arrived || sum.Answered != over.Answered || sum.Abandoned != over.Abandoned || sum.Refused != over.Refused {
+		t.Fatalf("lines add up to %+v, the day is %+v", sum, over)
+	}
+	byQueue = map[string]QueueResult{}
+	for _, q := range over.Queues {
+		byQueue[q.Queue] = q
+	}
+	if l := lines["1350"]; l.Arrived != lineOf(plain, "1350").Arrived {
+		t.Errorf("line 1350 got %d contacts with overflow, %d without", l.Arrived, lineOf(plain, "1350").Arrived)
+	}
+	if l, q := lines["1350"], byQueue["labor"]; l.Answered <= q.Answered {
+		t.Errorf("line 1350 answered %d, the labor queue %d: overflow answered none of it in general", l.Answered, q.Answered)
+	}
+	if l, q := lines["110"], byQueue["general"]; l.Answered >= q.Answered {
+		t.Errorf("line 110 answered %d, the general queue %d: general answered none of 1350", l.Answered, q.Answered)
+	}
+}
+
+func lineOf(r Result, line string) LineResult {
+	for _, l := range r.Lines {
+		if l.Line == line {
+			return l
+		}
+	}
+	return LineResult{}
+}
