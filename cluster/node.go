@@ -189,6 +189,10 @@ func (n *Node) Conn() *nats.Conn { return n.nc }
 // JetStream is the node's JetStream context.
 func (n *Node) JetStream() jetstream.JetStream { return n.js }
 
+// Replicas is the replication factor of the node's stream and buckets (1,
+// 3 or 5): buckets other packages create use it too.
+func (n *Node) Replicas() int { return n.cfg.Replicas }
+
 // Log is the replicated event log.
 func (n *Node) Log() *Log { return n.events }
 
