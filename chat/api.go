@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -236,7 +237,19 @@ func (s *Service) recoverRec(ctx context.Context, rec contactRec) (*conv, error)
 	cv.everTalked = cv.hadAgent || rec.Talked
 	cv.rec.State = "waiting"
 	cv.rec.Agent = ""
+	if s.opts.Claim != nil && s.adopt(ctx, cv) {
+		// A cluster's shared engine still routes it: taken over from
+		// another node, in the state routing has.
+		cv.detached(nil)
+		return cv, nil
+	}
 	if _, err := s.hub.Do(ctx, s.arrival(rec)); err != nil {
+		if errors.Is(err, router.ErrDuplicate) && s.adopt(ctx, cv) {
+			// A cluster's shared engine still routes it: taken over from
+			// another node, in the state routing has.
+			cv.detached(nil)
+			return cv, nil
+		}
 		s.log.Warn("recovered chat not routed", "contact_id", rec.ID, "err", err)
 		cv.finish("system_restart")
 		return cv, err

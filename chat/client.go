@@ -391,6 +391,13 @@ func (c *client) start(f in) {
 		c.send(encode(out{Type: "error", Code: "unavailable", Message: "new chats are temporarily unavailable: not stored"}), 0)
 		return
 	}
+	if err := s.claim(ctx, rec.ID); err != nil {
+		s.log.Warn("chat not claimed", "contact_id", rec.ID, "err", err)
+		rec.State, rec.EndReason, rec.Ended = "ended", "busy", s.now()
+		_ = s.be.saveContact(ctx, rec, false)
+		c.send(encode(out{Type: "error", Code: "unavailable", Message: "new chats are temporarily unavailable: try again"}), 0)
+		return
+	}
 	cv := s.newConv(rec)
 	cv.mu.Lock()
 	defer cv.mu.Unlock()
@@ -452,11 +459,24 @@ func (c *client) resume(f in) bool {
 	if cv == nil {
 		rec, err := s.be.contactByHash(ctx, hash)
 		if err == nil && rec.ResumeHash == hash {
+			// Claimed before it is taken back: in a cluster no other node
+			// holds it (or acts on it) from here on.
+			if err := s.claim(ctx, rec.ID); err != nil {
+				s.log.Warn("chat not claimed", "contact_id", rec.ID, "err", err)
+				c.send(errFrame("unavailable", "try again"), 0)
+				return true
+			}
 			cv, err = s.recoverRec(ctx, rec)
 			if err != nil && cv == nil {
 				c.send(errFrame("unavailable", "try again"), 0)
 				return true
 			}
+		}
+	} else if cv.rec.ResumeHash == hash {
+		if err := s.claim(ctx, cv.id); err != nil {
+			s.log.Warn("chat not claimed", "contact_id", cv.id, "err", err)
+			c.send(errFrame("unavailable", "try again"), 0)
+			return true
 		}
 	}
 	if cv == nil || cv.rec.ResumeHash != hash {

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -79,6 +80,16 @@ type Options struct {
 	// RetentionDays is privacy.transcript_retention_days, shown in the
 	// page's privacy notice (GET /chat/hotlines.json `retention_days`).
 	RetentionDays int
+
+	// Claim, when set (a cluster), records this node as the owner of a
+	// chat before it is routed (start) or taken back from the store or
+	// attached (resume). An error refuses the start or the resume with
+	// "unavailable" (the page tries again).
+	Claim func(ctx context.Context, contact router.ContactID) error
+	// Publish, when set (a cluster), receives every event of every chat
+	// held here, in order per chat, with the chat's lock held: it must not
+	// block. The cluster forwards them to consoles on any node.
+	Publish func(Event)
 
 	Now    func() time.Time // default: the hub's clock
 	Logger *slog.Logger

@@ -64,6 +64,9 @@ func (cv *conv) publish(ev Event) {
 	if ev.At.IsZero() {
 		ev.At = cv.s.now()
 	}
+	if p := cv.s.opts.Publish; p != nil {
+		p(ev)
+	}
 	for _, sub := range cv.subs {
 		if sub.overflow {
 			select {
@@ -78,6 +81,15 @@ func (cv *conv) publish(ev Event) {
 		default:
 			sub.overflow = true
 		}
+	}
+}
+
+// Delivered reports to the citizen of contact that a console received its
+// message seq: what a local subscriber does by returning, for a console on
+// another node (cluster).
+func (s *Service) Delivered(contact router.ContactID, seq int64) {
+	if cv := s.conv(contact); cv != nil {
+		cv.citizenDelivered(seq)
 	}
 }
 

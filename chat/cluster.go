@@ -1,0 +1,87 @@
+package chat
+
+import (
+	"context"
+
+	"onecall/router"
+)
+
+// What a cluster needs of the chat (console/chatbridge.Cluster): a chat
+// lives on the node its citizen's WebSocket reached, and moves when the
+// citizen resumes on another node. Options.Claim records the owner,
+// Options.Publish carries the events to consoles on other nodes, and the
+// methods below let the cluster act for them.
+
+// claim runs Options.Claim, if any.
+func (s *Service) claim(ctx context.Context, contact router.ContactID) error {
+	if s.opts.Claim == nil {
+		return nil
+	}
+	return s.opts.Claim(ctx, contact)
+}
+
+// querier is the hub's read access to the engine (server.Hub and
+// server.Replica have it).
+type querier interface {
+	Query(ctx context.Context, fn func(e *router.Engine)) error
+}
+
+// adopt takes over a chat the routing engine already holds: with a
+// cluster's shared engine, a chat whose node died (or whose citizen
+// resumed on another node) is still routed, so it is not entered again;
+// the conv takes the engine's state (talking with its agent, or waiting).
+// False when the hub cannot be queried or no longer has the contact. cv.mu
+// held.
+func (s *Service) adopt(ctx context.Context, cv *conv) bool {
+	q, ok := s.hub.(querier)
+	if !ok {
+		return false
+	}
+	var v router.ContactView
+	var found bool
+	if err := q.Query(ctx, func(e *router.Engine) { v, found = e.Contact(cv.id) }); err != nil || !found {
+		return false
+	}
+	if v.State == router.Talking && v.Agent != "" {
+		cv.rec.State, cv.rec.Agent = "talking", v.Agent
+		cv.alias = s.alias(v.Agent, cv.rec.Language)
+		cv.hadAgent, cv.everTalked = true, true
+	}
+	cv.position = v.Position
+	return true
+}
+
+// Release forgets a chat held here without ending it: another node took
+// it over. Its timers stop, its citizen connection (if still here) is
+// closed with CloseReplaced, and routing is told nothing. It reports
+// whether the chat was here.
+func (s *Service) Release(contact router.ContactID) bool {
+	s.mu.Lock()
+	cv := s.convs[contact]
+	if cv != nil {
+		delete(s.convs, contact)
+		delete(s.byHash, cv.rec.ResumeHash)
+	}
+	s.mu.Unlock()
+	if cv == nil {
+		return false
+	}
+	cv.mu.Lock()
+	defer cv.mu.Unlock()
+	cv.stopTimers()
+	if cv.forget != nil {
+		cv.forget.Stop()
+	}
+	if !cv.ended {
+		cv.ended = true // refuses what is still in flight here
+		s.live.Add(-1)
+	}
+	if cv.conn != nil {
+		cv.conn.close(CloseReplaced, "resumed elsewhere")
+		cv.conn = nil
+	}
+	return true
+}
+
+// Holds reports whether the chat of contact is held here.
+func (s *Service) Holds(contact router.ContactID) bool { return s.known(contact) }

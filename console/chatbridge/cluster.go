@@ -1,0 +1,562 @@
+package chatbridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"onecall/chat"
+	"onecall/cluster"
+	"onecall/console"
+	"onecall/router"
+)
+
+// OwnerBucket is the JetStream KV bucket of chat owners: key the contact
+// id (decimal), value the id of the node holding the chat.
+const OwnerBucket = "onecall_chat_owner"
+
+// ownerTTL bounds how long an owner entry outlives its last claim; a chat
+// (with its resume window) is over long before.
+const ownerTTL = 24 * time.Hour
+
+// Subjects of the chat's cross-node traffic.
+func reqSubject(node string) string { return "onecall.chat." + node + ".req" }
+func evSubject(c router.ContactID) string {
+	return "onecall.chat.ev." + strconv.FormatUint(uint64(c), 10)
+}
+
+// ClusterOptions configure a Cluster. Zero values take the defaults noted.
+type ClusterOptions struct {
+	Timeout   time.Duration // default 5s: a request to the owner node
+	SubBuffer int           // default 256 events per console subscription
+	Logger    *slog.Logger
+}
+
+// Cluster is console.ChatAgent on a node of a cluster. A chat lives on the
+// node its citizen's WebSocket reached (its owner, in the KV bucket
+// OwnerBucket); the agent's console may be on any node. For a chat held
+// here Cluster calls the local service; otherwise it asks the owner over
+// NATS (request/reply on onecall.chat.<node>.req). Every chat event is
+// published on onecall.chat.ev.<contact> by whichever node holds the chat,
+// so a console subscription follows the chat when it moves. Transcripts
+// are read from the shared store on any node.
+//
+// Create it with NewCluster, give its Claim and Publish to the chat
+// service's options, then Serve the service. Safe for concurrent use.
+type Cluster struct {
+	nc   *nats.Conn
+	kv   jetstream.KeyValue
+	node string
+	opts ClusterOptions
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	local  *chat.Service
+	owners map[router.ContactID]string // from the bucket's watch
+	sub    *nats.Subscription
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var _ console.ChatAgent = (*Cluster)(nil)
+
+// NewCluster opens (or creates) the owner bucket on nd's JetStream, with
+// the replicas of the cluster's event stream.
+func NewCluster(ctx context.Context, nd *cluster.Node, o ClusterOptions) (*Cluster, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.SubBuffer <= 0 {
+		o.SubBuffer = 256
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	js := nd.JetStream()
+	replicas := 1
+	if st, err := js.Stream(ctx, cluster.EventStream); err == nil {
+		replicas = st.CachedInfo().Config.Replicas
+	} else {
+		return nil, fmt.Errorf("chat cluster: event stream: %w", err)
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:   OwnerBucket,
+		History:  1,
+		TTL:      ownerTTL,
+		Storage:  jetstream.FileStorage,
+		Replicas: replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chat cluster: bucket %s: %w", OwnerBucket, err)
+	}
+	return &Cluster{nc: nd.Conn(), kv: kv, node: nd.ID(), opts: o, log: o.Logger.With("component", "chat-cluster"),
+		owners: make(map[router.ContactID]string)}, nil
+}
+
+// Serve answers the other nodes' requests for the chats of local and
+// watches the owners: a chat another node claims is released here. It
+// returns once both run.
+func (c *Cluster) Serve(local *chat.Service) error {
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := c.kv.WatchAll(ctx)
+	if err != nil {
+		stop()
+		return fmt.Errorf("chat cluster: watch owners: %w", err)
+	}
+	c.mu.Lock()
+	c.local = local
+	c.stop = stop
+	c.mu.Unlock()
+	sub, err := c.nc.Subscribe(reqSubject(c.node), c.serveReq)
+	if err == nil {
+		err = c.nc.Flush()
+	}
+	if err != nil {
+		stop()
+		return fmt.Errorf("chat cluster: subscribe: %w", err)
+	}
+	c.mu.Lock()
+	c.sub = sub
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go c.watch(ctx, w)
+	return nil
+}
+
+// Close stops serving and watching. The owner entries stay: the chats'
+// citizens resume on other nodes, which claim them.
+func (c *Cluster) Close() {
+	c.mu.Lock()
+	sub, stop := c.sub, c.stop
+	c.sub = nil
+	c.mu.Unlock()
+	if sub != nil {
+		_ = sub.Unsubscribe()
+	}
+	if stop != nil {
+		stop()
+	}
+	c.wg.Wait()
+}
+
+func (c *Cluster) watch(ctx context.Context, w jetstream.KeyWatcher) {
+	defer c.wg.Done()
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+			if e == nil {
+				continue // the initial values are in
+			}
+			id, err := strconv.ParseUint(e.Key(), 10, 64)
+			if err != nil {
+				continue
+			}
+			contact := router.ContactID(id)
+			owner := ""
+			if e.Operation() == jetstream.KeyValuePut {
+				owner = string(e.Value())
+			}
+			c.mu.Lock()
+			if owner == "" {
+				delete(c.owners, contact)
+			} else {
+				c.owners[contact] = owner
+			}
+			local := c.local
+			c.mu.Unlock()
+			if owner != "" && owner != c.node && local != nil && local.Release(contact) {
+				c.log.Info("chat taken over by another node", "contact_id", id, "owner", owner)
+			}
+		}
+	}
+}
+
+// Claim records this node as the owner of contact (chat.Options.Claim): a
+// compare-and-set on the entry's revision, so two nodes claiming at once
+// both see the other's write. When the chat came from another node the
+// consoles following it are told to reload it (a resync event).
+func (c *Cluster) Claim(ctx context.Context, contact router.ContactID) error {
+	key := strconv.FormatUint(uint64(contact), 10)
+	var err error
+	for range 5 {
+		var e jetstream.KeyValueEntry
+		e, err = c.kv.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			if _, err = c.kv.Create(ctx, key, []byte(c.node)); err == nil {
+				c.setOwner(contact, c.node)
+				return nil
+			}
+		case err != nil:
+			return fmt.Errorf("chat cluster: owner of %d: %w", contact, err)
+		case string(e.Value()) == c.node:
+			c.setOwner(contact, c.node)
+			return nil
+		default:
+			if _, err = c.kv.Update(ctx, key, []byte(c.node), e.Revision()); err == nil {
+				c.setOwner(contact, c.node)
+				c.log.Info("chat taken over", "contact_id", uint64(contact), "from", string(e.Value()))
+				c.publish(contact, wireEvent{Kind: chat.EventResync.String(), Sent: time.Now()})
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return fmt.Errorf("chat cluster: claim %d: %w", contact, err)
+}
+
+func (c *Cluster) setOwner(contact router.ContactID, node string) {
+	c.mu.Lock()
+	c.owners[contact] = node
+	c.mu.Unlock()
+}
+
+// owner is the node holding contact: the watched value, else the bucket's.
+func (c *Cluster) owner(ctx context.Context, contact router.ContactID, fresh bool) (string, error) {
+	if !fresh {
+		c.mu.Lock()
+		n, ok := c.owners[contact]
+		c.mu.Unlock()
+		if ok {
+			return n, nil
+		}
+	}
+	e, err := c.kv.Get(ctx, strconv.FormatUint(uint64(contact), 10))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", chat.ErrUnknownChat
+	}
+	if err != nil {
+		return "", fmt.Errorf("chat cluster: owner of %d: %w", contact, err)
+	}
+	c.setOwner(contact, string(e.Value()))
+	return string(e.Value()), nil
+}
+
+// wireEvent is a chat event on onecall.chat.ev.<contact>.
+type wireEvent struct {
+	Node   string    `json:"n"` // the node holding the chat (delivery receipts go there)
+	Kind   string    `json:"k"`
+	Seq    int64     `json:"s,omitempty"`
+	Sender string    `json:"f,omitempty"`
+	Text   string    `json:"t,omitempty"`
+	Sent   time.Time `json:"at"`
+}
+
+// Publish forwards one event of a chat held here to its subscribers on
+// every node (chat.Options.Publish). It does not block.
+func (c *Cluster) Publish(ev chat.Event) {
+	we := wireEvent{Kind: ev.Kind.String(), Seq: ev.Seq, Sent: ev.At}
+	if ev.Kind == chat.EventMessage {
+		we.Sender, we.Text, we.Sent = ev.Message.Sender, ev.Message.Text, ev.Message.Sent
+	}
+	c.publish(ev.Contact, we)
+}
+
+func (c *Cluster) publish(contact router.ContactID, we wireEvent) {
+	we.Node = c.node
+	data, err := json.Marshal(we)
+	if err == nil {
+		err = c.nc.Publish(evSubject(contact), data)
+	}
+	if err != nil {
+		c.log.Warn("chat event not published", "contact_id", uint64(contact), "err", err)
+	}
+}
+
+// request is one call to the owner node.
+type request struct {
+	Op      string `json:"op"` // send | typing | read | end | delivered | hello
+	Contact uint64 `json:"c"`
+	Agent   string `json:"a,omitempty"`
+	Text    string `json:"t,omitempty"`
+	Seq     int64  `json:"s,omitempty"`
+}
+
+type reply struct {
+	Seq  int64  `json:"s,omitempty"`
+	Code string `json:"e,omitempty"` // see errCodes
+	Msg  string `json:"m,omitempty"`
+}
+
+// errCodes carry the chat's errors between nodes.
+var errCodes = []struct {
+	code string
+	err  error
+}{
+	{"unknown_chat", chat.ErrUnknownChat}, {"not_yours", chat.ErrNotYours}, {"too_large", chat.ErrTooLarge},
+	{"empty", chat.ErrEmpty}, {"not_durable", chat.ErrNotDurable}, {"timeout", context.DeadlineExceeded},
+}
+
+// remoteError is an error the owner node returned: its text, and the
+// sentinel it stands for (errors.Is), which the console maps to a code.
+type remoteError struct {
+	msg string
+	is  error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.is }
+
+func encodeErr(err error) reply {
+	for _, m := range errCodes {
+		if errors.Is(err, m.err) {
+			return reply{Code: m.code, Msg: err.Error()}
+		}
+	}
+	return reply{Code: "other", Msg: err.Error()}
+}
+
+func decodeErr(r reply) error {
+	if r.Code == "" {
+		return nil
+	}
+	for _, m := range errCodes {
+		if m.code == r.Code {
+			return &remoteError{msg: r.Msg, is: m.err}
+		}
+	}
+	return errors.New(r.Msg)
+}
+
+func (c *Cluster) serveReq(m *nats.Msg) {
+	var rq request
+	if err := json.Unmarshal(m.Data, &rq); err != nil {
+		return
+	}
+	c.mu.Lock()
+	local := c.local
+	c.mu.Unlock()
+	if local == nil {
+		return
+	}
+	// Requests run on their own goroutine: a slow store write for one
+	// chat does not hold up the others.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
+		defer cancel()
+		seq, err := c.do(ctx, local, rq)
+		if m.Reply == "" {
+			return
+		}
+		rp := reply{Seq: seq}
+		if err != nil {
+			rp = encodeErr(err)
+		}
+		data, _ := json.Marshal(rp)
+		_ = m.Respond(data)
+	}()
+}
+
+// do carries out rq on the local service.
+func (c *Cluster) do(ctx context.Context, local *chat.Service, rq request) (int64, error) {
+	id, agent := router.ContactID(rq.Contact), router.AgentID(rq.Agent)
+	if rq.Op != "hello" && !local.Holds(id) {
+		return 0, chat.ErrUnknownChat // moved on, or never here
+	}
+	switch rq.Op {
+	case "send":
+		return local.AgentSend(ctx, id, agent, rq.Text)
+	case "typing":
+		return 0, local.AgentTyping(id, agent)
+	case "read":
+		return 0, local.AgentRead(id, agent, rq.Seq)
+	case "end":
+		return 0, local.EndByAgent(ctx, id, agent)
+	case "delivered":
+		local.Delivered(id, rq.Seq)
+		return 0, nil
+	case "hello":
+		return 0, nil
+	}
+	return 0, fmt.Errorf("chat cluster: unknown op %q", rq.Op)
+}
+
+// call runs op for contact where the chat lives: here, or on its owner. A
+// chat that moved meanwhile is followed once.
+func (c *Cluster) call(ctx context.Context, rq request) (int64, error) {
+	contact := router.ContactID(rq.Contact)
+	var seq int64
+	var err error
+	for attempt := range 2 {
+		var owner string
+		owner, err = c.owner(ctx, contact, attempt > 0)
+		if err != nil {
+			return 0, err
+		}
+		c.mu.Lock()
+		local := c.local
+		c.mu.Unlock()
+		if owner == c.node && local != nil {
+			seq, err = c.do(ctx, local, rq)
+		} else {
+			seq, err = c.remote(ctx, owner, rq)
+		}
+		if err == nil || !(errors.Is(err, chat.ErrUnknownChat) || errors.Is(err, context.DeadlineExceeded)) {
+			return seq, err
+		}
+	}
+	return seq, err
+}
+
+// remote sends rq to node and waits for its answer within the timeout.
+func (c *Cluster) remote(ctx context.Context, node string, rq request) (int64, error) {
+	data, err := json.Marshal(rq)
+	if err != nil {
+		return 0, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	m, err := c.nc.RequestWithContext(rctx, reqSubject(node), data)
+	if err != nil {
+		// No responders: the node is gone (its citizen resumes elsewhere);
+		// a timeout: it is too slow. Either way the console says "timeout".
+		return 0, &remoteError{msg: fmt.Sprintf("chat's node %s is not answering (%v); try again", node, err), is: context.DeadlineExceeded}
+	}
+	var rp reply
+	if err := json.Unmarshal(m.Data, &rp); err != nil {
+		return 0, fmt.Errorf("chat cluster: bad reply from %s: %w", node, err)
+	}
+	return rp.Seq, decodeErr(rp)
+}
+
+// AgentSend implements console.ChatAgent.
+func (c *Cluster) AgentSend(ctx context.Context, contact router.ContactID, a router.AgentID, text string) (int64, error) {
+	return c.call(ctx, request{Op: "send", Contact: uint64(contact), Agent: string(a), Text: text})
+}
+
+// AgentTyping implements console.ChatAgent.
+func (c *Cluster) AgentTyping(contact router.ContactID, a router.AgentID) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
+	defer cancel()
+	_, err := c.call(ctx, request{Op: "typing", Contact: uint64(contact), Agent: string(a)})
+	return err
+}
+
+// AgentRead implements console.ChatAgent.
+func (c *Cluster) AgentRead(contact router.ContactID, a router.AgentID, seq int64) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
+	defer cancel()
+	_, err := c.call(ctx, request{Op: "read", Contact: uint64(contact), Agent: string(a), Seq: seq})
+	return err
+}
+
+// EndByAgent implements console.ChatAgent.
+func (c *Cluster) EndByAgent(ctx context.Context, contact router.ContactID, a router.AgentID) error {
+	_, err := c.call(ctx, request{Op: "end", Contact: uint64(contact), Agent: string(a)})
+	return err
+}
+
+// Transcript implements console.ChatAgent: the store is shared, so any
+// node reads it, also while the chat's node is down.
+func (c *Cluster) Transcript(ctx context.Context, contact router.ContactID) ([]console.ChatLine, error) {
+	c.mu.Lock()
+	local := c.local
+	c.mu.Unlock()
+	if local == nil {
+		return nil, chat.ErrUnknownChat
+	}
+	return (&Bridge{S: local}).Transcript(ctx, contact)
+}
+
+// Subscribe implements console.ChatAgent: it follows the chat's event
+// subject, whichever node holds the chat. Events queue up to
+// ClusterOptions.SubBuffer; beyond, they are dropped and fn later gets a
+// "resync" (reload the transcript). A citizen message fn returned from is
+// reported delivered to the citizen, through the chat's node.
+func (c *Cluster) Subscribe(contact router.ContactID, fn func(console.ChatEvent)) func() {
+	q := make(chan wireEvent, c.opts.SubBuffer)
+	done := make(chan struct{})
+	overflow := false // NATS calls the handler of one subscription serially
+	sub, err := c.nc.Subscribe(evSubject(contact), func(m *nats.Msg) {
+		var we wireEvent
+		if json.Unmarshal(m.Data, &we) != nil {
+			return
+		}
+		if overflow {
+			select {
+			case q <- wireEvent{Node: we.Node, Kind: chat.EventResync.String(), Sent: we.Sent}:
+				overflow = false
+			default:
+				return
+			}
+		}
+		select {
+		case q <- we:
+		default:
+			overflow = true
+		}
+	})
+	if err != nil {
+		c.log.Warn("chat subscription failed", "contact_id", uint64(contact), "err", err)
+		return func() {}
+	}
+	c.sync(contact)
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case we := <-q:
+				ev := console.ChatEvent{Contact: contact, Kind: we.Kind, Seq: we.Seq, Sender: we.Sender, Text: we.Text, Sent: we.Sent}
+				fn(ev)
+				if we.Kind == chat.EventMessage.String() && we.Sender == chat.SenderCitizen {
+					c.delivered(we.Node, contact, we.Seq)
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			_ = sub.Unsubscribe()
+			close(done)
+		})
+	}
+}
+
+// sync makes sure the chat's node knows of a new subscription before
+// Subscribe returns: the interest travels to the other servers on the same
+// route as a request, so once the owner answered one, it sees it.
+func (c *Cluster) sync(contact router.ContactID) {
+	if err := c.nc.Flush(); err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
+	defer cancel()
+	owner, err := c.owner(ctx, contact, false)
+	if err != nil || owner == c.node {
+		return
+	}
+	if _, err := c.remote(ctx, owner, request{Op: "hello", Contact: uint64(contact)}); err != nil {
+		c.log.Debug("chat subscription sync", "contact_id", uint64(contact), "owner", owner, "err", err)
+	}
+}
+
+// delivered tells the chat's node that a console received seq.
+func (c *Cluster) delivered(node string, contact router.ContactID, seq int64) {
+	c.mu.Lock()
+	local := c.local
+	c.mu.Unlock()
+	if node == c.node && local != nil {
+		local.Delivered(contact, seq)
+		return
+	}
+	data, _ := json.Marshal(request{Op: "delivered", Contact: uint64(contact), Seq: seq})
+	_ = c.nc.Publish(reqSubject(node), data)
+}
