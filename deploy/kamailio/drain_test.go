@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"onecall/deploy/kamailio"
-	"onecall/internal/clustertest"
+	"onecall/internal/servetest"
 	"onecall/internal/testpeers"
 )
 
@@ -14,14 +14,14 @@ import (
 // the end, while new calls and Kamailio's probes get 503 + Retry-After, so
 // Kamailio sends the new calls to the other node.
 func TestKamailioDrainingNode(t *testing.T) {
-	a := clustertest.StartNode(t, 1, clustertest.NodeOptions{Drain: 20 * time.Second})
-	b := clustertest.StartNode(t, 2, clustertest.NodeOptions{Drain: 20 * time.Second})
-	k := clustertest.StartKamailio(t, kamailio.Config{Trunks: []string{"127.0.0.1"}, Nodes: []string{a.Addr(), b.Addr()}, ProbeInterval: time.Second})
+	a := servetest.StartNode(t, 1, servetest.NodeOptions{Drain: 20 * time.Second})
+	b := servetest.StartNode(t, 2, servetest.NodeOptions{Drain: 20 * time.Second})
+	k := servetest.StartKamailio(t, kamailio.Config{Trunks: []string{"127.0.0.1"}, Nodes: []string{a.Addr(), b.Addr()}, ProbeInterval: time.Second})
 
 	// Two long calls at once: round robin puts one on each node.
-	long := make(chan clustertest.CallResult, 2)
+	long := make(chan servetest.CallResult, 2)
 	for range 2 {
-		go func() { long <- clustertest.CitizenCall(t, k, "110", 5000) }()
+		go func() { long <- servetest.CitizenCall(t, k, "110", 5000) }()
 	}
 	testpeers.WaitFor(t, 10*time.Second, "a call in progress on each node", func() bool {
 		return a.ActiveCalls() == 1 && b.ActiveCalls() == 1
@@ -32,7 +32,7 @@ func TestKamailioDrainingNode(t *testing.T) {
 	drainStart := time.Now()
 	testpeers.WaitFor(t, 5*time.Second, "node a draining", func() bool { return a.P.Log.Count("draining") > 0 })
 	// New calls while a drains: all answered by b.
-	clustertest.CallsAnswered(t, k, 4, b)
+	servetest.CallsAnswered(t, k, 4, b)
 	for range 2 {
 		if r := <-long; r.Err != nil {
 			t.Fatalf("a call in progress did not finish normally while its node drained: %v\n%s", r.Err, r.Trace)

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"onecall/deploy/kamailio"
-	"onecall/internal/clustertest"
+	"onecall/internal/servetest"
 )
 
 // Three onecall nodes behind Kamailio: citizens' calls are answered by the
@@ -14,28 +14,28 @@ import (
 // with SIGKILL is taken out of the rotation within the probing bound and no
 // call is lost meanwhile.
 func TestKamailioFrontFailover(t *testing.T) {
-	a := clustertest.StartNode(t, 1, clustertest.NodeOptions{})
-	b := clustertest.StartNode(t, 2, clustertest.NodeOptions{})
+	a := servetest.StartNode(t, 1, servetest.NodeOptions{})
+	b := servetest.StartNode(t, 2, servetest.NodeOptions{})
 	// c admits one call per 1000 s: every later INVITE is answered 503.
-	c := clustertest.StartNode(t, 3, clustertest.NodeOptions{MaxCPS: "0.001"})
+	c := servetest.StartNode(t, 3, servetest.NodeOptions{MaxCPS: "0.001"})
 	probe := time.Second
-	k := clustertest.StartKamailio(t, kamailio.Config{Trunks: []string{"127.0.0.1"}, Nodes: []string{a.Addr(), b.Addr(), c.Addr()}, ProbeInterval: probe,
+	k := servetest.StartKamailio(t, kamailio.Config{Trunks: []string{"127.0.0.1"}, Nodes: []string{a.Addr(), b.Addr(), c.Addr()}, ProbeInterval: probe,
 		ProbeTimeout: time.Second, FirstReply: time.Second})
 
 	// Warm-up: c takes its one call (if round robin sends it one).
-	clustertest.CallsAnswered(t, k, 3, a, b, c)
+	servetest.CallsAnswered(t, k, 3, a, b, c)
 
 	t.Run("503 goes to the next node", func(t *testing.T) {
 		before := k.P.Log.Count("answered 503")
-		clustertest.CallsAnswered(t, k, 6, a, b)
+		servetest.CallsAnswered(t, k, 6, a, b)
 		if k.P.Log.Count("answered 503") == before {
 			t.Fatalf("no call was refused 503 by the overloaded node and retried:\n%s", k.P.Log.Tail(30))
 		}
 	})
 
 	t.Run("INVITE from outside the trunks", func(t *testing.T) {
-		k2 := clustertest.StartKamailio(t, kamailio.Config{Trunks: []string{"192.0.2.0/24"}, Nodes: []string{a.Addr(), b.Addr()}})
-		r := clustertest.CitizenCall(t, k2, "110", 300)
+		k2 := servetest.StartKamailio(t, kamailio.Config{Trunks: []string{"192.0.2.0/24"}, Nodes: []string{a.Addr(), b.Addr()}})
+		r := servetest.CitizenCall(t, k2, "110", 300)
 		if r.Err == nil || !strings.Contains(r.Trace, "SIP/2.0 403") {
 			t.Fatalf("call from a non-trunk source: err %v\n%s", r.Err, r.Trace)
 		}
@@ -46,7 +46,7 @@ func TestKamailioFrontFailover(t *testing.T) {
 		a.Kill()
 		// Three calls at once right after the kill: round robin sends one
 		// of them to the dead node unless a probe was quicker.
-		res := clustertest.CallsAnswered(t, k, 3, b)
+		res := servetest.CallsAnswered(t, k, 3, b)
 		slowest := time.Duration(0)
 		for _, r := range res {
 			slowest = max(slowest, r.Took)
@@ -72,7 +72,7 @@ func TestKamailioFrontFailover(t *testing.T) {
 			down.Round(time.Millisecond), slowest.Round(time.Millisecond))
 		// Afterwards no call is sent to the dead node any more.
 		after := time.Now()
-		clustertest.CallsAnswered(t, k, 4, b)
+		servetest.CallsAnswered(t, k, 4, b)
 		if l, ok := k.P.Log.First("node sip:"+a.Addr()+" did not answer", after); ok {
 			t.Errorf("a call was still sent to the dead node after it was taken out: %s", l.Text)
 		}

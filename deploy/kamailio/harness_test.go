@@ -4,12 +4,12 @@ import (
 	"os"
 	"testing"
 
-	"onecall/internal/clustertest"
+	"onecall/internal/servetest"
 )
 
 // The tests here run real processes on 127.0.0.1: the onecall binary
 // (built once per run), Kamailio in the foreground and SIPp peers; the
-// harness (internal/clustertest) is shared with the cluster's acceptance
+// harness (internal/servetest) is shared with the cluster's acceptance
 // test.
 
-func TestMain(m *testing.M) { os.Exit(clustertest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(servetest.Main(m)) }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"onecall/deploy/kamailio"
-	"onecall/internal/clustertest"
+	"onecall/internal/servetest"
 	"onecall/internal/testpeers"
 )
 
@@ -18,9 +18,9 @@ import (
 // to the agent, the node's INVITE reaches the phone back through Kamailio
 // (the proxy's Via and Record-Route are on it) and the phone answers.
 func TestKamailioPathRoutesAgentInvite(t *testing.T) {
-	a := clustertest.StartNode(t, 1, clustertest.NodeOptions{})
-	b := clustertest.StartNode(t, 2, clustertest.NodeOptions{})
-	k := clustertest.StartKamailio(t, kamailio.Config{Trunks: []string{"127.0.0.1"}, Nodes: []string{a.Addr(), b.Addr()}, ProbeInterval: time.Second})
+	a := servetest.StartNode(t, 1, servetest.NodeOptions{})
+	b := servetest.StartNode(t, 2, servetest.NodeOptions{})
+	k := servetest.StartKamailio(t, kamailio.Config{Trunks: []string{"127.0.0.1"}, Nodes: []string{a.Addr(), b.Addr()}, ProbeInterval: time.Second})
 	phone := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: k.Addr(),
 		Password: "demo", Args: []string{"-s"}})
 
@@ -29,12 +29,12 @@ func TestKamailioPathRoutesAgentInvite(t *testing.T) {
 	testpeers.WaitFor(t, 15*time.Second, "agent01's REGISTER through Kamailio answered 200", func() bool {
 		return regOK.MatchString(phone.Output())
 	})
-	var home *clustertest.Node
-	var cons *clustertest.Console
+	var home *servetest.Node
+	var cons *servetest.Console
 	// Few rounds: logins are rate-limited per source address.
 	for round := 0; home == nil && round < 3; round++ {
-		for _, n := range []*clustertest.Node{a, b} {
-			c := clustertest.OpenConsole(t, n, "agent01", "demo")
+		for _, n := range []*servetest.Node{a, b} {
+			c := servetest.OpenConsole(t, n, "agent01", "demo")
 			if c.Phone() {
 				home, cons = n, c
 				break
@@ -55,7 +55,7 @@ func TestKamailioPathRoutesAgentInvite(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Add(1)
-		go func() { defer wg.Done(); clustertest.CitizenCall(t, k, "110", 6000) }()
+		go func() { defer wg.Done(); servetest.CitizenCall(t, k, "110", 6000) }()
 	}
 	defer wg.Wait()
 	kamPort := strconv.Itoa(k.Port)

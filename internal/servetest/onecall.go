@@ -1,4 +1,4 @@
-package clustertest
+package servetest
 
 import (
 	"bufio"
@@ -49,7 +49,7 @@ func Bin(t testing.TB) string {
 }
 
 // Main runs the tests and removes the binary Bin built; use it from
-// TestMain: os.Exit(clustertest.Main(m)).
+// TestMain: os.Exit(servetest.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
 	if build.dir != "" {
