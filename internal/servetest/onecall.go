@@ -52,10 +52,16 @@ func Bin(t testing.TB) string {
 // TestMain: os.Exit(servetest.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
+	RemoveBin()
+	return code
+}
+
+// RemoveBin removes the binary Bin built (for a TestMain that runs the
+// tests through another Main, such as pgtest.Main).
+func RemoveBin() {
 	if build.dir != "" {
 		os.RemoveAll(build.dir)
 	}
-	return code
 }
 
 // RepoConfigs is the repository's configs directory (hotlines, queues,

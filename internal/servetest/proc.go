@@ -133,3 +133,19 @@ func (p *Proc) Err() error {
 
 // Done is closed when the process has exited.
 func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// Last returns the last line containing s at or after since.
+func (l *LineLog) Last(s string, since time.Time) (Line, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.lines) - 1; i >= 0; i-- {
+		x := l.lines[i]
+		if x.At.Before(since) {
+			break
+		}
+		if strings.Contains(x.Text, s) {
+			return x, true
+		}
+	}
+	return Line{}, false
+}

@@ -1,0 +1,158 @@
+package servetest
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"onecall/internal/testpeers"
+)
+
+// Cluster is three (or more) `onecall serve` nodes in cluster mode on
+// loopback, sharing one PostgreSQL database.
+type Cluster struct {
+	Nodes  []*Node
+	Secret string
+	DSN    string
+	routes []int // route port of each node
+}
+
+// ClusterSecret is the secret StartCluster gives its nodes.
+const ClusterSecret = "acceptance-test-cluster-secret"
+
+// StartCluster starts n nodes (node numbers 1..n) in cluster mode, routed
+// to each other, on the PostgreSQL database dsn, and waits until all are
+// ready. They start together: each waits for the others' quorum. o applies
+// to every node (its Cluster and StoreDSN are set here).
+func StartCluster(t testing.TB, n int, dsn string, o NodeOptions) *Cluster {
+	t.Helper()
+	c := &Cluster{Secret: ClusterSecret, DSN: dsn}
+	for range n {
+		c.routes = append(c.routes, testpeers.FreeTCPPort(t))
+	}
+	c.Nodes = make([]*Node, n)
+	for i := range n {
+		c.Nodes[i] = LaunchNode(t, i+1, c.options(i+1, c.Secret, o))
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, nd := range c.Nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = nd.WaitReady(90 * time.Second) }()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("%s: %v", c.Nodes[i].Name, err)
+		}
+	}
+	return c
+}
+
+// RouteAddrs are the nodes' NATS route addresses.
+func (c *Cluster) RouteAddrs() []string {
+	var out []string
+	for _, p := range c.routes {
+		out = append(out, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	return out
+}
+
+// options are node number's options: its route port, the others' routes.
+func (c *Cluster) options(number int, secret string, o NodeOptions) NodeOptions {
+	var routes []string
+	for i, a := range c.RouteAddrs() {
+		if i+1 != number {
+			routes = append(routes, a)
+		}
+	}
+	port := 0
+	if number <= len(c.routes) {
+		port = c.routes[number-1]
+	}
+	o.StoreDSN = c.DSN
+	o.Cluster = &ClusterOptions{Node: number, Secret: secret, RoutePort: port, Routes: routes, LeaderTTL: o.leaderTTL()}
+	return o
+}
+
+func (o NodeOptions) leaderTTL() time.Duration {
+	if o.Cluster != nil {
+		return o.Cluster.LeaderTTL
+	}
+	return 0
+}
+
+// Launch starts one more node, number, routed to the cluster's nodes,
+// with the given secret, without waiting (e.g. one the others must
+// refuse).
+func (c *Cluster) Launch(t testing.TB, number int, secret string, o NodeOptions) *Node {
+	t.Helper()
+	o = c.options(number, secret, o)
+	o.Cluster.RoutePort = testpeers.FreeTCPPort(t)
+	o.Cluster.Routes = c.RouteAddrs()
+	return LaunchNode(t, number, o)
+}
+
+// Addrs are the nodes' SIP addresses (Kamailio's dispatcher list).
+func (c *Cluster) Addrs() []string {
+	var out []string
+	for _, n := range c.Nodes {
+		out = append(out, n.Addr())
+	}
+	return out
+}
+
+// Live are the nodes whose process runs.
+func (c *Cluster) Live() []*Node {
+	var out []*Node
+	for _, n := range c.Nodes {
+		if !n.P.Exited() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Leader returns the live node that most recently logged its election as
+// leader after since (nil if none did), and when it logged it.
+func (c *Cluster) Leader(since time.Time) (*Node, time.Time) {
+	var best *Node
+	var at time.Time
+	for _, n := range c.Live() {
+		if l, ok := n.P.Log.Last(LeaderLine, since); ok && l.At.After(at) {
+			if s, down := n.P.Log.Last(StepDownLine, since); down && s.At.After(l.At) {
+				continue
+			}
+			best, at = n, l.At
+		}
+	}
+	return best, at
+}
+
+// WaitLeader waits up to d for a live node to log its election after
+// since.
+func (c *Cluster) WaitLeader(t testing.TB, d time.Duration, since time.Time) (*Node, time.Time) {
+	t.Helper()
+	var n *Node
+	var at time.Time
+	testpeers.WaitFor(t, d, "a leader elected", func() bool { n, at = c.Leader(since); return n != nil })
+	return n, at
+}
+
+// Log lines of the cluster package the harness watches.
+const (
+	JoinedLine   = "cluster: node joined"
+	LeaderLine   = "cluster: elected leader"
+	StepDownLine = "cluster: stepped down as leader"
+)
+
+// Tails returns the last n lines of every node's log, for failures.
+func (c *Cluster) Tails(n int) string {
+	var b strings.Builder
+	for _, nd := range c.Nodes {
+		fmt.Fprintf(&b, "--- %s:\n%s", nd.Name, nd.P.Log.Tail(n))
+	}
+	return b.String()
+}
