@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +21,11 @@ type Console struct {
 	WS   *websocket.Conn
 	Snap map[string]any
 	User string
-	id   int
+	Node *Node
+
+	sendMu sync.Mutex
+	id     int
+	w      *watch
 }
 
 // OpenConsole signs user in on node n and opens the console WebSocket;
@@ -67,7 +72,7 @@ func DialConsole(n *Node, user, password string) (*Console, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console websocket on %s: %w", n.Name, err)
 	}
-	k := &Console{WS: ws, User: user}
+	k := &Console{WS: ws, User: user, Node: n}
 	m, err := k.Next(15 * time.Second)
 	if err != nil {
 		ws.Close()
@@ -111,6 +116,8 @@ func (k *Console) Phone() bool {
 // Send sends a command without waiting for its reply; it returns the
 // command's id.
 func (k *Console) Send(cmd string, args map[string]any) (int, error) {
+	k.sendMu.Lock()
+	defer k.sendMu.Unlock()
 	k.id++
 	return k.id, k.WS.WriteJSON(map[string]any{"id": k.id, "cmd": cmd, "args": args})
 }
