@@ -75,6 +75,23 @@ func TestBrowserWallboardBackfill(t *testing.T) {
 	sup.poll("SL per queue from the store", `(() => { const v = (q) => { const r = document.querySelector('#chartsl li[data-queue="' + q + '"] .slv'); return r ? r.textContent : ''; };
 		return v('general') === '0 % / 90 %' && v('labor') === '100 % / 80 %' &&
 			document.querySelector('#tiles .tile[data-queue="general"]').classList.contains('lv-bad'); })()`)
+
+	// The wallboard links the historical reports: today by line per hour,
+	// the page's inline style allowed by its own CSP (the console's
+	// style-src 'self' would block it), service level per line in the
+	// table, a form for another period and the CSV of this one.
+	href := sup.eval(`document.querySelector('#wbreports').getAttribute('href') + ' ' + document.querySelector('#wbreports').textContent`)
+	if href != "/api/reports?format=html&by=line&every=1h 통계 보고서" && href != "/api/reports?format=html&by=line&every=1h Reports" {
+		t.Fatalf("reports link %q", href)
+	}
+	testpeers.Run(t, sup.ctx, "open the reports", chromedp.Navigate(e.srv.URL+"/api/reports?format=html&by=line&every=1h"),
+		chromedp.WaitVisible(chromedp.CSS("svg polyline")))
+	page := sup.eval(`[getComputedStyle(document.body).marginTop, document.querySelector('th:nth-child(2)').textContent,
+		...[...document.querySelectorAll('tbody tr')].map(r => r.children[1].textContent + '=' + r.children[6].textContent),
+		document.querySelector('#csv').getAttribute('href')].join('|')`)
+	if page != "24px|line|1350=100.0 %|110=0.0 %|?by=line&every=1h&format=csv" && page != "24px|line|110=0.0 %|1350=100.0 %|?by=line&every=1h&format=csv" {
+		t.Fatalf("reports page: %q", page)
+	}
 }
 
 func itoa64(n int64) string {

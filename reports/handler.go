@@ -149,8 +149,12 @@ func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = WriteCSV(w, rows)
 	case "html":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", PageCSP) // its inline style, no script
+		csv := r.URL.Query()
+		csv.Set("format", "csv")
 		_ = WriteHTML(w, rows, Page{Title: "onecall report · 상담 통계", By: by, Every: every, From: from.In(loc), To: to.In(loc),
-			Names: h.Cfg.Names, Targets: h.Cfg.Targets})
+			Names: h.Cfg.Names, Targets: h.Cfg.Targets,
+			Form: &Form{From: from.In(loc).Format("2006-01-02"), To: to.In(loc).Format("2006-01-02"), CSV: "?" + csv.Encode()}})
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		_ = WriteJSON(w, rows)

@@ -1,6 +1,8 @@
 package reports
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"html/template"
@@ -93,7 +95,32 @@ type Page struct {
 	Names map[string]string
 	// Targets maps queue keys to their SL target, drawn beside SL.
 	Targets map[string]float64
+	// Form, when the page is served (GET /api/reports?format=html), shows
+	// the controls that ask for another report (period, by, every) and
+	// the link to this report as CSV. Nil in a written file.
+	Form *Form
 }
+
+// Form is the query of a served report page, for its controls.
+type Form struct {
+	From, To string // as the date inputs show them: 2006-01-02
+	CSV      string // this report as CSV (a relative URL)
+}
+
+// pageCSS is the report page's only style (inline, so a written page is
+// self-contained); PageCSP allows exactly it.
+const pageCSS = `body{font:14px system-ui,sans-serif;margin:24px;color:#111;background:#fff}table{border-collapse:collapse}
+td,th{padding:2px 8px;border-bottom:1px solid #ccc;text-align:right}th:nth-child(-n+2),td:nth-child(-n+2){text-align:left}
+.legend span{margin-right:16px}form{margin:12px 0;display:flex;flex-wrap:wrap;gap:8px 16px;align-items:end}
+form label{display:flex;flex-direction:column;font-size:12px}`
+
+// PageCSP is the Content-Security-Policy of a served report page: no
+// script at all, its inline style by hash, its form back to the server.
+var PageCSP = func() string {
+	h := sha256.Sum256([]byte(pageCSS))
+	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(h[:]) + "'; img-src data:; " +
+		"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+}()
 
 // maxChartKeys bounds the lines of the SL chart (the busiest keys).
 const maxChartKeys = 8
@@ -183,7 +210,8 @@ func WriteHTML(w io.Writer, rows []Row, p Page) error {
 	}
 	every := map[time.Duration]string{15 * time.Minute: "15m", time.Hour: "1h", 24 * time.Hour: "1d"}[p.Every]
 	return pageTmpl.Execute(w, map[string]any{
-		"P": p, "Every": every, "Rows": table, "Empty": len(rows) == 0,
+		"P": p, "Every": every, "Rows": table, "Empty": len(rows) == 0, "CSS": template.CSS(pageCSS),
+		"Bys": []By{ByQueue, ByLine, ByCenter, ByAgent}, "Everys": []string{"15m", "1h", "1d"},
 		"Volume": Chart{Title: "Contacts per interval · 구간별 상담 건수", YLabel: "contacts · 건", X: starts, XFmt: xfmt,
 			Series: []Series{{Name: "offered · 인입", Values: off}, {Name: "answered · 응대", Values: ans}, {Name: "abandoned · 포기", Values: ab}}}.SVG(),
 		"SL": Chart{Title: "Service level per interval · 구간별 서비스 수준", YLabel: "SL %", YMax: 100, X: starts, XFmt: xfmt, Series: sl}.SVG(),
@@ -192,10 +220,17 @@ func WriteHTML(w io.Writer, rows []Row, p Page) error {
 
 var pageTmpl = template.Must(template.New("report").Parse(`<!doctype html>
 <html lang="ko"><head><meta charset="utf-8"><title>{{.P.Title}}</title>
-<style>body{font:14px system-ui,sans-serif;margin:24px;color:#111;background:#fff}table{border-collapse:collapse}
-td,th{padding:2px 8px;border-bottom:1px solid #ccc;text-align:right}th:nth-child(-n+2),td:nth-child(-n+2){text-align:left}
-.legend span{margin-right:16px}</style></head><body>
+<style>{{.CSS}}</style></head><body>
 <h1>{{.P.Title}}</h1>
+{{with .P.Form}}<form method="get" id="ask">
+<label>from · 시작 <input type="date" name="from" value="{{.From}}" required></label>
+<label>to (not included) · 끝 (미포함) <input type="date" name="to" value="{{.To}}" required></label>
+<label>by · 기준 <select name="by">{{range $.Bys}}<option{{if eq . $.P.By}} selected{{end}}>{{.}}</option>{{end}}</select></label>
+<label>every · 간격 <select name="every">{{range $.Everys}}<option{{if eq . $.Every}} selected{{end}}>{{.}}</option>{{end}}</select></label>
+<input type="hidden" name="format" value="html">
+<button type="submit">show · 보기</button>
+<a id="csv" href="{{.CSV}}" download>CSV</a>
+</form>{{end}}
 <p>{{.P.From.Format "2006-01-02 15:04"}} – {{.P.To.Format "2006-01-02 15:04"}} (KST) · by {{.P.By}} · every {{.Every}}.
 SL = answered within the queue's threshold / (answered + abandoned after it). 서비스 수준 = 기준 시간 안에 응대 / (응대 + 기준 시간 후 포기).</p>
 {{if .Empty}}<p>No contacts in this period. 이 기간에는 상담이 없습니다.</p>{{else}}

@@ -26,6 +26,11 @@ Object.assign(window.I18N.en, {
   contacts: 'Contacts', agentsn: 'Agents', sl_bar: 'SL 15 min (else today)', sl_target: 'Target',
   nodata: 'No data yet.', moveto: 'Move to queue', prio: 'Priority', actions: 'Actions'
 });
+// The historical reports (GET /api/reports?format=html: today by line per
+// hour; its form asks for any period, by queue, line, center or agent, and
+// links the same report as CSV).
+Object.assign(window.I18N.ko, { wb_reports: '통계 보고서' });
+Object.assign(window.I18N.en, { wb_reports: 'Reports' });
 // Pending callbacks: booked callbacks waiting in a queue for an agent.
 Object.assign(window.I18N.ko, { wb_callbacks: '콜백 대기', wb_callbacks_all: '콜백 대기 (전체)', wb_cb_later: '재시도 예정' });
 Object.assign(window.I18N.en, { wb_callbacks: 'Callbacks pending', wb_callbacks_all: 'Callbacks pending (all)', wb_cb_later: 'to retry' });
