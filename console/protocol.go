@@ -83,7 +83,8 @@ func channelName(c router.Channel) string {
 }
 
 var endReasonNames = [...]string{"unknown", "completed", "abandoned", "refused_queue_full", "refused_closed",
-	"callback", "max_wait", "agent_lost", "stuck", "system_restart", "transferred_out", "no_queue"}
+	"callback", "max_wait", "agent_lost", "stuck", "system_restart", "transferred_out", "no_queue", "callback_retry",
+	"callback_unreached", "callback_merged", "node_lost"}
 
 func endReasonName(r router.EndReason) string {
 	if int(r) < len(endReasonNames) {

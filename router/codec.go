@@ -74,6 +74,7 @@ var eventCodec = func() *codecTable {
 	t.add(AgentUpserted{}, decodeAs[AgentUpserted])
 	t.add(ConsultRequested{}, decodeAs[ConsultRequested])
 	t.add(ConsultUpdated{}, decodeAs[ConsultUpdated])
+	t.add(NodeLost{}, decodeAs[NodeLost])
 	return t
 }()
 

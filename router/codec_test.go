@@ -44,6 +44,7 @@ func codecEvents() []Event {
 		AgentUpserted{Agent: AgentDef{ID: "a3", Skills: map[string]int{"ko": 5}, Voice: 1, Chat: 2, Queues: []string{"q1"}, Disabled: true}},
 		ConsultRequested{Contact: 7, By: "a1", ToQueue: "q2", ToAgent: "a2", ToNumber: "1345", Note: "visa", Language: "vi"},
 		ConsultUpdated{Contact: 7, Step: ConsultAnswered, Reason: "picked up"},
+		NodeLost{Node: 3},
 	}
 }
 

@@ -138,6 +138,8 @@ func (e *Engine) Apply(ev Event, now time.Time) ([]Command, error) {
 		err = e.consultRequest(ev)
 	case ConsultUpdated:
 		err = e.consultUpdate(ev)
+	case NodeLost:
+		e.nodeLost(ev)
 	default:
 		err = fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
 	}

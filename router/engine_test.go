@@ -15,7 +15,7 @@ func TestEnumStrings(t *testing.T) {
 	for s := Waiting; s <= CallbackBooked; s++ {
 		got = append(got, s.String())
 	}
-	for r := EndUnknown; r <= EndCallbackMerged; r++ {
+	for r := EndUnknown; r <= EndNodeLost; r++ {
 		got = append(got, r.String())
 	}
 	for s := LongestIdle; s <= RoundRobin; s++ {

@@ -382,12 +382,28 @@ func parseAgentDef(f []string) (AgentDef, error) {
 	return d, errors.Join(err1, err2)
 }
 
+// cid parses cN, or cM.N for contact N of cluster node M (the node's
+// number above ContactIDNodeShift).
 func cid(s string) (ContactID, error) {
 	if !strings.HasPrefix(s, "c") {
-		return 0, fmt.Errorf("contact id %q (want cN)", s)
+		return 0, fmt.Errorf("contact id %q (want cN or cM.N)", s)
 	}
-	n, err := strconv.ParseUint(s[1:], 10, 64)
-	return ContactID(n), err
+	node, num, ok := strings.Cut(s[1:], ".")
+	if !ok {
+		n, err := strconv.ParseUint(s[1:], 10, 64)
+		return ContactID(n), err
+	}
+	m, err1 := strconv.ParseUint(node, 10, 16)
+	n, err2 := strconv.ParseUint(num, 10, 64)
+	return ContactID(m<<ContactIDNodeShift | n), errors.Join(err1, err2)
+}
+
+// cname formats id as cid parses it.
+func cname(id ContactID) string {
+	if node := id.Node(); node != 0 {
+		return fmt.Sprintf("c%d.%d", node, uint64(id)&(1<<ContactIDNodeShift-1))
+	}
+	return fmt.Sprintf("c%d", uint64(id))
 }
 
 func parseEvent(verb string, args []string, start time.Time) (Event, error) {
@@ -415,6 +431,9 @@ func parseEvent(verb string, args []string, start time.Time) (Event, error) {
 	case "upsert":
 		d, err := parseAgentDef(args)
 		return AgentUpserted{Agent: d}, err
+	case "nodelost":
+		n, err := strconv.ParseUint(pos[0], 10, 16)
+		return NodeLost{Node: uint16(n)}, err
 	}
 	id, err := cid(pos[0])
 	if err != nil {
@@ -459,7 +478,7 @@ func parseEvent(verb string, args []string, start time.Time) (Event, error) {
 		r := EndCompleted
 		if v := m["reason"]; v != "" {
 			r = EndUnknown
-			for x := EndUnknown; x <= EndNoQueue; x++ {
+			for x := EndUnknown; x <= EndNodeLost; x++ {
 				if x.String() == v {
 					r = x
 				}
@@ -581,23 +600,23 @@ func relOrNone(t, start time.Time) string {
 func fmtCmd(c Command, start time.Time) (kind, text string) {
 	switch c := c.(type) {
 	case Offer:
-		return "offer", fmt.Sprintf("offer c%d %s %v q=%s deadline=%s waited=%v reason=%q why=%v", c.Contact, c.Agent, c.Channel, c.Queue, rel(c.Deadline, start), c.Waited, c.Reason, c.Why)
+		return "offer", fmt.Sprintf("offer %s %s %v q=%s deadline=%s waited=%v reason=%q why=%v", cname(c.Contact), c.Agent, c.Channel, c.Queue, rel(c.Deadline, start), c.Waited, c.Reason, c.Why)
 	case OfferWithdrawn:
-		return "withdrawn", fmt.Sprintf("withdrawn c%d %s reason=%q", c.Contact, c.Agent, c.Reason)
+		return "withdrawn", fmt.Sprintf("withdrawn %s %s reason=%q", cname(c.Contact), c.Agent, c.Reason)
 	case Connected:
-		return "connected", fmt.Sprintf("connected c%d %s %v q=%s", c.Contact, c.Agent, c.Channel, c.Queue)
+		return "connected", fmt.Sprintf("connected %s %s %v q=%s", cname(c.Contact), c.Agent, c.Channel, c.Queue)
 	case Announce:
-		return "announce", fmt.Sprintf("announce c%d %v pos=%d ewt=%v", c.Contact, c.Channel, c.Position, c.EstimatedWait)
+		return "announce", fmt.Sprintf("announce %s %v pos=%d ewt=%v", cname(c.Contact), c.Channel, c.Position, c.EstimatedWait)
 	case Overflowed:
-		return "overflowed", fmt.Sprintf("overflowed c%d %s->%s reason=%q", c.Contact, c.FromQueue, c.ToQueue, c.Reason)
+		return "overflowed", fmt.Sprintf("overflowed %s %s->%s reason=%q", cname(c.Contact), c.FromQueue, c.ToQueue, c.Reason)
 	case CallbackOffered:
-		return "callback", fmt.Sprintf("callback-offered c%d reason=%q", c.Contact, c.Reason)
+		return "callback", fmt.Sprintf("callback-offered %s reason=%q", cname(c.Contact), c.Reason)
 	case ContactClosed:
-		return "closed", fmt.Sprintf("closed c%d %v %v agent=%s", c.Contact, c.Channel, c.Reason, c.Agent)
+		return "closed", fmt.Sprintf("closed %s %v %v agent=%s", cname(c.Contact), c.Channel, c.Reason, c.Agent)
 	case AgentStateChanged:
 		return "agent", fmt.Sprintf("agent %s %v next=%v active=%d reason=%q", c.Agent, c.State, c.Next, c.Active, c.Reason)
 	case ContactStateChanged:
-		return "contact", fmt.Sprintf("contact c%d %v q=%s agent=%s reason=%q", c.Contact, c.State, c.Queue, c.Agent, c.Reason)
+		return "contact", fmt.Sprintf("contact %s %v q=%s agent=%s reason=%q", cname(c.Contact), c.State, c.Queue, c.Agent, c.Reason)
 	case QueueStats:
 		return "stats", "stats " + fmtQueue(c.Stats)
 	case ConsultChanged:
@@ -605,11 +624,11 @@ func fmtCmd(c Command, start time.Time) (kind, text string) {
 		if c.Language != "" {
 			lang = " lang=" + c.Language
 		}
-		return "consult", fmt.Sprintf("%s c%d by=%s agent=%s q=%s number=%s%s note=%q deadline=%s reason=%q",
-			c.Step, c.Contact, c.By, c.Agent, c.Queue, c.Number, lang, c.Note, relOrNone(c.Deadline, start), c.Reason)
+		return "consult", fmt.Sprintf("%s %s by=%s agent=%s q=%s number=%s%s note=%q deadline=%s reason=%q",
+			c.Step, cname(c.Contact), c.By, c.Agent, c.Queue, c.Number, lang, c.Note, relOrNone(c.Deadline, start), c.Reason)
 	case Transferred:
-		return "transferred", fmt.Sprintf("transferred c%d from=%s talked=%v by=%s %s->%s agent=%s number=%s note=%q",
-			c.Contact, c.From, c.Talked, c.By, c.FromQueue, c.ToQueue, c.ToAgent, c.ToNumber, c.Note)
+		return "transferred", fmt.Sprintf("transferred %s from=%s talked=%v by=%s %s->%s agent=%s number=%s note=%q",
+			cname(c.Contact), c.From, c.Talked, c.By, c.FromQueue, c.ToQueue, c.ToAgent, c.ToNumber, c.Note)
 	}
 	return "unknown", fmt.Sprintf("%T %+v", c, c)
 }
@@ -672,8 +691,8 @@ func showQuery(e *Engine, q []string, start time.Time) []string {
 }
 
 func fmtView(at string, v ContactView) string {
-	return fmt.Sprintf("= %s contact c%d %v %v q=%s agent=%s pos=%d prio=%d waited=%v reason=%q",
-		at, v.ID, v.State, v.Channel, v.Queue, v.Agent, v.Position, v.Priority, v.Waited, v.Reason)
+	return fmt.Sprintf("= %s contact %s %v %v q=%s agent=%s pos=%d prio=%d waited=%v reason=%q",
+		at, cname(v.ID), v.State, v.Channel, v.Queue, v.Agent, v.Position, v.Priority, v.Waited, v.Reason)
 }
 
 // render rebuilds the file: input lines verbatim, outputs after each step.

@@ -50,6 +50,8 @@ func (r EndReason) String() string {
 		return "callback-unreached"
 	case EndCallbackMerged:
 		return "callback-merged"
+	case EndNodeLost:
+		return "node-lost"
 	}
 	return "end-reason(" + strconv.Itoa(int(r)) + ")"
 }

@@ -49,6 +49,7 @@ const (
 	EndCallbackRetry               // a placed callback did not reach the citizen; another attempt is scheduled
 	EndCallbackUnreached           // a placed callback did not reach the citizen in its last attempt
 	EndCallbackMerged              // the citizen called in again while the callback was pending
+	EndNodeLost                    // the cluster node that held the call's media died (NodeLost)
 )
 
 // Strategy chooses among eligible agents.

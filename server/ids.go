@@ -8,12 +8,12 @@ import "onecall/router"
 // its ids are the plain counter they have always been. Ids stay below 2^53
 // (nodes up to MaxNode), so they survive JSON and JavaScript numbers.
 const (
-	ContactIDNodeShift = 44
+	ContactIDNodeShift = router.ContactIDNodeShift
 	MaxNode            = 1<<(53-ContactIDNodeShift) - 1
 )
 
-// ContactIDNode returns the node that allocated id.
-func ContactIDNode(id router.ContactID) uint16 { return uint16(id >> ContactIDNodeShift) }
+// ContactIDNode returns the node that allocated id (router.ContactID.Node).
+func ContactIDNode(id router.ContactID) uint16 { return id.Node() }
 
 // contactIDBase is the last id before node's first one.
 func contactIDBase(node uint16) uint64 { return uint64(node) << ContactIDNodeShift }

@@ -1,0 +1,62 @@
+package router
+
+import (
+	"slices"
+	"strconv"
+)
+
+// ContactIDNodeShift: in a cluster a contact id carries the number of the
+// node that allocated it above this bit (server.Replica.NewContactID), so
+// ids are unique without asking the other nodes. Node 0 is the single node.
+const ContactIDNodeShift = 44
+
+// Node returns the number of the cluster node that allocated id (0 on a
+// single node). A voice contact's media lives on that node.
+func (id ContactID) Node() uint16 { return uint16(id >> ContactIDNodeShift) }
+
+// NodeLost: cluster node Node died (its heartbeat expired; the leader
+// submits this). Its voice contacts had their SIP dialogs and RTP on it, so
+// they end with EndNodeLost whatever their state: waiting, offered (the
+// offer is withdrawn) or talking (the agent is freed into wrap-up). Booked
+// callbacks, callbacks waiting to be placed and chats are left alone: they
+// hold no media on the node (a chat re-homes when its citizen resumes
+// elsewhere). A callback offered to an agent returns to the head of its
+// queue. Contacts of other nodes are untouched. Node 0 (the single node)
+// is never lost: the event does nothing for it.
+type NodeLost struct {
+	Node uint16
+}
+
+func (NodeLost) event() {}
+
+func (e *Engine) nodeLost(ev NodeLost) {
+	if ev.Node == 0 {
+		return
+	}
+	var ids []ContactID
+	for id, c := range e.contacts {
+		if id.Node() == ev.Node && c.ch == Voice {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids) // the map's order is random; every replica must decide the same
+	why := "node " + strconv.Itoa(int(ev.Node)) + " lost"
+	for _, id := range ids {
+		c := e.contacts[id]
+		if c.callback {
+			switch c.state {
+			case Offered:
+				e.withdraw(c, why, false)
+				e.requeue(c, nil, why)
+				continue
+			case Talking:
+			default: // no media yet: another attempt can place it
+				continue
+			}
+		}
+		if c.state == CallbackBooked {
+			continue
+		}
+		e.close(c, EndNodeLost, why)
+	}
+}
