@@ -46,6 +46,10 @@ type Config struct {
 	// LeaderTTL is the life of the leader key without renewal (default 2s).
 	// The leader's local lease is 3/4 of it, renewed every 1/4.
 	LeaderTTL time.Duration
+	// NodeBeat is how often the node renews its registration in the nodes
+	// bucket (default 1s, at most 5s): its heartbeat. Node.WatchBeats
+	// reports the renewals; the leader declares a node lost when they stop.
+	NodeBeat time.Duration
 	// ReadyTimeout bounds the wait for JetStream (quorum) at Start (default 30s).
 	ReadyTimeout time.Duration
 	// Logger receives the node's and the embedded server's log lines.
@@ -81,6 +85,9 @@ func (c *Config) withDefaults() Config {
 	if out.LeaderTTL == 0 {
 		out.LeaderTTL = 2 * time.Second
 	}
+	if out.NodeBeat == 0 {
+		out.NodeBeat = time.Second
+	}
 	if out.ReadyTimeout == 0 {
 		out.ReadyTimeout = 30 * time.Second
 	}
@@ -108,6 +115,9 @@ func (c *Config) validate() error {
 	}
 	if c.LeaderTTL < 500*time.Millisecond {
 		errs = append(errs, fmt.Errorf("cluster: leader ttl %v: want at least 500ms", c.LeaderTTL))
+	}
+	if c.NodeBeat < 100*time.Millisecond || c.NodeBeat > 5*time.Second {
+		errs = append(errs, fmt.Errorf("cluster: node beat %v: want 100ms-5s", c.NodeBeat))
 	}
 	return errors.Join(errs...)
 }

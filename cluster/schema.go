@@ -11,11 +11,8 @@ import (
 )
 
 // A node's registration in the nodes bucket lives nodeTTL unless renewed
-// every nodeBeat, so a dead node's version stops counting.
-const (
-	nodeTTL  = 30 * time.Second
-	nodeBeat = 10 * time.Second
-)
+// (every Config.NodeBeat), so a dead node's version stops counting.
+const nodeTTL = 30 * time.Second
 
 // nodeInfo is what a node publishes about itself.
 type nodeInfo struct {
@@ -69,18 +66,53 @@ func (n *Node) register(ctx context.Context) error {
 
 // heartbeat renews the node's registration until ctx ends.
 func (n *Node) heartbeat(ctx context.Context) {
-	t := time.NewTicker(nodeBeat)
+	t := time.NewTicker(n.cfg.NodeBeat)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			rctx, cancel := context.WithTimeout(ctx, n.cfg.NodeBeat)
 			if err := n.register(rctx); err != nil && ctx.Err() == nil {
 				n.log.Warn("cluster: renewing node registration", "err", err)
 			}
 			cancel()
+		}
+	}
+}
+
+// WatchBeats calls fn with a node's id each time that node's registration
+// is written (at start and at every beat), until ctx ends or the watch
+// fails. at is when the beat was seen: for the registrations already there
+// when the watch starts, the time JetStream stored them (the cluster's
+// clock); for later beats, this node's clock at arrival. fn runs on the
+// watch's goroutine. A registration that expires or is deleted is not
+// reported: a dead node simply stops beating.
+func (n *Node) WatchBeats(ctx context.Context, fn func(id string, at time.Time)) error {
+	w, err := n.nodes.WatchAll(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = w.Stop() }()
+	live := false
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("cluster: node watch stopped")
+			}
+			switch {
+			case e == nil: // the end of the registrations already there
+				live = true
+			case e.Operation() != jetstream.KeyValuePut:
+			case live:
+				fn(e.Key(), time.Now())
+			default:
+				fn(e.Key(), e.Created())
+			}
 		}
 	}
 }

@@ -29,13 +29,34 @@ type NodeLost struct {
 
 func (NodeLost) event() {}
 
+// holdsMedia reports whether c has media (a SIP dialog, RTP) on the node
+// that allocated its id: what NodeLost acts on.
+func holdsMedia(c *contact) bool {
+	if c.ch != Voice || c.state == CallbackBooked {
+		return false
+	}
+	return !c.callback || c.state == Offered || c.state == Talking
+}
+
+// MediaNodes returns, per cluster node (not 0), how many live contacts
+// hold media on it: the contacts a NodeLost for that node would act on.
+func (e *Engine) MediaNodes() map[uint16]int {
+	out := map[uint16]int{}
+	for id, c := range e.contacts {
+		if n := id.Node(); n != 0 && holdsMedia(c) {
+			out[n]++
+		}
+	}
+	return out
+}
+
 func (e *Engine) nodeLost(ev NodeLost) {
 	if ev.Node == 0 {
 		return
 	}
 	var ids []ContactID
 	for id, c := range e.contacts {
-		if id.Node() == ev.Node && c.ch == Voice {
+		if id.Node() == ev.Node && holdsMedia(c) {
 			ids = append(ids, id)
 		}
 	}
@@ -43,18 +64,12 @@ func (e *Engine) nodeLost(ev NodeLost) {
 	why := "node " + strconv.Itoa(int(ev.Node)) + " lost"
 	for _, id := range ids {
 		c := e.contacts[id]
-		if c.callback {
-			switch c.state {
-			case Offered:
-				e.withdraw(c, why, false)
-				e.requeue(c, nil, why)
-				continue
-			case Talking:
-			default: // no media yet: another attempt can place it
-				continue
-			}
+		if c == nil {
+			continue
 		}
-		if c.state == CallbackBooked {
+		if c.callback && c.state == Offered {
+			e.withdraw(c, why, false)
+			e.requeue(c, nil, why)
 			continue
 		}
 		e.close(c, EndNodeLost, why)

@@ -48,7 +48,8 @@ func startNATS(t testing.TB, n int) []*cluster.Node {
 		cfg := cluster.Config{
 			NodeID: fmt.Sprintf("n%d", i+1), DataDir: t.TempDir(), Secret: "replica-test", RoutePort: ports[i],
 			ClientPort: ports[n+i], Routes: routes, SchemaVersion: router.CodecVersion, ReadyTimeout: 60 * time.Second,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			NodeBeat: 200 * time.Millisecond,
+			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		}
 		wg.Go(func() { nodes[i], errs[i] = cluster.Start(t.Context(), cfg) })
 	}

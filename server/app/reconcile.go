@@ -30,6 +30,13 @@ import (
 // have no call or chat by design and are left alone; a chat outlives its
 // citizen's connection by design (the chat service's own idle timers end
 // it), so the live chat, not the citizen's socket, is its counterpart.
+//
+// On a cluster each node runs its own reconciler against the shared engine
+// and repairs only what it owns (ownership): a voice contact whose id
+// carries its node number (its call lives there), a chat the chat owners
+// table puts on it (else, while no table is set, the chat whose id carries
+// its number), and an agent whose console went away from it and is not
+// live on another node. Another node's call is never "missing" here.
 
 // Repair kinds (the metric's label).
 const (
@@ -57,8 +64,53 @@ type consoleSide interface {
 	LogoutGrace() time.Duration
 }
 
+// engineSide is the routing engine the reconciler reads and repairs: the
+// single node's server.Hub or a cluster node's replica.
+type engineSide interface {
+	Query(ctx context.Context, fn func(e *router.Engine)) error
+	Submit(ev router.Event) error
+}
+
+var _ engineSide = (*server.Hub)(nil)
+var _ engineSide = (*server.Replica)(nil)
+
+// ownership says which of the shared engine's contacts and agents a
+// cluster node repairs. The zero value (node 0, the single node) owns all.
+type ownership struct {
+	node uint16
+	// chatOwner looks a chat up in the chat owners table (the node its
+	// citizen's WebSocket reached last); nil, or not found: the node that
+	// allocated its id.
+	chatOwner func(router.ContactID) (node uint16, ok bool)
+	// consoleNode says where an agent's console is live now; nil, or not
+	// found: nowhere else, so a console gone from this node is this node's
+	// to repair.
+	consoleNode func(router.AgentID) (node uint16, ok bool)
+}
+
+func (o ownership) contact(c router.ContactView) bool {
+	if o.node == 0 {
+		return true
+	}
+	if c.Channel == router.Chat && o.chatOwner != nil {
+		if n, ok := o.chatOwner(c.ID); ok {
+			return n == o.node
+		}
+	}
+	return c.ID.Node() == o.node
+}
+
+func (o ownership) agent(id router.AgentID) bool {
+	if o.node == 0 || o.consoleNode == nil {
+		return true
+	}
+	n, ok := o.consoleNode(id)
+	return !ok || n == o.node
+}
+
 type reconciler struct {
-	hub     *server.Hub
+	hub     engineSide
+	owns    ownership
 	every   time.Duration
 	log     *slog.Logger
 	sides   liveSides
@@ -75,7 +127,7 @@ type missKey struct {
 	id   router.ContactID
 }
 
-func newReconciler(hub *server.Hub, every time.Duration, log *slog.Logger, sides liveSides) *reconciler {
+func newReconciler(hub engineSide, every time.Duration, log *slog.Logger, sides liveSides) *reconciler {
 	r := &reconciler{hub: hub, every: every, log: log, sides: sides, now: time.Now, missing: map[missKey]int{},
 		repairs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "onecall_reconciler_repairs_total",
 			Help: "State the reconciler repaired because it had no live counterpart, by kind."}, []string{"kind"})}
@@ -152,7 +204,7 @@ func (r *reconciler) sweep(ctx context.Context) {
 // counterpart in two sweeps in a row.
 func (r *reconciler) sweepContacts(kind string, contacts []router.ContactView, live map[router.ContactID]bool, seen map[missKey]bool) {
 	for _, c := range contacts {
-		if c.State == router.CallbackBooked || live[c.ID] || !r.twice(kind, c.ID, seen) {
+		if c.State == router.CallbackBooked || live[c.ID] || !r.owns.contact(c) || !r.twice(kind, c.ID, seen) {
 			continue
 		}
 		if err := r.hub.Submit(router.ContactEnded{Contact: c.ID, Reason: router.EndStuck}); err != nil {
@@ -200,6 +252,10 @@ func (r *reconciler) sweepConsoles(agents []router.AgentView) {
 			continue
 		}
 		if now.Sub(since) < bound {
+			continue
+		}
+		if !r.owns.agent(a.ID) { // its console is live on another node now
+			r.sides.cons.ForgetGone(a.ID, since)
 			continue
 		}
 		if err := r.hub.Submit(router.AgentLoggedOut{Agent: a.ID}); err != nil {

@@ -1,0 +1,153 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"onecall/router"
+)
+
+// NodeWatch is the cluster's detector of dead nodes. Every node's
+// heartbeats (cluster.Node.WatchBeats) are fed to Beat on every node; on
+// the leader, Run compares them with the engine: a node that holds the
+// media of live voice contacts (router.Engine.MediaNodes: its contact ids
+// carry its number) and has not beaten for LostAfter is declared lost, and
+// the leader submits router.NodeLost for it, which ends those contacts
+// with router.EndNodeLost and frees their agents. Chats, booked callbacks
+// and agents are not touched by it (see router.NodeLost).
+//
+// Guards: the leader never declares itself; it judges nobody while its own
+// beats do not arrive (a stalled bucket would make every node look dead);
+// a node first seen (or never seen) since the watch started counts as
+// silent from at most LostAfter/2 before the start, so a new leader needs
+// no history yet never declares a live node that beats normally. A node
+// still silent and still holding contacts (a late arrival) is declared
+// again at most every LostAfter.
+type NodeWatch struct {
+	rep       *Replica
+	self      uint16
+	lostAfter time.Duration
+	every     time.Duration
+	log       *slog.Logger
+	now       func() time.Time
+	onLost    func(node uint16, contacts int)
+
+	mu       sync.Mutex
+	start    time.Time
+	beats    map[uint16]time.Time
+	declared map[uint16]time.Time
+}
+
+// NodeWatchOption configures a NodeWatch.
+type NodeWatchOption func(*NodeWatch)
+
+// WithNodeWatchClock injects the clock (default time.Now).
+func WithNodeWatchClock(now func() time.Time) NodeWatchOption {
+	return func(w *NodeWatch) { w.now = now }
+}
+
+// WithNodeWatchLogger sets the logger.
+func WithNodeWatchLogger(l *slog.Logger) NodeWatchOption { return func(w *NodeWatch) { w.log = l } }
+
+// WithOnNodeLost calls fn each time the watch submits a NodeLost (after the
+// submission), with the number of contacts that held media on the node.
+func WithOnNodeLost(fn func(node uint16, contacts int)) NodeWatchOption {
+	return func(w *NodeWatch) { w.onLost = fn }
+}
+
+// NewNodeWatch returns the watch of replica rep on node self (1..MaxNode).
+// lostAfter is how long a node may stay silent (several of its beats).
+func NewNodeWatch(rep *Replica, self uint16, lostAfter time.Duration, opts ...NodeWatchOption) *NodeWatch {
+	w := &NodeWatch{rep: rep, self: self, lostAfter: lostAfter, every: max(lostAfter/10, 20*time.Millisecond),
+		log: slog.Default(), now: time.Now, beats: map[uint16]time.Time{}, declared: map[uint16]time.Time{}}
+	for _, o := range opts {
+		o(w)
+	}
+	w.start = w.now()
+	return w
+}
+
+// Beat records that node beat at at.
+func (w *NodeWatch) Beat(node uint16, at time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if at.After(w.beats[node]) {
+		w.beats[node] = at
+	}
+}
+
+// lastBeat is when node last beat, bounded below by the watch's start
+// minus LostAfter/2.
+func (w *NodeWatch) lastBeat(node uint16) time.Time {
+	floor := w.start.Add(-w.lostAfter / 2)
+	if t := w.beats[node]; t.After(floor) {
+		return t
+	}
+	return floor
+}
+
+// Run checks every LostAfter/10 until ctx ends.
+func (w *NodeWatch) Run(ctx context.Context) {
+	t := time.NewTicker(w.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			w.Check(ctx)
+		}
+	}
+}
+
+// Check runs one comparison (Run calls it; tests may too). It does nothing
+// on a follower.
+func (w *NodeWatch) Check(ctx context.Context) {
+	if !w.rep.Leading() {
+		w.mu.Lock()
+		clear(w.declared)
+		w.mu.Unlock()
+		return
+	}
+	now := w.now()
+	w.mu.Lock()
+	own := w.lastBeat(w.self)
+	w.mu.Unlock()
+	if now.Sub(own) >= w.lostAfter/2 {
+		return // our own beats do not arrive: the bucket, not the nodes, is stalled
+	}
+	var media map[uint16]int
+	qctx, cancel := context.WithTimeout(ctx, w.lostAfter)
+	err := w.rep.Query(qctx, func(e *router.Engine) { media = e.MediaNodes() })
+	cancel()
+	if err != nil {
+		return
+	}
+	for node, n := range media {
+		if node == w.self {
+			continue
+		}
+		w.mu.Lock()
+		last := w.lastBeat(node)
+		d, again := w.declared[node]
+		w.mu.Unlock()
+		silent := now.Sub(last)
+		if silent < w.lostAfter || (again && d.After(last) && now.Sub(d) < w.lostAfter) {
+			continue
+		}
+		if err := w.rep.Submit(router.NodeLost{Node: node}); err != nil {
+			w.log.Warn("cluster: node lost, but its end was not submitted", "node", node, "err", err)
+			continue
+		}
+		w.mu.Lock()
+		w.declared[node] = now
+		w.mu.Unlock()
+		w.log.Warn("cluster: node lost: ending the calls whose media was on it", "node", node,
+			"calls", n, "silent_ms", silent.Milliseconds())
+		if w.onLost != nil {
+			w.onLost(node, n)
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"onecall/cluster"
+	"onecall/router"
+)
+
+// Three nodes over real NATS (R3): node 3 dies (its NATS server and
+// replica stop, its heartbeats with them). The leader's NodeWatch notices
+// within its bound and submits NodeLost: node 3's voice contacts (talking
+// and waiting) end node-lost once, the agent on its call goes to wrap-up,
+// node 2's waiting calls keep their place and node 3's chat goes on. The
+// follower applies the same.
+func TestNodeLostOverNATS(t *testing.T) {
+	nodes := startNATS(t, 3)
+	rs := make([]*traced, 3)
+	for i, nd := range nodes {
+		rs[i] = startReplica(t, nd.Log(), uint16(i+1), WithReplicaTickEvery(50*time.Millisecond))
+	}
+	ctx := t.Context()
+	const lostAfter = 1500 * time.Millisecond
+	var mu sync.Mutex
+	var lost []uint16
+	w := NewNodeWatch(rs[0].Replica, 1, lostAfter, WithNodeWatchLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		WithOnNodeLost(func(node uint16, _ int) {
+			mu.Lock()
+			lost = append(lost, node)
+			mu.Unlock()
+		}))
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		_ = nodes[0].WatchBeats(wctx, func(id string, at time.Time) {
+			if n, ok := cluster.NodeNumber(id); ok {
+				w.Beat(n, at)
+			}
+		})
+	}()
+	go w.Run(wctx)
+	rs[0].Lead(0)
+
+	lead := rs[0].Replica
+	do := func(ev router.Event) {
+		t.Helper()
+		if _, err := lead.Do(ctx, ev); err != nil {
+			t.Fatalf("%T: %v", ev, err)
+		}
+	}
+	talk := rs[2].NewContactID() // node 3's call, talking with a1
+	do(router.AgentLoggedIn{Agent: "a1", Ready: true})
+	do(router.ContactArrived{Contact: talk, Channel: router.Voice, Number: "1350"})
+	do(router.OfferAccepted{Contact: talk, Agent: "a1"})
+	w2a, w3, w2b := rs[1].NewContactID(), rs[2].NewContactID(), rs[1].NewContactID()
+	chat := rs[2].NewContactID()
+	for _, c := range []router.ContactArrived{
+		{Contact: w2a, Channel: router.Voice, Number: "1350"},
+		{Contact: w3, Channel: router.Voice, Number: "1350"},
+		{Contact: w2b, Channel: router.Voice, Number: "1350"},
+		{Contact: chat, Channel: router.Chat, Number: "1350"},
+	} {
+		do(c)
+	}
+	var before []router.ContactView
+	if err := lead.Query(ctx, func(e *router.Engine) { before = e.Waiting("labor") }); err != nil {
+		t.Fatal(err)
+	}
+
+	// Node 3 dies.
+	rs[2].cancel()
+	nodes[2].Close()
+	killed := time.Now()
+	deadline := killed.Add(lostAfter + 10*time.Second)
+	for {
+		gone := false
+		if err := lead.Query(ctx, func(e *router.Engine) {
+			_, a := e.Contact(talk)
+			_, b := e.Contact(w3)
+			gone = !a && !b
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if gone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node 3's calls still live %v after its death", time.Since(killed))
+		}
+		<-time.After(10 * time.Millisecond) // poll
+	}
+	took := time.Since(killed)
+	t.Logf("node 3's calls ended node-lost %v after its death (lost after %v)", took.Round(time.Millisecond), lostAfter)
+	if took < lostAfter/2 {
+		t.Fatalf("declared lost after %v, before its beats could have been missed (%v)", took, lostAfter)
+	}
+
+	closed := map[router.ContactID]int{}
+	for _, b := range rs[0].trace() {
+		for _, c := range b.cmds {
+			if cl, ok := c.(router.ContactClosed); ok {
+				if cl.Reason != router.EndNodeLost {
+					t.Errorf("contact %d closed %v, want node-lost", cl.Contact, cl.Reason)
+				}
+				closed[cl.Contact]++
+			}
+		}
+	}
+	if len(closed) != 2 || closed[talk] != 1 || closed[w3] != 1 {
+		t.Fatalf("closed %v, want %d and %d once each", closed, talk, w3)
+	}
+	check := func(r *Replica) {
+		t.Helper()
+		var waiting []router.ContactView
+		var a1 router.AgentView
+		var chatLive bool
+		if err := r.Query(ctx, func(e *router.Engine) {
+			waiting = e.Waiting("labor")
+			a1, _ = e.Agent("a1")
+			_, chatLive = e.Contact(chat)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if a1.State != router.WrapUp {
+			t.Errorf("node %d: a1 is %v, want wrap-up after its call ended", r.node, a1.State)
+		}
+		if !chatLive {
+			t.Errorf("node %d: node 3's chat ended", r.node)
+		}
+		var got []router.ContactID
+		for _, c := range waiting {
+			if c.Channel == router.Voice {
+				got = append(got, c.ID)
+			}
+		}
+		if len(got) != 2 || got[0] != w2a || got[1] != w2b || !waiting[0].Arrived.Equal(before[0].Arrived) {
+			t.Errorf("node %d: waiting voice %v, want node 2's %d then %d in their places", r.node, got, w2a, w2b)
+		}
+	}
+	check(lead)
+	last := lead.Applied()
+	waitApplied(t, last, rs[1])
+	check(rs[1].Replica)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lost) != 1 || lost[0] != 3 {
+		t.Fatalf("declared lost %v, want node 3 once", lost)
+	}
+}
