@@ -8,11 +8,12 @@ import (
 	"onecall/server"
 )
 
-// New returns the chat service on hub and st. Register Sink() with the hub
+// New returns the chat service on hub (a server.Front: the single node's Hub
+// or a cluster node's front) and st. Register Sink() with the hub
 // before hub.Run, mount the Service (ServeHTTP) for /chat and /ws/chat, call
 // Recover with the chats that were live at the last stop, and Close on
 // shutdown.
-func New(hub *server.Hub, st Store, opts Options) (*Service, error) {
+func New(hub server.Front, st Store, opts Options) (*Service, error) {
 	if hub == nil {
 		return nil, errors.New("chat: nil hub")
 	}

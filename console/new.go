@@ -7,7 +7,7 @@ import (
 
 // New returns the console service on hub and st. Call it before hub.Run and
 // add Sink() to the hub.
-func New(hub *server.Hub, st Store, opts Options) (*Service, error) {
+func New(hub server.Front, st Store, opts Options) (*Service, error) {
 	if hub == nil {
 		return newService(nil, st, opts)
 	}

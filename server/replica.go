@@ -269,27 +269,42 @@ func (r *Replica) Submit(ev router.Event) error {
 // Do appends ev and waits until this replica has applied it, answering
 // the engine's commands and error.
 func (r *Replica) Do(ctx context.Context, ev router.Event) ([]router.Command, error) {
+	wait, err := r.send(ev)
+	if err != nil {
+		return nil, err
+	}
+	return wait(ctx)
+}
+
+// send queues ev for the log like Do, in the order of the calls, and
+// returns the wait for its answer (the cluster front queues forwarded
+// events in their order and waits for each on its own goroutine).
+func (r *Replica) send(ev router.Event) (func(context.Context) ([]router.Command, error), error) {
 	req := r.reqSeq.Add(1)
 	reply := make(chan result, 1)
 	r.mu.Lock()
 	r.waiters[req] = reply
 	r.mu.Unlock()
-	defer func() {
+	forget := func() {
 		r.mu.Lock()
 		delete(r.waiters, req)
 		r.mu.Unlock()
-	}()
+	}
 	if err := r.enqueue(outReq{ev: ev, req: req}); err != nil {
+		forget()
 		return nil, err
 	}
-	select {
-	case res := <-reply:
-		return res.cmds, res.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-r.done:
-		return nil, ErrStopped
-	}
+	return func(ctx context.Context) ([]router.Command, error) {
+		defer forget()
+		select {
+		case res := <-reply:
+			return res.cmds, res.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-r.done:
+			return nil, ErrStopped
+		}
+	}, nil
 }
 
 // Query runs fn on the replica's goroutine with exclusive access to the

@@ -140,6 +140,18 @@ func (s *Store) MaxContactID(ctx context.Context) (uint64, error) {
 	return uint64(n), nil
 }
 
+// MaxContactIDIn returns the highest contact id in (lo, hi], 0 if none:
+// a cluster node's own highest id (its range, server/ids.go), as the
+// nodes share one database.
+func (s *Store) MaxContactIDIn(ctx context.Context, lo, hi uint64) (uint64, error) {
+	var n int64
+	if err := s.r.GetContext(ctx, &n, `SELECT coalesce(max(id), 0) FROM contacts WHERE id > ? AND id <= ?`,
+		int64(lo), int64(hi)); err != nil {
+		return 0, readErr("max contact id", err)
+	}
+	return uint64(n), nil
+}
+
 // ContactEvents returns a contact's history in order.
 func (s *Store) ContactEvents(ctx context.Context, id uint64) ([]ContactEvent, error) {
 	var rows []struct {

@@ -46,6 +46,8 @@ type Options struct {
 	loseEvent   func(router.Event) bool
 	loseCommand func(sink string, c router.Command) bool
 	logoutGrace time.Duration
+	// testSink also receives the commands this node's transports get.
+	testSink server.Sink
 }
 
 // App is one running onecall.
@@ -57,9 +59,14 @@ type App struct {
 	engine *router.Engine
 	hub    *server.Hub
 	reg    *prometheus.Registry
-	// node is this server's cluster node (cluster.enabled); nil on a
-	// single node.
-	node *cluster.Node
+	// front is the engine the transports use: hub on a single node,
+	// cfront on a node of a cluster (cluster.enabled).
+	front server.Front
+	// node is this server's cluster node, cfront its replicated engine and
+	// elector its campaign for leadership; nil on a single node.
+	node    *cluster.Node
+	cfront  *server.ClusterFront
+	elector *cluster.Elector
 
 	chat      *chat.Service
 	console   *console.Service
@@ -194,29 +201,24 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("users: %w", err)
 	}
 	rc.Agents = agentDefs(users, rc.Agents)
-	a.engine, err = router.New(rc)
-	if err != nil {
-		return fmt.Errorf("routing: %w", err)
+	if a.node != nil {
+		// The replicated log holds the cluster's routing state; the
+		// store's open contacts belong to the nodes that own them.
+		if err := a.buildReplica(ctx, rc); err != nil {
+			return err
+		}
+		a.front = a.cfront
+	} else {
+		if err := a.buildHub(ctx, rc); err != nil {
+			return err
+		}
+		a.front = a.hub
 	}
-	a.recovered, err = a.st.Recover(ctx, time.Now())
-	if err != nil {
-		return fmt.Errorf("recovery: %w", err)
-	}
-	maxID, err := a.st.MaxContactID(ctx)
-	if err != nil {
-		return err
-	}
-	a.hub = server.NewHub(a.engine,
-		server.WithInboxSize(cfg.Server.Limits.InboxSize),
-		server.WithLogger(a.log.With("component", "hub")),
-		server.WithFirstContactID(maxID),
-		server.WithLoss(a.opts.loseEvent))
 	if err := a.registerMetrics(); err != nil {
 		return err
 	}
-	a.hub.AddSink(newStoreSink(a.st, a.log))
 
-	a.chat, err = chat.New(a.hub, callbackStore{Store: a.st, book: a.bookCallback}, chat.Options{
+	a.chat, err = chat.New(a.front, callbackStore{Store: a.st, book: a.bookCallback}, chat.Options{
 		Hotlines:       chatHotlines(cfg),
 		SkillsFor:      cfg.SkillsFor,
 		RetentionDays:  cfg.Server.Privacy.TranscriptRetentionDays,
@@ -266,7 +268,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.sip, err = sip.New(a.hub, sip.Options{
+	a.sip, err = sip.New(a.front, sip.Options{
 		ListenUDP:    a.sipUDP,
 		ListenTCP:    a.sipTCP,
 		ListenTLS:    tlsListen,
@@ -278,7 +280,7 @@ func (a *App) build(ctx context.Context) error {
 		Numbers:      numbers{cfg},
 		Locator:      a.registrar,
 		AgentNets:    cfg.Server.SIP.AgentPrefixes(),
-		Transfers:    transferTargets{hub: a.hub},
+		Transfers:    transferTargets{hub: a.front},
 		Store:        a.st,
 		MaxCalls:     cfg.Server.Limits.MaxCalls,
 		MaxCPS:       cfg.Server.Limits.MaxCallsPerSecond,
@@ -326,7 +328,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.checkPrompts(cfg)
 
-	a.console, err = console.New(a.hub, a.st, console.Options{
+	a.console, err = console.New(a.front, a.st, console.Options{
 		Chat:                chatbridge.New(a.chat),
 		Calls:               callControl{a.sip},
 		OutsideTransfers:    a.sip.CanDial(),
@@ -350,14 +352,21 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
-	a.reconcile = newReconciler(a.hub, cfg.Server.Routing.ReconcileEvery.D(), a.log.With("component", "reconciler"),
-		liveSides{calls: a.sip.LiveContacts, chats: a.chat, cons: a.console})
-	if err := a.reg.Register(a.reconcile.repairs); err != nil {
-		return fmt.Errorf("reconciler metrics: %w", err)
+	if a.hub != nil {
+		// A cluster node sees the other nodes' contacts and agents in its
+		// engine: this reconciler would take them for stuck.
+		a.reconcile = newReconciler(a.hub, cfg.Server.Routing.ReconcileEvery.D(), a.log.With("component", "reconciler"),
+			liveSides{calls: a.sip.LiveContacts, chats: a.chat, cons: a.console})
+		if err := a.reg.Register(a.reconcile.repairs); err != nil {
+			return fmt.Errorf("reconciler metrics: %w", err)
+		}
 	}
-	a.hub.AddSink(a.lossy("chat", a.chat.Sink()))
-	a.hub.AddSink(a.lossy("sip", a.sip.Sink()))
-	a.hub.AddSink(a.lossy("console", a.console.Sink()))
+	a.front.AddSink(a.lossy("chat", a.chat.Sink()))
+	a.front.AddSink(a.lossy("sip", a.sip.Sink()))
+	a.front.AddSink(a.lossy("console", a.console.Sink()))
+	if a.opts.testSink != nil {
+		a.front.AddSink(a.opts.testSink)
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
@@ -380,6 +389,31 @@ func (a *App) build(ctx context.Context) error {
 	return nil
 }
 
+// buildHub builds the single node's engine and hub: the store recovers
+// what the last run left, contact ids continue after the store's highest.
+func (a *App) buildHub(ctx context.Context, rc router.Config) error {
+	var err error
+	a.engine, err = router.New(rc)
+	if err != nil {
+		return fmt.Errorf("routing: %w", err)
+	}
+	a.recovered, err = a.st.Recover(ctx, time.Now())
+	if err != nil {
+		return fmt.Errorf("recovery: %w", err)
+	}
+	maxID, err := a.st.MaxContactID(ctx)
+	if err != nil {
+		return err
+	}
+	a.hub = server.NewHub(a.engine,
+		server.WithInboxSize(a.cfg.Server.Limits.InboxSize),
+		server.WithLogger(a.log.With("component", "hub")),
+		server.WithFirstContactID(maxID),
+		server.WithLoss(a.opts.loseEvent))
+	a.hub.AddSink(newStoreSink(a.st, a.log))
+	return nil
+}
+
 // phoneChanged follows agent phones' registrations. With --demo a
 // registering phone logs its agent in and Ready.
 func (a *App) phoneChanged(user string, registered bool) {
@@ -392,7 +426,7 @@ func (a *App) phoneChanged(user string, registered bool) {
 	if a.console.AgentState(router.AgentID(user)) != "offline" {
 		return
 	}
-	if err := a.hub.Submit(router.AgentLoggedIn{Agent: router.AgentID(user), Ready: true}); err != nil {
+	if err := a.front.Submit(router.AgentLoggedIn{Agent: router.AgentID(user), Ready: true}); err != nil {
 		a.log.Warn("demo login on registration", "agent_id", user, "err", err)
 	}
 }
@@ -402,7 +436,13 @@ func (a *App) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	a.hubDone = make(chan error, 1)
-	go func() { a.hubDone <- a.hub.Run(runCtx) }()
+	if a.cfront != nil {
+		if err := a.startCluster(runCtx); err != nil {
+			return err
+		}
+	} else {
+		go func() { a.hubDone <- a.hub.Run(runCtx) }()
+	}
 
 	if err := a.requeueRecovered(ctx); err != nil {
 		return err
@@ -441,7 +481,9 @@ func (a *App) Start(ctx context.Context) error {
 			a.log.Error("http server", "err", err)
 		}
 	}()
-	go a.reconcile.run(runCtx)
+	if a.reconcile != nil {
+		go a.reconcile.run(runCtx)
+	}
 	a.purgeDone = make(chan struct{})
 	go a.runPurge(runCtx, a.purgeDone)
 	a.ready.Set(true)
@@ -479,7 +521,13 @@ func (a *App) HTTPAddr() string {
 // SIPAddrs are the bound SIP UDP and TCP addresses (after Start).
 func (a *App) SIPAddrs() (udp, tcp string) { return a.sip.Addr() }
 
-// Hub is the routing hub (for tests and tools).
+// Front is the routing engine the transports use (for tests and tools).
+func (a *App) Front() server.Front { return a.front }
+
+// ClusterFront is the node's replicated engine; nil on a single node.
+func (a *App) ClusterFront() *server.ClusterFront { return a.cfront }
+
+// Hub is the routing hub (for tests and tools); nil on a cluster node.
 func (a *App) Hub() *server.Hub { return a.hub }
 
 // Store is the store (for tests and tools).
@@ -518,6 +566,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		if err := a.chat.Close(); err != nil {
 			errs = append(errs, err)
 		}
+		a.stopCluster()
 		if a.cancel != nil {
 			a.cancel()
 			if err := <-a.hubDone; err != nil {
@@ -572,7 +621,7 @@ func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte(strings.Join(problems, "\n") + "\n"))
 		return
 	}
-	w.Write([]byte("ready\n"))
+	w.Write([]byte("ready\n" + a.clusterStatus()))
 }
 
 // lossy is s, minus the commands Options.loseCommand drops (tests only).

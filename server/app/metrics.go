@@ -24,17 +24,25 @@ func (a *App) registerMetrics() error {
 	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
 		return err
 	}
-	if err := a.hub.RegisterMetrics(reg); err != nil {
-		return err
-	}
-	thresholds := map[string]time.Duration{}
-	for _, q := range a.cfg.Queues {
-		thresholds[q.ID] = q.ServiceLevel.Within.D()
-	}
-	if err := a.hub.RegisterServiceLevelMetrics(reg, server.ServiceLevelMetrics{
-		Thresholds: thresholds, ShortAbandon: a.cfg.Server.Metrics.ShortAbandon.D(),
-	}); err != nil {
-		return err
+	if a.cfront != nil {
+		// A cluster node: its role and progress. (The hub's routing and
+		// service-level metrics are the single node's.)
+		if err := a.cfront.RegisterMetrics(reg); err != nil {
+			return err
+		}
+	} else {
+		if err := a.hub.RegisterMetrics(reg); err != nil {
+			return err
+		}
+		thresholds := map[string]time.Duration{}
+		for _, q := range a.cfg.Queues {
+			thresholds[q.ID] = q.ServiceLevel.Within.D()
+		}
+		if err := a.hub.RegisterServiceLevelMetrics(reg, server.ServiceLevelMetrics{
+			Thresholds: thresholds, ShortAbandon: a.cfg.Server.Metrics.ShortAbandon.D(),
+		}); err != nil {
+			return err
+		}
 	}
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
