@@ -29,7 +29,7 @@ import (
 // commands its transports received (testSink).
 type clusterNode struct {
 	*fsApp
-	n    int
+	n int
 	// waits gets each contact whose ContactStateChanged Waiting the
 	// node's transports received, with the time.
 	waits chan waitSeen
