@@ -16,6 +16,8 @@ type Chat struct {
 	Token   string
 	LastSeq int64
 	Node    *Node
+	// Ended is set once the server said the chat ended.
+	Ended bool
 }
 
 // ChatFrame is a server frame of the chat protocol (the fields the tests
@@ -101,6 +103,8 @@ func (c *Chat) Next(d time.Duration) (ChatFrame, error) {
 		return f, fmt.Errorf("chat %d: %w: %s", c.Contact, err, b)
 	}
 	switch f.Type {
+	case "ended":
+		c.Ended = true
 	case "msg", "ack":
 		c.LastSeq = max(c.LastSeq, f.Seq)
 	case "history":

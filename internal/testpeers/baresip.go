@@ -14,6 +14,9 @@ import (
 type BaresipOptions struct {
 	// User is the account's user part (agent01).
 	User string
+	// More are further accounts in the same process (same registrar and
+	// password), e.g. twenty agents' phones in one baresip.
+	More []string
 	// Registrar is host:port of the registrar to REGISTER with (digest,
 	// Password, every 600 s); "" registers nowhere (account at 127.0.0.1,
 	// regint=0).
@@ -78,15 +81,21 @@ func StartBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	if o.Registrar != "" {
 		host, regint = o.Registrar, "600"
 	}
-	acct := "<sip:" + o.User + "@" + host + ";transport=udp>"
-	if o.Password != "" {
-		acct += ";auth_pass=" + o.Password
-	}
 	mode := "auto"
 	if o.Manual {
 		mode = "manual"
 	}
-	acct += ";regint=" + regint + ";answermode=" + mode + ";audio_codecs=PCMA,PCMU\n"
+	acct := ""
+	for _, user := range append([]string{o.User}, o.More...) {
+		acct += "<sip:" + user + "@" + host + ";transport=udp>"
+		if o.Password != "" {
+			acct += ";auth_pass=" + o.Password
+		}
+		acct += ";regint=" + regint + ";answermode=" + mode + ";audio_codecs=PCMA,PCMU\n"
+	}
+	if len(o.More) > 0 {
+		cfg += "call_max_calls " + strconv.Itoa(4*(1+len(o.More))) + "\n"
+	}
 	for name, body := range map[string]string{"config": cfg, "accounts": acct, "contacts": ""} {
 		if err := os.WriteFile(filepath.Join(p.Dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
@@ -117,6 +126,23 @@ func StartBaresip(t testing.TB, o BaresipOptions) *Baresip {
 		return strings.Contains(p.out.String(), "baresip is ready")
 	})
 	return p
+}
+
+// Registered counts the users among users whose REGISTER was answered 200 OK
+// ("user@host: ... 200 OK ... binding").
+func (p *Baresip) Registered(users ...string) int {
+	ok := map[string]bool{}
+	for _, line := range strings.Split(p.out.String(), "\n") {
+		if !strings.Contains(line, "200 OK") || !strings.Contains(line, "binding") {
+			continue
+		}
+		for _, u := range users {
+			if strings.Contains(line, u+"@") {
+				ok[u] = true
+			}
+		}
+	}
+	return len(ok)
 }
 
 // URI is the phone's contact URI for user.

@@ -1,0 +1,231 @@
+package servetest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+)
+
+// The acceptance checks (issue 14, "Pass when"), each returning what
+// breaks it: an empty list passes. They read the shared PostgreSQL store
+// and what the consoles saw.
+
+// OpenStore opens the cluster's PostgreSQL database for the checks.
+func OpenStore(dsn string) (*sql.DB, error) { return sql.Open("pgx", dsn) }
+
+func query(db *sql.DB, q string, args ...any) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id int64
+		var what string
+		if err := rows.Scan(&id, &what); err != nil {
+			return nil, err
+		}
+		out = append(out, fmt.Sprintf("contact %d: %s", id, what))
+	}
+	return out, rows.Err()
+}
+
+// ClosedTwice lists the contacts the store recorded as ended more than once.
+func ClosedTwice(db *sql.DB) ([]string, error) {
+	return query(db, `SELECT contact_id, count(*)::text || ' ended events' FROM contact_events
+		WHERE state = 'ended' GROUP BY contact_id HAVING count(*) > 1 ORDER BY contact_id`)
+}
+
+// NotClosed lists the contacts that arrived before cutoff and have no end
+// (after the load stopped and the citizens left, every contact must end).
+func NotClosed(db *sql.DB, cutoff time.Time) ([]string, error) {
+	return query(db, `SELECT id, state FROM contacts WHERE ended_at IS NULL AND arrived_at < $1 ORDER BY id`,
+		cutoff.UnixMilli())
+}
+
+// NotNodeLost lists the voice contacts answered by node (their id carries
+// its number: idShift is server.ContactIDNodeShift) that were talking at
+// the kill (answered before it, not ended before it) and did not end with
+// reason node-lost.
+func NotNodeLost(db *sql.DB, node uint64, idShift uint, killed time.Time) ([]string, error) {
+	lo := int64(node << idShift)
+	hi := int64((node+1)<<idShift - 1)
+	return query(db, `SELECT id, coalesce(end_reason, '') || ' (state ' || state || ')' FROM contacts
+		WHERE channel = 'voice' AND id BETWEEN $1 AND $2 AND answered_at IS NOT NULL AND answered_at < $3
+		AND (ended_at IS NULL OR ended_at >= $3) AND end_reason <> 'node-lost' ORDER BY id`, lo, hi, killed.UnixMilli())
+}
+
+// AckedMessage is a chat message the server acknowledged (stored durably).
+type AckedMessage struct {
+	Contact uint64
+	Seq     int64
+	Text    string
+}
+
+// LostMessages lists the acknowledged messages missing from the store.
+func LostMessages(db *sql.DB, acked []AckedMessage) ([]string, error) {
+	var out []string
+	for _, m := range acked {
+		var text sql.NullString
+		err := db.QueryRow(`SELECT text FROM chat_messages WHERE contact_id = $1 AND seq = $2`, int64(m.Contact), m.Seq).Scan(&text)
+		switch {
+		case err == sql.ErrNoRows:
+			out = append(out, fmt.Sprintf("contact %d seq %d %q: not stored", m.Contact, m.Seq, m.Text))
+		case err != nil:
+			return out, err
+		case text.String != m.Text:
+			out = append(out, fmt.Sprintf("contact %d seq %d: stored %q, acked %q", m.Contact, m.Seq, text.String, m.Text))
+		}
+	}
+	return out, nil
+}
+
+// OfferedTwiceAtOnce lists the contacts offered to a second agent while an
+// offer to another was still open (no withdrawal, close or connect in
+// between), over the events of every console.
+func OfferedTwiceAtOnce(cons []*Console) []string {
+	type ev struct {
+		at    time.Time
+		kind  string
+		agent string
+	}
+	by := map[uint64][]ev{}
+	for _, k := range cons {
+		if k.w == nil {
+			continue
+		}
+		for _, e := range k.Events("") {
+			switch e.Kind {
+			case "offer", "offer_withdrawn", "connected", "contact_closed":
+				by[e.Contact()] = append(by[e.Contact()], ev{e.At, e.Kind, k.User})
+			}
+		}
+	}
+	var out []string
+	for id, evs := range by {
+		sort.Slice(evs, func(i, j int) bool { return evs[i].at.Before(evs[j].at) })
+		open := map[string]bool{}
+		for _, e := range evs {
+			switch e.kind {
+			case "offer":
+				for a := range open {
+					if a != e.agent {
+						out = append(out, fmt.Sprintf("contact %d: offered to %s while offered to %s", id, e.agent, a))
+					}
+				}
+				open[e.agent] = true
+			case "offer_withdrawn", "connected", "contact_closed":
+				delete(open, e.agent)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// WaitingLine is one queue's waiting contacts in order of their place.
+type WaitingLine map[string][]uint64
+
+// Waiting reads every queue's waiting contacts with a supervisor's
+// console (Watch mode), in line order.
+func Waiting(k *Console, queues []string) (WaitingLine, error) {
+	out := WaitingLine{}
+	for _, q := range queues {
+		m, err := k.Call("waiting", map[string]any{"queue": q}, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		list, _ := m["data"].([]any)
+		for _, x := range list {
+			c, _ := x.(map[string]any)
+			if c["state"] != "waiting" {
+				continue
+			}
+			id, _ := c["id"].(float64)
+			out[q] = append(out[q], uint64(id))
+		}
+	}
+	return out, nil
+}
+
+// LineKept lists the contacts waiting before that are still waiting after
+// but not in the same order relative to each other (a contact that left
+// the line meanwhile, answered or abandoned, is no breach).
+func LineKept(before, after WaitingLine) []string {
+	var out []string
+	for q, ids := range before {
+		pos := map[uint64]int{}
+		for i, id := range after[q] {
+			pos[id] = i
+		}
+		last, lastID := -1, uint64(0)
+		for _, id := range ids {
+			p, ok := pos[id]
+			if !ok {
+				continue
+			}
+			if p < last {
+				out = append(out, fmt.Sprintf("queue %s: contact %d now ahead of %d", q, id, lastID))
+			}
+			last, lastID = p, id
+		}
+	}
+	return out
+}
+
+// Report formats a check's breaches for a test failure.
+func Report(name string, breaches []string) string {
+	if len(breaches) > 20 {
+		breaches = append(breaches[:20], fmt.Sprintf("... %d more", len(breaches)-20))
+	}
+	return name + ":\n  " + strings.Join(breaches, "\n  ")
+}
+
+// NodeLostCount counts the contacts that ended node-lost.
+func NodeLostCount(db *sql.DB) (int, error) {
+	var n int
+	err := db.QueryRow(`SELECT count(*) FROM contacts WHERE end_reason = 'node-lost'`).Scan(&n)
+	return n, err
+}
+
+// StuckAgents lists the agents, among users, that a supervisor's console
+// (Watch mode) shows reserved or busy with no live contact, or in wrap-up
+// for more than wrapFor, once the load is over.
+func StuckAgents(sup *Console, users []string, wrapFor time.Duration) ([]string, error) {
+	m, err := sup.Call("agents", nil, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, u := range users {
+		want[u] = true
+	}
+	list, _ := m["data"].([]any)
+	var out []string
+	for _, x := range list {
+		a, _ := x.(map[string]any)
+		id, _ := a["id"].(string)
+		state, _ := a["state"].(string)
+		active, _ := a["active"].(float64)
+		since, _ := a["since"].(float64)
+		if !want[id] {
+			continue
+		}
+		switch {
+		case (state == "reserved" || state == "busy") && active == 0:
+			out = append(out, fmt.Sprintf("agent %s: %s with no contact", id, state))
+		case state == "wrap-up" && time.Since(time.UnixMilli(int64(since))) > wrapFor:
+			out = append(out, fmt.Sprintf("agent %s: in wrap-up since %s", id, time.UnixMilli(int64(since)).Format("15:04:05")))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
