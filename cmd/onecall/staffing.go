@@ -16,6 +16,8 @@ import (
 	"onecall/configs"
 	"onecall/planning"
 	"onecall/reports"
+	"onecall/router"
+	"onecall/server/sim"
 )
 
 // cmdStaffing turns a forecast (contacts and handle time per queue and
@@ -34,6 +36,7 @@ func cmdStaffing(args []string, stdout, stderr io.Writer) int {
 	weeks := fs.Int("history-weeks", 0, "instead of --forecast: forecast --day from the same weekday of the last N weeks in the store (1-12)")
 	dayS := fs.String("day", "", "with --history-weeks: the day to plan, 2006-01-02 (default tomorrow, KST)")
 	dataDir := fs.String("data-dir", "", "with --history-weeks: data directory (overrides data_dir)")
+	surge := fs.String("surge", "", "plan for a surge: comma-separated LINE:FACTOR:FROM-TO (a hotline number, planned on its default queue, or a queue id), e.g. 1350:20:10-12 multiplies that queue's forecast contacts by 20 between 10 and 12 h (KST)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -66,6 +69,17 @@ func cmdStaffing(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "staffing: %v\n", err)
 		return 1
 	}
+	if *surge != "" {
+		sgs, err := parseSurges(*surge)
+		if err != nil {
+			fmt.Fprintf(stderr, "staffing: %v\n", err)
+			return 2
+		}
+		if err := applySurges(iv, sgs, rc, kst); err != nil {
+			fmt.Fprintf(stderr, "staffing: %v\n", err)
+			return 1
+		}
+	}
 	rows, err := planning.Plan(iv, targets)
 	if err != nil {
 		fmt.Fprintf(stderr, "staffing: %v\n", err)
@@ -82,6 +96,41 @@ func cmdStaffing(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// applySurges multiplies the forecast contacts of each surge's queue (a
+// hotline number's default queue, or a queue named directly) in the
+// intervals that start within its hours (KST), as simulate --surge does
+// for a line's arrivals.
+func applySurges(iv []planning.Interval, sgs []sim.Surge, rc router.Config, loc *time.Location) error {
+	queueOf := map[string]string{}
+	for _, q := range rc.Queues {
+		queueOf[q.ID] = q.ID
+	}
+	for _, h := range rc.Hotlines {
+		if h.DefaultQueue != "" {
+			queueOf[h.Number] = h.DefaultQueue
+		}
+	}
+	for _, sg := range sgs {
+		q, ok := queueOf[sg.Number]
+		if !ok {
+			return fmt.Errorf("surge on %q: no such line or queue", sg.Number)
+		}
+		n := 0
+		for i := range iv {
+			t := iv[i].Start.In(loc)
+			h := float64(t.Hour()) + float64(t.Minute())/60
+			if iv[i].Queue == q && h >= sg.From && h < sg.To {
+				iv[i].Contacts *= sg.Factor
+				n++
+			}
+		}
+		if n == 0 {
+			return fmt.Errorf("surge on %s (queue %s): the forecast has no interval of that queue between %g and %g h", sg.Number, q, sg.From, sg.To)
+		}
+	}
+	return nil
 }
 
 func readForecast(path string, every time.Duration, loc *time.Location) ([]planning.Interval, error) {

@@ -74,6 +74,62 @@ func TestStaffingPlansTheExampleForecast(t *testing.T) {
 	}
 }
 
+// A planner asks what a surge needs: --surge 1350:20:10-12 multiplies the
+// forecast of 1350's queue (labor-1350) twenty-fold between 10 and 12 h;
+// those intervals need many more agents, still planned to target, and
+// every other interval is the plan without the surge.
+func TestStaffingForASurge(t *testing.T) {
+	plan := func(extra ...string) map[string][]string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		args := append([]string{"staffing", "--config", "../../configs", "--forecast", "../../docs/examples/forecast.csv"}, extra...)
+		if code := run(t.Context(), args, &out, &errOut); code != 0 {
+			t.Fatalf("%v: exit %d: %s", extra, code, errOut.String())
+		}
+		recs, err := csv.NewReader(&out).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string][]string{}
+		for _, r := range recs[1:] {
+			m[r[0]+" "+r[1][11:16]] = r
+		}
+		return m
+	}
+	base, surged := plan(), plan("--surge", "1350:20:10-12")
+	if len(base) != 3*48 || len(surged) != len(base) {
+		t.Fatalf("%d and %d intervals", len(base), len(surged))
+	}
+	changed := 0
+	for k, b := range base {
+		s := surged[k]
+		inSurge := strings.HasPrefix(k, "labor-1350 10:") || strings.HasPrefix(k, "labor-1350 11:")
+		if !inSurge {
+			if strings.Join(s, ",") != strings.Join(b, ",") {
+				t.Errorf("%s changed outside the surge: %v -> %v", k, b, s)
+			}
+			continue
+		}
+		bc, _ := strconv.ParseFloat(b[2], 64)
+		sc, _ := strconv.ParseFloat(s[2], 64)
+		ba, _ := strconv.Atoi(b[5])
+		sa, _ := strconv.Atoi(s[5])
+		sl, _ := strconv.ParseFloat(s[6], 64)
+		if sc != 20*bc || sa < 10*ba || sl < 0.8 {
+			t.Errorf("%s: contacts %v -> %v, agents %d -> %d, SL %v", k, bc, sc, ba, sa, sl)
+		}
+		changed++
+	}
+	if changed != 8 {
+		t.Fatalf("%d intervals in the surge, want 8 (10:00-11:45)", changed)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"staffing", "--config", "../../configs", "--forecast", "../../docs/examples/forecast.csv",
+		"--surge", "9999:2:10-12"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), `no such line or queue`) {
+		t.Fatalf("unknown line: exit %d, %q", code, errOut.String())
+	}
+}
+
 // onecall report refuses bad arguments with usage errors and a missing
 // database with a clear message (the report itself is tested in reports/
 // and through the API in server/app).
