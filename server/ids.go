@@ -1,6 +1,10 @@
 package server
 
-import "onecall/router"
+import (
+	"strconv"
+
+	"onecall/router"
+)
 
 // Contact ids are unique across the nodes of a cluster: a node's ids carry
 // its node number above bit ContactIDNodeShift, so two nodes never hand
@@ -14,6 +18,9 @@ const (
 
 // ContactIDNode returns the node that allocated id (router.ContactID.Node).
 func ContactIDNode(id router.ContactID) uint16 { return id.Node() }
+
+// NodeName is node number n's id in the cluster (its NATS id): "n<n>".
+func NodeName(n uint16) string { return "n" + strconv.Itoa(int(n)) }
 
 // contactIDBase is the last id before node's first one.
 func contactIDBase(node uint16) uint64 { return uint64(node) << ContactIDNodeShift }

@@ -501,7 +501,7 @@ func (c *call) finish() {
 	}
 	c.save()
 	c.log.Info("call ended", "cause", c.rec.Cause, "rx", c.rec.RxPackets, "tx", c.rec.TxPackets,
-		"agent", c.rec.Agent, "agent_rx", c.rec.AgentRx, "agent_tx", c.rec.AgentTx, "prompts", c.rec.Prompts)
+		"agent", c.rec.Agent, "agent_rx", c.rec.AgentRx, "agent_tx", c.rec.AgentTx, "holds", c.rec.Holds, "prompts", c.rec.Prompts)
 }
 
 // submitFinal delivers an end event even through a briefly full inbox
