@@ -74,10 +74,13 @@ type SharedBindings struct {
 	byUser map[string]map[string]struct{} // user → keys
 	live   map[string]bool                // users with a live binding, as last told to OnChange
 
-	writes chan sharedWrite
-	ready  chan struct{} // closed once the initial values are in
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	writes   chan sharedWrite
+	setFn    chan func(string, bool)
+	onChange func(string, bool) // the watch goroutine's
+	ready    chan struct{}      // closed once the initial values are in
+	stopped  chan struct{}      // closed when the watch loop returns
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // sharedBinding is the bucket's value: the binding and the node that owns it.
@@ -141,14 +144,17 @@ func OpenSharedBindings(ctx context.Context, js jetstream.JetStream, opts Shared
 		return nil, err
 	}
 	s := &SharedBindings{
-		opts:   opts,
-		kv:     kv,
-		log:    opts.Logger.With("component", "registrar", "shared", RegistrarBucket),
-		byKey:  map[string]sharedBinding{},
-		byUser: map[string]map[string]struct{}{},
-		live:   map[string]bool{},
-		writes: make(chan sharedWrite, opts.Queue),
-		ready:  make(chan struct{}),
+		opts:     opts,
+		kv:       kv,
+		log:      opts.Logger.With("component", "registrar", "shared", RegistrarBucket),
+		byKey:    map[string]sharedBinding{},
+		byUser:   map[string]map[string]struct{}{},
+		live:     map[string]bool{},
+		writes:   make(chan sharedWrite, opts.Queue),
+		setFn:    make(chan func(string, bool)),
+		onChange: opts.OnChange,
+		ready:    make(chan struct{}),
+		stopped:  make(chan struct{}),
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -256,6 +262,7 @@ func (s *SharedBindings) write(ctx context.Context) {
 // watch applies the bucket's values and changes to the view, and sweeps
 // expired bindings out of it, in one goroutine (OnChange in order).
 func (s *SharedBindings) watch(ctx context.Context, w jetstream.KeyWatcher) {
+	defer close(s.stopped)
 	defer func() { _ = w.Stop() }()
 	t := time.NewTicker(s.opts.Sweep)
 	defer t.Stop()
@@ -265,6 +272,12 @@ func (s *SharedBindings) watch(ctx context.Context, w jetstream.KeyWatcher) {
 			return
 		case <-t.C:
 			s.sweep()
+		case fn := <-s.setFn:
+			s.onChange = fn
+			s.live = map[string]bool{}
+			if s.isReady() {
+				s.notify(s.users())
+			}
 		case e, ok := <-w.Updates():
 			if !ok {
 				return
@@ -374,9 +387,18 @@ func (s *SharedBindings) notify(users []string) {
 		} else {
 			delete(s.live, u)
 		}
-		if s.opts.OnChange != nil {
-			s.opts.OnChange(u, live)
+		if s.onChange != nil {
+			s.onChange(u, live)
 		}
+	}
+}
+
+// OnChange replaces SharedBindingsOptions.OnChange; fn is first told
+// about every user registered now, then about the changes, in order.
+func (s *SharedBindings) OnChange(fn func(user string, registered bool)) {
+	select {
+	case s.setFn <- fn:
+	case <-s.stopped:
 	}
 }
 

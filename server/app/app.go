@@ -72,6 +72,7 @@ type App struct {
 	console   *console.Service
 	sip       *sip.Service
 	registrar *sip.Registrar
+	csip      clusterSIP // voice across nodes (cluster_sip.go)
 	reconcile *reconciler
 
 	httpAddr string
@@ -139,6 +140,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	ok := false
 	defer func() {
 		if !ok {
+			a.stopClusterSIP()
 			a.closeNode()
 			if err := a.st.Close(); err != nil {
 				log.Warn("close store after failed start", "err", err)
@@ -239,14 +241,18 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("chat: %w", err)
 	}
 
+	bindings, onPhone, err := a.bindingStore(ctx) // cluster_sip.go
+	if err != nil {
+		return err
+	}
 	a.registrar = sip.NewRegistrar(sip.RegistrarOptions{
 		Realm:       realm,
 		Credentials: sip.NewStoreAdapter(a.st),
-		Store:       sip.NewStoreAdapter(a.st),
+		Store:       bindings,
 		Logger:      a.log,
 		MinExpires:  cfg.Server.SIP.RegisterMin.D(),
 		MaxExpires:  cfg.Server.SIP.RegisterMax.D(),
-		OnChange:    a.phoneChanged,
+		OnChange:    onPhone,
 		ContactNets: cfg.Server.SIP.AgentPrefixes(),
 		SourceNets:  cfg.Server.SIP.AgentPrefixes(),
 		Proxies:     cfg.Server.SIP.ProxyPrefixes(),
@@ -278,7 +284,7 @@ func (a *App) build(ctx context.Context) error {
 		Trunks:       trunks,
 		Proxies:      cfg.Server.SIP.ProxyPrefixes(),
 		Numbers:      numbers{cfg},
-		Locator:      a.registrar,
+		Locator:      a.locator(),
 		AgentNets:    cfg.Server.SIP.AgentPrefixes(),
 		Transfers:    transferTargets{hub: a.front},
 		Store:        a.st,
@@ -330,7 +336,7 @@ func (a *App) build(ctx context.Context) error {
 
 	a.console, err = console.New(a.front, a.st, console.Options{
 		Chat:                chatbridge.New(a.chat),
-		Calls:               callControl{a.sip},
+		Calls:               a.callControls(),
 		OutsideTransfers:    a.sip.CanDial(),
 		ScheduledCallbacks:  a.sip.ScheduledCallbacks,
 		Reports:             reports.Handler{Src: a.st, Cfg: reports.FromBundle(cfg)},
@@ -418,6 +424,11 @@ func (a *App) buildHub(ctx context.Context, rc router.Config) error {
 // registering phone logs its agent in and Ready.
 func (a *App) phoneChanged(user string, registered bool) {
 	a.console.PhoneRegistered(router.AgentID(user), registered)
+	a.demoLogin(user, registered)
+}
+
+// demoLogin: with --demo a phone that registers logs its agent in.
+func (a *App) demoLogin(user string, registered bool) {
 	if !a.opts.Demo || !registered {
 		return
 	}
@@ -467,6 +478,10 @@ func (a *App) Start(ctx context.Context) error {
 		if err := a.sip.BookCallback(ctx, cb, false); err != nil {
 			a.log.Warn("recovered callback", "contact_id", cb.Contact, "err", err)
 		}
+	}
+	if err := a.startClusterSIP(); err != nil { // cluster_sip.go
+		ln.Close()
+		return err
 	}
 	if err := a.registrar.Restore(ctx); err != nil {
 		a.log.Warn("restore registrations", "err", err)
@@ -576,6 +591,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 				<-a.purgeDone
 			}
 		}
+		a.stopClusterSIP()
 		a.closeNode()
 		if err := a.st.Close(); err != nil {
 			errs = append(errs, err)

@@ -346,3 +346,83 @@ func doCallControl(ctx context.Context, c callControl, r callRequest) error {
 	}
 	return fmt.Errorf("unknown call control %q", r.Op)
 }
+
+// clusterSIP is what a node of a cluster adds to its SIP service: the
+// shared registrar bindings and the call controls it serves to other
+// nodes. Zero on a single node.
+type clusterSIP struct {
+	shared *sip.SharedBindings
+	sub    *nats.Subscription
+}
+
+// bindingStore is the registrar's binding store and OnChange: on a single
+// node the store's registrations table; on a node of a cluster the shared
+// bucket (sip.RegistrarBucket), where the consoles learn about phones from
+// the cluster-wide view (startClusterSIP) and the local OnChange only logs
+// a demo agent in.
+func (a *App) bindingStore(ctx context.Context) (sip.BindingStore, func(string, bool), error) {
+	if a.node == nil {
+		return sip.NewStoreAdapter(a.st), a.phoneChanged, nil
+	}
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	sh, err := sip.OpenSharedBindings(octx, a.node.JetStream(), sip.SharedBindingsOptions{
+		Node:     a.node.ID(),
+		Replicas: a.node.Replicas(),
+		TTL:      a.cfg.Server.SIP.RegisterMax.D() + time.Minute,
+		Logger:   a.log,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster: registrar bucket: %w", err)
+	}
+	a.csip.shared = sh
+	return sh, a.demoLogin, nil
+}
+
+// locator finds agents' phones: on a node of a cluster, registered with
+// any node.
+func (a *App) locator() sip.Locator {
+	if a.csip.shared == nil {
+		return a.registrar
+	}
+	return a.csip.shared.Locator(a.registrar)
+}
+
+// callControls are the console's call controls: on a node of a cluster,
+// a call on another node is controlled there.
+func (a *App) callControls() console.CallControl {
+	if a.node == nil {
+		return callControl{a.sip}
+	}
+	return newClusterCalls(callControl{a.sip}, uint16(a.cfg.Server.Cluster.Node), a.node.Conn())
+}
+
+// startClusterSIP serves this node's calls to the other nodes' consoles
+// and tells the local consoles which agents' phones are registered on any
+// node.
+func (a *App) startClusterSIP() error {
+	if a.node == nil {
+		return nil
+	}
+	sub, err := serveCallControls(a.node.Conn(), a.node.ID(), callControl{a.sip}, a.log.With("component", "cluster-sip"))
+	if err != nil {
+		return fmt.Errorf("cluster: call controls: %w", err)
+	}
+	a.csip.sub = sub
+	a.csip.shared.OnChange(func(user string, registered bool) {
+		a.console.PhoneRegistered(router.AgentID(user), registered)
+	})
+	return nil
+}
+
+// stopClusterSIP stops serving call controls and watching the bindings.
+func (a *App) stopClusterSIP() {
+	if a.csip.sub != nil {
+		if err := a.csip.sub.Unsubscribe(); err != nil {
+			a.log.Debug("unsubscribe call controls", "err", err)
+		}
+	}
+	if a.csip.shared != nil {
+		a.csip.shared.Close()
+	}
+}
