@@ -2,12 +2,19 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"onecall/cluster/clustertest"
 	"onecall/console"
+	"onecall/internal/pgtest"
 	"onecall/internal/testpeers"
 	"onecall/router"
 	"onecall/sip"
@@ -88,5 +95,89 @@ func TestClusterCallControlsReachOwnerNode(t *testing.T) {
 			}
 		}
 		return false
+	})
+}
+
+// Two real Apps in cluster mode (cluster.enabled, embedded NATS, each on
+// its own PostgreSQL database): agent01's phone (baresip) registers with
+// n1; n2's SIP service finds it (its Locator) and n2's supervisor console
+// shows agent01's phone registered.
+func TestClusterAppsShareRegistrations(t *testing.T) {
+	pg, err := pgtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pg.Stop() })
+	ports := make([]int, 4)
+	for i := range ports {
+		ports[i] = testpeers.FreeTCPPort(t)
+	}
+	apps := make([]*fsApp, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range apps {
+		dir := fsConfig(t, "")
+		f, err := os.OpenFile(filepath.Join(dir, "onecall.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(f, "store:\n  driver: postgres\n  dsn: %q\ncluster:\n  enabled: true\n  node: %d\n  host: 127.0.0.1\n"+
+			"  route_port: %d\n  client_port: %d\n  routes: [\"127.0.0.1:%d\"]\n  secret: \"test-cluster-secret-0123\"\n  replicas: 1\n",
+			pg.Database(t), i+1, ports[i], ports[2+i], ports[1-i])
+		f.Close()
+		logs := &testpeers.Buffer{}
+		opts := Options{ConfigPath: dir, DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0", Demo: true,
+			Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})), DrainTimeout: time.Second}
+		wg.Go(func() {
+			a, err := New(t.Context(), opts)
+			if err == nil {
+				if err = a.Start(t.Context()); err != nil {
+					_ = a.Shutdown(context.Background())
+				}
+			}
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			apps[i] = &fsApp{App: a, logs: logs}
+		})
+	}
+	wg.Wait()
+	for i, a := range apps {
+		if a != nil {
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				if err := a.Shutdown(ctx); err != nil {
+					t.Errorf("n%d Shutdown: %v", i+1, err)
+				}
+				if t.Failed() {
+					a.dumpLog(t)
+				}
+			})
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("n%d: %v", i+1, err)
+		}
+	}
+	n1, n2 := apps[0], apps[1]
+	sup := n2.fsSignIn(t, "super01")
+
+	testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: n1.sipUDP(), Password: "demo", Quit: 60 * time.Second})
+	testpeers.WaitFor(t, 15*time.Second, "n2 to find agent01's phone registered with n1", func() bool {
+		_, ok := n2.locator().Lookup("agent01")
+		return ok
+	})
+	if _, ok := n2.registrar.Lookup("agent01"); ok {
+		t.Fatal("n2's own registrar has agent01: the phone registered with n1 only")
+	}
+	sup.event("agent_state", func(d json.RawMessage) bool {
+		var v struct {
+			ID    string `json:"id"`
+			Phone bool   `json:"phone"`
+		}
+		return json.Unmarshal(d, &v) == nil && v.ID == "agent01" && v.Phone
 	})
 }
