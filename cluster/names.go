@@ -5,10 +5,8 @@ import (
 	"strings"
 )
 
-// NodeName is the NATS node id of onecall node number num: "n<num>".
-func NodeName(num uint16) string { return "n" + strconv.Itoa(int(num)) }
-
-// NodeNumber parses a node id written by NodeName.
+// NodeNumber parses the node id of onecall node number n, "n<n>"
+// (configs.Cluster.NodeID writes it).
 func NodeNumber(id string) (uint16, bool) {
 	s, ok := strings.CutPrefix(id, "n")
 	if !ok || s == "" || s[0] == '0' {

@@ -83,27 +83,53 @@ func (n *Node) heartbeat(ctx context.Context) {
 }
 
 // WatchBeats calls fn with a node's id each time that node's registration
-// is written (at start and at every beat), until ctx ends or the watch
-// fails. at is when the beat was seen: for the registrations already there
-// when the watch starts, the time JetStream stored them (the cluster's
-// clock); for later beats, this node's clock at arrival. fn runs on the
-// watch's goroutine. A registration that expires or is deleted is not
-// reported: a dead node simply stops beating.
+// is written (at start and at every beat), until ctx ends. at is when the
+// beat was seen: for the registrations already there when a watch starts,
+// the time JetStream stored them (the cluster's clock); for later beats,
+// this node's clock at arrival. fn runs on the watch's goroutine. A
+// registration that expires or is deleted is not reported: a dead node
+// simply stops beating. Since this node beats too, a watch that delivers
+// nothing for three beats is stale (its consumer was on a server that
+// died): it is dropped and started again.
 func (n *Node) WatchBeats(ctx context.Context, fn func(id string, at time.Time)) error {
-	w, err := n.nodes.WatchAll(ctx)
+	for {
+		err := n.watchBeats(ctx, fn)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		n.log.Debug("cluster: node watch restarted", "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(n.cfg.NodeBeat / 4):
+		}
+	}
+}
+
+var errStaleWatch = errors.New("cluster: node watch stale")
+
+func (n *Node) watchBeats(ctx context.Context, fn func(id string, at time.Time)) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := n.nodes.WatchAll(wctx)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = w.Stop() }()
+	stale := time.NewTimer(3 * n.cfg.NodeBeat)
+	defer stale.Stop()
 	live := false
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-stale.C:
+			return errStaleWatch
 		case e, ok := <-w.Updates():
 			if !ok {
 				return errors.New("cluster: node watch stopped")
 			}
+			stale.Reset(3 * n.cfg.NodeBeat)
 			switch {
 			case e == nil: // the end of the registrations already there
 				live = true
