@@ -43,6 +43,10 @@ type Cluster struct {
 	Replicas int `yaml:"replicas"`
 	// LeaderTTL is the life of the leader key without renewal (default 2s).
 	LeaderTTL Duration `yaml:"leader_ttl"`
+	// NodeLostAfter is how long a node's heartbeat (one a second) may stay
+	// silent before the leader declares it lost and ends the calls whose
+	// media was on it, reason node-lost (default 5s).
+	NodeLostAfter Duration `yaml:"node_lost_after"`
 }
 
 // MaxClusterNode is the highest node number (server.MaxNode: contact ids
@@ -136,5 +140,8 @@ func (c Cluster) validate(r reporter, st Store) {
 	}
 	if d := c.LeaderTTL.D(); d < 500*time.Millisecond || d > time.Minute {
 		at("leader_ttl")("cluster.leader_ttl %v: want 500ms-1m", d)
+	}
+	if d := c.NodeLostAfter.D(); d < 3*time.Second || d > time.Minute {
+		at("node_lost_after")("cluster.node_lost_after %v: want 3s-1m (three heartbeats at least)", d)
 	}
 }

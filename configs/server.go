@@ -267,7 +267,7 @@ func DefaultServer() Server {
 		Outbound: DefaultOutbound(),
 		Metrics:  Metrics{ShortAbandon: Duration(5 * time.Second)},
 		Cluster: Cluster{Host: "127.0.0.1", RoutePort: 6222, ClientPort: 4222,
-			LeaderTTL: Duration(2 * time.Second)},
+			LeaderTTL: Duration(2 * time.Second), NodeLostAfter: Duration(5 * time.Second)},
 	}
 }
 

@@ -358,14 +358,16 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
-	if a.hub != nil {
-		// A cluster node sees the other nodes' contacts and agents in its
-		// engine: this reconciler would take them for stuck.
-		a.reconcile = newReconciler(a.hub, cfg.Server.Routing.ReconcileEvery.D(), a.log.With("component", "reconciler"),
-			liveSides{calls: a.sip.LiveContacts, chats: a.chat, cons: a.console})
-		if err := a.reg.Register(a.reconcile.repairs); err != nil {
-			return fmt.Errorf("reconciler metrics: %w", err)
-		}
+	sides := liveSides{calls: a.sip.LiveContacts, chats: a.chat, cons: a.console}
+	if a.node != nil {
+		sides = a.clusterSides(sides)
+	}
+	a.reconcile = newReconciler(a.front, cfg.Server.Routing.ReconcileEvery.D(), a.log.With("component", "reconciler"), sides)
+	if a.node != nil {
+		a.reconcile.owns = a.clusterOwnership()
+	}
+	if err := a.reg.Register(a.reconcile.repairs); err != nil {
+		return fmt.Errorf("reconciler metrics: %w", err)
 	}
 	a.front.AddSink(a.lossy("chat", a.chat.Sink()))
 	a.front.AddSink(a.lossy("sip", a.sip.Sink()))

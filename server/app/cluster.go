@@ -112,6 +112,9 @@ func (a *App) startCluster(runCtx context.Context) error {
 	}
 	rep := a.cfront.Replica()
 	go func() { a.hubDone <- rep.Run(runCtx) }()
+	if err := a.startNodeWatch(runCtx, rep); err != nil {
+		return err
+	}
 	a.elector = a.node.Campaign(a.cfront.Lead)
 	go a.snapshots(runCtx)
 	return nil

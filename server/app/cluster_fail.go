@@ -1,0 +1,60 @@
+package app
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"onecall/cluster"
+	"onecall/server"
+)
+
+// Node loss on a cluster (issue 14, docs/cluster.md "When a node dies").
+// Every node watches the others' heartbeats (cluster.Node.WatchBeats); the
+// leader's server.NodeWatch declares a node lost once its heartbeat has
+// been silent for cluster.node_lost_after and submits router.NodeLost: the
+// voice calls whose media was on it end "node-lost" and their agents are
+// freed. Each node's reconciler repairs only what that node owns
+// (ownership), so no node ends another node's calls as "stuck".
+
+// clusterSides are the live sides a cluster node's reconciler compares:
+// its own SIP calls only, for now. Chats move between nodes (a citizen
+// resumes on another node) and consoles too (an agent signs in again
+// elsewhere); until the reconciler can look up where each one lives
+// (ownership.chatOwner, ownership.consoleNode), a node cannot tell "gone"
+// from "moved", so it leaves them to the chat service's and the console's
+// own timers.
+func (a *App) clusterSides(s liveSides) liveSides {
+	return liveSides{calls: s.calls}
+}
+
+// clusterOwnership is what this node's reconciler may repair.
+func (a *App) clusterOwnership() ownership {
+	return ownership{node: uint16(a.cfg.Server.Cluster.Node)}
+}
+
+// startNodeWatch runs the node-loss detector on this node's replica until
+// ctx ends: the heartbeats feed it on every node, and it acts while rep
+// leads. The cluster mode of serve calls it once its replica runs.
+func (a *App) startNodeWatch(ctx context.Context, rep *server.Replica) error {
+	lost := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "onecall_cluster_nodes_lost_total",
+		Help: "Nodes this node, as the leader, declared lost (their calls ended node-lost), by node."}, []string{"node"})
+	if err := a.reg.Register(lost); err != nil {
+		return err
+	}
+	c := a.cfg.Server.Cluster
+	w := server.NewNodeWatch(rep, uint16(c.Node), c.NodeLostAfter.D(),
+		server.WithNodeWatchLogger(a.log.With("component", "nodewatch")),
+		server.WithOnNodeLost(func(node uint16, _ int) { lost.WithLabelValues(strconv.Itoa(int(node))).Inc() }))
+	go func() {
+		_ = a.node.WatchBeats(ctx, func(id string, at time.Time) {
+			if n, ok := cluster.NodeNumber(id); ok {
+				w.Beat(n, at)
+			}
+		})
+	}()
+	go w.Run(ctx)
+	return nil
+}
