@@ -32,6 +32,11 @@ type mediaClock struct {
 	wheels    []*relayWheel
 	nextWheel atomic.Uint32
 
+	// pollers read the legs' RTP (rtp_poller.go), one per two shards;
+	// nextPoller hands them out.
+	pollers    []*rtpPoller
+	nextPoller atomic.Uint32
+
 	// ticks counts shard ticks served; missed counts the periods a shard
 	// let pass without a tick (it ran late: CPU starvation); dropped counts
 	// relayed frames dropped to keep the relay delay bounded.
@@ -74,7 +79,30 @@ func newMediaClock(shards int, period time.Duration) *mediaClock {
 		k.shards = append(k.shards, &clockShard{})
 		k.wheels = append(k.wheels, newRelayWheel(epoch))
 	}
+	for range (len(k.shards) + 1) / 2 {
+		if p, err := newRTPPoller(); err == nil {
+			k.pollers = append(k.pollers, p)
+		}
+	}
 	return k
+}
+
+// polled is how many legs the pollers read now.
+func (k *mediaClock) polled() int64 {
+	var n int64
+	for _, p := range k.pollers {
+		n += p.legs.Load()
+	}
+	return n
+}
+
+// poll hands l's RTP socket to one of the pollers; false when none runs
+// (l then reads from its own goroutine).
+func (k *mediaClock) poll(l *diagoLeg) bool {
+	if len(k.pollers) == 0 {
+		return false
+	}
+	return k.pollers[int(k.nextPoller.Add(1))%len(k.pollers)].add(l)
 }
 
 // run ticks every shard until ctx ends; then pending plays fail with
@@ -86,6 +114,13 @@ func (k *mediaClock) run(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			w.run(ctx)
+		}()
+	}
+	for _, p := range k.pollers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.run(ctx)
 		}()
 	}
 	for i, sh := range k.shards {

@@ -7,10 +7,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/media"
+	"github.com/pion/rtp"
 )
 
 // Leg is one call leg (citizen or agent) as the call scripts see it. It is
@@ -86,6 +88,22 @@ type diagoLeg struct {
 	held    atomic.Bool // remote's last offer was sendonly/inactive
 	done    chan struct{}
 	rec     atomic.Pointer[recorder] // taps both directions (recorder.go)
+
+	// The reading side, used by one goroutine at a time: the leg's own
+	// pump, or the clock's RTP poller (rtp_poller.go), which reads the
+	// guarded socket rtpPair through rtpRC into inPkt.
+	in      rtpIn
+	rtpPair *rtpPair
+	rtpRC   syscall.RawConn
+	inPkt   rtp.Packet
+}
+
+// rtpIn is the state of a leg's received stream.
+type rtpIn struct {
+	det dtmfDetector
+	// The relayed stream's next expected timestamp, to carry its gaps over.
+	srcSSRC, srcNext uint32
+	srcKnown         bool
 }
 
 type peerRef struct{ l audioSink }
@@ -120,6 +138,12 @@ func newDiagoLeg(ctx context.Context, clock *mediaClock, callID string, med *dia
 	}
 	l.rq.send = l.sendRelayed
 	l.lastRTP.Store(time.Now().UnixNano())
+	if pair, rc, ok := pollable(med); ok {
+		l.rtpPair, l.rtpRC = pair, rc
+		if clock.poll(l) {
+			return l, nil
+		}
+	}
 	go l.pump()
 	return l, nil
 }
@@ -214,7 +238,8 @@ func (l *diagoLeg) send(p []byte, gap uint32, marker bool, src uint8) error {
 	return err
 }
 
-// pump is the leg's only RTP reader: counters, DTMF, forwarding.
+// pump is the leg's RTP reader when no poller reads it: counters, DTMF,
+// forwarding.
 func (l *diagoLeg) pump() {
 	defer close(l.done)
 	r := l.med.RTPPacketReader
@@ -222,10 +247,6 @@ func (l *diagoLeg) pump() {
 		return
 	}
 	buf := make([]byte, media.RTPBufSize)
-	var det dtmfDetector
-	// The relayed stream's next expected timestamp, to carry its gaps over.
-	var srcSSRC, srcNext uint32
-	srcKnown := false
 	for {
 		n, err := r.Read(buf)
 		if err != nil {
@@ -241,29 +262,37 @@ func (l *diagoLeg) pump() {
 			}
 			continue
 		}
-		l.rx.Add(1)
-		l.lastRTP.Store(time.Now().UnixNano())
 		hdr := r.PacketHeader
-		if l.dtmfPT >= 0 && int(hdr.PayloadType) == l.dtmfPT {
-			if key, ok := det.feed(hdr.Timestamp, buf[:n]); ok {
-				l.pushDTMF(key)
-			}
-			continue
+		l.onRTP(&hdr, buf[:n])
+	}
+}
+
+// onRTP handles one received packet (payload p, empty when the session
+// takes none): counters, DTMF, recording, relaying to the peer.
+func (l *diagoLeg) onRTP(hdr *rtp.Header, p []byte) {
+	l.rx.Add(1)
+	l.lastRTP.Store(time.Now().UnixNano())
+	in := &l.in
+	if l.dtmfPT >= 0 && int(hdr.PayloadType) == l.dtmfPT {
+		if key, ok := in.det.feed(hdr.Timestamp, p); ok {
+			l.pushDTMF(key)
 		}
-		if hdr.PayloadType != l.codec.PayloadType || n == 0 {
-			continue
-		}
-		var gap uint32
-		if d := hdr.Timestamp - srcNext; srcKnown && hdr.SSRC == srcSSRC && d < maxRelayGap {
-			gap = d // 0 for back-to-back frames; a wrap (late packet) is ignored
-		}
-		srcSSRC, srcNext, srcKnown = hdr.SSRC, hdr.Timestamp+uint32(n), true
-		if r := l.rec.Load(); r != nil {
-			r.fromCitizen(buf[:n])
-		}
-		if p := l.peer.Load(); p != nil {
-			_ = p.l.relay(buf[:n], gap, hdr.Marker)
-		}
+		return
+	}
+	if hdr.PayloadType != l.codec.PayloadType || len(p) == 0 {
+		return
+	}
+	n := len(p)
+	var gap uint32
+	if d := hdr.Timestamp - in.srcNext; in.srcKnown && hdr.SSRC == in.srcSSRC && d < maxRelayGap {
+		gap = d // 0 for back-to-back frames; a wrap (late packet) is ignored
+	}
+	in.srcSSRC, in.srcNext, in.srcKnown = hdr.SSRC, hdr.Timestamp+uint32(n), true
+	if r := l.rec.Load(); r != nil {
+		r.fromCitizen(p)
+	}
+	if pr := l.peer.Load(); pr != nil {
+		_ = pr.l.relay(p, gap, hdr.Marker)
 	}
 }
 

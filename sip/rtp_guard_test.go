@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -194,6 +195,11 @@ func TestForeignRTPNotRelayedToAgent(t *testing.T) {
 	c := startSipp(t, "citizen.xml", citizenParams{From: "01011113333", Audio: true, WaitBye: 40000}, env.udp, "110")
 	env.hub.waitEvent(t, 10*time.Second, "accept agent01", isEv(func(e router.OfferAccepted) bool { return e.Agent == "agent01" }))
 	_, dst := env.citizenLeg(t)
+	// Both legs' RTP is read by the clock's pollers (rtp_poller.go), not by
+	// a goroutine each; the check below is theirs.
+	if runtime.GOOS == "linux" {
+		waitFor(t, 5*time.Second, "both legs polled", func() bool { return env.svc.clock.polled() == 2 })
+	}
 
 	// 150 frames of the tone, paced like a phone (20 ms).
 	const toneHz = 1700
@@ -222,6 +228,7 @@ func TestForeignRTPNotRelayedToAgent(t *testing.T) {
 	if rec.RxPackets < minAudio || rec.AgentTx < minAudio {
 		t.Fatalf("citizen audio did not reach the agent: %+v", rec)
 	}
+	waitFor(t, 5*time.Second, "the ended legs leave the pollers", func() bool { return env.svc.clock.polled() == 0 })
 	var dec string
 	for _, p := range phone.Dumps() {
 		if strings.HasSuffix(p, "-dec.wav") {

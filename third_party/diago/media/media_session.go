@@ -303,6 +303,10 @@ func (s *MediaSession) StartRTP(rw int8) error {
 
 // Fork is special call to be used in case when there is session update
 // It preserves connections and negotiated SDES contexts for media updates.
+// RTPConn (onecall) is the session's RTP connection, for a caller that
+// reads it itself (see RTPSession.ObserveRTP); nil before the listeners.
+func (s *MediaSession) RTPConn() net.PacketConn { return s.rtpConn }
+
 func (s *MediaSession) Fork() *MediaSession {
 	cp := MediaSession{
 		Laddr:          s.Laddr, // TODO clone it although it is read only

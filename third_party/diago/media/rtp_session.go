@@ -291,6 +291,32 @@ func (s *RTPSession) ReadRTP(b []byte, readPkt *rtp.Packet) (n int, err error) {
 	}
 }
 
+// ObserveRTP (onecall) takes a packet that the caller read itself from the
+// session's RTP connection (MediaSession.RTPConn) and parsed into pkt, n
+// bytes from from: it applies ReadRTP's checks and read statistics (the
+// RTCP reports), as if ReadRTP had read it. It returns -1 when ReadRTP would
+// have skipped the packet, 0 when the session does not consume payloads
+// (sendonly), else the payload's length.
+func (s *RTPSession) ObserveRTP(pkt *rtp.Packet, n int, from net.Addr) int {
+	sess := s.Sess
+	if pkt.Version == 0 || len(pkt.Payload) == 0 {
+		return -1
+	}
+	if s.sourceLock && !s.sourceLockProtection(pkt, from) {
+		return -1
+	}
+	s.rtcpMU.Lock()
+	supported := s.updateReadStats(pkt, n, time.Now())
+	s.rtcpMU.Unlock()
+	if !supported {
+		return -1
+	}
+	if sess.mode == sdp.ModeSendonly {
+		return 0
+	}
+	return len(pkt.Payload)
+}
+
 // updateReadStats updates the active RTP source and payload format.
 // s.rtcpMU must be held by the caller.
 func (s *RTPSession) updateReadStats(readPkt *rtp.Packet, n int, now time.Time) bool {

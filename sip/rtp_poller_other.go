@@ -1,0 +1,20 @@
+//go:build !linux
+
+package sip
+
+import (
+	"context"
+	"errors"
+	"syscall"
+
+	"github.com/emiago/diago"
+)
+
+// rtpPoller is Linux only (epoll); elsewhere every leg reads from its own
+// goroutine.
+type rtpPoller struct{}
+
+func newRTPPoller() (*rtpPoller, error)                             { return nil, errors.New("sip: no RTP poller on this system") }
+func (p *rtpPoller) add(*diagoLeg) bool                             { return false }
+func (p *rtpPoller) run(context.Context)                            {}
+func pollable(*diago.DialogMedia) (*rtpPair, syscall.RawConn, bool) { return nil, nil, false }
