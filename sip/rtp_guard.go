@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/emiago/diago/media"
 )
@@ -90,6 +91,7 @@ func (m *rtpMedia) listen(laddr *net.UDPAddr) (net.PacketConn, net.PacketConn, e
 	p := &rtpPair{m: m, idx: idx}
 	p.rtp = &guardedConn{UDPConn: rtp, p: p}
 	p.rtcp = &guardedConn{UDPConn: rtcp, p: p, rtcp: true}
+	p.rtp.initSend()
 	return p.rtp, p.rtcp, nil
 }
 
@@ -270,6 +272,10 @@ type guardedConn struct {
 	*net.UDPConn
 	p    *rtpPair
 	rtcp bool
+	// The RTP socket's descriptor and address family, for sends that skip
+	// the net package (sendNow); fam 0: through the net package.
+	rc  syscall.RawConn
+	fam int
 }
 
 var _ media.RemoteAddrSetter = (*guardedConn)(nil)
@@ -293,10 +299,20 @@ func (c *guardedConn) ReadFrom(b []byte) (int, net.Addr, error) {
 
 // WriteTo sends to the latched source in latch mode, else to addr.
 func (c *guardedConn) WriteTo(b []byte, addr net.Addr) (int, error) {
-	if ap, ok := c.p.writeTarget(c.rtcp); ok {
-		return c.UDPConn.WriteToUDPAddrPort(b, ap)
+	ap, ok := c.p.writeTarget(c.rtcp)
+	if !ok {
+		ua, isUDP := addr.(*net.UDPAddr)
+		if !isUDP || c.fam == 0 {
+			return c.UDPConn.WriteTo(b, addr)
+		}
+		ap = ua.AddrPort()
 	}
-	return c.UDPConn.WriteTo(b, addr)
+	if c.fam != 0 {
+		if n, err, done := c.sendNow(b, ap); done {
+			return n, err
+		}
+	}
+	return c.UDPConn.WriteToUDPAddrPort(b, ap)
 }
 
 // SetRemoteAddr is called by diago on every offer/answer (RTP socket only).

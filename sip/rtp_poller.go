@@ -261,3 +261,71 @@ func pollable(med *diago.DialogMedia) (*rtpPair, syscall.RawConn, bool) {
 	}
 	return gc.p, rc, true
 }
+
+// initSend readies sendNow for the RTP socket: its descriptor and family.
+func (c *guardedConn) initSend() {
+	rc, err := c.UDPConn.SyscallConn()
+	if err != nil {
+		return
+	}
+	var sa syscall.Sockaddr
+	var serr error
+	if err := rc.Control(func(fd uintptr) { sa, serr = syscall.Getsockname(int(fd)) }); err != nil || serr != nil {
+		return
+	}
+	switch sa.(type) {
+	case *syscall.SockaddrInet4:
+		c.rc, c.fam = rc, syscall.AF_INET
+	case *syscall.SockaddrInet6:
+		c.rc, c.fam = rc, syscall.AF_INET6
+	}
+}
+
+// sendNow sends b to ap without blocking and without the net package's
+// per-call work (a relayed frame per packet, issue 14); done is false when
+// the socket's buffer is full or the address does not fit the socket's
+// family: the caller then sends through the net package, which waits.
+func (c *guardedConn) sendNow(b []byte, ap netip.AddrPort) (n int, err error, done bool) {
+	var (
+		sa4  syscall.RawSockaddrInet4
+		sa6  syscall.RawSockaddrInet6
+		ptr  unsafe.Pointer
+		size uintptr
+	)
+	addr := ap.Addr().Unmap()
+	port := ap.Port()
+	switch {
+	case c.fam == syscall.AF_INET && addr.Is4():
+		sa4.Family = syscall.AF_INET
+		pp := (*[2]byte)(unsafe.Pointer(&sa4.Port))
+		pp[0], pp[1] = byte(port>>8), byte(port)
+		sa4.Addr = addr.As4()
+		ptr, size = unsafe.Pointer(&sa4), syscall.SizeofSockaddrInet4
+	case c.fam == syscall.AF_INET6:
+		sa6.Family = syscall.AF_INET6
+		pp := (*[2]byte)(unsafe.Pointer(&sa6.Port))
+		pp[0], pp[1] = byte(port>>8), byte(port)
+		sa6.Addr = addr.As16() // an IPv4 address maps (::ffff:a.b.c.d)
+		ptr, size = unsafe.Pointer(&sa6), syscall.SizeofSockaddrInet6
+	default:
+		return 0, nil, false
+	}
+	if len(b) == 0 {
+		return 0, nil, false
+	}
+	var e syscall.Errno
+	var r uintptr
+	if cerr := c.rc.Control(func(fd uintptr) {
+		r, _, e = syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+			syscall.MSG_DONTWAIT, uintptr(ptr), size)
+	}); cerr != nil {
+		return 0, nil, false // closed: the net package says so
+	}
+	switch e {
+	case 0:
+		return int(r), nil, true
+	case syscall.EAGAIN, syscall.EINTR:
+		return 0, nil, false
+	}
+	return 0, &net.OpError{Op: "write", Net: "udp", Source: c.LocalAddr(), Addr: net.UDPAddrFromAddrPort(ap), Err: os.NewSyscallError("sendto", e)}, true
+}

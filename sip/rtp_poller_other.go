@@ -5,6 +5,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"syscall"
 
 	"github.com/emiago/diago"
@@ -18,3 +19,7 @@ func newRTPPoller() (*rtpPoller, error)                             { return nil
 func (p *rtpPoller) add(*diagoLeg) bool                             { return false }
 func (p *rtpPoller) run(context.Context)                            {}
 func pollable(*diago.DialogMedia) (*rtpPair, syscall.RawConn, bool) { return nil, nil, false }
+
+func (c *guardedConn) initSend() {}
+
+func (c *guardedConn) sendNow([]byte, netip.AddrPort) (int, error, bool) { return 0, nil, false }
