@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/emiago/diago/media"
 )
@@ -272,10 +271,9 @@ type guardedConn struct {
 	*net.UDPConn
 	p    *rtpPair
 	rtcp bool
-	// The RTP socket's descriptor and address family, for sends that skip
-	// the net package (sendNow); fam 0: through the net package.
-	rc  syscall.RawConn
-	fam int
+	// snd sends without the net package (sendNow, RTP socket only); nil:
+	// through the net package.
+	snd *sender
 }
 
 var _ media.RemoteAddrSetter = (*guardedConn)(nil)
@@ -302,12 +300,12 @@ func (c *guardedConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	ap, ok := c.p.writeTarget(c.rtcp)
 	if !ok {
 		ua, isUDP := addr.(*net.UDPAddr)
-		if !isUDP || c.fam == 0 {
+		if !isUDP || c.snd == nil {
 			return c.UDPConn.WriteTo(b, addr)
 		}
 		ap = ua.AddrPort()
 	}
-	if c.fam != 0 {
+	if c.snd != nil {
 		if n, err, done := c.sendNow(b, ap); done {
 			return n, err
 		}

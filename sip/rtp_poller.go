@@ -146,7 +146,7 @@ func (p *rtpPoller) run(ctx context.Context) {
 	defer stop()
 	events := make([]syscall.EpollEvent, pollBatch)
 	batch := make([]*diagoLeg, 0, pollBatch)
-	buf := make([]byte, media.RTPBufSize)
+	rd := newPollReader()
 	for {
 		err := p.rc.Read(func(fd uintptr) bool {
 			for {
@@ -165,7 +165,7 @@ func (p *rtpPoller) run(ctx context.Context) {
 				}
 				p.mu.Unlock()
 				for _, l := range batch {
-					l.pollRead(buf)
+					l.pollRead(rd)
 				}
 				clear(batch)
 			}
@@ -211,21 +211,35 @@ func recvNow(fd int, b []byte) (int, netip.AddrPort, error) {
 	return int(r), ap, nil
 }
 
+// pollReader is a poller's scratch for one read; fn (recv) is bound once,
+// so that a read allocates nothing.
+type pollReader struct {
+	buf []byte
+	n   int
+	src netip.AddrPort
+	err error
+	fn  func(fd uintptr)
+}
+
+func newPollReader() *pollReader {
+	r := &pollReader{buf: make([]byte, media.RTPBufSize)}
+	r.fn = r.recv
+	return r
+}
+
+func (r *pollReader) recv(fd uintptr) { r.n, r.src, r.err = recvNow(int(fd), r.buf) }
+
 // pollRead reads and handles one packet of l (the poller's goroutine): the
 // source check, the RTP header, diago's read statistics, then the pump's
 // work.
-func (l *diagoLeg) pollRead(buf []byte) {
-	var (
-		n    int
-		src  netip.AddrPort
-		rerr error
-	)
-	if err := l.rtpRC.Control(func(fd uintptr) { n, src, rerr = recvNow(int(fd), buf) }); err != nil || rerr != nil {
+func (l *diagoLeg) pollRead(rd *pollReader) {
+	if err := l.rtpRC.Control(rd.fn); err != nil || rd.err != nil {
 		return // closed (remove follows with the leg's end) or nothing there
 	}
+	buf, n := rd.buf, rd.n
 	var from net.Addr
 	if !rtpGuardOff {
-		a, ok := l.rtpPair.accept(false, src, buf[:n])
+		a, ok := l.rtpPair.accept(false, rd.src, buf[:n])
 		if !ok {
 			return
 		}
@@ -262,6 +276,27 @@ func pollable(med *diago.DialogMedia) (*rtpPair, syscall.RawConn, bool) {
 	return gc.p, rc, true
 }
 
+// sender is a socket's scratch for one send; fn (send) is bound once, so
+// that a send allocates nothing. mu orders the senders.
+type sender struct {
+	mu   sync.Mutex
+	rc   syscall.RawConn
+	fam  int
+	sa4  syscall.RawSockaddrInet4
+	sa6  syscall.RawSockaddrInet6
+	b    []byte
+	sa   unsafe.Pointer
+	size uintptr
+	r    uintptr
+	e    syscall.Errno
+	fn   func(fd uintptr)
+}
+
+func (s *sender) send(fd uintptr) {
+	s.r, _, s.e = syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&s.b[0])), uintptr(len(s.b)),
+		syscall.MSG_DONTWAIT, uintptr(s.sa), s.size)
+}
+
 // initSend readies sendNow for the RTP socket: its descriptor and family.
 func (c *guardedConn) initSend() {
 	rc, err := c.UDPConn.SyscallConn()
@@ -273,12 +308,17 @@ func (c *guardedConn) initSend() {
 	if err := rc.Control(func(fd uintptr) { sa, serr = syscall.Getsockname(int(fd)) }); err != nil || serr != nil {
 		return
 	}
+	s := &sender{rc: rc}
 	switch sa.(type) {
 	case *syscall.SockaddrInet4:
-		c.rc, c.fam = rc, syscall.AF_INET
+		s.fam = syscall.AF_INET
 	case *syscall.SockaddrInet6:
-		c.rc, c.fam = rc, syscall.AF_INET6
+		s.fam = syscall.AF_INET6
+	default:
+		return
 	}
+	s.fn = s.send
+	c.snd = s
 }
 
 // sendNow sends b to ap without blocking and without the net package's
@@ -286,46 +326,41 @@ func (c *guardedConn) initSend() {
 // the socket's buffer is full or the address does not fit the socket's
 // family: the caller then sends through the net package, which waits.
 func (c *guardedConn) sendNow(b []byte, ap netip.AddrPort) (n int, err error, done bool) {
-	var (
-		sa4  syscall.RawSockaddrInet4
-		sa6  syscall.RawSockaddrInet6
-		ptr  unsafe.Pointer
-		size uintptr
-	)
+	s := c.snd
+	if len(b) == 0 || ap.Addr().Zone() != "" {
+		return 0, nil, false // (a zone: the net package maps it to a scope)
+	}
 	addr := ap.Addr().Unmap()
 	port := ap.Port()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	switch {
-	case c.fam == syscall.AF_INET && addr.Is4():
-		sa4.Family = syscall.AF_INET
-		pp := (*[2]byte)(unsafe.Pointer(&sa4.Port))
+	case s.fam == syscall.AF_INET && addr.Is4():
+		s.sa4.Family = syscall.AF_INET
+		pp := (*[2]byte)(unsafe.Pointer(&s.sa4.Port))
 		pp[0], pp[1] = byte(port>>8), byte(port)
-		sa4.Addr = addr.As4()
-		ptr, size = unsafe.Pointer(&sa4), syscall.SizeofSockaddrInet4
-	case c.fam == syscall.AF_INET6:
-		sa6.Family = syscall.AF_INET6
-		pp := (*[2]byte)(unsafe.Pointer(&sa6.Port))
+		s.sa4.Addr = addr.As4()
+		s.sa, s.size = unsafe.Pointer(&s.sa4), syscall.SizeofSockaddrInet4
+	case s.fam == syscall.AF_INET6:
+		s.sa6.Family = syscall.AF_INET6
+		pp := (*[2]byte)(unsafe.Pointer(&s.sa6.Port))
 		pp[0], pp[1] = byte(port>>8), byte(port)
-		sa6.Addr = addr.As16() // an IPv4 address maps (::ffff:a.b.c.d)
-		ptr, size = unsafe.Pointer(&sa6), syscall.SizeofSockaddrInet6
+		s.sa6.Addr = addr.As16() // an IPv4 address maps (::ffff:a.b.c.d)
+		s.sa, s.size = unsafe.Pointer(&s.sa6), syscall.SizeofSockaddrInet6
 	default:
 		return 0, nil, false
 	}
-	if len(b) == 0 {
-		return 0, nil, false
-	}
-	var e syscall.Errno
-	var r uintptr
-	if cerr := c.rc.Control(func(fd uintptr) {
-		r, _, e = syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-			syscall.MSG_DONTWAIT, uintptr(ptr), size)
-	}); cerr != nil {
+	s.b = b
+	cerr := s.rc.Control(s.fn)
+	s.b = nil
+	if cerr != nil {
 		return 0, nil, false // closed: the net package says so
 	}
-	switch e {
+	switch s.e {
 	case 0:
-		return int(r), nil, true
+		return int(s.r), nil, true
 	case syscall.EAGAIN, syscall.EINTR:
 		return 0, nil, false
 	}
-	return 0, &net.OpError{Op: "write", Net: "udp", Source: c.LocalAddr(), Addr: net.UDPAddrFromAddrPort(ap), Err: os.NewSyscallError("sendto", e)}, true
+	return 0, &net.OpError{Op: "write", Net: "udp", Source: c.LocalAddr(), Addr: net.UDPAddrFromAddrPort(ap), Err: os.NewSyscallError("sendto", s.e)}, true
 }

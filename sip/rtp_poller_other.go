@@ -23,3 +23,5 @@ func pollable(*diago.DialogMedia) (*rtpPair, syscall.RawConn, bool) { return nil
 func (c *guardedConn) initSend() {}
 
 func (c *guardedConn) sendNow([]byte, netip.AddrPort) (int, error, bool) { return 0, nil, false }
+
+type sender struct{}
