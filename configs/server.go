@@ -170,6 +170,7 @@ type SIP struct {
 	RTPPortMax    int      `yaml:"rtp_port_max"`   // default 60000
 	RTPQuarantine Duration `yaml:"rtp_quarantine"` // freed port pair unused this long, default 2s; 0-60s
 	RTPSymmetric  bool     `yaml:"rtp_symmetric"`  // latch onto the first RTP source+SSRC (NAT); default: SDP address only
+	RTPPollers    int      `yaml:"rtp_pollers"`    // epoll loops reading the legs' RTP; 0: 4 per core; negative: a goroutine per leg
 	NoRTPTimeout  Duration `yaml:"no_rtp_timeout"` // default 30s
 	RegisterMin   Duration `yaml:"register_min"`   // default 60s
 	RegisterMax   Duration `yaml:"register_max"`   // default 1h

@@ -79,7 +79,14 @@ func newMediaClock(shards int, period time.Duration) *mediaClock {
 		k.shards = append(k.shards, &clockShard{})
 		k.wheels = append(k.wheels, newRelayWheel(epoch))
 	}
-	for range (len(k.shards) + 1) / 2 {
+	return k
+}
+
+// withPollers gives the clock n RTP pollers (rtp_poller.go), started by
+// run; without them (the clock's unit tests, whose synctest bubble a wait
+// on the network would hold up) every leg reads from its own goroutine.
+func (k *mediaClock) withPollers(n int) *mediaClock {
+	for range n {
 		if p, err := newRTPPoller(); err == nil {
 			k.pollers = append(k.pollers, p)
 		}

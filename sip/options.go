@@ -205,6 +205,10 @@ type Options struct {
 	// and that packet's SSRC (NAT), instead of accepting only the address the
 	// peer's SDP names; our media then goes to the latched source.
 	RTPSymmetric bool
+	// RTPPollers is how many epoll loops read the legs' RTP (rtp_poller.go):
+	// 0 is 4 per core (GOMAXPROCS); negative: none, each leg reads from its
+	// own goroutine (the earlier reader).
+	RTPPollers int
 	// AnnounceEvery is the minimum interval between place announcements
 	// (default 30 s).
 	AnnounceEvery time.Duration

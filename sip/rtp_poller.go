@@ -236,6 +236,12 @@ func (l *diagoLeg) pollRead(rd *pollReader) {
 	if err := l.rtpRC.Control(rd.fn); err != nil || rd.err != nil {
 		return // closed (remove follows with the leg's end) or nothing there
 	}
+	l.handle(rd)
+}
+
+// handle takes the packet rd read: the source check, the RTP header,
+// diago's read statistics, then the pump's work.
+func (l *diagoLeg) handle(rd *pollReader) {
 	buf, n := rd.buf, rd.n
 	var from net.Addr
 	if !rtpGuardOff {

@@ -127,8 +127,9 @@ func New(hub Hub, opts Options) (*Service, error) {
 		phoneAnswering: map[string]chan struct{}{},
 		supOn:          map[router.AgentID]router.ContactID{},
 		// Two shards per P, staggered: the shards send in parallel and
-		// spread the work over the 20 ms (ptime) period.
-		clock: newMediaClock(2*runtime.GOMAXPROCS(0), 20*time.Millisecond),
+		// spread the work over the 20 ms (ptime) period. The pollers read
+		// the legs' RTP (rtp_poller.go).
+		clock: newMediaClock(2*runtime.GOMAXPROCS(0), 20*time.Millisecond).withPollers(rtpPollers(opts.RTPPollers)),
 		out:   outbound{cfg: opts.Outbound, per: map[string]int{}},
 		cb:    callbacks{cbs: map[router.ContactID]*pendingCB{}},
 		// Korean ringback: 440 + 480 Hz, 1 s on, 2 s off.
@@ -529,4 +530,15 @@ func (s *Service) requestGate(next sipgo.RequestHandler) sipgo.RequestHandler {
 		}
 		next(req, tx)
 	}
+}
+
+// rtpPollers is how many RTP pollers Options.RTPPollers asks for.
+func rtpPollers(n int) int {
+	switch {
+	case n < 0:
+		return 0
+	case n == 0:
+		return 4 * runtime.GOMAXPROCS(0)
+	}
+	return n
 }

@@ -301,6 +301,7 @@ func (a *App) build(ctx context.Context) error {
 		RTPPorts:        [2]int{cfg.Server.SIP.RTPPortMin, cfg.Server.SIP.RTPPortMax},
 		RTPQuarantine:   rtpQuarantine(cfg.Server.SIP.RTPQuarantine.D()),
 		RTPSymmetric:    cfg.Server.SIP.RTPSymmetric,
+		RTPPollers:      cfg.Server.SIP.RTPPollers,
 		HeldProbe:       sip.HeldProbe{Interval: cfg.Server.SIP.HeldProbe.Interval.D(), Failures: cfg.Server.SIP.HeldProbe.Failures},
 		AnnounceEvery:   cfg.Server.SIP.AnnounceEvery.D(),
 		PAI:             paiMode(cfg.Server.Privacy.MaskPhoneNumbers),
