@@ -362,10 +362,10 @@ func (c *guardedConn) sendNow(b []byte, ap netip.AddrPort) (n int, err error, do
 	if cerr != nil {
 		return 0, nil, false // closed: the net package says so
 	}
-	switch s.e {
-	case 0:
+	if s.e == 0 {
 		return int(s.r), nil, true
-	case syscall.EAGAIN, syscall.EINTR:
+	}
+	if s.e == syscall.EAGAIN || s.e == syscall.EINTR {
 		return 0, nil, false
 	}
 	return 0, &net.OpError{Op: "write", Net: "udp", Source: c.LocalAddr(), Addr: net.UDPAddrFromAddrPort(ap), Err: os.NewSyscallError("sendto", s.e)}, true
