@@ -148,11 +148,13 @@ const (
 	StepDownLine = "cluster: stepped down as leader"
 )
 
-// Tails returns the last n lines of every node's log, for failures.
+// Tails returns the last n lines of every node's log, for failures,
+// without NATS's retries of routes to a dead peer (one a second per
+// route, they would fill the tail).
 func (c *Cluster) Tails(n int) string {
 	var b strings.Builder
 	for _, nd := range c.Nodes {
-		fmt.Fprintf(&b, "--- %s:\n%s", nd.Name, nd.P.Log.Tail(n))
+		fmt.Fprintf(&b, "--- %s:\n%s", nd.Name, nd.P.Log.TailWithout(n, "Error trying to connect to route"))
 	}
 	return b.String()
 }

@@ -59,13 +59,22 @@ func (l *LineLog) Count(s string) int {
 }
 
 // Tail returns the last n lines.
-func (l *LineLog) Tail(n int) string {
+func (l *LineLog) Tail(n int) string { return l.TailWithout(n, "") }
+
+// TailWithout returns the last n lines that do not contain skip ("" skips
+// none).
+func (l *LineLog) TailWithout(n int, skip string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	from := max(0, len(l.lines)-n)
+	var keep []string
+	for i := len(l.lines) - 1; i >= 0 && len(keep) < n; i-- {
+		if skip == "" || !strings.Contains(l.lines[i].Text, skip) {
+			keep = append(keep, l.lines[i].Text)
+		}
+	}
 	var b strings.Builder
-	for _, x := range l.lines[from:] {
-		b.WriteString(x.Text)
+	for i := len(keep) - 1; i >= 0; i-- {
+		b.WriteString(keep[i])
 		b.WriteByte('\n')
 	}
 	return b.String()
