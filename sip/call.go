@@ -458,7 +458,7 @@ func (c *call) finish() {
 			delete(c.offers, r.agent)
 			if r.err == nil && r.dlg != nil {
 				hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				_ = r.dlg.Hangup(hctx)
+				_ = hangUpDialled(hctx, r.dlg)
 				cancel()
 			}
 		case <-deadline:

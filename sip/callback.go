@@ -498,14 +498,14 @@ func (s *Service) ringAgentForCallback(run *cbRun, o router.Offer, p *pendingCB)
 	}
 	if run.withdrawn.Load() {
 		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = dlg.Hangup(hctx)
+		_ = hangUpDialled(hctx, dlg)
 		hcancel()
 		return nil, nil, "withdrawn"
 	}
-	leg, err := newDiagoLeg(dlg.Context(), s.clock, dlg.InviteRequest.CallID().Value(), med, dlg.Hangup)
+	leg, err := newDiagoLeg(dlg.Context(), s.clock, dlg.InviteRequest.CallID().Value(), med, dialledHangup(dlg))
 	if err != nil {
 		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = dlg.Hangup(hctx)
+		_ = hangUpDialled(hctx, dlg)
 		hcancel()
 		return nil, nil, "media"
 	}

@@ -233,10 +233,10 @@ func (c *call) ringConsult(k *consultRun, cc router.ConsultChanged) {
 			r.err = err
 			return
 		}
-		leg, err := newDiagoLeg(dlg.Context(), c.s.clock, dlg.InviteRequest.CallID().Value(), med, dlg.Hangup)
+		leg, err := newDiagoLeg(dlg.Context(), c.s.clock, dlg.InviteRequest.CallID().Value(), med, dialledHangup(dlg))
 		if err != nil {
 			hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = dlg.Hangup(hctx)
+			_ = hangUpDialled(hctx, dlg)
 			hcancel()
 			r.err = err
 			return
@@ -252,7 +252,7 @@ func dropResult(r consultResult) {
 		r.out.hangup()
 	case r.dlg != nil:
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = r.dlg.Hangup(ctx)
+		_ = hangUpDialled(ctx, r.dlg)
 		cancel()
 	}
 }

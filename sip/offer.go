@@ -176,15 +176,15 @@ func (c *call) offerDone(ctx context.Context, r offerResult) {
 		// Answered too late (withdrawn, caller gone, or another agent won).
 		c.log.Info("late answer hung up", "agent", r.agent)
 		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = r.dlg.Hangup(hctx)
+		_ = hangUpDialled(hctx, r.dlg)
 		cancel()
 		return
 	}
-	leg, err := newDiagoLeg(r.dlg.Context(), c.s.clock, r.dlg.InviteRequest.CallID().Value(), r.med, r.dlg.Hangup)
+	leg, err := newDiagoLeg(r.dlg.Context(), c.s.clock, r.dlg.InviteRequest.CallID().Value(), r.med, dialledHangup(r.dlg))
 	if err != nil {
 		c.log.Warn("agent media failed", "err", err)
 		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = r.dlg.Hangup(hctx)
+		_ = hangUpDialled(hctx, r.dlg)
 		cancel()
 		if !withdrawn {
 			_ = c.s.hub.Submit(router.OfferRejected{Contact: c.id, Agent: r.agent, Reason: "media"})

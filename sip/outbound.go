@@ -184,7 +184,7 @@ func (o *OutboundCall) Hangup() { o.c.hangup() }
 func (o *outCall) hangup() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = o.dlg.Hangup(ctx)
+	_ = hangUpDialled(ctx, o.dlg)
 	o.done()
 }
 
@@ -369,10 +369,10 @@ func (s *Service) dialTrunk(ctx context.Context, t *OutboundTrunk, req DialReque
 		}
 		return nil, de, false
 	}
-	leg, err := newDiagoLeg(dlg.Context(), s.clock, dlg.InviteRequest.CallID().Value(), med, dlg.Hangup)
+	leg, err := newDiagoLeg(dlg.Context(), s.clock, dlg.InviteRequest.CallID().Value(), med, dialledHangup(dlg))
 	if err != nil {
 		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = dlg.Hangup(hctx)
+		_ = hangUpDialled(hctx, dlg)
 		hcancel()
 		return nil, &DialError{Outcome: DialFailed, Trunk: t.Name, Err: err}, false
 	}

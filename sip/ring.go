@@ -74,3 +74,18 @@ func (s *Service) ringTimeout(deadline time.Time) time.Duration {
 	}
 	return timeout
 }
+
+// hangUpDialled ends a dialog we dialled (an offer, consult, supervisor,
+// callback or call out) and closes it. diago frees the dialog's media (its
+// RTP port pair) only when the dialog reaches Ended, which a BYE nobody
+// answers never does: a phone killed or vanished while on hold left its
+// pair busy for good (issue 17's stuck-state hunt). Closing after the BYE,
+// answered or not, frees it; closing twice does nothing.
+func hangUpDialled(ctx context.Context, dlg *diago.DialogClientSession) error {
+	return errors.Join(dlg.Hangup(ctx), dlg.Close())
+}
+
+// dialledHangup is hangUpDialled as a leg's hangup function.
+func dialledHangup(dlg *diago.DialogClientSession) func(context.Context) error {
+	return func(ctx context.Context) error { return hangUpDialled(ctx, dlg) }
+}

@@ -161,7 +161,7 @@ func (s *Service) Monitor(ctx context.Context, contact router.ContactID, by rout
 	}
 	if err := s.control(ctx, contact, ctlMsg{op: opMonitorAttach, by: by, mode: mode, sup: sl}); err != nil {
 		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = sl.dlg.Hangup(hctx)
+		_ = hangUpDialled(hctx, sl.dlg)
 		cancel()
 		s.dropLeg(sl.leg)
 		release()
@@ -236,10 +236,10 @@ func (s *Service) dialSupervisor(ctx context.Context, c *call, by router.AgentID
 		}
 		return nil, fmt.Errorf("%w: %v", ErrSupervisorNoAnswer, err)
 	}
-	leg, err := newDiagoLeg(dlg.Context(), s.clock, dlg.InviteRequest.CallID().Value(), med, dlg.Hangup)
+	leg, err := newDiagoLeg(dlg.Context(), s.clock, dlg.InviteRequest.CallID().Value(), med, dialledHangup(dlg))
 	if err != nil {
 		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = dlg.Hangup(hctx)
+		_ = hangUpDialled(hctx, dlg)
 		cancel()
 		return nil, fmt.Errorf("%w: media: %v", ErrSupervisorNoAnswer, err)
 	}
