@@ -48,6 +48,9 @@ type Options struct {
 	logoutGrace time.Duration
 	// testSink also receives the commands this node's transports get.
 	testSink server.Sink
+	// editChat adjusts the chat service's options (short ping and
+	// detach timers for the stuck-state hunt).
+	editChat func(*chat.Options)
 }
 
 // App is one running onecall.
@@ -220,7 +223,7 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 
-	a.chat, err = chat.New(a.front, callbackStore{Store: a.st, book: a.bookCallback}, chat.Options{
+	chatOpts := chat.Options{
 		Hotlines:       chatHotlines(cfg),
 		SkillsFor:      cfg.SkillsFor,
 		RetentionDays:  cfg.Server.Privacy.TranscriptRetentionDays,
@@ -236,7 +239,11 @@ func (a *App) build(ctx context.Context) error {
 		IdleClose:      cfg.Server.Chat.CloseAfter.D() - cfg.Server.Chat.WarnAfter.D(),
 		AgentAlias:     a.aliasFunc(users),
 		Logger:         a.log.With("component", "chat"),
-	})
+	}
+	if a.opts.editChat != nil {
+		a.opts.editChat(&chatOpts)
+	}
+	a.chat, err = chat.New(a.front, callbackStore{Store: a.st, book: a.bookCallback}, chatOpts)
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)
 	}
