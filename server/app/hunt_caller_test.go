@@ -225,7 +225,7 @@ Contact: <sip:x@` + c.addr() + `>
 Max-Forwards: 70
 ` + hdrs + `Content-Length: ` + strconv.Itoa(len(strings.ReplaceAll(body, "\n", "\r\n"))) + `
 
-` + strings.ReplaceAll(body, "\n", "\r\n"))
+` + body) // send turns every \n into \r\n
 }
 
 // hangup sends BYE (the answer is not awaited: the server may have ended

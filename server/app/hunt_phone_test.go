@@ -43,6 +43,7 @@ type phoneDialog struct {
 	target                string // the server's Contact URI
 	rtpTo                 *net.UDPAddr
 	held                  atomic.Bool
+	acked                 atomic.Bool // the server ACKed our 200 OK: we may re-INVITE (RFC 3261 14.1)
 	ended                 chan struct{}
 	once                  sync.Once
 }
@@ -156,6 +157,9 @@ func (p *huntPhone) request(req *sip.Request) {
 	mine := d != nil && d.callID == callID
 	switch req.Method {
 	case sip.ACK:
+		if mine {
+			d.acked.Store(true)
+		}
 	case sip.INVITE:
 		if mine { // the server's re-INVITE: answer with our direction
 			dir := "sendrecv"
@@ -260,7 +264,7 @@ Contact: <sip:` + p.user + `@` + p.ua.addr() + `>
 Max-Forwards: 70
 ` + hdrs + `Content-Length: ` + crlfLen(body) + `
 
-` + strings.ReplaceAll(body, "\n", "\r\n"))
+` + body) // send turns every \n into \r\n
 	if method == "ACK" {
 		return nil
 	}
@@ -284,19 +288,20 @@ func (p *huntPhone) nextCSeq() int {
 	return 100 + p.cseq
 }
 
-// busy is the phone's live call, or nil.
+// busy is the phone's live call (ACKed), or nil.
 func (p *huntPhone) busy() *phoneDialog {
 	if p.gone.Load() {
 		return nil
 	}
-	if d := p.current(); d != nil && !p.ended(d) {
+	if d := p.current(); d != nil && d.acked.Load() && !p.ended(d) {
 		return d
 	}
 	return nil
 }
 
 // hold re-INVITEs the call sendonly (or inactive) and stops speaking; it
-// reports whether a call was there to hold.
+// reports whether the server took the hold (2xx). Refused, the phone
+// talks on.
 func (p *huntPhone) hold(inactive bool) bool {
 	d := p.busy()
 	if d == nil {
@@ -310,8 +315,10 @@ func (p *huntPhone) hold(inactive bool) bool {
 	n := p.nextCSeq()
 	if r := p.inDialog(d, "INVITE", n, p.sdp(dir)); r != nil && r.IsSuccess() {
 		p.inDialog(d, "ACK", n, "")
+		return true
 	}
-	return true
+	d.held.Store(false)
+	return false
 }
 
 // resume takes the call off hold (re-INVITE sendrecv).

@@ -369,6 +369,18 @@ func TestStuckStateHunt(t *testing.T) {
 			consoles[u] = c
 			delete(back, u)
 			chaos = append(chaos, "back "+string(u))
+			// A console back just after its grace logged the agent out may
+			// have had its "ready" refused (the logout was in flight): as
+			// an agent would, ask again until routing has the agent in.
+			if !poll(3*time.Second, func() bool {
+				if v, _ := a.agent(t, u); v.LoggedIn {
+					return true
+				}
+				c.cmd("state", map[string]any{"state": "ready"})
+				return false
+			}) {
+				t.Errorf("%s not logged in 3 s after its console came back", u)
+			}
 		}
 	}
 	pause := func(d time.Duration) bool {
