@@ -124,6 +124,10 @@ func TestTrunkRateIsPerTrunk(t *testing.T) {
 	if res["a"].other+res["b"].other > 0 {
 		t.Fatalf("unexpected answers: a %+v b %+v", *res["a"], *res["b"])
 	}
+	// Each refusal of trunk a's excess is a counted drop in /metrics.
+	if n := a.metric(t, `onecall_sip_dropped_total{reason="trunk_rate"}`); n < 1 || n > float64(res["a"].refused) {
+		t.Fatalf("trunk_rate drops %v for %d refusals of trunk a", n, res["a"].refused)
+	}
 }
 
 // rawRequest builds an out-of-dialog request to number from addr (each i

@@ -30,6 +30,7 @@ type huntCaller struct {
 	ended  chan struct{}
 	once   sync.Once
 	d      rawDialog
+	rtpTo  *net.UDPAddr // the server's RTP address (its answer's SDP)
 	wg     sync.WaitGroup
 }
 
@@ -64,6 +65,9 @@ func (c *huntCaller) close() {
 func (c *huntCaller) end() { c.once.Do(func() { close(c.ended) }) }
 
 func (c *huntCaller) addr() string { return c.sig.LocalAddr().String() }
+
+// serverRTP is where the server takes the call's RTP (nil before a 2xx).
+func (c *huntCaller) serverRTP() *net.UDPAddr { return c.rtpTo }
 
 func (c *huntCaller) send(msg string) {
 	msg = strings.ReplaceAll(strings.TrimLeft(msg, "\n"), "\n", "\r\n")
@@ -150,6 +154,7 @@ Content-Length: ` + strconv.Itoa(len(strings.ReplaceAll(sdp, "\n", "\r\n"))) + `
 	c.d.toTag = toTagOf(res)
 	c.inDialog("ACK", 1, "", "")
 	if to := answerRTP(string(res.Body())); to != nil {
+		c.rtpTo = to
 		c.wg.Add(1)
 		go c.speak(to)
 	}
