@@ -175,7 +175,18 @@ func (s *Service) handle(c *conn, m clientMsg) (any, error) {
 				return nil, err
 			}
 		}
-		if err := s.requestState(ctx, user, a.State, a.Reason, a.Next, ""); err != nil {
+		err := s.requestState(ctx, user, a.State, a.Reason, a.Next, "")
+		if errors.Is(err, router.ErrLoggedOut) && !offline && (a.State == "ready" || a.State == "not_ready") {
+			// Logged out of routing while a contact still ran (the console
+			// was away past its grace): the agent is back, so log in again.
+			// Refused, the agent stayed out until the contact ended, then
+			// offline with the console open (the stuck-state hunt).
+			err = s.do(ctx, router.AgentLoggedIn{Agent: user, Ready: a.State == "ready"})
+			if err == nil && a.State != "ready" {
+				err = s.requestState(ctx, user, a.State, a.Reason, a.Next, "")
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 		s.unforce(user) // the agent's own explicit choice

@@ -81,7 +81,7 @@ func (e *Engine) stateRequest(ev AgentStateRequested) error {
 		return fmt.Errorf("%w: requested state %v", ErrInvalidState, ev.State)
 	}
 	if !a.LoggedIn {
-		return fmt.Errorf("%w: agent %s is offline", ErrInvalidState, a.id)
+		return fmt.Errorf("%w: agent %s is offline%.0w", ErrInvalidState, a.id, ErrLoggedOut)
 	}
 	reason := ev.Reason
 	if ev.State == NotReady && reason == "" {

@@ -15,3 +15,8 @@ var (
 	ErrInvalidConfig  = errors.New("router: invalid config")
 	ErrUnknownEvent   = errors.New("router: unknown event type")
 )
+
+// ErrLoggedOut comes with ErrInvalidState for a state request from an
+// agent logged out of routing (possibly still busy with a contact): log in
+// first.
+var ErrLoggedOut = errors.New("router: agent logged out")
