@@ -165,6 +165,8 @@ type huntConsole struct {
 	ws   *websocket.Conn
 	id   int64
 	wg   sync.WaitGroup
+	// lastErr is the last error reply (code and message), for the log.
+	lastErr atomic.Value
 }
 
 func signInHunt(base, user string) (*huntConsole, error) {
@@ -211,6 +213,9 @@ func (c *huntConsole) read() {
 		var m fsMsg
 		if err := c.ws.ReadJSON(&m); err != nil {
 			return
+		}
+		if m.T == "error" {
+			c.lastErr.Store(m.Cmd + ": " + m.Code + " " + m.Error)
 		}
 		if m.T != "event" || m.Kind != "offer" {
 			continue

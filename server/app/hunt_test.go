@@ -373,13 +373,14 @@ func TestStuckStateHunt(t *testing.T) {
 			// have had its "ready" refused (the logout was in flight): as
 			// an agent would, ask again until routing has the agent in.
 			if !poll(3*time.Second, func() bool {
-				if v, _ := a.agent(t, u); v.LoggedIn {
+				if v, _ := a.agent(t, u); v.LoggedIn && v.State != router.Offline {
 					return true
 				}
 				c.cmd("state", map[string]any{"state": "ready"})
 				return false
 			}) {
-				t.Errorf("%s not logged in 3 s after its console came back", u)
+				v, _ := a.agent(t, u)
+				t.Errorf("%s not logged in 3 s after its console came back: %s (logged in %v), last error %v", u, v.State, v.LoggedIn, c.lastErr.Load())
 			}
 		}
 	}
