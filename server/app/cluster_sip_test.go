@@ -17,6 +17,7 @@ import (
 	"onecall/internal/pgtest"
 	"onecall/internal/testpeers"
 	"onecall/router"
+	"onecall/server"
 	"onecall/sip"
 )
 
@@ -179,5 +180,61 @@ func TestClusterAppsShareRegistrations(t *testing.T) {
 			Phone bool   `json:"phone"`
 		}
 		return json.Unmarshal(d, &v) == nil && v.ID == "agent01" && v.Phone
+	})
+}
+
+// Voice across three nodes of a real cluster (three Apps on embedded NATS
+// and PostgreSQL): agent01's phone (baresip) registers with n3, its
+// console is on n2, a SIPp citizen calls n1. Routing offers the call to
+// agent01; n1 rings the phone registered with n3 (the shared bindings);
+// the console on n2 holds, resumes and hangs up the call on n1 (NATS call
+// controls); the citizen gets the BYE and n1's call ended
+// "console-hangup" after one hold.
+func TestClusterVoiceAcrossNodes(t *testing.T) {
+	nodes := startCluster(t)
+	callNode, conNode, phoneNode := nodes[0], nodes[1], nodes[2]
+	testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: phoneNode.sipUDP(), Password: "demo", Quit: 90 * time.Second})
+	testpeers.WaitFor(t, 20*time.Second, "n1 to find agent01's phone registered with n3", func() bool {
+		_, ok := callNode.locator().Lookup("agent01")
+		return ok
+	})
+	con := conNode.fsSignIn(t, "agent01")
+	con.mustCall("state", map[string]any{"state": "ready"})
+
+	citizen := fsStartSipp(t, callNode.sipUDP(), fsHotline, fsCitizen{From: "01012349999", Audio: true, WaitBye: 40000})
+	var offer struct {
+		ID uint64 `json:"id"`
+	}
+	json.Unmarshal(con.event("offer", nil), &offer)
+	id := router.ContactID(offer.ID)
+	if got := server.ContactIDNode(id); int(got) != callNode.n {
+		t.Fatalf("offered call %d carries node %d, want n%d (where the citizen called)", id, got, callNode.n)
+	}
+	testpeers.WaitFor(t, 20*time.Second, "the call talking on every replica", func() bool {
+		for _, c := range nodes {
+			var v router.ContactView
+			var ok bool
+			if err := c.Front().Query(t.Context(), func(e *router.Engine) { v, ok = e.Contact(id) }); err != nil || !ok || v.State != router.Talking {
+				return false
+			}
+		}
+		return true
+	})
+	con.mustCall("hold", map[string]any{"contact": offer.ID})
+	con.mustCall("resume", map[string]any{"contact": offer.ID})
+	con.mustCall("hangup", map[string]any{"contact": offer.ID})
+	if err := citizen.Wait(t, 20*time.Second); err != nil {
+		t.Fatalf("citizen did not get the BYE of the hangup from n%d's console: %v", conNode.n, err)
+	}
+	testpeers.WaitFor(t, 10*time.Second, "the call's end in n1's log", func() bool {
+		for _, m := range callNode.logRecords("call ended") {
+			if router.ContactID(fsNum(m, "contact_id")) == id {
+				if m["cause"] != "console-hangup" || fsNum(m, "holds") != 1 {
+					t.Fatalf("call ended with cause %v after %v holds; want console-hangup after 1", m["cause"], m["holds"])
+				}
+				return true
+			}
+		}
+		return false
 	})
 }
