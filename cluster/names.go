@@ -6,7 +6,7 @@ import (
 )
 
 // NodeNumber parses the node id of onecall node number n, "n<n>"
-// (configs.Cluster.NodeID writes it).
+// (server.NodeName writes it).
 func NodeNumber(id string) (uint16, bool) {
 	s, ok := strings.CutPrefix(id, "n")
 	if !ok || s == "" || s[0] == '0' {

@@ -1,7 +1,6 @@
 package configs
 
 import (
-	"fmt"
 	"net"
 	"net/url"
 	"regexp"
@@ -52,9 +51,6 @@ type Cluster struct {
 // MaxClusterNode is the highest node number (server.MaxNode: contact ids
 // carry the node number below 2^53).
 const MaxClusterNode = 511
-
-// NodeID is the node's NATS id, "n<node>".
-func (c Cluster) NodeID() string { return fmt.Sprintf("n%d", c.Node) }
 
 // ClusterDataDir is the cluster's data directory: cluster.data_dir
 // resolved against the config directory, or the server's data_dir.

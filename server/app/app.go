@@ -506,9 +506,7 @@ func (a *App) Start(ctx context.Context) error {
 			a.log.Error("http server", "err", err)
 		}
 	}()
-	if a.reconcile != nil {
-		go a.reconcile.run(runCtx)
-	}
+	go a.reconcile.run(runCtx)
 	a.purgeDone = make(chan struct{})
 	go a.runPurge(runCtx, a.purgeDone)
 	a.ready.Set(true)

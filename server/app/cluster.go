@@ -19,7 +19,7 @@ import (
 func (a *App) startNode(ctx context.Context, dataDir string) error {
 	c := a.cfg.Server.Cluster
 	n, err := cluster.Start(ctx, cluster.Config{
-		NodeID:      c.NodeID(),
+		NodeID:      server.NodeName(uint16(c.Node)),
 		DataDir:     a.cfg.ClusterDataDir(dataDir),
 		Secret:      c.Secret,
 		Host:        c.Host,

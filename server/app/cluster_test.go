@@ -304,7 +304,17 @@ func TestClusterServe(t *testing.T) {
 	if w := waiting(next); !slices.Equal(w, []router.ContactID{second}) {
 		t.Fatalf("after the takeover the waiting chats are %v, want [%d]", w, second)
 	}
-	con.mustCall("state", map[string]any{"state": "ready"})
+	// The stopped node's Raft groups (stream, buckets) elect new leaders
+	// within seconds; until then the engine answers busy or times out,
+	// as the console's agent sees, and the agent tries again.
+	testpeers.WaitFor(t, 30*time.Second, "agent01 ready through the new leader", func() bool {
+		m := con.call("state", map[string]any{"state": "ready"})
+		if m.T != "reply" {
+			t.Logf("agent01 ready after the takeover: %s (%s), trying again", m.Error, m.Code)
+		}
+		return m.T == "reply"
+	})
+	t.Logf("routing answers %s after n%d stopped", time.Since(stopped).Round(time.Millisecond), lead.n)
 	json.Unmarshal(con.event("offer", func(d json.RawMessage) bool {
 		var v struct {
 			ID uint64 `json:"id"`
