@@ -1,11 +1,9 @@
 package cluster
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/nats-io/nats.go"
 )
@@ -21,7 +19,8 @@ func CommandSubject(id string) string { return "onecall.node." + id + ".cmd" }
 // moment to be known across routes); Deliver waits for the receiver to
 // have handled the command. A new leader re-issues the commands its
 // predecessor may not have carried out, and receivers drop the ids they
-// have seen (Dedupe).
+// have seen (the routing engine's commands go out by entry sequence
+// instead: server.ClusterFront, deduped by server.Dedupe).
 type Commands struct {
 	nc   *nats.Conn
 	node string
@@ -84,56 +83,4 @@ func (c *Commands) Subscribe(fn func(id string, data []byte)) (func() error, err
 		return nil, fmt.Errorf("cluster: subscribe commands: %w", err)
 	}
 	return sub.Unsubscribe, nil
-}
-
-// Dedupe remembers the most recent command ids (a bounded LRU) so that a
-// receiver carries each command out once. Safe for concurrent use.
-type Dedupe struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // front = most recent
-	ids   map[string]*list.Element
-}
-
-// NewDedupe remembers up to max ids (at least 1).
-func NewDedupe(max int) *Dedupe {
-	if max < 1 {
-		max = 1
-	}
-	return &Dedupe{max: max, order: list.New(), ids: make(map[string]*list.Element, max)}
-}
-
-// Seen reports whether id was seen before; if not, it records it (evicting
-// the least recent id when full). Carry a command out only when Seen is false.
-func (d *Dedupe) Seen(id string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if e, ok := d.ids[id]; ok {
-		d.order.MoveToFront(e)
-		return true
-	}
-	d.ids[id] = d.order.PushFront(id)
-	if d.order.Len() > d.max {
-		old := d.order.Back()
-		d.order.Remove(old)
-		delete(d.ids, old.Value.(string))
-	}
-	return false
-}
-
-// Forget drops id, for a command that failed and may be retried.
-func (d *Dedupe) Forget(id string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if e, ok := d.ids[id]; ok {
-		d.order.Remove(e)
-		delete(d.ids, id)
-	}
-}
-
-// Len is the number of ids remembered.
-func (d *Dedupe) Len() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.order.Len()
 }

@@ -11,7 +11,7 @@
 //   - the schema check: each node publishes its schema version, a node whose
 //     version differs from a live peer's refuses to join;
 //   - Commands: per-node command subjects (onecall.node.<id>.cmd) carrying
-//     opaque bytes plus an id, and Dedupe, a bounded set of recent ids.
+//     opaque bytes plus an id (receivers drop ids they have seen).
 //
 // Everything here is byte-level: the package knows nothing of router events
 // or commands; the replicated engine encodes its own.
@@ -20,7 +20,7 @@
 // the in-process client connection, the stream ONECALL_EVENTS and the
 // buckets onecall_leader, onecall_nodes and onecall_snapshots.
 //
-// Concurrency: Node, Log, Snapshots, Commands and Dedupe are safe for
+// Concurrency: Node, Log, Snapshots and Commands are safe for
 // concurrent use. Elector runs one goroutine that campaigns and renews; its
 // IsLeader reads the lease clock directly, so it turns false at the lease's
 // end even if that goroutine is late. Only the leader may append: Append
