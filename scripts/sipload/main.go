@@ -67,6 +67,8 @@ func main() {
 	neighbour := flag.Int("neighbour", 0, "with -serve: CPU-bound neighbour processes running during the load")
 	recorded := flag.Int("recorded", 0, "with -serve: citizens calling 1332 (recording on), held -hold, beside the others: see threeway.go")
 	threeway := flag.Int("threeway", 0, "with -serve: citizens calling 110 whose agent's console brings an interpreter at an outside number in (three-way), held -hold: see threeway.go")
+	reportDayN := flag.Int("reportday", 0, "with -serve: seed the store with yesterday's day of this many contacts, and ask GET /api/reports for it (by queue per 15 min) as a supervisor before and during the calls: see reports.go")
+	reportPause := flag.Duration("reportpause", 500*time.Millisecond, "with -reportday: pause between two reports during the calls")
 	number := flag.String("number", "1330", "with -serve: the line the citizens call: 1330 (IVR menu, they press 1) or 110 (no menu)")
 	compare := flag.String("compare", "", "side by side, in this order: kamailio (Kamailio + rtpengine in userspace), onecall (onecall serve built from ./cmd/onecall), onecall=PATH (a prebuilt binary, e.g. of an earlier commit), e.g. kamailio,onecall: see compare.go")
 	rtpMin := flag.Int("rtpmin", 61000, "with -compare: the lowest of rtpengine's 4000 RTP ports")
@@ -85,7 +87,7 @@ func main() {
 		slog.SetDefault(slog.New(slog.DiscardHandler))
 		err := runServe(serveOpts{rate: *rate, calls: *calls, hold: *hold, agents: *agents, holdCalls: *holdCalls, holdFor: *holdFor,
 			limit: *limit, timeout: *timeout, noGuard: *noGuard, neighbour: *neighbour, audio: *audio, number: *number,
-			recorded: *recorded, threeway: *threeway,
+			recorded: *recorded, threeway: *threeway, reportDay: *reportDayN, reportPause: *reportPause,
 			pr: probeOpts{hold: *probes, bridged: *bprobes, loadedAt: *loadedAt, sippNice: *sippNice, media: *mediaMode}})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "sipload:", err)

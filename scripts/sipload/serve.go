@@ -38,21 +38,23 @@ import (
 )
 
 type serveOpts struct {
-	rate      float64
-	calls     int
-	hold      time.Duration
-	agents    int
-	holdCalls int
-	holdFor   time.Duration
-	limit     int
-	timeout   time.Duration
-	noGuard   bool
-	neighbour int // CPU-bound neighbour processes (busy loops) during the run
-	audio     bool
-	number    string // the citizens' line: 1330 (IVR, press 1) or 110 (no menu)
-	recorded  int    // citizens calling 1332 (recording on): threeway.go
-	threeway  int    // citizens calling 110 whose agent brings in an interpreter: threeway.go
-	pr        probeOpts
+	rate        float64
+	calls       int
+	hold        time.Duration
+	agents      int
+	holdCalls   int
+	holdFor     time.Duration
+	limit       int
+	timeout     time.Duration
+	noGuard     bool
+	neighbour   int // CPU-bound neighbour processes (busy loops) during the run
+	audio       bool
+	number      string        // the citizens' line: 1330 (IVR, press 1) or 110 (no menu)
+	recorded    int           // citizens calling 1332 (recording on): threeway.go
+	threeway    int           // citizens calling 110 whose agent brings in an interpreter: threeway.go
+	reportDay   int           // contacts of yesterday seeded in the store; reports asked during the load: reports.go
+	reportPause time.Duration // between two reports
+	pr          probeOpts
 }
 
 func runServe(o serveOpts) error {
@@ -89,6 +91,18 @@ func runServe(o serveOpts) error {
 	}
 	if err := writeServeConfig(filepath.Join(here, "configs"), cfgDir, o.agents, x); err != nil {
 		return err
+	}
+
+	day := reportDay()
+	if o.reportDay > 0 {
+		if err := os.MkdirAll(filepath.Join(dir, "data"), 0o750); err != nil {
+			return err
+		}
+		took, err := seedReportDay(ctx, filepath.Join(dir, "data"), o.reportDay, day)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("seeded %d contacts of %s in the store in %s\n", o.reportDay, day.Format("2006-01-02"), took.Round(time.Millisecond))
 	}
 
 	httpAddr := "127.0.0.1:" + strconv.Itoa(freeTCPPort())
@@ -234,6 +248,20 @@ func runServe(o serveOpts) error {
 		return cmd, &out
 	}
 
+	var rep *reportClient
+	var quiet []time.Duration
+	if o.reportDay > 0 {
+		if rep, err = newReportClient(base, day); err != nil {
+			return err
+		}
+		for range 3 {
+			if err := rep.one(o.reportDay); err != nil {
+				return fmt.Errorf("report before the load: %w", err)
+			}
+		}
+		quiet = rep.take()
+	}
+
 	load0 := loadAvg()
 	cpu0, wait0 := procCPU(pid), procRunQueueWait(pid)
 	ev0 := metricValue(base, "onecall_sip_calls_answered_total")
@@ -258,6 +286,10 @@ func runServe(o serveOpts) error {
 			}
 		}
 	}()
+	repDone := (<-chan struct{})(nil)
+	if rep != nil {
+		repDone = rep.loop(o.reportDay, o.reportPause, stop)
+	}
 	var holdCmd *exec.Cmd
 	var holdOut *bytes.Buffer
 	if o.holdCalls > 0 {
@@ -310,6 +342,9 @@ func runServe(o serveOpts) error {
 	}
 	elapsed := time.Since(start)
 	close(stop)
+	if repDone != nil {
+		<-repDone // the report in flight finishes: its time counts as under load
+	}
 	cpu, wait := procCPU(pid)-cpu0, procRunQueueWait(pid)-wait0
 	load1 := loadAvg()
 	// Let the last calls end before reading the totals.
@@ -357,6 +392,12 @@ func runServe(o serveOpts) error {
 	}
 	if x.generalAgents > 0 {
 		fmt.Printf("consoles: %s\n", &interp)
+	}
+	if rep != nil {
+		fmt.Printf("reports (GET /api/reports, %s by queue per 15 min, %d contacts, %d KB JSON, supervisor super01):\n",
+			day.Format("2006-01-02"), o.reportDay, rep.bytes>>10)
+		fmt.Printf("  before the calls (quiet):  %s\n", summarizeTimes(quiet))
+		fmt.Printf("  during the calls:          %s; %d failed\n", summarizeTimes(rep.take()), rep.fails)
 	}
 	if o.recorded > 0 {
 		n, size := countRecordings(filepath.Join(dir, "data"))
