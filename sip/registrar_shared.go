@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"onecall/cluster"
 )
 
 // Shared bindings (issue 14, docs/cluster.md "Voice across nodes"): in a
@@ -133,7 +135,7 @@ func OpenSharedBindings(ctx context.Context, js jetstream.JetStream, opts Shared
 	if opts.Queue <= 0 {
 		opts.Queue = 4096
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := cluster.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:   RegistrarBucket,
 		History:  1,
 		TTL:      opts.TTL,
