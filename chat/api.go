@@ -169,8 +169,13 @@ type RecoveredChat struct {
 // line. Their resume tokens stay valid (only hashes are stored). Call it
 // once after the hub runs; do not also submit ContactArrived for them. A
 // chat that was not recovered is recovered the same way when its citizen
-// resumes.
+// resumes. In a cluster (Options.Claim set) it does nothing: the store and
+// the routing engine are shared, so a chat is taken over by the node its
+// citizen resumes on, not by every node that starts.
 func (s *Service) Recover(ctx context.Context, chats []RecoveredChat) error {
+	if s.opts.Claim != nil {
+		return nil
+	}
 	var firstErr error
 	for _, rc := range chats {
 		rec, err := s.be.contact(ctx, rc.Contact)

@@ -60,7 +60,7 @@ type Cluster struct {
 
 	mu     sync.Mutex
 	local  *chat.Service
-	owners map[router.ContactID]string // from the bucket's watch
+	owners map[router.ContactID]owned // from the bucket's watch; pruned after ownerTTL
 	sub    *nats.Subscription
 	stop   context.CancelFunc
 	wg     sync.WaitGroup
@@ -81,24 +81,51 @@ func NewCluster(ctx context.Context, nd *cluster.Node, o ClusterOptions) (*Clust
 		o.Logger = slog.Default()
 	}
 	js := nd.JetStream()
-	replicas := 1
-	if st, err := js.Stream(ctx, cluster.EventStream); err == nil {
-		replicas = st.CachedInfo().Config.Replicas
-	} else {
-		return nil, fmt.Errorf("chat cluster: event stream: %w", err)
-	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:   OwnerBucket,
-		History:  1,
-		TTL:      ownerTTL,
-		Storage:  jetstream.FileStorage,
-		Replicas: replicas,
+	// Right after the nodes start, JetStream may not take the bucket at
+	// once (its Raft groups still elect): tried every 250 ms, up to 30 s.
+	var kv jetstream.KeyValue
+	err := retry(ctx, 30*time.Second, func(ctx context.Context) error {
+		st, err := js.Stream(ctx, cluster.EventStream)
+		if err != nil {
+			return fmt.Errorf("event stream: %w", err)
+		}
+		kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:   OwnerBucket,
+			History:  1,
+			TTL:      ownerTTL,
+			Storage:  jetstream.FileStorage,
+			Replicas: st.CachedInfo().Config.Replicas,
+		})
+		if err != nil {
+			return fmt.Errorf("bucket %s: %w", OwnerBucket, err)
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("chat cluster: bucket %s: %w", OwnerBucket, err)
+		return nil, fmt.Errorf("chat cluster: %w", err)
 	}
 	return &Cluster{nc: nd.Conn(), kv: kv, node: nd.ID(), opts: o, log: o.Logger.With("component", "chat-cluster"),
-		owners: make(map[router.ContactID]string)}, nil
+		owners: make(map[router.ContactID]owned)}, nil
+}
+
+// retry runs fn (each try bounded by 5 s) until it succeeds, ctx ends or
+// total passed.
+func retry(ctx context.Context, total time.Duration, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, total)
+	defer cancel()
+	for {
+		tctx, tcancel := context.WithTimeout(ctx, 5*time.Second)
+		err := fn(tctx)
+		tcancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // Serve answers the other nodes' requests for the chats of local and
@@ -106,7 +133,14 @@ func NewCluster(ctx context.Context, nd *cluster.Node, o ClusterOptions) (*Clust
 // returns once both run.
 func (c *Cluster) Serve(local *chat.Service) error {
 	ctx, stop := context.WithCancel(context.Background())
-	w, err := c.kv.WatchAll(ctx)
+	// The watch lives as long as ctx, so each try is not bounded by retry's
+	// context (JetStream's own request timeout bounds it).
+	var w jetstream.KeyWatcher
+	err := retry(ctx, 30*time.Second, func(context.Context) error {
+		var err error
+		w, err = c.kv.WatchAll(ctx)
+		return err
+	})
 	if err != nil {
 		stop()
 		return fmt.Errorf("chat cluster: watch owners: %w", err)
@@ -147,13 +181,30 @@ func (c *Cluster) Close() {
 	c.wg.Wait()
 }
 
+// owned is a chat's owner as last seen, and when it claimed the chat.
+type owned struct {
+	node string
+	at   time.Time
+}
+
 func (c *Cluster) watch(ctx context.Context, w jetstream.KeyWatcher) {
 	defer c.wg.Done()
 	defer func() { _ = w.Stop() }()
+	prune := time.NewTicker(ownerTTL / 24)
+	defer prune.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case now := <-prune.C:
+			// The bucket's entries expire without a word to watchers.
+			c.mu.Lock()
+			for id, o := range c.owners {
+				if now.Sub(o.at) > ownerTTL {
+					delete(c.owners, id)
+				}
+			}
+			c.mu.Unlock()
 		case e, ok := <-w.Updates():
 			if !ok {
 				return
@@ -174,7 +225,7 @@ func (c *Cluster) watch(ctx context.Context, w jetstream.KeyWatcher) {
 			if owner == "" {
 				delete(c.owners, contact)
 			} else {
-				c.owners[contact] = owner
+				c.owners[contact] = owned{owner, e.Created()}
 			}
 			local := c.local
 			c.mu.Unlock()
@@ -187,12 +238,21 @@ func (c *Cluster) watch(ctx context.Context, w jetstream.KeyWatcher) {
 
 // Claim records this node as the owner of contact (chat.Options.Claim): a
 // compare-and-set on the entry's revision, so two nodes claiming at once
-// both see the other's write. When the chat came from another node the
-// consoles following it are told to reload it (a resync event).
+// both see the other's write. A failed write (a concurrent claim, or the
+// bucket without a Raft leader for a moment) is tried again every 50 ms
+// until ctx ends or claimTries ran out. When the chat came from another
+// node the consoles following it are told to reload it (a resync event).
 func (c *Cluster) Claim(ctx context.Context, contact router.ContactID) error {
 	key := strconv.FormatUint(uint64(contact), 10)
 	var err error
-	for range 5 {
+	for try := range claimTries {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("chat cluster: claim %d: %w (%w)", contact, ctx.Err(), err)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
 		var e jetstream.KeyValueEntry
 		e, err = c.kv.Get(ctx, key)
 		switch {
@@ -202,7 +262,6 @@ func (c *Cluster) Claim(ctx context.Context, contact router.ContactID) error {
 				return nil
 			}
 		case err != nil:
-			return fmt.Errorf("chat cluster: owner of %d: %w", contact, err)
 		case string(e.Value()) == c.node:
 			c.setOwner(contact, c.node)
 			return nil
@@ -214,16 +273,16 @@ func (c *Cluster) Claim(ctx context.Context, contact router.ContactID) error {
 				return nil
 			}
 		}
-		if ctx.Err() != nil {
-			break
-		}
 	}
 	return fmt.Errorf("chat cluster: claim %d: %w", contact, err)
 }
 
+// claimTries bounds Claim's attempts (5 s of retries).
+const claimTries = 100
+
 func (c *Cluster) setOwner(contact router.ContactID, node string) {
 	c.mu.Lock()
-	c.owners[contact] = node
+	c.owners[contact] = owned{node, time.Now()}
 	c.mu.Unlock()
 }
 
@@ -231,10 +290,10 @@ func (c *Cluster) setOwner(contact router.ContactID, node string) {
 func (c *Cluster) owner(ctx context.Context, contact router.ContactID, fresh bool) (string, error) {
 	if !fresh {
 		c.mu.Lock()
-		n, ok := c.owners[contact]
+		o, ok := c.owners[contact]
 		c.mu.Unlock()
 		if ok {
-			return n, nil
+			return o.node, nil
 		}
 	}
 	e, err := c.kv.Get(ctx, strconv.FormatUint(uint64(contact), 10))

@@ -1,17 +1,18 @@
 package chatbridge_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
+	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"onecall/chat"
 	"onecall/cluster"
+	"onecall/cluster/clustertest"
 	"onecall/console"
 	"onecall/console/chatbridge"
 	"onecall/internal/pgtest"
@@ -46,56 +48,6 @@ func (n *chatNode) close() {
 	n.cs.Close()
 	n.st.Close()
 	n.nd.Close()
-}
-
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
-// startNATS starts n clustered NATS nodes on loopback.
-func startNATS(t *testing.T, n int, log *slog.Logger) []*cluster.Node {
-	t.Helper()
-	ports := freePorts(t, 2*n)
-	nodes := make([]*cluster.Node, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		var routes []string
-		for j := range n {
-			if j != i {
-				routes = append(routes, fmt.Sprintf("127.0.0.1:%d", ports[j]))
-			}
-		}
-		cfg := cluster.Config{NodeID: fmt.Sprintf("n%d", i+1), DataDir: t.TempDir(), Secret: "chat-" + t.Name(),
-			RoutePort: ports[i], ClientPort: ports[n+i], Routes: routes, SchemaVersion: 1,
-			ReadyTimeout: 30 * time.Second, Logger: log}
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-			defer cancel()
-			nodes[i], errs[i] = cluster.Start(ctx, cfg)
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("start n%d: %v", i+1, err)
-		}
-	}
-	return nodes
 }
 
 // citizen is a chat page's WebSocket, read by a goroutine into frames.
@@ -185,13 +137,118 @@ func (c *citizen) closed() {
 	}
 }
 
+// agentConsole is an agent's console connection on the wire: replies to
+// its commands and the events it gets, read by one goroutine.
+type agentConsole struct {
+	t       *testing.T
+	ws      *websocket.Conn
+	id      int64
+	replies chan consoleFrame
+	events  chan consoleFrame
+}
+
+type consoleFrame struct {
+	T, Kind, Error, Code string
+	ID                   int64
+	Data                 json.RawMessage
+}
+
+func dialConsole(t *testing.T, base, user string) *agentConsole {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	b, _ := json.Marshal(map[string]string{"username": user, "password": "demo"})
+	resp, err := hc.Post(base+"/api/login", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess struct{ CSRF string }
+	err = json.NewDecoder(resp.Body).Decode(&sess)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s login: %d %v", user, resp.StatusCode, err)
+	}
+	hdr := http.Header{}
+	hdr.Set("Origin", base)
+	d := websocket.Dialer{Jar: jar, HandshakeTimeout: 5 * time.Second}
+	ws, _, err := d.Dial("ws"+strings.TrimPrefix(base, "http")+"/ws/console?csrf="+sess.CSRF, hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	a := &agentConsole{t: t, ws: ws, replies: make(chan consoleFrame, 16), events: make(chan consoleFrame, 1024)}
+	go func() {
+		for {
+			var f consoleFrame
+			if err := ws.ReadJSON(&f); err != nil {
+				close(a.events)
+				return
+			}
+			switch f.T {
+			case "reply", "error":
+				a.replies <- f
+			case "event":
+				a.events <- f
+			}
+		}
+	}()
+	return a
+}
+
+// call sends cmd and returns its reply or error frame.
+func (a *agentConsole) call(cmd string, args any) consoleFrame {
+	a.t.Helper()
+	a.id++
+	if err := a.ws.WriteJSON(map[string]any{"id": a.id, "cmd": cmd, "args": args}); err != nil {
+		a.t.Fatal(err)
+	}
+	for {
+		select {
+		case f := <-a.replies:
+			if f.ID == a.id {
+				return f
+			}
+		case <-time.After(15 * time.Second):
+			a.t.Fatalf("no reply to %s", cmd)
+		}
+	}
+}
+
+// event returns the next event for which match is true.
+func (a *agentConsole) event(what string, match func(consoleFrame) bool) consoleFrame {
+	a.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case f, ok := <-a.events:
+			if !ok {
+				a.t.Fatalf("console closed waiting for %s", what)
+			}
+			if match(f) {
+				return f
+			}
+		case <-deadline:
+			a.t.Fatalf("no %s within 10 s", what)
+		}
+	}
+}
+
+type chatEventData struct {
+	Contact uint64
+	Kind    string
+	Seq     int64
+	Sender  string
+	Text    string
+}
+
 // TestClusterChatAcrossNodes: three NATS nodes, one PostgreSQL database
 // and one routing engine shared by the nodes' chat services (as the
 // replicated engine is). A citizen chats on node 1 with an agent whose
-// console is on node 2, both ways in order; node 1 dies; the citizen
-// resumes on node 3, which takes the chat over from the store, and the
-// conversation goes on with the same agent and the following sequence
-// numbers. Every acknowledged message is in the transcript once.
+// console (a real console service and WebSocket) is on node 2, both ways
+// in order; node 1 dies; the citizen resumes on node 3, which takes the
+// chat over from the store, and the conversation goes on with the same
+// agent and the following sequence numbers. Every acknowledged message is
+// in the transcript once.
 func TestClusterChatAcrossNodes(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -204,15 +261,7 @@ func TestClusterChatAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	hub := server.NewHub(eng, server.WithLogger(log))
-	// The agent's console (node 2) accepts every offer.
-	hub.AddSink(server.SinkFunc(func(cmds []router.Command) {
-		for _, c := range cmds {
-			if o, ok := c.(router.Offer); ok && o.Agent == "agent01" {
-				_ = hub.Submit(router.OfferAccepted{Contact: o.Contact, Agent: o.Agent})
-			}
-		}
-	}))
-	natsNodes := startNATS(t, 3, log)
+	natsNodes := clustertest.Start(t, 3)
 	nodes := make([]*chatNode, 3)
 	for i, nd := range natsNodes {
 		st, err := store.OpenPostgres(ctx, dsn)
@@ -244,41 +293,65 @@ func TestClusterChatAcrossNodes(t *testing.T) {
 			}
 		}
 	})
+	// The agent's console runs on node 2, with the cluster's ChatAgent.
+	if err := console.SeedUsers(ctx, nodes[1].st, []console.SeedUser{
+		{Username: "agent01", DisplayName: "김상담", Role: "agent", Password: "demo", Skills: map[string]int{"labor": 4}, VoiceCap: 1, ChatCap: 3},
+	}, "onecall"); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := console.New(hub, nodes[1].st, console.Options{Chat: nodes[1].cl, Logger: log.With("node", "n2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub.AddSink(svc.Sink())
+	consoleSrv := httptest.NewServer(svc)
+	t.Cleanup(func() {
+		consoleSrv.CloseClientConnections()
+		consoleSrv.Close()
+		svc.Close()
+	})
 	runCtx, stop := context.WithCancel(ctx)
 	hubDone := make(chan struct{})
 	go func() { hub.Run(runCtx); close(hubDone) }()
 	t.Cleanup(func() { stop(); <-hubDone })
-	if err := hub.Submit(router.AgentLoggedIn{Agent: "agent01", Ready: true}); err != nil {
-		t.Fatal(err)
+
+	agent := dialConsole(t, consoleSrv.URL, "agent01")
+	if f := agent.call("state", map[string]any{"state": "ready"}); f.T != "reply" {
+		t.Fatalf("ready: %+v", f)
 	}
 
-	// The citizen starts on node 1; the agent (node 2) gets the chat.
+	// The citizen starts on node 1; the agent on node 2 accepts.
 	cit := dialCitizen(t, nodes[0].srv)
 	cit.send(map[string]any{"type": "start", "number": "1350", "topic": "wage", "lang": "ko"})
 	started := cit.next("started")
 	contact := router.ContactID(started["contact"].(float64))
 	token := started["token"].(string)
+	agent.event("the offer", func(f consoleFrame) bool {
+		var v struct{ ID uint64 }
+		return f.Kind == "offer" && json.Unmarshal(f.Data, &v) == nil && v.ID == uint64(contact)
+	})
+	if f := agent.call("accept", map[string]any{"contact": contact}); f.T != "reply" {
+		t.Fatalf("accept: %+v", f)
+	}
 	cit.next("agent_joined")
-	agent := nodes[1].cl
-	events := make(chan console.ChatEvent, 256)
-	cancel := agent.Subscribe(contact, func(ev console.ChatEvent) { events <- ev })
-	defer cancel()
+	agent.event("connected", func(f consoleFrame) bool { return f.Kind == "connected" })
 
 	acked := map[int64]string{} // every acknowledged seq -> text
 	lastSeq := int64(0)
 	agentSays := func(text string) {
 		t.Helper()
-		seq, err := agent.AgentSend(ctx, contact, "agent01", text)
-		if err != nil {
-			t.Fatalf("agent send %q: %v", text, err)
+		f := agent.call("send", map[string]any{"contact": contact, "text": text})
+		var rep struct{ Seq int64 }
+		if f.T != "reply" || json.Unmarshal(f.Data, &rep) != nil {
+			t.Fatalf("agent send %q: %+v", text, f)
 		}
-		if seq <= lastSeq {
-			t.Fatalf("agent message %q got seq %d after %d", text, seq, lastSeq)
+		if rep.Seq <= lastSeq {
+			t.Fatalf("agent message %q got seq %d after %d", text, rep.Seq, lastSeq)
 		}
-		lastSeq = seq
-		acked[seq] = text
-		if f := cit.nextMsg(); f["text"] != text || int64(f["seq"].(float64)) != seq {
-			t.Fatalf("citizen got %v, want %q seq %d", f, text, seq)
+		lastSeq = rep.Seq
+		acked[rep.Seq] = text
+		if m := cit.nextMsg(); m["text"] != text || int64(m["seq"].(float64)) != rep.Seq {
+			t.Fatalf("citizen got %v, want %q seq %d", m, text, rep.Seq)
 		}
 	}
 	citizenSays := func(c *citizen, text string) {
@@ -291,45 +364,43 @@ func TestClusterChatAcrossNodes(t *testing.T) {
 		}
 		lastSeq = seq
 		acked[seq] = text
-		for {
-			select {
-			case ev := <-events:
-				if ev.Kind != "message" || ev.Sender != chat.SenderCitizen {
-					continue
-				}
-				if ev.Text != text || ev.Seq != seq {
-					t.Fatalf("agent got %+v, want %q seq %d", ev, text, seq)
-				}
-				return
-			case <-time.After(10 * time.Second):
-				t.Fatalf("agent did not get %q", text)
-			}
+		f := agent.event("citizen message "+text, func(f consoleFrame) bool {
+			var ev chatEventData
+			return f.Kind == "chat" && json.Unmarshal(f.Data, &ev) == nil && ev.Kind == "message" && ev.Sender == chat.SenderCitizen
+		})
+		var ev chatEventData
+		_ = json.Unmarshal(f.Data, &ev)
+		if ev.Text != text || ev.Seq != seq || ev.Contact != uint64(contact) {
+			t.Fatalf("agent got %+v, want %q seq %d", ev, text, seq)
 		}
 	}
 	for i := range 5 {
 		citizenSays(cit, fmt.Sprintf("citizen %d on n1", i))
 		agentSays(fmt.Sprintf("agent %d to n1", i))
 	}
-	if err := agent.AgentTyping(contact, "agent01"); err != nil {
-		t.Fatalf("typing: %v", err)
+	if f := agent.call("typing", map[string]any{"contact": contact}); f.T != "reply" {
+		t.Fatalf("typing: %+v", f)
 	}
-	if err := agent.AgentRead(contact, "agent01", lastSeq); err != nil {
-		t.Fatalf("read: %v", err)
+	cit.next("typing")
+	if f := agent.call("read", map[string]any{"contact": contact, "seq": lastSeq}); f.T != "reply" {
+		t.Fatalf("read: %+v", f)
 	}
-	if _, err := agent.AgentSend(ctx, contact, "agent02", "not my chat"); !errors.Is(err, chat.ErrNotYours) {
-		t.Fatalf("another agent's send: %v, want ErrNotYours", err)
+	if _, err := nodes[2].cl.AgentSend(ctx, contact, "agent02", "not my chat"); !errors.Is(err, chat.ErrNotYours) {
+		t.Fatalf("another agent's send through node 3: %v, want ErrNotYours", err)
 	}
 
-	// Node 1 dies. Until the citizen is back, the agent's messages fail
-	// with a timeout (no one holds the chat), and nothing is committed.
+	// Node 1 dies. Until the citizen is back, the agent's messages are
+	// refused with the code "timeout" (no node holds the chat), and
+	// nothing is committed.
 	nodes[0].close()
 	dead = true
 	cit.closed()
-	if _, err := agent.AgentSend(ctx, contact, "agent01", "lost in the gap"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("send while the owner is down: %v, want a timeout", err)
+	if f := agent.call("send", map[string]any{"contact": contact, "text": "lost in the gap"}); f.T != "error" || f.Code != "timeout" {
+		t.Fatalf("send while the chat's node is down: %+v, want error code timeout", f)
 	}
 
-	// The citizen resumes on node 3, which takes the chat over.
+	// The citizen resumes on node 3, which takes the chat over; the
+	// console is told to reload it.
 	cit3 := dialCitizen(t, nodes[2].srv)
 	cit3.send(map[string]any{"type": "resume", "token": token, "last_seq": lastSeq})
 	res := cit3.next("resumed")
@@ -339,15 +410,20 @@ func TestClusterChatAcrossNodes(t *testing.T) {
 	if !nodes[2].cs.Holds(contact) || nodes[1].cs.Holds(contact) {
 		t.Fatal("node 3 does not hold the chat alone")
 	}
+	agent.event("resync after the takeover", func(f consoleFrame) bool {
+		var ev chatEventData
+		return f.Kind == "chat" && json.Unmarshal(f.Data, &ev) == nil && ev.Kind == "resync"
+	})
 	cit = cit3
 	for i := range 5 {
 		agentSays(fmt.Sprintf("agent %d to n3", i))
 		citizenSays(cit, fmt.Sprintf("citizen %d on n3", i))
 	}
 
-	lines, err := nodes[1].cl.Transcript(ctx, contact)
-	if err != nil {
-		t.Fatal(err)
+	f := agent.call("transcript", map[string]any{"contact": contact})
+	var lines []console.ChatLine
+	if f.T != "reply" || json.Unmarshal(f.Data, &lines) != nil {
+		t.Fatalf("transcript: %+v", f)
 	}
 	seen := map[int64]int{}
 	for _, l := range lines {

@@ -70,6 +70,9 @@ type App struct {
 	node    *cluster.Node
 	cfront  *server.ClusterFront
 	elector *cluster.Elector
+	// chatCluster carries chats across nodes (cluster_chat.go); nil on a
+	// single node.
+	chatCluster *chatbridge.Cluster
 
 	chat      *chat.Service
 	console   *console.Service
@@ -243,8 +246,16 @@ func (a *App) build(ctx context.Context) error {
 	if a.opts.editChat != nil {
 		a.opts.editChat(&chatOpts)
 	}
+	if a.node != nil {
+		if err := a.startClusterChat(ctx, &chatOpts); err != nil {
+			return fmt.Errorf("chat: %w", err)
+		}
+	}
 	a.chat, err = chat.New(a.front, callbackStore{Store: a.st, book: a.bookCallback}, chatOpts)
 	if err != nil {
+		return fmt.Errorf("chat: %w", err)
+	}
+	if err := a.serveClusterChat(); err != nil {
 		return fmt.Errorf("chat: %w", err)
 	}
 
@@ -343,7 +354,7 @@ func (a *App) build(ctx context.Context) error {
 	a.checkPrompts(cfg)
 
 	a.console, err = console.New(a.front, a.st, console.Options{
-		Chat:                chatbridge.New(a.chat),
+		Chat:                a.chatAgent(),
 		Calls:               a.callControls(),
 		OutsideTransfers:    a.sip.CanDial(),
 		ScheduledCallbacks:  a.sip.ScheduledCallbacks,
@@ -586,6 +597,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		a.console.Close()
+		a.closeClusterChat()
 		if err := a.chat.Close(); err != nil {
 			errs = append(errs, err)
 		}
