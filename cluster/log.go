@@ -182,6 +182,9 @@ type fnError struct{ err error }
 
 func (e fnError) Error() string { return e.err.Error() }
 
+// readHeartbeat is how often an idle reader hears from the stream's leader.
+const readHeartbeat = 500 * time.Millisecond
+
 // readFrom runs one ordered consumer from *next, advancing *next.
 func (l *Log) readFrom(ctx context.Context, next *uint64, fn func(seq uint64, data []byte) error) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -194,7 +197,11 @@ func (l *Log) readFrom(ctx context.Context, next *uint64, fn func(seq uint64, da
 	if err != nil {
 		return fmt.Errorf("cluster: read: %w", err)
 	}
-	it, err := cons.Messages()
+	// The consumer lives on the stream's leader. When that server dies the
+	// client notices only by missed idle heartbeats (two of them): the
+	// default 5 s heartbeat left followers, and a new onecall leader's
+	// commands, 10 s behind after a kill -9 although the election took 2 s.
+	it, err := cons.Messages(jetstream.PullHeartbeat(readHeartbeat))
 	if err != nil {
 		return fmt.Errorf("cluster: read: %w", err)
 	}
