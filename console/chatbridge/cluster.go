@@ -301,7 +301,9 @@ func (c *Cluster) owner(ctx context.Context, contact router.ContactID, fresh boo
 		return "", chat.ErrUnknownChat
 	}
 	if err != nil {
-		return "", fmt.Errorf("chat cluster: owner of %d: %w", contact, err)
+		// The bucket without a Raft leader for a moment (its node died):
+		// the console says "timeout", as for an owner not answering.
+		return "", &remoteError{msg: fmt.Sprintf("chat cluster: owner of %d not known now (%v); try again", contact, err), is: context.DeadlineExceeded}
 	}
 	c.setOwner(contact, string(e.Value()))
 	return string(e.Value()), nil
