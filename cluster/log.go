@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"sync"
 	"time"
@@ -26,6 +27,9 @@ type Log struct {
 
 	mu   sync.Mutex // serialises appends; guards tail
 	tail uint64
+
+	idOnce sync.Once
+	id     string // this Log's prefix of message ids (msgID)
 }
 
 // Tail is the highest sequence this node has appended or read.
@@ -111,11 +115,45 @@ func (l *Log) AppendAfter(ctx context.Context, expect uint64, data []byte) (uint
 }
 
 func (l *Log) appendAfter(ctx context.Context, expect uint64, data []byte) (uint64, error) {
-	ack, err := l.js.Publish(ctx, EventSubject, data, jetstream.WithExpectLastSequence(expect))
+	id := l.msgID(expect, data)
+	ack, err := l.js.Publish(ctx, EventSubject, data, jetstream.WithExpectLastSequence(expect), jetstream.WithMsgID(id))
 	if err != nil {
-		return 0, appendErr(expect, err)
+		err = appendErr(expect, err)
+		if errors.Is(err, ErrBehind) && l.storedAt(ctx, expect+1, id) {
+			return expect + 1, nil
+		}
+		return 0, err
 	}
 	return ack.Sequence, nil
+}
+
+// storedAt reports whether the entry at seq is the append named id: an
+// earlier attempt of this append was stored and its acknowledgement lost.
+func (l *Log) storedAt(ctx context.Context, seq uint64, id string) bool {
+	st, err := l.js.Stream(ctx, EventStream)
+	if err != nil {
+		return false
+	}
+	m, err := st.GetMsg(ctx, seq)
+	return err == nil && m.Header.Get(jetstream.MsgIDHeader) == id
+}
+
+// msgID names an append: the same data after the same sequence from this
+// Log. An append whose acknowledgement was lost (a timeout while the
+// stream elected a leader) and that is tried again is refused as behind;
+// when the entry after expect carries its id, it was stored after all and
+// the retry answers with its sequence instead (JetStream's duplicate
+// window also drops it when the stream checks ids first). Another node's
+// append, or other data, has another id.
+func (l *Log) msgID(expect uint64, data []byte) string {
+	h := fnv.New64a()
+	h.Write(data)
+	return l.idPrefix() + "." + strconv.FormatUint(expect, 10) + "." + strconv.FormatUint(h.Sum64(), 16)
+}
+
+func (l *Log) idPrefix() string {
+	l.idOnce.Do(func() { l.id = nuid.Next() })
+	return l.id
 }
 
 // LastSeq asks the stream for its last sequence (0 when empty). It retries

@@ -199,3 +199,34 @@ func TestLogAppendBatch(t *testing.T) {
 		t.Fatalf("stream has %d entries, want 51", n)
 	}
 }
+
+// An append whose acknowledgement was lost is tried again with the same
+// data after the same sequence: the stream keeps one copy and answers with
+// its sequence. Other data after that sequence, or another node's Log,
+// still gets ErrBehind.
+func TestLogRetriedAppendStoredOnce(t *testing.T) {
+	tc := newTestCluster(t, 1)
+	tc.startAll()
+	nd := tc.node(0)
+	ctx := t.Context()
+	l := nd.Log()
+	first, err := l.appendAfter(ctx, 0, []byte("ev-1"))
+	if err != nil || first != 1 {
+		t.Fatalf("append: %d, %v", first, err)
+	}
+	// The retry: the tail was never advanced, so it expects 0 again.
+	again, err := l.appendAfter(ctx, 0, []byte("ev-1"))
+	if err != nil || again != 1 {
+		t.Fatalf("retried append: seq %d, %v; want 1 and no error", again, err)
+	}
+	if _, err := l.appendAfter(ctx, 0, []byte("ev-2")); !errors.Is(err, ErrBehind) {
+		t.Fatalf("other data after 0: %v, want ErrBehind", err)
+	}
+	other := &Log{js: nd.js}
+	if _, err := other.appendAfter(ctx, 0, []byte("ev-1")); !errors.Is(err, ErrBehind) {
+		t.Fatalf("another Log's same data after 0: %v, want ErrBehind", err)
+	}
+	if n, _ := l.LastSeq(ctx); n != 1 {
+		t.Fatalf("stream has %d entries, want 1", n)
+	}
+}

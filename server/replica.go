@@ -530,7 +530,14 @@ const maxBatch = 256
 func (r *Replica) appendRetry(ctx context.Context, data []byte, barrier bool) error {
 	wait := 5 * time.Millisecond
 	for try := 1; ; try++ {
-		_, err := r.rlog.Append(ctx, data)
+		// Each attempt has its own deadline: while the log's stream elects a
+		// new leader a publish waits for a reply that never comes (5 s by
+		// default), and a takeover's barrier waited twice that. A retried
+		// append that was stored after all is not stored twice (the log
+		// dedupes it).
+		actx, cancel := context.WithTimeout(ctx, appendTimeout)
+		_, err := r.rlog.Append(actx, data)
+		cancel()
 		if err == nil {
 			return nil
 		}
@@ -549,8 +556,11 @@ func (r *Replica) appendRetry(ctx context.Context, data []byte, barrier bool) er
 	}
 }
 
-// appendTries bounds the attempts to append one event.
-const appendTries = 8
+// appendTries bounds the attempts to append one event, appendTimeout each.
+const (
+	appendTries   = 8
+	appendTimeout = time.Second
+)
 
 func (r *Replica) apply(le logEntry) {
 	if le.seq < r.next {
