@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"onecall/internal/testpeers"
 )
 
 // OfferProbe measures when routing offers again after a failure: it
@@ -85,4 +87,27 @@ func firstErrs(errs []error, n int) string {
 		return fmt.Sprint(errs[:n], " ...")
 	}
 	return fmt.Sprint(errs)
+}
+
+// FirstOfferSince waits up to d for any offer (of any contact, to any of
+// the consoles) at or after since and returns how long after since it
+// came: under load, where new chats wait behind the calls in line, this
+// is "offers flow again".
+func FirstOfferSince(t testing.TB, cons []*Console, since time.Time, d time.Duration) time.Duration {
+	t.Helper()
+	var first time.Duration = -1
+	testpeers.WaitFor(t, d, "an offer after "+since.Format("15:04:05.000"), func() bool {
+		for _, k := range cons {
+			if k.w == nil {
+				continue
+			}
+			for _, e := range k.Events("offer") {
+				if !e.At.Before(since) && (first < 0 || e.At.Sub(since) < first) {
+					first = e.At.Sub(since)
+				}
+			}
+		}
+		return first >= 0
+	})
+	return first
 }
