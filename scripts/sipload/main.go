@@ -64,6 +64,7 @@ func main() {
 	holdCalls := flag.Int("holdcalls", 0, "with -serve: citizens calling 1339 (no agent serves it) who wait on hold")
 	holdFor := flag.Duration("holdfor", 20*time.Second, "with -serve: how long the -holdcalls citizens stay")
 	noGuard := flag.Bool("noguard", false, "with -serve: build onecall with the benchmark-only tag onecall_noguard (RTP source check off)")
+	pollers := flag.Int("pollers", 0, "with -serve: sip.rtp_pollers for the service (0: the shipped default, 4 per core; negative: a goroutine per leg)")
 	neighbour := flag.Int("neighbour", 0, "with -serve: CPU-bound neighbour processes running during the load")
 	recorded := flag.Int("recorded", 0, "with -serve: citizens calling 1332 (recording on), held -hold, beside the others: see threeway.go")
 	threeway := flag.Int("threeway", 0, "with -serve: citizens calling 110 whose agent's console brings an interpreter at an outside number in (three-way), held -hold: see threeway.go")
@@ -86,7 +87,7 @@ func main() {
 	if *serve {
 		slog.SetDefault(slog.New(slog.DiscardHandler))
 		err := runServe(serveOpts{rate: *rate, calls: *calls, hold: *hold, agents: *agents, holdCalls: *holdCalls, holdFor: *holdFor,
-			limit: *limit, timeout: *timeout, noGuard: *noGuard, neighbour: *neighbour, audio: *audio, number: *number,
+			limit: *limit, timeout: *timeout, noGuard: *noGuard, pollers: *pollers, neighbour: *neighbour, audio: *audio, number: *number,
 			recorded: *recorded, threeway: *threeway, reportDay: *reportDayN, reportPause: *reportPause,
 			pr: probeOpts{hold: *probes, bridged: *bprobes, loadedAt: *loadedAt, sippNice: *sippNice, media: *mediaMode}})
 		if err != nil {

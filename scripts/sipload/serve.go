@@ -47,6 +47,7 @@ type serveOpts struct {
 	limit       int
 	timeout     time.Duration
 	noGuard     bool
+	pollers     int // sip.rtp_pollers (0: the shipped default)
 	neighbour   int // CPU-bound neighbour processes (busy loops) during the run
 	audio       bool
 	number      string        // the citizens' line: 1330 (IVR, press 1) or 110 (no menu)
@@ -89,6 +90,7 @@ func runServe(o serveOpts) error {
 		// SIPp, which answers the interpreter's leg too.
 		x = serveExtra{generalAgents: o.threeway + o.pr.bridged, trunk: "127.0.0.1:" + strconv.Itoa(agentPort)}
 	}
+	x.pollers = o.pollers
 	if err := writeServeConfig(filepath.Join(here, "configs"), cfgDir, o.agents, x); err != nil {
 		return err
 	}
@@ -472,6 +474,9 @@ func writeServeConfig(from, to string, n int, x serveExtra) error {
 			return err
 		}
 	}
+	if x.pollers != 0 {
+		edits["onecall.yaml"] = append(edits["onecall.yaml"], [2]string{"\nsip:\n", "\nsip:\n  rtp_pollers: " + strconv.Itoa(x.pollers) + "\n"})
+	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -509,6 +514,7 @@ func writeServeConfig(from, to string, n int, x serveExtra) error {
 type serveExtra struct {
 	generalAgents int
 	trunk         string
+	pollers       int // sip.rtp_pollers (0: leave the shipped default)
 }
 
 // countRecordings counts the WAV files under the data dir and their bytes.
