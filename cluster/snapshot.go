@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -40,8 +41,26 @@ func (s *Snapshots) Save(ctx context.Context, seq uint64, blob []byte) error {
 }
 
 // Load returns the latest snapshot and the sequence it covers, or
-// ErrNoSnapshot.
+// ErrNoSnapshot. A read that overlaps a Save on another node can mix the
+// replaced object's description with chunks already purged (a digest
+// mismatch); Load then reads again, a few times.
 func (s *Snapshots) Load(ctx context.Context) (uint64, []byte, error) {
+	for try := 1; ; try++ {
+		seq, blob, err := s.load(ctx)
+		if !errors.Is(err, jetstream.ErrDigestMismatch) || try == loadTries {
+			return seq, blob, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+const loadTries = 5
+
+func (s *Snapshots) load(ctx context.Context) (uint64, []byte, error) {
 	obs, err := s.js.ObjectStore(ctx, SnapshotBucket)
 	if err != nil {
 		return 0, nil, fmt.Errorf("cluster: snapshot: %w", err)
