@@ -38,9 +38,22 @@ func StartCluster(t testing.TB, n int, dsn string, o NodeOptions) *Cluster {
 	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i, nd := range c.Nodes {
+	for i := range c.Nodes {
 		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = nd.WaitReady(90 * time.Second) }()
+		go func() {
+			defer wg.Done()
+			// A port picked free can be taken by a parallel test before the
+			// node binds it: launch that node again on other SIP, HTTP and
+			// RTP ports (its route port is in the others' routes and stays).
+			for attempt := 0; ; attempt++ {
+				errs[i] = c.Nodes[i].WaitReady(90 * time.Second)
+				if errs[i] == nil || attempt == 2 || !strings.Contains(errs[i].Error(), "address already in use") {
+					return
+				}
+				t.Logf("%s: a port was taken; launching it again on other ports", c.Nodes[i].Name)
+				c.Nodes[i] = LaunchNode(t, i+1, c.options(i+1, c.Secret, o))
+			}
+		}()
 	}
 	wg.Wait()
 	for i, err := range errs {
