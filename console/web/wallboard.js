@@ -602,10 +602,15 @@ window.OnecallWallboard = function (ctx) {
     document.head.appendChild(sc);
   }
   // drawCharts redraws at most once a second (10 updates/s stay cheap) and
-  // rebuilds the plots only when the language, mode or size changes.
+  // rebuilds the plots only when the language, mode or size changes. An
+  // update inside the second is drawn at its end, so the last change before
+  // a quiet spell is not left off the charts until the next event.
   function drawCharts(force) {
     const now = Date.now();
-    if (!force && now - W.chartAt < 1000) return;
+    if (!force && now - W.chartAt < 1000) {
+      if (!W.chartLater) W.chartLater = setTimeout(() => { W.chartLater = 0; drawCharts(true); }, 1000 - (now - W.chartAt));
+      return;
+    }
     if (!W.restDone) return; // not before the first screen is painted
     if (!window.uPlot) { loadUPlot(); return; }
     W.chartAt = now;
