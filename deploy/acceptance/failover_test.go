@@ -53,10 +53,9 @@ func TestClusterLeaderKill(t *testing.T) {
 	}
 
 	// The killed node rejoins; the others keep running.
-	first := leader
 	restarted := time.Now()
-	first.Restart(t)
-	if err := first.WaitReady(90 * time.Second); err != nil {
+	first, err := c.Rejoin(t, leader, 90*time.Second)
+	if err != nil {
 		t.Fatalf("%s after restart: %v", first.Name, err)
 	}
 	if _, ok := first.P.Log.First(servetest.JoinedLine, restarted); !ok {

@@ -16,7 +16,8 @@ type Cluster struct {
 	Nodes  []*Node
 	Secret string
 	DSN    string
-	routes []int // route port of each node
+	routes []int       // route port of each node
+	opts   NodeOptions // what StartCluster was given
 }
 
 // ClusterSecret is the secret StartCluster gives its nodes.
@@ -28,7 +29,7 @@ const ClusterSecret = "acceptance-test-cluster-secret"
 // to every node (its Cluster and StoreDSN are set here).
 func StartCluster(t testing.TB, n int, dsn string, o NodeOptions) *Cluster {
 	t.Helper()
-	c := &Cluster{Secret: ClusterSecret, DSN: dsn}
+	c := &Cluster{Secret: ClusterSecret, DSN: dsn, opts: o}
 	for range n {
 		c.routes = append(c.routes, testpeers.FreeTCPPort(t))
 	}
@@ -62,6 +63,28 @@ func StartCluster(t testing.TB, n int, dsn string, o NodeOptions) *Cluster {
 		}
 	}
 	return c
+}
+
+// Rejoin restarts n (after Kill) on its ports and data and waits until it
+// is ready. If one of its ports was taken by another process meanwhile, it
+// launches node n again on other SIP, HTTP and RTP ports with an empty data
+// directory (it catches up from the others), puts it in Nodes in n's place
+// and returns it; otherwise it returns n.
+func (c *Cluster) Rejoin(t testing.TB, n *Node, d time.Duration) (*Node, error) {
+	t.Helper()
+	n.Restart(t)
+	err := n.WaitReady(d)
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		return n, err
+	}
+	t.Logf("%s: a port was taken while it was down; launching it again on other ports", n.Name)
+	nn := LaunchNode(t, n.Index, c.options(n.Index, c.Secret, c.opts))
+	for i := range c.Nodes {
+		if c.Nodes[i] == n {
+			c.Nodes[i] = nn
+		}
+	}
+	return nn, nn.WaitReady(d)
 }
 
 // RouteAddrs are the nodes' NATS route addresses.
