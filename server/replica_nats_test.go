@@ -3,17 +3,15 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"slices"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
 	"onecall/cluster"
+	"onecall/cluster/clustertest"
 	"onecall/router"
 )
 
@@ -22,51 +20,10 @@ var _ Log = (*cluster.Log)(nil)
 
 func startNATS(t testing.TB, n int) []*cluster.Node {
 	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range 2 * n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	nodes := make([]*cluster.Node, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		var routes []string
-		for j := range n {
-			if j != i {
-				routes = append(routes, fmt.Sprintf("127.0.0.1:%d", ports[j]))
-			}
-		}
-		cfg := cluster.Config{
-			NodeID: fmt.Sprintf("n%d", i+1), DataDir: t.TempDir(), Secret: "replica-test", RoutePort: ports[i],
-			ClientPort: ports[n+i], Routes: routes, SchemaVersion: router.CodecVersion, ReadyTimeout: 60 * time.Second,
-			NodeBeat: 200 * time.Millisecond,
-			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		}
-		wg.Go(func() { nodes[i], errs[i] = cluster.Start(t.Context(), cfg) })
-	}
-	wg.Wait()
-	t.Cleanup(func() {
-		for _, nd := range nodes {
-			if nd != nil {
-				nd.Close()
-			}
-		}
+	return clustertest.Start(t, n, func(c *cluster.Config) {
+		c.Secret, c.SchemaVersion, c.NodeBeat = "replica-test", router.CodecVersion, 200*time.Millisecond
+		c.LeaderTTL = 0 // the default
 	})
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("start n%d: %v", i+1, err)
-		}
-	}
-	return nodes
 }
 
 // playReal is driver.play for real time: every event waits for its answer.

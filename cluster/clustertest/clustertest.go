@@ -15,24 +15,13 @@ import (
 	"onecall/cluster"
 )
 
-// Start starts n clustered nodes n1..nn on loopback and closes them when
+// Start starts n clustered nodes n1..nn on loopback (opts change each
+// node's config) and closes them when
 // the test ends. Each node waits for the others' quorum, so they start
 // together; the test fails if one does not start within a minute.
-func Start(t testing.TB, n int) []*cluster.Node {
+func Start(t testing.TB, n int, opts ...func(*cluster.Config)) []*cluster.Node {
 	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for range 2 * n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
+	ports := FreePorts(t, 2*n)
 	nodes := make([]*cluster.Node, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -55,6 +44,9 @@ func Start(t testing.TB, n int) []*cluster.Node {
 			ReadyTimeout:  60 * time.Second,
 			Logger:        slog.New(slog.DiscardHandler),
 		}
+		for _, o := range opts {
+			o(&cfg)
+		}
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 65*time.Second)
 			defer cancel()
@@ -75,4 +67,24 @@ func Start(t testing.TB, n int) []*cluster.Node {
 		}
 	}
 	return nodes
+}
+
+// FreePorts returns n distinct free TCP ports on 127.0.0.1 (all are held
+// open together while they are picked).
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
 }

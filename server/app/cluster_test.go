@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"onecall/cluster/clustertest"
 	"onecall/configs"
 	"onecall/console"
 	"onecall/internal/pgtest"
@@ -68,25 +68,6 @@ func (c *clusterNode) waitingSeen(t *testing.T, id router.ContactID) time.Time {
 	}
 }
 
-// freePorts returns n distinct free TCP ports on 127.0.0.1.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
 // startCluster starts three Apps as nodes 1-3 of one cluster on one
 // PostgreSQL database (a real server, internal/pgtest), the shipped
 // configuration with the demo roster seeded once.
@@ -119,7 +100,7 @@ func startCluster(t *testing.T) []*clusterNode {
 	}
 
 	const n = 3
-	ports := freePorts(t, n)
+	ports := clustertest.FreePorts(t, n)
 	nodes := make([]*clusterNode, n)
 	apps := make([]*App, n)
 	errs := make([]error, n)
