@@ -101,6 +101,11 @@ func TestScriptedSlowConsoleCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
+	// The snapshot comes once the connection is registered: before it, a
+	// missing connection would read as one already cut off.
+	if _, _, err := raw.ReadMessage(); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	for i := 0; i < 3000; i++ { // ~50 MB unread: the send queue must overflow
 		// Every round changes every queue, so each one is sent again (the
