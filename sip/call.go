@@ -232,6 +232,7 @@ func (s *Service) serveCall(d *diago.DialogServerSession) {
 	}
 	number, queue, menu, ok := s.opts.Numbers.Resolve(req.Recipient.User, callerNumber(req))
 	if !ok {
+		s.refusedNumber.Add(1)
 		s.respond(d, sip.StatusNotFound, "Not Found")
 		return
 	}

@@ -31,10 +31,14 @@ const (
 	// DropAgentNetwork: an agent phone's contact outside sip.agent_networks
 	// (never rung).
 	DropAgentNetwork
+	// DropTrunkNotFound: an INVITE from a trunk to a number no hotline
+	// serves, over the trunk's budget for them (trunk_notfound.go),
+	// dropped silently.
+	DropTrunkNotFound
 	numDropReasons
 )
 
-var dropNames = [numDropReasons]string{"wrong_dialog", "pike", "trunk_rate", "tcp_per_source", "tcp_total", "tcp_idle", "agent_network"}
+var dropNames = [numDropReasons]string{"wrong_dialog", "pike", "trunk_rate", "tcp_per_source", "tcp_total", "tcp_idle", "agent_network", "trunk_not_found"}
 
 func (r DropReason) String() string {
 	if r < numDropReasons {

@@ -13,7 +13,7 @@ func (s *Service) MediaCollector() prometheus.Collector {
 			"RTP/RTCP packets dropped before they reached a call, by reason (source: not from the peer's SDP address; rtcp_source; ssrc: latch mode, another stream; no_peer: before the offer/answer; not_rtp).",
 			[]string{"reason"}, nil),
 		refused: prometheus.NewDesc("onecall_sip_invites_refused_total",
-			"INVITEs refused before media was allocated: unusable SDP (488) or no RTP port pair (503).", []string{"reason"}, nil),
+			"INVITEs refused before media was allocated: no hotline serves the number (number: 404), unusable SDP (sdp: 488) or no RTP port pair (ports: 503).", []string{"reason"}, nil),
 		pairs: prometheus.NewDesc("onecall_rtp_port_pairs",
 			"RTP port pairs by state (busy: bound to a leg; free: idle or in quarantine).", []string{"state"}, nil),
 		held: prometheus.NewDesc("onecall_sip_held_probes_total",
@@ -57,6 +57,7 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	for r := dropReason(0); r < numRTPDrops; r++ {
 		ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(m.drops[r].Load()), r.String())
 	}
+	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(c.s.refusedNumber.Load()), "number")
 	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(c.s.refusedSDP.Load()), "sdp")
 	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(m.exhausted.Load()), "ports")
 	busy, free := int(m.open.Load()), 0

@@ -32,8 +32,12 @@ type Service struct {
 	limiter *rate.Limiter
 	trunkRL *trunkLimiter // per-trunk CPS (trunk_rate.go)
 	pike    *pike         // per-source request limit (pike.go)
-	conns   *connLimiter  // TCP/TLS connection caps (tcp_limits.go)
-	active  atomic.Int64
+	// trunk404 limits a trunk's INVITEs to unknown numbers
+	// (trunk_notfound.go); trunk404Warned logs the first drop.
+	trunk404       *trunkLimiter
+	trunk404Warned atomic.Bool
+	conns          *connLimiter // TCP/TLS connection caps (tcp_limits.go)
+	active         atomic.Int64
 	// counters total the ended calls (Stats).
 	counters callCounters
 	// clock paces every prompt and hold-music stream (clock.go).
@@ -48,6 +52,9 @@ type Service struct {
 	rtp *rtpMedia
 	// refusedSDP counts INVITEs answered 488 for their SDP.
 	refusedSDP atomic.Uint64
+	// refusedNumber counts INVITEs answered 404 (no hotline serves the
+	// number).
+	refusedNumber atomic.Uint64
 	// heldProbes counts in-dialog OPTIONS to held legs (held_probe.go).
 	heldProbes heldProbes
 	// cb holds the callbacks being placed (callback.go).
@@ -119,6 +126,7 @@ func New(hub Hub, opts Options) (*Service, error) {
 		limiter:   rate.NewLimiter(rate.Limit(opts.MaxCPS), opts.Burst),
 		trunkRL:   newTrunkLimiter(opts.TrunkRates, opts.TrunkCPS, opts.TrunkBurst),
 		pike:      newPike(opts.PikeRate, opts.PikeBurst, append(slices.Clip(opts.PikeExempt), opts.Proxies...)),
+		trunk404:  newTrunkLimiter(opts.TrunkRates, opts.PikeRate, opts.PikeBurst),
 		calls:     map[router.ContactID]*call{},
 		legs:      map[string]Leg{},
 		peers:     map[string]dialogPeer{},
@@ -512,6 +520,9 @@ func (s *Service) requestGate(next sipgo.RequestHandler) sipgo.RequestHandler {
 		}
 		if res := ValidateRequest(req); res != nil {
 			_ = tx.Respond(res)
+			return
+		}
+		if !s.trunkNumberAllows(req) {
 			return
 		}
 		if s.drainGate(req, tx) {

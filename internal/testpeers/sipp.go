@@ -123,6 +123,18 @@ func (s *SIPp) Wait(t testing.TB, d time.Duration) error {
 	return nil
 }
 
+// MessageLog returns SIPp's -trace_msg log so far (every message sent and
+// received, with its framing lines).
+func (s *SIPp) MessageLog() string {
+	msgs, _ := filepath.Glob(filepath.Join(s.dir, "*_messages.log"))
+	var b bytes.Buffer
+	for _, f := range msgs {
+		data, _ := os.ReadFile(f)
+		b.Write(data)
+	}
+	return b.String()
+}
+
 // Dump logs the tails of SIPp's error and message traces and its output.
 func (s *SIPp) Dump(t testing.TB) {
 	t.Helper()
