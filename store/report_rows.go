@@ -2,8 +2,14 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // ReportContact is what the historical reports read of one contact: no
@@ -38,29 +44,22 @@ func (s *Store) ReportContacts(ctx context.Context, from, to time.Time, fn func(
 	if !to.After(from) || to.Sub(from) > maxReportSpan {
 		return ErrReportSpan
 	}
+	if s.dialect == postgresDialect {
+		return s.reportContactsPG(ctx, from, to, fn)
+	}
 	// The covering index contacts_report serves this without touching
 	// the table; the callback, if the contact booked
 	// one, is one lookup by its key.
-	indexed := " INDEXED BY contacts_report"
-	if s.dialect == postgresDialect {
-		indexed = "" // the planner picks the covering index itself
-	}
 	rows, err := s.r.QueryContext(ctx, `SELECT c.channel, c.hotline, c.queue, c.agent, COALESCE(c.arrived_at, 0),
 		COALESCE(c.answered_at, 0), COALESCE(c.ended_at, 0), c.end_reason, c.disposition, c.wait_ms, c.handle_ms,
 		c.transfers, COALESCE(b.status, ''), COALESCE(b.attempts, 0)
-		FROM contacts c`+indexed+` LEFT JOIN callbacks b ON b.contact_id = c.id
+		FROM contacts c INDEXED BY contacts_report LEFT JOIN callbacks b ON b.contact_id = c.id
 		WHERE c.arrived_at >= ? AND c.arrived_at < ?`,
 		from.UnixMilli(), to.UnixMilli())
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	ms := func(n int64) time.Time {
-		if n == 0 {
-			return time.Time{}
-		}
-		return time.UnixMilli(n).UTC()
-	}
 	for rows.Next() {
 		var rc ReportContact
 		var arr, ans, end, wait, handle int64
@@ -68,11 +67,97 @@ func (s *Store) ReportContacts(ctx context.Context, from, to time.Time, fn func(
 			&rc.EndReason, &rc.Disposition, &wait, &handle, &rc.Transfers, &rc.Callback, &rc.CallbackAttempts); err != nil {
 			return err
 		}
-		rc.Arrived, rc.Answered, rc.Ended = ms(arr), ms(ans), ms(end)
+		rc.Arrived, rc.Answered, rc.Ended = msTime(arr), msTime(ans), msTime(end)
 		rc.Wait, rc.Handle = time.Duration(wait)*time.Millisecond, time.Duration(handle)*time.Millisecond
 		if err := fn(rc); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+// msTime is the time of a stored millisecond timestamp, zero for 0 (NULL).
+func msTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n).UTC()
+}
+
+// reportQueryPG is ReportContacts' query on PostgreSQL: every integer as
+// bigint, so each column decodes one way. The planner reads the covering
+// index contacts_report (an index-only scan once the table is vacuumed)
+// and hash-joins the day's callbacks.
+const reportQueryPG = `SELECT c.channel, c.hotline, c.queue, c.agent, COALESCE(c.arrived_at, 0)::bigint,
+	COALESCE(c.answered_at, 0)::bigint, COALESCE(c.ended_at, 0)::bigint, c.end_reason, c.disposition,
+	c.wait_ms::bigint, c.handle_ms::bigint, c.transfers::bigint, COALESCE(b.status, ''), COALESCE(b.attempts, 0)::bigint
+	FROM contacts c LEFT JOIN callbacks b ON b.contact_id = c.id
+	WHERE c.arrived_at >= $1 AND c.arrived_at < $2`
+
+// reportContactsPG is ReportContacts on PostgreSQL: pgx itself on a
+// connection of the read pool, each row's raw values decoded in place and
+// its few distinct strings (lines, queues, agents, codes) interned, so a
+// day of 500,000 rows costs no allocation per row (database/sql's
+// conversions and a string per column were most of the report's CPU).
+func (s *Store) reportContactsPG(ctx context.Context, from, to time.Time, fn func(ReportContact) error) error {
+	conn, err := s.r.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: report on a %T connection", dc)
+		}
+		rows, err := c.Conn().Query(ctx, reportQueryPG, from.UnixMilli(), to.UnixMilli())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		fds := rows.FieldDescriptions()
+		if len(fds) != 14 {
+			return fmt.Errorf("store: report query returned %d columns", len(fds))
+		}
+		strs := map[string]string{}
+		str := func(b []byte) string {
+			if v, ok := strs[string(b)]; ok {
+				return v
+			}
+			v := string(b)
+			strs[v] = v
+			return v
+		}
+		var ierr error
+		num := func(i int, b []byte) int64 {
+			if fds[i].Format == pgx.BinaryFormatCode {
+				if len(b) != 8 {
+					ierr = fmt.Errorf("store: report column %s: %d bytes for a bigint", fds[i].Name, len(b))
+					return 0
+				}
+				return int64(binary.BigEndian.Uint64(b))
+			}
+			n, err := strconv.ParseInt(string(b), 10, 64)
+			if err != nil {
+				ierr = fmt.Errorf("store: report column %s: %w", fds[i].Name, err)
+			}
+			return n
+		}
+		for rows.Next() {
+			v := rows.RawValues()
+			rc := ReportContact{Channel: str(v[0]), Hotline: str(v[1]), Queue: str(v[2]), Agent: str(v[3]),
+				Arrived: msTime(num(4, v[4])), Answered: msTime(num(5, v[5])), Ended: msTime(num(6, v[6])),
+				EndReason: str(v[7]), Disposition: str(v[8]),
+				Wait:      time.Duration(num(9, v[9])) * time.Millisecond,
+				Handle:    time.Duration(num(10, v[10])) * time.Millisecond,
+				Transfers: int(num(11, v[11])), Callback: str(v[12]), CallbackAttempts: int(num(13, v[13]))}
+			if ierr != nil {
+				return ierr
+			}
+			if err := fn(rc); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
 }
