@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"time"
 
 	"onecall/router"
 )
@@ -85,3 +86,8 @@ func (s *Service) Release(contact router.ContactID) bool {
 
 // Holds reports whether the chat of contact is held here.
 func (s *Service) Holds(contact router.ContactID) bool { return s.known(contact) }
+
+// DetachGrace is how long a chat without its citizen's connection lives
+// before it is abandoned (Options.DetachGrace): on a cluster, also how long
+// a chat whose node died waits for its citizen to resume on another node.
+func (s *Service) DetachGrace() time.Duration { return s.opts.DetachGrace }

@@ -144,6 +144,9 @@ func (s *Service) register(c *conn) bool {
 	delete(s.gone, agent)
 	if c.sess.Role == RoleAgent {
 		s.m.agent(agent).Online = true
+		if s.opts.Presence != nil {
+			s.opts.Presence(agent, true)
+		}
 	}
 	s.sendSnapshotLocked(c)
 	if c.sess.Role == RoleAgent {
@@ -180,9 +183,19 @@ func (s *Service) graceExpired(agent router.AgentID) {
 	_, back := s.conns[string(agent)]
 	delete(s.grace, agent)
 	s.mu.Unlock()
+	if !back && s.opts.Elsewhere != nil && s.opts.Elsewhere(agent) {
+		s.log.Info("console gone from this node, live on another", "agent_id", agent)
+		s.mu.Lock()
+		delete(s.gone, agent)
+		s.mu.Unlock()
+		return
+	}
 	if !back {
 		s.log.Info("console gone; logging agent out", "agent_id", agent)
 		_ = s.hub.Submit(router.AgentLoggedOut{Agent: agent})
+		if s.opts.Presence != nil {
+			s.opts.Presence(agent, false)
+		}
 	}
 }
 

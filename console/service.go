@@ -124,6 +124,16 @@ type Options struct {
 	// attempt (outside routing until then); the wallboard shows them as
 	// pending. nil: none.
 	ScheduledCallbacks func(queue string) int
+	// Presence, when set (a cluster node), is told when an agent's console
+	// connects here (here true) and when this service logged the agent out
+	// because the console stayed away past LogoutGrace (here false), so the
+	// cluster knows which node holds whose console. It is called with the
+	// service's lock held: it must not block.
+	Presence func(agent router.AgentID, here bool)
+	// Elsewhere, when set (a cluster node), reports whether agent's console
+	// is connected to another node now: then the console that went away
+	// from this node logs nobody out when its grace ends.
+	Elsewhere func(agent router.AgentID) bool
 }
 
 func (o *Options) defaults() {
@@ -488,6 +498,11 @@ func (s *Service) closedTalkingLocked(agent router.AgentID, v *ContactView, now 
 // ReasonWrapUpPending is the not-ready reason of an agent held until a
 // required disposition is saved.
 const ReasonWrapUpPending = "wrap_up_pending"
+
+// ReasonConnectionLost is the not-ready reason of an agent whose console
+// was on a cluster node that died: no offer goes to the empty seat while
+// the agent may still come back on another node (docs/cluster.md).
+const ReasonConnectionLost = "connection_lost"
 
 func (s *Service) pushWrapLocked(a router.AgentID, w wrapItem) {
 	l := append(s.wrap[a], w)

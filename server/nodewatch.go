@@ -25,6 +25,13 @@ import (
 // no history yet never declares a live node that beats normally. A node
 // still silent and still holding contacts (a late arrival) is declared
 // again at most every LostAfter.
+//
+// What a node holds besides media (consoles, chats: where they live is
+// kept outside the engine) is repaired by NodeRepairs (WithNodeRepair):
+// at every check while leading, each repair is called for each node it
+// says holds something and that has been silent for LostAfter, with how
+// long it has been silent, so a repair can wait longer (a console's
+// logout grace, a chat's resume window) before it acts.
 type NodeWatch struct {
 	rep       *Replica
 	self      uint16
@@ -33,6 +40,7 @@ type NodeWatch struct {
 	log       *slog.Logger
 	now       func() time.Time
 	onLost    func(node uint16, contacts int)
+	repairs   []NodeRepair
 
 	mu       sync.Mutex
 	start    time.Time
@@ -55,6 +63,24 @@ func WithNodeWatchLogger(l *slog.Logger) NodeWatchOption { return func(w *NodeWa
 // submission), with the number of contacts that held media on the node.
 func WithOnNodeLost(fn func(node uint16, contacts int)) NodeWatchOption {
 	return func(w *NodeWatch) { w.onLost = fn }
+}
+
+// NodeRepair repairs, on the leader, what a lost node held outside the
+// engine's media (NodeWatch calls it). Both methods run on the watch's
+// goroutine and must return quickly.
+type NodeRepair interface {
+	// Holding returns the nodes that hold something this repair acts on
+	// (other nodes are not judged for it).
+	Holding() map[uint16]bool
+	// Repair acts for node, silent for silent (at least LostAfter). It is
+	// called at every check while the node stays silent, so it must be
+	// idempotent and skip what it already did.
+	Repair(ctx context.Context, node uint16, silent time.Duration)
+}
+
+// WithNodeRepair adds a repair for what lost nodes held besides media.
+func WithNodeRepair(r NodeRepair) NodeWatchOption {
+	return func(w *NodeWatch) { w.repairs = append(w.repairs, r) }
 }
 
 // NewNodeWatch returns the watch of replica rep on node self (1..MaxNode).
@@ -148,6 +174,19 @@ func (w *NodeWatch) Check(ctx context.Context) {
 			"calls", n, "silent_ms", silent.Milliseconds())
 		if w.onLost != nil {
 			w.onLost(node, n)
+		}
+	}
+	for _, r := range w.repairs {
+		for node := range r.Holding() {
+			if node == w.self || node == 0 {
+				continue
+			}
+			w.mu.Lock()
+			silent := now.Sub(w.lastBeat(node))
+			w.mu.Unlock()
+			if silent >= w.lostAfter {
+				r.Repair(ctx, node, silent)
+			}
 		}
 	}
 }

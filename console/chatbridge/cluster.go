@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -620,4 +621,64 @@ func (c *Cluster) delivered(node string, contact router.ContactID, seq int64) {
 	}
 	data, _ := json.Marshal(request{Op: "delivered", Contact: uint64(contact), Seq: seq})
 	_ = c.nc.Publish(reqSubject(node), data)
+}
+
+// Holding returns, per owner node id, how many chats the owners' watch
+// puts on it (for the repair of a lost node's chats).
+func (c *Cluster) Holding() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{}
+	for _, o := range c.owners {
+		out[o.node]++
+	}
+	return out
+}
+
+// OwnedBy returns the chats the owners' watch puts on node, ascending.
+func (c *Cluster) OwnedBy(node string) []router.ContactID {
+	c.mu.Lock()
+	var out []router.ContactID
+	for id, o := range c.owners {
+		if o.node == node {
+			out = append(out, id)
+		}
+	}
+	c.mu.Unlock()
+	slices.Sort(out)
+	return out
+}
+
+// Disown deletes contact's owner entry if node still owns it: the chat
+// ended without its owner (the node was lost and its citizen did not
+// resume elsewhere). A chat claimed meanwhile by another node keeps its
+// entry.
+func (c *Cluster) Disown(ctx context.Context, contact router.ContactID, node string) error {
+	key := strconv.FormatUint(uint64(contact), 10)
+	e, err := c.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		c.dropOwner(contact, node)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if string(e.Value()) != node {
+		return nil
+	}
+	if err := c.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision())); err != nil {
+		return err
+	}
+	c.dropOwner(contact, node)
+	return nil
+}
+
+// dropOwner forgets contact's owner here if it is still node (the watch
+// brings the delete too; this makes it visible at once).
+func (c *Cluster) dropOwner(contact router.ContactID, node string) {
+	c.mu.Lock()
+	if o, ok := c.owners[contact]; ok && o.node == node {
+		delete(c.owners, contact)
+	}
+	c.mu.Unlock()
 }

@@ -73,6 +73,9 @@ type App struct {
 	// chatCluster carries chats across nodes (cluster_chat.go); nil on a
 	// single node.
 	chatCluster *chatbridge.Cluster
+	// consoles records which node each agent's console is on
+	// (cluster_repair.go); nil on a single node.
+	consoles *consoleNodes
 
 	chat      *chat.Service
 	console   *console.Service
@@ -353,6 +356,14 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.checkPrompts(cfg)
 
+	var presence func(router.AgentID, bool)
+	var elsewhere func(router.AgentID) bool
+	if a.node != nil {
+		if a.consoles, err = newConsoleNodes(ctx, a.node, a.log.With("component", "console-nodes")); err != nil {
+			return err
+		}
+		presence, elsewhere = a.consoles.Presence, a.consoles.Elsewhere
+	}
 	a.console, err = console.New(a.front, a.st, console.Options{
 		Chat:                a.chatAgent(),
 		Calls:               a.callControls(),
@@ -373,6 +384,8 @@ func (a *App) build(ctx context.Context) error {
 		Queues:              consoleQueues(cfg),
 		LoginsPerMinute:     cfg.Server.Limits.Rate.LoginsPerMinute,
 		LogoutGrace:         a.opts.logoutGrace,
+		Presence:            presence,
+		Elsewhere:           elsewhere,
 	})
 	if err != nil {
 		return fmt.Errorf("console: %w", err)

@@ -44,10 +44,28 @@ func (a *App) startNodeWatch(ctx context.Context, rep *server.Replica) error {
 	if err := a.reg.Register(lost); err != nil {
 		return err
 	}
+	repairs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "onecall_cluster_node_repairs_total",
+		Help: "What this node, as the leader, repaired of what lost nodes held besides calls, by kind."}, []string{"kind"})
+	for _, k := range []string{"console_away", "console_logout", "chat_ended"} {
+		repairs.WithLabelValues(k)
+	}
+	if err := a.reg.Register(repairs); err != nil {
+		return err
+	}
 	c := a.cfg.Server.Cluster
-	w := server.NewNodeWatch(rep, uint16(c.Node), c.NodeLostAfter.D(),
-		server.WithNodeWatchLogger(a.log.With("component", "nodewatch")),
-		server.WithOnNodeLost(func(node uint16, _ int) { lost.WithLabelValues(strconv.Itoa(int(node))).Inc() }))
+	log := a.log.With("component", "nodewatch")
+	opts := []server.NodeWatchOption{server.WithNodeWatchLogger(log),
+		server.WithOnNodeLost(func(node uint16, _ int) { lost.WithLabelValues(strconv.Itoa(int(node))).Inc() })}
+	if a.consoles != nil {
+		go a.consoles.run(ctx)
+		opts = append(opts, server.WithNodeRepair(&consoleRepair{rep: rep, nodes: a.consoles, grace: a.console.LogoutGrace,
+			log: log, repairs: repairs, sent: again{}}))
+	}
+	if a.chatCluster != nil {
+		opts = append(opts, server.WithNodeRepair(&chatRepair{rep: rep, owners: a.chatCluster, grace: a.chat.DetachGrace(),
+			log: log, repairs: repairs, sent: again{}}))
+	}
+	w := server.NewNodeWatch(rep, uint16(c.Node), c.NodeLostAfter.D(), opts...)
 	go func() {
 		_ = a.node.WatchBeats(ctx, func(id string, at time.Time) {
 			if n, ok := cluster.NodeNumber(id); ok {

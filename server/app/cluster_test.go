@@ -33,6 +33,9 @@ type clusterNode struct {
 	// waits gets each contact whose ContactStateChanged Waiting the
 	// node's transports received, with the time.
 	waits chan waitSeen
+
+	mu     sync.Mutex
+	states []router.AgentStateChanged // every agent state change received
 }
 
 type waitSeen struct {
@@ -43,6 +46,11 @@ type waitSeen struct {
 func (c *clusterNode) Deliver(cmds []router.Command) {
 	now := time.Now()
 	for _, cmd := range cmds {
+		if ac, ok := cmd.(router.AgentStateChanged); ok {
+			c.mu.Lock()
+			c.states = append(c.states, ac)
+			c.mu.Unlock()
+		}
 		if sc, ok := cmd.(router.ContactStateChanged); ok && sc.State == router.Waiting {
 			select {
 			case c.waits <- waitSeen{sc.Contact, now}:
@@ -50,6 +58,19 @@ func (c *clusterNode) Deliver(cmds []router.Command) {
 			}
 		}
 	}
+}
+
+// agentStates returns the state changes of agent received since from.
+func (c *clusterNode) agentStates(agent router.AgentID, from time.Time) []router.AgentStateChanged {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []router.AgentStateChanged
+	for _, s := range c.states {
+		if s.Agent == agent && !s.At.Before(from) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // waitingSeen returns when the node's transports got id's Waiting.
@@ -72,6 +93,14 @@ func (c *clusterNode) waitingSeen(t *testing.T, id router.ContactID) time.Time {
 // PostgreSQL database (a real server, internal/pgtest), the shipped
 // configuration with the demo roster seeded once.
 func startCluster(t *testing.T) []*clusterNode {
+	t.Helper()
+	return startClusterWith(t, "", nil)
+}
+
+// startClusterWith is startCluster with clusterYAML appended to each
+// node's cluster: block (indented keys, e.g. "  node_lost_after: 3s\n") and
+// edit applied to each node's Options.
+func startClusterWith(t *testing.T, clusterYAML string, edit func(*Options)) []*clusterNode {
 	t.Helper()
 	pg, err := pgtest.Start()
 	if err != nil {
@@ -115,7 +144,7 @@ func startCluster(t *testing.T) []*clusterNode {
 		dir := fsConfig(t, "")
 		extra := fmt.Sprintf("\nstore:\n  driver: postgres\n  dsn: %q\ncluster:\n  enabled: true\n  node: %d\n"+
 			"  route_port: %d\n  client_port: 0\n  routes: [%s]\n  secret: cluster-test-secret-0123\n  leader_ttl: 1s\n",
-			dsn, i+1, ports[i], strings.Join(routes, ", "))
+			dsn, i+1, ports[i], strings.Join(routes, ", ")) + clusterYAML
 		f, err := os.OpenFile(filepath.Join(dir, "onecall.yaml"), os.O_APPEND|os.O_WRONLY, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -132,6 +161,9 @@ func startCluster(t *testing.T) []*clusterNode {
 			ConfigPath: dir, DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0",
 			Logger:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 			DrainTimeout: time.Second, testSink: cn,
+		}
+		if edit != nil {
+			edit(&opts)
 		}
 		// Each node waits in New for the others (the R3 stream needs
 		// three servers).

@@ -1,0 +1,184 @@
+package app
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"onecall/chat"
+	"onecall/console"
+	"onecall/internal/testpeers"
+	"onecall/router"
+	"onecall/server"
+)
+
+// The node-lost repairs of consoles and chats (cluster_repair.go), checked
+// inside TestClusterServeChatAcrossNodes (one cluster start for both): on
+// the node that stops, agent02's console (Ready) and a second chat that
+// agent01 talks in and whose citizen never comes back.
+
+// Short bounds for the test: node_lost_after (its minimum), the console's
+// logout grace and the chat's detach grace.
+const (
+	repairLostAfter = 3 * time.Second
+	repairGrace     = 4 * time.Second
+	repairDetach    = 8 * time.Second
+)
+
+func startRepairCluster(t *testing.T) []*clusterNode {
+	return startClusterWith(t, "  node_lost_after: 3s\n", func(o *Options) {
+		o.logoutGrace = repairGrace
+		o.editChat = func(c *chat.Options) { c.DetachGrace = repairDetach }
+	})
+}
+
+// lostNodeSide is what the stopping node holds for the repairs.
+type lostNodeSide struct {
+	node    *clusterNode
+	lead    *clusterNode
+	con     *fsConsole // agent01's, on another node: talks in the chat
+	contact router.ContactID
+	text    string // the citizen's acknowledged message
+}
+
+// prepareLostNode puts on victim a chat accepted by agent01 (con, on
+// another node) with one acknowledged citizen message, and agent02's
+// console, Ready; it returns once lead's replica and watches see them.
+func prepareLostNode(t *testing.T, victim, lead *clusterNode, con *fsConsole) *lostNodeSide {
+	t.Helper()
+	cit := startChat(t, &websocket.Dialer{HandshakeTimeout: 5 * time.Second}, "http://"+victim.HTTPAddr())
+	started := cit.begin("")
+	if started["type"] != "started" {
+		t.Fatalf("second chat not started: %v", started)
+	}
+	s := &lostNodeSide{node: victim, lead: lead, con: con, text: "hello before the node dies",
+		contact: router.ContactID(uint64(started["contact"].(float64)))}
+	is := func(d json.RawMessage) bool {
+		var v struct {
+			ID uint64 `json:"id"`
+		}
+		return json.Unmarshal(d, &v) == nil && v.ID == uint64(s.contact)
+	}
+	con.event("offer", is)
+	busyRetry(t, con, "accept", map[string]any{"contact": uint64(s.contact)})
+	cit.next("agent_joined")
+	cit.send(map[string]any{"type": "msg", "id": "m1", "text": s.text})
+	if ack := cit.next("ack", "error"); ack["type"] != "ack" {
+		t.Fatalf("second chat's message: %v", ack)
+	}
+	con2 := victim.fsSignIn(t, "agent02")
+	busyRetry(t, con2, "state", map[string]any{"state": "ready"})
+	vid := server.NodeName(uint16(victim.n))
+	testpeers.WaitFor(t, 10*time.Second, "agent02 ready, its console and the second chat recorded on the stopping node", func() bool {
+		return s.agent(t, "agent02").State == router.Ready && lead.consoles.Where("agent02") == vid &&
+			slices.Contains(lead.chatCluster.OwnedBy(vid), s.contact)
+	})
+	return s
+}
+
+func (s *lostNodeSide) agent(t *testing.T, id router.AgentID) router.AgentView {
+	t.Helper()
+	var v router.AgentView
+	if err := s.lead.Front().Query(t.Context(), func(e *router.Engine) { v, _ = e.Agent(id) }); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (s *lostNodeSide) live(t *testing.T, id router.ContactID) bool {
+	var ok bool
+	_ = s.lead.Front().Query(t.Context(), func(e *router.Engine) { _, ok = e.Contact(id) })
+	return ok
+}
+
+// check runs once the node stopped at stopped (it beat until then, at most
+// a beat before): agent02 goes not-ready "connection_lost" (no offer to the
+// empty seat), is logged out after the grace, the second chat ends
+// node-lost after the detach grace with its transcript kept, resumed (the
+// first chat) stays; agent02 signs in again on other and is routed.
+func (s *lostNodeSide) check(t *testing.T, stopped time.Time, resumed router.ContactID, other *clusterNode) {
+	t.Helper()
+	// The leader's own transports receive every command: agent02's
+	// states after the stop, in order, with the log's times.
+	var away, out time.Duration
+	testpeers.WaitFor(t, repairGrace+10*time.Second, "agent02 not ready (connection lost), then logged out", func() bool {
+		away, out = 0, 0
+		for _, st := range s.lead.agentStates("agent02", stopped) {
+			switch {
+			case st.State == router.NotReady && st.Reason == console.ReasonConnectionLost && away == 0:
+				away = st.At.Sub(stopped)
+			case st.State == router.Offline && away != 0:
+				out = st.At.Sub(stopped)
+			}
+		}
+		return out != 0
+	})
+	if away < repairLostAfter-time.Second || out < repairGrace-time.Second {
+		t.Errorf("agent02 not ready %v and logged out %v after the stop; want after %v and %v (less a beat)",
+			away, out, repairLostAfter, repairGrace)
+	}
+	if s.agent(t, "agent02").LoggedIn {
+		t.Error("agent02 still logged in")
+	}
+	testpeers.WaitFor(t, repairDetach+5*time.Second, "the second chat ended", func() bool { return !s.live(t, s.contact) })
+	ended := time.Since(stopped)
+	if ended < repairDetach-time.Second {
+		t.Errorf("second chat ended %v after the stop, before the %v detach grace", ended, repairDetach)
+	}
+	t.Logf("after n%d stopped: agent02 not ready at %v, logged out at %v; the chat never resumed ended at %v",
+		s.node.n, away.Round(time.Millisecond), out.Round(time.Millisecond), ended.Round(time.Millisecond))
+	if !s.live(t, resumed) {
+		t.Errorf("the resumed chat %d ended too", resumed)
+	}
+	testpeers.WaitFor(t, 10*time.Second, "the second chat's record ended node-lost", func() bool {
+		c, err := s.lead.st.Contact(t.Context(), uint64(s.contact))
+		return err == nil && c.EndReason == router.EndNodeLost.String()
+	})
+	var lines []struct {
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(s.con.mustCall("transcript", map[string]any{"contact": uint64(s.contact)}), &lines); err != nil {
+		t.Fatal(err)
+	}
+	kept := false
+	for _, l := range lines {
+		kept = kept || l.Text == s.text
+	}
+	if !kept {
+		t.Errorf("second chat's transcript after its end: %+v, want the citizen's message", lines)
+	}
+	vid := server.NodeName(uint16(s.node.n))
+	testpeers.WaitFor(t, 10*time.Second, "the lost node's entries removed", func() bool {
+		return s.lead.consoles.Where("agent02") == "" && len(s.lead.chatCluster.OwnedBy(vid)) == 0
+	})
+
+	// agent02 signs in again on another node and is routed (the node's
+	// Raft groups may still be electing: the console retries).
+	con2 := other.fsSignIn(t, "agent02")
+	busyRetry(t, con2, "state", map[string]any{"state": "ready"})
+	testpeers.WaitFor(t, 5*time.Second, "agent02 ready in routing", func() bool {
+		v := s.agent(t, "agent02")
+		return v.LoggedIn && v.State == router.Ready
+	})
+}
+
+// busyRetry calls cmd until it is answered, while the answer is "busy" or
+// "timeout": on a loaded machine the cluster's leader key or stream may be
+// electing for a few seconds, and a console's agent tries again.
+func busyRetry(t *testing.T, con *fsConsole, cmd string, args any) json.RawMessage {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m := con.call(cmd, args)
+		if m.T == "reply" {
+			return m.Data
+		}
+		if (m.Code != "busy" && m.Code != "timeout") || time.Now().After(deadline) {
+			t.Fatalf("%s %v: %s (%s)", cmd, args, m.Error, m.Code)
+		}
+		t.Logf("%s: %s (%s), trying again", cmd, m.Error, m.Code)
+	}
+}
