@@ -36,13 +36,26 @@ func runHelperNode(js string) {
 		os.Exit(1)
 	}
 	nd.Campaign(nil)
-	select {} // until killed
+	// Say whether this server leads JetStream's meta group (the parent
+	// kills the meta leader in TestLogReadersCatchUpAfterKill9).
+	was := false
+	for range time.Tick(50 * time.Millisecond) { // until killed
+		if is := nd.Server().JetStreamIsLeader(); is != was {
+			was = is
+			fmt.Fprintf(os.Stderr, "%s %v\n", metaLeaderLine, is)
+		}
+	}
 }
 
-func TestElectionFailoverAfterKill9(t *testing.T) {
-	tc := newTestCluster(t, 3)
-	// n1 runs in a child process, started first so that it leads.
-	cfg := tc.config(0)
+// metaLeaderLine starts a child's line saying whether it leads the meta
+// group ("true"/"false").
+const metaLeaderLine = "child: jetstream meta leader:"
+
+// startChild starts tc's node i in a child process (the test binary,
+// helperEnv), killed at the end of the test; its output goes to tc.logs[i].
+func startChild(t *testing.T, tc *testCluster, i int) *exec.Cmd {
+	t.Helper()
+	cfg := tc.config(i)
 	cfg.Logger = nil
 	js, err := json.Marshal(cfg)
 	if err != nil {
@@ -50,7 +63,7 @@ func TestElectionFailoverAfterKill9(t *testing.T) {
 	}
 	child := exec.Command(os.Args[0], "-test.run", "^$")
 	child.Env = append(os.Environ(), helperEnv+"="+string(js))
-	child.Stderr, child.Stdout = tc.logs[0], tc.logs[0]
+	child.Stderr, child.Stdout = tc.logs[i], tc.logs[i]
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -60,15 +73,30 @@ func TestElectionFailoverAfterKill9(t *testing.T) {
 		_ = child.Process.Kill()
 		<-exited
 	})
-	errs := make(chan error, 2)
-	for _, i := range []int{1, 2} {
+	return child
+}
+
+// startWithChild starts tc's node 0 in a child process (startChild) and
+// the others in this process, and returns the child.
+func startWithChild(t *testing.T, tc *testCluster) *exec.Cmd {
+	t.Helper()
+	child := startChild(t, tc, 0)
+	errs := make(chan error, len(tc.nodes)-1)
+	for i := 1; i < len(tc.nodes); i++ {
 		go func() { errs <- tc.start(i, tc.config(i)) }()
 	}
-	for range 2 {
+	for i := 1; i < len(tc.nodes); i++ {
 		if err := <-errs; err != nil {
 			t.Fatalf("start: %v\nchild log:\n%s", err, tc.logs[0])
 		}
 	}
+	return child
+}
+
+func TestElectionFailoverAfterKill9(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	// n1 runs in a child process, started first so that it leads.
+	child := startWithChild(t, tc)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	// Watch (without campaigning yet) until the child leads.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -23,13 +24,21 @@ import (
 // that tail, so a node that has not read everything (a deposed leader, or a
 // new one that has not caught up) cannot append.
 type Log struct {
-	js jetstream.JetStream
+	js  jetstream.JetStream
+	log *slog.Logger // nil: slog.Default()
 
 	mu   sync.Mutex // serialises appends; guards tail
 	tail uint64
 
 	idOnce sync.Once
 	id     string // this Log's prefix of message ids (msgID)
+}
+
+func (l *Log) logger() *slog.Logger {
+	if l.log == nil {
+		return slog.Default()
+	}
+	return l.log
 }
 
 // Tail is the highest sequence this node has appended or read.
@@ -195,8 +204,10 @@ func (l *Log) Read(ctx context.Context, from uint64, fn func(seq uint64, data []
 		from = 1
 	}
 	next := from
+	var lost time.Time // when the reader last lost its consumer
+	fails := 0
 	for {
-		err := l.readFrom(ctx, &next, fn)
+		err := l.readFrom(ctx, &next, fails, &lost, fn)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -207,9 +218,15 @@ func (l *Log) Read(ctx context.Context, from uint64, fn func(seq uint64, data []
 		if errors.Is(err, ErrGap) {
 			return err
 		}
-		// The consumer could not be created or was lost (no meta or
-		// stream leader during a failover): start again where we were.
-		if !sleep(ctx, 100*time.Millisecond) {
+		// The consumer could not be created or was lost (its server died,
+		// or no meta or stream leader during a failover): start again
+		// where we were.
+		if lost.IsZero() {
+			lost = time.Now()
+			l.logger().Info("cluster: routing log reader has no consumer; creating one", "next", next, "err", err)
+		}
+		fails++
+		if !sleep(ctx, readRetry) {
 			return ctx.Err()
 		}
 	}
@@ -220,32 +237,73 @@ type fnError struct{ err error }
 
 func (e fnError) Error() string { return e.err.Error() }
 
-// readHeartbeat is how often an idle reader hears from the stream's leader.
-const readHeartbeat = 500 * time.Millisecond
+// The reader's timings. Its consumer lives on one server (the stream's
+// leader when it was created). When that server dies the client notices
+// only by missed idle heartbeats (two of them): the default 5 s heartbeat
+// left followers, and a new onecall leader's commands, 10 s behind after
+// a kill -9 although the election took 2 s. The reader then creates a new
+// consumer itself, each attempt bounded by readCreateTimeout: nats.go's
+// ordered consumer, used before, did this inside Next with a 10 s timeout
+// per attempt, and a creation sent while the cluster had no meta leader
+// was dropped and waited all of it (a new leader's takeover barrier was
+// applied 10-11 s after it was appended).
+const (
+	readHeartbeat     = 500 * time.Millisecond
+	readRetry         = 100 * time.Millisecond
+	readCreateTimeout = time.Second
+	// readCreateSlow is the longer bound once a few attempts failed (a
+	// server slow to answer under load must get a chance too).
+	readCreateSlow = 3 * time.Second
+	// readInactive lets the server drop the consumer of a reader that
+	// vanished without deleting it.
+	readInactive = 30 * time.Second
+)
 
-// readFrom runs one ordered consumer from *next, advancing *next.
-func (l *Log) readFrom(ctx context.Context, next *uint64, fn func(seq uint64, data []byte) error) error {
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	cons, err := l.js.OrderedConsumer(cctx, EventStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{EventSubject},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    *next,
+// readFrom runs one consumer from *next, advancing *next. fails is the
+// number of consumers that failed in a row before this one; *lost is set
+// while the reader has none.
+func (l *Log) readFrom(ctx context.Context, next *uint64, fails int, lost *time.Time, fn func(seq uint64, data []byte) error) error {
+	timeout := readCreateTimeout
+	if fails >= 3 {
+		timeout = readCreateSlow
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	cons, err := l.js.CreateConsumer(cctx, EventStream, jetstream.ConsumerConfig{
+		FilterSubjects:    []string{EventSubject},
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       *next,
+		AckPolicy:         jetstream.AckNonePolicy,
+		InactiveThreshold: readInactive,
+		Replicas:          1,
+		MemoryStorage:     true,
 	})
 	cancel()
 	if err != nil {
 		return fmt.Errorf("cluster: read: %w", err)
 	}
-	// The consumer lives on the stream's leader. When that server dies the
-	// client notices only by missed idle heartbeats (two of them): the
-	// default 5 s heartbeat left followers, and a new onecall leader's
-	// commands, 10 s behind after a kill -9 although the election took 2 s.
-	it, err := cons.Messages(jetstream.PullHeartbeat(readHeartbeat))
+	name := cons.CachedInfo().Name
+	defer func() {
+		// Free the server's consumer now rather than at readInactive (its
+		// server may be gone: do not wait for it).
+		go func() {
+			dctx, cancel := context.WithTimeout(context.Background(), readCreateSlow)
+			_ = l.js.DeleteConsumer(dctx, EventStream, name)
+			cancel()
+		}()
+	}()
+	it, err := cons.Messages(jetstream.PullHeartbeat(readHeartbeat), jetstream.WithMessagesErrOnMissingHeartbeat(true))
 	if err != nil {
 		return fmt.Errorf("cluster: read: %w", err)
+	}
+	if !lost.IsZero() {
+		l.logger().Info("cluster: routing log reader has a new consumer", "next", *next,
+			"without_consumer", time.Since(*lost).Round(time.Millisecond))
+		*lost = time.Time{}
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	defer it.Stop()
+	var delivered uint64 // the consumer's delivery sequence
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -255,6 +313,12 @@ func (l *Log) readFrom(ctx context.Context, next *uint64, fn func(seq uint64, da
 		if err != nil {
 			return fmt.Errorf("cluster: read: %w", err)
 		}
+		if md.Sequence.Consumer != delivered+1 {
+			// A message between was lost on its way (AckNone: never
+			// redelivered): read again from *next.
+			return fmt.Errorf("cluster: read: delivery %d after %d", md.Sequence.Consumer, delivered)
+		}
+		delivered = md.Sequence.Consumer
 		seq := md.Sequence.Stream
 		if seq < *next {
 			continue

@@ -84,7 +84,7 @@ func Start(ctx context.Context, c Config) (*Node, error) {
 		}
 		return nil, err
 	}
-	n.events = &Log{js: n.js}
+	n.events = &Log{js: n.js, log: n.log}
 	n.snaps = &Snapshots{js: n.js}
 	n.cmds = &Commands{nc: n.nc, node: cfg.NodeID}
 	bg, stop := context.WithCancel(context.Background())

@@ -172,6 +172,7 @@ type Replica struct {
 	state   leadState
 	from    uint64        // re-issue from this sequence at takeover
 	barrier atomic.Uint64 // request number of the takeover barrier
+	leadAt  time.Time     // when the takeover began (for its log lines)
 	kept    []keptBatch
 	keptAt  int // ring position
 }
@@ -453,6 +454,7 @@ func (r *Replica) setLead(c leadReq) {
 	}
 	r.state = takingOver
 	r.from = c.from
+	r.leadAt = time.Now()
 	r.barrier.Store(r.reqSeq.Add(1))
 	if err := r.enqueue(outReq{ev: router.Tick{}, req: r.barrier.Load()}); err != nil {
 		r.log.Error("routing takeover: cannot append the barrier", "err", err)
@@ -529,6 +531,7 @@ const maxBatch = 256
 // else appendTries times.
 func (r *Replica) appendRetry(ctx context.Context, data []byte, barrier bool) error {
 	wait := 5 * time.Millisecond
+	start := time.Now()
 	for try := 1; ; try++ {
 		// Each attempt has its own deadline: while the log's stream elects a
 		// new leader a publish waits for a reply that never comes (5 s by
@@ -536,13 +539,19 @@ func (r *Replica) appendRetry(ctx context.Context, data []byte, barrier bool) er
 		// append that was stored after all is not stored twice (the log
 		// dedupes it).
 		actx, cancel := context.WithTimeout(ctx, appendTimeout)
-		_, err := r.rlog.Append(actx, data)
+		seq, err := r.rlog.Append(actx, data)
 		cancel()
 		if err == nil {
+			if barrier {
+				r.log.Info("routing takeover: barrier appended", "seq", seq, "tries", try, "took", time.Since(start).Round(time.Millisecond))
+			}
 			return nil
 		}
 		if !r.leading.Load() {
 			return ErrNotLeader
+		}
+		if barrier && (try <= 3 || try%10 == 0) {
+			r.log.Info("routing takeover: barrier append failed; trying again", "try", try, "err", err)
 		}
 		if !barrier && try >= appendTries {
 			return err
@@ -651,7 +660,8 @@ func (r *Replica) reissue() {
 			s.DeliverEntry(b.seq, b.cmds)
 		}
 	}
-	r.log.Info("routing takeover: leading", "node", r.node, "applied", r.next-1, "reissued_entries", n)
+	r.log.Info("routing takeover: leading", "node", r.node, "applied", r.next-1, "reissued_entries", n,
+		"took", time.Since(r.leadAt).Round(time.Millisecond))
 }
 
 // Snapshot returns the engine's state (router.Engine.MarshalState) and the
