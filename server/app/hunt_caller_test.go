@@ -25,8 +25,9 @@ type huntCaller struct {
 	rtp    *net.UDPConn
 	server *net.UDPAddr
 	resp   chan *sip.Response
-	gone   atomic.Bool // vanished: no RTP, no answers
-	held   atomic.Bool // on hold: no RTP (answers OPTIONS)
+	gone   atomic.Bool  // vanished: no RTP, no answers
+	held   atomic.Bool  // on hold: no RTP (answers OPTIONS)
+	sent   atomic.Int64 // RTP packets sent
 	ended  chan struct{}
 	once   sync.Once
 	d      rawDialog
@@ -209,7 +210,9 @@ func (c *huntCaller) speak(to *net.UDPAddr) {
 		ts += 160
 		binary.BigEndian.PutUint16(pkt[2:], seq)
 		binary.BigEndian.PutUint32(pkt[4:], ts)
-		_, _ = c.rtp.WriteToUDP(pkt, to)
+		if _, err := c.rtp.WriteToUDP(pkt, to); err == nil {
+			c.sent.Add(1)
+		}
 	}
 }
 
