@@ -629,6 +629,10 @@ func (s *Service) setMuted(id router.ContactID, muted bool) {
 	s.emitLocked("contact_state", *v, s.agentTargets(router.AgentID(v.Agent)))
 }
 
+// SetHeld is setHeld for a hold the console did not ask for (the agent's
+// phone held or resumed the citizen: sip.Options.HoldChanged).
+func (s *Service) SetHeld(id router.ContactID, held bool) { s.setHeld(id, held) }
+
 // setHeld marks a call held (since now) or resumed and tells the agent and
 // supervisors, so the console shows the held state with its timer.
 func (s *Service) setHeld(id router.ContactID, held bool) {

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -50,5 +51,14 @@ func (c *call) stopRecording() {
 	c.rec.Recording, c.rec.RecordingBytes, c.rec.RecordingDur = path, n, d
 	if err != nil {
 		c.log.Error("recording incomplete", "path", path, "err", err)
+	}
+	// The contact's history says the call was recorded (not where: the
+	// file is played through the authorised endpoint).
+	reason := fmt.Sprintf("%s, %d bytes, consent played", d.Round(time.Second), n)
+	if err != nil {
+		reason += ", incomplete"
+	}
+	if c.id != 0 {
+		c.history("recorded", "", reason)
 	}
 }

@@ -76,6 +76,12 @@ type consultRun struct {
 	// target instead of the agent leg (which the phone holds).
 	phone *phoneConsult
 	pleg  Leg
+	// semi is set when the phone transferred its consult while the target
+	// still rang (semi-attended, phone_consult.go): it sends the REFER's
+	// final NOTIFY (once). semiAgentGone: the phone hung up the citizen
+	// dialog since; the call then waits for the target alone.
+	semi          func(code int, reason string)
+	semiAgentGone bool
 	// An interpreter from a queue (interpret_queue.go): the language,
 	// whether the request waits in routing for a free interpreter, and
 	// the interpreters rung so far.
@@ -302,6 +308,10 @@ func (c *call) consultDone(r consultResult) {
 		c.log.Info("consult failed", "target", k.to.String(), "reason", reason, "err", r.err)
 		c.consult = nil
 		_ = c.consultUpdate(router.ConsultFailed, reason)
+		if k.semi != nil || k.semiAgentGone {
+			c.semiFailed(k, reason)
+			return
+		}
 		if k.phone != nil {
 			k.phone.answer(phoneFailCode(reason))
 			c.phoneHold()
@@ -321,6 +331,12 @@ func (c *call) consultDone(r consultResult) {
 	c.rec.Legs++
 	c.legs = append(c.legs, store.CallLeg{Role: role, URI: uri, CallID: k.leg.CallID(), Started: time.Now()})
 	c.log.Info("consult answered", "target", k.to.String())
+	if k.semi != nil || k.semiAgentGone {
+		// The phone transferred while it rang: complete now.
+		_ = c.consultUpdate(router.ConsultAnswered, "")
+		c.semiAnswered(k)
+		return
+	}
 	if k.phone != nil {
 		// The phone's INVITE is answered now; its leg is bridged to the
 		// target when it is up (phoneLegUp).
@@ -354,6 +370,7 @@ func (c *call) dropConsult() {
 	c.consult = nil
 	c.unmix()
 	c.dropPhoneLeg(k, sip.StatusRequestTerminated)
+	k.semiNotify(sip.StatusRequestTerminated, "Request Terminated")
 	if k.waiting {
 		return // routing holds the request; nothing rings
 	}
@@ -392,6 +409,12 @@ func (c *call) endConsult(step router.ConsultStep) error {
 	case router.ConsultCancelled:
 		if k.conf {
 			return c.leaveConference("")
+		}
+		if k.semiAgentGone {
+			c.dropConsult()
+			_ = c.consultUpdate(router.ConsultCancelled, "")
+			c.semiFailed(k, "cancelled")
+			return nil
 		}
 		c.dropConsult()
 		_ = c.consultUpdate(router.ConsultCancelled, "")
@@ -504,6 +527,14 @@ func (c *call) agentLeftConsult() bool {
 	if k.leg != nil {
 		c.log.Info("agent hung up during the consult: completing the transfer")
 		return c.completeConsult("the agent hung up") == nil
+	}
+	if k.semi != nil {
+		// The phone transferred to a target still ringing and hung up:
+		// the citizen waits for the target alone (phone_consult.go).
+		c.log.Info("agent's phone left after its semi-attended transfer: the target still rings")
+		k.semi, k.semiAgentGone = nil, true
+		c.agentGone()
+		return true
 	}
 	c.dropConsult()
 	_ = c.consultUpdate(router.ConsultFailed, "the agent hung up")

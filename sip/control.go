@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"onecall/router"
+	"onecall/store"
 )
 
 // ErrNoCall means the contact has no live call on this Service.
@@ -94,8 +95,10 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 			case h && !c.phoneHeld:
 				c.phoneHeld = true
 				c.unbridge()
+				c.noteHold(true, "phone")
 			case !h && c.phoneHeld:
 				c.bridge()
+				c.noteHold(false, "phone")
 			}
 		}
 		return false
@@ -150,10 +153,18 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		reply(c.monitorCtl(m))
 		return false
 	case opHold:
+		was := c.held
 		c.held = true
 		c.unbridge()
+		if !was {
+			c.noteHold(true, "console")
+		}
 	case opResume:
+		was := c.held
 		c.bridge()
+		if was {
+			c.noteHold(false, "console")
+		}
 	case opMute, opUnmute:
 		c.muted = m.op == opMute
 		if c.sup != nil {
@@ -190,4 +201,27 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 	}
 	reply(nil)
 	return false
+}
+
+// noteHold writes a hold or resume of the citizen (by the agent's console
+// or phone) to the contact's history and as a step of the agent's leg in
+// the call record, and tells the console of a phone's hold (the console
+// marks its own).
+func (c *call) noteHold(held bool, by string) {
+	mode := "resume"
+	if held {
+		mode = "hold"
+	}
+	c.history(mode, string(c.agent), by)
+	if c.agentLeg != nil {
+		id := c.agentLeg.CallID()
+		for i := range c.legs {
+			if c.legs[i].CallID == id && c.legs[i].Ended.IsZero() {
+				c.legs[i].Steps = append(c.legs[i].Steps, store.LegStep{At: time.Now(), Mode: mode})
+			}
+		}
+	}
+	if f := c.s.opts.HoldChanged; f != nil && by == "phone" {
+		f(c.id, held)
+	}
 }

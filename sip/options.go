@@ -245,6 +245,10 @@ type Options struct {
 	// InterpreterChanged, if set, learns that a call's interpreter joined
 	// (number) or left ("") (interpreter.go); it must not block.
 	InterpreterChanged func(contact router.ContactID, number string)
+	// HoldChanged, if set, learns that the agent's phone put the citizen
+	// on hold (re-INVITE sendonly/inactive) or resumed it; it must not
+	// block. The console's own hold and resume are not reported.
+	HoldChanged func(contact router.ContactID, held bool)
 }
 
 // Lines looks up per-line settings by canonical hotline number.

@@ -396,8 +396,8 @@ func (c *call) phoneHold() {
 // consult dialog (call goroutine).
 func (c *call) phoneConsultGone(p *phoneConsult, reason string) {
 	k := c.consult
-	if k == nil || k.phone != p {
-		return
+	if k == nil || k.phone != p || k.semi != nil || k.semiAgentGone {
+		return // a semi-attended transfer no longer needs the phone's INVITE
 	}
 	c.log.Info("phone consult cancelled by the phone", "reason", reason)
 	c.dropConsult()
@@ -486,6 +486,11 @@ func (c *call) referReplaces(m ctlMsg) error {
 		pd := k.phone.d
 		notify = func(code int, reason string) { notifyOn(c, nil, pd, code, reason) }
 		other, otherPeer = c.agentLeg.CallID(), clientDialogPeer(c.agentDlg)
+	case k != nil && k.phone != nil && k.pleg == nil && k.leg == nil && k.semi == nil && !k.semiAgentGone &&
+		c.agentLeg != nil && c.agentDlg != nil && m.referCallID == c.agentLeg.CallID():
+		// Semi-attended: the Replaces names the phone's consult INVITE,
+		// which still rings (an early dialog).
+		return c.referEarly(m, k)
 	default:
 		// No answered phone consult: nothing the Replaces could name.
 		if !r.answer(sip.StatusAccepted, "Accepted") {
@@ -547,3 +552,90 @@ func notifyReferServer(ctx context.Context, d *diago.DialogServerSession, code i
 
 // statusDecline is 603 Decline (sipgo names no constant for it).
 const statusDecline = 603
+
+// earlyPeer is the early dialog of the phone's consult INVITE: sipgo puts
+// our To tag in the (cloned) INVITE before the first response.
+func earlyPeer(d *diago.DialogServerSession) dialogPeer {
+	return dialogPeer{remoteTag: fromTag(d.InviteRequest), localTag: toTag(d.InviteRequest)}
+}
+
+// referEarly takes a REFER in the citizen dialog whose Replaces names the
+// phone's consult INVITE while the target still rings: a semi-attended
+// transfer (RFC 5589 section 7.3, as PBXes do it). The REFER gets 202 and
+// the phone's INVITE 487 (its early dialog is replaced); the target keeps
+// ringing and the citizen keeps the hold music. When the target answers,
+// the consult completes as for a REFER after the answer (NOTIFY sipfrag
+// 200, BYE in the citizen dialog). When it is not reached, the NOTIFY
+// carries the failure (486, 480, 603) and the citizen stays held on the
+// phone, as after a failed consult. The phone may hang up the citizen
+// dialog meanwhile: the target then still rings for the citizen alone, and
+// a target not reached sends the citizen back to its queue.
+func (c *call) referEarly(m ctlMsg, k *consultRun) error {
+	if !m.replaces.names(k.phone.d.InviteRequest.CallID().Value(), earlyPeer(k.phone.d)) {
+		c.log.Info("REFER with Replaces: names no dialog of this consult", "replaces", m.replaces.callID)
+		if m.refer.answer(sip.StatusAccepted, "Accepted") {
+			notifyOn(c, c.agentDlg, nil, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		}
+		return ErrNoConsult
+	}
+	if !m.refer.answer(sip.StatusAccepted, "Accepted") {
+		return ErrNotTalking
+	}
+	agentDlg := c.agentDlg
+	var once sync.Once
+	k.semi = func(code int, reason string) {
+		once.Do(func() { notifyOn(c, agentDlg, nil, code, reason) })
+	}
+	k.phone.answer(sip.StatusRequestTerminated)
+	c.log.Info("semi-attended transfer from the phone: completing when the target answers", "target", k.to.String())
+	return nil
+}
+
+// semiNotify sends a semi-attended transfer's final NOTIFY, if one is due.
+func (k *consultRun) semiNotify(code int, reason string) {
+	if k.semi != nil {
+		k.semi(code, reason)
+		k.semi = nil
+	}
+}
+
+// semiAnswered completes a semi-attended transfer once the target answered
+// (call goroutine; the target leg is the consult's).
+func (c *call) semiAnswered(k *consultRun) {
+	notify := k.semi
+	k.semi = nil
+	err := c.completeConsultThen("semi-attended transfer from the phone", func() {
+		if notify != nil {
+			notify(sip.StatusOK, "OK")
+		}
+	})
+	if err != nil {
+		c.log.Warn("semi-attended transfer not completed", "err", err)
+		if notify != nil {
+			notify(sip.StatusServiceUnavailable, "Service Unavailable")
+		}
+	}
+}
+
+// semiFailed ends a semi-attended transfer whose target was not reached
+// (or that the console cancelled): the phone learns it by NOTIFY and keeps
+// the held citizen; a phone gone since leaves the citizen to its queue.
+func (c *call) semiFailed(k *consultRun, reason string) {
+	if !k.semiAgentGone {
+		k.semiNotify(phoneFailCode(reason), phoneReason(phoneFailCode(reason)))
+		c.phoneHold()
+		return
+	}
+	c.log.Info("semi-attended transfer not reached: the citizen goes back to its queue", "reason", reason)
+	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_, err := c.s.hub.Do(dctx, router.ContactTransferred{Contact: c.id, ToQueue: c.queue, By: k.by,
+		Note: "semi-attended transfer not reached: " + reason})
+	cancel()
+	if err != nil {
+		c.log.Warn("contact not requeued after a semi-attended transfer failed", "err", err)
+		return
+	}
+	c.phase = phaseWaiting
+	c.held, c.phoneHeld = false, false
+	c.startMedia(c.holdPrompt())
+}

@@ -340,6 +340,11 @@ func (a *App) build(ctx context.Context) error {
 				a.console.SetInterpreter(id, number)
 			}
 		},
+		HoldChanged: func(id router.ContactID, held bool) {
+			if a.console != nil {
+				a.console.SetHeld(id, held)
+			}
+		},
 		OnMonitor: a.monitorChanged,
 	})
 	if err != nil {

@@ -373,6 +373,32 @@ func TestFullStackRecordingWithConsent(t *testing.T) {
 		t.Fatalf("hold window of %d samples in the recording", len(held))
 	}
 
+	// The hold, the resume and the recording are steps of the call record
+	// (the agent leg's steps) and of the contact's history.
+	var steps []string
+	for _, l := range rec.Legs {
+		if l.Role == "agent" {
+			for _, st := range l.Steps {
+				steps = append(steps, st.Mode)
+			}
+		}
+	}
+	if strings.Join(steps, ",") != "hold,resume" {
+		t.Fatalf("agent leg steps %v, want hold, resume", steps)
+	}
+	testpeers.WaitFor(t, 5*time.Second, "hold, resume and recorded in the contact's history", func() bool {
+		evs, err := a.Store().ContactEvents(t.Context(), uint64(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]string{}
+		for _, e := range evs {
+			seen[e.State] = e.Agent + " " + e.Reason
+		}
+		return seen["hold"] == "agent01 console" && seen["resume"] == "agent01 console" &&
+			strings.Contains(seen["recorded"], "consent played")
+	})
+
 	// Playback: supervisors with ranges (audited once per play), agents 403.
 	base := "http://" + a.HTTPAddr()
 	url := base + "/api/contacts/" + strconv.FormatUint(rec.Contact, 10) + "/recording"
