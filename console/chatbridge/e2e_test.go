@@ -86,7 +86,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	defer srv.Close()
 
 	browser := testpeers.Chromium(t, chromedp.WindowSize(1400, 900))
-	tab := func(string) context.Context { return testpeers.Tab(t, browser, 90*time.Second) }
+	tab := func(string) context.Context { return testpeers.Tab(t, browser, 3*time.Minute) }
 	run := func(c context.Context, what string, acts ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		testpeers.Run(t, c, what, acts...)

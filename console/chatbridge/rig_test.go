@@ -137,7 +137,7 @@ func newRig(t *testing.T, cfg func(*router.Config), opts func(*console.Options))
 	return r
 }
 
-func (r *rig) tab() context.Context { return testpeers.Tab(r.t, r.browser, 90*time.Second) }
+func (r *rig) tab() context.Context { return testpeers.Tab(r.t, r.browser, 3*time.Minute) }
 
 func (r *rig) run(c context.Context, what string, acts ...chromedp.Action[chromedp.Void]) {
 	r.t.Helper()

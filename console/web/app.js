@@ -31,6 +31,8 @@
   $('lang').onclick = () => {
     lang = lang === 'ko' ? 'en' : 'ko'; localStorage.setItem('lang', lang); applyI18n();
     if (S.connState) setConn(S.connState);
+    $('nrreason').querySelectorAll('option').forEach((o) => { o.textContent = reasonName(o.value); });
+    if (S.me) $('who').textContent = S.me.display + ' (' + roleName(S.me.role) + ')';
     render();
   };
 
@@ -71,7 +73,7 @@
   function signedIn(d) {
     S.csrf = d.csrf; S.me = d;
     $('login').hidden = true; $('signout').hidden = false;
-    $('who').textContent = d.display + ' (' + d.role + ')';
+    $('who').textContent = d.display + ' (' + roleName(d.role) + ')';
     connect();
   }
 
@@ -172,7 +174,7 @@
     $('agent').hidden = !isAgent; $('super').hidden = isAgent;
     if (isAgent) {
       const sel = $('nrreason'); sel.replaceChildren();
-      S.reasons.forEach((r) => { const o = el('option', '', t('r_' + r) === 'r_' + r ? r : t('r_' + r)); o.value = r; sel.appendChild(o); });
+      S.reasons.forEach((r) => { const o = el('option', '', reasonName(r)); o.value = r; sel.appendChild(o); });
       // Load transcripts of live chats (resync after a drop).
       S.contacts.forEach((c) => { if (c.state === 'talking') loadTranscript(c.id); });
     } else {
@@ -197,7 +199,7 @@
     r.data.forEach((u) => {
       const tr = el('tr'); tr.dataset.user = u.username;
       tr.appendChild(el('td', '', u.username + (u.display_name && u.display_name !== u.username ? ' (' + u.display_name + ')' : '')));
-      tr.appendChild(el('td', '', u.role));
+      tr.appendChild(el('td', '', roleName(u.role)));
       const sk = el('input', 'skills'); sk.value = fmtSkills(u.skills); sk.size = 18;
       const td = el('td'); td.appendChild(sk); tr.appendChild(td);
       const cap = el('input', 'cap'); cap.value = u.voice_cap + '/' + u.chat_cap; cap.size = 4;
@@ -301,7 +303,11 @@
   }
   function renderTimeline(p, c) {
     const ol = p.querySelector('.timeline');
-    const items = (S.tlHist.get(c.id) || []).concat(S.timeline.get(c.id) || []);
+    // The stored history and what this console saw live, in time order; a
+    // live step the store already has (same kind within 3 s) shows once.
+    const hist = S.tlHist.get(c.id) || [];
+    const live = (S.timeline.get(c.id) || []).filter((x) => !hist.some((h) => h.type === x.type && Math.abs(h.at - x.at) < 3000));
+    const items = hist.concat(live).sort((a, b) => a.at - b.at);
     const key = lang + ':' + items.length;
     if (ol.dataset.k === key) return;
     ol.dataset.k = key;
@@ -554,7 +560,11 @@
   }
   function fmtTime(ms) { return ms ? new Date(ms).toLocaleString(lang === 'ko' ? 'ko-KR' : 'en-GB') : ''; }
   function stName(s) { return t('st_' + s); }
-  function reasonName(r) { const k = 'r_' + r; return t(k) === k ? r : t(k); }
+  function reasonName(r) {
+    for (const k of ['r_' + r, 'r_' + String(r).replace(/[\s-]+/g, '_')]) if (t(k) !== k) return t(k);
+    return r;
+  }
+  function roleName(r) { const k = 'role_' + r; return t(k) === k ? r : t(k); }
   const nowS = () => Date.now() + S.clockSkew;
   // Names, never raw ids: the snapshot's names (queue, line, language,
   // attribute and IVR labels) in the UI's language, the id only as a last
@@ -576,7 +586,7 @@
   function attrList(c) {
     const out = [];
     Object.entries(c.attrs || {}).forEach(([k, v]) => {
-      if (k === 'call_id' || k === 'name') return;
+      if (k === 'call_id' || k === 'name' || v === undefined || v === null || v === '') return;
       if (k === 'topic') { out.push([t('a_topic'), topicName(c, v)]); return; }
       const lk = 'a_' + k;
       out.push([t(lk) === lk ? k : t(lk), v]);
@@ -851,6 +861,13 @@
     p.querySelector('.ctimer').textContent = c.connected ? fmtDur(nowS() - c.connected) : '';
     const pairs = [];
     if (c.channel === 'voice' && c.citizen) pairs.push([t('phone'), phoneShown(c)]);
+    // A contact transferred to this agent: who sent it and their note stay
+    // in view after the offer card is gone.
+    const ltr = (c.transfers || []).slice(-1)[0];
+    if (ltr && (ltr.by || ltr.from) && (ltr.by || ltr.from) !== S.me.user) {
+      pairs.push([t('transferfrom'), ltr.by || ltr.from]);
+      if (ltr.note) pairs.push([t('transfernote'), ltr.note]);
+    }
     setPairs(p.querySelector('.cattrs'), pairs.concat(attrList(c)));
     const why = p.querySelector('.why'), wl = (c.why || []).map(whyText);
     p.querySelector('.routing').hidden = !wl.length;
