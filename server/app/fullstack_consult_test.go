@@ -281,14 +281,20 @@ func hearsBoth(t *testing.T, who string, w window, d time.Duration, hz1, hz2, ow
 // Cancel drops agent02 (ready again; agent01 and the citizen talk on). A
 // second conference, then agent01's phone hangs up: agent02 keeps the
 // citizen (they hear each other), agent01 goes to wrap-up.
+//
+// Line 110 is recorded here: the one WAV follows the call through the
+// consult, the conference and the transfer (what the citizen hears is its
+// right channel: both agents in the conference, agent02 alone after).
 func TestFullStackConsultConference(t *testing.T) {
-	a := fsStart(t, t.TempDir())
+	a := fsStartAt(t, fsRecordedConfig(t), t.TempDir())
 	p1, p2, cit, c1, c2, id := fsConsultStart(t, a)
+	var confAt time.Time
 	conf := func() {
 		c1.mustCall("consult", map[string]any{"contact": id, "agent": "agent02"})
 		consultStep(t, c1, id, "consult_answered")
 		c1.mustCall("conference", map[string]any{"contact": id})
 		consultStep(t, c2, id, "conference")
+		confAt = time.Now()
 		w1, w2, wc := mark(t, p1), mark(t, p2), mark(t, cit)
 		hearsBoth(t, "the citizen in the conference", wc, 2*time.Second, toneConsult1, toneAgent2, toneCitizen)
 		hearsBoth(t, "agent01 in the conference", w1, 2*time.Second, toneCitizen, toneAgent2, toneConsult1)
@@ -313,10 +319,33 @@ func TestFullStackConsultConference(t *testing.T) {
 		v2, _ := a.agent(t, "agent02")
 		return v1.State == router.WrapUp && len(v1.Active) == 0 && v2.State == router.Busy && len(v2.Active) == 1
 	})
+	confAt2, leftAt := confAt, time.Now()
 	hearsOnly(t, "the citizen after agent01 left", mark(t, cit), 2*time.Second, toneAgent2, toneConsult1)
 	hearsOnly(t, "agent02 after agent01 left", mark(t, p2), 2*time.Second, toneCitizen, toneConsult1)
 	c2.mustCall("hangup", map[string]any{"contact": id})
 	rec := a.callRecordTo(t, 10*time.Second, fsHotline)
+	if rec.RecordingPath == "" {
+		t.Fatal("the recorded call has no recording")
+	}
+	left, right := readStereo(t, rec.RecordingPath)
+	if d := time.Duration(len(left))*time.Second/8000 - rec.Ended.Sub(rec.Started); d > time.Second || d < -time.Second {
+		t.Fatalf("recording %d samples, call %s: want within 1 s", len(left), rec.Ended.Sub(rec.Started))
+	}
+	inConf := seg(right, confAt2.Sub(rec.Started)+500*time.Millisecond, confAt2.Sub(rec.Started)+2*time.Second)
+	after := seg(right, leftAt.Sub(rec.Started)+time.Second, leftAt.Sub(rec.Started)+2500*time.Millisecond)
+	cit1 := seg(left, leftAt.Sub(rec.Started)+time.Second, leftAt.Sub(rec.Started)+2500*time.Millisecond)
+	sh := map[string]float64{
+		"conference agent01": testpeers.ToneShare(inConf, 8000, toneConsult1),
+		"conference agent02": testpeers.ToneShare(inConf, 8000, toneAgent2),
+		"after agent02":      testpeers.ToneShare(after, 8000, toneAgent2),
+		"after agent01":      testpeers.ToneShare(after, 8000, toneConsult1),
+		"citizen left":       testpeers.ToneShare(cit1, 8000, toneCitizen),
+	}
+	t.Logf("recording tone shares: %v", sh)
+	if sh["conference agent01"] < 0.2 || sh["conference agent02"] < 0.2 || sh["after agent02"] < 0.6 ||
+		sh["after agent01"] > 0.05 || sh["citizen left"] < 0.6 {
+		t.Fatalf("the recording does not follow the conference and the transfer: %v", sh)
+	}
 	for _, l := range rec.Legs {
 		if l.Ended.IsZero() {
 			t.Errorf("leg %s %s not ended", l.Role, l.URI)
