@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"onecall/internal/testpeers"
 	"onecall/router"
@@ -54,15 +57,71 @@ func sample(body, series string) float64 {
 	return -1
 }
 
-// TestMetricsCountRealCalls drives two real calls through the real server
-// (SIPp citizens, a baresip agent phone): one abandoned in the queue, one
-// answered. /metrics counts exactly those contacts per queue, line and
-// channel, shows the queue's agents by state and the registrar's bindings,
-// and passes promtool's lint.
+// TestMetricsCountRealCalls drives two real chats (citizens' WebSockets,
+// agent02's console) and two real calls (SIPp citizens, a baresip agent
+// phone) through the real server: on each channel one abandoned in the
+// queue, one answered. /metrics counts exactly those contacts per queue,
+// line and channel, shows the queue's agents by state and the registrar's
+// bindings, and passes promtool's lint.
 func TestMetricsCountRealCalls(t *testing.T) {
 	a := fsStart(t, t.TempDir())
 	base := "http://" + a.HTTPAddr()
 	lbl := `{channel="voice",line="` + fsHotline + `",queue="gen-110"}`
+
+	// Chats first, while no agent is ready: one citizen leaves the queue,
+	// the next is answered on agent02's console and ended by the agent.
+	chatLbl := `{channel="chat",line="` + fsHotline + `",queue="gen-110"}`
+	dialer := &websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	left := startChat(t, dialer, base)
+	if f := left.begin(""); f["type"] != "started" {
+		t.Fatalf("chat not started: %v", f)
+	}
+	left.send(map[string]any{"type": "end"})
+	testpeers.WaitFor(t, 10*time.Second, "the chat's abandon counted", func() bool {
+		_, body := scrape(t, base, "")
+		return sample(body, "onecall_contacts_abandoned_total"+chatLbl) == 1
+	})
+	con := a.fsSignIn(t, "agent02")
+	con.mustCall("state", map[string]any{"state": "ready"})
+	cit := startChat(t, dialer, base)
+	started := cit.begin("")
+	if started["type"] != "started" {
+		t.Fatalf("chat not started: %v", started)
+	}
+	chatID := uint64(started["contact"].(float64))
+	isChat := func(d json.RawMessage) bool {
+		var v struct {
+			ID uint64 `json:"id"`
+		}
+		return json.Unmarshal(d, &v) == nil && v.ID == chatID
+	}
+	con.event("offer", isChat)
+	con.mustCall("accept", map[string]any{"contact": chatID})
+	con.event("connected", isChat)
+	cit.next("agent_joined")
+	con.mustCall("end", map[string]any{"contact": chatID})
+	cit.next("ended")
+	// agent02 leaves the queue: the calls below are for agent01's phone.
+	con.mustCall("state", map[string]any{"state": "not_ready", "reason": "break"})
+	var chatBody string
+	testpeers.WaitFor(t, 10*time.Second, "the answered chat's handle time observed", func() bool {
+		_, chatBody = scrape(t, base, "")
+		return sample(chatBody, `onecall_contact_handle_seconds_count{channel="chat",queue="gen-110"}`) == 1
+	})
+	for series, want := range map[string]float64{
+		"onecall_contacts_offered_total" + chatLbl:                                                    2,
+		"onecall_contacts_answered_total" + chatLbl:                                                   1,
+		"onecall_contacts_answered_within_sl_total" + chatLbl:                                         1,
+		"onecall_contacts_abandoned_total" + chatLbl:                                                  1,
+		"onecall_contacts_offered_total" + lbl:                                                        0,
+		`onecall_contacts_closed_total{channel="chat",line="110",queue="gen-110",reason="abandoned"}`: 1,
+		`onecall_contacts_closed_total{channel="chat",line="110",queue="gen-110",reason="completed"}`: 1,
+		`onecall_contact_answer_wait_seconds_count{channel="chat",queue="gen-110"}`:                   1,
+	} {
+		if got := sample(chatBody, series); got != want && !(want == 0 && got == -1) {
+			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
 
 	abandon := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01033334444", Audio: true, HoldFor: 2000})
 	if err := abandon.Wait(t, 20*time.Second); err != nil {
