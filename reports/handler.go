@@ -73,7 +73,7 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 }
 
 // Handler serves GET /api/reports?from=&to=&by=&every=&format=csv|json|html
-// (defaults: today in KST, by queue, every 1h, json). The caller wraps it
+// (defaults: today in KST, to the day after from, by queue, every 1h, json). The caller wraps it
 // with authentication (supervisors and admins).
 type Handler struct {
 	Src Source
@@ -106,6 +106,9 @@ func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			httpError(w, http.StatusBadRequest, "bad_to", err)
 			return
 		}
+	} else if q.Get("from") != "" {
+		// One day from the start, as `onecall report --from` does.
+		to = from.In(loc).AddDate(0, 0, 1)
 	}
 	by := By(strings.ToLower(q.Get("by")))
 	if by == "" {
