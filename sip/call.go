@@ -257,6 +257,7 @@ func (s *Service) serveCall(d *diago.DialogServerSession) {
 	}
 	if n := s.active.Add(1); n > int64(s.opts.MaxCalls) {
 		s.active.Add(-1)
+		s.drops.add(DropMaxCalls)
 		s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable", retry)
 		return
 	}
@@ -268,6 +269,7 @@ func (s *Service) serveCall(d *diago.DialogServerSession) {
 		return
 	}
 	if !s.limiter.Allow() {
+		s.drops.add(DropCallRate)
 		s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable", retry)
 		return
 	}

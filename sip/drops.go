@@ -35,10 +35,16 @@ const (
 	// serves, over the trunk's budget for them (trunk_notfound.go),
 	// dropped silently.
 	DropTrunkNotFound
+	// DropMaxCalls: an INVITE while limits.max_calls citizen calls are up
+	// (503 + Retry-After).
+	DropMaxCalls
+	// DropCallRate: an INVITE over limits.max_calls_per_second, all trunks
+	// together (503 + Retry-After).
+	DropCallRate
 	numDropReasons
 )
 
-var dropNames = [numDropReasons]string{"wrong_dialog", "pike", "trunk_rate", "tcp_per_source", "tcp_total", "tcp_idle", "agent_network", "trunk_not_found"}
+var dropNames = [numDropReasons]string{"wrong_dialog", "pike", "trunk_rate", "tcp_per_source", "tcp_total", "tcp_idle", "agent_network", "trunk_not_found", "max_calls", "call_rate"}
 
 func (r DropReason) String() string {
 	if r < numDropReasons {

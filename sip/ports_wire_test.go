@@ -20,11 +20,25 @@ import (
 // non-2xx final response is ACKed; a 2xx is ACKed and BYEd.
 func rawInvite(t *testing.T, svc, user, body string) (int, string) {
 	t.Helper()
+	code, msg, bye := rawCall(t, svc, user, body)
+	bye()
+	return code, msg
+}
+
+// rawCall is rawInvite that leaves a 2xx call up: bye sends its BYE (and
+// closes the socket; for a call not answered it only closes it).
+func rawCall(t *testing.T, svc, user, body string) (code int, msg string, bye func()) {
+	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	bye = func() { c.Close() }
+	defer func() {
+		if code < 200 || code >= 300 {
+			c.Close()
+		}
+	}()
 	dst, err := net.ResolveUDPAddr("udp", svc)
 	if err != nil {
 		t.Fatal(err)
@@ -55,21 +69,24 @@ func rawInvite(t *testing.T, svc, user, body string) (int, string) {
 		if err != nil {
 			t.Fatalf("no final response: %v", err)
 		}
-		msg := string(buf[:n])
-		code, toTag := parseStatus(msg)
+		msg = string(buf[:n])
+		var toTag string
+		code, toTag = parseStatus(msg)
 		if code < 200 {
 			continue
 		}
 		if code >= 300 {
 			ack := head("ACK", 1, branch, toTag) + "Content-Length: 0\r\n\r\n"
 			_, _ = c.WriteToUDP([]byte(ack), dst)
-		} else {
-			ack := head("ACK", 1, branch+"a", toTag) + "Content-Length: 0\r\n\r\n"
-			_, _ = c.WriteToUDP([]byte(ack), dst)
-			bye := head("BYE", 2, branch+"b", toTag) + "Content-Length: 0\r\n\r\n"
-			_, _ = c.WriteToUDP([]byte(bye), dst)
+			return code, msg, bye
 		}
-		return code, msg
+		ack := head("ACK", 1, branch+"a", toTag) + "Content-Length: 0\r\n\r\n"
+		_, _ = c.WriteToUDP([]byte(ack), dst)
+		return code, msg, func() {
+			req := head("BYE", 2, branch+"b", toTag) + "Content-Length: 0\r\n\r\n"
+			_, _ = c.WriteToUDP([]byte(req), dst)
+			c.Close()
+		}
 	}
 }
 

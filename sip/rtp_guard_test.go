@@ -111,7 +111,11 @@ func sprayDTMF(t *testing.T, c *net.UDPConn, dst netip.AddrPort, pt uint8, key b
 // and ended the call.
 func TestForeignDTMFIgnoredWhileWaiting(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, nil, nil)
+	env := newTestEnv(t, nil, func(o *Options, _ *fakeHub) {
+		// A line with an outbound trunk offers callbacks: key 1 while
+		// waiting books one and hangs up (no call is dialled here).
+		o.Outbound = Outbound{Trunks: []OutboundTrunk{{Name: "carrier", Address: "127.0.0.1:9"}}}
+	})
 	c := startSipp(t, "citizen.xml", citizenParams{From: "01077778888", HoldFor: 6000}, env.udp, "110")
 	env.hub.waitEvent(t, 10*time.Second, "ContactArrived", isEv[router.ContactArrived](nil))
 	leg, dst := env.citizenLeg(t)
@@ -127,22 +131,24 @@ func TestForeignDTMFIgnoredWhileWaiting(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 5*time.Second, "stranger's packets dropped", func() bool {
-		return env.drops(dropSource) >= uint64(sent) && env.drops(dropRTCPSource) >= 5
-	})
+	// The attack's effect first: the citizen hangs up on its own (SIPp's
+	// BYE after 6 s), no callback. Then the counters.
 	if err := c.wait(t, 20*time.Second); err != nil {
 		t.Fatalf("citizen: %v", err)
 	}
 	rec := env.store.wait(t, 5*time.Second)
-	if rec.Cause != causeCitizenBye {
-		t.Fatalf("record = %+v, want the citizen's own hangup", rec)
-	}
 	if env.hub.has(isEv[router.CallbackRequested](nil)) {
 		t.Fatal("a stranger's DTMF booked a callback")
+	}
+	if rec.Cause != causeCitizenBye {
+		t.Fatalf("record = %+v, want the citizen's own hangup", rec)
 	}
 	if !env.hub.has(isEv[router.ContactAbandoned](nil)) {
 		t.Fatalf("no abandon: %#v", env.hub.events())
 	}
+	waitFor(t, 5*time.Second, "stranger's packets dropped", func() bool {
+		return env.drops(dropSource) >= uint64(sent) && env.drops(dropRTCPSource) >= 5
+	})
 	t.Logf("dropped: source %d rtcp_source %d", env.drops(dropSource), env.drops(dropRTCPSource))
 }
 
