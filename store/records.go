@@ -135,6 +135,9 @@ func (c ContactUpsert) apply(t *wtx) error {
 }
 
 // ContactEvent is one state change of a contact (append-only history).
+// Writing the same event again (same contact, time, state, queue, agent
+// and reason: a cluster's new leader re-writes the records its
+// predecessor may not have stored) adds nothing.
 type ContactEvent struct {
 	Contact uint64
 	At      time.Time
@@ -145,14 +148,18 @@ type ContactEvent struct {
 }
 
 func (e ContactEvent) apply(t *wtx) error {
-	err := t.send(`INSERT INTO contact_events (contact_id, at, state, queue, agent, reason) VALUES (?, ?, ?, ?, ?, ?)`,
-		int64(e.Contact), e.At.UnixMilli(), e.State, e.Queue, e.Agent, e.Reason)
+	id, at := int64(e.Contact), e.At.UnixMilli()
+	err := t.send(`INSERT INTO contact_events (contact_id, at, state, queue, agent, reason) SELECT ?, ?, ?, ?, ?, ?
+		WHERE NOT EXISTS (SELECT 1 FROM contact_events WHERE contact_id = ? AND at = ? AND state = ? AND queue = ?
+		AND agent = ? AND reason = ?)`,
+		id, at, e.State, e.Queue, e.Agent, e.Reason, id, at, e.State, e.Queue, e.Agent, e.Reason)
 	if err != nil || e.State != EventTransferred {
 		return err
 	}
-	// The reports read the count from the contact's row.
-	err = t.send(`INSERT INTO contacts (id, transfers) VALUES (?, 1)
-		ON CONFLICT (id) DO UPDATE SET transfers = contacts.transfers + 1`, int64(e.Contact))
+	// The reports read the count from the contact's row: the transfers
+	// its history holds (so a transfer written again is counted once).
+	err = t.send(`INSERT INTO contacts (id, transfers) VALUES (?, (SELECT COUNT(*) FROM contact_events WHERE contact_id = ? AND state = ?))
+		ON CONFLICT (id) DO UPDATE SET transfers = excluded.transfers`, id, id, EventTransferred)
 	return err
 }
 
@@ -289,7 +296,9 @@ func (c CallRecord) apply(t *wtx) error {
 
 // AgentStateLog records that Agent entered State at At: it closes the
 // agent's open row and opens a new one. State "offline" closes the open row
-// and logs a zero-length offline row.
+// and logs a zero-length offline row. Writing the same change again (a
+// cluster's new leader re-writing its predecessor's last records) changes
+// nothing.
 type AgentStateLog struct {
 	Agent  string
 	State  string
@@ -299,15 +308,18 @@ type AgentStateLog struct {
 
 func (a AgentStateLog) apply(t *wtx) error {
 	at := a.At.UnixMilli()
-	if err := t.send(`UPDATE agent_state_log SET ended_at = ? WHERE agent = ? AND ended_at IS NULL`, at, a.Agent); err != nil {
+	const logged = `(SELECT 1 FROM agent_state_log WHERE agent = ? AND state = ? AND reason = ? AND started_at = ?)`
+	if err := t.send(`UPDATE agent_state_log SET ended_at = ? WHERE agent = ? AND ended_at IS NULL AND NOT EXISTS `+logged,
+		at, a.Agent, a.Agent, a.State, a.Reason, at); err != nil {
 		return err
 	}
 	var end any
 	if a.State == "offline" {
 		end = at
 	}
-	err := t.send(`INSERT INTO agent_state_log (agent, state, reason, started_at, ended_at) VALUES (?, ?, ?, ?, ?)`,
-		a.Agent, a.State, a.Reason, at, end)
+	err := t.send(`INSERT INTO agent_state_log (agent, state, reason, started_at, ended_at) SELECT ?, ?, ?, ?, ?
+		WHERE NOT EXISTS `+logged,
+		a.Agent, a.State, a.Reason, at, end, a.Agent, a.State, a.Reason, at)
 	return err
 }
 
@@ -436,3 +448,9 @@ func (d Disposition) apply(t *wtx) error {
 		ON CONFLICT (hotline, code) DO UPDATE SET label = excluded.label`, d.Hotline, d.Code, d.Label)
 	return err
 }
+
+// Barrier writes nothing: Durable(ctx, Barrier{}) returns once every
+// record enqueued before it is committed (the writer keeps their order).
+type Barrier struct{}
+
+func (Barrier) apply(*wtx) error { return nil }
