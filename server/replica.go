@@ -643,12 +643,36 @@ func (r *Replica) keep(seq uint64, cmds []router.Command) {
 	r.keptAt = (r.keptAt + 1) % len(r.kept)
 }
 
-// reissue delivers the kept commands of the entries from r.from on, in
-// log order (the barrier's own are among them).
+// ReissueFloor is an EntrySink that a takeover re-issues to from its own
+// floor when that is lower than the replica's: e.g. the store's sink, whose
+// records of entries already delivered may not have been committed when the
+// previous leader died.
+type ReissueFloor interface {
+	EntrySink
+	// ReissueFloor is the first entry whose commands the sink may not have
+	// carried out (0: all kept).
+	ReissueFloor() uint64
+}
+
+// reissue delivers the kept commands of the entries from r.from on (from a
+// ReissueFloor sink's own floor when lower), in log order (the barrier's
+// own are among them).
 func (r *Replica) reissue() {
+	floors := make([]uint64, len(r.sinks))
+	for i, s := range r.sinks {
+		floors[i] = r.from
+		if f, ok := s.(ReissueFloor); ok {
+			floors[i] = min(r.from, f.ReissueFloor())
+		}
+	}
 	n := 0
 	for i := range r.kept {
 		b := r.kept[(r.keptAt+i)%len(r.kept)]
+		for j, s := range r.sinks {
+			if b.seq >= floors[j] {
+				s.DeliverEntry(b.seq, b.cmds)
+			}
+		}
 		if b.seq < r.from {
 			continue
 		}
@@ -656,9 +680,6 @@ func (r *Replica) reissue() {
 			r.log.Warn("routing takeover: commands before the kept window are not re-issued", "from", r.from, "first_kept", b.seq)
 		}
 		n++
-		for _, s := range r.sinks {
-			s.DeliverEntry(b.seq, b.cmds)
-		}
 	}
 	r.log.Info("routing takeover: leading", "node", r.node, "applied", r.next-1, "reissued_entries", n,
 		"took", time.Since(r.leadAt).Round(time.Millisecond))

@@ -83,6 +83,7 @@ type App struct {
 	registrar *sip.Registrar
 	csip      clusterSIP // voice across nodes (cluster_sip.go)
 	reconcile *reconciler
+	cstore    *clusterStoreSink // cluster mode: the leader's store sink
 
 	httpAddr string
 	sipUDP   string

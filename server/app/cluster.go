@@ -61,9 +61,11 @@ func (a *App) buildReplica(ctx context.Context, rc router.Config) error {
 		return err
 	}
 	rep.SetFirstContactID(last)
-	// Records are written once, by the leader, before the commands go out.
-	sink := newStoreSink(a.st, a.log)
-	rep.AddSink(server.EntrySinkFunc(func(_ uint64, cmds []router.Command) { sink.Deliver(cmds) }))
+	// Records are enqueued by the leader before the commands go out; a new
+	// leader writes again those its predecessor's store may not have
+	// committed (cluster_store.go).
+	a.cstore = &clusterStoreSink{sink: newStoreSink(a.st, a.log), st: a.st, log: a.log.With("component", "store-sink")}
+	rep.AddSink(a.cstore)
 	a.cfront = server.NewClusterFront(rep, a.node.Conn(), a.node.ID(), a.log.With("component", "cluster-front"))
 	tail, err := a.node.Log().LastSeq(ctx)
 	if err != nil {
@@ -109,6 +111,9 @@ const (
 func (a *App) startCluster(runCtx context.Context) error {
 	if err := a.cfront.Start(); err != nil {
 		return err
+	}
+	if err := a.cstore.run(runCtx, a.node.Conn(), a.cfront.Leading); err != nil {
+		return fmt.Errorf("cluster: stored entries: %w", err)
 	}
 	rep := a.cfront.Replica()
 	go func() { a.hubDone <- rep.Run(runCtx) }()
