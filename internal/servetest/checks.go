@@ -90,40 +90,45 @@ func LostMessages(db *sql.DB, acked []AckedMessage) ([]string, error) {
 
 // OfferedTwiceAtOnce lists the contacts offered to a second agent while an
 // offer to another was still open (no withdrawal, close or connect in
-// between), over the events of every console.
+// between). Each console's events are read on their own, in the order its
+// node sent them (the routing log's order): give it supervisors' consoles
+// (Watch mode), which see every offer, withdrawal and connect with its
+// agent. Arrival times at different consoles are not compared: two nodes
+// deliver the same entry's commands a few milliseconds apart.
 func OfferedTwiceAtOnce(cons []*Console) []string {
-	type ev struct {
-		at    time.Time
-		kind  string
-		agent string
-	}
-	by := map[uint64][]ev{}
+	seen := map[string]bool{}
+	var out []string
 	for _, k := range cons {
 		if k.w == nil {
 			continue
 		}
+		open := map[uint64]map[string]bool{}
 		for _, e := range k.Events("") {
-			switch e.Kind {
-			case "offer", "offer_withdrawn", "connected", "contact_closed":
-				by[e.Contact()] = append(by[e.Contact()], ev{e.At, e.Kind, k.User})
+			agent, _ := e.Data["agent"].(string)
+			if agent == "" {
+				agent = k.User
 			}
-		}
-	}
-	var out []string
-	for id, evs := range by {
-		sort.Slice(evs, func(i, j int) bool { return evs[i].at.Before(evs[j].at) })
-		open := map[string]bool{}
-		for _, e := range evs {
-			switch e.kind {
+			id := e.Contact()
+			switch e.Kind {
 			case "offer":
-				for a := range open {
-					if a != e.agent {
-						out = append(out, fmt.Sprintf("contact %d: offered to %s while offered to %s", id, e.agent, a))
+				for a := range open[id] {
+					if a != agent {
+						msg := fmt.Sprintf("contact %d: offered to %s while offered to %s (console %s, %s)", id, agent, a, k.User,
+							e.At.Format("15:04:05.000"))
+						if !seen[msg] {
+							seen[msg] = true
+							out = append(out, msg)
+						}
 					}
 				}
-				open[e.agent] = true
-			case "offer_withdrawn", "connected", "contact_closed":
-				delete(open, e.agent)
+				if open[id] == nil {
+					open[id] = map[string]bool{}
+				}
+				open[id][agent] = true
+			case "offer_withdrawn", "connected":
+				delete(open[id], agent)
+			case "contact_closed":
+				delete(open, id)
 			}
 		}
 	}
@@ -222,10 +227,95 @@ func StuckAgents(sup *Console, users []string, wrapFor time.Duration) ([]string,
 		switch {
 		case (state == "reserved" || state == "busy") && active == 0:
 			out = append(out, fmt.Sprintf("agent %s: %s with no contact", id, state))
-		case state == "wrap-up" && time.Since(time.UnixMilli(int64(since))) > wrapFor:
+		case state == "wrap_up" && time.Since(time.UnixMilli(int64(since))) > wrapFor:
 			out = append(out, fmt.Sprintf("agent %s: in wrap-up since %s", id, time.UnixMilli(int64(since)).Format("15:04:05")))
 		}
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// EndReasons counts the contacts by channel and end reason ("open" for
+// those not ended), e.g. "voice citizen-bye 312".
+func EndReasons(db *sql.DB) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rows, err := db.QueryContext(ctx, `SELECT channel, CASE WHEN ended_at IS NULL THEN 'open' ELSE coalesce(end_reason, '') END AS r,
+		count(*) FROM contacts GROUP BY channel, r ORDER BY channel, r`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var ch, r string
+		var n int
+		if err := rows.Scan(&ch, &r, &n); err != nil {
+			return nil, err
+		}
+		out = append(out, fmt.Sprintf("%s %s %d", ch, r, n))
+	}
+	return out, rows.Err()
+}
+
+// CallsAccounted matches SIPp's calls with the store (no call lost or
+// duplicated): ids are SIPp's Call-IDs, failed those SIPp failed
+// (CitizenLoad.Calls). A call breaks it when the store holds more than one
+// call record or contact for it, when SIPp completed it and the store has
+// no closed contact for it, or when it failed after its answer on a node
+// that recorded it (that node lived on) and its contact did not end
+// node-lost. Counted: refused, the calls failed before their answer or
+// that a node answered busy (no node could route them: the citizen's
+// carrier may retry); cut, the calls failed after their
+// answer that no node recorded (their node died: they must be among the
+// contacts that ended node-lost).
+func CallsAccounted(db *sql.DB, ids []string, failed map[string]CallFailure) (breaches []string, refused, cut int, err error) {
+	type rec struct {
+		records, contacts int
+		contact           int64
+		ended             bool
+		reason, cause     string
+	}
+	got := map[string]*rec{}
+	rows, err := db.Query(`SELECT r.call_id, count(*), count(DISTINCT r.contact_id), max(r.contact_id),
+		bool_and(c.ended_at IS NOT NULL), max(coalesce(c.end_reason, '')), max(r.hangup_cause)
+		FROM call_records r LEFT JOIN contacts c ON c.id = r.contact_id GROUP BY r.call_id`)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var r rec
+		var ended sql.NullBool
+		if err := rows.Scan(&id, &r.records, &r.contacts, &r.contact, &ended, &r.reason, &r.cause); err != nil {
+			return nil, 0, 0, err
+		}
+		r.ended = ended.Valid && ended.Bool
+		got[id] = &r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, 0, err
+	}
+	for _, id := range ids {
+		r := got[id]
+		f, failedCall := failed[id]
+		switch {
+		case r != nil && (r.records > 1 || r.contacts > 1):
+			breaches = append(breaches, fmt.Sprintf("call %s: %d call records, %d contacts", id, r.records, r.contacts))
+		case !failedCall && r == nil:
+			breaches = append(breaches, fmt.Sprintf("call %s: completed by SIPp, no call record", id))
+		case !failedCall && !r.ended && r.cause != "busy":
+			breaches = append(breaches, fmt.Sprintf("call %s: completed by SIPp, contact %d not closed (cause %s)", id, r.contact, r.cause))
+		case !failedCall:
+		case f.BeforeAnswer || r != nil && r.cause == "busy":
+			refused++
+		case r == nil:
+			cut++
+		case r.reason != "node-lost":
+			breaches = append(breaches, fmt.Sprintf("call %s: failed in SIPp (%s), contact %d ended %q (cause %s)", id, f.Why,
+				r.contact, r.reason, r.cause))
+		}
+	}
+	return breaches, refused, cut, nil
 }

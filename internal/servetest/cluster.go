@@ -2,6 +2,8 @@ package servetest
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,9 @@ type Cluster struct {
 	DSN    string
 	routes []int       // route port of each node
 	opts   NodeOptions // what StartCluster was given
+	// mu orders Rejoin's restart (a node's new process, a node replaced in
+	// Nodes) before Live on other goroutines (a load's citizens).
+	mu sync.Mutex
 }
 
 // ClusterSecret is the secret StartCluster gives its nodes.
@@ -72,18 +77,22 @@ func StartCluster(t testing.TB, n int, dsn string, o NodeOptions) *Cluster {
 // and returns it; otherwise it returns n.
 func (c *Cluster) Rejoin(t testing.TB, n *Node, d time.Duration) (*Node, error) {
 	t.Helper()
+	c.mu.Lock()
 	n.Restart(t)
+	c.mu.Unlock()
 	err := n.WaitReady(d)
 	if err == nil || !strings.Contains(err.Error(), "address already in use") {
 		return n, err
 	}
 	t.Logf("%s: a port was taken while it was down; launching it again on other ports", n.Name)
 	nn := LaunchNode(t, n.Index, c.options(n.Index, c.Secret, c.opts))
+	c.mu.Lock()
 	for i := range c.Nodes {
 		if c.Nodes[i] == n {
 			c.Nodes[i] = nn
 		}
 	}
+	c.mu.Unlock()
 	return nn, nn.WaitReady(d)
 }
 
@@ -142,6 +151,8 @@ func (c *Cluster) Addrs() []string {
 
 // Live are the nodes whose process runs.
 func (c *Cluster) Live() []*Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var out []*Node
 	for _, n := range c.Nodes {
 		if !n.P.Exited() {
@@ -193,4 +204,23 @@ func (c *Cluster) Tails(n int) string {
 		fmt.Fprintf(&b, "--- %s:\n%s", nd.Name, nd.P.Log.TailWithout(n, "Error trying to connect to route"))
 	}
 	return b.String()
+}
+
+// SaveLogs writes every node's whole log to dir/<node>.log, and those of
+// its earlier processes (before a kill) to dir/<node>.run<N>.log.
+func (c *Cluster) SaveLogs(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, n := range c.Nodes {
+		for i, p := range n.prev {
+			if err := p.Log.Save(filepath.Join(dir, fmt.Sprintf("%s.run%d.log", n.Name, i+1))); err != nil {
+				return err
+			}
+		}
+		if err := n.P.Log.Save(filepath.Join(dir, n.Name+".log")); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -113,6 +113,13 @@ func (k *Console) Phone() bool {
 	return p
 }
 
+// AgentState is the snapshot's state of the agent ("" when it has none).
+func (k *Console) AgentState() string {
+	a, _ := k.Snap["agent"].(map[string]any)
+	s, _ := a["state"].(string)
+	return s
+}
+
 // Send sends a command without waiting for its reply; it returns the
 // command's id.
 func (k *Console) Send(cmd string, args map[string]any) (int, error) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,6 +42,9 @@ func StartCitizenLoad(t testing.TB, k *Proxy, number string, rate float64, total
 type Stats struct {
 	Created, Successful, Failed int
 	Errors                      string // the error log's last lines
+	// Failures are the non-zero cumulative Failed* counters by kind,
+	// e.g. "FailedCallRejected(C)=3".
+	Failures []string
 }
 
 // Stats reads the last line of SIPp's statistics file.
@@ -65,6 +69,13 @@ func (l *CitizenLoad) Stats() (Stats, error) {
 		return -1
 	}
 	s := Stats{Created: col("TotalCallCreated"), Successful: col("SuccessfulCall(C)"), Failed: col("FailedCall(C)")}
+	for _, h := range head {
+		if strings.HasPrefix(h, "Failed") && strings.HasSuffix(h, "(C)") && h != "FailedCall(C)" {
+			if v := col(h); v > 0 {
+				s.Failures = append(s.Failures, fmt.Sprintf("%s=%d", h, v))
+			}
+		}
+	}
 	if errs, _ := filepath.Glob(filepath.Join(l.dir, "*_errors.log")); len(errs) > 0 {
 		e, _ := os.ReadFile(errs[0])
 		es := strings.Split(strings.TrimSpace(string(e)), "\n")
@@ -81,4 +92,58 @@ func (l *CitizenLoad) Wait(d time.Duration) error {
 	case <-time.After(d):
 		return fmt.Errorf("sipp still running after %s:\n%s", d, l.P.Log.Tail(10))
 	}
+}
+
+// Dir is SIPp's working directory (scenario, statistics, error log).
+func (l *CitizenLoad) Dir() string { return l.dir }
+
+// SIPp's error log lines that fail a call (its lines may run together):
+// an unexpected reply at a scenario index, a retransmission timeout, a
+// BYE from the other side.
+var (
+	sippUnexpected = regexp.MustCompile(`Call-I[Dd] '([^']+)': while expecting '[^']*' \(index (\d+)\), received 'SIP/2\.0 (\d{3})`)
+	sippRetrans    = regexp.MustCompile(`retransmission timeout for Call-I[Dd] '([^']+)'`)
+	sippBye        = regexp.MustCompile(`unexpected BYE for call: (\d+-\d+@127\.0\.0\.1)`)
+)
+
+// citizenAnsweredIndex is the index of the 200 in testdata/citizen.xml:
+// a failure at or before it is a refused call.
+const citizenAnsweredIndex = 4
+
+// CallFailure is why SIPp failed one call.
+type CallFailure struct {
+	Why string // e.g. "503 at index 2", "retransmission timeout"
+	// BeforeAnswer: the call failed before it was answered (refused).
+	BeforeAnswer bool
+}
+
+// Calls returns the Call-IDs of the calls SIPp placed (SIPp numbers its
+// calls: "<n>-<pid>@127.0.0.1") and, of those, the failed ones, read from
+// its error log.
+func (l *CitizenLoad) Calls(created int) (ids []string, failed map[string]CallFailure) {
+	for n := 1; n <= created; n++ {
+		ids = append(ids, fmt.Sprintf("%d-%d@127.0.0.1", n, l.P.Cmd.Process.Pid))
+	}
+	failed = map[string]CallFailure{}
+	add := func(id string, f CallFailure) {
+		if _, ok := failed[id]; !ok {
+			failed[id] = f
+		}
+	}
+	errs, _ := filepath.Glob(filepath.Join(l.dir, "*_errors.log"))
+	for _, f := range errs {
+		b, _ := os.ReadFile(f)
+		text := string(b)
+		for _, m := range sippUnexpected.FindAllStringSubmatch(text, -1) {
+			i, _ := strconv.Atoi(m[2])
+			add(m[1], CallFailure{Why: m[3] + " at index " + m[2], BeforeAnswer: i <= citizenAnsweredIndex})
+		}
+		for _, m := range sippRetrans.FindAllStringSubmatch(text, -1) {
+			add(m[1], CallFailure{Why: "retransmission timeout"})
+		}
+		for _, m := range sippBye.FindAllStringSubmatch(text, -1) {
+			add(m[1], CallFailure{Why: "BYE from the node"})
+		}
+	}
+	return ids, failed
 }

@@ -79,6 +79,7 @@ type Node struct {
 	Index     int
 	SIP, HTTP int
 	P         *Proc
+	prev      []*Proc // the node's earlier processes (killed, restarted)
 	dir, cfg  string
 	drain     time.Duration
 }
@@ -115,6 +116,9 @@ type NodeOptions struct {
 	// AgentNetworks is sip.agent_networks (REGISTERs relayed by the proxy
 	// from these phone addresses).
 	AgentNetworks []string
+	// Roster is files.demo_roster ("" = the repository's demo roster; see
+	// RosterWith).
+	Roster string
 }
 
 // StartNode writes a config for node i, starts it with the demo roster and
@@ -180,7 +184,7 @@ sip:
   skills: %s
   demo_roster: %s
 `, filepath.Join(conf, "hotlines.yaml"), filepath.Join(conf, "queues.yaml"),
-		filepath.Join(conf, "skills.yaml"), filepath.Join(conf, "demo-roster.yaml"))
+		filepath.Join(conf, "skills.yaml"), cmp.Or(o.Roster, filepath.Join(conf, "demo-roster.yaml")))
 	if o.StoreDSN != "" {
 		fmt.Fprintf(&b, "store:\n  driver: postgres\n  dsn: %q\n", o.StoreDSN)
 	}
@@ -210,6 +214,9 @@ func quoteList(xs []string) string {
 }
 
 func (n *Node) start(t testing.TB) {
+	if n.P != nil {
+		n.prev = append(n.prev, n.P)
+	}
 	n.P = StartProc(t, n.dir, nil, Bin(t), "serve", "--config", n.cfg, "--demo", "--drain", n.drain.String())
 }
 

@@ -3,6 +3,7 @@ package servetest
 import (
 	"bufio"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -157,4 +158,17 @@ func (l *LineLog) Last(s string, since time.Time) (Line, bool) {
 		}
 	}
 	return Line{}, false
+}
+
+// Save writes every line kept so far to path, each with its time.
+func (l *LineLog) Save(path string) error {
+	l.mu.Lock()
+	var b strings.Builder
+	for _, x := range l.lines {
+		b.WriteString(x.At.Format("15:04:05.000 "))
+		b.WriteString(x.Text)
+		b.WriteByte('\n')
+	}
+	l.mu.Unlock()
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
