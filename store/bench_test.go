@@ -59,7 +59,7 @@ func writeRate(b *testing.B, s *Store) {
 		var rec Record
 		c := uint64(i/20 + 1)
 		if i%2 == 0 {
-			rec = ContactEvent{Contact: c, At: t0, State: "talking", Queue: "labor", Agent: "kim"}
+			rec = ContactEvent{Contact: c, At: t0.Add(time.Duration(i) * time.Millisecond), State: "talking", Queue: "labor", Agent: "kim"}
 		} else {
 			rec = ChatMessage{Contact: c, Seq: int64(i), SenderKind: SenderCitizen, SenderID: "web:x", Text: text, Sent: t0}
 		}

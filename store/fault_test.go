@@ -39,7 +39,7 @@ func TestFaultReadOnlyFile(t *testing.T) {
 			return d
 		}))
 	for i := 0; i < 50; i++ {
-		must(t, s.Enqueue(ContactEvent{Contact: 1, At: t0, State: "waiting"}))
+		must(t, s.Enqueue(ContactEvent{Contact: 1, At: t0.Add(time.Duration(i) * time.Millisecond), State: "waiting"}))
 	}
 	eventually(t, 5*time.Second, "unhealthy", func() bool { return !s.Health().OK })
 	h := s.Health()
@@ -118,7 +118,7 @@ func TestFaultExternalWriteLock(t *testing.T) {
 		t.Errorf("Durable took %v", d)
 	}
 	for i := 0; i < 10; i++ {
-		must(t, s.Enqueue(ContactEvent{Contact: 2, At: t0, State: "waiting"}))
+		must(t, s.Enqueue(ContactEvent{Contact: 2, At: t0.Add(time.Duration(i) * time.Millisecond), State: "waiting"}))
 	}
 	eventually(t, 5*time.Second, "unhealthy", func() bool { return !s.Health().OK })
 	// Reads keep working while the writer is blocked.
@@ -168,7 +168,7 @@ func TestFaultExternalReaderSnapshot(t *testing.T) {
 	var before int
 	must(t, conn.QueryRowContext(ctx, `SELECT count(*) FROM contact_events`).Scan(&before))
 	for i := 0; i < 2000; i++ {
-		must(t, s.Enqueue(ContactEvent{Contact: 2, At: t0, State: "waiting", Reason: strings.Repeat("x", 100)}))
+		must(t, s.Enqueue(ContactEvent{Contact: 2, At: t0.Add(time.Duration(i) * time.Millisecond), State: "waiting", Reason: strings.Repeat("x", 100)}))
 	}
 	must(t, s.Durable(ctx, ContactEvent{Contact: 2, At: t0, State: "last"}))
 	if !s.Health().OK {

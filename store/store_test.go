@@ -225,8 +225,9 @@ func TestCloseFlushesAndRefuses(t *testing.T) {
 func testCloseFlushesAndRefuses(t *testing.T, db testDB) {
 	s, err := open(context.Background(), db.d, db.source, WithBatch(1000, time.Hour))
 	must(t, err)
+	// 500 distinct events (one written again would add nothing).
 	for i := 0; i < 500; i++ {
-		must(t, s.Enqueue(ContactEvent{Contact: 1, At: t0, State: "waiting"}))
+		must(t, s.Enqueue(ContactEvent{Contact: 1, At: t0.Add(time.Duration(i) * time.Millisecond), State: "waiting"}))
 	}
 	must(t, s.Close())
 	if err := s.Enqueue(ContactEvent{Contact: 1}); !errors.Is(err, ErrClosed) {
