@@ -138,6 +138,7 @@ func (s *Service) BookCallback(ctx context.Context, rec store.Callback, live boo
 	}
 	s.cb.cbs[id] = p
 	s.cb.mu.Unlock()
+	s.callbackHere(id, true)
 	if live {
 		// An offline chat's contact has already left routing: no
 		// ContactClosed will come.
@@ -171,6 +172,10 @@ func (s *Service) enqueueCallback(p *pendingCB) error {
 	attrs[attrAttempt] = strconv.Itoa(r.Attempts + 1)
 	delete(attrs, attrNextAt)
 	s.cb.mu.Lock()
+	if p.state == cbDone { // merged, or handed to another node (ReleaseCallback)
+		s.cb.mu.Unlock()
+		return nil
+	}
 	p.state = cbQueued
 	s.cb.mu.Unlock()
 	err := s.hub.Submit(router.ContactArrived{Contact: router.ContactID(r.Contact), Channel: router.Voice,
@@ -259,6 +264,7 @@ func (s *Service) deliverCallback(id router.ContactID, cmd router.Command) bool 
 			delete(s.cb.cbs, id)
 			rec := p.rec
 			s.cb.mu.Unlock()
+			s.callbackHere(id, false)
 			rec.Status = store.CallbackFailed
 			rec.Attrs = withAttrs(rec.Attrs, attrReason, c.Reason.String())
 			go func() { _ = s.saveCallback(context.Background(), rec) }()
@@ -428,10 +434,14 @@ func (s *Service) finishCallback(p *pendingCB, reason router.EndReason) {
 	id := router.ContactID(p.rec.Contact)
 	s.cb.mu.Lock()
 	p.state, p.run = cbDone, nil
-	if s.cb.cbs[id] == p {
+	mine := s.cb.cbs[id] == p
+	if mine {
 		delete(s.cb.cbs, id)
 	}
 	s.cb.mu.Unlock()
+	if mine {
+		s.callbackHere(id, false)
+	}
 	s.submitEnd(id, reason)
 }
 
@@ -545,6 +555,7 @@ func (s *Service) mergeCallback(caller, number string) (time.Time, router.Contac
 	delete(s.cb.cbs, id)
 	rec := found.rec
 	s.cb.mu.Unlock()
+	s.callbackHere(id, false)
 	rec.Status = store.CallbackCancelled
 	rec.Attrs = withAttrs(rec.Attrs, attrReason, router.EndCallbackMerged.String())
 	_ = s.saveCallback(context.Background(), rec)

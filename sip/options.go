@@ -231,6 +231,11 @@ type Options struct {
 	Outbound Outbound
 	// Callback is the retry policy of placed callbacks (callback.go).
 	Callback CallbackPolicy
+	// OnCallback, if set, learns when this Service takes a callback to
+	// place (here) and when it lets it go (done, merged, handed on):
+	// on a cluster, where each callback is placed (callback_cluster.go).
+	// It must not block.
+	OnCallback func(contact router.ContactID, here bool)
 	// RecordDir is where recorded lines' calls are written (recorder.go);
 	// "" records no call.
 	RecordDir string

@@ -297,6 +297,15 @@ func (r callbackRow) callback() Callback {
 
 const callbackCols = `contact_id, citizen_number, hotline, queue, arrived_at, booked_at, status, attempts, attrs`
 
+// Callback returns the callback booked by contact id (ErrNotFound).
+func (s *Store) Callback(ctx context.Context, id uint64) (Callback, error) {
+	var r callbackRow
+	if err := s.r.GetContext(ctx, &r, `SELECT `+callbackCols+` FROM callbacks WHERE contact_id = ?`, int64(id)); err != nil {
+		return Callback{}, readErr("callback", err)
+	}
+	return r.callback(), nil
+}
+
 // Callbacks returns the callbacks with the given status in original arrival
 // order.
 func (s *Store) Callbacks(ctx context.Context, status string) ([]Callback, error) {

@@ -76,6 +76,8 @@ type App struct {
 	// consoles records which node each agent's console is on
 	// (cluster_repair.go); nil on a single node.
 	consoles *consoleNodes
+	// callbackNodes records which node places each callback (cluster).
+	callbackNodes *nodeMap
 
 	chat      *chat.Service
 	console   *console.Service
@@ -296,6 +298,11 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.node != nil {
+		if err := a.openCallbackNodes(ctx); err != nil { // cluster_callbacks.go
+			return err
+		}
+	}
 	a.sip, err = sip.New(a.front, sip.Options{
 		ListenUDP:    a.sipUDP,
 		ListenTCP:    a.sipTCP,
@@ -346,7 +353,8 @@ func (a *App) build(ctx context.Context) error {
 				a.console.SetHeld(id, held)
 			}
 		},
-		OnMonitor: a.monitorChanged,
+		OnMonitor:  a.monitorChanged,
+		OnCallback: a.onCallback(),
 	})
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)

@@ -46,7 +46,7 @@ func (a *App) startNodeWatch(ctx context.Context, rep *server.Replica) error {
 	}
 	repairs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "onecall_cluster_node_repairs_total",
 		Help: "What this node, as the leader, repaired of what lost nodes held besides calls, by kind."}, []string{"kind"})
-	for _, k := range []string{"console_away", "console_logout", "chat_ended"} {
+	for _, k := range []string{"console_away", "console_logout", "chat_ended", "callback_adopted"} {
 		repairs.WithLabelValues(k)
 	}
 	if err := a.reg.Register(repairs); err != nil {
@@ -63,6 +63,11 @@ func (a *App) startNodeWatch(ctx context.Context, rep *server.Replica) error {
 	}
 	if a.chatCluster != nil {
 		opts = append(opts, server.WithNodeRepair(&chatRepair{rep: rep, owners: a.chatCluster, grace: a.chat.DetachGrace(),
+			log: log, repairs: repairs, sent: again{}}))
+	}
+	if a.callbackNodes != nil {
+		go a.callbackNodes.run(ctx)
+		opts = append(opts, server.WithNodeRepair(&callbackRepair{rep: rep, nodes: a.callbackNodes, st: a.st, sip: a.sip,
 			log: log, repairs: repairs, sent: again{}}))
 	}
 	w := server.NewNodeWatch(rep, uint16(c.Node), c.NodeLostAfter.D(), opts...)

@@ -3,14 +3,10 @@ package app
 import (
 	"context"
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"onecall/cluster"
@@ -57,180 +53,53 @@ const repairAgain = time.Second
 // consoleNodes is this node's view of where every agent's console is:
 // written when a console connects here (console.Options.Presence) and
 // watched from the bucket.
-type consoleNodes struct {
-	kv   jetstream.KeyValue
-	self string
-	log  *slog.Logger
-
-	mu      sync.Mutex
-	at      map[router.AgentID]string // from the watch (and this node's writes)
-	pending map[router.AgentID]bool   // writes queued: here or not
-	wake    chan struct{}
-}
+type consoleNodes struct{ m *nodeMap }
 
 func consoleKey(a router.AgentID) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(a))
 }
 
+func consoleKeyAgent(key string) (router.AgentID, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(key)
+	return router.AgentID(b), err == nil
+}
+
 func newConsoleNodes(ctx context.Context, nd *cluster.Node, log *slog.Logger) (*consoleNodes, error) {
-	kv, err := cluster.EnsureKeyValue(ctx, nd.JetStream(), jetstream.KeyValueConfig{
-		Bucket: ConsoleBucket, History: 1, TTL: consoleTTL, Storage: jetstream.FileStorage, Replicas: nd.Replicas(),
-	})
+	m, err := openNodeMap(ctx, nd, ConsoleBucket, "console", consoleTTL, log)
 	if err != nil {
-		return nil, fmt.Errorf("console nodes: %w", err)
+		return nil, err
 	}
-	return &consoleNodes{kv: kv, self: nd.ID(), log: log, at: map[router.AgentID]string{},
-		pending: map[router.AgentID]bool{}, wake: make(chan struct{}, 1)}, nil
+	return &consoleNodes{m: m}, nil
 }
 
 // Presence is console.Options.Presence: it queues the write and returns.
 func (c *consoleNodes) Presence(agent router.AgentID, here bool) {
-	c.mu.Lock()
-	c.pending[agent] = here
-	if here {
-		c.at[agent] = c.self
-	}
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.m.Presence(consoleKey(agent), here)
 }
 
-// run writes the queued presences and watches the bucket until ctx ends.
-func (c *consoleNodes) run(ctx context.Context) {
-	go c.watch(ctx)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-c.wake:
-		}
-		c.mu.Lock()
-		batch := c.pending
-		c.pending = map[router.AgentID]bool{}
-		c.mu.Unlock()
-		for agent, here := range batch {
-			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			var err error
-			if here {
-				_, err = c.kv.Put(wctx, consoleKey(agent), []byte(c.self))
-			} else {
-				err = c.forget(wctx, agent, c.self)
-			}
-			cancel()
-			if err != nil && ctx.Err() == nil {
-				c.log.Warn("cluster: console location not recorded", "agent_id", agent, "here", here, "err", err)
-			}
-		}
-	}
-}
-
-// watch follows the bucket, starting again when its watcher stops.
-func (c *consoleNodes) watch(ctx context.Context) {
-	for ctx.Err() == nil {
-		w, err := c.kv.WatchAll(ctx)
-		if err == nil {
-			c.follow(ctx, w)
-			_ = w.Stop()
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-func (c *consoleNodes) follow(ctx context.Context, w jetstream.KeyWatcher) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-			if e == nil {
-				continue
-			}
-			b, err := base64.RawURLEncoding.DecodeString(e.Key())
-			if err != nil {
-				continue
-			}
-			agent := router.AgentID(b)
-			c.mu.Lock()
-			if e.Operation() == jetstream.KeyValuePut {
-				c.at[agent] = string(e.Value())
-			} else {
-				delete(c.at, agent)
-			}
-			c.mu.Unlock()
-		}
-	}
-}
+func (c *consoleNodes) run(ctx context.Context) { c.m.run(ctx) }
 
 // forget deletes agent's entry if it still names node.
 func (c *consoleNodes) forget(ctx context.Context, agent router.AgentID, node string) error {
-	e, err := c.kv.Get(ctx, consoleKey(agent))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		c.drop(agent, node)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if string(e.Value()) != node {
-		return nil
-	}
-	if err := c.kv.Delete(ctx, consoleKey(agent), jetstream.LastRevision(e.Revision())); err != nil {
-		return err
-	}
-	c.drop(agent, node)
-	return nil
-}
-
-func (c *consoleNodes) drop(agent router.AgentID, node string) {
-	c.mu.Lock()
-	if c.at[agent] == node {
-		delete(c.at, agent)
-	}
-	c.mu.Unlock()
+	return c.m.forget(ctx, consoleKey(agent), node)
 }
 
 // Where is the node agent's console connected to last ("" unknown).
-func (c *consoleNodes) Where(agent router.AgentID) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.at[agent]
-}
+func (c *consoleNodes) Where(agent router.AgentID) string { return c.m.Where(consoleKey(agent)) }
 
 // Elsewhere is console.Options.Elsewhere: the agent's console connected
 // to another node after it left this one.
 func (c *consoleNodes) Elsewhere(agent router.AgentID) bool {
 	n := c.Where(agent)
-	return n != "" && n != c.self
+	return n != "" && n != c.m.self
 }
 
-// holding returns the nodes with consoles recorded on them.
-func (c *consoleNodes) holding() map[uint16]bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := map[uint16]bool{}
-	for _, n := range c.at {
-		if num, ok := cluster.NodeNumber(n); ok {
-			out[num] = true
-		}
-	}
-	return out
-}
-
-// on returns the agents whose console is recorded on node.
-func (c *consoleNodes) on(node string) []router.AgentID {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// on returns the agents whose console was recorded on node before
+// before (zero: all).
+func (c *consoleNodes) on(node string, before time.Time) []router.AgentID {
 	var out []router.AgentID
-	for a, n := range c.at {
-		if n == node {
+	for _, k := range c.m.on(node, before) {
+		if a, ok := consoleKeyAgent(k); ok {
 			out = append(out, a)
 		}
 	}
@@ -261,11 +130,17 @@ type consoleRepair struct {
 	sent    again
 }
 
-func (r *consoleRepair) Holding() map[uint16]bool { return r.nodes.holding() }
+func (r *consoleRepair) Holding() map[uint16]bool {
+	out := map[uint16]bool{}
+	for n := range r.nodes.m.holding() {
+		out[n] = true
+	}
+	return out
+}
 
 func (r *consoleRepair) Repair(ctx context.Context, node uint16, silent time.Duration) {
 	id := server.NodeName(node)
-	agents := r.nodes.on(id)
+	agents := r.nodes.on(id, time.Time{})
 	if len(agents) == 0 {
 		return
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"onecall/internal/testpeers"
 	"onecall/router"
 	"onecall/server"
+	"onecall/store"
 )
 
 // The node-lost repairs of consoles and chats (cluster_repair.go), checked
@@ -32,7 +34,8 @@ func startRepairCluster(t *testing.T) []*clusterNode {
 	return startClusterWith(t, "  node_lost_after: 3s\n", func(o *Options) {
 		o.logoutGrace = repairGrace
 		o.editChat = func(c *chat.Options) { c.DetachGrace = repairDetach }
-	})
+	}, // an outbound trunk, so callbacks can be booked (nothing dials it here)
+		"  trunks: []\n", "  trunks:\n    - name: carrier\n      address: \"127.0.0.1:9\"\n")
 }
 
 // lostNodeSide is what the stopping node holds for the repairs.
@@ -42,6 +45,9 @@ type lostNodeSide struct {
 	con     *fsConsole // agent01's, on another node: talks in the chat
 	contact router.ContactID
 	text    string // the citizen's acknowledged message
+	// Callbacks the stopping node holds: one waiting in routing, one
+	// between attempts.
+	queued, backoff store.Callback
 }
 
 // prepareLostNode puts on victim a chat accepted by agent01 (con, on
@@ -69,6 +75,7 @@ func prepareLostNode(t *testing.T, victim, lead *clusterNode, con *fsConsole) *l
 	if ack := cit.next("ack", "error"); ack["type"] != "ack" {
 		t.Fatalf("second chat's message: %v", ack)
 	}
+	s.bookCallbacks(t)
 	con2 := victim.fsSignIn(t, "agent02")
 	busyRetry(t, con2, "state", map[string]any{"state": "ready"})
 	vid := server.NodeName(uint16(victim.n))
@@ -76,7 +83,75 @@ func prepareLostNode(t *testing.T, victim, lead *clusterNode, con *fsConsole) *l
 		return s.agent(t, "agent02").State == router.Ready && lead.consoles.Where("agent02") == vid &&
 			slices.Contains(lead.chatCluster.OwnedBy(vid), s.contact)
 	})
+	testpeers.WaitFor(t, 10*time.Second, "the stopping node's callbacks recorded on it", func() bool {
+		q, _ := lead.callbackNode(router.ContactID(s.queued.Contact))
+		b, _ := lead.callbackNode(router.ContactID(s.backoff.Contact))
+		v, ok := s.contactView(t, router.ContactID(s.queued.Contact))
+		return int(q) == victim.n && int(b) == victim.n && ok && v.State == router.Waiting
+	})
 	return s
+}
+
+// bookCallbacks books two callbacks of queue imm-vi (no agent of the test
+// serves it, so none is offered) on the stopping node, as its IVR does:
+// the row in the store, then the SIP service takes it. One waits in
+// routing, the other waits for its second attempt in an hour.
+func (s *lostNodeSide) bookCallbacks(t *testing.T) {
+	t.Helper()
+	now := time.Now().Truncate(time.Millisecond)
+	rep := s.node.ClusterFront()
+	for i, cb := range []*store.Callback{&s.queued, &s.backoff} {
+		*cb = store.Callback{Contact: uint64(rep.NewContactID()), CitizenNumber: fmt.Sprintf("0101234567%d", i),
+			Hotline: "1345", Queue: "imm-vi", Arrived: now.Add(-time.Minute), Booked: now, Status: store.CallbackBooked,
+			Attrs: map[string]string{}}
+	}
+	s.backoff.Attempts = 1
+	s.backoff.Attrs["next_at"] = now.Add(time.Hour).UTC().Format(time.RFC3339)
+	for _, cb := range []store.Callback{s.queued, s.backoff} {
+		if err := s.node.st.Durable(t.Context(), cb); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.node.sip.BookCallback(t.Context(), cb, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (s *lostNodeSide) contactView(t *testing.T, id router.ContactID) (router.ContactView, bool) {
+	var v router.ContactView
+	var ok bool
+	_ = s.lead.Front().Query(t.Context(), func(e *router.Engine) { v, ok = e.Contact(id) })
+	return v, ok
+}
+
+// checkCallbacks: once the node is lost the leader places its callbacks:
+// the one waiting in routing keeps its place (same contact, same arrival,
+// still waiting), the other waits for its next attempt on the leader; the
+// store rows stay booked.
+func (s *lostNodeSide) checkCallbacks(t *testing.T, stopped time.Time) {
+	t.Helper()
+	q, b := router.ContactID(s.queued.Contact), router.ContactID(s.backoff.Contact)
+	testpeers.WaitFor(t, repairLostAfter+10*time.Second, "the lost node's callbacks adopted by the leader", func() bool {
+		nq, _ := s.lead.callbackNode(q)
+		nb, _ := s.lead.callbackNode(b)
+		return int(nq) == s.lead.n && int(nb) == s.lead.n && s.lead.sip.HoldsCallback(q) && s.lead.sip.HoldsCallback(b)
+	})
+	t.Logf("after n%d stopped: its callbacks placed by n%d from %v", s.node.n, s.lead.n, time.Since(stopped).Round(time.Millisecond))
+	if v, ok := s.contactView(t, q); !ok || v.State != router.Waiting || !v.Arrived.Equal(s.queued.Arrived) {
+		t.Errorf("the waiting callback after the adoption: %+v (live %v), want waiting since %v", v, ok, s.queued.Arrived)
+	}
+	if _, ok := s.contactView(t, b); ok {
+		t.Error("the callback between attempts entered routing before its next attempt")
+	}
+	if n := s.lead.sip.ScheduledCallbacks("imm-vi"); n != 1 {
+		t.Errorf("leader's scheduled callbacks of imm-vi: %d, want 1", n)
+	}
+	for _, cb := range []store.Callback{s.queued, s.backoff} {
+		row, err := s.lead.st.Callback(t.Context(), cb.Contact)
+		if err != nil || row.Status != store.CallbackBooked || row.Attempts != cb.Attempts {
+			t.Errorf("callback %d's row: %+v %v, want booked after %d attempts", cb.Contact, row, err, cb.Attempts)
+		}
+	}
 }
 
 func (s *lostNodeSide) agent(t *testing.T, id router.AgentID) router.AgentView {
@@ -123,6 +198,7 @@ func (s *lostNodeSide) check(t *testing.T, stopped time.Time, resumed router.Con
 	if s.agent(t, "agent02").LoggedIn {
 		t.Error("agent02 still logged in")
 	}
+	s.checkCallbacks(t, stopped)
 	testpeers.WaitFor(t, repairDetach+5*time.Second, "the second chat ended", func() bool { return !s.live(t, s.contact) })
 	ended := time.Since(stopped)
 	if ended < repairDetach-time.Second {

@@ -100,7 +100,9 @@ func startCluster(t *testing.T) []*clusterNode {
 // startClusterWith is startCluster with clusterYAML appended to each
 // node's cluster: block (indented keys, e.g. "  node_lost_after: 3s\n") and
 // edit applied to each node's Options.
-func startClusterWith(t *testing.T, clusterYAML string, edit func(*Options)) []*clusterNode {
+// replace are pairs of old and new text of the nodes' onecall.yaml
+// (fsConfig).
+func startClusterWith(t *testing.T, clusterYAML string, edit func(*Options), replace ...string) []*clusterNode {
 	t.Helper()
 	pg, err := pgtest.Start()
 	if err != nil {
@@ -141,7 +143,7 @@ func startClusterWith(t *testing.T, clusterYAML string, edit func(*Options)) []*
 				routes = append(routes, fmt.Sprintf("%q", fmt.Sprintf("127.0.0.1:%d", ports[j])))
 			}
 		}
-		dir := fsConfig(t, "")
+		dir := fsConfig(t, "", replace...)
 		extra := fmt.Sprintf("\nstore:\n  driver: postgres\n  dsn: %q\ncluster:\n  enabled: true\n  node: %d\n"+
 			"  route_port: %d\n  client_port: 0\n  routes: [%s]\n  secret: cluster-test-secret-0123\n  leader_ttl: 1s\n",
 			dsn, i+1, ports[i], strings.Join(routes, ", ")) + clusterYAML
