@@ -86,13 +86,23 @@ func splitAddrList(v string) []string {
 // Path entry) recorded in its "received" parameter: "sip:1.2.3.4:5060",
 // possibly URI-escaped. Invalid when absent.
 func pathReceived(path []string) netip.Addr {
-	if len(path) == 0 {
+	ap, ok := pathReceivedAddrPort(path)
+	if !ok {
 		return netip.Addr{}
+	}
+	return ap.Addr()
+}
+
+// pathReceivedAddrPort is pathReceived with the port (5060 when the
+// received URI names none).
+func pathReceivedAddrPort(path []string) (netip.AddrPort, bool) {
+	if len(path) == 0 {
+		return netip.AddrPort{}, false
 	}
 	v := path[len(path)-1]
 	i := strings.Index(strings.ToLower(v), ";received=")
 	if i < 0 {
-		return netip.Addr{}
+		return netip.AddrPort{}, false
 	}
 	r := v[i+len(";received="):]
 	if j := strings.IndexAny(r, ";>"); j >= 0 {
@@ -107,9 +117,12 @@ func pathReceived(path []string) netip.Addr {
 		r = r[:j]
 	}
 	if ap, err := netip.ParseAddrPort(r); err == nil {
-		return ap.Addr().Unmap()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
 	}
-	return sourceAddr(strings.Trim(r, "[]"))
+	if a, err := netip.ParseAddr(strings.Trim(r, "[]")); err == nil {
+		return netip.AddrPortFrom(a.Unmap(), 5060), true
+	}
+	return netip.AddrPort{}, false
 }
 
 // fromProxy reports whether req came from one of the proxies in front.

@@ -3,6 +3,7 @@ package sip
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -75,7 +76,9 @@ func TestPathReceived(t *testing.T) {
 }
 
 // A binding made through a proxy does not identify the phone by source:
-// everything the proxy relays comes from the same address.
+// everything the proxy relays comes from the same address. It identifies
+// a relayed INVITE by where the proxy received it from (the Path's
+// received parameter against the phone's Via, as phoneSource reads it).
 func TestBoundFromIgnoresProxiedBindings(t *testing.T) {
 	reg, _ := newTestRegistrar(t, func(o *RegistrarOptions) {
 		o.Proxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
@@ -83,7 +86,7 @@ func TestBoundFromIgnoresProxiedBindings(t *testing.T) {
 	s := startRegServer(t, reg)
 	c := newRegClient(t)
 	p := newRegPhone(t, c, s.udp, "agent01", "demo")
-	_, res := p.register([]string{p.contact()}, 120, sip.NewHeader("Path", "<sip:127.0.0.1:5999;lr>"))
+	_, res := p.register([]string{p.contact()}, 120, sip.NewHeader("Path", "<sip:127.0.0.1:5999;lr;received=sip:10.0.0.7:5062>"))
 	if res.StatusCode != 200 {
 		t.Fatalf("register: %s", res.Short())
 	}
@@ -91,7 +94,50 @@ func TestBoundFromIgnoresProxiedBindings(t *testing.T) {
 	if !ok {
 		t.Fatal("no binding")
 	}
-	if reg.BoundFrom("agent01", netip.MustParseAddrPort(b.Source)) {
+	if reg.BoundFrom("agent01", netip.MustParseAddrPort(b.Source), false) {
 		t.Fatal("a request from the proxy's address was taken as agent01's phone")
+	}
+	if !reg.BoundFrom("agent01", netip.MustParseAddrPort("10.0.0.7:5062"), true) {
+		t.Fatal("an INVITE the proxy received from the phone's address was not taken as agent01's phone")
+	}
+	for _, other := range []string{"10.0.0.7:5063", "10.0.0.8:5062"} {
+		if reg.BoundFrom("agent01", netip.MustParseAddrPort(other), true) {
+			t.Fatalf("an INVITE the proxy received from %s was taken as agent01's phone", other)
+		}
+	}
+	if reg.BoundFrom("agent01", netip.MustParseAddrPort("10.0.0.7:5062"), false) {
+		t.Fatal("a direct INVITE was taken as the proxied phone's")
+	}
+}
+
+// phoneSource reads a relayed INVITE's phone address from the Via below
+// the proxy's: received and rport as the proxy set them.
+func TestPhoneSource(t *testing.T) {
+	s := &Service{opts: Options{Proxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}}
+	for _, tc := range []struct {
+		src, vias, want string
+		proxied, ok     bool
+	}{
+		{"10.0.0.9:5070", "SIP/2.0/UDP 10.0.0.9:5070;branch=z9hG4bKa", "10.0.0.9:5070", false, true},
+		{"127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKk|SIP/2.0/UDP 192.168.1.4:5062;rport=40000;received=10.0.0.7;branch=z9hG4bKp", "10.0.0.7:40000", true, true},
+		{"127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKk|SIP/2.0/UDP 10.0.0.7:5062;branch=z9hG4bKp", "10.0.0.7:5062", true, true},
+		{"127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKk", "", false, false},
+	} {
+		raw := "INVITE sip:agent02@127.0.0.1 SIP/2.0\r\n"
+		for _, v := range strings.Split(tc.vias, "|") {
+			raw += "Via: " + v + "\r\n"
+		}
+		raw += "From: <sip:agent01@127.0.0.1>;tag=a\r\nTo: <sip:agent02@127.0.0.1>\r\nCall-ID: c1\r\n" +
+			"CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+		m, err := sip.ParseMessage([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := m.(*sip.Request)
+		req.SetSource(tc.src)
+		got, proxied, ok := s.phoneSource(req)
+		if ok != tc.ok || proxied != tc.proxied || (ok && got.String() != tc.want) {
+			t.Errorf("phoneSource(from %s, Via %s) = %s %v %v, want %s %v %v", tc.src, tc.vias, got, proxied, ok, tc.want, tc.proxied, tc.ok)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -68,13 +69,18 @@ func (p *phoneConsult) answer(code int) {
 // bindingSources is the part of the Registrar that tells whether a user's
 // registration came from an address, and checks the phone's digest.
 type bindingSources interface {
-	BoundFrom(user string, source netip.AddrPort) bool
+	BoundFrom(user string, source netip.AddrPort, proxied bool) bool
 	AuthorizePhone(req *sip.Request, user string) (code int, reason string, hdrs []sip.Header)
 }
 
 // BoundFrom reports whether user has a live binding whose REGISTER came
-// from source (address and port).
-func (r *Registrar) BoundFrom(user string, source netip.AddrPort) bool {
+// from source (address and port). With proxied, source is where a proxy
+// in front received the INVITE from (phoneSource), and only bindings made
+// through a proxy count: their Path's received parameter is where the
+// proxy received the REGISTER from. Without, bindings made through a
+// proxy never count: every request the proxy relays comes from its
+// address, the phone's or not.
+func (r *Registrar) BoundFrom(user string, source netip.AddrPort, proxied bool) bool {
 	now := r.opts.Clock()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -82,17 +88,67 @@ func (r *Registrar) BoundFrom(user string, source netip.AddrPort) bool {
 		if !now.Before(b.Expires) {
 			continue
 		}
-		if len(b.Path) > 0 || inNets(r.opts.Proxies, sourceAddr(b.Source)) {
-			// Registered through a proxy (path.go): every request the
-			// proxy relays comes from its address, the phone's or not.
-			continue
-		}
-		if ap, err := netip.ParseAddrPort(b.Source); err == nil &&
-			ap.Addr().Unmap() == source.Addr().Unmap() && ap.Port() == source.Port() {
+		if boundFrom(b.Binding, source, proxied, r.opts.Proxies) {
 			return true
 		}
 	}
 	return false
+}
+
+// boundFrom is BoundFrom for one live binding.
+func boundFrom(b Binding, source netip.AddrPort, proxied bool, proxies []netip.Prefix) bool {
+	if len(b.Path) > 0 || inNets(proxies, sourceAddr(b.Source)) {
+		if !proxied {
+			return false
+		}
+		ap, ok := pathReceivedAddrPort(b.Path)
+		return ok && ap.Addr() == source.Addr().Unmap() && ap.Port() == source.Port()
+	}
+	if proxied {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(b.Source)
+	return err == nil && ap.Addr().Unmap() == source.Addr().Unmap() && ap.Port() == source.Port()
+}
+
+// phoneSource is where an INVITE came from: its source address, or for
+// one a proxy in front relayed (proxied), where that proxy received it
+// from: the Via below the proxy's own, with the received and rport
+// parameters the proxy set on it (RFC 3261 18.2.1, RFC 3581).
+func (s *Service) phoneSource(req *sip.Request) (src netip.AddrPort, proxied, ok bool) {
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return netip.AddrPort{}, false, false
+	}
+	if !inNets(s.opts.Proxies, src.Addr().Unmap()) {
+		return src, false, true
+	}
+	vias := req.GetHeaders("Via")
+	if len(vias) < 2 {
+		return netip.AddrPort{}, false, false
+	}
+	v, isVia := vias[1].(*sip.ViaHeader)
+	if !isVia {
+		return netip.AddrPort{}, false, false
+	}
+	host := v.Host
+	if r, has := v.Params.Get("received"); has && r != "" {
+		host = r
+	}
+	port := v.Port
+	if rp, has := v.Params.Get("rport"); has && rp != "" {
+		if n, err := strconv.Atoi(rp); err == nil {
+			port = n
+		}
+	}
+	if port == 0 {
+		port = 5060
+	}
+	addr, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	if err != nil || port < 1 || port > 65535 {
+		return netip.AddrPort{}, false, false
+	}
+	return netip.AddrPortFrom(addr.Unmap(), uint16(port)), true, true
 }
 
 // agentPhone reports whether the INVITE comes from a registered agent
@@ -106,11 +162,11 @@ func (s *Service) agentPhone(req *sip.Request) (router.AgentID, bool) {
 	if from == nil || from.Address.User == "" {
 		return "", false
 	}
-	src, err := netip.ParseAddrPort(req.Source())
-	if err != nil {
+	src, proxied, ok := s.phoneSource(req)
+	if !ok {
 		return "", false
 	}
-	if !bs.BoundFrom(from.Address.User, src) {
+	if !bs.BoundFrom(from.Address.User, src, proxied) {
 		return "", false
 	}
 	return router.AgentID(from.Address.User), true

@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"onecall/cluster"
@@ -466,3 +468,34 @@ func (l ClusterLocator) LookupRoute(user string) (string, []string, bool) {
 	}
 	return lb.Contact, l.local.routeOf(lb), true
 }
+
+// BoundFrom is Registrar.BoundFrom over this node's bindings and the
+// other nodes' (a phone registered through the proxy with another node
+// calls in through the proxy to the node that has its call).
+func (l ClusterLocator) BoundFrom(user string, source netip.AddrPort, proxied bool) bool {
+	if l.local.BoundFrom(user, source, proxied) {
+		return true
+	}
+	now := l.shared.opts.Clock()
+	l.shared.mu.RLock()
+	defer l.shared.mu.RUnlock()
+	for k := range l.shared.byUser[user] {
+		b := l.shared.byKey[k]
+		if b.Node == l.shared.opts.Node || !now.Before(b.Expires) {
+			continue
+		}
+		if boundFrom(b.binding(), source, proxied, l.local.opts.Proxies) {
+			return true
+		}
+	}
+	return false
+}
+
+// AuthorizePhone is the local registrar's (the stored hashes are the
+// cluster's; the nonce is this node's: the challenge and its answer reach
+// the same node, the one with the phone's call).
+func (l ClusterLocator) AuthorizePhone(req *sip.Request, user string) (int, string, []sip.Header) {
+	return l.local.AuthorizePhone(req, user)
+}
+
+var _ bindingSources = ClusterLocator{}

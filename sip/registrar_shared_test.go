@@ -70,6 +70,15 @@ func TestSharedBindingsAcrossNodes(t *testing.T) {
 	if !ok || contact != "sip:agent01@10.1.2.3:5062" || !slices.Equal(route, []string{path}) {
 		t.Fatalf("n2 LookupRoute = %q %q %v, want the contact through the Path", contact, route, ok)
 	}
+	// A consult INVITE from the phone, relayed by the proxy to n2 (the
+	// node with the phone's call): n2 takes it as agent01's phone.
+	if !loc2.BoundFrom("agent01", netip.MustParseAddrPort("10.1.2.3:5062"), true) {
+		t.Fatal("n2 does not take an INVITE the proxy received from agent01's address as agent01's phone")
+	}
+	if loc2.BoundFrom("agent01", netip.MustParseAddrPort("10.1.2.3:5063"), true) ||
+		loc2.BoundFrom("agent01", netip.MustParseAddrPort("127.0.0.1:5999"), false) {
+		t.Fatal("n2 takes an INVITE from elsewhere as agent01's phone")
+	}
 	if _, ok := shared[0].Lookup("agent01"); ok {
 		t.Fatal("n1's shared Lookup returned its own binding (it has it locally)")
 	}

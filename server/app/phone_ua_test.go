@@ -47,16 +47,24 @@ func startUAPhone(t *testing.T, a *fsApp, user string, hz int) *uaPhone {
 // startUAPhoneOpts is startUAPhone; ringOnly phones never answer.
 func startUAPhoneOpts(t *testing.T, a *fsApp, user string, hz int, ringOnly bool) *uaPhone {
 	t.Helper()
+	return startUAPhoneAt(t, "127.0.0.1", a.sipUDP(), user, hz, ringOnly)
+}
+
+// startUAPhoneAt is startUAPhoneOpts for a phone on host (a loopback
+// address) that registers with, and calls through, server (onecall or a
+// proxy in front).
+func startUAPhoneAt(t *testing.T, host, server, user string, hz int, ringOnly bool) *uaPhone {
+	t.Helper()
 	port := testpeers.FreeSIPPort(t)
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(user), sipgo.WithUserAgentHostname("127.0.0.1"))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(user), sipgo.WithUserAgentHostname(host))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ua.Close() })
 	log := slog.New(slog.DiscardHandler)
 	dg := diago.NewDiago(ua, diago.WithLogger(log),
-		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}))
-	p := &uaPhone{t: t, user: user, dg: dg, port: port, server: a.sipUDP(),
+		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: host, BindPort: port}))
+	p := &uaPhone{t: t, user: user, dg: dg, port: port, server: server,
 		tone: testpeers.ToneWAV(t, t.TempDir(), hz, 120*time.Second), calls: make(chan *diago.DialogServerSession, 4),
 		ringOnly: ringOnly, rung: make(chan *diago.DialogServerSession, 4)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -82,8 +90,8 @@ func startUAPhoneOpts(t *testing.T, a *fsApp, user string, hz int, ringOnly bool
 	}); err != nil {
 		t.Fatalf("test phone serve: %v", err)
 	}
-	host, sport := splitAddr(t, a.sipUDP())
-	reg, err := dg.RegisterTransaction(ctx, sip.Uri{Scheme: "sip", User: user, Host: host, Port: sport},
+	shost, sport := splitAddr(t, server)
+	reg, err := dg.RegisterTransaction(ctx, sip.Uri{Scheme: "sip", User: user, Host: shost, Port: sport},
 		diago.RegisterOptions{Username: user, Password: "demo", Expiry: 300 * time.Second})
 	if err != nil {
 		t.Fatalf("test phone register: %v", err)
