@@ -255,24 +255,30 @@ func (s *Service) serveCall(d *diago.DialogServerSession) {
 		s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable", retry)
 		return
 	}
+	// A refusal gives its max_calls slot back before it answers: sipgo's
+	// Respond of a final non-2xx waits for the ACK (up to 32 s), so a slot
+	// kept until then let INVITEs refused over a rate and never ACKed fill
+	// max_calls and refuse every other trunk's calls.
 	if n := s.active.Add(1); n > int64(s.opts.MaxCalls) {
 		s.active.Add(-1)
 		s.drops.add(DropMaxCalls)
 		s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable", retry)
 		return
 	}
-	defer s.active.Add(-1)
 	if trunk, ok := s.trunkRL.allow(sourceAddr(req.Source()), time.Now()); !ok {
+		s.active.Add(-1)
 		s.drops.add(DropTrunkRate)
 		s.log.Debug("INVITE over the trunk's calls per second", "trunk", trunk)
 		s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable", retry)
 		return
 	}
 	if !s.limiter.Allow() {
+		s.active.Add(-1)
 		s.drops.add(DropCallRate)
 		s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable", retry)
 		return
 	}
+	defer s.active.Add(-1)
 	id := s.hub.NewContactID()
 	c := &call{
 		s:      s,

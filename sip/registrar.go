@@ -188,6 +188,10 @@ type RegistrarStats struct {
 	Registered     uint64 // successful REGISTERs (incl. refresh and removal)
 	KeepAliveDrops uint64 // bindings dropped because OPTIONS went unanswered
 	Expired        uint64 // bindings dropped because they expired
+	// AgentNetwork: REGISTERs refused 403 because their source or a
+	// Contact is outside sip.agent_networks, and restored bindings dropped
+	// for the same reason.
+	AgentNetwork uint64
 }
 
 // Registrar is the REGISTER server: digest authentication, throttling, the
@@ -204,7 +208,7 @@ type Registrar struct {
 	bindings map[string][]*regBinding // by user
 
 	stats struct {
-		challenges, checked, failed, throttled, stale, registered, kaDrops, expired atomic.Uint64
+		challenges, checked, failed, throttled, stale, registered, kaDrops, expired, agentNet atomic.Uint64
 		// agent phones' INVITEs (digest_verify.go AuthorizePhone)
 		phoneChallenged, phoneStale, phoneRefused, phoneAccepted atomic.Uint64
 	}
@@ -243,6 +247,7 @@ func (r *Registrar) Stats() RegistrarStats {
 		Registered:     r.stats.registered.Load(),
 		KeepAliveDrops: r.stats.kaDrops.Load(),
 		Expired:        r.stats.expired.Load(),
+		AgentNetwork:   r.stats.agentNet.Load(),
 	}
 }
 
@@ -328,6 +333,7 @@ func (r *Registrar) serve(req *sip.Request) *sip.Response {
 	client := r.clientAddr(req, path)
 	if !r.sourceAllowed(req, client) {
 		r.log.Info("register from outside the agent networks", "src", regSourceIP(req), "client", client)
+		r.stats.agentNet.Add(1)
 		return regRespond(req, sip.StatusForbidden, "Forbidden (source address)")
 	}
 	to := req.To()
@@ -468,6 +474,7 @@ func (r *Registrar) update(req *sip.Request, user string, now time.Time, path []
 			return regRespond(req, sip.StatusBadRequest, "Bad Request (Contact)")
 		}
 		if !r.contactAllowed(ch.Address.Host) {
+			r.stats.agentNet.Add(1)
 			return regRespond(req, sip.StatusForbidden, "Forbidden (Contact address)")
 		}
 		exp := hdrExp
@@ -645,6 +652,7 @@ func (r *Registrar) Restore(ctx context.Context) error {
 		}
 		if !r.bindingAllowed(b) {
 			r.log.Info("restored binding outside the agent networks dropped", "user", b.User, "src", b.Source)
+			r.stats.agentNet.Add(1)
 			expired = append(expired, b)
 			continue
 		}

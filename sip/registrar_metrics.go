@@ -42,7 +42,7 @@ func (c *registrarCollector) Collect(ch chan<- prometheus.Metric) {
 	}{
 		{"challenged", st.Challenges}, {"checked", st.Checked}, {"failed", st.Failed},
 		{"throttled", st.Throttled}, {"stale", st.Stale}, {"registered", st.Registered},
-		{"keepalive_drop", st.KeepAliveDrops}, {"expired", st.Expired},
+		{"keepalive_drop", st.KeepAliveDrops}, {"expired", st.Expired}, {"agent_network", st.AgentNetwork},
 	} {
 		ch <- prometheus.MustNewConstMetric(c.counters, prometheus.CounterValue, float64(v.v), v.n)
 	}

@@ -15,7 +15,8 @@ import (
 // and a binding to 127.0.0.2 left in the store by an earlier run without
 // the setting is dropped at restore: the next call for that agent sends no
 // INVITE (nor keep-alive) to 127.0.0.2 (issue 17, defect 7). A phone inside
-// the network still registers.
+// the network still registers. The three refusals are counted in /metrics
+// (onecall_sip_register_total{result="agent_network"}).
 func TestAgentNetworks(t *testing.T) {
 	data := t.TempDir()
 	// The phone the binding points at: nothing may ever reach it.
@@ -78,6 +79,11 @@ func TestAgentNetworks(t *testing.T) {
 	}
 	if n := len(b.logRecords("register from outside the agent networks")); n != 1 {
 		t.Fatalf("%d log lines for the refused source, want 1", n)
+	}
+	// Each refusal is counted: the binding dropped at restore and the two
+	// REGISTERs refused 403.
+	if n := b.metric(t, `onecall_sip_register_total{result="agent_network"}`); n != 3 {
+		t.Fatalf("register_total{agent_network} %v, want 3", n)
 	}
 }
 
