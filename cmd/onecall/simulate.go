@@ -16,13 +16,15 @@ import (
 )
 
 // cmdSimulate runs a working day through the real routing engine in virtual
-// time, with the shipped queues and hotlines and generated agents.
+// time, with the shipped queues and hotlines and generated agents (or a
+// roster's).
 func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "configs/onecall.yaml", "configuration file (or its directory)")
 	var o sim.Options
 	fs.IntVar(&o.Agents, "agents", 9500, "agents to generate")
+	roster := fs.String("roster", "", `the agents: "" generates --agents agents; "config" takes the configuration's roster (files.demo_roster); any other value is a roster file`)
 	fs.IntVar(&o.Contacts, "contacts", 500000, "contacts in the day (before any surge)")
 	fs.Float64Var(&o.ChatShare, "chat-share", 0.2, "fraction of contacts that chat")
 	fs.DurationVar(&o.AHT, "aht", 3*time.Minute, "mean talk time")
@@ -55,9 +57,23 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return router.Config{}, err
 		}
+		switch *roster {
+		case "", "config":
+		default:
+			if b.Roster, err = configs.LoadRoster(*roster); err != nil {
+				return router.Config{}, err
+			}
+		}
 		rc, err := b.RouterConfig()
-		rc.Agents = nil
-		return rc, err
+		if err != nil {
+			return rc, err
+		}
+		if *roster == "" {
+			rc.Agents = nil // sim.Run generates them
+		} else if len(rc.Agents) == 0 {
+			return rc, fmt.Errorf("simulate: the roster of %s has no agents", path)
+		}
+		return rc, nil
 	}
 	rc, err := load(*cfgPath)
 	if err != nil {
@@ -127,6 +143,7 @@ func withoutOverflow(rc router.Config) router.Config {
 
 // printSimResult prints one run; 1 when a contact was not closed exactly once.
 func printSimResult(stdout io.Writer, res sim.Result, perQueue bool) int {
+	fmt.Fprintf(stdout, "agents %d\n", res.Agents)
 	fmt.Fprintf(stdout, "contacts %d  answered %d  abandoned %d  refused %d  callbacks %d  other %d\n",
 		res.Arrived, res.Answered, res.Abandoned, res.Refused, res.Callbacks, res.Other)
 	fmt.Fprintf(stdout, "every contact closed exactly once: %v (never closed %d, closed twice %d)\n",

@@ -67,6 +67,7 @@ type LineResult struct {
 
 // Result is the outcome of a simulated day.
 type Result struct {
+	Agents                                                  int // logged in for the day (generated or the config's)
 	Arrived, Answered, Abandoned, Refused, Callbacks, Other int
 	ClosedTwice, NeverClosed                                int
 	Events                                                  int
@@ -180,6 +181,7 @@ func Run(o Options) (Result, error) {
 	s.tl = newTimeline(start)
 	s.crng = rand.New(rand.NewPCG(o.Seed^0x5851f42d4c957f2d, o.Seed+3))
 	s.login(cfg.Agents, start)
+	s.res.Agents = len(cfg.Agents)
 	s.scheduleArrivals(cfg)
 	wall := time.Now()
 	s.loop()
