@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -47,33 +49,93 @@ func (s *Store) ReportContacts(ctx context.Context, from, to time.Time, fn func(
 	if s.dialect == postgresDialect {
 		return s.reportContactsPG(ctx, from, to, fn)
 	}
-	// The covering index contacts_report serves this without touching
-	// the table; the callback, if the contact booked
-	// one, is one lookup by its key.
-	rows, err := s.r.QueryContext(ctx, `SELECT c.channel, c.hotline, c.queue, c.agent, COALESCE(c.arrived_at, 0),
-		COALESCE(c.answered_at, 0), COALESCE(c.ended_at, 0), c.end_reason, c.disposition, c.wait_ms, c.handle_ms,
-		c.transfers, COALESCE(b.status, ''), COALESCE(b.attempts, 0)
-		FROM contacts c INDEXED BY contacts_report LEFT JOIN callbacks b ON b.contact_id = c.id
-		WHERE c.arrived_at >= ? AND c.arrived_at < ?`,
-		from.UnixMilli(), to.UnixMilli())
+	return s.reportContactsSQLite(ctx, from, to, fn)
+}
+
+// reportQuerySQLite is ReportContacts' query on SQLite: the covering index
+// contacts_report serves it without touching the table; the callback, if
+// the contact booked one, is one lookup by its key.
+const reportQuerySQLite = `SELECT c.channel, c.hotline, c.queue, c.agent, COALESCE(c.arrived_at, 0),
+	COALESCE(c.answered_at, 0), COALESCE(c.ended_at, 0), c.end_reason, c.disposition, c.wait_ms, c.handle_ms,
+	c.transfers, COALESCE(b.status, ''), COALESCE(b.attempts, 0)
+	FROM contacts c INDEXED BY contacts_report LEFT JOIN callbacks b ON b.contact_id = c.id
+	WHERE c.arrived_at >= ? AND c.arrived_at < ?`
+
+// reportContactsSQLite is ReportContacts on SQLite: go-sqlite3's rows on a
+// connection of the read pool, each row's values taken as the driver gives
+// them (int64, string) without database/sql's conversions and locking,
+// its few distinct strings interned (one copy per line, queue, agent, code
+// in the rows handed on).
+func (s *Store) reportContactsSQLite(ctx context.Context, from, to time.Time, fn func(ReportContact) error) error {
+	conn, err := s.r.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var rc ReportContact
-		var arr, ans, end, wait, handle int64
-		if err := rows.Scan(&rc.Channel, &rc.Hotline, &rc.Queue, &rc.Agent, &arr, &ans, &end,
-			&rc.EndReason, &rc.Disposition, &wait, &handle, &rc.Transfers, &rc.Callback, &rc.CallbackAttempts); err != nil {
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("store: report on a %T connection", dc)
+		}
+		rows, err := c.QueryContext(ctx, reportQuerySQLite,
+			[]driver.NamedValue{{Ordinal: 1, Value: from.UnixMilli()}, {Ordinal: 2, Value: to.UnixMilli()}})
+		if err != nil {
 			return err
 		}
-		rc.Arrived, rc.Answered, rc.Ended = msTime(arr), msTime(ans), msTime(end)
-		rc.Wait, rc.Handle = time.Duration(wait)*time.Millisecond, time.Duration(handle)*time.Millisecond
-		if err := fn(rc); err != nil {
-			return err
+		defer rows.Close()
+		if n := len(rows.Columns()); n != 14 {
+			return fmt.Errorf("store: report query returned %d columns", n)
 		}
-	}
-	return rows.Err()
+		strs := map[string]string{}
+		var verr error
+		str := func(v driver.Value) string {
+			var b string
+			switch v := v.(type) {
+			case string:
+				b = v
+			case []byte:
+				b = string(v)
+			case nil:
+			default:
+				verr = fmt.Errorf("store: report column: %T for a string", v)
+			}
+			if i, ok := strs[b]; ok {
+				return i
+			}
+			strs[b] = b
+			return b
+		}
+		num := func(v driver.Value) int64 {
+			switch v := v.(type) {
+			case int64:
+				return v
+			case nil:
+				return 0
+			}
+			verr = fmt.Errorf("store: report column: %T for an integer", v)
+			return 0
+		}
+		v := make([]driver.Value, 14)
+		for {
+			if err := rows.Next(v); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			rc := ReportContact{Channel: str(v[0]), Hotline: str(v[1]), Queue: str(v[2]), Agent: str(v[3]),
+				Arrived: msTime(num(v[4])), Answered: msTime(num(v[5])), Ended: msTime(num(v[6])),
+				EndReason: str(v[7]), Disposition: str(v[8]),
+				Wait:      time.Duration(num(v[9])) * time.Millisecond,
+				Handle:    time.Duration(num(v[10])) * time.Millisecond,
+				Transfers: int(num(v[11])), Callback: str(v[12]), CallbackAttempts: int(num(v[13]))}
+			if verr != nil {
+				return verr
+			}
+			if err := fn(rc); err != nil {
+				return err
+			}
+		}
+	})
 }
 
 // msTime is the time of a stored millisecond timestamp, zero for 0 (NULL).
