@@ -62,7 +62,8 @@ func sample(body, series string) float64 {
 // phone) through the real server: on each channel one abandoned in the
 // queue, one answered. /metrics counts exactly those contacts per queue,
 // line and channel, shows the queue's agents by state and the registrar's
-// bindings, and passes promtool's lint.
+// bindings, and passes promtool's lint; while a chat waits, the queue
+// shows it waiting and its longest wait growing.
 func TestMetricsCountRealCalls(t *testing.T) {
 	a := fsStart(t, t.TempDir())
 	base := "http://" + a.HTTPAddr()
@@ -76,6 +77,11 @@ func TestMetricsCountRealCalls(t *testing.T) {
 	if f := left.begin(""); f["type"] != "started" {
 		t.Fatalf("chat not started: %v", f)
 	}
+	testpeers.WaitFor(t, 10*time.Second, "the chat waiting, its wait growing", func() bool {
+		_, body := scrape(t, base, "")
+		return sample(body, `onecall_queue_waiting{queue="gen-110"}`) == 1 &&
+			sample(body, `onecall_queue_longest_wait_seconds{queue="gen-110"}`) > 0
+	})
 	left.send(map[string]any{"type": "end"})
 	testpeers.WaitFor(t, 10*time.Second, "the chat's abandon counted", func() bool {
 		_, body := scrape(t, base, "")
