@@ -151,6 +151,16 @@ func (c clusterCalls) remote(contact router.ContactID) (uint16, bool) {
 	return n, n != 0 && n != c.node
 }
 
+// do runs the call control req: on the node that owns its call (def is
+// the timeout when ctx has none), or here with doCallControl, as the
+// owner would.
+func (c clusterCalls) do(ctx context.Context, req callRequest, def time.Duration) error {
+	if n, ok := c.remote(req.Contact); ok {
+		return c.call(ctx, n, req, def)
+	}
+	return doCallControl(ctx, c.local, req)
+}
+
 // call sends req to the owner node and waits for its answer.
 func (c clusterCalls) call(ctx context.Context, owner uint16, req callRequest, def time.Duration) error {
 	if _, ok := ctx.Deadline(); !ok {
@@ -184,96 +194,57 @@ func (c clusterCalls) call(ctx context.Context, owner uint16, req callRequest, d
 }
 
 func (c clusterCalls) Hold(ctx context.Context, contact router.ContactID) error {
-	if n, ok := c.remote(contact); ok {
-		return c.call(ctx, n, callRequest{Op: "hold", Contact: contact}, callQuickTimeout)
-	}
-	return c.local.Hold(ctx, contact)
+	return c.do(ctx, callRequest{Op: "hold", Contact: contact}, callQuickTimeout)
 }
 
 func (c clusterCalls) Resume(ctx context.Context, contact router.ContactID) error {
-	if n, ok := c.remote(contact); ok {
-		return c.call(ctx, n, callRequest{Op: "resume", Contact: contact}, callQuickTimeout)
-	}
-	return c.local.Resume(ctx, contact)
+	return c.do(ctx, callRequest{Op: "resume", Contact: contact}, callQuickTimeout)
 }
 
 func (c clusterCalls) Hangup(ctx context.Context, contact router.ContactID) error {
-	if n, ok := c.remote(contact); ok {
-		return c.call(ctx, n, callRequest{Op: "hangup", Contact: contact}, callQuickTimeout)
-	}
-	return c.local.Hangup(ctx, contact)
+	return c.do(ctx, callRequest{Op: "hangup", Contact: contact}, callQuickTimeout)
 }
 
 func (c clusterCalls) Mute(ctx context.Context, contact router.ContactID) error {
-	if n, ok := c.remote(contact); ok {
-		return c.call(ctx, n, callRequest{Op: "mute", Contact: contact}, callQuickTimeout)
-	}
-	return c.local.Mute(ctx, contact)
+	return c.do(ctx, callRequest{Op: "mute", Contact: contact}, callQuickTimeout)
 }
 
 func (c clusterCalls) Unmute(ctx context.Context, contact router.ContactID) error {
-	if n, ok := c.remote(contact); ok {
-		return c.call(ctx, n, callRequest{Op: "unmute", Contact: contact}, callQuickTimeout)
-	}
-	return c.local.Unmute(ctx, contact)
+	return c.do(ctx, callRequest{Op: "unmute", Contact: contact}, callQuickTimeout)
 }
 
 func (c clusterCalls) Transfer(ctx context.Context, contact router.ContactID, to console.TransferTarget, by router.AgentID, note string) error {
-	if n, ok := c.remote(contact); ok {
-		return c.call(ctx, n, callRequest{Op: "transfer", Contact: contact, Queue: to.Queue, Agent: to.Agent,
-			Number: to.Number, By: by, Note: note}, callSlowTimeout)
-	}
-	return c.local.Transfer(ctx, contact, to, by, note)
+	return c.do(ctx, callRequest{Op: "transfer", Contact: contact, Queue: to.Queue, Agent: to.Agent, Number: to.Number,
+		By: by, Note: note}, callSlowTimeout)
 }
 
 func (c clusterCalls) Interpret(ctx context.Context, contact router.ContactID, number string, by router.AgentID) error {
-	if n, ok := c.remote(contact); ok {
-		return c.call(ctx, n, callRequest{Op: "interpret", Contact: contact, Number: number, By: by}, callSlowTimeout)
-	}
-	return c.local.Interpret(ctx, contact, number, by)
+	return c.do(ctx, callRequest{Op: "interpret", Contact: contact, Number: number, By: by}, callSlowTimeout)
 }
 
 func (c clusterCalls) RequestInterpreter(ctx context.Context, contact router.ContactID, lang string, by router.AgentID, note string) error {
-	if n, ok := c.remote(contact); ok {
-		return c.call(ctx, n, callRequest{Op: "request_interpreter", Contact: contact, Lang: lang, By: by, Note: note}, callSlowTimeout)
-	}
-	return c.local.RequestInterpreter(ctx, contact, lang, by, note)
+	return c.do(ctx, callRequest{Op: "request_interpreter", Contact: contact, Lang: lang, By: by, Note: note}, callSlowTimeout)
 }
 
 func (c clusterCalls) DropInterpreter(ctx context.Context, contact router.ContactID, by router.AgentID) error {
-	if n, ok := c.remote(contact); ok {
-		return c.call(ctx, n, callRequest{Op: "drop_interpreter", Contact: contact, By: by}, callSlowTimeout)
-	}
-	return c.local.DropInterpreter(ctx, contact, by)
+	return c.do(ctx, callRequest{Op: "drop_interpreter", Contact: contact, By: by}, callSlowTimeout)
 }
 
 func (c clusterCalls) Consult(ctx context.Context, contact router.ContactID, to console.TransferTarget, by router.AgentID, note string) error {
-	if n, ok := c.remote(contact); ok {
-		return c.call(ctx, n, callRequest{Op: "consult", Contact: contact, Queue: to.Queue, Agent: to.Agent,
-			Number: to.Number, By: by, Note: note}, callSlowTimeout)
-	}
-	return c.local.Consult(ctx, contact, to, by, note)
+	return c.do(ctx, callRequest{Op: "consult", Contact: contact, Queue: to.Queue, Agent: to.Agent, Number: to.Number,
+		By: by, Note: note}, callSlowTimeout)
 }
 
 func (c clusterCalls) ConsultEnd(ctx context.Context, contact router.ContactID, step router.ConsultStep) error {
-	if n, ok := c.remote(contact); ok {
-		return c.call(ctx, n, callRequest{Op: "consult_end", Contact: contact, Step: step}, callSlowTimeout)
-	}
-	return c.local.ConsultEnd(ctx, contact, step)
+	return c.do(ctx, callRequest{Op: "consult_end", Contact: contact, Step: step}, callSlowTimeout)
 }
 
 func (c clusterCalls) Monitor(ctx context.Context, contact router.ContactID, by router.AgentID, mode string) error {
-	if n, ok := c.remote(contact); ok {
-		return c.call(ctx, n, callRequest{Op: "monitor", Contact: contact, By: by, Mode: mode}, callSlowTimeout)
-	}
-	return c.local.Monitor(ctx, contact, by, mode)
+	return c.do(ctx, callRequest{Op: "monitor", Contact: contact, By: by, Mode: mode}, callSlowTimeout)
 }
 
 func (c clusterCalls) StopMonitor(ctx context.Context, contact router.ContactID, by router.AgentID) error {
-	if n, ok := c.remote(contact); ok {
-		return c.call(ctx, n, callRequest{Op: "stop_monitor", Contact: contact, By: by}, callSlowTimeout)
-	}
-	return c.local.StopMonitor(ctx, contact, by)
+	return c.do(ctx, callRequest{Op: "stop_monitor", Contact: contact, By: by}, callSlowTimeout)
 }
 
 // serveCallControls answers the call controls other nodes send to node

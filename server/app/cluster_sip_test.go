@@ -47,10 +47,7 @@ func TestClusterCallControlsReachOwnerNode(t *testing.T) {
 	}
 
 	testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: a.sipUDP(), Password: "demo", Quit: 60 * time.Second})
-	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
-		v, ok := a.agent(t, "agent01")
-		return ok && v.LoggedIn && v.State == router.Ready
-	})
+	waitReady(t, a, "agent01")
 	citizen := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01012340000", Audio: true, WaitBye: 30000})
 	var id router.ContactID
 	testpeers.WaitFor(t, 20*time.Second, "the call talking with agent01", func() bool {

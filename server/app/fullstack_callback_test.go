@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/binary"
-	"log/slog"
 	"math"
 	"os"
 	"os/exec"
@@ -34,6 +33,14 @@ type sipCitizen struct {
 	HoldFor     int
 	WaitBye     int
 	MediaPort   int // >0: the SDP's audio port (0: SIPp's own)
+}
+
+// startCarrier starts SIPp as the trunk's carrier (sip/testdata/carrier.xml)
+// with data, for at most timeout; args are further SIPp arguments.
+func startCarrier(t *testing.T, data sipCarrier, timeout time.Duration, args ...string) *testpeers.SIPp {
+	t.Helper()
+	return testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml", Data: data,
+		Timeout: timeout, Args: args})
 }
 
 // sipCarrier is the data of sip/testdata/carrier.xml.
@@ -93,30 +100,6 @@ func configWithTrunk(t *testing.T, carrier string, attempts int, backoff string)
 		t.Fatal(err)
 	}
 	return dir
-}
-
-func startAppAt(t *testing.T, configDir, dataDir string) *fsApp {
-	t.Helper()
-	logs := &testpeers.Buffer{}
-	a, err := New(t.Context(), Options{ConfigPath: configDir, DataDir: dataDir, HTTPAddr: "127.0.0.1:0",
-		SIPAddr: "127.0.0.1:0", Demo: true, DrainTimeout: time.Second,
-		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	if err := a.Start(t.Context()); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	fa := &fsApp{App: a, logs: logs}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-		if t.Failed() {
-			fa.dumpLog(t)
-		}
-	})
-	return fa
 }
 
 // toneWAV writes a 16-bit 8 kHz mono WAV of a sine at hz.
@@ -181,14 +164,12 @@ func toneLevel(t *testing.T, path string, hz, share float64) float64 {
 // 1 kHz tone back through the citizen and the 440/480 Hz ringback before.
 // The callback row ends done after one attempt, the contact completed.
 func TestFullStackCallbackPlacedAfterRestart(t *testing.T) {
-	carrier := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml",
-		Data: sipCarrier{Mode: "answer", Challenge: 401, User: "onecall", Pass: "s3cret", Nonce: "a1b2c3",
-			To: "01011112222", From: "110", RingFor: 1500, WaitBye: 90000},
-		Timeout: 120 * time.Second, Args: []string{"-rtp_echo"}})
+	carrier := startCarrier(t, sipCarrier{Mode: "answer", Challenge: 401, User: "onecall", Pass: "s3cret", Nonce: "a1b2c3",
+		To: "01011112222", From: "110", RingFor: 1500, WaitBye: 90000}, 120*time.Second, "-rtp_echo")
 	cfgDir := configWithTrunk(t, "127.0.0.1:"+strconv.Itoa(carrier.Port), 3, "10s")
 	dataDir := t.TempDir()
 
-	a := startAppAt(t, cfgDir, dataDir)
+	a := fsStartAt(t, cfgDir, dataDir)
 	citizen := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/citizen.xml",
 		Data: sipCitizen{From: "01011112222", DTMFAfter: 2500, Digit: "1", WaitBye: 30000}, Remote: a.sipUDP(),
 		Service: fsHotline, Timeout: 45 * time.Second})
@@ -210,7 +191,7 @@ func TestFullStackCallbackPlacedAfterRestart(t *testing.T) {
 	}
 	cancel()
 
-	b := startAppAt(t, cfgDir, dataDir)
+	b := fsStartAt(t, cfgDir, dataDir)
 	testpeers.WaitFor(t, 5*time.Second, "callback waiting in gen-110 after the restart", func() bool {
 		v, ok := b.contact(t, router.ContactID(cb.Contact))
 		return ok && v.State == router.Waiting

@@ -58,11 +58,10 @@ func withRingTimeout(t *testing.T, dir, d string) {
 // and the contact ends callback-unreached. The agent (baresip) was rung
 // for each attempt before the citizen was dialled.
 func TestFullStackCallbackUnreachedBusy(t *testing.T) {
-	carrier := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml",
-		Data:    sipCarrier{Mode: "busy", Challenge: 401, User: "onecall", Pass: "s3cret", Nonce: "a1b2c3", To: "01033334444", From: "110", RingFor: 300},
-		Timeout: 150 * time.Second, Args: []string{"-m", "2"}})
+	carrier := startCarrier(t, sipCarrier{Mode: "busy", Challenge: 401, User: "onecall", Pass: "s3cret", Nonce: "a1b2c3",
+		To: "01033334444", From: "110", RingFor: 300}, 150*time.Second, "-m", "2")
 	cfgDir := configWithTrunk(t, "127.0.0.1:"+strconv.Itoa(carrier.Port), 2, "10s")
-	a := startAppAt(t, cfgDir, t.TempDir())
+	a := fsStartAt(t, cfgDir, t.TempDir())
 	cb := bookByVoice(t, a, "01033334444")
 
 	testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: a.sipUDP(),
@@ -125,12 +124,11 @@ func TestFullStackCallbackUnreachedBusy(t *testing.T) {
 // the CANCEL); with attempts 1 the callback is closed failed at once,
 // reason callback-unreached, last outcome no-answer.
 func TestFullStackCallbackUnreachedNoAnswer(t *testing.T) {
-	carrier := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml",
-		Data:    sipCarrier{Mode: "ring", Challenge: 401, User: "onecall", Pass: "s3cret", Nonce: "a1b2c3", To: "01055556666", From: "110"},
-		Timeout: 120 * time.Second})
+	carrier := startCarrier(t, sipCarrier{Mode: "ring", Challenge: 401, User: "onecall", Pass: "s3cret", Nonce: "a1b2c3",
+		To: "01055556666", From: "110"}, 120*time.Second)
 	cfgDir := configWithTrunk(t, "127.0.0.1:"+strconv.Itoa(carrier.Port), 1, "10s")
 	withRingTimeout(t, cfgDir, "5s")
-	a := startAppAt(t, cfgDir, t.TempDir())
+	a := fsStartAt(t, cfgDir, t.TempDir())
 	cb := bookByVoice(t, a, "01055556666")
 
 	testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: a.sipUDP(),
@@ -159,10 +157,9 @@ func TestFullStackCallbackUnreachedNoAnswer(t *testing.T) {
 // callback-merged (its contact ends callback-merged) and the new call
 // waits in the callback's place (its original arrival).
 func TestFullStackCallbackMergedOnNewCall(t *testing.T) {
-	carrier := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml",
-		Data: sipCarrier{Mode: "busy"}, Timeout: 120 * time.Second})
+	carrier := startCarrier(t, sipCarrier{Mode: "busy"}, 120*time.Second)
 	cfgDir := configWithTrunk(t, "127.0.0.1:"+strconv.Itoa(carrier.Port), 3, "10s")
-	a := startAppAt(t, cfgDir, t.TempDir())
+	a := fsStartAt(t, cfgDir, t.TempDir())
 	cb := bookByVoice(t, a, "01077778888")
 
 	again := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/citizen.xml",

@@ -107,6 +107,19 @@ func (c *fsConsole) event(kind string, pred func(json.RawMessage) bool) json.Raw
 	}).Data
 }
 
+// connected waits for the next "connected" event and returns its contact
+// id.
+func (c *fsConsole) connected() uint64 {
+	c.t.Helper()
+	var v struct {
+		ID uint64 `json:"id"`
+	}
+	if err := json.Unmarshal(c.event("connected", nil), &v); err != nil || v.ID == 0 {
+		c.t.Fatalf("connected event without a contact id (%v)", err)
+	}
+	return v.ID
+}
+
 // call sends cmd and returns its reply or error message.
 func (c *fsConsole) call(cmd string, args any) fsMsg {
 	c.t.Helper()

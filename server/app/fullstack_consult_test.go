@@ -2,7 +2,6 @@ package app
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -85,22 +84,14 @@ func fsConsultStart(t *testing.T, a *fsApp) (p1, p2, cit *testpeers.Baresip, c1,
 	t.Helper()
 	p1 = fsTonePhone(t, a, "agent01", toneConsult1)
 	p2 = fsTonePhone(t, a, "agent02", toneAgent2)
-	testpeers.WaitFor(t, 15*time.Second, "agent01 and agent02 ready after their phones registered", func() bool {
-		v1, ok1 := a.agent(t, "agent01")
-		v2, ok2 := a.agent(t, "agent02")
-		return ok1 && ok2 && v1.State == router.Ready && v2.State == router.Ready
-	})
+	waitReady(t, a, "agent01", "agent02")
 	c1, c2 = a.fsSignIn(t, "agent01"), a.fsSignIn(t, "agent02")
 	c2.mustCall("state", map[string]any{"state": "not_ready", "reason": "break"})
 	tone := testpeers.ToneWAV(t, t.TempDir(), toneCitizen, 150*time.Second)
 	cit = testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "01055556666", Speech: tone, Control: true,
 		Quit: 170 * time.Second})
 	cit.Control(t, "dial", "sip:"+fsHotline+"@"+a.sipUDP())
-	var v struct {
-		ID uint64 `json:"id"`
-	}
-	json.Unmarshal(c1.event("connected", nil), &v)
-	id = v.ID
+	id = c1.connected()
 	t.Logf("contact %d connected to agent01", id)
 	hearsOnly(t, "the citizen", mark(t, cit), time.Second, toneConsult1)
 	hearsOnly(t, "agent01", mark(t, p1), time.Second, toneCitizen)
@@ -387,22 +378,12 @@ func TestFullStackConsultNotReached(t *testing.T) {
 // citizen and the carrier are bridged (RTP both ways on the outside leg)
 // and the contact closes transferred-out.
 func TestFullStackConsultOutside(t *testing.T) {
-	carrier := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml",
-		Data:    sipCarrier{Mode: "answer", To: "1345", From: "0261969110", Speak: true, RingFor: 500, WaitBye: 60000},
-		Timeout: 90 * time.Second})
-	a := startAppAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(carrier.Port)), t.TempDir())
+	carrier, a := startTransferOut(t, outsideAnswers, 90*time.Second)
 	p1 := fsTonePhone(t, a, "agent01", toneConsult1)
-	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
-		v, ok := a.agent(t, "agent01")
-		return ok && v.State == router.Ready
-	})
+	waitReady(t, a, "agent01")
 	c1 := a.fsSignIn(t, "agent01")
 	cit := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01055556666", Echo: true, HoldFor: 16000})
-	var v struct {
-		ID uint64 `json:"id"`
-	}
-	json.Unmarshal(c1.event("connected", nil), &v)
-	id := v.ID
+	id := c1.connected()
 	hearsOnly(t, "agent01 with the citizen", mark(t, p1), time.Second, toneConsult1)
 	if m := c1.call("consult", map[string]any{"contact": id, "target": "number:02-9999-0000"}); m.Code != "transfer_number_not_allowed" {
 		t.Fatalf("consult of a number the line does not list: %+v", m)

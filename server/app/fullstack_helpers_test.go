@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -215,4 +216,18 @@ func fsStartSipp(t *testing.T, remote, number string, c fsCitizen) *testpeers.SI
 func fsNum(m map[string]any, k string) float64 {
 	f, _ := m[k].(float64)
 	return f
+}
+
+// waitReady waits until each of ids is logged in and ready: its phone
+// registered (the demo roster logs an agent in on its phone's REGISTER).
+func waitReady(t *testing.T, a *fsApp, ids ...router.AgentID) {
+	t.Helper()
+	testpeers.WaitFor(t, 15*time.Second, fmt.Sprint(ids, " ready after their phones registered"), func() bool {
+		for _, id := range ids {
+			if v, ok := a.agent(t, id); !ok || !v.LoggedIn || v.State != router.Ready {
+				return false
+			}
+		}
+		return true
+	})
 }

@@ -92,18 +92,12 @@ func fsInterpQStart(t *testing.T, a *fsApp, manual bool) *fsInterpQ {
 	pI := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "interp05", Registrar: a.sipUDP(), Password: "demo",
 		Speech: testpeers.ToneWAV(t, t.TempDir(), toneInterp, 150*time.Second), Control: true, Quit: 170 * time.Second,
 		Manual: manual})
-	testpeers.WaitFor(t, 15*time.Second, "agent01 and interp05 ready after their phones registered", func() bool {
-		return agentState(t, a, "agent01") == router.Ready && agentState(t, a, "interp05") == router.Ready
-	})
+	waitReady(t, a, "agent01", "interp05")
 	c1, cI := a.fsSignIn(t, "agent01"), a.fsSignIn(t, "interp05")
 	cit := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "01055556666",
 		Speech: testpeers.ToneWAV(t, t.TempDir(), toneCitizenI, 150*time.Second), Control: true, Quit: 170 * time.Second})
 	cit.Control(t, "dial", "sip:"+fsHotline+"@"+a.sipUDP())
-	var v struct {
-		ID uint64 `json:"id"`
-	}
-	json.Unmarshal(c1.event("connected", nil), &v)
-	f := &fsInterpQ{a: a, c1: c1, cI: cI, id: v.ID,
+	f := &fsInterpQ{a: a, c1: c1, cI: cI, id: c1.connected(),
 		C: &fsParty{name: "citizen", p: cit, hz: toneCitizenI},
 		A: &fsParty{name: "agent", p: p1, hz: toneAgent1},
 		I: &fsParty{name: "interpreter", p: pI, hz: toneInterp}}
@@ -282,9 +276,7 @@ func TestFullStackInterpreterQueueWaits(t *testing.T) {
 	c1, cI, id := f.c1, f.cI, f.id
 	p10 := fsTonePhone(t, a, "interp10", toneInterp2)
 	I10 := &fsParty{name: "interp10", p: p10, hz: toneInterp2}
-	testpeers.WaitFor(t, 15*time.Second, "interp10 ready after its phone registered", func() bool {
-		return agentState(t, a, "interp10") == router.Ready
-	})
+	waitReady(t, a, "interp10")
 	c10 := a.fsSignIn(t, "interp10")
 	cI.mustCall("state", map[string]any{"state": "not_ready", "reason": "break"})
 	c10.mustCall("state", map[string]any{"state": "not_ready", "reason": "break"})

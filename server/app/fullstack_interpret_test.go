@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -148,21 +147,14 @@ func fsInterpStart(t *testing.T) *fsInterp {
 	t.Helper()
 	interp := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "1345",
 		Speech: testpeers.ToneWAV(t, t.TempDir(), toneInterp, 150*time.Second), Control: true, Quit: 170 * time.Second})
-	a := startAppAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(interp.Port)), t.TempDir())
+	a := fsStartAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(interp.Port)), t.TempDir())
 	p1 := fsTonePhone(t, a, "agent01", toneAgent1)
-	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
-		v, ok := a.agent(t, "agent01")
-		return ok && v.State == router.Ready
-	})
+	waitReady(t, a, "agent01")
 	c1 := a.fsSignIn(t, "agent01")
 	cit := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "01055556666",
 		Speech: testpeers.ToneWAV(t, t.TempDir(), toneCitizenI, 150*time.Second), Control: true, Quit: 170 * time.Second})
 	cit.Control(t, "dial", "sip:"+fsHotline+"@"+a.sipUDP())
-	var v struct {
-		ID uint64 `json:"id"`
-	}
-	json.Unmarshal(c1.event("connected", nil), &v)
-	id := v.ID
+	id := c1.connected()
 
 	C := &fsParty{name: "citizen", p: cit, hz: toneCitizenI}
 	A := &fsParty{name: "agent", p: p1, hz: toneAgent1}

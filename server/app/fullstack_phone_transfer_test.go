@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,11 +27,7 @@ func fsPhoneStart(t *testing.T, a *fsApp) (p1 *uaPhone, d1 *diago.DialogServerSe
 	t.Helper()
 	p1 = startUAPhone(t, a, "agent01", toneConsult1)
 	p2 = fsTonePhone(t, a, "agent02", toneAgent2)
-	testpeers.WaitFor(t, 15*time.Second, "agent01 and agent02 ready after their phones registered", func() bool {
-		v1, ok1 := a.agent(t, "agent01")
-		v2, ok2 := a.agent(t, "agent02")
-		return ok1 && ok2 && v1.State == router.Ready && v2.State == router.Ready
-	})
+	waitReady(t, a, "agent01", "agent02")
 	c1, c2 = a.fsSignIn(t, "agent01"), a.fsSignIn(t, "agent02")
 	c2.mustCall("state", map[string]any{"state": "not_ready", "reason": "break"})
 	tone := testpeers.ToneWAV(t, t.TempDir(), toneCitizen, 150*time.Second)
@@ -40,11 +35,7 @@ func fsPhoneStart(t *testing.T, a *fsApp) (p1 *uaPhone, d1 *diago.DialogServerSe
 		Quit: 170 * time.Second})
 	cit.Control(t, "dial", "sip:"+fsHotline+"@"+a.sipUDP())
 	d1 = p1.offered(20 * time.Second)
-	var v struct {
-		ID uint64 `json:"id"`
-	}
-	json.Unmarshal(c1.event("connected", nil), &v)
-	id = v.ID
+	id = c1.connected()
 	hearsOnly(t, "the citizen with agent01", mark(t, cit), time.Second, toneConsult1)
 	c2.mustCall("state", map[string]any{"state": "ready"})
 	return p1, d1, p2, cit, c1, c2, id
@@ -268,9 +259,7 @@ func TestFullStackPhoneConsultCancelled(t *testing.T) {
 	a := fsStart(t, t.TempDir())
 	p1, d1, _, cit, c1, _, id := fsPhoneStart(t, a)
 	p3 := startUAPhoneOpts(t, a, "agent03", 2300, true)
-	testpeers.WaitFor(t, 15*time.Second, "agent03 ready after its phone registered", func() bool {
-		return agentState(t, a, "agent03") == router.Ready
-	})
+	waitReady(t, a, "agent03")
 	phoneHold(t, d1, cit)
 	dialed := make(chan error, 1)
 	go func() {
@@ -354,22 +343,13 @@ func TestFullStackPhoneConsultQueueHangup(t *testing.T) {
 // wrap-up and the contact closes transferred-out. A number the line does
 // not list is refused 403 first.
 func TestFullStackPhoneConsultOutside(t *testing.T) {
-	carrier := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml",
-		Data:    sipCarrier{Mode: "answer", To: "1345", From: "0261969110", Speak: true, RingFor: 500, WaitBye: 60000},
-		Timeout: 90 * time.Second})
-	a := startAppAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(carrier.Port)), t.TempDir())
+	carrier, a := startTransferOut(t, outsideAnswers, 90*time.Second)
 	p1 := startUAPhone(t, a, "agent01", toneConsult1)
-	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
-		return agentState(t, a, "agent01") == router.Ready
-	})
+	waitReady(t, a, "agent01")
 	c1 := a.fsSignIn(t, "agent01")
 	cit := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01055556666", Echo: true, HoldFor: 16000})
 	d1 := p1.offered(20 * time.Second)
-	var v struct {
-		ID uint64 `json:"id"`
-	}
-	json.Unmarshal(c1.event("connected", nil), &v)
-	id := v.ID
+	id := c1.connected()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	if err := d1.Hold(ctx); err != nil {
 		t.Fatalf("agent01's phone: hold: %v", err)
@@ -436,9 +416,7 @@ func TestFullStackPhoneConsultNotAnswered(t *testing.T) {
 	p1, d1, _, cit, c1, _, id := fsPhoneStart(t, a)
 	p3 := startUAPhoneOpts(t, a, "agent03", 2300, true)
 	p3.reject.Store(486)
-	testpeers.WaitFor(t, 15*time.Second, "agent03 ready after its phone registered", func() bool {
-		return agentState(t, a, "agent03") == router.Ready
-	})
+	waitReady(t, a, "agent03")
 	phoneHold(t, d1, cit)
 	if _, err := p1.dial("agent03", 20*time.Second); refusal(err) != 486 {
 		t.Fatalf("a consult from the phone to a busy phone: %v, want 486", err)

@@ -250,10 +250,7 @@ func TestFullStackRecordingWithConsent(t *testing.T) {
 	dataDir := t.TempDir()
 	a := fsStartAt(t, fsRecordedConfig(t), dataDir)
 	fsTonePhone(t, a, "agent01", recToneAgent)
-	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
-		v, ok := a.agent(t, "agent01")
-		return ok && v.LoggedIn && v.State == router.Ready
-	})
+	waitReady(t, a, "agent01")
 	con := a.fsSignIn(t, "agent01")
 
 	pcap := tonePCAP(t, t.TempDir(), recToneCitizen, 40*time.Second)

@@ -14,10 +14,7 @@ import (
 func TestFullStackRegisterKeepsBreak(t *testing.T) {
 	a := fsStart(t, t.TempDir())
 	testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: a.sipUDP(), Password: "demo", Quit: 60 * time.Second})
-	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
-		v, ok := a.agent(t, "agent01")
-		return ok && v.LoggedIn && v.State == router.Ready
-	})
+	waitReady(t, a, "agent01")
 	if _, err := a.Hub().Do(t.Context(), router.AgentStateRequested{Agent: "agent01", State: router.NotReady, Reason: "break"}); err != nil {
 		t.Fatal(err)
 	}

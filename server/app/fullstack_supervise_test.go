@@ -355,9 +355,7 @@ func TestFullStackSupervisorListenWhisperBarge(t *testing.T) {
 	c1, sc := a.fsSignIn(t, "agent01"), a.fsSignIn(t, "super01")
 	cit := startRTPCitizen(t, toneSupCitizen)
 	sipp := fsStartCitizenRTP(t, a, fsCitizenRTP{From: "01077778888", RTPPort: cit.port(), WaitBye: 140000})
-	var conn struct{ ID uint64 }
-	json.Unmarshal(c1.event("connected", nil), &conn)
-	id := conn.ID
+	id := c1.connected()
 	testpeers.WaitFor(t, 15*time.Second, "agent01 hears the citizen", func() bool {
 		s := latestHeard(pa)
 		return len(s) > 16000 && testpeers.ToneShare(s[len(s)-8000:], 8000, toneSupCitizen) > 0.5
@@ -562,9 +560,7 @@ func TestFullStackSupervisorCitizenHangsUp(t *testing.T) {
 	c1, sc := a.fsSignIn(t, "agent01"), a.fsSignIn(t, "super02")
 	cit := startRTPCitizen(t, toneSupCitizen)
 	sipp := fsStartCitizenRTP(t, a, fsCitizenRTP{From: "01033334444", RTPPort: cit.port(), HoldFor: 20000})
-	var conn struct{ ID uint64 }
-	json.Unmarshal(c1.event("connected", nil), &conn)
-	id := conn.ID
+	id := c1.connected()
 	if m := sc.call("follow", map[string]any{"contact": id, "mode": "listen"}); m.Code != "monitor_no_phone" || m.Text["ko"] == "" {
 		t.Fatalf("follow without a registered phone: %+v", m)
 	}

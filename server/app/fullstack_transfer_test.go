@@ -71,20 +71,12 @@ func fsTransferStart(t *testing.T, a *fsApp) (p1, p2 *testpeers.Baresip, c1, c2 
 	t.Helper()
 	p1 = fsTonePhone(t, a, "agent01", toneAgent1)
 	p2 = fsTonePhone(t, a, "agent02", toneAgent2)
-	testpeers.WaitFor(t, 15*time.Second, "agent01 and agent02 ready after their phones registered", func() bool {
-		v1, ok1 := a.agent(t, "agent01")
-		v2, ok2 := a.agent(t, "agent02")
-		return ok1 && ok2 && v1.State == router.Ready && v2.State == router.Ready
-	})
+	waitReady(t, a, "agent01", "agent02")
 	t.Log("phones registered")
 	c1, c2 = a.fsSignIn(t, "agent01"), a.fsSignIn(t, "agent02")
 	c2.mustCall("state", map[string]any{"state": "not_ready", "reason": "break"})
 	cit = fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01055556666", Echo: true, WaitBye: 40000})
-	var v struct {
-		ID uint64 `json:"id"`
-	}
-	json.Unmarshal(c1.event("connected", nil), &v)
-	id = v.ID
+	id = c1.connected()
 	t.Logf("contact %d connected to agent01", id)
 	testpeers.WaitFor(t, 10*time.Second, "agent01 hears its own tone back through the citizen", func() bool {
 		ok, _ := hears(t, p1, toneAgent1, time.Second, toneAgent2)

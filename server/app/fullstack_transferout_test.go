@@ -34,6 +34,18 @@ func configTransferOut(t *testing.T, carrier string) string {
 	return dir
 }
 
+// outsideAnswers is the carrier answering the outside number 1345, called
+// with line 110's caller ID, and speaking.
+var outsideAnswers = sipCarrier{Mode: "answer", To: "1345", From: "0261969110", Speak: true, RingFor: 500, WaitBye: 60000}
+
+// startTransferOut starts the carrier with data (for at most timeout) and
+// the App whose trunk leads to it (configTransferOut).
+func startTransferOut(t *testing.T, data sipCarrier, timeout time.Duration) (*testpeers.SIPp, *fsApp) {
+	t.Helper()
+	carrier := startCarrier(t, data, timeout)
+	return carrier, fsStartAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(carrier.Port)), t.TempDir())
+}
+
 // TestFullStackTransferOut: agent01 (baresip) talks with a SIPp citizen on
 // line 110 and transfers it from the console to the outside number 1345.
 // A number the line does not list is refused (transfer_number_not_allowed)
@@ -45,15 +57,9 @@ func configTransferOut(t *testing.T, carrier string) string {
 // carrier gets our BYE; the contact is closed transferred-out and the call
 // record shows the outside leg.
 func TestFullStackTransferOut(t *testing.T) {
-	carrier := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml",
-		Data:    sipCarrier{Mode: "answer", To: "1345", From: "0261969110", Speak: true, RingFor: 500, WaitBye: 60000},
-		Timeout: 90 * time.Second})
-	a := startAppAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(carrier.Port)), t.TempDir())
+	carrier, a := startTransferOut(t, outsideAnswers, 90*time.Second)
 	fsTonePhone(t, a, "agent01", toneAgent1)
-	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
-		v, ok := a.agent(t, "agent01")
-		return ok && v.State == router.Ready
-	})
+	waitReady(t, a, "agent01")
 	c1 := a.fsSignIn(t, "agent01")
 	var targets struct{ Outside bool }
 	json.Unmarshal(c1.mustCall("transfer_targets", nil), &targets)
@@ -61,11 +67,7 @@ func TestFullStackTransferOut(t *testing.T) {
 		t.Fatal("transfer_targets does not offer outside numbers with a trunk configured")
 	}
 	cit := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01055556666", Echo: true, HoldFor: 16000})
-	var v struct {
-		ID uint64 `json:"id"`
-	}
-	json.Unmarshal(c1.event("connected", nil), &v)
-	id := v.ID
+	id := c1.connected()
 	if m := c1.call("transfer", map[string]any{"contact": id, "target": "number:02-9999-0000"}); m.Code != "transfer_number_not_allowed" || m.Text["ko"] == "" {
 		t.Fatalf("transfer to a number the line does not list: %+v", m)
 	}
@@ -109,22 +111,12 @@ func TestFullStackTransferOut(t *testing.T) {
 // gets transfer_outside_failed, stays busy with the call, and hears its own
 // tone back through the citizen again (bridged back); then hangs up.
 func TestFullStackTransferOutBusy(t *testing.T) {
-	carrier := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml",
-		Data:    sipCarrier{Mode: "busy", To: "1345", From: "0261969110", RingFor: 2000},
-		Timeout: 60 * time.Second})
-	a := startAppAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(carrier.Port)), t.TempDir())
+	carrier, a := startTransferOut(t, sipCarrier{Mode: "busy", To: "1345", From: "0261969110", RingFor: 2000}, 60*time.Second)
 	p1 := fsTonePhone(t, a, "agent01", toneAgent1)
-	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
-		v, ok := a.agent(t, "agent01")
-		return ok && v.State == router.Ready
-	})
+	waitReady(t, a, "agent01")
 	c1 := a.fsSignIn(t, "agent01")
 	cit := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01055556666", Echo: true, WaitBye: 40000})
-	var v struct {
-		ID uint64 `json:"id"`
-	}
-	json.Unmarshal(c1.event("connected", nil), &v)
-	id := v.ID
+	id := c1.connected()
 	if m := c1.call("transfer", map[string]any{"contact": id, "target": "number:1345"}); m.Code != "transfer_outside_failed" {
 		t.Fatalf("transfer to a busy outside number: %+v", m)
 	}
@@ -156,21 +148,12 @@ func TestFullStackTransferOutBusy(t *testing.T) {
 // caller ID and answers, agent01's leg ends and agent01 goes to wrap-up,
 // and the contact closes transferred-out when the citizen hangs up.
 func TestFullStackPhoneTransferOut(t *testing.T) {
-	carrier := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/carrier.xml",
-		Data:    sipCarrier{Mode: "answer", To: "1345", From: "0261969110", Speak: true, RingFor: 500, WaitBye: 60000},
-		Timeout: 90 * time.Second})
-	a := startAppAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(carrier.Port)), t.TempDir())
+	carrier, a := startTransferOut(t, outsideAnswers, 90*time.Second)
 	p1 := fsTonePhone(t, a, "agent01", toneAgent1)
-	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
-		v, ok := a.agent(t, "agent01")
-		return ok && v.State == router.Ready
-	})
+	waitReady(t, a, "agent01")
 	c1 := a.fsSignIn(t, "agent01")
 	cit := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01055556666", Echo: true, HoldFor: 12000})
-	var v struct {
-		ID uint64 `json:"id"`
-	}
-	json.Unmarshal(c1.event("connected", nil), &v)
+	id := c1.connected()
 	p1.Control(t, "transfer", "sip:1345@127.0.0.1")
 	testpeers.WaitFor(t, 10*time.Second, "agent01 in wrap-up with no contact", func() bool {
 		ag, _ := a.agent(t, "agent01")
@@ -182,7 +165,7 @@ func TestFullStackPhoneTransferOut(t *testing.T) {
 	if err := carrier.Wait(t, 20*time.Second); err != nil {
 		t.Fatalf("carrier (called number, caller ID, answer, our BYE): %v", err)
 	}
-	if c := fsEndedContact(t, a.Store(), 10*time.Second, v.ID); c.EndReason != router.EndTransferredOut.String() {
+	if c := fsEndedContact(t, a.Store(), 10*time.Second, id); c.EndReason != router.EndTransferredOut.String() {
 		t.Fatalf("contact ended %q", c.EndReason)
 	}
 }

@@ -34,10 +34,7 @@ func TestFullStackCallReachesRegisteredAgent(t *testing.T) {
 	phone := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: a.sipUDP(),
 		Password: "demo", Speech: speech, Quit: 120 * time.Second})
 
-	testpeers.WaitFor(t, 15*time.Second, "agent01 logged in and ready after its phone registered", func() bool {
-		v, ok := a.agent(t, "agent01")
-		return ok && v.LoggedIn && v.State == router.Ready
-	})
+	waitReady(t, a, "agent01")
 
 	citizen := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01011112222", Audio: true, WaitBye: 40000})
 	if err := citizen.Wait(t, 50*time.Second); err != nil {

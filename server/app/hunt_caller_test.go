@@ -70,10 +70,7 @@ func (c *huntCaller) addr() string { return c.sig.LocalAddr().String() }
 // serverRTP is where the server takes the call's RTP (nil before a 2xx).
 func (c *huntCaller) serverRTP() *net.UDPAddr { return c.rtpTo }
 
-func (c *huntCaller) send(msg string) {
-	msg = strings.ReplaceAll(strings.TrimLeft(msg, "\n"), "\n", "\r\n")
-	_, _ = c.sig.WriteToUDP([]byte(msg), c.server)
-}
+func (c *huntCaller) send(msg string) { _, _ = c.sig.WriteToUDP(crlf(msg), c.server) }
 
 // read answers the server's requests and passes final responses on.
 func (c *huntCaller) read() {
@@ -142,7 +139,7 @@ CSeq: 1 INVITE
 Contact: <sip:` + from + `@` + c.addr() + `>
 Max-Forwards: 70
 Content-Type: application/sdp
-Content-Length: ` + strconv.Itoa(len(strings.ReplaceAll(sdp, "\n", "\r\n"))) + `
+Content-Length: ` + crlfLen(sdp) + `
 
 ` + sdp)
 	res := c.response("INVITE", 10*time.Second)
@@ -180,10 +177,16 @@ func answerRTP(sdp string) *net.UDPAddr {
 	return a
 }
 
-// speak sends PCMA silence every 20 ms while the call is up, not held and
-// the caller has not vanished.
+// speak sends PCMA silence to the server while the call is up.
 func (c *huntCaller) speak(to *net.UDPAddr) {
 	defer c.wg.Done()
+	speakSilence(c.rtp, to, c.ended, &c.gone, &c.held, &c.sent)
+}
+
+// speakSilence sends PCMA silence from conn to to every 20 ms until ended
+// closes or gone is set (a vanished or killed UA); while held is set it
+// sends nothing. sent, if not nil, counts the packets written.
+func speakSilence(conn *net.UDPConn, to *net.UDPAddr, ended <-chan struct{}, gone, held *atomic.Bool, sent *atomic.Int64) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	pkt := make([]byte, 12+160)
@@ -196,22 +199,22 @@ func (c *huntCaller) speak(to *net.UDPAddr) {
 	var ts uint32
 	for {
 		select {
-		case <-c.ended:
+		case <-ended:
 			return
 		case <-tick.C:
 		}
-		if c.gone.Load() {
+		if gone.Load() {
 			return
 		}
-		if c.held.Load() {
+		if held.Load() {
 			continue
 		}
 		seq++
 		ts += 160
 		binary.BigEndian.PutUint16(pkt[2:], seq)
 		binary.BigEndian.PutUint32(pkt[4:], ts)
-		if _, err := c.rtp.WriteToUDP(pkt, to); err == nil {
-			c.sent.Add(1)
+		if _, err := conn.WriteToUDP(pkt, to); err == nil && sent != nil {
+			sent.Add(1)
 		}
 	}
 }
@@ -231,7 +234,7 @@ Call-ID: ` + c.d.callID + `
 CSeq: ` + strconv.Itoa(cseq) + ` ` + method + `
 Contact: <sip:x@` + c.addr() + `>
 Max-Forwards: 70
-` + hdrs + `Content-Length: ` + strconv.Itoa(len(strings.ReplaceAll(body, "\n", "\r\n"))) + `
+` + hdrs + `Content-Length: ` + crlfLen(body) + `
 
 ` + body) // send turns every \n into \r\n
 }

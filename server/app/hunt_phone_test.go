@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/binary"
 	"net"
 	"strconv"
 	"strings"
@@ -94,10 +93,7 @@ func (p *huntPhone) peer() *net.UDPAddr {
 	return p.server
 }
 
-func (p *huntPhone) sendTo(msg string) {
-	msg = strings.ReplaceAll(strings.TrimLeft(msg, "\n"), "\n", "\r\n")
-	_, _ = p.ua.conn.WriteToUDP([]byte(msg), p.peer())
-}
+func (p *huntPhone) sendTo(msg string) { _, _ = p.ua.conn.WriteToUDP(crlf(msg), p.peer()) }
 
 func (p *huntPhone) sdp(dir string) string {
 	host, _, _ := net.SplitHostPort(p.ua.addr())
@@ -105,8 +101,6 @@ func (p *huntPhone) sdp(dir string) string {
 	return "v=0\no=phone 1 " + strconv.FormatInt(time.Now().UnixNano()%1e9, 10) + " IN IP4 " + host + "\ns=-\nc=IN IP4 " + host +
 		"\nt=0 0\nm=audio " + rtpPort + " RTP/AVP 8\na=rtpmap:8 PCMA/8000\na=" + dir + "\n"
 }
-
-func crlfLen(body string) string { return strconv.Itoa(len(strings.ReplaceAll(body, "\n", "\r\n"))) }
 
 // answer replies to req with code, our To tag and an optional SDP body.
 func (p *huntPhone) answer(req *sip.Request, code int, tag, sdp string) {
@@ -213,37 +207,10 @@ func (p *huntPhone) ended(d *phoneDialog) bool {
 	}
 }
 
-// speak sends PCMA silence every 20 ms while d is up and not held.
+// speak sends PCMA silence to the server while d is up.
 func (p *huntPhone) speak(d *phoneDialog) {
 	defer p.wg.Done()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	pkt := make([]byte, 12+160)
-	pkt[0], pkt[1] = 0x80, 8
-	binary.BigEndian.PutUint32(pkt[8:], uint32(time.Now().UnixNano()))
-	for i := 12; i < len(pkt); i++ {
-		pkt[i] = 0xd5
-	}
-	var seq uint16
-	var ts uint32
-	for {
-		select {
-		case <-d.ended:
-			return
-		case <-tick.C:
-		}
-		if p.gone.Load() {
-			return
-		}
-		if d.held.Load() {
-			continue
-		}
-		seq++
-		ts += 160
-		binary.BigEndian.PutUint16(pkt[2:], seq)
-		binary.BigEndian.PutUint32(pkt[4:], ts)
-		_, _ = p.ua.rtp.WriteToUDP(pkt, d.rtpTo)
-	}
+	speakSilence(p.ua.rtp, d.rtpTo, d.ended, &p.gone, &d.held, nil)
 }
 
 // inDialog sends method in d as the callee and returns the final response

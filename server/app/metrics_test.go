@@ -18,7 +18,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"onecall/internal/testpeers"
-	"onecall/router"
 )
 
 // scrape reads /metrics at base (http://host:port) with an optional token.
@@ -144,10 +143,7 @@ func TestMetricsCountRealCalls(t *testing.T) {
 	}
 	testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "agent01", Registrar: a.sipUDP(),
 		Password: "demo", Speech: tone, Quit: 90 * time.Second})
-	testpeers.WaitFor(t, 15*time.Second, "agent01 ready after its phone registered", func() bool {
-		v, ok := a.agent(t, "agent01")
-		return ok && v.State == router.Ready
-	})
+	waitReady(t, a, "agent01")
 	answered := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01011112222", Audio: true, WaitBye: 30000})
 	if err := answered.Wait(t, 40*time.Second); err != nil {
 		t.Fatalf("answered citizen: %v", err)

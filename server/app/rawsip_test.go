@@ -44,10 +44,18 @@ func newRawUA(t *testing.T, ip, server string) *rawUA {
 
 func (u *rawUA) addr() string { return u.conn.LocalAddr().String() }
 
+// crlf is a hand-written SIP message on the wire: leading newlines
+// dropped, every line ended by CRLF.
+func crlf(msg string) []byte {
+	return []byte(strings.ReplaceAll(strings.TrimLeft(msg, "\n"), "\n", "\r\n"))
+}
+
+// crlfLen is the Content-Length of body once its lines end in CRLF.
+func crlfLen(body string) string { return strconv.Itoa(len(strings.ReplaceAll(body, "\n", "\r\n"))) }
+
 func (u *rawUA) send(msg string) {
 	u.t.Helper()
-	msg = strings.ReplaceAll(strings.TrimLeft(msg, "\n"), "\n", "\r\n")
-	if _, err := u.conn.WriteToUDP([]byte(msg), u.to); err != nil {
+	if _, err := u.conn.WriteToUDP(crlf(msg), u.to); err != nil {
 		u.t.Fatalf("send: %v", err)
 	}
 }
@@ -205,7 +213,7 @@ Call-ID: ` + d.callID + `
 CSeq: ` + strconv.Itoa(cseq) + ` ` + method + `
 Contact: <sip:x@` + u.addr() + `>
 Max-Forwards: 70
-` + hdrs + `Content-Length: ` + strconv.Itoa(len(strings.ReplaceAll(body, "\n", "\r\n"))) + `
+` + hdrs + `Content-Length: ` + crlfLen(body) + `
 
 ` + body)
 }
