@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/diago/audio"
@@ -35,7 +36,12 @@ func (c *clip) frames(codec string) []byte {
 // Read-only after loadPrompts.
 type promptSet map[string]*clip
 
-func loadPrompts() (promptSet, error) {
+// loadPrompts returns the embedded prompts, decoded once per process: the
+// set and its clips are read-only, so every Service shares them (a test
+// binary starts hundreds; decoding takes about half a second under -race).
+var loadPrompts = sync.OnceValues(decodePrompts)
+
+func decodePrompts() (promptSet, error) {
 	ps := promptSet{}
 	for _, dir := range []string{"prompts", "prompts/lines"} {
 		if err := ps.loadDir(dir); err != nil {

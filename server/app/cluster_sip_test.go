@@ -101,11 +101,7 @@ func TestClusterCallControlsReachOwnerNode(t *testing.T) {
 // n1; n2's SIP service finds it (its Locator) and n2's supervisor console
 // shows agent01's phone registered.
 func TestClusterAppsShareRegistrations(t *testing.T) {
-	pg, err := pgtest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pg.Stop() })
+	pg := pgtest.Shared(t)
 	ports := make([]int, 4)
 	for i := range ports {
 		ports[i] = testpeers.FreeTCPPort(t)

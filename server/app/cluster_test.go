@@ -89,6 +89,9 @@ func (c *clusterNode) waitingSeen(t *testing.T, id router.ContactID) time.Time {
 	}
 }
 
+// The cluster tests share one PostgreSQL server (a fresh database each).
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
 // startCluster starts three Apps as nodes 1-3 of one cluster on one
 // PostgreSQL database (a real server, internal/pgtest), the shipped
 // configuration with the demo roster seeded once.
@@ -104,16 +107,7 @@ func startCluster(t *testing.T) []*clusterNode {
 // (fsConfig).
 func startClusterWith(t *testing.T, clusterYAML string, edit func(*Options), replace ...string) []*clusterNode {
 	t.Helper()
-	pg, err := pgtest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := pg.Stop(); err != nil {
-			t.Logf("postgres stop: %v", err)
-		}
-	})
-	dsn := pg.Database(t)
+	dsn := pgtest.Shared(t).Database(t)
 	base := fsConfig(t, "")
 	bundle, err := configs.Load(base)
 	if err != nil {
