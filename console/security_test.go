@@ -9,13 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"onecall/internal/testpeers"
 	"onecall/router"
 	"onecall/store"
 )
@@ -242,22 +242,6 @@ func TestLoginsPerMinutePerSource(t *testing.T) {
 	}
 }
 
-func rssKiB(t *testing.T) int {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return n
-		}
-	}
-	t.Fatal("no VmRSS")
-	return 0
-}
-
 // Defect 2: a sign-in flood hashes at most HashSlots passwords at once;
 // the excess is answered 503 at once, resident memory stays flat, and a
 // real agent still signs in.
@@ -266,7 +250,7 @@ func TestSignInFloodBoundedMemory(t *testing.T) {
 	if code := e.fromAddr("127.0.0.1").login("agent01", "demo"); code != 200 { // warm: one hash done
 		t.Fatal(code)
 	}
-	before := rssKiB(t)
+	before := testpeers.RSSKiB(t)
 	const n = 48
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -303,7 +287,7 @@ func TestSignInFloodBoundedMemory(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	after := rssKiB(t)
+	after := testpeers.RSSKiB(t)
 	t.Logf("flood of %d sign-ins: %v; RSS %d -> %d KiB (+%d MiB)", n, counts, before, after, (after-before)/1024)
 	if !ok {
 		t.Fatal("agent02 could not sign in during the flood")

@@ -14,8 +14,15 @@ import (
 
 func startApp(t *testing.T, dataDir string) *App {
 	t.Helper()
+	return startAppIn(t, "../../configs", dataDir)
+}
+
+// startAppIn starts the App on the configuration in configPath, its log
+// discarded; Shutdown runs at cleanup.
+func startAppIn(t *testing.T, configPath, dataDir string) *App {
+	t.Helper()
 	a, err := New(t.Context(), Options{
-		ConfigPath:   "../../configs",
+		ConfigPath:   configPath,
 		DataDir:      dataDir,
 		HTTPAddr:     "127.0.0.1:0",
 		SIPAddr:      "127.0.0.1:0",

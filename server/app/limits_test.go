@@ -2,15 +2,12 @@ package app
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"onecall/internal/testpeers"
 )
 
 // Black-box tests of the documented limits.* keys against the real App
@@ -27,49 +26,8 @@ import (
 // onecall.yaml has each "old" line replaced by "new".
 func startWith(t *testing.T, repl ...string) *App {
 	t.Helper()
-	dir := t.TempDir()
-	ents, err := os.ReadDir("../../configs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".yaml") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("../../configs", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name() == "onecall.yaml" {
-			s := string(b)
-			for i := 0; i+1 < len(repl); i += 2 {
-				if !strings.Contains(s, repl[i]) {
-					t.Fatalf("onecall.yaml has no %q", repl[i])
-				}
-				s = strings.Replace(s, repl[i], repl[i+1], 1)
-			}
-			b = []byte(s)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	a, err := New(t.Context(), Options{ConfigPath: dir, DataDir: filepath.Join(dir, "data"), HTTPAddr: "127.0.0.1:0",
-		SIPAddr: "127.0.0.1:0", Demo: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DrainTimeout: time.Second})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	if err := a.Start(t.Context()); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := a.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	return a
+	dir := fsConfig(t, "", repl...)
+	return startAppIn(t, dir, filepath.Join(dir, "data"))
 }
 
 // from returns an HTTP client whose connections come from loopback ip.
@@ -82,22 +40,6 @@ func from(ip string) *http.Client {
 func wsFrom(ip string) *websocket.Dialer {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
 	return &websocket.Dialer{NetDialContext: d.DialContext, HandshakeTimeout: 5 * time.Second}
-}
-
-func rssKiB(t *testing.T) int {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return n
-		}
-	}
-	t.Fatal("no VmRSS")
-	return 0
 }
 
 func loginCode(t *testing.T, c *http.Client, base, user, pw string) int {
@@ -210,7 +152,7 @@ func TestLimitLoginsPerMinute(t *testing.T) {
 func TestLimitChatStartsPerMinute(t *testing.T) {
 	a := startWith(t, "chat_starts_per_minute: 10", "chat_starts_per_minute: 2", "http_per_second: 50", "http_per_second: 1000")
 	base := "http://" + a.HTTPAddr()
-	before := rssKiB(t)
+	before := testpeers.RSSKiB(t)
 	d := wsFrom("127.0.0.2")
 	var started, limited int
 	for i := 0; i < 200; i++ {
@@ -226,7 +168,7 @@ func TestLimitChatStartsPerMinute(t *testing.T) {
 		}
 		c.ws.Close()
 	}
-	after := rssKiB(t)
+	after := testpeers.RSSKiB(t)
 	t.Logf("200 chat starts from one source: %d started, %d rate_limited; RSS %d -> %d KiB", started, limited, before, after)
 	if started != 2 {
 		t.Fatalf("chat_starts_per_minute 2 let %d chats start", started)
@@ -624,7 +566,7 @@ func TestCitizenFrameFloodSparesTheAgent(t *testing.T) {
 	consoleNext(t, in, "citizen message", &reads, func(m consoleMsg) bool {
 		return m.Kind == "chat" && strings.Contains(string(m.Data), "안녕하세요")
 	})
-	before := rssKiB(t)
+	before := testpeers.RSSKiB(t)
 	sent := 0
 	for i := 0; i < 20000; i++ {
 		if err := cit.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"read","seq":1}`)); err != nil {
@@ -645,7 +587,7 @@ func TestCitizenFrameFloodSparesTheAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	consoleNext(t, in, "ping reply after the flood", &reads, func(m consoleMsg) bool { return m.ID == 3 })
-	after := rssKiB(t)
+	after := testpeers.RSSKiB(t)
 	t.Logf("citizen sent %d read frames; agent saw %d read events; RSS %d -> %d KiB", sent, reads, before, after)
 	if reads > 1 {
 		t.Fatalf("agent saw %d read events for one message", reads)
