@@ -24,6 +24,7 @@ import (
 	"onecall/console"
 	"onecall/console/chatbridge"
 	"onecall/internal/pgtest"
+	"onecall/internal/testpeers"
 	"onecall/router"
 	"onecall/server"
 	"onecall/store"
@@ -421,28 +422,11 @@ func TestClusterChatAcrossNodes(t *testing.T) {
 	}
 
 	f := agent.call("transcript", map[string]any{"contact": contact})
-	var lines []console.ChatLine
+	var lines []testpeers.TranscriptLine
 	if f.T != "reply" || json.Unmarshal(f.Data, &lines) != nil {
 		t.Fatalf("transcript: %+v", f)
 	}
-	seen := map[int64]int{}
-	for _, l := range lines {
-		seen[l.Seq]++
-		if seen[l.Seq] > 1 {
-			t.Fatalf("seq %d twice in the transcript", l.Seq)
-		}
-		if want, ok := acked[l.Seq]; ok && l.Text != want {
-			t.Fatalf("seq %d is %q, acknowledged as %q", l.Seq, l.Text, want)
-		}
-		if l.Text == "lost in the gap" {
-			t.Fatal("a refused message is in the transcript")
-		}
-	}
-	for seq, text := range acked {
-		if seen[seq] != 1 {
-			t.Fatalf("acknowledged seq %d %q not in the transcript", seq, text)
-		}
-	}
+	testpeers.CheckTranscript(t, lines, acked, "lost in the gap")
 	if len(acked) != 20 {
 		t.Fatalf("%d messages acknowledged, want 20", len(acked))
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"onecall/internal/testpeers"
 	"onecall/router"
 )
 
@@ -136,30 +137,11 @@ func TestClusterServeChatAcrossNodes(t *testing.T) {
 		citizenSays(cit, fmt.Sprintf("citizen %d on n%d", i, resumeNode.n))
 	}
 
-	var lines []struct {
-		Seq  int64  `json:"seq"`
-		Text string `json:"text"`
-	}
+	var lines []testpeers.TranscriptLine
 	if err := json.Unmarshal(con.mustCall("transcript", map[string]any{"contact": contact}), &lines); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[int64]int{}
-	for _, l := range lines {
-		if seen[l.Seq]++; seen[l.Seq] > 1 {
-			t.Fatalf("seq %d twice in the transcript", l.Seq)
-		}
-		if want, ok := acked[l.Seq]; ok && l.Text != want {
-			t.Fatalf("seq %d is %q, acknowledged as %q", l.Seq, l.Text, want)
-		}
-		if l.Text == "lost in the gap" {
-			t.Fatal("a refused message is in the transcript")
-		}
-	}
-	for seq, text := range acked {
-		if seen[seq] != 1 {
-			t.Fatalf("acknowledged seq %d %q not in the transcript", seq, text)
-		}
-	}
+	testpeers.CheckTranscript(t, lines, acked, "lost in the gap")
 	if len(acked) != 12 {
 		t.Fatalf("%d messages acknowledged, want 12", len(acked))
 	}
