@@ -399,16 +399,8 @@ func TestFullStackConsultOutside(t *testing.T) {
 		t.Fatalf("agent01 hears its own tone back through the held citizen (share %s)", ftoa(sh))
 	}
 	c1.mustCall("consult_complete", map[string]any{"contact": id})
-	testpeers.WaitFor(t, 10*time.Second, "agent01 in wrap-up with no contact", func() bool {
-		ag, _ := a.agent(t, "agent01")
-		return ag.State == router.WrapUp && len(ag.Active) == 0
-	})
-	if err := cit.Wait(t, 40*time.Second); err != nil {
-		t.Fatalf("citizen: %v", err)
-	}
-	if err := carrier.Wait(t, 20*time.Second); err != nil {
-		t.Fatalf("carrier (called number, caller ID, answer, our BYE): %v", err)
-	}
+	waitWrapUp(t, a, "agent01", 10*time.Second)
+	carrierDone(t, cit, carrier)
 	rec := a.callRecordTo(t, 10*time.Second, fsHotline)
 	if len(rec.Legs) != 3 || rec.Legs[2].Role != "outside" || rec.Legs[2].URI != "tel:1345" {
 		t.Fatalf("call record legs %+v; want citizen, agent01, outside 1345", rec.Legs)

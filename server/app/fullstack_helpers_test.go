@@ -231,3 +231,12 @@ func waitReady(t *testing.T, a *fsApp, ids ...router.AgentID) {
 		return true
 	})
 }
+
+// waitWrapUp waits until agent id is in wrap-up with no contact left.
+func waitWrapUp(t *testing.T, a *fsApp, id router.AgentID, d time.Duration) {
+	t.Helper()
+	testpeers.WaitFor(t, d, string(id)+" in wrap-up with no contact", func() bool {
+		ag, _ := a.agent(t, id)
+		return ag.State == router.WrapUp && len(ag.Active) == 0
+	})
+}

@@ -208,10 +208,7 @@ func TestFullStackInterpreter(t *testing.T) {
 	// Again, then the citizen hangs up during the three-way.
 	f.threeWay(t, "three-way again")
 	cit.Control(t, "hangup", "")
-	testpeers.WaitFor(t, 15*time.Second, "agent01 in wrap-up with no contact", func() bool {
-		ag, _ := a.agent(t, "agent01")
-		return ag.State == router.WrapUp && len(ag.Active) == 0
-	})
+	waitWrapUp(t, a, "agent01", 15*time.Second)
 	rec := a.callRecordTo(t, 15*time.Second, fsHotline)
 	var roles []string
 	for _, l := range rec.Legs {
@@ -285,10 +282,7 @@ func TestFullStackInterpreterLeaves(t *testing.T) {
 
 	f.threeWay(t, "three-way again")
 	A.p.Control(t, "hangup", "")
-	testpeers.WaitFor(t, 15*time.Second, "agent01 in wrap-up with no contact", func() bool {
-		ag, _ := f.a.agent(t, "agent01")
-		return ag.State == router.WrapUp && len(ag.Active) == 0
-	})
+	waitWrapUp(t, f.a, "agent01", 15*time.Second)
 	I.silent(t, "the interpreter's call over after the agent hung up")
 	C.silent(t, "the citizen's call over after the agent hung up")
 	rec := f.a.callRecordTo(t, 15*time.Second, fsHotline)

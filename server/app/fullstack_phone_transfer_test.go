@@ -377,16 +377,8 @@ func TestFullStackPhoneConsultOutside(t *testing.T) {
 			t.Fatal("a dialog of agent01's phone got no BYE after the transfer")
 		}
 	}
-	testpeers.WaitFor(t, 10*time.Second, "agent01 in wrap-up with no contact", func() bool {
-		ag, _ := a.agent(t, "agent01")
-		return ag.State == router.WrapUp && len(ag.Active) == 0
-	})
-	if err := cit.Wait(t, 40*time.Second); err != nil {
-		t.Fatalf("citizen: %v", err)
-	}
-	if err := carrier.Wait(t, 20*time.Second); err != nil {
-		t.Fatalf("carrier (called number, caller ID, answer, our BYE): %v", err)
-	}
+	waitWrapUp(t, a, "agent01", 10*time.Second)
+	carrierDone(t, cit, carrier)
 	rec := a.callRecordTo(t, 10*time.Second, fsHotline)
 	var out *store.CallLeg
 	for i, l := range rec.Legs {

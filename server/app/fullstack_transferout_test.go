@@ -46,6 +46,19 @@ func startTransferOut(t *testing.T, data sipCarrier, timeout time.Duration) (*te
 	return carrier, fsStartAt(t, configTransferOut(t, "127.0.0.1:"+strconv.Itoa(carrier.Port)), t.TempDir())
 }
 
+// carrierDone waits for the citizen (who hangs up) and then for the
+// carrier's scenario: it checked the called number and caller ID,
+// answered, and got our BYE.
+func carrierDone(t *testing.T, cit, carrier *testpeers.SIPp) {
+	t.Helper()
+	if err := cit.Wait(t, 40*time.Second); err != nil {
+		t.Fatalf("citizen: %v", err)
+	}
+	if err := carrier.Wait(t, 20*time.Second); err != nil {
+		t.Fatalf("carrier (called number, caller ID, answer, our BYE): %v", err)
+	}
+}
+
 // TestFullStackTransferOut: agent01 (baresip) talks with a SIPp citizen on
 // line 110 and transfers it from the console to the outside number 1345.
 // A number the line does not list is refused (transfer_number_not_allowed)
@@ -75,16 +88,8 @@ func TestFullStackTransferOut(t *testing.T) {
 		t.Fatalf("agent01 after a refused transfer: %s", ag.State)
 	}
 	c1.mustCall("transfer", map[string]any{"contact": id, "target": "number:1345", "note": "to 1345"})
-	testpeers.WaitFor(t, 10*time.Second, "agent01 in wrap-up with no contact", func() bool {
-		ag, _ := a.agent(t, "agent01")
-		return ag.State == router.WrapUp && len(ag.Active) == 0
-	})
-	if err := cit.Wait(t, 40*time.Second); err != nil {
-		t.Fatalf("citizen: %v", err)
-	}
-	if err := carrier.Wait(t, 20*time.Second); err != nil {
-		t.Fatalf("carrier (called number, caller ID, answer, our BYE): %v", err)
-	}
+	waitWrapUp(t, a, "agent01", 10*time.Second)
+	carrierDone(t, cit, carrier)
 	rec := a.callRecordTo(t, 10*time.Second, fsHotline)
 	var legs []string
 	for _, l := range rec.Legs {
@@ -155,16 +160,8 @@ func TestFullStackPhoneTransferOut(t *testing.T) {
 	cit := fsStartSipp(t, a.sipUDP(), fsHotline, fsCitizen{From: "01055556666", Echo: true, HoldFor: 12000})
 	id := c1.connected()
 	p1.Control(t, "transfer", "sip:1345@127.0.0.1")
-	testpeers.WaitFor(t, 10*time.Second, "agent01 in wrap-up with no contact", func() bool {
-		ag, _ := a.agent(t, "agent01")
-		return ag.State == router.WrapUp && len(ag.Active) == 0
-	})
-	if err := cit.Wait(t, 40*time.Second); err != nil {
-		t.Fatalf("citizen: %v", err)
-	}
-	if err := carrier.Wait(t, 20*time.Second); err != nil {
-		t.Fatalf("carrier (called number, caller ID, answer, our BYE): %v", err)
-	}
+	waitWrapUp(t, a, "agent01", 10*time.Second)
+	carrierDone(t, cit, carrier)
 	if c := fsEndedContact(t, a.Store(), 10*time.Second, id); c.EndReason != router.EndTransferredOut.String() {
 		t.Fatalf("contact ended %q", c.EndReason)
 	}
