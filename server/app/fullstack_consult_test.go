@@ -87,10 +87,7 @@ func fsConsultStart(t *testing.T, a *fsApp) (p1, p2, cit *testpeers.Baresip, c1,
 	waitReady(t, a, "agent01", "agent02")
 	c1, c2 = a.fsSignIn(t, "agent01"), a.fsSignIn(t, "agent02")
 	c2.mustCall("state", map[string]any{"state": "not_ready", "reason": "break"})
-	tone := testpeers.ToneWAV(t, t.TempDir(), toneCitizen, 150*time.Second)
-	cit = testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "01055556666", Speech: tone, Control: true,
-		Quit: 170 * time.Second})
-	cit.Control(t, "dial", "sip:"+fsHotline+"@"+a.sipUDP())
+	cit = fsToneCitizen(t, a, toneCitizen)
 	id = c1.connected()
 	t.Logf("contact %d connected to agent01", id)
 	hearsOnly(t, "the citizen", mark(t, cit), time.Second, toneConsult1)

@@ -94,9 +94,7 @@ func fsInterpQStart(t *testing.T, a *fsApp, manual bool) *fsInterpQ {
 		Manual: manual})
 	waitReady(t, a, "agent01", "interp05")
 	c1, cI := a.fsSignIn(t, "agent01"), a.fsSignIn(t, "interp05")
-	cit := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "01055556666",
-		Speech: testpeers.ToneWAV(t, t.TempDir(), toneCitizenI, 150*time.Second), Control: true, Quit: 170 * time.Second})
-	cit.Control(t, "dial", "sip:"+fsHotline+"@"+a.sipUDP())
+	cit := fsToneCitizen(t, a, toneCitizenI)
 	f := &fsInterpQ{a: a, c1: c1, cI: cI, id: c1.connected(),
 		C: &fsParty{name: "citizen", p: cit, hz: toneCitizenI},
 		A: &fsParty{name: "agent", p: p1, hz: toneAgent1},

@@ -151,9 +151,7 @@ func fsInterpStart(t *testing.T) *fsInterp {
 	p1 := fsTonePhone(t, a, "agent01", toneAgent1)
 	waitReady(t, a, "agent01")
 	c1 := a.fsSignIn(t, "agent01")
-	cit := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "01055556666",
-		Speech: testpeers.ToneWAV(t, t.TempDir(), toneCitizenI, 150*time.Second), Control: true, Quit: 170 * time.Second})
-	cit.Control(t, "dial", "sip:"+fsHotline+"@"+a.sipUDP())
+	cit := fsToneCitizen(t, a, toneCitizenI)
 	id := c1.connected()
 
 	C := &fsParty{name: "citizen", p: cit, hz: toneCitizenI}

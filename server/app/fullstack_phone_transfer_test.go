@@ -30,10 +30,7 @@ func fsPhoneStart(t *testing.T, a *fsApp) (p1 *uaPhone, d1 *diago.DialogServerSe
 	waitReady(t, a, "agent01", "agent02")
 	c1, c2 = a.fsSignIn(t, "agent01"), a.fsSignIn(t, "agent02")
 	c2.mustCall("state", map[string]any{"state": "not_ready", "reason": "break"})
-	tone := testpeers.ToneWAV(t, t.TempDir(), toneCitizen, 150*time.Second)
-	cit = testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "01055556666", Speech: tone, Control: true,
-		Quit: 170 * time.Second})
-	cit.Control(t, "dial", "sip:"+fsHotline+"@"+a.sipUDP())
+	cit = fsToneCitizen(t, a, toneCitizen)
 	d1 = p1.offered(20 * time.Second)
 	id = c1.connected()
 	hearsOnly(t, "the citizen with agent01", mark(t, cit), time.Second, toneConsult1)

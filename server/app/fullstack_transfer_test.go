@@ -20,6 +20,16 @@ const (
 	toneAgent2 = 1500
 )
 
+// fsToneCitizen starts a baresip citizen (01055556666) speaking a tone
+// at hz and calling line 110.
+func fsToneCitizen(t *testing.T, a *fsApp, hz int) *testpeers.Baresip {
+	t.Helper()
+	cit := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "01055556666", Control: true, Quit: 170 * time.Second,
+		Speech: testpeers.ToneWAV(t, t.TempDir(), hz, 150*time.Second)})
+	cit.Control(t, "dial", "sip:"+fsHotline+"@"+a.sipUDP())
+	return cit
+}
+
 // fsTonePhone starts a registered, auto-answering baresip for user that
 // speaks tone hz, with ctrl_tcp.
 func fsTonePhone(t *testing.T, a *fsApp, user string, hz int) *testpeers.Baresip {
