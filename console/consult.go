@@ -73,20 +73,27 @@ func (s *Service) consultControl() (ConsultControl, error) {
 	return cc, nil
 }
 
+// contactOf returns a copy of the live contact id if user is its agent
+// (contact_not_yours otherwise): the console's checks before a call
+// control.
+func (s *Service) contactOf(user router.AgentID, id router.ContactID) (ContactView, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.m.contacts[id]
+	if v == nil || v.Agent != string(user) {
+		return ContactView{}, coded("contact_not_yours", uint64(id))
+	}
+	return *v, nil
+}
+
 // consult starts a consult of the agent's talking voice call.
 func (s *Service) consult(ctx context.Context, user router.AgentID, a contactArgs) error {
 	id := router.ContactID(a.Contact)
-	s.mu.Lock()
-	v := s.m.contacts[id]
-	var ch, state, agent string
-	if v != nil {
-		ch, state, agent = v.Channel, v.State, v.Agent
+	v, err := s.contactOf(user, id)
+	if err != nil {
+		return err
 	}
-	s.mu.Unlock()
-	if v == nil || agent != string(user) {
-		return coded("contact_not_yours", a.Contact)
-	}
-	if state != "talking" || ch != "voice" {
+	if v.State != "talking" || v.Channel != "voice" {
 		return coded("consult_not_talking")
 	}
 	to, err := s.checkTarget(user, a)
@@ -103,14 +110,11 @@ func (s *Service) consult(ctx context.Context, user router.AgentID, a contactArg
 // consultEnd is consult_cancel, consult_complete and conference.
 func (s *Service) consultEnd(ctx context.Context, user router.AgentID, a contactArgs, step router.ConsultStep) error {
 	id := router.ContactID(a.Contact)
-	s.mu.Lock()
-	v := s.m.contacts[id]
-	mine := v != nil && v.Agent == string(user) && v.Consult != nil
-	s.mu.Unlock()
-	if v == nil || v.Agent != string(user) {
-		return coded("contact_not_yours", a.Contact)
+	v, err := s.contactOf(user, id)
+	if err != nil {
+		return err
 	}
-	if !mine {
+	if v.Consult == nil {
 		return coded("consult_none")
 	}
 	cc, err := s.consultControl()

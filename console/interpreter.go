@@ -31,20 +31,14 @@ var (
 // talking voice call only.
 func (s *Service) interpret(ctx context.Context, cmd string, user router.AgentID, a contactArgs) (any, error) {
 	id := router.ContactID(a.Contact)
-	s.mu.Lock()
-	v := s.m.contacts[id]
-	var ch, state, agent string
-	if v != nil {
-		ch, state, agent = v.Channel, v.State, v.Agent
+	v, err := s.contactOf(user, id)
+	if err != nil {
+		return nil, err
 	}
-	s.mu.Unlock()
-	if v == nil || agent != string(user) {
-		return nil, coded("contact_not_yours", a.Contact)
-	}
-	if ch != "voice" {
+	if v.Channel != "voice" {
 		return nil, coded("interpret_not_voice")
 	}
-	if state != "talking" {
+	if v.State != "talking" {
 		return nil, coded("transfer_not_talking")
 	}
 	ic, ok := s.opts.Calls.(Interpreting)

@@ -222,6 +222,17 @@ func TestChatFlowWithSupervisor(t *testing.T) {
 	if m := a2.call("transcript", map[string]any{"contact": id}); m.T != "error" {
 		t.Fatalf("agent02 read agent01's transcript: %+v", m)
 	}
+	// nor control it; agent01's chat has no consult and no interpreter.
+	for _, cmd := range []string{"transfer", "consult", "consult_cancel", "interpret"} {
+		if m := a2.call(cmd, map[string]any{"contact": id, "agent": "agent02", "number": "1345"}); m.Code != "contact_not_yours" {
+			t.Fatalf("agent02's %s of agent01's chat: %+v", cmd, m)
+		}
+	}
+	for cmd, code := range map[string]string{"consult": "consult_not_talking", "consult_cancel": "consult_none", "interpret": "interpret_not_voice"} {
+		if m := a1.call(cmd, map[string]any{"contact": id, "agent": "agent02", "number": "1345"}); m.Code != code {
+			t.Fatalf("agent01's %s of its chat: %+v, want %s", cmd, m, code)
+		}
+	}
 	if m := a1.call("send", map[string]any{"contact": id, "text": strings.Repeat("가", maxChatText+1)}); m.T != "error" {
 		t.Fatal("over-long message accepted")
 	}

@@ -154,24 +154,18 @@ func (s *Service) checkTarget(user router.AgentID, a contactArgs) (TransferTarge
 // (router.Transferred, Deliver).
 func (s *Service) transfer(ctx context.Context, user router.AgentID, a contactArgs) error {
 	id := router.ContactID(a.Contact)
-	s.mu.Lock()
-	v := s.m.contacts[id]
-	var ch, state, agent string
-	if v != nil {
-		ch, state, agent = v.Channel, v.State, v.Agent
+	v, err := s.contactOf(user, id)
+	if err != nil {
+		return err
 	}
-	s.mu.Unlock()
-	if v == nil || agent != string(user) {
-		return coded("contact_not_yours", a.Contact)
-	}
-	if state != "talking" {
+	if v.State != "talking" {
 		return coded("transfer_not_talking")
 	}
 	to, err := s.checkTarget(user, a)
 	if err != nil {
 		return err
 	}
-	if ch == "voice" {
+	if v.Channel == "voice" {
 		if s.opts.Calls == nil {
 			return coded("calls_unavailable")
 		}
