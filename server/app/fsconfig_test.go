@@ -13,6 +13,17 @@ import (
 // returns the directory.
 func fsConfig(t *testing.T, sipKeys string, replace ...string) string {
 	t.Helper()
+	if sipKeys != "" {
+		replace = append([]string{"\nsip:\n", "\nsip:\n" + strings.TrimRight(sipKeys, "\n") + "\n"}, replace...)
+	}
+	return shippedConfigs(t, "onecall.yaml", replace...)
+}
+
+// shippedConfigs copies the shipped configuration to a temporary directory
+// with the replacements old -> new applied in order to the file named
+// file (each old must be there); it returns the directory.
+func shippedConfigs(t *testing.T, file string, replace ...string) string {
+	t.Helper()
 	dir := t.TempDir()
 	files, err := filepath.Glob("../../configs/*.yaml")
 	if err != nil || len(files) == 0 {
@@ -24,16 +35,10 @@ func fsConfig(t *testing.T, sipKeys string, replace ...string) string {
 			t.Fatal(err)
 		}
 		s := string(b)
-		if filepath.Base(f) == "onecall.yaml" {
-			if sipKeys != "" {
-				if !strings.Contains(s, "\nsip:\n") {
-					t.Fatal("onecall.yaml has no sip: block")
-				}
-				s = strings.Replace(s, "\nsip:\n", "\nsip:\n"+strings.TrimRight(sipKeys, "\n")+"\n", 1)
-			}
+		if filepath.Base(f) == file {
 			for i := 0; i+1 < len(replace); i += 2 {
 				if !strings.Contains(s, replace[i]) {
-					t.Fatalf("onecall.yaml lacks %q", replace[i])
+					t.Fatalf("%s lacks %q", file, replace[i])
 				}
 				s = strings.Replace(s, replace[i], replace[i+1], 1)
 			}

@@ -78,24 +78,10 @@ func (p sipCarrier) Refs() string {
 // them one outbound trunk at carrier with digest credentials.
 func configWithTrunk(t *testing.T, carrier string, attempts int, backoff string) string {
 	t.Helper()
-	dir := t.TempDir()
-	files, _ := filepath.Glob("../../configs/*.yaml")
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if filepath.Base(f) == "onecall.yaml" {
-			s := strings.Replace(string(b), "  trunks: []\n", "  trunks:\n    - name: carrier\n      address: \""+carrier+
-				"\"\n      username: onecall\n      password_file: carrier.pass\n", 1)
-			s = strings.Replace(s, "    attempts: 3 ", "    attempts: "+strconv.Itoa(attempts)+" ", 1)
-			s = strings.Replace(s, "    backoff: 5m ", "    backoff: "+backoff+" ", 1)
-			b = []byte(s)
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := fsConfig(t, "", "  trunks: []\n", "  trunks:\n    - name: carrier\n      address: \""+carrier+
+		"\"\n      username: onecall\n      password_file: carrier.pass\n",
+		"    attempts: 3 ", "    attempts: "+strconv.Itoa(attempts)+" ",
+		"    backoff: 5m ", "    backoff: "+backoff+" ")
 	if err := os.WriteFile(filepath.Join(dir, "carrier.pass"), []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -170,21 +156,7 @@ func TestFullStackCallbackPlacedAfterRestart(t *testing.T) {
 	dataDir := t.TempDir()
 
 	a := fsStartAt(t, cfgDir, dataDir)
-	citizen := testpeers.StartSIPp(t, testpeers.SIPpOptions{Scenario: "../../sip/testdata/citizen.xml",
-		Data: sipCitizen{From: "01011112222", DTMFAfter: 2500, Digit: "1", WaitBye: 30000}, Remote: a.sipUDP(),
-		Service: fsHotline, Timeout: 45 * time.Second})
-	if err := citizen.Wait(t, 50*time.Second); err != nil {
-		t.Fatalf("citizen (press 1, then our BYE): %v", err)
-	}
-	var booked []store.Callback
-	testpeers.WaitFor(t, 5*time.Second, "callback booked in the store", func() bool {
-		booked, _ = a.Store().Callbacks(t.Context(), store.CallbackBooked)
-		return len(booked) == 1
-	})
-	cb := booked[0]
-	if cb.Hotline != fsHotline || cb.CitizenNumber != "01011112222" {
-		t.Fatalf("booked %+v", cb)
-	}
+	cb := bookByVoice(t, a, "01011112222")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	if err := a.Shutdown(sctx); err != nil {
 		t.Fatalf("shutdown: %v", err)

@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,26 +53,8 @@ func interpStep(t *testing.T, c *fsConsole, id uint64, step, agent string) inter
 // offer timeout shortened.
 func configInterpWait(t *testing.T, wait, offer string) string {
 	t.Helper()
-	dir := t.TempDir()
-	files, _ := filepath.Glob("../../configs/*.yaml")
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if filepath.Base(f) == "queues.yaml" {
-			s := strings.Replace(string(b), "    interprets: vi\n    interpret_wait: 60s\n    offer_timeout: {voice: 20s}\n",
-				"    interprets: vi\n    interpret_wait: "+wait+"\n    offer_timeout: {voice: "+offer+"}\n", 1)
-			if s == string(b) {
-				t.Fatal("interp-vi not found in queues.yaml")
-			}
-			b = []byte(s)
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return shippedConfigs(t, "queues.yaml", "    interprets: vi\n    interpret_wait: 60s\n    offer_timeout: {voice: 20s}\n",
+		"    interprets: vi\n    interpret_wait: "+wait+"\n    offer_timeout: {voice: "+offer+"}\n")
 }
 
 // fsInterpQ is the stage: agent01 talking with a citizen, an interpreter
