@@ -75,33 +75,42 @@ func (c *huntCaller) send(msg string) { _, _ = c.sig.WriteToUDP(crlf(msg), c.ser
 // read answers the server's requests and passes final responses on.
 func (c *huntCaller) read() {
 	defer c.wg.Done()
+	readSIP(c.sig, &c.gone, c.resp, func(m *sip.Request, _ *net.UDPAddr) {
+		if m.Method == sip.ACK {
+			return
+		}
+		res := sip.NewResponseFromRequest(m, 200, "OK", nil)
+		_, _ = c.sig.WriteToUDP([]byte(res.String()), c.server)
+		if m.Method == sip.BYE {
+			c.end()
+		}
+	})
+}
+
+// readSIP reads SIP messages from conn until it is closed: final responses
+// go to resp (dropped when it is full), requests to request with their
+// source; while gone is set (a vanished UA) everything is dropped.
+func readSIP(conn *net.UDPConn, gone *atomic.Bool, resp chan<- *sip.Response, request func(*sip.Request, *net.UDPAddr)) {
 	buf := make([]byte, 65535)
 	for {
-		n, _, err := c.sig.ReadFromUDP(buf)
+		n, from, err := conn.ReadFromUDP(buf)
 		if err != nil {
 			return
 		}
 		m, err := sip.ParseMessage(buf[:n])
-		if err != nil || c.gone.Load() {
+		if err != nil || gone.Load() {
 			continue
 		}
 		switch m := m.(type) {
 		case *sip.Response:
 			if !m.IsProvisional() {
 				select {
-				case c.resp <- m:
+				case resp <- m:
 				default:
 				}
 			}
 		case *sip.Request:
-			if m.Method == sip.ACK {
-				continue
-			}
-			res := sip.NewResponseFromRequest(m, 200, "OK", nil)
-			_, _ = c.sig.WriteToUDP([]byte(res.String()), c.server)
-			if m.Method == sip.BYE {
-				c.end()
-			}
+			request(m, from)
 		}
 	}
 }

@@ -118,31 +118,12 @@ func (p *huntPhone) answer(req *sip.Request, code int, tag, sdp string) {
 
 func (p *huntPhone) read() {
 	defer p.wg.Done()
-	buf := make([]byte, 65535)
-	for {
-		n, from, err := p.ua.conn.ReadFromUDP(buf)
-		if err != nil {
-			return
-		}
-		m, err := sip.ParseMessage(buf[:n])
-		if err != nil || p.gone.Load() {
-			continue
-		}
-		switch m := m.(type) {
-		case *sip.Response:
-			if !m.IsProvisional() {
-				select {
-				case p.resp <- m:
-				default:
-				}
-			}
-		case *sip.Request:
-			p.mu.Lock()
-			p.server = from
-			p.mu.Unlock()
-			p.request(m)
-		}
-	}
+	readSIP(p.ua.conn, &p.gone, p.resp, func(m *sip.Request, from *net.UDPAddr) {
+		p.mu.Lock()
+		p.server = from
+		p.mu.Unlock()
+		p.request(m)
+	})
 }
 
 func (p *huntPhone) request(req *sip.Request) {
