@@ -715,6 +715,27 @@ func render(text string, out map[int][]string) string {
 }
 
 func TestScenarios(t *testing.T) {
+	eachScenario(t, func(t *testing.T, f, text string, s *scenario) {
+		got := render(text, runScenario(t, s))
+		// Determinism: the same input gives the same output.
+		if again := render(text, runScenario(t, s)); again != got {
+			t.Fatal("scenario output differs between two runs")
+		}
+		if *update {
+			if err := os.WriteFile(f, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		if got != text {
+			t.Errorf("output differs (run go test ./router -run TestScenarios -update and review the diff):\n%s", diffLines(text, got))
+		}
+	})
+}
+
+// eachScenario runs check as a subtest on every golden scenario (file f,
+// its text, parsed).
+func eachScenario(t *testing.T, check func(t *testing.T, f, text string, s *scenario)) {
 	files, err := filepath.Glob("testdata/scenarios/*.txt")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scenarios: %v", err)
@@ -729,20 +750,7 @@ func TestScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := render(string(b), runScenario(t, s))
-			// Determinism: the same input gives the same output.
-			if again := render(string(b), runScenario(t, s)); again != got {
-				t.Fatal("scenario output differs between two runs")
-			}
-			if *update {
-				if err := os.WriteFile(f, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if got != string(b) {
-				t.Errorf("output differs (run go test ./router -run TestScenarios -update and review the diff):\n%s", diffLines(string(b), got))
-			}
+			check(t, f, string(b), s)
 		})
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -54,34 +52,20 @@ func firstDiff(a, b string) string {
 // and restored after every single event: a restored engine decides as the
 // original at any point.
 func TestStateScenarios(t *testing.T) {
-	files, err := filepath.Glob("testdata/scenarios/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no scenarios: %v", err)
-	}
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := parseScenario(string(b))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := render(string(b), runScenario(t, s))
-			restores := 0
-			got := render(string(b), runScenarioWith(t, s, func(e *Engine) *Engine {
-				restores++
-				return roundTrip(t, e)
-			}))
-			if got != want {
-				t.Fatalf("with a restore after every event the output differs:\n%s", diffLines(want, got))
-			}
-			if restores < 3 {
-				t.Fatalf("only %d restores", restores)
-			}
-		})
-	}
+	eachScenario(t, func(t *testing.T, _, text string, s *scenario) {
+		want := render(text, runScenario(t, s))
+		restores := 0
+		got := render(text, runScenarioWith(t, s, func(e *Engine) *Engine {
+			restores++
+			return roundTrip(t, e)
+		}))
+		if got != want {
+			t.Fatalf("with a restore after every event the output differs:\n%s", diffLines(want, got))
+		}
+		if restores < 3 {
+			t.Fatalf("only %d restores", restores)
+		}
+	})
 }
 
 // runScenarioWith is runScenario with swap applied to the engine after
