@@ -135,8 +135,8 @@ func (f *fsInterpQ) offered(t *testing.T, cI *fsConsole, interp string) {
 	}
 }
 
-// interpHistory is the contact's history of interpreter steps (state
-// and reason) once it has n of them.
+// interpHistory is the contact's history of interpreter steps ("state agent:
+// reason") once it has n of them or more.
 func interpHistory(t *testing.T, a *fsApp, id uint64, n int) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -224,37 +223,15 @@ func TestFullStackInterpreter(t *testing.T) {
 	// The interpreter's and the agent's phones got our BYE.
 	I.silent(t, "the interpreter's call over (it hears nothing more)")
 	A.silent(t, "the agent's call over (it hears nothing more)")
-	steps := interpreterSteps(t, f, 4)
-	want := []string{"interpreter_joined agent01 number:1345", "interpreter_left agent01 number:1345 dropped",
-		"interpreter_joined agent01 number:1345", "interpreter_left  number:1345 call-ended"}
+	steps := interpHistory(t, f.a, f.id, 4)
+	want := []string{"interpreter_joined agent01: number:1345", "interpreter_left agent01: number:1345 dropped",
+		"interpreter_joined agent01: number:1345", "interpreter_left : number:1345 call-ended"}
 	if strings.Join(steps, "|") != strings.Join(want, "|") {
 		t.Fatalf("contact history:\n%s\nwant\n%s", strings.Join(steps, "\n"), strings.Join(want, "\n"))
 	}
 	if c := fsEndedContact(t, a.Store(), 10*time.Second, id); c.EndReason != router.EndCompleted.String() {
 		t.Fatalf("contact ended %q", c.EndReason)
 	}
-}
-
-// interpreterSteps is the contact's history of interpreter steps.
-func interpreterSteps(t *testing.T, f *fsInterp, n int) []string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	var steps []string
-	testpeers.WaitFor(t, 10*time.Second, "the interpreter steps in the contact history", func() bool {
-		evs, err := f.a.Store().ContactEvents(ctx, f.id)
-		if err != nil {
-			return false
-		}
-		steps = steps[:0]
-		for _, e := range evs {
-			if strings.HasPrefix(e.State, "interpreter_") {
-				steps = append(steps, e.State+" "+e.Agent+" "+e.Reason)
-			}
-		}
-		return len(steps) == n
-	})
-	return steps
 }
 
 // TestFullStackInterpreterLeaves: the interpreter hangs up during the
@@ -292,9 +269,9 @@ func TestFullStackInterpreterLeaves(t *testing.T) {
 	if rec.HangupCause != "agent-bye" {
 		t.Errorf("hangup cause %q, want agent-bye", rec.HangupCause)
 	}
-	steps := interpreterSteps(t, f, 4)
-	want := []string{"interpreter_joined agent01 number:1345", "interpreter_left  number:1345 interpreter-bye",
-		"interpreter_joined agent01 number:1345", "interpreter_left  number:1345 call-ended"}
+	steps := interpHistory(t, f.a, f.id, 4)
+	want := []string{"interpreter_joined agent01: number:1345", "interpreter_left : number:1345 interpreter-bye",
+		"interpreter_joined agent01: number:1345", "interpreter_left : number:1345 call-ended"}
 	if strings.Join(steps, "|") != strings.Join(want, "|") {
 		t.Fatalf("contact history:\n%s\nwant\n%s", strings.Join(steps, "\n"), strings.Join(want, "\n"))
 	}
