@@ -11,6 +11,7 @@ import (
 type UserStore interface {
 	UserByName(ctx context.Context, name string) (store.User, error)
 	UpsertUser(ctx context.Context, u store.User) error
+	UpsertUsers(ctx context.Context, users []store.User) error
 	ListUsers(ctx context.Context) ([]store.User, error)
 }
 

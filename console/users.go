@@ -28,14 +28,22 @@ type SeedUser struct {
 // their passwords and lockouts are left alone). realm is the SIP digest
 // realm. Each distinct password is hashed once per call (a roster sharing
 // one password, like the demo's, shares its argon2id hash): seeding is for
-// demo and test rosters, not for real accounts (`onecall user add`).
+// demo and test rosters, not for real accounts (`onecall user add`). The
+// new users are written in one transaction: all or none.
 func SeedUsers(ctx context.Context, st UserStore, users []SeedUser, realm string) error {
+	existing, err := st.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	have := map[string]bool{}
+	for _, u := range existing {
+		have[u.Username] = true
+	}
 	hashes := map[string]string{}
+	var add []store.User
 	for _, su := range users {
-		if _, err := st.UserByName(ctx, su.Username); err == nil {
+		if have[su.Username] {
 			continue
-		} else if !isNotFound(err) {
-			return fmt.Errorf("seed %s: %w", su.Username, err)
 		}
 		if !validUsername(su.Username) {
 			return fmt.Errorf("seed: invalid username %q", su.Username)
@@ -55,9 +63,14 @@ func SeedUsers(ctx context.Context, st UserStore, users []SeedUser, realm string
 		u.SIPHA1MD5, u.SIPHA1SHA256 = SIPHA1(su.Username, realm, su.Password)
 		u.Skills = su.Skills
 		u.VoiceCap, u.ChatCap = su.VoiceCap, su.ChatCap
-		if err := st.UpsertUser(ctx, u); err != nil {
-			return fmt.Errorf("seed %s: %w", su.Username, err)
-		}
+		have[su.Username] = true
+		add = append(add, u)
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	if err := st.UpsertUsers(ctx, add); err != nil {
+		return fmt.Errorf("seed: %w", err)
 	}
 	return nil
 }

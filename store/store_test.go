@@ -186,6 +186,17 @@ func TestUsers(t *testing.T) {
 		if len(us) != 2 || us[0].Username != "kim" || us[0].DisplayName != "Kim" || us[0].Disabled || us[1].Role != RoleSupervisor {
 			t.Fatalf("users: %+v", us)
 		}
+		// A batch is one transaction: a bad user rejects all of it.
+		if err := s.UpsertUsers(ctx, []User{{Username: "lee", Role: RoleAgent}, {Username: "x", Role: "root"}}); err == nil {
+			t.Fatal("bad role accepted in a batch")
+		}
+		if _, err := s.UserByName(ctx, "lee"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("lee after a rejected batch: %v", err)
+		}
+		must(t, s.UpsertUsers(ctx, []User{{Username: "lee", Role: RoleAgent}, {Username: "choi", Role: RoleSupervisor, VoiceCap: 2}}))
+		if got, err := s.UserByName(ctx, "choi"); err != nil || got.Role != RoleSupervisor || got.VoiceCap != 2 {
+			t.Fatalf("choi after the batch: %+v %v", got, err)
+		}
 	})
 }
 

@@ -66,33 +66,48 @@ func (r userRow) user() User {
 // UpsertUser creates or replaces a user's profile and credentials (the
 // login-failure counters and created_at are kept). Waits for the commit.
 func (s *Store) UpsertUser(ctx context.Context, u User) error {
-	switch u.Role {
-	case RoleAgent, RoleSupervisor, RoleAdmin:
-	default:
-		return reject("user %q: bad role %q", u.Username, u.Role)
-	}
-	if u.Username == "" {
-		return reject("user without username")
-	}
-	if u.Skills == nil {
-		u.Skills = map[string]int{}
-	}
-	skills, err := jsonText(u.Skills)
-	if err != nil {
-		return err
+	return s.UpsertUsers(ctx, []User{u})
+}
+
+// UpsertUsers is UpsertUser for several users in one transaction (a
+// roster seeded at start-up: one commit, not one per user); a bad user
+// rejects them all.
+func (s *Store) UpsertUsers(ctx context.Context, users []User) error {
+	skills := make([]string, len(users))
+	for i, u := range users {
+		switch u.Role {
+		case RoleAgent, RoleSupervisor, RoleAdmin:
+		default:
+			return reject("user %q: bad role %q", u.Username, u.Role)
+		}
+		if u.Username == "" {
+			return reject("user without username")
+		}
+		if u.Skills == nil {
+			u.Skills = map[string]int{}
+		}
+		var err error
+		if skills[i], err = jsonText(u.Skills); err != nil {
+			return err
+		}
 	}
 	return s.exec(ctx, func(t *wtx) error {
 		now := t.now.UnixMilli()
-		_, err := t.exec(`INSERT INTO users (username, display_name, alias, role, password_hash, sip_ha1_md5, sip_ha1_sha256,
+		for i, u := range users {
+			_, err := t.exec(`INSERT INTO users (username, display_name, alias, role, password_hash, sip_ha1_md5, sip_ha1_sha256,
 				disabled, skills, voice_cap, chat_cap, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name, alias = excluded.alias,
 				role = excluded.role, password_hash = excluded.password_hash, sip_ha1_md5 = excluded.sip_ha1_md5,
 				sip_ha1_sha256 = excluded.sip_ha1_sha256, disabled = excluded.disabled, skills = excluded.skills,
 				voice_cap = excluded.voice_cap, chat_cap = excluded.chat_cap, updated_at = excluded.updated_at`,
-			u.Username, u.DisplayName, u.Alias, u.Role, u.PasswordHash, u.SIPHA1MD5, u.SIPHA1SHA256, u.Disabled,
-			skills, u.VoiceCap, u.ChatCap, now, now)
-		return err
+				u.Username, u.DisplayName, u.Alias, u.Role, u.PasswordHash, u.SIPHA1MD5, u.SIPHA1SHA256, u.Disabled,
+				skills[i], u.VoiceCap, u.ChatCap, now, now)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
