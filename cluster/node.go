@@ -38,6 +38,10 @@ type Node struct {
 	leaders jetstream.KeyValue
 	nodes   jetstream.KeyValue
 
+	// started is when this process joined: its life, in every beat
+	// (WatchBeats), so the others can tell a restart.
+	started time.Time
+
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
 	closeMu  sync.Mutex
@@ -54,7 +58,7 @@ func Start(ctx context.Context, c Config) (*Node, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID)}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), started: time.Now().UTC()}
 	n.nl = &natsLogger{log: n.log}
 	var err error
 	if cfg.ExternalURL != "" {

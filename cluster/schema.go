@@ -56,7 +56,7 @@ func (n *Node) checkSchema(ctx context.Context) error {
 }
 
 func (n *Node) register(ctx context.Context) error {
-	b, err := json.Marshal(nodeInfo{Schema: n.cfg.SchemaVersion, Started: time.Now().UTC()})
+	b, err := json.Marshal(nodeInfo{Schema: n.cfg.SchemaVersion, Started: n.started})
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,8 @@ func (n *Node) heartbeat(ctx context.Context) {
 }
 
 // WatchBeats calls fn with a node's id each time that node's registration
-// is written (at start and at every beat), until ctx ends. at is when the
+// is written (at start and at every beat), until ctx ends. started is when
+// that node's process joined (it changes when the node restarts). at is when the
 // beat was seen: for the registrations already there when a watch starts,
 // the time JetStream stored them (the cluster's clock); for later beats,
 // this node's clock at arrival. fn runs on the watch's goroutine. A
@@ -91,7 +92,7 @@ func (n *Node) heartbeat(ctx context.Context) {
 // simply stops beating. Since this node beats too, a watch that delivers
 // nothing for three beats is stale (its consumer was on a server that
 // died): it is dropped and started again.
-func (n *Node) WatchBeats(ctx context.Context, fn func(id string, at time.Time)) error {
+func (n *Node) WatchBeats(ctx context.Context, fn func(id string, at, started time.Time)) error {
 	for {
 		err := n.watchBeats(ctx, fn)
 		if ctx.Err() != nil {
@@ -108,7 +109,7 @@ func (n *Node) WatchBeats(ctx context.Context, fn func(id string, at time.Time))
 
 var errStaleWatch = errors.New("cluster: node watch stale")
 
-func (n *Node) watchBeats(ctx context.Context, fn func(id string, at time.Time)) error {
+func (n *Node) watchBeats(ctx context.Context, fn func(id string, at, started time.Time)) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w, err := n.nodes.WatchAll(wctx)
@@ -135,10 +136,22 @@ func (n *Node) watchBeats(ctx context.Context, fn func(id string, at time.Time))
 				live = true
 			case e.Operation() != jetstream.KeyValuePut:
 			case live:
-				fn(e.Key(), time.Now())
+				fn(e.Key(), time.Now(), startedOf(e))
 			default:
-				fn(e.Key(), e.Created())
+				fn(e.Key(), e.Created(), startedOf(e))
 			}
 		}
 	}
 }
+
+// startedOf is when the node of registration e joined (zero if unknown).
+func startedOf(e jetstream.KeyValueEntry) time.Time {
+	var info nodeInfo
+	if json.Unmarshal(e.Value(), &info) != nil {
+		return time.Time{}
+	}
+	return info.Started
+}
+
+// Started is when this node joined the cluster (its beats carry it).
+func (n *Node) Started() time.Time { return n.started }

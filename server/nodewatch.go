@@ -32,6 +32,15 @@ import (
 // says holds something and that has been silent for LostAfter, with how
 // long it has been silent, so a repair can wait longer (a console's
 // logout grace, a chat's resume window) before it acts.
+//
+// A node that restarts within LostAfter is never silent that long, yet
+// what its previous process held (the consoles connected to it, the
+// callbacks it was to place) died with that process. Every beat carries
+// when the node's process started (its life); a repair that also
+// implements NodeLifeRepair is called, while leading, for every node
+// (this one too) that holds something recorded before its current life
+// started, once that life is LostAfter old (time for a console to come
+// back), so it repairs what the previous life left.
 type NodeWatch struct {
 	rep       *Replica
 	self      uint16
@@ -45,6 +54,7 @@ type NodeWatch struct {
 	mu       sync.Mutex
 	start    time.Time
 	beats    map[uint16]time.Time
+	lives    map[uint16]time.Time // when each node's current process started
 	declared map[uint16]time.Time
 }
 
@@ -78,6 +88,20 @@ type NodeRepair interface {
 	Repair(ctx context.Context, node uint16, silent time.Duration)
 }
 
+// NodeLifeRepair is a NodeRepair that also repairs what a node's previous
+// life (process) left when the node restarted before it was declared lost.
+type NodeLifeRepair interface {
+	NodeRepair
+	// Oldest returns, per node, when the oldest thing it holds was
+	// recorded.
+	Oldest() map[uint16]time.Time
+	// Restarted acts for node, whose current life started at started,
+	// since ago (at least LostAfter): what it holds recorded before
+	// started is from its previous life. Called at every check while such
+	// things remain; it must be idempotent.
+	Restarted(ctx context.Context, node uint16, started time.Time, since time.Duration)
+}
+
 // WithNodeRepair adds a repair for what lost nodes held besides media.
 func WithNodeRepair(r NodeRepair) NodeWatchOption {
 	return func(w *NodeWatch) { w.repairs = append(w.repairs, r) }
@@ -87,7 +111,8 @@ func WithNodeRepair(r NodeRepair) NodeWatchOption {
 // lostAfter is how long a node may stay silent (several of its beats).
 func NewNodeWatch(rep *Replica, self uint16, lostAfter time.Duration, opts ...NodeWatchOption) *NodeWatch {
 	w := &NodeWatch{rep: rep, self: self, lostAfter: lostAfter, every: max(lostAfter/10, 20*time.Millisecond),
-		log: slog.Default(), now: time.Now, beats: map[uint16]time.Time{}, declared: map[uint16]time.Time{}}
+		log: slog.Default(), now: time.Now, beats: map[uint16]time.Time{}, lives: map[uint16]time.Time{},
+		declared: map[uint16]time.Time{}}
 	for _, o := range opts {
 		o(w)
 	}
@@ -95,12 +120,16 @@ func NewNodeWatch(rep *Replica, self uint16, lostAfter time.Duration, opts ...No
 	return w
 }
 
-// Beat records that node beat at at.
-func (w *NodeWatch) Beat(node uint16, at time.Time) {
+// Beat records that node beat at at; started is when its process started
+// (zero: unknown).
+func (w *NodeWatch) Beat(node uint16, at, started time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if at.After(w.beats[node]) {
 		w.beats[node] = at
+	}
+	if started.After(w.lives[node]) {
+		w.lives[node] = started
 	}
 }
 
@@ -187,6 +216,29 @@ func (w *NodeWatch) Check(ctx context.Context) {
 			if silent >= w.lostAfter {
 				r.Repair(ctx, node, silent)
 			}
+		}
+		if lr, ok := r.(NodeLifeRepair); ok {
+			w.previousLives(ctx, lr, now)
+		}
+	}
+}
+
+// previousLives calls lr for every live node holding something recorded
+// before its current life started, once that life is LostAfter old.
+func (w *NodeWatch) previousLives(ctx context.Context, lr NodeLifeRepair, now time.Time) {
+	for node, oldest := range lr.Oldest() {
+		if node == 0 {
+			continue
+		}
+		w.mu.Lock()
+		started := w.lives[node]
+		silent := now.Sub(w.lastBeat(node))
+		w.mu.Unlock()
+		if started.IsZero() || !oldest.Before(started) || silent >= w.lostAfter {
+			continue // unknown life, nothing older than it, or lost (Repair acts)
+		}
+		if since := now.Sub(started); since >= w.lostAfter {
+			lr.Restarted(ctx, node, started, since)
 		}
 	}
 }

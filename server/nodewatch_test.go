@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"onecall/cluster"
+	"onecall/cluster/clustertest"
 	"onecall/router"
 )
 
@@ -37,9 +38,9 @@ func TestNodeLostOverNATS(t *testing.T) {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {
-		_ = nodes[0].WatchBeats(wctx, func(id string, at time.Time) {
+		_ = nodes[0].WatchBeats(wctx, func(id string, at, started time.Time) {
 			if n, ok := cluster.NodeNumber(id); ok {
-				w.Beat(n, at)
+				w.Beat(n, at, started)
 			}
 		})
 	}()
@@ -179,9 +180,9 @@ func TestLeaderDeathFailoverAndNodeLost(t *testing.T) {
 		}))
 		w := NewNodeWatch(rs[i].Replica, uint16(i+1), lostAfter, WithNodeWatchLogger(discard))
 		go func() {
-			_ = nd.WatchBeats(wctx, func(id string, at time.Time) {
+			_ = nd.WatchBeats(wctx, func(id string, at, started time.Time) {
 				if n, ok := cluster.NodeNumber(id); ok {
-					w.Beat(n, at)
+					w.Beat(n, at, started)
 				}
 			})
 		}()
@@ -289,5 +290,114 @@ func TestLeaderDeathFailoverAndNodeLost(t *testing.T) {
 	// takeover that never completes on a loaded CI machine.
 	if failover > 25*time.Second {
 		t.Fatalf("failover took %v", failover)
+	}
+}
+
+// lifeRepair records the NodeWatch's calls; it says node 3 holds something
+// recorded at held.
+type lifeRepair struct {
+	held time.Time
+
+	mu        sync.Mutex
+	repairs   int
+	restarted []time.Time // started of each call
+	since     []time.Duration
+}
+
+func (r *lifeRepair) Holding() map[uint16]bool { return map[uint16]bool{3: true} }
+func (r *lifeRepair) Oldest() map[uint16]time.Time {
+	return map[uint16]time.Time{3: r.held}
+}
+
+func (r *lifeRepair) Repair(context.Context, uint16, time.Duration) {
+	r.mu.Lock()
+	r.repairs++
+	r.mu.Unlock()
+}
+
+func (r *lifeRepair) Restarted(_ context.Context, node uint16, started time.Time, since time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if node == 3 {
+		r.restarted = append(r.restarted, started)
+		r.since = append(r.since, since)
+	}
+}
+
+// Node 3 restarts faster than LostAfter, so it is never declared lost, but
+// what its previous process held died with it: the leader's NodeWatch sees
+// the new life in its beats and calls the NodeLifeRepair once the new life
+// is LostAfter old, with the new start; never before the restart (what it
+// holds is newer than its first life).
+func TestNodeRestartRepairsPreviousLife(t *testing.T) {
+	var cfgs []cluster.Config
+	nodes := clustertest.Start(t, 3, func(c *cluster.Config) {
+		c.Secret, c.SchemaVersion, c.NodeBeat = "replica-test", router.CodecVersion, 200*time.Millisecond
+		cfgs = append(cfgs, *c)
+	})
+	rs := startReplica(t, nodes[0].Log(), 1, WithReplicaTickEvery(50*time.Millisecond))
+	const lostAfter = 4 * time.Second
+	held := time.Now()
+	if !held.After(nodes[2].Started()) {
+		t.Fatal("node 3 started after its thing was recorded")
+	}
+	rep := &lifeRepair{held: held}
+	w := NewNodeWatch(rs.Replica, 1, lostAfter, WithNodeWatchLogger(slog.New(slog.DiscardHandler)), WithNodeRepair(rep))
+	wctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	go func() {
+		_ = nodes[0].WatchBeats(wctx, func(id string, at, started time.Time) {
+			if n, ok := cluster.NodeNumber(id); ok {
+				w.Beat(n, at, started)
+			}
+		})
+	}()
+	go w.Run(wctx)
+	rs.Lead(0)
+	// Node 3's first life: LostAfter and more pass without a call.
+	first := time.Now()
+	for time.Since(first) < lostAfter+time.Second {
+		<-time.After(50 * time.Millisecond) // poll
+		rep.mu.Lock()
+		n := len(rep.restarted)
+		rep.mu.Unlock()
+		if n != 0 {
+			t.Fatalf("Restarted called for node 3's first life, which started at %v, after what it holds (%v)",
+				nodes[2].Started(), held)
+		}
+	}
+
+	nodes[2].Close()
+	closed := time.Now()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	again, err := cluster.Start(ctx, cfgs[2])
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(again.Close)
+	back := time.Since(closed)
+	deadline := time.Now().Add(lostAfter + 10*time.Second)
+	for {
+		rep.mu.Lock()
+		n := len(rep.restarted)
+		rep.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Restarted not called %v after node 3 restarted", time.Since(closed))
+		}
+		<-time.After(20 * time.Millisecond) // poll
+	}
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	t.Logf("node 3 back %v after its stop; its previous life repaired %v after the stop (repairs as lost: %d)",
+		back.Round(time.Millisecond), time.Since(closed).Round(time.Millisecond), rep.repairs)
+	if !rep.restarted[0].Equal(again.Started()) {
+		t.Errorf("Restarted with start %v, want the new life's %v", rep.restarted[0], again.Started())
+	}
+	if rep.since[0] < lostAfter {
+		t.Errorf("Restarted %v into the new life, before LostAfter %v", rep.since[0], lostAfter)
 	}
 }

@@ -91,8 +91,22 @@ func (r *callbackRepair) Holding() map[uint16]bool {
 }
 
 func (r *callbackRepair) Repair(ctx context.Context, node uint16, silent time.Duration) {
+	r.act(ctx, node, time.Time{}, silent)
+}
+
+func (r *callbackRepair) Oldest() map[uint16]time.Time { return r.nodes.holding() }
+
+// Restarted: node restarted before it was declared lost; the callbacks its
+// previous life held are not placed by anyone (a cluster node does not
+// load them again at start), so they are adopted as a lost node's (this
+// node's own too, when it is the one that restarted).
+func (r *callbackRepair) Restarted(ctx context.Context, node uint16, started time.Time, since time.Duration) {
+	r.act(ctx, node, started, since)
+}
+
+func (r *callbackRepair) act(ctx context.Context, node uint16, before time.Time, silent time.Duration) {
 	id := server.NodeName(node)
-	keys := r.nodes.on(id, time.Time{})
+	keys := r.nodes.on(id, before)
 	now := time.Now()
 	done := 0
 	for _, key := range keys {
@@ -158,7 +172,10 @@ func (r *callbackRepair) adopt(ctx context.Context, contact router.ContactID, ke
 		"waiting_in_routing", live, "attempts", rec.Attempts, "silent_ms", silent.Milliseconds())
 }
 
-var _ server.NodeRepair = (*callbackRepair)(nil)
+var (
+	_ server.NodeLifeRepair = (*callbackRepair)(nil)
+	_ server.NodeLifeRepair = (*consoleRepair)(nil)
+)
 
 // callbackNode is the node the callback of id is placed by.
 func (a *App) callbackNode(id router.ContactID) (uint16, bool) {

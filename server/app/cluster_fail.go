@@ -72,9 +72,9 @@ func (a *App) startNodeWatch(ctx context.Context, rep *server.Replica) error {
 	}
 	w := server.NewNodeWatch(rep, uint16(c.Node), c.NodeLostAfter.D(), opts...)
 	go func() {
-		_ = a.node.WatchBeats(ctx, func(id string, at time.Time) {
+		_ = a.node.WatchBeats(ctx, func(id string, at, started time.Time) {
 			if n, ok := cluster.NodeNumber(id); ok {
-				w.Beat(n, at)
+				w.Beat(n, at, started)
 			}
 		})
 	}()

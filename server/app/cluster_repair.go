@@ -139,8 +139,23 @@ func (r *consoleRepair) Holding() map[uint16]bool {
 }
 
 func (r *consoleRepair) Repair(ctx context.Context, node uint16, silent time.Duration) {
+	r.act(ctx, node, time.Time{}, silent)
+}
+
+func (r *consoleRepair) Oldest() map[uint16]time.Time { return r.nodes.m.holding() }
+
+// Restarted: node restarted before it was declared lost; the consoles
+// recorded on its previous life that did not come back are repaired as a
+// lost node's, counting from the restart.
+func (r *consoleRepair) Restarted(ctx context.Context, node uint16, started time.Time, since time.Duration) {
+	r.act(ctx, node, started, since)
+}
+
+// act repairs the agents whose console was recorded on node before
+// before (zero: all), gone for silent.
+func (r *consoleRepair) act(ctx context.Context, node uint16, before time.Time, silent time.Duration) {
 	id := server.NodeName(node)
-	agents := r.nodes.on(id, time.Time{})
+	agents := r.nodes.on(id, before)
 	if len(agents) == 0 {
 		return
 	}
@@ -177,7 +192,7 @@ func (r *consoleRepair) Repair(ctx context.Context, node uint16, silent time.Dur
 			}
 			r.repairs.WithLabelValues("console_logout").Inc()
 			r.log.Warn("cluster: node lost: agent logged out, its console did not come back", "agent_id", a,
-				"node", node, "silent_ms", silent.Milliseconds())
+				"node", node, "silent_ms", silent.Milliseconds(), "restarted", !before.IsZero())
 		case !out && !(v.State == router.NotReady && v.Reason == console.ReasonConnectionLost) &&
 			r.sent.due("away/"+string(a), now):
 			if err := r.rep.Submit(router.AgentStateRequested{Agent: a, State: router.NotReady,
@@ -187,7 +202,7 @@ func (r *consoleRepair) Repair(ctx context.Context, node uint16, silent time.Dur
 			}
 			r.repairs.WithLabelValues("console_away").Inc()
 			r.log.Warn("cluster: node lost: agent not ready until the console comes back", "agent_id", a,
-				"node", node, "silent_ms", silent.Milliseconds())
+				"node", node, "silent_ms", silent.Milliseconds(), "restarted", !before.IsZero())
 		}
 	}
 }
