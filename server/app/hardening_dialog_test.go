@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"onecall/store"
 )
 
 // TestInfoDTMFNeedsTheDialog: SIP INFO DTMF reaches a call only with the
@@ -13,7 +15,10 @@ import (
 // up (issue 17, defect 10: key 1 would have booked a callback and hung the
 // caller up); each refusal is counted in /metrics.
 func TestInfoDTMFNeedsTheDialog(t *testing.T) {
-	a := fsStart(t, t.TempDir())
+	// An outbound trunk makes 110 offer callbacks, so a forged key 1 would
+	// book one and hang the caller up (none is dialled: no key 1 gets in).
+	a := fsStartAt(t, fsConfig(t, "", "  trunks: []\n  # - name: carrier-a",
+		"  trunks: [{name: carrier, address: \"127.0.0.1:9\"}]\n  # - name: carrier-a"), t.TempDir())
 	citizen := newRawUA(t, "127.0.0.1", a.sipUDP())
 	d := citizen.invite(fsHotline, "01099998888")
 	citizen.waitRTP(5 * time.Second)
@@ -34,6 +39,9 @@ func TestInfoDTMFNeedsTheDialog(t *testing.T) {
 	// The call is still up: no BYE comes, and a matching INFO is taken.
 	if m := citizen.recv(1500 * time.Millisecond); m != nil && strings.HasPrefix(m.String(), "BYE") {
 		t.Fatalf("the server hung up after forged INFOs:\n%s", m)
+	}
+	if booked, err := a.Store().Callbacks(t.Context(), store.CallbackBooked); err != nil || len(booked) != 0 {
+		t.Fatalf("callbacks booked after forged INFOs: %+v %v", booked, err)
 	}
 	if code := citizen.info(d, d.fromTag, d.toTag, "5"); code != 200 {
 		t.Fatalf("INFO on the dialog from the citizen: %d, want 200", code)
