@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
+	"onecall/console"
 	"onecall/internal/testpeers"
 )
 
@@ -164,7 +165,10 @@ func itoa(n int) string {
 // values, in the UI's language; canned replies come from config and are
 // inserted with "/" and a keyboard search.
 func TestAgentViewNamesAndCanned(t *testing.T) {
-	r := newRig(t, nil, nil)
+	r := newRig(t, nil, func(o *console.Options) {
+		// 1350 has its own list (configs: a line's canned replaces the file's).
+		o.CannedResponses["1350"] = []console.Label{{Ko: "고용노동부 상담사입니다.", En: "This is the Ministry of Employment and Labor."}}
+	})
 	a := r.agentReady("agent01")
 	r.citizen("110", "홍길동")
 	id := r.offerID(a, "홍길동")
@@ -202,6 +206,21 @@ func TestAgentViewNamesAndCanned(t *testing.T) {
 	r.waitText(a, "#pane .cmeta", "Government general")
 	r.waitText(a, "#pane .cattrs", "General enquiries")
 	testpeers.AxeSerious(t, a, "agent chat (en)")
+	// A chat on 1350 offers that line's list, inserted in the chat's
+	// language (English here).
+	cit := r.tab()
+	r.run(cit, "an English chat on 1350", chromedp.Navigate(r.srv.URL+"/chat/1350?lang=en"), chromedp.WaitVisible(chromedp.ID("start-btn")),
+		chromedp.SendKeys(chromedp.ID("name"), "John Smith"), chromedp.Click(chromedp.ID("start-btn")), chromedp.WaitVisible(chromedp.ID("conv")))
+	en := r.offerID(a, "John Smith")
+	r.run(a, "accept", chromedp.Click(chromedp.CSS(`#offer .offercard[data-contact="`+itoa(en)+`"] .accept`)),
+		chromedp.Click(chromedp.CSS(`#tabs .tab[data-contact="`+itoa(en)+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#pane .contact[data-contact="`+itoa(en)+`"]`)),
+		chromedp.SendKeys(chromedp.CSS("#pane .text"), "/"), chromedp.WaitVisible(chromedp.CSS("#pane .cannedpick")))
+	if s := eval[string](r, a, `[...document.querySelectorAll('#pane .cannedpick li[role=option]')].map((e) => e.textContent).join('|')`); s != "This is the Ministry of Employment and Labor." {
+		t.Fatalf("canned replies on 1350: %q", s)
+	}
+	r.run(a, "insert", key(input.DispatchKeyEventTypeRawKeyDown, "Enter", "Enter", 13), key(input.DispatchKeyEventTypeKeyUp, "Enter", "Enter", 13))
+	r.poll(a, "inserted in English", `document.querySelector('#pane .text').value === 'This is the Ministry of Employment and Labor.'`)
 }
 
 // Defect 11: the transfer picker lists queues by name with their waiting

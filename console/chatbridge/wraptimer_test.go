@@ -1,6 +1,9 @@
 package chatbridge_test
 
 import (
+	"context"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,4 +52,51 @@ func TestAgentViewWrapUpTimerPerContact(t *testing.T) {
 	// In English.
 	r.run(a, "english", chromedp.Click(chromedp.ID("lang")))
 	r.waitText(a, form(gen), "Wrap-up time left for this contact 0:")
+}
+
+// Defect 5, a queue without disposition_required: when the wrap-up time
+// runs out the agent is Ready again, and the unsaved form stays until the
+// agent saves it; the disposition is stored then. The pane and the form
+// follow a switch of the UI's language, keeping what the agent chose.
+func TestAgentViewWrapUpFormOutlivesTimer(t *testing.T) {
+	r := newRig(t, func(c *router.Config) { c.Queues[0].WrapUpChat = 2 * time.Second }, nil) // labor
+	a := r.agentReady("agent01")
+	cit, id := r.acceptChat(a, "1350", "홍길동")
+	r.run(cit, "citizen writes", chromedp.SendKeys(chromedp.ID("text"), "월급을 못 받았어요"), chromedp.Click(chromedp.ID("send-btn")))
+	r.waitText(a, "#pane .log", "고객월급을 못 받았어요")
+	// The pane's words follow a switch of the UI's language.
+	r.run(a, "english", chromedp.Click(chromedp.ID("lang")))
+	r.waitText(a, "#pane .log", "Citizen월급을 못 받았어요")
+	r.waitText(a, "#pane .canned", "Canned (/)")
+	r.run(a, "korean", chromedp.Click(chromedp.ID("lang")))
+	r.endChat(a, id)
+	f := `#wraplist .wrap[data-contact="` + itoa(id) + `"]`
+	r.run(a, "the timer runs out: Ready", chromedp.WaitVisible(chromedp.CSS("#mystate.ready")))
+	r.waitText(a, f, "홍길동")
+	r.waitText(a, f+" .wraplog", "고객: 월급을 못 받았어요")
+	// So do the form's, and what the agent chose stays.
+	r.run(a, "choose", chromedp.SetValue(chromedp.CSS(f+" .disp"), "resolved"))
+	r.run(a, "english", chromedp.Click(chromedp.ID("lang")))
+	r.waitText(a, f+" .wraplog", "Citizen: 월급을 못 받았어요")
+	r.waitText(a, f, "Chat · 홍길동")
+	words := eval[string](r, a, `[...document.querySelectorAll('`+f+` label, `+f+` option, `+f+` button, `+f+` .wrapmeta')].map((e) => e.textContent).join('|')`)
+	for _, want := range []string{"Disposition", "Notes", "Then", "Resolved", "Ready", "Save", "Ministry of Employment and Labor (1350)", "Labor counselling"} {
+		if !strings.Contains(words, want) {
+			t.Errorf("wrap-up form in English lacks %q: %s", want, words)
+		}
+	}
+	if hangul := regexp.MustCompile(`\p{Hangul}`); hangul.MatchString(words) {
+		t.Errorf("Korean left in the English form: %s", words)
+	}
+	if v := eval[string](r, a, `document.querySelector('`+f+` .disp').value`); v != "resolved" {
+		t.Fatalf("the chosen disposition became %q", v)
+	}
+	r.run(a, "korean", chromedp.Click(chromedp.ID("lang")))
+	r.run(a, "save after the timer", chromedp.SendKeys(chromedp.CSS(f+" .notes"), "늦게 저장"),
+		chromedp.Click(chromedp.CSS(f+" button")), chromedp.WaitNotPresent(chromedp.CSS(f)))
+	c, err := r.st.Contact(context.Background(), uint64(id))
+	if err != nil || c.Disposition != "resolved" || c.Notes != "늦게 저장" {
+		t.Fatalf("store has %+v (%v)", c, err)
+	}
+	r.run(a, "still Ready", chromedp.WaitVisible(chromedp.CSS("#mystate.ready")))
 }

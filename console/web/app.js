@@ -33,6 +33,7 @@
     if (S.connState) setConn(S.connState);
     $('nrreason').querySelectorAll('option').forEach((o) => { o.textContent = reasonName(o.value); });
     if (S.me) $('who').textContent = S.me.display + ' (' + roleName(S.me.role) + ')';
+    if (S.hist) renderHistory(S.hist);
     render();
   };
 
@@ -421,7 +422,6 @@
     } catch (e) { /* chat not available */ }
   }
   async function loadHistory(id) {
-    $('history').replaceChildren();
     try {
       const items = await send('history', { contact: id });
       return items || [];
@@ -444,6 +444,7 @@
   const baseTitle = document.title;
   let flashTimer = 0;
   function flashTitle(on) {
+    if (on === !!flashTimer) return; // already flashing, or already calm: render runs every second
     clearInterval(flashTimer); flashTimer = 0;
     document.title = baseTitle;
     if (!on) return;
@@ -571,7 +572,7 @@
   // resort.
   const nm = (o) => (o && (o[lang] || o.ko || o.en)) || '';
   function queueName(id) { return nm((S.names.queues || {})[id]) || id || ''; }
-  function lineName(num) { const n = nm((S.names.lines || {})[num]); return n ? n + ' (' + num + ')' : (num || ''); }
+  function lineName(num) { const n = nm((S.names.lines || {})[num]); return n ? (n.includes(num) ? n : n + ' (' + num + ')') : (num || ''); }
   function langName(code) { if (!code) return ''; const k = 'lang_' + code; return t(k) === k ? code : t(k); }
   function dispName(code) { if (!code) return ''; const d = (S.names.dispositions || {})[code]; if (nm(d)) return nm(d); const k = 'd_' + code; return t(k) === k ? code : t(k); }
   function citizenLabel(c) {
@@ -719,7 +720,7 @@
     const pane = $('pane');
     $('empty').hidden = !!c;
     pane.querySelectorAll('.contact').forEach((p) => { if (!c || Number(p.dataset.contact) !== c.id) p.remove(); });
-    if (!c) return;
+    if (!c) { if (S.hist) { $('history').replaceChildren(); S.hist = null; } return; }
     let p = pane.querySelector('.contact');
     if (!p) {
       p = $('tplcontact').content.firstElementChild.cloneNode(true);
@@ -853,8 +854,16 @@
         const o = el('option', '', (lang === 'ko' ? q.interprets_ko : q.interprets_en) || langName(q.interprets)); o.value = q.interprets; return o;
       }));
       p.querySelector('.interpq').onclick = () => { if (il.value) act('interpret', { contact: id, language: il.value, note: p.querySelector('.xnote').value }); };
-      loadHistory(id).then(renderHistory);
+      // (an offer's own history, in its card, leaves this one alone)
+      $('history').replaceChildren(); S.hist = null;
+      loadHistory(id).then((items) => { if (p.isConnected) { S.hist = items; renderHistory(items); } });
       loadTimeline(id);
+    }
+    if (p.dataset.lang !== lang) { // built, or the UI's language changed: the words this code wrote
+      if (p.dataset.lang) p.querySelector('.log').replaceChildren(); // redrawn below with the senders' names
+      p.dataset.lang = lang;
+      const cn = p.querySelector('.canned');
+      cn.setAttribute('aria-label', t('canned')); cn.options[0].textContent = t('canned') + ' (/)';
     }
     p.querySelector('.ctitle').textContent = t(c.channel) + ' · ' + citizenLabel(c);
     p.querySelector('.cmeta').textContent = t('hotline') + ' ' + lineName(c.number) + ' · ' + t('queue') + ' ' + queueName(c.queue) + (c.language ? ' · ' + langName(c.language) : '');
@@ -931,22 +940,51 @@
     p.querySelector('.typing').textContent = Date.now() - ty < 4000 ? t('typing') : '';
   }
 
+  // The citizen's earlier contacts, by name in the UI's language (line,
+  // queue, disposition, end reason); a chat's is a button that opens or
+  // closes its transcript, so the keyboard reaches it too.
   function renderHistory(items) {
     const h = $('history'); h.replaceChildren();
     (items || []).forEach((it) => {
       const d = el('div', 'hist');
-      d.appendChild(el('b', '', fmtTime(it.arrived) + ' · ' + t(it.channel) + ' · ' + it.hotline));
-      d.appendChild(el('div', '', (it.disposition || '') + ' ' + (it.notes || '')));
-      d.onclick = async () => {
+      const chat = it.channel === 'chat';
+      const b = el(chat ? 'button' : 'div', 'histbtn');
+      b.appendChild(el('b', '', fmtTime(it.arrived) + ' · ' + t(it.channel) + ' · ' + lineName(it.hotline)));
+      const what = [queueName(it.queue), dispName(it.disposition) || endName(it.end_reason), it.notes].filter(Boolean).join(' · ');
+      if (what) b.appendChild(el('span', 'histwhat', what));
+      d.appendChild(b);
+      h.appendChild(d);
+      if (!chat) return;
+      b.type = 'button'; b.setAttribute('aria-expanded', 'false');
+      b.onclick = async () => {
+        const open = d.querySelector('.log');
+        if (open) { open.remove(); b.setAttribute('aria-expanded', 'false'); return; }
         try {
           const lines = await send('transcript', { contact: it.id });
           const box = el('div', 'log small');
           (lines || []).forEach((l) => box.appendChild(el('div', 'line ' + l.sender, t(l.sender + 'side') + ': ' + l.text)));
-          d.appendChild(box);
-        } catch (e) { toast(e.message); }
+          if (!(lines || []).length) box.appendChild(el('div', 'muted', t('notranscript')));
+          d.appendChild(box); b.setAttribute('aria-expanded', 'true');
+        } catch (e) { toast(errText(e)); }
       };
-      h.appendChild(d);
     });
+    if (!(items || []).length) h.appendChild(el('p', 'muted', t('nohistory')));
+  }
+
+  // labelWrap writes a wrap-up form's words in the UI's language (the
+  // values the agent chose stay).
+  function labelWrap(f, x) {
+    f.dataset.lang = lang;
+    f.querySelector('.wraphead').textContent = t(x.channel) + ' · ' + (x.citizen || t('citizen') + ' #' + x.contact);
+    f.querySelector('.wrapmeta').textContent = [lineName(x.number), queueName(x.queue), x.closed ? fmtTime(x.closed) : ''].filter(Boolean).join(' · ');
+    f.querySelector('.ldisp').textContent = t('disposition');
+    f.querySelector('.lnotes').textContent = t('notes');
+    f.querySelector('.lthen').textContent = t('then');
+    f.querySelectorAll('.disp option').forEach((o) => { o.textContent = o.value ? dispName(o.value) : t('choose'); });
+    f.querySelectorAll('.then option').forEach((o) => { o.textContent = o.value === 'ready' ? t('ready') : t('notready') + ': ' + reasonName(o.value); });
+    f.querySelector('button').textContent = t('save');
+    const log = f.querySelector('.wraplog');
+    if (log) { log.setAttribute('aria-label', t('transcript')); log.replaceChildren(); } // redrawn below with the senders' names
   }
 
   // One wrap-up form per finished contact: who it was (name, channel,
@@ -962,21 +1000,21 @@
       let f = w.querySelector('.wrap[data-contact="' + x.contact + '"]');
       if (!have.has(x.contact)) {
         f = el('form', 'wrap'); f.dataset.contact = x.contact;
-        const head = el('h4', 'wraphead', t(x.channel) + ' · ' + (x.citizen || t('citizen') + ' #' + x.contact));
-        const meta = el('div', 'wrapmeta muted', [lineName(x.number), queueName(x.queue), x.closed ? fmtTime(x.closed) : ''].filter(Boolean).join(' · '));
+        const head = el('h4', 'wraphead');
+        const meta = el('div', 'wrapmeta muted');
         const timer = el('div', 'wraptimer');
         const idp = 'w' + x.contact + '-';
-        const ld = el('label', '', t('disposition')); ld.htmlFor = idp + 'disp';
+        const ld = el('label', 'ldisp'); ld.htmlFor = idp + 'disp';
         const disp = el('select', 'disp'); disp.id = idp + 'disp'; disp.required = true;
-        const o0 = el('option', '', t('choose')); o0.value = ''; disp.appendChild(o0);
-        (S.dispositions[x.number] || S.dispositions['*'] || ['resolved']).forEach((d) => { const o = el('option', '', dispName(d)); o.value = d; disp.appendChild(o); });
-        const ln = el('label', '', t('notes')); ln.htmlFor = idp + 'notes';
+        const o0 = el('option'); o0.value = ''; disp.appendChild(o0);
+        (S.dispositions[x.number] || S.dispositions['*'] || ['resolved']).forEach((d) => { const o = el('option'); o.value = d; disp.appendChild(o); });
+        const ln = el('label', 'lnotes'); ln.htmlFor = idp + 'notes';
         const notes = el('textarea', 'notes'); notes.id = idp + 'notes'; notes.maxLength = 4000; notes.rows = 2;
-        const lt = el('label', '', t('then')); lt.htmlFor = idp + 'then';
+        const lt = el('label', 'lthen'); lt.htmlFor = idp + 'then';
         const then = el('select', 'then'); then.id = idp + 'then';
-        const o1 = el('option', '', t('ready')); o1.value = 'ready'; then.appendChild(o1);
-        S.reasons.forEach((r) => { const o = el('option', '', t('notready') + ': ' + reasonName(r)); o.value = r; then.appendChild(o); });
-        const b = el('button', 'primary', t('save')); b.type = 'submit';
+        const o1 = el('option'); o1.value = 'ready'; then.appendChild(o1);
+        S.reasons.forEach((r) => { const o = el('option'); o.value = r; then.appendChild(o); });
+        const b = el('button', 'primary'); b.type = 'submit';
         const log = el('div', 'log small wraplog'); log.setAttribute('aria-label', t('transcript'));
         f.append(head, meta, timer, ld, disp, ln, notes, lt, then, b);
         if (x.channel === 'chat') f.append(log);
@@ -993,8 +1031,12 @@
             .catch((e) => { b.disabled = false; toast(errText(e)); });
         };
         w.appendChild(f);
+        // The form of the contact that just ended comes into view (earlier
+        // unsaved forms stay above it).
+        if (have.size && f.scrollIntoView) f.scrollIntoView({ block: 'nearest' });
         if (x.channel === 'chat' && !(S.logs.get(x.contact) || []).length) loadTranscript(x.contact, true);
       }
+      if (f.dataset.lang !== lang) labelWrap(f, x); // built, or the UI's language changed
       // Countdown to the automatic end of wrap-up (the queue's wrap-up time).
       // Each contact counts down its own queue's wrap-up time from when it
       // ended; the agent's automatic Ready (the longest owed) is in the header.

@@ -53,7 +53,8 @@ window.I18N = {
     voice: '전화', chat: '채팅', away: '미접속', wrapdone: '후처리 완료', extnumber: '외부 번호', blindxfer: '번호로 돌려주기', users: '사용자 관리', role: '역할', skills: '기술 (labor=4,ko=5)',
     capacity: '용량 (전화/채팅)', create: '추가', disable: '비활성화', enable: '활성화', resetpw: '비밀번호 재설정',
     disabled: '비활성', active_u: '활성', locked_u: '잠김', newpw: '새 비밀번호', saveskills: '저장',
-    cs_waiting: '대기', cs_offered: '연결 중', cs_talking: '상담 중', cs_callback: '콜백 예약', citizenside: '고객', agentside: '상담사', systemside: '시스템'
+    cs_waiting: '대기', cs_offered: '연결 중', cs_talking: '상담 중', cs_callback: '콜백 예약', citizenside: '고객', agentside: '상담사', systemside: '시스템',
+    nohistory: '이전 상담이 없습니다.', notranscript: '대화 기록이 없습니다.'
   },
   en: {
     timeline: 'Contact timeline', tl_offer: 'Offered', tl_connected: 'Connected', tl_hold: 'Hold', tl_resume: 'Resumed', tl_mute: 'Muted', tl_unmute: 'Unmuted', tl_transfer: 'Transfer', tl_transferred: 'Transferred', tl_queue_move: 'Moved to queue', tl_contact_closed: 'Ended', tl_offer_withdrawn: 'Offer withdrawn', tl_ended: 'Ended', tl_consult: 'Consult call', tl_consult_failed: 'Consult failed', tl_consult_complete: 'Transferred after consult', tl_consult_cancel: 'Consult cancelled', tl_conference: 'Three-way call', tl_consult_answered: 'Consult answered', tl_consult_cancelled: 'Consult cancelled', tl_consult_completed: 'Transferred after consult', tl_conference_left: 'Consulted party left the three-way call', tl_callback_booked: 'Callback booked', tl_wrap_up: 'Wrap-up', tl_interpret_waiting: 'Waiting for an interpreter', tl_other: 'Other event', cf_busy: 'busy', cf_rejected: 'rejected', cf_noanswer: 'no answer', cf_hungup: 'the agent hung up', cf_failed: 'failed',
@@ -107,7 +108,8 @@ window.I18N = {
     voice: 'Voice', chat: 'Chat', away: 'away', wrapdone: 'Finish wrap-up', extnumber: 'external number', blindxfer: 'Blind transfer', users: 'Users', role: 'Role', skills: 'Skills (labor=4,ko=5)',
     capacity: 'Capacity (voice/chat)', create: 'Add', disable: 'Disable', enable: 'Enable', resetpw: 'Reset password',
     disabled: 'disabled', active_u: 'active', locked_u: 'locked', newpw: 'New password', saveskills: 'Save',
-    cs_waiting: 'Waiting', cs_offered: 'Offered', cs_talking: 'Talking', cs_callback: 'Callback', citizenside: 'Citizen', agentside: 'Agent', systemside: 'System'
+    cs_waiting: 'Waiting', cs_offered: 'Offered', cs_talking: 'Talking', cs_callback: 'Callback', citizenside: 'Citizen', agentside: 'Agent', systemside: 'System',
+    nohistory: 'No earlier contacts.', notranscript: 'No transcript.'
   }
 };
 
