@@ -167,6 +167,13 @@ func TestBrowserWallboard(t *testing.T) {
 	if got := sup.text(`#chartagents .u-legend`); !strings.Contains(got, "상담 가능") || !strings.Contains(got, "후처리") {
 		t.Errorf("agents legend %q", got)
 	}
+	// Chart marks stand out from their background (WCAG 2.1 1.4.11,
+	// non-text contrast at least 3:1): every series in the legends, and
+	// the SL bars against their track.
+	sup.poll("the SL chart", `document.querySelectorAll('#chartsl .slfill').length > 0`)
+	if bad := sup.eval(chartContrastJS); bad != "" {
+		t.Errorf("chart contrast below 3:1: %s", bad)
+	}
 	png, err := chromedp.Run(sup.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
@@ -212,3 +219,21 @@ func assertFitsScreen(t *testing.T, w *wallTab) {
 		t.Fatalf("TV mode does not fit %s", got)
 	}
 }
+
+// chartContrastJS lists the chart marks whose colour has less than 3:1
+// contrast with what is behind them ("" = none).
+const chartContrastJS = `(() => {
+	const rgb = (s) => (s.match(/[0-9.]+/g) || []).slice(0, 3).map(Number);
+	const lum = (c) => { const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+	const ratio = (a, b) => { const x = lum(rgb(a)), y = lum(rgb(b)); return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05); };
+	const bad = [];
+	for (const m of document.querySelectorAll('.charts .u-legend .u-series:not(:first-child) .u-marker')) {
+		const c = getComputedStyle(m).borderColor, r = ratio(c, 'rgb(255, 255, 255)');
+		if (r < 3) bad.push(m.closest('.u-series').textContent + ' ' + c + ' ' + r.toFixed(2));
+	}
+	for (const f of document.querySelectorAll('#chartsl .slfill')) {
+		const c = getComputedStyle(f).backgroundColor, r = ratio(c, getComputedStyle(f.parentElement).backgroundColor);
+		if (r < 3) bad.push(f.closest('li').textContent + ' ' + c + ' ' + r.toFixed(2));
+	}
+	return bad.join('; ');
+})()`

@@ -247,13 +247,23 @@ window.OnecallWallboard = function (ctx) {
   // TV mode: the largest type at which every tile fits the screen.
   // The whole page must fit too: the charts below the tiles grow when they
   // are drawn, so this also runs after every chart redraw.
+  // A heading per center takes a tile's place: when they keep the type
+  // below 0.7 (many quiet queues in many centers), the headings go (the
+  // tiles stay in their order by center) and the type grows again.
   function fitTV() {
     const box = $('tiles'), root = document.body, se = document.scrollingElement;
     const fits = () => box.scrollHeight <= box.clientHeight + 1 && se.scrollHeight <= window.innerHeight + 1;
-    for (let s = 1.3; s >= 0.5; s -= 0.05) {
-      root.style.setProperty('--tv-scale', s.toFixed(2));
-      if (fits()) return;
-    }
+    const fit = (min) => {
+      for (let s = 1.3; s >= min - 0.001; s -= 0.05) {
+        root.style.setProperty('--tv-scale', s.toFixed(2));
+        if (fits()) return true;
+      }
+      return false;
+    };
+    root.classList.remove('tvcompact');
+    if (fit(0.7)) return;
+    root.classList.add('tvcompact');
+    fit(0.4);
   }
 
   // ---- drill-down and agents ----
