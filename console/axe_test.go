@@ -12,12 +12,13 @@ import (
 
 // The agent console (sign-in, ready, offer, chat, wrap-up) and the wallboard (desk
 // and TV) have no serious or critical axe-core (WCAG 2.1 AA) violation, in
-// Korean and in English.
+// Korean and in English, and nothing clickable the keyboard cannot reach.
 func TestBrowserConsoleAccessibility(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.Queues = wallQueues })
 	browser := testpeers.Chromium(t, chromedp.WindowSize(1366, 768))
 	both := func(w *wallTab, what string) {
 		t.Helper()
+		testpeers.KeyboardReachable(t, w.ctx, what)
 		testpeers.AxeSerious(t, w.ctx, what+" (ko)")
 		testpeers.Run(t, w.ctx, "english", chromedp.Click(chromedp.ID("lang")))
 		w.poll("english", `document.documentElement.lang === 'en'`)

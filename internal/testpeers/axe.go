@@ -80,3 +80,30 @@ func AxeSerious(t testing.TB, c context.Context, what string) {
 		t.Errorf("axe %s: %d serious or critical violations:\n  %s", what, len(bad), strings.Join(bad, "\n  "))
 	}
 }
+
+// KeyboardReachable fails the test when the page of tab c has a visible
+// element that acts on a click (an onclick or onmousedown handler) but
+// cannot take the keyboard's focus: a div made clickable instead of a
+// button. Options of a listbox are exempt (their combobox moves through
+// them with the arrow keys, aria-activedescendant). Handlers added with
+// addEventListener are not visible to the check.
+func KeyboardReachable(t testing.TB, c context.Context, what string) {
+	t.Helper()
+	out, err := chromedp.Run(c, chromedp.Evaluate[string](`(() => {
+		const bad = [];
+		for (const e of document.querySelectorAll('body *')) {
+			if (!e.onclick && !e.onmousedown) continue;
+			if (!e.getClientRects().length || e.closest('[hidden]')) continue;
+			if (e.closest('[role=listbox]')) continue;
+			if (e.tabIndex >= 0 || e.disabled) continue;
+			bad.push(e.outerHTML.slice(0, 120));
+		}
+		return bad.join('\n');
+	})()`))
+	if err != nil {
+		t.Fatalf("keyboard check %s: %v", what, err)
+	}
+	if out != "" {
+		t.Errorf("%s: clickable but not reachable by keyboard:\n  %s", what, strings.ReplaceAll(out, "\n", "\n  "))
+	}
+}
