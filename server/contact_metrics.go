@@ -47,6 +47,24 @@ var handleBuckets = []float64{30, 60, 120, 180, 300, 600, 900, 1800, 3600}
 // RegisterServiceLevelMetrics registers queue and contact metrics on reg and
 // adds their observer to the hub. Call before Run.
 func (h *Hub) RegisterServiceLevelMetrics(reg prometheus.Registerer, o ServiceLevelMetrics) error {
+	return registerServiceLevelMetrics(reg, o, h, h.AddSink)
+}
+
+// RegisterServiceLevelMetrics registers the same metrics on a cluster
+// node: the queue gauges read this node's replica, and the contact
+// counters observe the commands this node's transports receive (every
+// entry's, once: every node counts the whole cluster's contacts, from its
+// start). Call before Start.
+func (f *ClusterFront) RegisterServiceLevelMetrics(reg prometheus.Registerer, o ServiceLevelMetrics) error {
+	return registerServiceLevelMetrics(reg, o, f.rep, f.AddSink)
+}
+
+// engineReader reads the routing engine (Hub, Replica).
+type engineReader interface {
+	Query(ctx context.Context, fn func(e *router.Engine)) error
+}
+
+func registerServiceLevelMetrics(reg prometheus.Registerer, o ServiceLevelMetrics, r engineReader, add func(Sink)) error {
 	lbl := []string{"queue", "line", "channel"}
 	cv := func(name, help string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, lbl)
@@ -71,12 +89,12 @@ func (h *Hub) RegisterServiceLevelMetrics(reg prometheus.Registerer, o ServiceLe
 			[]string{"queue", "channel"}),
 	}
 	for _, c := range []prometheus.Collector{m.offered, m.answered, m.withinSL, m.abandoned, m.shortAbandoned,
-		m.transferredOut, m.closed, m.answerWait, m.handle, &queueCollector{h: h}} {
+		m.transferredOut, m.closed, m.answerWait, m.handle, &queueCollector{r: r}} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
 	}
-	h.AddSink(m)
+	add(m)
 	return nil
 }
 
@@ -146,9 +164,9 @@ func connectedAt(cmds []router.Command, id router.ContactID, fallback time.Time)
 }
 
 // queueCollector reads the queues' live gauges from the engine at scrape
-// time, through the hub (bounded by a short timeout; a busy hub skips a
-// scrape rather than block it).
-type queueCollector struct{ h *Hub }
+// time, through the hub or the replica (bounded by a short timeout; a busy
+// engine skips a scrape rather than block it).
+type queueCollector struct{ r engineReader }
 
 var (
 	descWaiting = prometheus.NewDesc("onecall_queue_waiting", "Contacts waiting in the queue.", []string{"queue"}, nil)
@@ -168,7 +186,7 @@ func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var snaps []router.QueueSnapshot
-	if err := q.h.Query(ctx, func(e *router.Engine) { snaps = e.QueueSnapshots() }); err != nil {
+	if err := q.r.Query(ctx, func(e *router.Engine) { snaps = e.QueueSnapshots() }); err != nil {
 		return
 	}
 	for _, s := range snaps {

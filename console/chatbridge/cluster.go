@@ -287,6 +287,12 @@ func (c *Cluster) setOwner(contact router.ContactID, node string) {
 	c.mu.Unlock()
 }
 
+// OwnerNow is the node holding contact, read from the bucket itself (not
+// the watch); chat.ErrUnknownChat when no node holds it.
+func (c *Cluster) OwnerNow(ctx context.Context, contact router.ContactID) (string, error) {
+	return c.owner(ctx, contact, true)
+}
+
 // owner is the node holding contact: the watched value, else the bucket's.
 func (c *Cluster) owner(ctx context.Context, contact router.ContactID, fresh bool) (string, error) {
 	if !fresh {

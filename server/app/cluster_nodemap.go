@@ -179,6 +179,26 @@ func (m *nodeMap) claim(ctx context.Context, key, node string) error {
 	return nil
 }
 
+// confirm reads key's entry from the bucket itself (not the watch): it
+// still names node, written before before (zero: any time). A repair
+// confirms before it acts, so a watch that fell behind (its consumer was
+// on a server that died: nats.go's KV watch notices that only after two
+// missed 5 s heartbeats) never makes it act on an entry that moved.
+func (m *nodeMap) confirm(ctx context.Context, key, node string, before time.Time) (bool, error) {
+	e, err := m.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		m.drop(key, node)
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	m.mu.Lock()
+	m.at[key] = mapEntry{node: string(e.Value()), written: e.Created()}
+	m.mu.Unlock()
+	return string(e.Value()) == node && (before.IsZero() || e.Created().Before(before)), nil
+}
+
 func (m *nodeMap) drop(key, node string) {
 	m.mu.Lock()
 	if m.at[key].node == node {

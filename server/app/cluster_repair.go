@@ -184,6 +184,9 @@ func (r *consoleRepair) act(ctx context.Context, node uint16, before time.Time, 
 			cancel()
 			continue
 		}
+		if (out || !(v.State == router.NotReady && v.Reason == console.ReasonConnectionLost)) && !r.confirmed(ctx, a, id, before) {
+			continue
+		}
 		switch {
 		case out && r.sent.due("out/"+string(a), now):
 			if err := r.rep.Submit(router.AgentLoggedOut{Agent: a}); err != nil {
@@ -205,6 +208,18 @@ func (r *consoleRepair) act(ctx context.Context, node uint16, before time.Time, 
 				"node", node, "silent_ms", silent.Milliseconds(), "restarted", !before.IsZero())
 		}
 	}
+}
+
+// confirmed reads agent's entry from the bucket: it still names node (and
+// was written before before).
+func (r *consoleRepair) confirmed(ctx context.Context, a router.AgentID, node string, before time.Time) bool {
+	cctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	ok, err := r.nodes.m.confirm(cctx, consoleKey(a), node, before)
+	if err != nil {
+		r.log.Warn("cluster: console entry of a lost node not read", "agent_id", a, "node", node, "err", err)
+	}
+	return ok
 }
 
 // chatRepair ends, after the chat's detach grace, the chats whose owner is
@@ -261,6 +276,14 @@ func (r *chatRepair) Repair(ctx context.Context, node uint16, silent time.Durati
 			continue
 		}
 		if !r.sent.due(strconv.FormatUint(uint64(c), 10), now) {
+			continue
+		}
+		// The bucket itself, not the watch (it may have fallen behind),
+		// says the chat is still the lost node's.
+		octx, cancel := context.WithTimeout(ctx, time.Second)
+		owner, err := r.owners.OwnerNow(octx, c)
+		cancel()
+		if err != nil || owner != id {
 			continue
 		}
 		if err := r.rep.Submit(router.ContactEnded{Contact: c, Reason: router.EndNodeLost}); err != nil {

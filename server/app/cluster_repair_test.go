@@ -89,6 +89,7 @@ func prepareLostNode(t *testing.T, victim, lead *clusterNode, con *fsConsole) *l
 		v, ok := s.contactView(t, router.ContactID(s.queued.Contact))
 		return int(q) == victim.n && int(b) == victim.n && ok && v.State == router.Waiting
 	})
+	checkClusterMetrics(t, victim, lead) // cluster_metrics_test.go
 	return s
 }
 

@@ -24,23 +24,26 @@ func (a *App) registerMetrics() error {
 	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
 		return err
 	}
+	thresholds := map[string]time.Duration{}
+	for _, q := range a.cfg.Queues {
+		thresholds[q.ID] = q.ServiceLevel.Within.D()
+	}
+	sl := server.ServiceLevelMetrics{Thresholds: thresholds, ShortAbandon: a.cfg.Server.Metrics.ShortAbandon.D()}
 	if a.cfront != nil {
-		// A cluster node: its role and progress. (The hub's routing and
-		// service-level metrics are the single node's.)
+		// A cluster node: its role and progress, and the queues and
+		// contacts from its replica. (The hub's inbox and apply metrics
+		// are the single node's.)
 		if err := a.cfront.RegisterMetrics(reg); err != nil {
+			return err
+		}
+		if err := a.cfront.RegisterServiceLevelMetrics(reg, sl); err != nil {
 			return err
 		}
 	} else {
 		if err := a.hub.RegisterMetrics(reg); err != nil {
 			return err
 		}
-		thresholds := map[string]time.Duration{}
-		for _, q := range a.cfg.Queues {
-			thresholds[q.ID] = q.ServiceLevel.Within.D()
-		}
-		if err := a.hub.RegisterServiceLevelMetrics(reg, server.ServiceLevelMetrics{
-			Thresholds: thresholds, ShortAbandon: a.cfg.Server.Metrics.ShortAbandon.D(),
-		}); err != nil {
+		if err := a.hub.RegisterServiceLevelMetrics(reg, sl); err != nil {
 			return err
 		}
 	}
