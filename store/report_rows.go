@@ -82,7 +82,7 @@ func (s *Store) reportContactsSQLite(ctx context.Context, from, to time.Time, fn
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		defer func() { _ = rows.Close() }()
 		if n := len(rows.Columns()); n != 14 {
 			return fmt.Errorf("store: report query returned %d columns", n)
 		}
