@@ -26,7 +26,14 @@ import (
 type fsApp struct {
 	*App
 	logs *testpeers.Buffer
+	stop func() // Shutdown, its error reported on the test (the first time)
 }
+
+// stopFirst has the App shut down before the peers started so far stop
+// (t.Cleanup runs the last registered first): it hangs up its calls on
+// phones that still answer. A phone killed first leaves its call's BYE
+// unanswered, and Shutdown waits out its drains (10 s).
+func (a *fsApp) stopFirst(t *testing.T) { t.Cleanup(a.stop) }
 
 // fsStart starts the real App on dataDir with the shipped configs in demo
 // mode; Shutdown runs at cleanup (a second Shutdown is a no-op).
@@ -65,12 +72,15 @@ func fsStartOpts(t *testing.T, configPath, dataDir string, edit func(*Options)) 
 		t.Fatalf("Start: %v", err)
 	}
 	fa := &fsApp{App: a, logs: logs}
-	t.Cleanup(func() {
+	fa.stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if err := a.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
+	}
+	t.Cleanup(func() {
+		fa.stop()
 		if t.Failed() {
 			fa.dumpLog(t)
 		}

@@ -27,6 +27,7 @@ func fsToneCitizen(t *testing.T, a *fsApp, hz int) *testpeers.Baresip {
 	cit := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: "01055556666", Control: true, Quit: 170 * time.Second,
 		Speech: testpeers.ToneWAV(t, t.TempDir(), hz, 150*time.Second)})
 	cit.Control(t, "dial", "sip:"+fsHotline+"@"+a.sipUDP())
+	a.stopFirst(t)
 	return cit
 }
 
@@ -35,8 +36,10 @@ func fsToneCitizen(t *testing.T, a *fsApp, hz int) *testpeers.Baresip {
 func fsTonePhone(t *testing.T, a *fsApp, user string, hz int) *testpeers.Baresip {
 	t.Helper()
 	tone := testpeers.ToneWAV(t, t.TempDir(), hz, 150*time.Second)
-	return testpeers.StartBaresip(t, testpeers.BaresipOptions{User: user, Registrar: a.sipUDP(), Password: "demo",
+	p := testpeers.StartBaresip(t, testpeers.BaresipOptions{User: user, Registrar: a.sipUDP(), Password: "demo",
 		Speech: tone, Control: true, Quit: 170 * time.Second})
+	a.stopFirst(t)
+	return p
 }
 
 // heard returns the audio a phone decoded (its sndfile "dec" dump).

@@ -47,7 +47,9 @@ func startUAPhone(t *testing.T, a *fsApp, user string, hz int) *uaPhone {
 // startUAPhoneOpts is startUAPhone; ringOnly phones never answer.
 func startUAPhoneOpts(t *testing.T, a *fsApp, user string, hz int, ringOnly bool) *uaPhone {
 	t.Helper()
-	return startUAPhoneAt(t, "127.0.0.1", a.sipUDP(), user, hz, ringOnly)
+	p := startUAPhoneAt(t, "127.0.0.1", a.sipUDP(), user, hz, ringOnly)
+	a.stopFirst(t)
+	return p
 }
 
 // startUAPhoneAt is startUAPhoneOpts for a phone on host (a loopback
