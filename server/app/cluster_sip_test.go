@@ -213,6 +213,11 @@ func TestClusterVoiceAcrossNodes(t *testing.T) {
 		}
 		return true
 	})
+	// The console's mirror on n2 folds the fanned-out commands on its own
+	// schedule: hold is refused until it has seen the call connected.
+	if got := con.connected(); got != offer.ID {
+		t.Fatalf("connected event for contact %d, want %d", got, offer.ID)
+	}
 	con.mustCall("hold", map[string]any{"contact": offer.ID})
 	con.mustCall("resume", map[string]any{"contact": offer.ID})
 	con.mustCall("hangup", map[string]any{"contact": offer.ID})
