@@ -261,12 +261,11 @@ func EndReasons(db *sql.DB) ([]string, error) {
 // CallsAccounted matches SIPp's calls with the store (no call lost or
 // duplicated): ids are SIPp's Call-IDs, failed those SIPp failed
 // (CitizenLoad.Calls). A call breaks it when the store holds more than one
-// call record or contact for it, when SIPp completed it and the store has
+// call record for it (other than refused attempts: busy, answer-failed), when SIPp completed it and the store has
 // no closed contact for it, or when it failed after its answer on a node
 // that recorded it (that node lived on) and its contact did not end
-// node-lost. Counted: refused, the calls failed before their answer or
-// that a node answered busy (no node could route them: the citizen's
-// carrier may retry); cut, the calls failed after their
+// node-lost. Counted: refused, the calls failed before their answer (no
+// node could route them: the citizen's carrier may retry); cut, the calls failed after their
 // answer that no node recorded (their node died: they must be among the
 // contacts that ended node-lost).
 func CallsAccounted(db *sql.DB, ids []string, failed map[string]CallFailure) (breaches []string, refused, cut int, err error) {
@@ -277,9 +276,13 @@ func CallsAccounted(db *sql.DB, ids []string, failed map[string]CallFailure) (br
 		reason, cause     string
 	}
 	got := map[string]*rec{}
+	// A node that answered 503 (busy) or failed its answer has a call
+	// record for a call Kamailio then gave another node: those records
+	// are attempts, not the call.
 	rows, err := db.Query(`SELECT r.call_id, count(*), count(DISTINCT r.contact_id), max(r.contact_id),
 		bool_and(c.ended_at IS NOT NULL), max(coalesce(c.end_reason, '')), max(r.hangup_cause)
-		FROM call_records r LEFT JOIN contacts c ON c.id = r.contact_id GROUP BY r.call_id`)
+		FROM call_records r LEFT JOIN contacts c ON c.id = r.contact_id WHERE r.hangup_cause NOT IN ('busy', 'answer-failed')
+		GROUP BY r.call_id`)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -305,10 +308,10 @@ func CallsAccounted(db *sql.DB, ids []string, failed map[string]CallFailure) (br
 			breaches = append(breaches, fmt.Sprintf("call %s: %d call records, %d contacts", id, r.records, r.contacts))
 		case !failedCall && r == nil:
 			breaches = append(breaches, fmt.Sprintf("call %s: completed by SIPp, no call record", id))
-		case !failedCall && !r.ended && r.cause != "busy":
+		case !failedCall && !r.ended:
 			breaches = append(breaches, fmt.Sprintf("call %s: completed by SIPp, contact %d not closed (cause %s)", id, r.contact, r.cause))
 		case !failedCall:
-		case f.BeforeAnswer || r != nil && r.cause == "busy":
+		case f.BeforeAnswer:
 			refused++
 		case r == nil:
 			cut++

@@ -35,6 +35,36 @@ const ClusterSecret = "acceptance-test-cluster-secret"
 func StartCluster(t testing.TB, n int, dsn string, o NodeOptions) *Cluster {
 	t.Helper()
 	c := &Cluster{Secret: ClusterSecret, DSN: dsn, opts: o}
+	// A route port taken before its node bound it is in the other nodes'
+	// routes: start the whole cluster again on other route ports.
+	for attempt := 0; ; attempt++ {
+		errs := c.start(t, n, o)
+		var failed []string
+		routeTaken := false
+		for i, err := range errs {
+			if err != nil {
+				failed = append(failed, fmt.Sprintf("%s: %v", c.Nodes[i].Name, err))
+				routeTaken = routeTaken || strings.Contains(err.Error(), "Error listening on router port")
+			}
+		}
+		if len(failed) == 0 {
+			return c
+		}
+		if !routeTaken || attempt == 2 {
+			t.Fatal(strings.Join(failed, "\n"))
+		}
+		t.Logf("a route port was taken; starting the cluster again on other route ports")
+		for _, nd := range c.Nodes {
+			nd.Kill()
+		}
+	}
+}
+
+// start launches n nodes on fresh route ports and waits until each is
+// ready, launching a node again on other SIP, HTTP and RTP ports when one
+// of those was taken; it returns each node's error.
+func (c *Cluster) start(t testing.TB, n int, o NodeOptions) []error {
+	c.routes = nil
 	for range n {
 		c.routes = append(c.routes, testpeers.FreeTCPPort(t))
 	}
@@ -53,7 +83,8 @@ func StartCluster(t testing.TB, n int, dsn string, o NodeOptions) *Cluster {
 			// RTP ports (its route port is in the others' routes and stays).
 			for attempt := 0; ; attempt++ {
 				errs[i] = c.Nodes[i].WaitReady(90 * time.Second)
-				if errs[i] == nil || attempt == 2 || !strings.Contains(errs[i].Error(), "address already in use") {
+				if errs[i] == nil || attempt == 2 || !strings.Contains(errs[i].Error(), "address already in use") ||
+					strings.Contains(errs[i].Error(), "Error listening on router port") {
 					return
 				}
 				t.Logf("%s: a port was taken; launching it again on other ports", c.Nodes[i].Name)
@@ -62,12 +93,7 @@ func StartCluster(t testing.TB, n int, dsn string, o NodeOptions) *Cluster {
 		}()
 	}
 	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("%s: %v", c.Nodes[i].Name, err)
-		}
-	}
-	return c
+	return errs
 }
 
 // Rejoin restarts n (after Kill) on its ports and data and waits until it

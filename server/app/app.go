@@ -499,6 +499,7 @@ func (a *App) Start(ctx context.Context) error {
 		if err := a.startCluster(runCtx); err != nil {
 			return err
 		}
+		a.endPreviousCalls(ctx) // before SIP listens: cluster_fail.go
 	} else {
 		go func() { a.hubDone <- a.hub.Run(runCtx) }()
 	}

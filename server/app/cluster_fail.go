@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"onecall/cluster"
+	"onecall/router"
 	"onecall/server"
 )
 
@@ -81,3 +83,46 @@ func (a *App) startNodeWatch(ctx context.Context, rep *server.Replica) error {
 	go w.Run(ctx)
 	return nil
 }
+
+// endPreviousCalls ends "node-lost" the voice contacts whose media this
+// node's previous process held: a node killed and started again (it
+// rejoins with the same node number) lost their SIP dialogs and RTP with
+// that process, and its heartbeats may resume before the leader's
+// NodeWatch declared it lost. It runs before SIP listens, so no call of
+// this process carries the node's number yet; it waits for a leader (up
+// to previousCallsWait) and gives up silently on a cluster starting
+// afresh, whose log holds none.
+func (a *App) endPreviousCalls(ctx context.Context) {
+	self := uint16(a.cfg.Server.Cluster.Node)
+	deadline := time.Now().Add(previousCallsWait)
+	for {
+		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		cmds, err := a.cfront.Do(dctx, router.NodeLost{Node: self})
+		cancel()
+		if err == nil {
+			ended := 0
+			for _, c := range cmds {
+				if _, ok := c.(router.ContactClosed); ok {
+					ended++
+				}
+			}
+			if ended > 0 {
+				a.log.Warn("cluster: this node started again: the calls its previous process held end node-lost",
+					"node", self, "calls", ended)
+			}
+			return
+		}
+		if !errors.Is(err, server.ErrBusy) || time.Now().After(deadline) || ctx.Err() != nil {
+			a.log.Warn("cluster: the calls of this node's previous process were not ended", "node", self, "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// previousCallsWait bounds endPreviousCalls' wait for a leader.
+const previousCallsWait = 15 * time.Second
