@@ -1,6 +1,8 @@
 package console
 
 import (
+	"context"
+
 	"onecall/router"
 	"onecall/server"
 )
@@ -20,17 +22,29 @@ func New(hub server.Front, st Store, opts Options) (*Service, error) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		err := hub.Query(s.ctx, func(e *router.Engine) {
-			snap := e.Snapshot()
-			s.mu.Lock()
-			s.m.seed(snap)
-			s.mu.Unlock()
-		})
-		if err != nil && s.ctx.Err() == nil {
+		if err := s.Seed(s.ctx); err != nil && s.ctx.Err() == nil {
 			s.log.Warn("seed from engine", "err", err)
 		}
 	}()
 	return s, nil
+}
+
+// Seed folds the engine's queues and agents into the consoles' view. New
+// calls it once the hub runs; a cluster node calls it again once its
+// replica has caught up with the log it joined (the commands of the
+// entries before it subscribed never reach its sinks, so an agent whose
+// state did not change since would show offline on it).
+func (s *Service) Seed(ctx context.Context) error {
+	q, ok := s.hub.(querier)
+	if !ok {
+		return nil
+	}
+	return q.Query(ctx, func(e *router.Engine) {
+		snap := e.Snapshot()
+		s.mu.Lock()
+		s.m.seed(snap)
+		s.mu.Unlock()
+	})
 }
 
 // Sink returns the hub sink feeding consoles (Deliver never blocks).

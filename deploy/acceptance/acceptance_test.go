@@ -193,6 +193,18 @@ func TestClusterAcceptance(t *testing.T) {
 		t.Fatalf("%s after restart: %v", first.Name, err)
 	}
 	t.Logf("%s rejoined in %s", first.Name, time.Since(rejoin).Round(time.Millisecond))
+	// It catches up: its replica applies every entry the leader had
+	// applied when it was ready (the others were not restarted).
+	if now, _ := c.Leader(time.Time{}); now != nil && now != first {
+		want := now.Metric("onecall_cluster_applied_seq")
+		if want <= 0 {
+			t.Errorf("%s's applied entry unreadable (%v)", now.Name, want)
+		}
+		testpeers.WaitFor(t, 15*time.Second, first.Name+" caught up with the leader's log", func() bool {
+			return first.Metric("onecall_cluster_applied_seq") >= want
+		})
+		t.Logf("%s caught up with entry %.0f %s after its restart", first.Name, want, time.Since(rejoin).Round(time.Millisecond))
+	}
 	// The second kill takes the leader unless the rejoined node leads
 	// again (then a follower): another node than the first either way.
 	<-time.After(time.Until(start.Add(2*loadFor/3 - 2*time.Second)))
@@ -329,7 +341,7 @@ func runChat(c *servetest.Cluster, i int, acked *ackedLog, done <-chan struct{})
 		}
 		ch, err = servetest.StartChat(live[(i+try)%len(live)], "110", chatTopic, "ko", 10*time.Second)
 		if err != nil {
-			time.Sleep(250 * time.Millisecond)
+			<-time.After(250 * time.Millisecond) // the next try
 		}
 	}
 	defer ch.Close()
@@ -357,7 +369,7 @@ func runChat(c *servetest.Cluster, i int, acked *ackedLog, done <-chan struct{})
 			if ch.Resume(live[(i+try)%len(live)], 5*time.Second) == nil {
 				break
 			}
-			time.Sleep(250 * time.Millisecond)
+			<-time.After(250 * time.Millisecond) // the next try
 			live = c.Live()
 		}
 	}

@@ -40,7 +40,8 @@ func query(db *sql.DB, q string, args ...any) ([]string, error) {
 
 // ClosedTwice lists the contacts the store recorded as ended more than once.
 func ClosedTwice(db *sql.DB) ([]string, error) {
-	return query(db, `SELECT contact_id, count(*)::text || ' ended events' FROM contact_events
+	return query(db, `SELECT contact_id, count(*)::text || ' ended events: ' ||
+		string_agg(at::text || ' ' || queue || ' ' || agent || ' ' || reason, '; ' ORDER BY id) FROM contact_events
 		WHERE state = 'ended' GROUP BY contact_id HAVING count(*) > 1 ORDER BY contact_id`)
 }
 

@@ -117,12 +117,43 @@ func (a *App) startCluster(runCtx context.Context) error {
 	}
 	rep := a.cfront.Replica()
 	go func() { a.hubDone <- rep.Run(runCtx) }()
+	go a.seedWhenCaughtUp(runCtx, rep)
 	if err := a.startNodeWatch(runCtx, rep); err != nil {
 		return err
 	}
 	a.elector = a.node.Campaign(a.cfront.Lead)
 	go a.snapshots(runCtx)
 	return nil
+}
+
+// seedWhenCaughtUp folds the engine's agents and queues into the
+// consoles' view once the replica has applied the log as it stood when
+// this node subscribed to the leader's commands (startCluster): a node
+// that joins a running cluster (a restart after kill -9) receives only
+// the commands of later entries, so without it an agent whose state did
+// not change since shows offline to its console on this node.
+func (a *App) seedWhenCaughtUp(ctx context.Context, rep *server.Replica) {
+	tail, err := a.node.Log().LastSeq(ctx)
+	if err != nil {
+		a.log.Warn("cluster: consoles not seeded from the engine", "err", err)
+		return
+	}
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for rep.Applied() < tail {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+	if err := a.console.Seed(ctx); err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("cluster: consoles not seeded from the engine", "err", err)
+		}
+		return
+	}
+	a.log.Info("cluster: consoles seeded from the engine", "applied", rep.Applied(), "log_tail", tail)
 }
 
 func (a *App) snapshots(ctx context.Context) {
