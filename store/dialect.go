@@ -117,6 +117,15 @@ func pgFault(err error) (fault, ok bool) {
 	return true, true
 }
 
+// pgConflict reports whether err is PostgreSQL's deadlock (40P01) or
+// serialization failure (40001): the server rolled the transaction back
+// because another one (another node's writer) locked the same rows in
+// another order, and running it again succeeds.
+func pgConflict(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
 // readDB is the read pool; its methods rebind ? placeholders for the
 // dialect (a no-op for SQLite).
 type readDB struct{ *sqlx.DB }

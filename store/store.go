@@ -44,6 +44,7 @@ type Stats struct {
 	Committed     uint64 // records committed
 	Batches       uint64 // transactions committed
 	Failures      uint64 // batch attempts that failed on a storage fault
+	Conflicts     uint64 // batches PostgreSQL rolled back in a deadlock or serialization failure, run again
 	Rejected      uint64 // records refused by the database (constraint, bad value)
 	Dropped       uint64 // records lost: durable ones failed by a fault, or unflushed at Close
 	DurableCalls  uint64
@@ -71,8 +72,8 @@ type Store struct {
 	pending atomic.Int64 // records accepted and not yet committed or failed
 
 	st struct {
-		enqueued, overloaded, committed, batches, failures, rejected, dropped atomic.Uint64
-		durableCalls, durableFailed, durableWait                              atomic.Uint64
+		enqueued, overloaded, committed, batches, failures, conflicts, rejected, dropped atomic.Uint64
+		durableCalls, durableFailed, durableWait                                         atomic.Uint64
 	}
 }
 
@@ -296,6 +297,7 @@ func (s *Store) Stats() Stats {
 		Committed:     s.st.committed.Load(),
 		Batches:       s.st.batches.Load(),
 		Failures:      s.st.failures.Load(),
+		Conflicts:     s.st.conflicts.Load(),
 		Rejected:      s.st.rejected.Load(),
 		Dropped:       s.st.dropped.Load(),
 		DurableCalls:  s.st.durableCalls.Load(),

@@ -145,11 +145,14 @@ func (s *Store) run(w *sqlx.DB) {
 		pending = s.fill(pending, quitting)
 
 		n := min(len(pending), s.cfg.batchN)
-		err := s.commit(w, pending[:n], false)
-		if errors.Is(err, errRetryIsolated) {
-			// PostgreSQL: a refused statement aborted the transaction;
-			// redo the batch with each record in its own savepoint.
-			err = s.commit(w, pending[:n], true)
+		err := s.commitBatch(w, pending[:n])
+		// PostgreSQL: a deadlock with another writer on the same rows
+		// (each node of a cluster writes its own records) rolled the
+		// batch back; it is not a storage fault: run it again at once.
+		for try := 1; try <= conflictRetries && pgConflict(err); try++ {
+			s.st.conflicts.Add(1)
+			time.Sleep(time.Duration(try) * conflictPause)
+			err = s.commitBatch(w, pending[:n])
 		}
 		if err == nil {
 			for i := range pending[:n] {
@@ -292,6 +295,26 @@ func (s *Store) failDurable(pending []item, cause error) []item {
 		pending[i] = item{}
 	}
 	return out
+}
+
+// conflictRetries bounds how often a batch that PostgreSQL rolled back in
+// a deadlock or serialization failure runs again before it counts as a
+// storage fault; each retry waits conflictPause more than the last, so
+// that two writers that deadlocked do not meet again.
+const (
+	conflictRetries = 5
+	conflictPause   = 5 * time.Millisecond
+)
+
+// commitBatch commits batch; on PostgreSQL a refused statement aborted the
+// transaction, and the batch is redone with each record in its own
+// savepoint.
+func (s *Store) commitBatch(w *sqlx.DB, batch []item) error {
+	err := s.commit(w, batch, false)
+	if errors.Is(err, errRetryIsolated) {
+		err = s.commit(w, batch, true)
+	}
+	return err
 }
 
 // errRetryIsolated: a record was refused by PostgreSQL, which aborts the

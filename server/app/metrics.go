@@ -66,6 +66,7 @@ func (a *App) registerMetrics() error {
 		}),
 		counter("onecall_store_committed_total", "Records committed.", func() float64 { return float64(st.Stats().Committed) }),
 		counter("onecall_store_failures_total", "Batch attempts that failed on a storage fault.", func() float64 { return float64(st.Stats().Failures) }),
+		counter("onecall_store_conflicts_total", "Batches PostgreSQL rolled back in a deadlock with another writer, run again.", func() float64 { return float64(st.Stats().Conflicts) }),
 		counter("onecall_store_overloaded_total", "Records refused because the write queue was full.", func() float64 { return float64(st.Stats().Overloaded) }),
 		counter("onecall_store_dropped_total", "Records lost (durable failures, unflushed at close).", func() float64 { return float64(st.Stats().Dropped) }),
 		counter("onecall_store_durable_wait_seconds_total", "Total time callers waited for durable commits.", func() float64 {
