@@ -18,14 +18,17 @@ import (
 // Scale of the acceptance run (issue 14: 10 calls/s, 20 phones, 200
 // chats, 20 consoles).
 const (
-	callRate  = 10
-	loadFor   = 60 * time.Second
-	callHold  = 4000 // ms a citizen stays after the answer
-	phones    = 20
-	chats     = 200
-	consoles  = 20
-	offerSLA  = 5 * time.Second
-	chatTopic = ""
+	callRate = 10
+	loadFor  = 60 * time.Second
+	callHold = 4000 // ms a citizen stays after the answer
+	phones   = 20
+	chats    = 200
+	consoles = 20
+	offerSLA = 5 * time.Second
+	// unrecordedWindow: a call record queued this long before its node's
+	// kill may be lost with it.
+	unrecordedWindow = 2 * time.Second
+	chatTopic        = ""
 )
 
 // TestClusterAcceptance is issue 14's acceptance test: three nodes in
@@ -268,8 +271,29 @@ func TestClusterAcceptance(t *testing.T) {
 	// SIPp's calls against the store: none lost or duplicated; only calls
 	// whose node died may be cut.
 	ids, failed := load.Calls(stats.Created)
-	b, refused, cut, err := servetest.CallsAccounted(db, ids, failed)
+	b, unrecorded, refused, cut, err := servetest.CallsAccounted(db, ids, failed)
 	check("SIPp calls against the store", b, err)
+	// A call that ended on a node in the last moments before its kill -9
+	// may have lost its call record (the node writes it in the
+	// background); its contact, closed by the leader, is in the store.
+	var lostRecords []string
+	for _, k := range []struct {
+		n  *servetest.Node
+		at time.Time
+	}{{first, killed1}, {second, killed2}} {
+		l, err := servetest.UnrecordedEnds(db, uint64(k.n.Index), server.ContactIDNodeShift, k.at, unrecordedWindow)
+		if err != nil {
+			t.Error(err)
+		}
+		lostRecords = append(lostRecords, l...)
+	}
+	if len(unrecorded) > len(lostRecords) {
+		t.Errorf("%d calls completed by SIPp have no call record %v; only %d contacts ended on a killed node within %s before its kill without one %v",
+			len(unrecorded), unrecorded, len(lostRecords), unrecordedWindow, lostRecords)
+	} else if len(unrecorded) > 0 {
+		t.Logf("call records lost with their node: %d calls completed by SIPp %v; contacts that ended just before a kill %v",
+			len(unrecorded), unrecorded, lostRecords)
+	}
 	nodeLost, _ := servetest.NodeLostCount(db)
 	t.Logf("SIPp calls: %d refused while no node could route them, %d cut by a node's death; %d contacts ended node-lost",
 		refused, cut, nodeLost)

@@ -262,14 +262,18 @@ func EndReasons(db *sql.DB) ([]string, error) {
 // CallsAccounted matches SIPp's calls with the store (no call lost or
 // duplicated): ids are SIPp's Call-IDs, failed those SIPp failed
 // (CitizenLoad.Calls). A call breaks it when the store holds more than one
-// call record for it (other than refused attempts: busy, answer-failed), when SIPp completed it and the store has
-// no closed contact for it, or when it failed after its answer on a node
-// that recorded it (that node lived on) and its contact did not end
-// node-lost. Counted: refused, the calls failed before their answer (no
-// node could route them: the citizen's carrier may retry); cut, the calls failed after their
-// answer that no node recorded (their node died: they must be among the
-// contacts that ended node-lost).
-func CallsAccounted(db *sql.DB, ids []string, failed map[string]CallFailure) (breaches []string, refused, cut int, err error) {
+// call record for it (other than refused attempts: busy, answer-failed),
+// when SIPp completed it and its contact is not closed, or when it failed
+// after its answer on a node that recorded it (that node lived on) and its
+// contact did not end node-lost. Listed: unrecorded, the calls SIPp
+// completed that have no call record (the call's node writes it in the
+// background when the call ends: it dies with a node killed in those
+// milliseconds; they must be among UnrecordedEnds). Counted: refused, the
+// calls failed before their answer (no node could route them: the
+// citizen's carrier may retry); cut, the calls failed after their answer
+// that no node recorded (their node died: they must be among the contacts
+// that ended node-lost).
+func CallsAccounted(db *sql.DB, ids []string, failed map[string]CallFailure) (breaches, unrecorded []string, refused, cut int, err error) {
 	type rec struct {
 		records, contacts int
 		contact           int64
@@ -285,7 +289,7 @@ func CallsAccounted(db *sql.DB, ids []string, failed map[string]CallFailure) (br
 		FROM call_records r LEFT JOIN contacts c ON c.id = r.contact_id WHERE r.hangup_cause NOT IN ('busy', 'answer-failed')
 		GROUP BY r.call_id`)
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, nil, 0, 0, err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -293,13 +297,13 @@ func CallsAccounted(db *sql.DB, ids []string, failed map[string]CallFailure) (br
 		var r rec
 		var ended sql.NullBool
 		if err := rows.Scan(&id, &r.records, &r.contacts, &r.contact, &ended, &r.reason, &r.cause); err != nil {
-			return nil, 0, 0, err
+			return nil, nil, 0, 0, err
 		}
 		r.ended = ended.Valid && ended.Bool
 		got[id] = &r
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, 0, err
+		return nil, nil, 0, 0, err
 	}
 	for _, id := range ids {
 		r := got[id]
@@ -308,7 +312,7 @@ func CallsAccounted(db *sql.DB, ids []string, failed map[string]CallFailure) (br
 		case r != nil && (r.records > 1 || r.contacts > 1):
 			breaches = append(breaches, fmt.Sprintf("call %s: %d call records, %d contacts", id, r.records, r.contacts))
 		case !failedCall && r == nil:
-			breaches = append(breaches, fmt.Sprintf("call %s: completed by SIPp, no call record", id))
+			unrecorded = append(unrecorded, id)
 		case !failedCall && !r.ended:
 			breaches = append(breaches, fmt.Sprintf("call %s: completed by SIPp, contact %d not closed (cause %s)", id, r.contact, r.cause))
 		case !failedCall:
@@ -321,5 +325,19 @@ func CallsAccounted(db *sql.DB, ids []string, failed map[string]CallFailure) (br
 				r.contact, r.reason, r.cause))
 		}
 	}
-	return breaches, refused, cut, nil
+	return breaches, unrecorded, refused, cut, nil
+}
+
+// UnrecordedEnds lists the voice contacts of node (their id carries its
+// number: idShift is server.ContactIDNodeShift) that were answered and
+// ended normally in the window before its kill and have no call record:
+// the call's node had queued its record when it was killed.
+func UnrecordedEnds(db *sql.DB, node uint64, idShift uint, killed time.Time, window time.Duration) ([]string, error) {
+	lo := int64(node << idShift)
+	hi := int64((node+1)<<idShift - 1)
+	return query(db, `SELECT c.id, c.end_reason || ' at ' || c.ended_at::text FROM contacts c
+		WHERE c.channel = 'voice' AND c.id BETWEEN $1 AND $2 AND c.answered_at IS NOT NULL
+		AND c.ended_at BETWEEN $3 AND $4 AND c.end_reason <> 'node-lost'
+		AND NOT EXISTS (SELECT 1 FROM call_records r WHERE r.contact_id = c.id) ORDER BY c.id`,
+		lo, hi, killed.Add(-window).UnixMilli(), killed.UnixMilli())
 }
