@@ -90,7 +90,14 @@ func (cv *conv) commit(ctx context.Context, m Message) (Message, error) {
 	m.Seq = cv.lastSeq + 1
 	m.Sent = cv.s.now()
 	if err := cv.s.be.saveMessage(ctx, m); err != nil {
-		cv.s.log.Warn("chat message not stored", "contact_id", cv.id, "err", err)
+		cv.s.log.Warn("chat message not stored", "contact_id", cv.id, "seq", m.Seq, "err", err)
+		// The store may hold a later message than this node knew (a
+		// chat taken over while its old node's last write was in
+		// flight: the store refuses a second message at one seq): the
+		// next message takes the seq after the stored ones.
+		if n, lerr := cv.s.be.lastSeq(ctx, cv.id); lerr == nil && n > cv.lastSeq {
+			cv.lastSeq = n
+		}
 		return Message{}, ErrNotDurable
 	}
 	cv.lastSeq = m.Seq

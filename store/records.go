@@ -176,6 +176,9 @@ const (
 
 // ChatMessage is one chat message; (Contact, Seq) is unique and writing the
 // same message twice is a no-op apart from filling in receipt times.
+// Another message at a stored (Contact, Seq) is refused (a chat taken over
+// by another node while its old node's last write was still in flight
+// must not turn a new message into a receipt of the old one).
 type ChatMessage struct {
 	Contact    uint64
 	Seq        int64
@@ -198,7 +201,9 @@ func (m ChatMessage) apply(t *wtx) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (contact_id, seq) DO UPDATE SET
 			delivered_at = coalesce(chat_messages.delivered_at, excluded.delivered_at),
-			read_at = coalesce(chat_messages.read_at, excluded.read_at)`,
+			read_at = coalesce(chat_messages.read_at, excluded.read_at),
+			sender_kind = CASE WHEN chat_messages.sender_kind = excluded.sender_kind AND chat_messages.sender_id = excluded.sender_id
+				AND (chat_messages.text IS NULL OR chat_messages.text = excluded.text) THEN chat_messages.sender_kind END`,
 		int64(m.Contact), m.Seq, m.SenderKind, m.SenderID, m.Text, m.Sent.UnixMilli(), ms(m.Delivered), ms(m.Read))
 	return err
 }

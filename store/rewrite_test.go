@@ -55,3 +55,29 @@ func TestRecordsWrittenAgainAddNothing(t *testing.T) {
 		}
 	})
 }
+
+// A chat taken over by another node while its old node's last write was in
+// flight: the new node's message at the same seq is refused (its sender
+// is not acknowledged), not folded into the stored one as a receipt; the
+// same message written again still only fills in its receipt times.
+func TestChatMessageAtAStoredSeqRefused(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db testDB) {
+		s := db.open(t)
+		t0 := time.UnixMilli(1_800_000_000_000).UTC()
+		old := ChatMessage{Contact: 9, Seq: 18, SenderKind: SenderCitizen, SenderID: "web:a", Text: "message 17", Sent: t0}
+		must(t, s.Durable(ctxT(t), old))
+		next := old
+		next.Text, next.Sent = "message 18", t0.Add(time.Second)
+		if err := s.Durable(ctxT(t), next); err == nil {
+			t.Fatal("a second message at seq 18 was stored")
+		}
+		again := old
+		again.Delivered = t0.Add(2 * time.Second)
+		must(t, s.Durable(ctxT(t), again))
+		msgs, err := s.ChatMessages(ctxT(t), 9, 0)
+		must(t, err)
+		if len(msgs) != 1 || msgs[0].Text != "message 17" || msgs[0].Delivered.IsZero() {
+			t.Fatalf("messages %+v, want message 17 delivered", msgs)
+		}
+	})
+}

@@ -273,9 +273,12 @@ func TestClusterAcceptance(t *testing.T) {
 	ids, failed := load.Calls(stats.Created)
 	b, unrecorded, refused, cut, err := servetest.CallsAccounted(db, ids, failed)
 	check("SIPp calls against the store", b, err)
-	// A call that ended on a node in the last moments before its kill -9
-	// may have lost its call record (the node writes it in the
-	// background); its contact, closed by the leader, is in the store.
+	// Every SIPp call without a call record (cut after its answer, or
+	// completed) is one of the killed nodes' contacts without one: those
+	// that ended node-lost, and those that ended in the moments before
+	// the kill (the call's node writes the record in the background; a
+	// killed leader takes the call's end with it too, and the contact
+	// then ends node-lost although the citizen had hung up).
 	var lostRecords []string
 	for _, k := range []struct {
 		n  *servetest.Node
@@ -287,11 +290,11 @@ func TestClusterAcceptance(t *testing.T) {
 		}
 		lostRecords = append(lostRecords, l...)
 	}
-	if len(unrecorded) > len(lostRecords) {
-		t.Errorf("%d calls completed by SIPp have no call record %v; only %d contacts ended on a killed node within %s before its kill without one %v",
-			len(unrecorded), unrecorded, len(lostRecords), unrecordedWindow, lostRecords)
+	if cut+len(unrecorded) > len(lostRecords) {
+		t.Errorf("%d calls cut and %d completed by SIPp have no call record %v; only %d contacts of the killed nodes have none %v",
+			cut, len(unrecorded), unrecorded, len(lostRecords), lostRecords)
 	} else if len(unrecorded) > 0 {
-		t.Logf("call records lost with their node: %d calls completed by SIPp %v; contacts that ended just before a kill %v",
+		t.Logf("call records lost with their node: %d calls completed by SIPp %v (contacts of the killed nodes without one: %v)",
 			len(unrecorded), unrecorded, lostRecords)
 	}
 	nodeLost, _ := servetest.NodeLostCount(db)

@@ -268,7 +268,8 @@ func EndReasons(db *sql.DB) ([]string, error) {
 // contact did not end node-lost. Listed: unrecorded, the calls SIPp
 // completed that have no call record (the call's node writes it in the
 // background when the call ends: it dies with a node killed in those
-// milliseconds; they must be among UnrecordedEnds). Counted: refused, the
+// milliseconds; with the cut calls, they must be matched by
+// UnrecordedEnds). Counted: refused, the
 // calls failed before their answer (no node could route them: the
 // citizen's carrier may retry); cut, the calls failed after their answer
 // that no node recorded (their node died: they must be among the contacts
@@ -329,15 +330,18 @@ func CallsAccounted(db *sql.DB, ids []string, failed map[string]CallFailure) (br
 }
 
 // UnrecordedEnds lists the voice contacts of node (their id carries its
-// number: idShift is server.ContactIDNodeShift) that were answered and
-// ended normally in the window before its kill and have no call record:
-// the call's node had queued its record when it was killed.
+// number: idShift is server.ContactIDNodeShift) that have no call record
+// and either ended node-lost or ended in the window before its kill: the
+// call's node writes its record in the background when the call ends, and
+// a node killed then takes the queued record with it (and, when it led,
+// the call's end too: its contact then ends node-lost although the
+// citizen had hung up).
 func UnrecordedEnds(db *sql.DB, node uint64, idShift uint, killed time.Time, window time.Duration) ([]string, error) {
 	lo := int64(node << idShift)
 	hi := int64((node+1)<<idShift - 1)
 	return query(db, `SELECT c.id, c.end_reason || ' at ' || c.ended_at::text FROM contacts c
-		WHERE c.channel = 'voice' AND c.id BETWEEN $1 AND $2 AND c.answered_at IS NOT NULL
-		AND c.ended_at BETWEEN $3 AND $4 AND c.end_reason <> 'node-lost'
+		WHERE c.channel = 'voice' AND c.id BETWEEN $1 AND $2
+		AND (c.end_reason = 'node-lost' OR c.ended_at BETWEEN $3 AND $4)
 		AND NOT EXISTS (SELECT 1 FROM call_records r WHERE r.contact_id = c.id) ORDER BY c.id`,
 		lo, hi, killed.Add(-window).UnixMilli(), killed.UnixMilli())
 }
