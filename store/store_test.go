@@ -77,8 +77,10 @@ func TestChatMessagesIdempotentAndReceipts(t *testing.T) {
 		for seq := int64(1); seq <= 5; seq++ {
 			must(t, s.Durable(ctx, ChatMessage{Contact: 3, Seq: seq, SenderKind: SenderCitizen, SenderID: "web:1", Text: "안녕하세요", Sent: t0}))
 		}
-		// Same seq again (client retry): no duplicate, text unchanged.
-		must(t, s.Durable(ctx, ChatMessage{Contact: 3, Seq: 2, SenderKind: SenderCitizen, Text: "dup", Sent: t0}))
+		// The same message again (a write retried): no duplicate, text
+		// unchanged (another message at a stored seq is refused:
+		// TestChatMessageAtAStoredSeqRefused).
+		must(t, s.Durable(ctx, ChatMessage{Contact: 3, Seq: 2, SenderKind: SenderCitizen, SenderID: "web:1", Text: "안녕하세요", Sent: t0}))
 		must(t, s.Durable(ctx, ChatReceipt{Contact: 3, UpToSeq: 3, Delivered: t0.Add(time.Second)}))
 		msgs, err := s.ChatMessages(ctx, 3, 1)
 		must(t, err)
