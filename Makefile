@@ -1,6 +1,6 @@
 GO ?= go
 PKGS ?= ./...
-TEST_TIMEOUT ?= 25m
+TEST_TIMEOUT ?= 40m
 
 .PHONY: run test lint deps build bench fmt
 

@@ -257,5 +257,12 @@ func busyRetry(t *testing.T, con *fsConsole, cmd string, args any) json.RawMessa
 			t.Fatalf("%s %v: %s (%s)", cmd, args, m.Error, m.Code)
 		}
 		t.Logf("%s: %s (%s), trying again", cmd, m.Error, m.Code)
+		// A pause between tries, as an agent's would be: without it the
+		// console's rate limit refuses the next one.
+		select {
+		case <-time.After(250 * time.Millisecond):
+		case <-t.Context().Done():
+			t.Fatalf("%s: %v", cmd, t.Context().Err())
+		}
 	}
 }

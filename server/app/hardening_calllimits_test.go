@@ -10,8 +10,8 @@ import (
 )
 
 // TestCallLimitDropsInMetrics (issue 17, "counters for every drop ... over
-// a limit"): with limits.max_calls 1 and max_calls_per_second 0.1 (one
-// token, the next in 10 s), each INVITE refused over a limit is a 503 and a
+// a limit"): with limits.max_calls 1 and max_calls_per_second 0.01 (one
+// token, the next in 100 s: longer than any loaded run), each INVITE refused over a limit is a 503 and a
 // counted drop in /metrics under its own reason, and an INVITE with SDP
 // onecall cannot answer is a 488 counted as refused{sdp}:
 //   - max_calls: 5 INVITEs while the one allowed call is up;
@@ -27,7 +27,7 @@ import (
 // max_calls and refuse every other trunk's calls).
 func TestCallLimitDropsInMetrics(t *testing.T) {
 	a := fsStartAt(t, fsConfig(t, "", "max_calls: 11000", "max_calls: 1",
-		"max_calls_per_second: 500", "max_calls_per_second: 0.1"), t.TempDir())
+		"max_calls_per_second: 500", "max_calls_per_second: 0.01"), t.TempDir())
 	sipDrops := func(reason string) float64 {
 		return a.metric(t, `onecall_sip_dropped_total{reason="`+reason+`"}`)
 	}
