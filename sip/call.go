@@ -351,6 +351,15 @@ func (c *call) run() {
 			sip.NewHeader("Retry-After", strconv.Itoa(int(c.s.opts.RetryAfter/time.Second))))
 		return
 	}
+	if err != nil && d.Context().Err() != nil {
+		// The caller's BYE was taken before its ACK (both sent at once, read
+		// by two goroutines): sipgo reports "No ACK received", but the call
+		// was answered and the caller hung up (the dialog ended; the late
+		// ACK may still have set its state back to confirmed). No BYE is owed.
+		c.log.Info("caller hung up as the call was answered", "err", err)
+		c.rec.Cause = causeCitizenBye
+		return
+	}
 	if err != nil {
 		c.log.Warn("answer failed", "err", err)
 		c.rec.Cause = causeAnswerFailed

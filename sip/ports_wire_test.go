@@ -29,6 +29,15 @@ func rawInvite(t *testing.T, svc, user, body string) (int, string) {
 // closes the socket; for a call not answered it only closes it).
 func rawCall(t *testing.T, svc, user, body string) (code int, msg string, bye func()) {
 	t.Helper()
+	return rawCallOrder(t, svc, user, body, false)
+}
+
+// rawCallOrder is rawCall; with byeFirst a 2xx is answered by a BYE sent
+// before its ACK (a caller hanging up as the call is answered, both sent at
+// once and read out of order: the BYE's 200 is awaited before the ACK is
+// sent), and bye only closes the socket.
+func rawCallOrder(t *testing.T, svc, user, body string, byeFirst bool) (code int, msg string, bye func()) {
+	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -81,10 +90,29 @@ func rawCall(t *testing.T, svc, user, body string) (code int, msg string, bye fu
 			return code, msg, bye
 		}
 		ack := head("ACK", 1, branch+"a", toTag) + "Content-Length: 0\r\n\r\n"
+		byeReq := head("BYE", 2, branch+"b", toTag) + "Content-Length: 0\r\n\r\n"
+		if byeFirst {
+			// The BYE's 200 before the ACK is sent: the order in which a
+			// busy server can read the two when sent together.
+			_, _ = c.WriteToUDP([]byte(byeReq), dst)
+			for {
+				n, _, err := c.ReadFromUDP(buf)
+				if err != nil {
+					t.Fatalf("no response to the BYE: %v", err)
+				}
+				if r := string(buf[:n]); strings.Contains(r, " BYE\r\n") {
+					if c, _ := parseStatus(r); c != 200 {
+						t.Fatalf("BYE before ACK: %d\n%s", c, r)
+					}
+					break
+				}
+			}
+			_, _ = c.WriteToUDP([]byte(ack), dst)
+			return code, msg, func() { c.Close() }
+		}
 		_, _ = c.WriteToUDP([]byte(ack), dst)
 		return code, msg, func() {
-			req := head("BYE", 2, branch+"b", toTag) + "Content-Length: 0\r\n\r\n"
-			_, _ = c.WriteToUDP([]byte(req), dst)
+			_, _ = c.WriteToUDP([]byte(byeReq), dst)
 			c.Close()
 		}
 	}
