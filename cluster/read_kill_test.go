@@ -23,49 +23,8 @@ import (
 // leader, so a new onecall leader applied its takeover barrier 10-11 s
 // after the kill (TestClusterLeaderKill, one run in four).
 func TestLogReadersCatchUpAfterKill9(t *testing.T) {
-	tc := newTestCluster(t, 3)
-	// Three child processes, so that the meta leader, wherever the
-	// election put it, can be killed.
-	children := make([]*exec.Cmd, 3)
-	for i := range children {
-		children[i] = startChild(t, tc, i)
-	}
-	waitFor(t, 60*time.Second, "the three nodes to join", func() bool {
-		for i := range children {
-			if !hasLine(tc.logs[i], "cluster: node joined") {
-				return false
-			}
-		}
-		return true
-	})
-	var victim int
-	waitFor(t, 15*time.Second, "one meta leader", func() bool {
-		leaders := 0
-		for i := range children {
-			if leadsMeta(tc.logs[i]) {
-				victim, leaders = i, leaders+1
-			}
-		}
-		return leaders == 1
-	})
+	_, children, victim, survivors := killableCluster(t)
 	victimID := fmt.Sprintf("n%d", victim+1)
-	var survivors []jetstream.JetStream
-	for i := range children {
-		if i == victim {
-			continue
-		}
-		nc, err := nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", tc.ports[len(children)+i]),
-			nats.UserInfo(clientUser, derive(tc.secret, "client")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		js, err := jetstream.New(nc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		survivors = append(survivors, js)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	// The log's stream leader on the meta leader too.
@@ -152,6 +111,53 @@ func TestLogReadersCatchUpAfterKill9(t *testing.T) {
 	}
 }
 
+// killableCluster starts three nodes in child processes, so that the meta
+// leader, wherever the election put it, can be killed; it returns the
+// index of the meta leader (the victim) and JetStream clients on the two
+// others.
+func killableCluster(t *testing.T) (tc *testCluster, children []*exec.Cmd, victim int, survivors []jetstream.JetStream) {
+	t.Helper()
+	tc = newTestCluster(t, 3)
+	children = make([]*exec.Cmd, 3)
+	for i := range children {
+		children[i] = startChild(t, tc, i)
+	}
+	waitFor(t, 60*time.Second, "the three nodes to join", func() bool {
+		for i := range children {
+			if !hasLine(tc.logs[i], "cluster: node joined") {
+				return false
+			}
+		}
+		return true
+	})
+	waitFor(t, 15*time.Second, "one meta leader", func() bool {
+		leaders := 0
+		for i := range children {
+			if leadsMeta(tc.logs[i]) {
+				victim, leaders = i, leaders+1
+			}
+		}
+		return leaders == 1
+	})
+	for i := range children {
+		if i == victim {
+			continue
+		}
+		nc, err := nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", tc.ports[len(children)+i]),
+			nats.UserInfo(clientUser, derive(tc.secret, "client")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		survivors = append(survivors, js)
+	}
+	return tc, children, victim, survivors
+}
+
 // leadsMeta reports whether a child's last word on the meta group is that
 // it leads it.
 func leadsMeta(log *syncBuf) bool {
@@ -162,9 +168,14 @@ func leadsMeta(log *syncBuf) bool {
 
 // streamLeader is the Raft leader of the event log's stream.
 func streamLeader(ctx context.Context, js jetstream.JetStream) string {
+	return streamLeaderOf(ctx, js, EventStream)
+}
+
+// streamLeaderOf is the Raft leader of stream name.
+func streamLeaderOf(ctx context.Context, js jetstream.JetStream, name string) string {
 	cctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	s, err := js.Stream(cctx, EventStream)
+	s, err := js.Stream(cctx, name)
 	if err != nil {
 		return ""
 	}

@@ -91,14 +91,15 @@ func (n *Node) heartbeat(ctx context.Context) {
 // registration that expires or is deleted is not reported: a dead node
 // simply stops beating. Since this node beats too, a watch that delivers
 // nothing for three beats is stale (its consumer was on a server that
-// died): it is dropped and started again.
+// died): it is dropped and started again, each creation bounded to two
+// beats.
 func (n *Node) WatchBeats(ctx context.Context, fn func(id string, at, started time.Time)) error {
 	for {
 		err := n.watchBeats(ctx, fn)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		n.log.Debug("cluster: node watch restarted", "err", err)
+		n.log.Info("cluster: node watch restarted", "err", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -107,16 +108,33 @@ func (n *Node) WatchBeats(ctx context.Context, fn func(id string, at, started ti
 	}
 }
 
-var errStaleWatch = errors.New("cluster: node watch stale")
+var (
+	errStaleWatch = errors.New("cluster: node watch stale")
+	errSlowWatch  = errors.New("cluster: node watch not created within two beats")
+)
 
 func (n *Node) watchBeats(ctx context.Context, fn func(id string, at, started time.Time)) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// nats.go waits up to its request timeout (10 s) for the consumer's
+	// creation, and one sent while the cluster has no meta leader (it died
+	// with a killed node) is dropped and waits all of it: a node lost would
+	// be declared seconds late. Each attempt is bounded to two beats.
+	slow := time.AfterFunc(2*n.cfg.NodeBeat, cancel)
 	w, err := n.nodes.WatchAll(wctx)
+	if !slow.Stop() {
+		if err == nil {
+			go func() { _ = w.Stop() }()
+		}
+		return errSlowWatch
+	}
 	if err != nil {
 		return err
 	}
-	defer func() { _ = w.Stop() }()
+	// Stopping deletes the watch's consumer, which waits up to 5 s for a
+	// server that died: a stale watch is replaced at once, and stopped
+	// beside it.
+	defer func() { go func() { _ = w.Stop() }() }()
 	stale := time.NewTimer(3 * n.cfg.NodeBeat)
 	defer stale.Stop()
 	live := false
