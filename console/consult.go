@@ -18,7 +18,7 @@ import (
 // ConsultControl is the optional part of CallControl for consult
 // transfers; the SIP service adapter implements it.
 type ConsultControl interface {
-	Consult(ctx context.Context, contact router.ContactID, to TransferTarget, by router.AgentID, note string) error
+	Consult(ctx context.Context, contact router.ContactID, to router.TransferTarget, by router.AgentID, note string) error
 	ConsultEnd(ctx context.Context, contact router.ContactID, step router.ConsultStep) error
 }
 
@@ -121,10 +121,10 @@ func (s *Service) consultEnd(ctx context.Context, user router.AgentID, a contact
 	if err != nil {
 		return err
 	}
-	return consultError(cc.ConsultEnd(ctx, id, step), TransferTarget{})
+	return consultError(cc.ConsultEnd(ctx, id, step), router.TransferTarget{})
 }
 
-func consultError(err error, to TransferTarget) error {
+func consultError(err error, to router.TransferTarget) error {
 	switch {
 	case err == nil:
 		return nil

@@ -416,7 +416,7 @@ func (f *fakeCalls) op(s string) error {
 func (f *fakeCalls) Hold(ctx context.Context, c router.ContactID) error   { return f.op("hold") }
 func (f *fakeCalls) Resume(ctx context.Context, c router.ContactID) error { return f.op("resume") }
 func (f *fakeCalls) Hangup(ctx context.Context, c router.ContactID) error { return f.op("hangup") }
-func (f *fakeCalls) Transfer(ctx context.Context, c router.ContactID, to TransferTarget, by router.AgentID, note string) error {
+func (f *fakeCalls) Transfer(ctx context.Context, c router.ContactID, to router.TransferTarget, by router.AgentID, note string) error {
 	return f.op("transfer " + to.String())
 }
 

@@ -44,7 +44,7 @@ type CallControl interface {
 	Hold(ctx context.Context, contact router.ContactID) error
 	Resume(ctx context.Context, contact router.ContactID) error
 	Hangup(ctx context.Context, contact router.ContactID) error
-	Transfer(ctx context.Context, contact router.ContactID, to TransferTarget, by router.AgentID, note string) error
+	Transfer(ctx context.Context, contact router.ContactID, to router.TransferTarget, by router.AgentID, note string) error
 }
 
 // CallMuter is implemented by call controls that can mute the agent: the

@@ -10,24 +10,6 @@ import (
 	"onecall/router"
 )
 
-// TransferTarget is where a blind transfer sends a contact: exactly one of
-// a queue, a named agent or an outside number.
-type TransferTarget struct {
-	Queue  string
-	Agent  router.AgentID
-	Number string
-}
-
-func (t TransferTarget) String() string {
-	switch {
-	case t.Queue != "":
-		return "queue:" + t.Queue
-	case t.Agent != "":
-		return "agent:" + string(t.Agent)
-	}
-	return "number:" + t.Number
-}
-
 // TransferView is one transfer of a contact, as consoles see it: the
 // receiving agent's offer carries the contact's transfers (ContactView.
 // Transfers), so the citizen never tells the story twice.
@@ -52,8 +34,8 @@ const maxNote = 500
 // or "number:N" (a bare value is a number when it dials like one, else a
 // queue), or the fields queue, agent and
 // number. Exactly one target is allowed.
-func parseTarget(a contactArgs) (TransferTarget, error) {
-	var t TransferTarget
+func parseTarget(a contactArgs) (router.TransferTarget, error) {
+	var t router.TransferTarget
 	n := 0
 	if a.Target != "" {
 		kind, v, found := strings.Cut(a.Target, ":")
@@ -93,15 +75,15 @@ func parseTarget(a contactArgs) (TransferTarget, error) {
 		}
 	}
 	if n != 1 {
-		return TransferTarget{}, coded("transfer_no_target")
+		return router.TransferTarget{}, coded("transfer_no_target")
 	}
 	if len(t.Queue) > 64 || len(t.Agent) > 64 {
-		return TransferTarget{}, coded("transfer_bad_target", clip(t.String(), 60))
+		return router.TransferTarget{}, coded("transfer_bad_target", clip(t.String(), 60))
 	}
 	if t.Number != "" {
 		num, ok := phoneNumber(t.Number)
 		if !ok {
-			return TransferTarget{}, coded("transfer_bad_number", clip(t.Number, 30))
+			return router.TransferTarget{}, coded("transfer_bad_number", clip(t.Number, 30))
 		}
 		t.Number = num
 	}
@@ -130,7 +112,7 @@ func phoneNumber(s string) (string, bool) {
 
 // checkTarget parses a's target (transfer and consult alike) and refuses
 // the agent itself, an overlong note and an unknown queue.
-func (s *Service) checkTarget(user router.AgentID, a contactArgs) (TransferTarget, error) {
+func (s *Service) checkTarget(user router.AgentID, a contactArgs) (router.TransferTarget, error) {
 	to, err := parseTarget(a)
 	if err != nil {
 		return to, err
@@ -200,7 +182,7 @@ func (s *Service) knownQueue(q string) bool {
 const outsideWait = 45 * time.Second
 
 // transferError maps the collaborators' errors to codes.
-func transferError(err error, to TransferTarget) error {
+func transferError(err error, to router.TransferTarget) error {
 	var ce *codedError
 	switch {
 	case err == nil:

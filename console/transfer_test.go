@@ -12,25 +12,25 @@ import (
 func TestParseTarget(t *testing.T) {
 	for _, tc := range []struct {
 		args contactArgs
-		want TransferTarget
+		want router.TransferTarget
 		code string
 	}{
-		{contactArgs{Queue: "gen-110"}, TransferTarget{Queue: "gen-110"}, ""},
-		{contactArgs{Target: "queue:gen-110"}, TransferTarget{Queue: "gen-110"}, ""},
-		{contactArgs{Target: "gen-110"}, TransferTarget{Queue: "gen-110"}, ""},
-		{contactArgs{Agent: "agent02"}, TransferTarget{Agent: "agent02"}, ""},
-		{contactArgs{Target: "agent:agent02"}, TransferTarget{Agent: "agent02"}, ""},
-		{contactArgs{Number: "02-1234-5678"}, TransferTarget{Number: "0212345678"}, ""},
-		{contactArgs{Target: "number:+82 2 1345"}, TransferTarget{Number: "+8221345"}, ""},
-		{contactArgs{Target: "0212345678"}, TransferTarget{Number: "0212345678"}, ""},
-		{contactArgs{}, TransferTarget{}, "transfer_no_target"},
-		{contactArgs{Queue: "gen-110", Agent: "agent02"}, TransferTarget{}, "transfer_no_target"},
-		{contactArgs{Target: "queue:gen-110", Queue: "x"}, TransferTarget{}, "transfer_no_target"},
-		{contactArgs{Target: "sip:evil"}, TransferTarget{}, "transfer_bad_target"},
-		{contactArgs{Target: "queue:"}, TransferTarget{}, "transfer_bad_target"},
-		{contactArgs{Number: "12"}, TransferTarget{}, "transfer_bad_number"},
-		{contactArgs{Number: "1345;evil"}, TransferTarget{}, "transfer_bad_number"},
-		{contactArgs{Number: "123456789012345678901"}, TransferTarget{}, "transfer_bad_number"},
+		{contactArgs{Queue: "gen-110"}, router.TransferTarget{Queue: "gen-110"}, ""},
+		{contactArgs{Target: "queue:gen-110"}, router.TransferTarget{Queue: "gen-110"}, ""},
+		{contactArgs{Target: "gen-110"}, router.TransferTarget{Queue: "gen-110"}, ""},
+		{contactArgs{Agent: "agent02"}, router.TransferTarget{Agent: "agent02"}, ""},
+		{contactArgs{Target: "agent:agent02"}, router.TransferTarget{Agent: "agent02"}, ""},
+		{contactArgs{Number: "02-1234-5678"}, router.TransferTarget{Number: "0212345678"}, ""},
+		{contactArgs{Target: "number:+82 2 1345"}, router.TransferTarget{Number: "+8221345"}, ""},
+		{contactArgs{Target: "0212345678"}, router.TransferTarget{Number: "0212345678"}, ""},
+		{contactArgs{}, router.TransferTarget{}, "transfer_no_target"},
+		{contactArgs{Queue: "gen-110", Agent: "agent02"}, router.TransferTarget{}, "transfer_no_target"},
+		{contactArgs{Target: "queue:gen-110", Queue: "x"}, router.TransferTarget{}, "transfer_no_target"},
+		{contactArgs{Target: "sip:evil"}, router.TransferTarget{}, "transfer_bad_target"},
+		{contactArgs{Target: "queue:"}, router.TransferTarget{}, "transfer_bad_target"},
+		{contactArgs{Number: "12"}, router.TransferTarget{}, "transfer_bad_number"},
+		{contactArgs{Number: "1345;evil"}, router.TransferTarget{}, "transfer_bad_number"},
+		{contactArgs{Number: "123456789012345678901"}, router.TransferTarget{}, "transfer_bad_number"},
 	} {
 		got, err := parseTarget(tc.args)
 		var ce *codedError
@@ -47,7 +47,7 @@ func TestParseTarget(t *testing.T) {
 
 // TestTransferErrorCodes: the collaborators' errors become codes with text.
 func TestTransferErrorCodes(t *testing.T) {
-	to := TransferTarget{Queue: "q"}
+	to := router.TransferTarget{Queue: "q"}
 	for err, code := range map[error]string{
 		ErrNoOutside:             "transfer_no_outside",
 		ErrCallGone:              "transfer_call_gone",

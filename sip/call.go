@@ -59,7 +59,7 @@ const (
 
 type ctlMsg struct {
 	op    ctlOp
-	to    TransferTarget
+	to    router.TransferTarget
 	by    router.AgentID
 	note  string
 	refer *referReq          // the agent phone's REFER (opTransfer), answered by the call

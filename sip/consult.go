@@ -59,7 +59,7 @@ var (
 
 // consultRun is a call's running consult (call goroutine only).
 type consultRun struct {
-	to    TransferTarget
+	to    router.TransferTarget
 	by    router.AgentID
 	note  string
 	agent router.AgentID // the consulted agent ("" for a number)
@@ -100,7 +100,7 @@ type consultResult struct {
 // Consult starts a consult of the contact's call: it returns once the
 // target rings (or the refusal). The outcome reaches consoles through
 // routing (router.ConsultChanged).
-func (s *Service) Consult(ctx context.Context, contact router.ContactID, to TransferTarget, by router.AgentID, note string) error {
+func (s *Service) Consult(ctx context.Context, contact router.ContactID, to router.TransferTarget, by router.AgentID, note string) error {
 	return s.control(ctx, contact, ctlMsg{op: opConsult, to: to, by: by, note: note})
 }
 
@@ -129,7 +129,7 @@ func (c *call) startConsult(ctx context.Context, m ctlMsg) error {
 	if m.lang != "" {
 		return c.requestInterpreter(ctx, m)
 	}
-	if err := m.to.check(); err != nil {
+	if err := checkTarget(m.to); err != nil {
 		return err
 	}
 	if m.to.Number != "" {

@@ -67,7 +67,7 @@ func TestConsultTargetBusyOrSilent(t *testing.T) {
 		agent  router.AgentID
 		reason string
 	}{{"agent02", "busy"}, {"agent03", "no answer"}} {
-		if err := env.svc.Consult(t.Context(), id, TransferTarget{Agent: k.agent}, "agent01", "note"); err != nil {
+		if err := env.svc.Consult(t.Context(), id, router.TransferTarget{Agent: k.agent}, "agent01", "note"); err != nil {
 			t.Fatalf("consult %s: %v", k.agent, err)
 		}
 		var ev router.ConsultChanged
@@ -129,7 +129,7 @@ func TestConsultAgentLeavesWhileRinging(t *testing.T) {
 		}
 		return false
 	})
-	if err := env.svc.Consult(t.Context(), id, TransferTarget{Agent: "agent02"}, "agent01", ""); err != nil {
+	if err := env.svc.Consult(t.Context(), id, router.TransferTarget{Agent: "agent02"}, "agent01", ""); err != nil {
 		t.Fatalf("consult: %v", err)
 	}
 	var ev router.ConsultChanged

@@ -69,7 +69,7 @@ func (s *Service) Hangup(ctx context.Context, contact router.ContactID) error {
 // history, attributes and arrival time (router.ContactTransferred with By
 // and Note). An outside number (to.Number) answers ErrNoOutside until the
 // outbound trunk is wired (see transfer.go).
-func (s *Service) Transfer(ctx context.Context, contact router.ContactID, to TransferTarget, by router.AgentID, note string) error {
+func (s *Service) Transfer(ctx context.Context, contact router.ContactID, to router.TransferTarget, by router.AgentID, note string) error {
 	return s.control(ctx, contact, ctlMsg{op: opTransfer, to: to, by: by, note: note})
 }
 
@@ -189,7 +189,7 @@ func (c *call) control(ctx context.Context, m ctlMsg) bool {
 		err := c.blindTransfer(ctx, m)
 		// transferOut answers the phone's REFER itself (202 at once, the
 		// outcome by NOTIFY).
-		if m.refer != nil && (m.to.Number == "" || m.to.check() != nil) {
+		if m.refer != nil && (m.to.Number == "" || checkTarget(m.to) != nil) {
 			m.refer.respond(c, err)
 		}
 		if err == nil {

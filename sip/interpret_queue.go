@@ -91,7 +91,7 @@ func (c *call) interpreterStep(cc router.ConsultChanged) {
 		k.waiting = false
 		k.rung[cc.Agent] = true
 		k.agent = cc.Agent
-		k.to = TransferTarget{Queue: cc.Queue}
+		k.to = router.TransferTarget{Queue: cc.Queue}
 		k.res = make(chan consultResult, 1)
 		k.timedOut.Store(false)
 		c.log.Info("interpreter: ringing", "agent", cc.Agent, "queue", cc.Queue, "language", k.lang)

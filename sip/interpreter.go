@@ -51,7 +51,7 @@ const (
 // interpreter answered (nil) or was not reached (ErrOutsideFailed; the
 // call goes on two-way). by is the agent who asked.
 func (s *Service) Interpret(ctx context.Context, contact router.ContactID, number string, by router.AgentID) error {
-	return s.control(ctx, contact, ctlMsg{op: opInterpret, to: TransferTarget{Number: number}, by: by})
+	return s.control(ctx, contact, ctlMsg{op: opInterpret, to: router.TransferTarget{Number: number}, by: by})
 }
 
 // DropInterpreter ends the interpreter's leg and reconnects citizen and

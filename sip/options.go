@@ -34,7 +34,7 @@ type Numbers interface {
 // TransferTargets resolves the user part of a REFER's Refer-To (an agent
 // phone's blind transfer) to a queue, an agent or an outside number.
 type TransferTargets interface {
-	ResolveTransfer(user string) (TransferTarget, bool)
+	ResolveTransfer(user string) (router.TransferTarget, bool)
 }
 
 // Locator finds an agent's registered phone (sipreg's registrar).

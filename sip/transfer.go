@@ -8,26 +8,6 @@ import (
 	"onecall/router"
 )
 
-// TransferTarget is where a blind transfer sends a call: exactly one of a
-// queue, a named agent or an outside number.
-type TransferTarget struct {
-	Queue  string
-	Agent  router.AgentID
-	Number string
-}
-
-func (t TransferTarget) String() string {
-	switch {
-	case t.Queue != "":
-		return "queue:" + t.Queue
-	case t.Agent != "":
-		return "agent:" + string(t.Agent)
-	case t.Number != "":
-		return "number:" + t.Number
-	}
-	return ""
-}
-
 // ErrNoOutside means a transfer to an outside number is not available: no
 // outbound trunk is configured (transfer_out.go).
 var ErrNoOutside = errors.New("sip: transfer to an outside number is not available")
@@ -45,14 +25,9 @@ var ErrOutsideFailed = errors.New("sip: the outside number was not reached")
 // ErrBadTarget means a transfer named no target, or more than one.
 var ErrBadTarget = errors.New("sip: a transfer needs exactly one queue, agent or number")
 
-func (t TransferTarget) check() error {
-	n := 0
-	for _, set := range []bool{t.Queue != "", t.Agent != "", t.Number != ""} {
-		if set {
-			n++
-		}
-	}
-	if n != 1 {
+// checkTarget is ErrBadTarget unless t names exactly one target.
+func checkTarget(t router.TransferTarget) error {
+	if t.Targets() != 1 {
 		return ErrBadTarget
 	}
 	return nil
@@ -61,7 +36,7 @@ func (t TransferTarget) check() error {
 // blindTransfer asks routing to move the talking contact (call goroutine).
 // The media side is leaveAgent, run on success.
 func (c *call) blindTransfer(ctx context.Context, m ctlMsg) error {
-	if err := m.to.check(); err != nil {
+	if err := checkTarget(m.to); err != nil {
 		return err
 	}
 	if m.to.Number != "" {

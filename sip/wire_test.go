@@ -451,7 +451,7 @@ func TestConsoleControl(t *testing.T) {
 	if err := env.svc.Resume(ctx, ev.Contact); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
-	if err := env.svc.Transfer(ctx, ev.Contact, TransferTarget{Queue: "labor"}, "agent01", ""); err != nil {
+	if err := env.svc.Transfer(ctx, ev.Contact, router.TransferTarget{Queue: "labor"}, "agent01", ""); err != nil {
 		t.Fatalf("transfer: %v", err)
 	}
 	if err := a1.wait(t, 10*time.Second); err != nil {

@@ -40,7 +40,7 @@ func (c *callRecorder) Resume(context.Context, router.ContactID) error { return 
 func (c *callRecorder) Hangup(context.Context, router.ContactID) error { return c.op("hangup") }
 func (c *callRecorder) Mute(context.Context, router.ContactID) error   { return c.op("mute") }
 func (c *callRecorder) Unmute(context.Context, router.ContactID) error { return c.op("unmute") }
-func (c *callRecorder) Transfer(context.Context, router.ContactID, console.TransferTarget, router.AgentID, string) error {
+func (c *callRecorder) Transfer(context.Context, router.ContactID, router.TransferTarget, router.AgentID, string) error {
 	return c.op("transfer")
 }
 

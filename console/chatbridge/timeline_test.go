@@ -24,7 +24,7 @@ type consultCalls struct {
 	hub *server.Hub
 }
 
-func (c *consultCalls) Consult(ctx context.Context, id router.ContactID, to console.TransferTarget, by router.AgentID, note string) error {
+func (c *consultCalls) Consult(ctx context.Context, id router.ContactID, to router.TransferTarget, by router.AgentID, note string) error {
 	_, err := c.hub.Do(ctx, router.ConsultRequested{Contact: id, By: by, ToQueue: to.Queue, ToAgent: to.Agent, ToNumber: to.Number, Note: note})
 	return err
 }

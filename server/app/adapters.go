@@ -182,8 +182,8 @@ type callControl struct {
 	*sip.Service
 }
 
-func (c callControl) Transfer(ctx context.Context, contact router.ContactID, to console.TransferTarget, by router.AgentID, note string) error {
-	return c.callError(c.Service.Transfer(ctx, contact, sip.TransferTarget{Queue: to.Queue, Agent: to.Agent, Number: to.Number}, by, note))
+func (c callControl) Transfer(ctx context.Context, contact router.ContactID, to router.TransferTarget, by router.AgentID, note string) error {
+	return c.callError(c.Service.Transfer(ctx, contact, to, by, note))
 }
 
 // Interpret and DropInterpreter: the three-way call for interpretation
@@ -227,8 +227,8 @@ func (c callControl) callError(err error) error {
 
 // Consult and ConsultEnd are the console's consult transfer
 // (sip/consult.go), with the SIP errors mapped to the console's.
-func (c callControl) Consult(ctx context.Context, contact router.ContactID, to console.TransferTarget, by router.AgentID, note string) error {
-	return consultErr(c.Service.Consult(ctx, contact, sip.TransferTarget{Queue: to.Queue, Agent: to.Agent, Number: to.Number}, by, note))
+func (c callControl) Consult(ctx context.Context, contact router.ContactID, to router.TransferTarget, by router.AgentID, note string) error {
+	return consultErr(c.Service.Consult(ctx, contact, to, by, note))
 }
 
 func (c callControl) ConsultEnd(ctx context.Context, contact router.ContactID, step router.ConsultStep) error {
@@ -345,13 +345,13 @@ type transferTargets struct {
 	}
 }
 
-func (t transferTargets) ResolveTransfer(user string) (sip.TransferTarget, bool) {
+func (t transferTargets) ResolveTransfer(user string) (router.TransferTarget, bool) {
 	if user == "" || len(user) > 64 {
-		return sip.TransferTarget{}, false
+		return router.TransferTarget{}, false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	var to sip.TransferTarget
+	var to router.TransferTarget
 	err := t.hub.Query(ctx, func(e *router.Engine) {
 		if _, ok := e.QueueStats(user); ok {
 			to.Queue = user
@@ -360,11 +360,11 @@ func (t transferTargets) ResolveTransfer(user string) (sip.TransferTarget, bool)
 		}
 	})
 	if err != nil {
-		return sip.TransferTarget{}, false
+		return router.TransferTarget{}, false
 	}
 	if to.Queue == "" && to.Agent == "" {
 		if !dialable(user) {
-			return sip.TransferTarget{}, false
+			return router.TransferTarget{}, false
 		}
 		to.Number = user
 	}

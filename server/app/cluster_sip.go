@@ -213,7 +213,7 @@ func (c clusterCalls) Unmute(ctx context.Context, contact router.ContactID) erro
 	return c.do(ctx, callRequest{Op: "unmute", Contact: contact}, callQuickTimeout)
 }
 
-func (c clusterCalls) Transfer(ctx context.Context, contact router.ContactID, to console.TransferTarget, by router.AgentID, note string) error {
+func (c clusterCalls) Transfer(ctx context.Context, contact router.ContactID, to router.TransferTarget, by router.AgentID, note string) error {
 	return c.do(ctx, callRequest{Op: "transfer", Contact: contact, Queue: to.Queue, Agent: to.Agent, Number: to.Number,
 		By: by, Note: note}, callSlowTimeout)
 }
@@ -230,7 +230,7 @@ func (c clusterCalls) DropInterpreter(ctx context.Context, contact router.Contac
 	return c.do(ctx, callRequest{Op: "drop_interpreter", Contact: contact, By: by}, callSlowTimeout)
 }
 
-func (c clusterCalls) Consult(ctx context.Context, contact router.ContactID, to console.TransferTarget, by router.AgentID, note string) error {
+func (c clusterCalls) Consult(ctx context.Context, contact router.ContactID, to router.TransferTarget, by router.AgentID, note string) error {
 	return c.do(ctx, callRequest{Op: "consult", Contact: contact, Queue: to.Queue, Agent: to.Agent, Number: to.Number,
 		By: by, Note: note}, callSlowTimeout)
 }
@@ -286,7 +286,7 @@ func serveCallControls(nc *nats.Conn, node string, local callControl, log *slog.
 }
 
 func doCallControl(ctx context.Context, c callControl, r callRequest) error {
-	to := console.TransferTarget{Queue: r.Queue, Agent: r.Agent, Number: r.Number}
+	to := router.TransferTarget{Queue: r.Queue, Agent: r.Agent, Number: r.Number}
 	switch r.Op {
 	case "hold":
 		return c.Hold(ctx, r.Contact)
