@@ -291,11 +291,62 @@ func (c CallRecord) apply(t *wtx) error {
 	if err != nil {
 		return err
 	}
+	if c.Contact != 0 && c.HangupCause != CauseNodeLost {
+		// The call's own record wins over the leader's stand-in for it
+		// (LostCallRecord): its node was cut off, not dead, and the call
+		// went on to its end there.
+		if err := t.send(`DELETE FROM call_records WHERE contact_id = ? AND call_id = ? AND hangup_cause = ?`,
+			int64(c.Contact), c.CallID, CauseNodeLost); err != nil {
+			return err
+		}
+	}
 	err = t.send(`INSERT INTO call_records (call_id, contact_id, from_uri, to_uri, legs, codec, started_at, answered_at, ended_at, hangup_cause, rtp_stats, recording_path,
 		recording_bytes, recording_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.CallID, int64(c.Contact), c.From, c.To, legs, c.Codec, c.Started.UnixMilli(), ms(c.Answered), ms(c.Ended),
 		c.HangupCause, rtp, c.RecordingPath, c.RecordingBytes, c.RecordingDuration.Milliseconds())
+	return err
+}
+
+// CauseNodeLost is the hangup cause of a call whose cluster node died with
+// its dialogs and media (router.EndNodeLost's name): the cluster's leader
+// writes its record (LostCallRecord), the call's node never does.
+const CauseNodeLost = "node-lost"
+
+// LostCallRecord is the call record the cluster's leader writes for a voice
+// contact that routing ended node-lost (router.EndNodeLost): its node, which
+// writes a call's record at the call's end, died with the call. What died
+// with the node is left empty: no legs, codec or RTP counters. Answered is
+// the contact's first answer as its row holds it (the leader's store writes
+// the contact's history before its end, in order); HangupCause is
+// CauseNodeLost.
+//
+// One row per call: the record is written only if call_records holds no
+// row for the same contact and Call-ID, so writing it again (a new leader
+// re-writing its predecessor's last records) adds nothing, and a record the
+// call's own node stored before it died wins (it knows how the call ended;
+// the stand-in only that routing lost it). A node that was cut off, not
+// dead, writes its call's own record later: that record replaces the
+// stand-in (CallRecord). A callback attempt's Call-ID is not known to
+// routing: its stand-in has an empty CallID and is never replaced.
+type LostCallRecord struct {
+	CallID  string
+	Contact uint64
+	From    string
+	To      string
+	Started time.Time
+	Ended   time.Time
+}
+
+func (c LostCallRecord) apply(t *wtx) error {
+	if c.Contact == 0 {
+		return reject("lost call record without contact")
+	}
+	id := int64(c.Contact)
+	err := t.send(`INSERT INTO call_records (call_id, contact_id, from_uri, to_uri, started_at, answered_at, ended_at, hangup_cause)
+		SELECT ?, ?, ?, ?, ?, (SELECT answered_at FROM contacts WHERE id = ?), ?, ?
+		WHERE NOT EXISTS (SELECT 1 FROM call_records WHERE contact_id = ? AND call_id = ?)`,
+		c.CallID, id, c.From, c.To, c.Started.UnixMilli(), id, ms(c.Ended), CauseNodeLost, id, c.CallID)
 	return err
 }
 

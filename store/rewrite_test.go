@@ -81,3 +81,65 @@ func TestChatMessageAtAStoredSeqRefused(t *testing.T) {
 		}
 	})
 }
+
+// A call whose cluster node died: the leader writes its stand-in record
+// (LostCallRecord). Written again (a new leader re-writing its
+// predecessor's last records) it adds nothing; a record the call's own node
+// stored first wins; one the node stores later (it was cut off, not dead)
+// replaces the stand-in. One row per call in every order.
+func TestLostCallRecordOnePerCall(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db testDB) {
+		s := db.open(t)
+		t0 := time.UnixMilli(1_800_000_000_000).UTC()
+		const node3 = uint64(3) << 44
+		lost := func(id uint64, callID string) LostCallRecord {
+			return LostCallRecord{CallID: callID, Contact: id, From: "01012345678", To: "110", Started: t0, Ended: t0.Add(9 * time.Second)}
+		}
+		own := func(id uint64, callID string) CallRecord {
+			return CallRecord{CallID: callID, Contact: id, From: "01012345678", To: "110", Codec: "PCMU", Started: t0,
+				Answered: t0.Add(2 * time.Second), Ended: t0.Add(5 * time.Second), HangupCause: "citizen-bye",
+				Legs: []CallLeg{{Role: "citizen", URI: "sip:01012345678", CallID: callID, Started: t0}}}
+		}
+		// A: lost, answered at t0+3s (the contact's row says so), written twice.
+		a := node3 | 1
+		must(t, s.Enqueue(ContactUpsert{ID: a, Channel: "voice", State: "talking", Arrived: t0, Answered: t0.Add(3 * time.Second)}))
+		must(t, s.Enqueue(lost(a, "call-a")))
+		must(t, s.Enqueue(lost(a, "call-a")))
+		// B: its node stored its own record, then the leader's stand-in.
+		b := node3 | 2
+		must(t, s.Enqueue(own(b, "call-b")))
+		must(t, s.Enqueue(lost(b, "call-b")))
+		// C: the stand-in first, then the cut-off node's own record.
+		c := node3 | 3
+		must(t, s.Enqueue(lost(c, "call-c")))
+		must(t, s.Enqueue(own(c, "call-c")))
+		// D: never answered, written again after C's own record.
+		d := node3 | 4
+		must(t, s.Enqueue(lost(d, "call-d")))
+		must(t, s.Enqueue(lost(d, "call-d")))
+		must(t, s.Durable(ctxT(t), Barrier{}))
+
+		recs, err := s.CallRecords(ctxT(t), 100)
+		must(t, err)
+		byCall := map[string][]CallRecord{}
+		for _, r := range recs {
+			byCall[r.CallID] = append(byCall[r.CallID], r)
+		}
+		if len(recs) != 4 || len(byCall) != 4 {
+			t.Fatalf("%d call records %+v, want one for each of 4 calls", len(recs), recs)
+		}
+		if r := byCall["call-a"][0]; r.Contact != a || r.HangupCause != CauseNodeLost || r.From != "01012345678" || r.To != "110" ||
+			!r.Started.Equal(t0) || !r.Answered.Equal(t0.Add(3*time.Second)) || !r.Ended.Equal(t0.Add(9*time.Second)) ||
+			len(r.Legs) != 0 || r.RTP != (RTPStats{}) || r.Codec != "" {
+			t.Fatalf("lost call record %+v", r)
+		}
+		for _, id := range []string{"call-b", "call-c"} {
+			if r := byCall[id][0]; r.HangupCause != "citizen-bye" || len(r.Legs) != 1 {
+				t.Fatalf("%s: %+v, want the node's own record", id, r)
+			}
+		}
+		if r := byCall["call-d"][0]; r.HangupCause != CauseNodeLost || !r.Answered.IsZero() {
+			t.Fatalf("never answered lost call %+v", r)
+		}
+	})
+}
