@@ -58,7 +58,8 @@ func codecCommands() []Command {
 		Announce{Contact: 7, Channel: Voice, Position: 2, EstimatedWait: time.Minute, NoAgent: true, HidePosition: true, HideWait: true},
 		Overflowed{Contact: 7, FromQueue: "q1", ToQueue: "q2", Reason: "full"},
 		CallbackOffered{Contact: 7, Reason: "closed", Closed: true},
-		ContactClosed{Contact: 7, Channel: Chat, Reason: EndAbandoned, Agent: "a1", At: t1},
+		ContactClosed{Contact: 7, Channel: Chat, Reason: EndAbandoned, Agent: "a1", At: t1,
+			Number: "110", Citizen: "010", Arrived: t0, Attrs: map[string]string{"call_id": "c1"}, Callback: true},
 		AgentStateChanged{Agent: "a1", State: WrapUp, Reason: "done", Next: NotReady, At: t1, Active: 1, WrapUntil: t1.Add(time.Minute)},
 		ContactStateChanged{Contact: 7, State: Waiting, Queue: "q1", Agent: "a1", Reason: "arrived", At: t0,
 			Channel: Voice, Number: "110", Citizen: "010", Arrived: t0},
@@ -392,4 +393,20 @@ func BenchmarkCodec(b *testing.B) {
 			}
 		}
 	})
+}
+
+// ContactClosed's contact fields (Number, Citizen, Arrived, Attrs,
+// Callback) were added without a new CodecVersion: they are optional, so
+// a command encoded before them still decodes, and a node that does not
+// know them ignores them.
+func TestContactClosedBeforeItsContactFields(t *testing.T) {
+	old := `1 ContactClosed {"Contact":7,"Channel":2,"Reason":2,"Agent":"a1","At":"2026-12-07T01:03:33.000004Z"}`
+	c, err := DecodeCommand([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, ok := c.(ContactClosed)
+	if !ok || cl.Contact != 7 || cl.Agent != "a1" || cl.Number != "" || cl.Attrs != nil || !cl.Arrived.IsZero() {
+		t.Fatalf("decoded %#v", c)
+	}
 }

@@ -81,6 +81,14 @@ type ContactClosed struct {
 	Reason  EndReason
 	Agent   AgentID // last agent, if any
 	At      time.Time
+	// The contact as it arrived, for a record written by a node that did
+	// not handle it (the cluster's leader writes the call record of a call
+	// lost with its node). Callback: a booked callback being placed.
+	Number   string            `json:",omitempty"`
+	Citizen  string            `json:",omitempty"`
+	Arrived  time.Time         `json:",omitzero"`
+	Attrs    map[string]string `json:",omitempty"`
+	Callback bool              `json:",omitempty"`
 }
 
 // AgentStateChanged reports every agent state transition.

@@ -607,7 +607,8 @@ func (e *Engine) close(c *contact, r EndReason, why string) {
 	if c.last != nil {
 		last = c.last.id
 	}
-	e.emit(ContactClosed{Contact: c.id, Channel: c.ch, Reason: r, Agent: last, At: e.now})
+	e.emit(ContactClosed{Contact: c.id, Channel: c.ch, Reason: r, Agent: last, At: e.now,
+		Number: c.number, Citizen: c.citizen, Arrived: c.arrived, Attrs: c.attrs, Callback: c.callback})
 	delete(e.contacts, c.id)
 }
 
