@@ -33,7 +33,13 @@ const (
 	causeShutdown     = "shutdown"
 	causeReferral     = "referral"    // a line onecall does not answer: told the number to dial
 	causeOutsideBye   = "outside-bye" // the outside party of a transfer out hung up
+	// store.CauseNodeLost ("node-lost") is written by the cluster's leader
+	// for a call whose node died with it, never by the call's own node.
 )
+
+// AttrCallID is the routed contact's attribute holding its SIP Call-ID: the
+// cluster's leader writes the record of a call lost with its node under it.
+const AttrCallID = "call_id"
 
 type ctlOp uint8
 
@@ -440,7 +446,7 @@ func (c *call) arrive(ctx context.Context, choice MenuChoice) error {
 		Skills:   choice.Skills,
 		Language: c.lang,
 		Citizen:  c.from,
-		Attrs:    map[string]string{"call_id": c.rec.CallID},
+		Attrs:    map[string]string{AttrCallID: c.rec.CallID},
 	}
 	if choice.Label != "" {
 		ev.Attrs["ivr"] = choice.Label

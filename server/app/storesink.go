@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"onecall/router"
+	"onecall/sip"
 	"onecall/store"
 )
 
@@ -61,9 +62,13 @@ func records(c router.Command) []store.Record {
 			up,
 		}
 	case router.ContactClosed:
-		return []store.Record{store.ContactUpsert{
+		recs := []store.Record{store.ContactUpsert{
 			ID: uint64(c.Contact), State: router.Ended.String(), Ended: c.At, EndReason: c.Reason.String(), Agent: string(c.Agent),
 		}}
+		if c.Reason == router.EndNodeLost && c.Channel == router.Voice {
+			recs = append(recs, lostCallRecord(c))
+		}
+		return recs
 	case router.Transferred:
 		// The transfer in the contact's history: who, from which queue,
 		// to where, and the note (Reason).
@@ -83,6 +88,26 @@ func records(c router.Command) []store.Record {
 	default:
 		return nil
 	}
+}
+
+// lostCallRecord is the call record of a voice contact that routing ended
+// node-lost: the node that held its dialogs and media, which writes a
+// call's record at its end, died with it, so the store sink of the node
+// whose engine commands are stored (the cluster's leader) writes it. The
+// Call-ID is the one the call's node gave routing at arrival (attrs
+// "call_id"); a callback being placed was dialled by its node after its
+// arrival, so its attempt's Call-ID is not known (empty) and its record
+// reads, like the node's own, from the line to the citizen.
+func lostCallRecord(c router.ContactClosed) store.LostCallRecord {
+	rec := store.LostCallRecord{CallID: c.Attrs[sip.AttrCallID], Contact: uint64(c.Contact), From: c.Citizen, To: c.Number,
+		Started: c.Arrived, Ended: c.At}
+	if c.Callback {
+		rec.CallID, rec.From, rec.To = "", c.Number, c.Citizen
+	}
+	if rec.Started.IsZero() {
+		rec.Started = c.At
+	}
+	return rec
 }
 
 // interpreterState names the step of an interpretation request in the
