@@ -498,8 +498,8 @@ func (c *call) finish() {
 	}
 	c.endOutside()
 	c.endInterpreter(interpCallOver)
+	var end router.Event
 	if c.arrived && !c.closed {
-		var ev router.Event
 		if c.phase == phaseOutside {
 			c.endReason = router.EndTransferredOut
 		}
@@ -508,11 +508,10 @@ func (c *call) finish() {
 			if reason == router.EndUnknown {
 				reason = router.EndCompleted
 			}
-			ev = router.ContactEnded{Contact: c.id, Reason: reason}
+			end = router.ContactEnded{Contact: c.id, Reason: reason}
 		} else {
-			ev = router.ContactAbandoned{Contact: c.id}
+			end = router.ContactAbandoned{Contact: c.id}
 		}
-		c.submitFinal(ev)
 	}
 	c.phase = phaseDone
 	if c.leg != nil {
@@ -523,7 +522,18 @@ func (c *call) finish() {
 	if c.rec.Cause == "" {
 		c.rec.Cause = causeCitizenBye
 	}
+	// The record is durable before routing hears of the end: a node killed
+	// in between leaves a live contact that the cluster's leader ends
+	// node-lost (and the call's own record wins over its stand-in), never
+	// a contact ended normally without its call record.
 	c.save()
+	if end != nil {
+		c.submitFinal(end)
+	}
+	c.s.counters.add(&c.rec)
+	if c.s.onRecord != nil {
+		c.s.onRecord(c.rec)
+	}
 	c.log.Info("call ended", "cause", c.rec.Cause, "rx", c.rec.RxPackets, "tx", c.rec.TxPackets,
 		"agent", c.rec.Agent, "agent_rx", c.rec.AgentRx, "agent_tx", c.rec.AgentTx, "holds", c.rec.Holds, "prompts", c.rec.Prompts)
 }
@@ -612,12 +622,9 @@ func byeUnacked(ctx context.Context, d *diago.DialogServerSession) error {
 	return nil
 }
 
-// save writes the CDR (queued, never blocks).
+// save writes the CDR durably, bounded by recordDurableWait
+// (Service.persistRecord).
 func (c *call) save() {
-	c.s.counters.add(&c.rec)
-	if c.s.onRecord != nil {
-		c.s.onRecord(c.rec)
-	}
 	st := c.s.opts.Store
 	if st == nil {
 		return
@@ -648,9 +655,39 @@ func (c *call) save() {
 		RecordingBytes:    c.rec.RecordingBytes,
 		RecordingDuration: c.rec.RecordingDur,
 	}
-	if err := st.Enqueue(rec); err != nil {
-		c.log.Warn("call record not queued", "err", err)
+	c.s.persistRecord(c.log, rec)
+}
+
+// recordDurableWait bounds how long a call's end waits for its record's
+// commit (the store's group commit takes a few ms: docs/benchmarks.md,
+// "Call record before the end event").
+const recordDurableWait = time.Second
+
+// persistRecord writes a call record before the call's end event goes to
+// routing (Store.Durable), so a node killed after the end event cannot
+// take the record with it. A store that cannot commit within
+// recordDurableWait does not hold the call's end: the record is queued
+// again for the writer (store.CallRecord written twice is one row; a
+// Durable record that the store gives up on while failing is dropped, a
+// queued one is kept for its retries) and the end goes on, logged.
+func (s *Service) persistRecord(log *slog.Logger, rec store.CallRecord) {
+	st := s.opts.Store
+	ctx, cancel := context.WithTimeout(context.Background(), recordDurableWait)
+	err := st.Durable(ctx, rec)
+	cancel()
+	if err == nil {
+		return
 	}
+	if !errors.Is(err, store.ErrNotDurable) {
+		log.Error("call record refused", "err", err) // by the database, or the store is closed
+		return
+	}
+	if qerr := st.Enqueue(rec); qerr != nil {
+		log.Error("call record lost", "err", err, "queue", qerr)
+		return
+	}
+	log.Warn("call record not durable: queued for the store's writer; the call ends without waiting", "err", err,
+		"wait", recordDurableWait)
 }
 
 // callerNumber is the calling party's number: the user of a trunk's

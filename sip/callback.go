@@ -597,7 +597,5 @@ func (s *Service) saveCallbackCDR(rec store.Callback, agent router.AgentID, agen
 	if st == nil {
 		return
 	}
-	if err := st.Enqueue(cr); err != nil {
-		s.log.Warn("callback call record not queued", "err", err)
-	}
+	s.persistRecord(s.log.With("contact_id", rec.Contact), cr) // before the attempt's end goes to routing
 }

@@ -259,7 +259,9 @@ type RTPStats struct {
 	JitterMs        float64 `json:"jitter_ms"`
 }
 
-// CallRecord is the CDR of one SIP call, written once at its end.
+// CallRecord is the CDR of one SIP call, written once at its end. Writing
+// the same record again (same Call-ID, contact, start and cause: a call
+// whose Durable write ran out of time queues it once more) adds nothing.
 type CallRecord struct {
 	CallID        string
 	Contact       uint64
@@ -300,11 +302,14 @@ func (c CallRecord) apply(t *wtx) error {
 			return err
 		}
 	}
+	start := c.Started.UnixMilli()
 	err = t.send(`INSERT INTO call_records (call_id, contact_id, from_uri, to_uri, legs, codec, started_at, answered_at, ended_at, hangup_cause, rtp_stats, recording_path,
 		recording_bytes, recording_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.CallID, int64(c.Contact), c.From, c.To, legs, c.Codec, c.Started.UnixMilli(), ms(c.Answered), ms(c.Ended),
-		c.HangupCause, rtp, c.RecordingPath, c.RecordingBytes, c.RecordingDuration.Milliseconds())
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		WHERE NOT EXISTS (SELECT 1 FROM call_records WHERE call_id = ? AND contact_id = ? AND started_at = ? AND hangup_cause = ?)`,
+		c.CallID, int64(c.Contact), c.From, c.To, legs, c.Codec, start, ms(c.Answered), ms(c.Ended),
+		c.HangupCause, rtp, c.RecordingPath, c.RecordingBytes, c.RecordingDuration.Milliseconds(),
+		c.CallID, int64(c.Contact), start, c.HangupCause)
 	return err
 }
 
