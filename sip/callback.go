@@ -372,8 +372,9 @@ func (s *Service) placeCallback(p *pendingCB, run *cbRun, o router.Offer) {
 		outcome := DialOutcomeOf(err)
 		log.Info("callback attempt failed", "attempt", rec.Attempts, "outcome", outcome.String(), "err", err)
 		hangAgent()
-		s.callbackFailed(p, rec, outcome)
+		// The attempt's record before its end goes to routing (persistRecord).
 		s.saveCallbackCDR(rec, o.Agent, agentLeg, nil, started, "callback-"+outcome.String())
+		s.callbackFailed(p, rec, outcome)
 		return
 	}
 	log.Info("callback connected", "attempt", rec.Attempts, "trunk", oc.trunk)
@@ -401,8 +402,8 @@ func (s *Service) placeCallback(p *pendingCB, run *cbRun, o router.Offer) {
 	oc.leg.Connect(nil)
 	oc.hangup()
 	hangAgent()
-	s.finishCallback(p, router.EndCompleted)
 	s.saveCallbackCDR(rec, o.Agent, agentLeg, oc, answered, cause)
+	s.finishCallback(p, router.EndCompleted)
 }
 
 // callbackFailed ends an attempt that did not reach the citizen: another
