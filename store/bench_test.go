@@ -247,3 +247,80 @@ func BenchmarkGrowthPer1000Contacts(b *testing.B) {
 		b.ReportMetric(float64(after-before)/10, "bytes/1000contacts")
 	}
 }
+
+// BenchmarkCallRecordDurable is what a call's end waits for since the
+// call's node commits its record before the end event (sip's
+// persistRecord): Store.Durable of one call record (two legs) at an
+// offered rate of call ends, on each dialect (SQLite synchronous=FULL,
+// PostgreSQL with fsync and synchronous_commit on over loopback), default
+// 2 ms linger, with contact events enqueued beside them as the routing
+// side writes them.
+//
+//	go test -run '^$' -bench CallRecordDurable -benchtime 1x ./store/
+func BenchmarkCallRecordDurable(b *testing.B) {
+	srv, err := pgtest.Start(pgtest.Durable())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Stop()
+	for _, d := range []dialect{sqliteDialect, postgresDialect} {
+		for _, rate := range []int{20, 200} {
+			b.Run(fmt.Sprintf("%s/ends=%d/s", d, rate), func(b *testing.B) {
+				for range b.N {
+					src := filepath.Join(b.TempDir(), "cdr.db")
+					if d == postgresDialect {
+						src = srv.Database(b)
+					}
+					callRecordLoad(b, testDB{d: d, source: src}.open(b), rate, 3*time.Second)
+				}
+			})
+		}
+	}
+}
+
+func callRecordLoad(b *testing.B, s *Store, rate int, dur time.Duration) {
+	total := rate * int(dur/time.Second)
+	lat := make([]time.Duration, total)
+	errs := make([]error, total)
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	sent := 0
+	for sent < total {
+		<-tick.C
+		due := min(total, int(time.Since(start).Seconds()*float64(rate)))
+		for ; sent < due; sent++ {
+			// The routing side's records of the call, queued as usual.
+			for k := range 5 {
+				_ = s.Enqueue(ContactEvent{Contact: uint64(sent + 1), At: t0.Add(time.Duration(k) * time.Second), State: "talking"})
+			}
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				now := time.Now()
+				rec := CallRecord{CallID: fmt.Sprintf("call-%d@10.0.0.1", i), Contact: uint64(i + 1), From: "01012345678", To: "110",
+					Codec: "PCMA", Started: now.Add(-3 * time.Minute), Answered: now.Add(-2 * time.Minute), Ended: now,
+					HangupCause: "citizen-bye", RTP: RTPStats{PacketsSent: 9000, PacketsReceived: 9000},
+					Legs: []CallLeg{{Role: "citizen", URI: "sip:01012345678", CallID: "c", Started: now.Add(-3 * time.Minute), Ended: now},
+						{Role: "agent", URI: "sip:agent01@10.0.0.2", CallID: "a", Started: now.Add(-2 * time.Minute), Ended: now}}}
+				t := time.Now()
+				errs[i] = s.Durable(ctx, rec)
+				lat[i] = time.Since(t)
+			}(sent)
+		}
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	slices.Sort(lat)
+	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	b.ReportMetric(float64(q(0.50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(q(0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+}
