@@ -91,15 +91,24 @@ func (n *Node) heartbeat(ctx context.Context) {
 // registration that expires or is deleted is not reported: a dead node
 // simply stops beating. Since this node beats too, a watch that delivers
 // nothing for three beats is stale (its consumer was on a server that
-// died): it is dropped and started again, each creation bounded to two
-// beats.
+// died): it is dropped and started again. Each creation is bounded: two
+// beats, then four and eight after creations that ran out of time (a
+// loaded machine may need longer; a creation sent with no meta leader
+// never ends), back to two once one succeeds.
 func (n *Node) WatchBeats(ctx context.Context, fn func(id string, at, started time.Time)) error {
+	slow := 0
 	for {
-		err := n.watchBeats(ctx, fn)
+		bound := 2 * n.cfg.NodeBeat << min(slow, 2)
+		err := n.watchBeats(ctx, bound, fn)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		n.log.Info("cluster: node watch restarted", "err", err)
+		if errors.Is(err, errSlowWatch) {
+			slow++
+		} else {
+			slow = 0
+		}
+		n.log.Info("cluster: node watch restarted", "err", err, "bound", bound)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -110,19 +119,19 @@ func (n *Node) WatchBeats(ctx context.Context, fn func(id string, at, started ti
 
 var (
 	errStaleWatch = errors.New("cluster: node watch stale")
-	errSlowWatch  = errors.New("cluster: node watch not created within two beats")
+	errSlowWatch  = errors.New("cluster: node watch not created in time")
 )
 
-func (n *Node) watchBeats(ctx context.Context, fn func(id string, at, started time.Time)) error {
+func (n *Node) watchBeats(ctx context.Context, bound time.Duration, fn func(id string, at, started time.Time)) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// nats.go waits up to its request timeout (10 s) for the consumer's
 	// creation, and one sent while the cluster has no meta leader (it died
 	// with a killed node) is dropped and waits all of it: a node lost would
-	// be declared seconds late. Each attempt is bounded to two beats.
-	slow := time.AfterFunc(2*n.cfg.NodeBeat, cancel)
+	// be declared seconds late. Each attempt is bounded.
+	timer := time.AfterFunc(bound, cancel)
 	w, err := n.nodes.WatchAll(wctx)
-	if !slow.Stop() {
+	if !timer.Stop() {
 		if err == nil {
 			go func() { _ = w.Stop() }()
 		}

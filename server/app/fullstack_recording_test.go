@@ -316,8 +316,10 @@ func TestFullStackRecordingWithConsent(t *testing.T) {
 	}
 
 	// The consent announcement opens the right channel: each 250 ms of the
-	// prompt is found, in order, near its place (a tick of scheduling
-	// jitter may shift what follows by a frame).
+	// prompt is found, in order, within 1 s after where the block before it
+	// put it. The recording keeps wall time (frames the media clock missed
+	// are silence in it) while the prompt goes on from where a stall left
+	// it, so on a loaded machine the prompt slips later block by block.
 	line, ok := a.cfg.ResolveNumber(fsHotline)
 	if !ok || !line.Recorded() {
 		t.Fatal("line 110 not recorded in the test configuration")
@@ -327,16 +329,17 @@ func TestFullStackRecordingWithConsent(t *testing.T) {
 	matched, blocks, last := 0, 0, 0
 	for b := 0; b+block <= len(consent); b += block {
 		blocks++
-		if b+block+8000 > len(right) {
+		from := b + last
+		if from+block+8000 > len(right) {
 			break
 		}
-		c, sh := bestCorrelation(right[b:], consent[b:b+block], 8000)
-		if c > 0.95 && sh >= last {
+		c, sh := bestCorrelation(right[from:], consent[b:b+block], 8000)
+		if c > 0.95 {
 			matched++
-			last = sh
+			last += sh
 		}
 	}
-	t.Logf("consent prompt: %d of %d blocks of 250 ms found in order (last shift %d ms)", matched, blocks, last/8)
+	t.Logf("consent prompt: %d of %d blocks of 250 ms found in order (slipped %d ms in all)", matched, blocks, last/8)
 	if blocks < 20 || matched < blocks*9/10 {
 		t.Fatalf("the recording does not start with the consent prompt: %d of %d blocks", matched, blocks)
 	}
