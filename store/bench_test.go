@@ -138,6 +138,18 @@ func BenchmarkDurableLatencyDialects(b *testing.B) {
 }
 
 func durableLoad(b *testing.B, s *Store, rate int, dur time.Duration) {
+	pacedDurable(b, s, rate, dur, nil, func(i int) Record {
+		return ChatMessage{Contact: uint64(i%500 + 1), Seq: int64(i), SenderKind: SenderCitizen,
+			Text: strings.Repeat("가", 40), Sent: t0}
+	})
+	st := s.Stats()
+	b.ReportMetric(float64(st.Committed)/float64(st.Batches), "rows/batch")
+}
+
+// pacedDurable writes rate records a second for dur, each with Durable from
+// its own goroutine (before, when set, runs first, in the pacing loop), and
+// reports the latency quantiles of the durable writes.
+func pacedDurable(b *testing.B, s *Store, rate int, dur time.Duration, before func(i int), rec func(i int) Record) {
 	total := rate * int(dur/time.Second)
 	lat := make([]time.Duration, total)
 	errs := make([]error, total)
@@ -150,14 +162,17 @@ func durableLoad(b *testing.B, s *Store, rate int, dur time.Duration) {
 		<-tick.C
 		due := min(total, int(time.Since(start).Seconds()*float64(rate)))
 		for ; sent < due; sent++ {
+			if before != nil {
+				before(sent)
+			}
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
+				r := rec(i)
 				t := time.Now()
-				errs[i] = s.Durable(ctx, ChatMessage{Contact: uint64(i%500 + 1), Seq: int64(i), SenderKind: SenderCitizen,
-					Text: strings.Repeat("가", 40), Sent: t0})
+				errs[i] = s.Durable(ctx, r)
 				lat[i] = time.Since(t)
 			}(sent)
 		}
@@ -173,8 +188,6 @@ func durableLoad(b *testing.B, s *Store, rate int, dur time.Duration) {
 	b.ReportMetric(float64(q(0.50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(q(0.99).Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
-	st := s.Stats()
-	b.ReportMetric(float64(st.Committed)/float64(st.Batches), "rows/batch")
 }
 
 // BenchmarkGrowthPer1000Contacts measures database size for 1,000
@@ -279,48 +292,18 @@ func BenchmarkCallRecordDurable(b *testing.B) {
 }
 
 func callRecordLoad(b *testing.B, s *Store, rate int, dur time.Duration) {
-	total := rate * int(dur/time.Second)
-	lat := make([]time.Duration, total)
-	errs := make([]error, total)
-	var wg sync.WaitGroup
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	start := time.Now()
-	sent := 0
-	for sent < total {
-		<-tick.C
-		due := min(total, int(time.Since(start).Seconds()*float64(rate)))
-		for ; sent < due; sent++ {
-			// The routing side's records of the call, queued as usual.
-			for k := range 5 {
-				_ = s.Enqueue(ContactEvent{Contact: uint64(sent + 1), At: t0.Add(time.Duration(k) * time.Second), State: "talking"})
-			}
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				now := time.Now()
-				rec := CallRecord{CallID: fmt.Sprintf("call-%d@10.0.0.1", i), Contact: uint64(i + 1), From: "01012345678", To: "110",
-					Codec: "PCMA", Started: now.Add(-3 * time.Minute), Answered: now.Add(-2 * time.Minute), Ended: now,
-					HangupCause: "citizen-bye", RTP: RTPStats{PacketsSent: 9000, PacketsReceived: 9000},
-					Legs: []CallLeg{{Role: "citizen", URI: "sip:01012345678", CallID: "c", Started: now.Add(-3 * time.Minute), Ended: now},
-						{Role: "agent", URI: "sip:agent01@10.0.0.2", CallID: "a", Started: now.Add(-2 * time.Minute), Ended: now}}}
-				t := time.Now()
-				errs[i] = s.Durable(ctx, rec)
-				lat[i] = time.Since(t)
-			}(sent)
+	// The routing side's records of each call, queued as usual.
+	queued := func(i int) {
+		for k := range 5 {
+			_ = s.Enqueue(ContactEvent{Contact: uint64(i + 1), At: t0.Add(time.Duration(k) * time.Second), State: "talking"})
 		}
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	slices.Sort(lat)
-	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	b.ReportMetric(float64(q(0.50).Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(q(0.99).Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+	pacedDurable(b, s, rate, dur, queued, func(i int) Record {
+		now := time.Now()
+		return CallRecord{CallID: fmt.Sprintf("call-%d@10.0.0.1", i), Contact: uint64(i + 1), From: "01012345678", To: "110",
+			Codec: "PCMA", Started: now.Add(-3 * time.Minute), Answered: now.Add(-2 * time.Minute), Ended: now,
+			HangupCause: "citizen-bye", RTP: RTPStats{PacketsSent: 9000, PacketsReceived: 9000},
+			Legs: []CallLeg{{Role: "citizen", URI: "sip:01012345678", CallID: "c", Started: now.Add(-3 * time.Minute), Ended: now},
+				{Role: "agent", URI: "sip:agent01@10.0.0.2", CallID: "a", Started: now.Add(-2 * time.Minute), Ended: now}}}
+	})
 }
