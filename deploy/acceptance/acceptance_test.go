@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,14 +144,20 @@ func TestClusterAcceptance(t *testing.T) {
 		}
 		killed := time.Now()
 		n.Kill()
+		stopSampling := sampleAgents(s, killed)
 		_, elected := c.WaitLeader(t, 15*time.Second, killed)
 		offers := elected.Sub(killed) + servetest.FirstOfferSince(t, cons, elected, 30*time.Second)
+		samples := stopSampling()
 		t.Logf("kill -9 of %s (%s) at +%s: new leader after %s, new offers after %s; %d waiting in line", n.Name, what,
 			killed.Sub(start).Round(time.Second), elected.Sub(killed).Round(time.Millisecond), offers.Round(time.Millisecond),
 			len(before["gen-110"]))
 		if offers > offerSLA {
 			t.Errorf("offers flowed again %s after the kill of %s; want within %s\n%s", offers.Round(time.Millisecond), what,
 				offerSLA, c.Tails(15))
+			// What the supervisor saw from the kill to the first offers:
+			// the agents' states every 500 ms and the routing events.
+			t.Logf("agents after the kill of %s (supervisor on %s):\n%s", what, s.Node.Name, strings.Join(samples, "\n"))
+			t.Logf("supervisor's events after the kill of %s:\n%s", what, eventLines(s, killed, -3*time.Second, offers+time.Second))
 		}
 		after, err := servetest.Waiting(s, queues)
 		if err != nil {
@@ -420,4 +428,102 @@ func saveLogs(t *testing.T, dir string, c *servetest.Cluster, k *servetest.Proxy
 		}
 	}
 	t.Logf("logs kept in %s", dir)
+}
+
+// sampleAgents reads the agents' states with supervisor's console s every
+// 500 ms from now until the returned func is called (at most 30 s), which
+// returns one line per sample, time after since first.
+func sampleAgents(s *servetest.Console, since time.Time) func() []string {
+	var mu sync.Mutex
+	var out []string
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for end := time.After(30 * time.Second); ; {
+			at := time.Since(since)
+			line := "error"
+			if m, err := s.Call("agents", nil, 2*time.Second); err == nil {
+				line = agentStates(m)
+			} else {
+				line = err.Error()
+			}
+			mu.Lock()
+			out = append(out, fmt.Sprintf("+%5.2fs %s", at.Seconds(), line))
+			mu.Unlock()
+			select {
+			case <-stop:
+				return
+			case <-end:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() []string {
+		close(stop)
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		return out
+	}
+}
+
+// agentStates summarises an "agents" reply: the agents by state, each
+// with its live contacts, "-" when its console is not connected and "~"
+// when its phone is not registered.
+func agentStates(m map[string]any) string {
+	by := map[string][]string{}
+	list, _ := m["data"].([]any)
+	for _, x := range list {
+		a, _ := x.(map[string]any)
+		id, _ := a["id"].(string)
+		if !strings.HasPrefix(id, "agent") {
+			continue
+		}
+		state, _ := a["state"].(string)
+		active, _ := a["active"].(float64)
+		online, _ := a["online"].(bool)
+		tag := strings.TrimPrefix(id, "agent")
+		if active > 0 {
+			tag += fmt.Sprintf("(%d)", int(active))
+		}
+		if !online {
+			tag += "-"
+		}
+		if phone, _ := a["phone"].(bool); !phone {
+			tag += "~"
+		}
+		by[state] = append(by[state], tag)
+	}
+	var states []string
+	for st := range by {
+		states = append(states, st)
+	}
+	sort.Strings(states)
+	var b strings.Builder
+	for _, st := range states {
+		fmt.Fprintf(&b, "%s[%d]: %s; ", st, len(by[st]), strings.Join(by[st], " "))
+	}
+	return b.String()
+}
+
+// eventLines lists console k's routing events from base+from to base+to,
+// one a line, time after base first (negative: before it).
+func eventLines(k *servetest.Console, base time.Time, from, to time.Duration) string {
+	var b strings.Builder
+	for _, e := range k.Events("") {
+		if d := e.At.Sub(base); d < from || d > to {
+			continue
+		}
+		agent, _ := e.Data["agent"].(string)
+		if e.Kind == "agent_state" {
+			agent, _ = e.Data["id"].(string)
+		}
+		state, _ := e.Data["state"].(string)
+		fmt.Fprintf(&b, "%+6.2fs %s %d %s %s\n", e.At.Sub(base).Seconds(), e.Kind, e.Contact(), agent, state)
+	}
+	return b.String()
 }
