@@ -23,12 +23,16 @@ type CitizenLoad struct {
 
 // StartCitizenLoad places total calls to number at rate calls/s through k,
 // each held holdMS after the answer; SIPp writes its statistics every
-// second (-trace_stat).
+// second (-trace_stat). Each call comes from its own citizen's number
+// (0105555 and SIPp's call number): with one number for all, every call
+// would be the same citizen's, and routing would pin each to the agent who
+// last talked to that citizen (the preferred agent, waiting up to
+// routing.preferred_agent_wait) instead of offering it to any ready agent.
 func StartCitizenLoad(t testing.TB, k *Proxy, number string, rate float64, total, holdMS int) *CitizenLoad {
 	t.Helper()
 	dir := t.TempDir()
 	sf := testpeers.RenderScenario(t, dir, Scenario("citizen.xml"),
-		map[string]any{"From": "01055550000", "HoldFor": holdMS})
+		map[string]any{"From": "0105555[call_number]", "HoldFor": holdMS})
 	l := &CitizenLoad{dir: dir, stats: filepath.Join(dir, "stats.csv")}
 	args := []string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(testpeers.FreeUDPPort(t, false)),
 		"-mp", strconv.Itoa(testpeers.FreeRTPPorts(t)), "-nostdin", "-s", number,
