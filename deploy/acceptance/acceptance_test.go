@@ -150,7 +150,7 @@ func TestClusterAcceptance(t *testing.T) {
 		samples := stopSampling()
 		t.Logf("kill -9 of %s (%s) at +%s: new leader after %s, new offers after %s; %d waiting in line", n.Name, what,
 			killed.Sub(start).Round(time.Second), elected.Sub(killed).Round(time.Millisecond), offers.Round(time.Millisecond),
-			len(before["gen-110"]))
+			before.Len())
 		if offers > offerSLA {
 			t.Errorf("offers flowed again %s after the kill of %s; want within %s\n%s", offers.Round(time.Millisecond), what,
 				offerSLA, c.Tails(15))
@@ -165,6 +165,7 @@ func TestClusterAcceptance(t *testing.T) {
 		}
 		if b := servetest.LineKept(before, after); len(b) > 0 {
 			t.Error(servetest.Report("waiting contacts lost their place at the kill of "+what, b))
+			t.Logf("lines before the kill: %v\nafter: %v", before, after)
 		}
 		// The agents whose consoles were on n reconnect to a live node
 		// (as their browsers do); the snapshot there has them signed in.

@@ -137,11 +137,27 @@ func OfferedTwiceAtOnce(cons []*Console) []string {
 	return out
 }
 
-// WaitingLine is one queue's waiting contacts in order of their place.
+// WaitingLine is each line's waiting contacts in order of their place: a
+// line is a queue's contacts of one channel, keyed "queue channel" (e.g.
+// "gen-110 voice").
 type WaitingLine map[string][]uint64
 
+// Len is the number of contacts in all the lines.
+func (w WaitingLine) Len() int {
+	n := 0
+	for _, ids := range w {
+		n += len(ids)
+	}
+	return n
+}
+
 // Waiting reads every queue's waiting contacts with a supervisor's
-// console (Watch mode), in line order.
+// console (Watch mode), in line order: by the position the routing engine
+// gives each (per channel). The reply's own order is the console's, by
+// arrival as that node's console view saw it, with the contacts it had not
+// seen yet (the leader's commands still on their way) at the end; a
+// contact the engine does not list (position 0: pinned to an agent,
+// parked, or offered meanwhile) has no place in line and is left out.
 func Waiting(k *Console, queues []string) (WaitingLine, error) {
 	out := WaitingLine{}
 	for _, q := range queues {
@@ -149,6 +165,11 @@ func Waiting(k *Console, queues []string) (WaitingLine, error) {
 		if err != nil {
 			return nil, err
 		}
+		type placed struct {
+			id  uint64
+			pos int
+		}
+		lines := map[string][]placed{}
 		list, _ := m["data"].([]any)
 		for _, x := range list {
 			c, _ := x.(map[string]any)
@@ -156,14 +177,26 @@ func Waiting(k *Console, queues []string) (WaitingLine, error) {
 				continue
 			}
 			id, _ := c["id"].(float64)
-			out[q] = append(out[q], uint64(id))
+			pos, _ := c["position"].(float64)
+			ch, _ := c["channel"].(string)
+			if pos <= 0 {
+				continue
+			}
+			key := q + " " + ch
+			lines[key] = append(lines[key], placed{uint64(id), int(pos)})
+		}
+		for key, l := range lines {
+			sort.SliceStable(l, func(i, j int) bool { return l[i].pos < l[j].pos })
+			for _, p := range l {
+				out[key] = append(out[key], p.id)
+			}
 		}
 	}
 	return out, nil
 }
 
 // LineKept lists the contacts waiting before that are still waiting after
-// but not in the same order relative to each other (a contact that left
+// (in the same line) but not in the same order relative to each other (a contact that left
 // the line meanwhile, answered or abandoned, is no breach).
 func LineKept(before, after WaitingLine) []string {
 	var out []string
@@ -179,7 +212,7 @@ func LineKept(before, after WaitingLine) []string {
 				continue
 			}
 			if p < last {
-				out = append(out, fmt.Sprintf("queue %s: contact %d now ahead of %d", q, id, lastID))
+				out = append(out, fmt.Sprintf("%s: contact %d now ahead of %d", q, id, lastID))
 			}
 			last, lastID = p, id
 		}
