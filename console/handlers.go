@@ -568,15 +568,32 @@ func (s *Service) waiting(ctx context.Context, queue string) []ContactView {
 	if err := q.Query(ctx, func(e *router.Engine) { ws = e.Waiting(queue) }); err != nil {
 		return list
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m.withPlaces(list, ws)
+}
+
+// withPlaces completes list (the mirror's contacts of a queue) with ws, the
+// engine's waiting contacts of that queue in line: their positions,
+// priorities and reasons; those the mirror has not seen yet (arrived
+// before this console started, or their commands still on their way) are
+// added. A contact the mirror shows waiting that the engine does not list
+// has no place in line (pinned to an agent, parked, or offered or ended
+// by commands still on their way): its position is cleared, not left at
+// the last announced one.
+func (m *mirror) withPlaces(list []ContactView, ws []router.ContactView) []ContactView {
 	idx := make(map[uint64]int, len(list))
 	for i := range list {
 		idx[list[i].ID] = i
+		if list[i].State == "waiting" {
+			list[i].Position = 0
+		}
 	}
 	for _, w := range ws {
 		i, ok := idx[uint64(w.ID)]
-		if !ok { // not seen by this console yet (arrived before it started)
+		if !ok {
 			list = append(list, ContactView{ID: uint64(w.ID), Channel: channelName(w.Channel), Queue: w.Queue,
-				State: contactStateName(w.State), Citizen: s.m.citizen(w.Channel, w.Citizen), Arrived: unixMS(w.Arrived)})
+				State: contactStateName(w.State), Citizen: m.citizen(w.Channel, w.Citizen), Arrived: unixMS(w.Arrived)})
 			i = len(list) - 1
 		}
 		list[i].Position, list[i].Priority = w.Position, w.Priority
