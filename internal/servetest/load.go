@@ -103,11 +103,12 @@ func (l *CitizenLoad) Dir() string { return l.dir }
 
 // SIPp's error log lines that fail a call (its lines may run together):
 // an unexpected reply at a scenario index, a retransmission timeout, a
-// BYE from the other side.
+// BYE from the other side, no reply within -recv_timeout at an index.
 var (
 	sippUnexpected = regexp.MustCompile(`Call-I[Dd] '([^']+)': while expecting '[^']*' \(index (\d+)\), received 'SIP/2\.0 (\d{3})`)
 	sippRetrans    = regexp.MustCompile(`retransmission timeout for Call-I[Dd] '([^']+)'`)
 	sippBye        = regexp.MustCompile(`unexpected BYE for call: (\d+-\d+@127\.0\.0\.1)`)
+	sippRecvTime   = regexp.MustCompile(`Call-I[Dd]: (\d+-\d+@127\.0\.0\.1), receive timeout on message [^:\s]*:(\d+)`)
 )
 
 // citizenAnsweredIndex is the index of the 200 in testdata/citizen.xml:
@@ -129,25 +130,34 @@ func (l *CitizenLoad) Calls(created int) (ids []string, failed map[string]CallFa
 		ids = append(ids, fmt.Sprintf("%d-%d@127.0.0.1", n, l.P.Cmd.Process.Pid))
 	}
 	failed = map[string]CallFailure{}
+	errs, _ := filepath.Glob(filepath.Join(l.dir, "*_errors.log"))
+	for _, f := range errs {
+		b, _ := os.ReadFile(f)
+		callFailures(string(b), failed)
+	}
+	return ids, failed
+}
+
+// callFailures adds to failed the calls SIPp's error log text fails (the
+// first failure of each call).
+func callFailures(text string, failed map[string]CallFailure) {
 	add := func(id string, f CallFailure) {
 		if _, ok := failed[id]; !ok {
 			failed[id] = f
 		}
 	}
-	errs, _ := filepath.Glob(filepath.Join(l.dir, "*_errors.log"))
-	for _, f := range errs {
-		b, _ := os.ReadFile(f)
-		text := string(b)
-		for _, m := range sippUnexpected.FindAllStringSubmatch(text, -1) {
-			i, _ := strconv.Atoi(m[2])
-			add(m[1], CallFailure{Why: m[3] + " at index " + m[2], BeforeAnswer: i <= citizenAnsweredIndex})
-		}
-		for _, m := range sippRetrans.FindAllStringSubmatch(text, -1) {
-			add(m[1], CallFailure{Why: "retransmission timeout"})
-		}
-		for _, m := range sippBye.FindAllStringSubmatch(text, -1) {
-			add(m[1], CallFailure{Why: "BYE from the node"})
-		}
+	for _, m := range sippUnexpected.FindAllStringSubmatch(text, -1) {
+		i, _ := strconv.Atoi(m[2])
+		add(m[1], CallFailure{Why: m[3] + " at index " + m[2], BeforeAnswer: i <= citizenAnsweredIndex})
 	}
-	return ids, failed
+	for _, m := range sippRetrans.FindAllStringSubmatch(text, -1) {
+		add(m[1], CallFailure{Why: "retransmission timeout"})
+	}
+	for _, m := range sippBye.FindAllStringSubmatch(text, -1) {
+		add(m[1], CallFailure{Why: "BYE from the node"})
+	}
+	for _, m := range sippRecvTime.FindAllStringSubmatch(text, -1) {
+		i, _ := strconv.Atoi(m[2])
+		add(m[1], CallFailure{Why: "receive timeout at index " + m[2], BeforeAnswer: i <= citizenAnsweredIndex})
+	}
 }
