@@ -451,7 +451,7 @@ func sampleAgents(s *servetest.Console, since time.Time) func() []string {
 		defer tick.Stop()
 		for end := time.After(30 * time.Second); ; {
 			at := time.Since(since)
-			line := "error"
+			var line string
 			if m, err := s.Call("agents", nil, 2*time.Second); err == nil {
 				line = agentStates(m)
 			} else {
