@@ -92,6 +92,9 @@ func (e *Engine) stateRequest(ev AgentStateRequested) error {
 	}
 	if ev.Next && !a.Idle() {
 		a.HasNext, a.Next, a.NextReason = true, agents.State(ev.State), reason
+		if ev.State == NotReady {
+			e.releasePins(a)
+		}
 		e.agentChanged(a, "next state requested", true)
 		return nil
 	}
@@ -100,12 +103,27 @@ func (e *Engine) stateRequest(ev AgentStateRequested) error {
 		a.IdleSince = e.now
 	}
 	a.Base, a.Reason = agents.State(ev.State), reason
+	if ev.State == NotReady {
+		e.releasePins(a)
+	}
 	why := "requested"
 	if ev.By != "" {
 		why += " by " + string(ev.By)
 	}
 	e.agentChanged(a, why, true)
 	return nil
+}
+
+// releasePins sends the contacts waiting for a (its preferred or named
+// agent) to their queues: an agent going not ready will not take them
+// within the wait.
+func (e *Engine) releasePins(a *agent) {
+	for _, c := range append([]*contact(nil), a.pinned...) {
+		e.unpin(c)
+		e.setContactState(c, Waiting, "stopped waiting for "+string(a.id)+": not ready")
+		e.relist(c)
+		e.queueRoute(c)
+	}
 }
 
 func (e *Engine) wrapDone(ev WrapUpDone) error {

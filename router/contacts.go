@@ -171,6 +171,11 @@ func (e *Engine) tryPreferred(c *contact) bool {
 	if !ok || e.now.Sub(p.at) > e.cfg.PreferredAgentWindow || !p.agent.LoggedIn || e.excluded(c, p.agent) {
 		return false
 	}
+	// An agent on a break, or going on one after the current contact, is
+	// not waited for.
+	if p.agent.Base == agents.NotReady || (p.agent.HasNext && p.agent.Next == agents.NotReady) {
+		return false
+	}
 	a := p.agent
 	slot := -1
 	for i := range a.mem {
