@@ -111,6 +111,23 @@ func (a *fsApp) logRecords(msg string) []map[string]any {
 	return out
 }
 
+// callEndedLog waits for the "call ended" log record of contact id: the
+// call's record is committed before that line is written, so a test that
+// read the record may be a moment ahead of it.
+func (a *fsApp) callEndedLog(t *testing.T, id uint64) map[string]any {
+	t.Helper()
+	var ended map[string]any
+	testpeers.WaitFor(t, 5*time.Second, fmt.Sprintf("the \"call ended\" log record of contact %d", id), func() bool {
+		for _, m := range a.logRecords("call ended") {
+			if uint64(fsNum(m, "contact_id")) == id {
+				ended = m
+			}
+		}
+		return ended != nil
+	})
+	return ended
+}
+
 func (a *fsApp) sipUDP() string {
 	udp, _ := a.SIPAddrs()
 	return udp

@@ -455,12 +455,7 @@ func TestFullStackNoRecordingWhenOff(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dataDir, "recordings")); !os.IsNotExist(err) {
 		t.Fatalf("recordings directory on a data directory with no recorded call: %v", err)
 	}
-	var prompts []any
-	for _, m := range a.logRecords("call ended") {
-		if uint64(fsNum(m, "contact_id")) == rec.Contact {
-			prompts, _ = m["prompts"].([]any)
-		}
-	}
+	prompts, _ := a.callEndedLog(t, rec.Contact)["prompts"].([]any)
 	if len(prompts) == 0 {
 		t.Fatal("no prompts listed in the call's log record")
 	}

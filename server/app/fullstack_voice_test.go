@@ -66,15 +66,7 @@ func TestFullStackCallReachesRegisteredAgent(t *testing.T) {
 
 	// The agent leg's media, as the SIP service counted it (the CDR keeps
 	// only the citizen leg's counters), and as the phone heard it.
-	var ended map[string]any
-	for _, m := range a.logRecords("call ended") {
-		if uint64(fsNum(m, "contact_id")) == id {
-			ended = m
-		}
-	}
-	if ended == nil {
-		t.Fatalf("no \"call ended\" log record for contact %d", id)
-	}
+	ended := a.callEndedLog(t, id)
 	if fsNum(ended, "agent_rx") < 50 || fsNum(ended, "agent_tx") < 50 {
 		t.Fatalf("agent leg RTP missing: agent_rx %v agent_tx %v (want >= 50 each way)", ended["agent_rx"], ended["agent_tx"])
 	}
