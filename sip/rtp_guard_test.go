@@ -143,9 +143,9 @@ func TestForeignDTMFIgnoredWhileWaiting(t *testing.T) {
 	if rec.Cause != causeCitizenBye {
 		t.Fatalf("record = %+v, want the citizen's own hangup", rec)
 	}
-	if !env.hub.has(isEv[router.ContactAbandoned](nil)) {
-		t.Fatalf("no abandon: %#v", env.hub.events())
-	}
+	// The call's record is committed before its end goes to routing: the
+	// abandon may reach the hub a moment after the record.
+	env.hub.waitEvent(t, 5*time.Second, "the citizen's abandon", isEv[router.ContactAbandoned](nil))
 	waitFor(t, 5*time.Second, "stranger's packets dropped", func() bool {
 		return env.drops(dropSource) >= uint64(sent) && env.drops(dropRTCPSource) >= 5
 	})
