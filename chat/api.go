@@ -242,17 +242,37 @@ func (s *Service) recoverRec(ctx context.Context, rec contactRec) (*conv, error)
 	cv.everTalked = cv.hadAgent || rec.Talked
 	cv.rec.State = "waiting"
 	cv.rec.Agent = ""
-	if s.opts.Claim != nil && s.adopt(ctx, cv) {
-		// A cluster's shared engine still routes it: taken over from
-		// another node, in the state routing has.
-		cv.detached(nil)
-		return cv, nil
-	}
-	if _, err := s.hub.Do(ctx, s.arrival(rec)); err != nil {
-		if errors.Is(err, router.ErrDuplicate) && s.adopt(ctx, cv) {
+	if s.opts.Claim != nil {
+		switch found, why, at := s.adopt(ctx, cv); found {
+		case adopted:
 			// A cluster's shared engine still routes it: taken over from
 			// another node, in the state routing has.
 			cv.detached(nil)
+			return cv, nil
+		case closedThere:
+			// Routing ended it while its end was not yet stored: ended
+			// here as routing decided, never entered again.
+			cv.finishAt(endReasonName(why), at)
+			return cv, nil
+		case notAdopted:
+		}
+	}
+	if _, err := s.hub.Do(ctx, s.arrival(rec)); err != nil {
+		found, why, at := notAdopted, router.EndUnknown, time.Time{}
+		if errors.Is(err, router.ErrDuplicate) || errors.Is(err, router.ErrClosed) {
+			found, why, at = s.adopt(ctx, cv)
+		}
+		switch {
+		case found == adopted:
+			cv.detached(nil)
+			return cv, nil
+		case found == closedThere || errors.Is(err, router.ErrClosed):
+			// The engine closed it (this node's view of the engine may
+			// not have the close yet: the reason is then unknown).
+			if at.IsZero() {
+				at = s.now()
+			}
+			cv.finishAt(endReasonName(why), at)
 			return cv, nil
 		}
 		s.log.Warn("recovered chat not routed", "contact_id", rec.ID, "err", err)

@@ -27,21 +27,44 @@ type querier interface {
 	Query(ctx context.Context, fn func(e *router.Engine)) error
 }
 
+// adoption is what adopt found of a chat in the routing engine.
+type adoption uint8
+
+const (
+	notAdopted  adoption = iota // the hub cannot be queried, or the engine knows nothing of the chat
+	adopted                     // the engine still routes it: taken over
+	closedThere                 // the engine closed it (router.Engine.ClosedChat)
+)
+
 // adopt takes over a chat the routing engine already holds: with a
 // cluster's shared engine, a chat whose node died (or whose citizen
 // resumed on another node) is still routed, so it is not entered again;
 // the conv takes the engine's state (talking with its agent, or waiting).
-// False when the hub cannot be queried or no longer has the contact. cv.mu
-// held.
-func (s *Service) adopt(ctx context.Context, cv *conv) bool {
+// closedThere when the engine closed the chat (its stored record may still
+// say live: the end is written after the engine decided it), with the
+// reason and time; notAdopted when the hub cannot be queried or knows
+// nothing of it. cv.mu held.
+func (s *Service) adopt(ctx context.Context, cv *conv) (adoption, router.EndReason, time.Time) {
 	q, ok := s.hub.(querier)
 	if !ok {
-		return false
+		return notAdopted, 0, time.Time{}
 	}
 	var v router.ContactView
-	var found bool
-	if err := q.Query(ctx, func(e *router.Engine) { v, found = e.Contact(cv.id) }); err != nil || !found {
-		return false
+	var found, closed bool
+	var why router.EndReason
+	var at time.Time
+	if err := q.Query(ctx, func(e *router.Engine) {
+		if v, found = e.Contact(cv.id); !found {
+			why, at, closed = e.ClosedChat(cv.id)
+		}
+	}); err != nil {
+		return notAdopted, 0, time.Time{}
+	}
+	switch {
+	case closed:
+		return closedThere, why, at
+	case !found:
+		return notAdopted, 0, time.Time{}
 	}
 	if v.State == router.Talking && v.Agent != "" {
 		cv.rec.State, cv.rec.Agent = "talking", v.Agent
@@ -49,7 +72,7 @@ func (s *Service) adopt(ctx context.Context, cv *conv) bool {
 		cv.hadAgent, cv.everTalked = true, true
 	}
 	cv.position = v.Position
-	return true
+	return adopted, 0, time.Time{}
 }
 
 // Release forgets a chat held here without ending it: another node took

@@ -120,7 +120,10 @@ func (cv *conv) system(ctx context.Context, text string) {
 }
 
 // finish ends the chat once. Called with mu held.
-func (cv *conv) finish(reason string) {
+func (cv *conv) finish(reason string) { cv.finishAt(reason, cv.s.now()) }
+
+// finishAt is finish for an end routing decided at a known time.
+func (cv *conv) finishAt(reason string, at time.Time) {
 	if cv.ended {
 		return
 	}
@@ -133,7 +136,7 @@ func (cv *conv) finish(reason string) {
 	cv.stopTimers()
 	cv.rec.State = "ended"
 	cv.rec.EndReason = reason
-	cv.rec.Ended = s.now()
+	cv.rec.Ended = at
 	_ = s.be.saveContact(s.ctx, cv.rec, false)
 	cv.send(encode(out{Type: "ended", Reason: reason, Offline: offlineReason(reason) && !cv.everTalked}), 0)
 	cv.publish(Event{Kind: EventEnded})

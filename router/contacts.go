@@ -20,6 +20,9 @@ func (e *Engine) arrive(ev ContactArrived) error {
 	if _, dup := e.contacts[ev.Contact]; dup {
 		return fmt.Errorf("%w: contact %d", ErrDuplicate, ev.Contact)
 	}
+	if err := e.refuseClosedChat(ev); err != nil {
+		return err
+	}
 	if ev.Channel != Voice && ev.Channel != Chat {
 		return fmt.Errorf("%w: channel %v", ErrInvalidState, ev.Channel)
 	}
@@ -615,6 +618,7 @@ func (e *Engine) close(c *contact, r EndReason, why string) {
 	e.emit(ContactClosed{Contact: c.id, Channel: c.ch, Reason: r, Agent: last, At: e.now,
 		Number: c.number, Citizen: c.citizen, Arrived: c.arrived, Attrs: c.attrs, Callback: c.callback})
 	delete(e.contacts, c.id)
+	e.rememberClosed(c, r)
 }
 
 func (e *Engine) transfer(ev ContactTransferred) error {

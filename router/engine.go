@@ -13,33 +13,36 @@ import (
 // goroutine (server.Hub) owns it. All methods, including the read models,
 // must be called from that goroutine.
 type Engine struct {
-	cfg       Config
-	epoch     time.Time // origin of waiting-list scores
-	now       time.Time
-	queues    map[string]*queue
-	queueList []*queue
-	bySkill   map[string][]*queue
-	noSkill   []*queue
-	hotlines  map[string]*hotline
-	agents    map[AgentID]*agent
-	contacts  map[ContactID]*contact
-	timers    timerHeap
-	tseq      uint64
-	compactAt int    // timer heap size that triggers compactTimers
-	oseq      uint64 // offer counter (round-robin)
-	preferred map[string]pref
-	prefFIFO  []prefRec
-	dirty     []*queue
-	statsAt   time.Time // earliest next QueueStats emission
-	statsSet  bool
-	toRoute   []*contact
-	toFeed    []*agent
-	interps   []*contact     // interpretation requests waiting for an interpreter (interpret.go)
-	out       []Command      // scratch for Apply's commands, copied out
-	rbuf      []byte         // scratch for reason texts
-	ibuf      []*queues.Item // scratch for announce rounds
-	scratch   []int
-	cands     []cand
+	cfg        Config
+	epoch      time.Time // origin of waiting-list scores
+	now        time.Time
+	queues     map[string]*queue
+	queueList  []*queue
+	bySkill    map[string][]*queue
+	noSkill    []*queue
+	hotlines   map[string]*hotline
+	agents     map[AgentID]*agent
+	contacts   map[ContactID]*contact
+	timers     timerHeap
+	tseq       uint64
+	compactAt  int    // timer heap size that triggers compactTimers
+	oseq       uint64 // offer counter (round-robin)
+	preferred  map[string]pref
+	prefFIFO   []prefRec
+	dirty      []*queue
+	statsAt    time.Time // earliest next QueueStats emission
+	statsSet   bool
+	toRoute    []*contact
+	toFeed     []*agent
+	interps    []*contact  // interpretation requests waiting for an interpreter (interpret.go)
+	closed     []closedRec // chats closed within ClosedChatMemory, oldest first (closed.go)
+	closedIdx  map[ContactID]int
+	closedBase int            // closedIdx's index of closed[0]
+	out        []Command      // scratch for Apply's commands, copied out
+	rbuf       []byte         // scratch for reason texts
+	ibuf       []*queues.Item // scratch for announce rounds
+	scratch    []int
+	cands      []cand
 }
 
 type pref struct {

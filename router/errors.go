@@ -14,6 +14,9 @@ var (
 	ErrDuplicate      = errors.New("router: duplicate id")
 	ErrInvalidConfig  = errors.New("router: invalid config")
 	ErrUnknownEvent   = errors.New("router: unknown event type")
+	// ErrClosed refuses a chat entered again under the id of a chat the
+	// engine closed (ClosedChat).
+	ErrClosed = errors.New("router: contact already closed")
 )
 
 // ErrLoggedOut comes with ErrInvalidState for a state request from an

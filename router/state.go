@@ -43,6 +43,13 @@ type stateWire struct {
 	PrefFIFO  []prefWire
 	Dirty     []int
 	Interps   []int // contact refs, in order
+	Closed    []closedWire
+}
+
+type closedWire struct {
+	ID     ContactID
+	Reason EndReason
+	At     time.Time
 }
 
 type queueWire struct {
@@ -269,6 +276,9 @@ func (e *Engine) SaveState() (*EngineState, error) {
 	}
 	for _, c := range e.interps {
 		w.Interps = append(w.Interps, r.c(c))
+	}
+	for _, c := range e.closed {
+		w.Closed = append(w.Closed, closedWire{ID: c.id, Reason: c.reason, At: c.at})
 	}
 	// Walk the tables to a fixed point: each entry may reach more.
 	for qi, ai, ci := 0, 0, 0; qi < len(r.qs.list) || ai < len(r.as.list) || ci < len(r.cs.list); {
@@ -610,6 +620,16 @@ func RestoreState(b []byte) (*Engine, error) {
 			return bad("dirty queue ref")
 		}
 		e.dirty = append(e.dirty, q)
+	}
+	for i, c := range w.Closed {
+		if i > 0 && c.At.Before(w.Closed[i-1].At) {
+			return bad("closed chats out of order")
+		}
+		if e.closedIdx == nil {
+			e.closedIdx = make(map[ContactID]int, len(w.Closed))
+		}
+		e.closedIdx[c.ID] = len(e.closed)
+		e.closed = append(e.closed, closedRec{id: c.ID, reason: c.Reason, at: c.At})
 	}
 	return e, nil
 }

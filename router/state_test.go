@@ -427,7 +427,7 @@ func TestStateCoversEveryField(t *testing.T) {
 		v      any
 		fields string
 	}{
-		{Engine{}, "cfg epoch now queues queueList bySkill noSkill hotlines agents contacts timers tseq compactAt oseq preferred prefFIFO dirty statsAt statsSet toRoute toFeed interps out rbuf ibuf scratch cands"},
+		{Engine{}, "cfg epoch now queues queueList bySkill noSkill hotlines agents contacts timers tseq compactAt oseq preferred prefFIFO dirty statsAt statsSet toRoute toFeed interps closed closedIdx closedBase out rbuf ibuf scratch cands"},
 		{queue{}, "def strict sKey loose buckets guests guarded ready byState members chatCap stats waiting cbs byArr ahtMin ahtVal dirty annDue annSet lastAnn orphan"},
 		{contact{}, "id ch number language citizen attrs q prio reqs arrived state since item arrItem bucket guests agent last missed missedUntil xfer offerSeq escIdx reason pinned pinWhy parked talkAt annPos annEWT routeQ callback consult"},
 		{agent{}, "Agent id def mem pinned contacts lastOffer idleKey wrapSeq feedQ idxDirty known"},

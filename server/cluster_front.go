@@ -343,7 +343,7 @@ var remoteErrors = []error{
 	router.ErrNoAgentFree,
 	router.ErrUnknownAgent, router.ErrUnknownContact, router.ErrUnknownQueue, router.ErrUnknownHotline,
 	router.ErrInvalidState, router.ErrQueueFull, router.ErrDuplicate, router.ErrInvalidConfig,
-	router.ErrUnknownEvent, router.ErrCodec,
+	router.ErrUnknownEvent, router.ErrCodec, router.ErrClosed,
 }
 
 // remoteError is an error answered by the leader.

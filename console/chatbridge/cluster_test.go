@@ -250,7 +250,19 @@ type chatEventData struct {
 // chat over from the store, and the conversation goes on with the same
 // agent and the following sequence numbers. Every acknowledged message is
 // in the transcript once.
-func TestClusterChatAcrossNodes(t *testing.T) {
+// chatCluster is three chat nodes on one routing hub, each with its own
+// NATS node and store connection (one PostgreSQL database), and agent01's
+// console on node 2, ready.
+type chatCluster struct {
+	hub   *server.Hub
+	nodes []*chatNode
+	agent *agentConsole
+	// kill closes node 1 (index 0) as if it died; the cleanup skips it.
+	kill func()
+}
+
+func startChatCluster(t *testing.T) *chatCluster {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -287,6 +299,7 @@ func TestClusterChatAcrossNodes(t *testing.T) {
 		nodes[i] = &chatNode{nd: nd, st: st, cs: cs, cl: cl, srv: httptest.NewServer(cs)}
 	}
 	dead := false
+	kill := func() { nodes[0].close(); dead = true }
 	t.Cleanup(func() {
 		for i, n := range nodes {
 			if i > 0 || !dead {
@@ -320,6 +333,14 @@ func TestClusterChatAcrossNodes(t *testing.T) {
 	if f := agent.call("state", map[string]any{"state": "ready"}); f.T != "reply" {
 		t.Fatalf("ready: %+v", f)
 	}
+
+	return &chatCluster{hub: hub, nodes: nodes, agent: agent, kill: kill}
+}
+
+func TestClusterChatAcrossNodes(t *testing.T) {
+	ctx := context.Background()
+	cc := startChatCluster(t)
+	nodes, agent := cc.nodes, cc.agent
 
 	// The citizen starts on node 1; the agent on node 2 accepts.
 	cit := dialCitizen(t, nodes[0].srv)
@@ -393,8 +414,7 @@ func TestClusterChatAcrossNodes(t *testing.T) {
 	// Node 1 dies. Until the citizen is back, the agent's messages are
 	// refused with the code "timeout" (no node holds the chat), and
 	// nothing is committed.
-	nodes[0].close()
-	dead = true
+	cc.kill()
 	cit.closed()
 	if f := agent.call("send", map[string]any{"contact": contact, "text": "lost in the gap"}); f.T != "error" || f.Code != "timeout" {
 		t.Fatalf("send while the chat's node is down: %+v, want error code timeout", f)
@@ -429,5 +449,61 @@ func TestClusterChatAcrossNodes(t *testing.T) {
 	testpeers.CheckTranscript(t, lines, acked, "lost in the gap")
 	if len(acked) != 20 {
 		t.Fatalf("%d messages acknowledged, want 20", len(acked))
+	}
+}
+
+// A chat that routing ended while its node was down, before anyone wrote
+// its end to the store, is ended when its citizen resumes on another node:
+// the stored record still says talking, but the chat is not entered into
+// routing again (cluster run 39 closed such chats twice, or never).
+func TestClusterChatEndedWhileItsNodeWasDown(t *testing.T) {
+	ctx := context.Background()
+	cc := startChatCluster(t)
+	cit := dialCitizen(t, cc.nodes[0].srv)
+	cit.send(map[string]any{"type": "start", "number": "1350", "topic": "wage", "lang": "ko"})
+	started := cit.next("started")
+	contact := router.ContactID(started["contact"].(float64))
+	token := started["token"].(string)
+	cc.agent.event("the offer", func(f consoleFrame) bool {
+		var v struct{ ID uint64 }
+		return f.Kind == "offer" && json.Unmarshal(f.Data, &v) == nil && v.ID == uint64(contact)
+	})
+	if f := cc.agent.call("accept", map[string]any{"contact": contact}); f.T != "reply" {
+		t.Fatalf("accept: %+v", f)
+	}
+	cit.next("agent_joined")
+
+	cc.kill()
+	cit.closed()
+	// Routing ends the chat (as the agent's end, or a lost node's repair,
+	// does): its node is gone, so nothing writes the end to the store.
+	if _, err := cc.hub.Do(ctx, router.ContactEnded{Contact: contact, Reason: router.EndCompleted}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := cc.nodes[2].st.Contact(ctx, uint64(contact))
+	if err != nil || rec.State != "talking" {
+		t.Fatalf("stored chat %+v, %v: want still talking (the end is not written yet)", rec, err)
+	}
+
+	cit3 := dialCitizen(t, cc.nodes[2].srv)
+	cit3.send(map[string]any{"type": "resume", "token": token})
+	if res := cit3.next("resumed"); res["state"] != "ended" {
+		t.Fatalf("resumed %v, want the chat ended", res)
+	}
+	var held bool
+	if err := cc.hub.Query(ctx, func(e *router.Engine) { _, held = e.Contact(contact) }); err != nil {
+		t.Fatal(err)
+	}
+	if held {
+		t.Fatal("the ended chat was entered into routing again")
+	}
+	rec, err = cc.nodes[2].st.Contact(ctx, uint64(contact))
+	if err != nil || rec.State != "ended" || rec.EndReason != "completed" {
+		t.Fatalf("stored chat %+v, %v: want ended completed", rec, err)
+	}
+	// And entering it again is refused by routing itself.
+	_, err = cc.hub.Do(ctx, router.ContactArrived{Contact: contact, Channel: router.Chat, Number: "1350", Queue: "labor"})
+	if !errors.Is(err, router.ErrClosed) {
+		t.Fatalf("chat entered again: %v, want ErrClosed", err)
 	}
 }
