@@ -95,7 +95,14 @@ type natsLogger struct {
 }
 
 func (l *natsLogger) Noticef(format string, v ...any) {
-	l.log.Debug("nats: " + fmt.Sprintf(format, v...))
+	msg := fmt.Sprintf(format, v...)
+	if strings.Contains(msg, "leader") {
+		// A Raft group's leader changed (the metadata, the log stream, a
+		// bucket, a consumer): what an operator reads a failover by.
+		l.log.Info("nats: " + msg)
+		return
+	}
+	l.log.Debug("nats: " + msg)
 }
 
 func (l *natsLogger) Warnf(format string, v ...any) {
