@@ -247,11 +247,13 @@ func (s *Service) recoverRec(ctx context.Context, rec contactRec) (*conv, error)
 		case adopted:
 			// A cluster's shared engine still routes it: taken over from
 			// another node, in the state routing has.
+			s.log.Info("chat recovered: still routed", "contact_id", rec.ID, "state", cv.rec.State)
 			cv.detached(nil)
 			return cv, nil
 		case closedThere:
 			// Routing ended it while its end was not yet stored: ended
 			// here as routing decided, never entered again.
+			s.log.Info("chat recovered: routing had ended it", "contact_id", rec.ID, "reason", why, "ended", at)
 			cv.finishAt(endReasonName(why), at)
 			return cv, nil
 		case notAdopted:
@@ -264,9 +266,11 @@ func (s *Service) recoverRec(ctx context.Context, rec contactRec) (*conv, error)
 		}
 		switch {
 		case found == adopted:
+			s.log.Info("chat recovered: still routed", "contact_id", rec.ID, "state", cv.rec.State)
 			cv.detached(nil)
 			return cv, nil
 		case found == closedThere || errors.Is(err, router.ErrClosed):
+			s.log.Info("chat recovered: routing had ended it", "contact_id", rec.ID, "reason", why, "err", err)
 			// The engine closed it (this node's view of the engine may
 			// not have the close yet: the reason is then unknown).
 			if at.IsZero() {
@@ -278,6 +282,9 @@ func (s *Service) recoverRec(ctx context.Context, rec contactRec) (*conv, error)
 		s.log.Warn("recovered chat not routed", "contact_id", rec.ID, "err", err)
 		cv.finish("system_restart")
 		return cv, err
+	}
+	if s.opts.Claim != nil {
+		s.log.Info("chat recovered: entered into routing again", "contact_id", rec.ID, "arrived", rec.Arrived)
 	}
 	cv.detached(nil) // starts the grace timer until the citizen resumes
 	cv.system(ctx, sysText(rec.Language, "restarted"))
