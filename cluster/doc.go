@@ -11,7 +11,10 @@
 //   - the schema check: each node publishes its schema version, a node whose
 //     version differs from a live peer's refuses to join;
 //   - Commands: per-node command subjects (onecall.node.<id>.cmd) carrying
-//     opaque bytes plus an id (receivers drop ids they have seen).
+//     opaque bytes plus an id (receivers drop ids they have seen);
+//   - KVWatch: a watch of a whole KV bucket that notices a lost consumer
+//     within a second and creates another at once (the shared maps and
+//     the registrar follow their buckets with it).
 //
 // Everything here is byte-level: the package knows nothing of router events
 // or commands; the replicated engine encodes its own.
@@ -21,7 +24,7 @@
 // buckets onecall_leader, onecall_nodes and onecall_snapshots.
 //
 // Concurrency: Node, Log, Snapshots and Commands are safe for
-// concurrent use. Elector runs one goroutine that campaigns and renews; its
+// concurrent use; a KVWatch runs one goroutine, read through Updates. Elector runs one goroutine that campaigns and renews; its
 // IsLeader reads the lease clock directly, so it turns false at the lease's
 // end even if that goroutine is late. Only the leader may append: Append
 // carries the expected last sequence, so a deposed leader's append fails

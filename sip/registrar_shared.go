@@ -162,11 +162,9 @@ func OpenSharedBindings(ctx context.Context, js jetstream.JetStream, opts Shared
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	w, err := kv.WatchAll(bg)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
+	// Its own consumer, created again at once when lost with its server
+	// (nats.go's watch took 10-20 s after a kill -9).
+	w := cluster.WatchKV(bg, js, RegistrarBucket, s.log)
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.watch(bg, w) }()
 	go func() { defer s.wg.Done(); s.write(bg) }()

@@ -54,6 +54,7 @@ type ClusterOptions struct {
 // service's options, then Serve the service. Safe for concurrent use.
 type Cluster struct {
 	nc   *nats.Conn
+	js   jetstream.JetStream
 	kv   jetstream.KeyValue
 	node string
 	opts ClusterOptions
@@ -105,7 +106,7 @@ func NewCluster(ctx context.Context, nd *cluster.Node, o ClusterOptions) (*Clust
 	if err != nil {
 		return nil, fmt.Errorf("chat cluster: %w", err)
 	}
-	return &Cluster{nc: nd.Conn(), kv: kv, node: nd.ID(), opts: o, log: o.Logger.With("component", "chat-cluster"),
+	return &Cluster{nc: nd.Conn(), js: js, kv: kv, node: nd.ID(), opts: o, log: o.Logger.With("component", "chat-cluster"),
 		owners: make(map[router.ContactID]owned)}, nil
 }
 
@@ -134,18 +135,9 @@ func retry(ctx context.Context, total time.Duration, fn func(context.Context) er
 // returns once both run.
 func (c *Cluster) Serve(local *chat.Service) error {
 	ctx, stop := context.WithCancel(context.Background())
-	// The watch lives as long as ctx, so each try is not bounded by retry's
-	// context (JetStream's own request timeout bounds it).
-	var w jetstream.KeyWatcher
-	err := retry(ctx, 30*time.Second, func(context.Context) error {
-		var err error
-		w, err = c.kv.WatchAll(ctx)
-		return err
-	})
-	if err != nil {
-		stop()
-		return fmt.Errorf("chat cluster: watch owners: %w", err)
-	}
+	// The watch lives as long as ctx and creates its consumer itself
+	// (again, whenever it is lost with its server).
+	w := cluster.WatchKV(ctx, c.js, OwnerBucket, c.log)
 	c.mu.Lock()
 	c.local = local
 	c.stop = stop

@@ -20,10 +20,12 @@ import (
 // where everything is. Entries remember when they were written, so a
 // node's entries from before its restart can be told from its new ones.
 type nodeMap struct {
-	kv   jetstream.KeyValue
-	self string
-	what string // for log lines: "console", "callback"
-	log  *slog.Logger
+	kv     jetstream.KeyValue
+	js     jetstream.JetStream
+	bucket string
+	self   string
+	what   string // for log lines: "console", "callback"
+	log    *slog.Logger
 	// moved, if set, is told (on the watch's goroutine) that key, last
 	// held here, is now held by node.
 	moved func(key, node string)
@@ -48,7 +50,7 @@ func openNodeMap(ctx context.Context, nd *cluster.Node, bucket, what string, ttl
 	if err != nil {
 		return nil, fmt.Errorf("%s nodes: %w", what, err)
 	}
-	return &nodeMap{kv: kv, self: nd.ID(), what: what, log: log, at: map[string]mapEntry{},
+	return &nodeMap{kv: kv, js: nd.JetStream(), bucket: bucket, self: nd.ID(), what: what, log: log, at: map[string]mapEntry{},
 		pending: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
 }
 
@@ -96,19 +98,12 @@ func (m *nodeMap) run(ctx context.Context) {
 	}
 }
 
-// watch follows the bucket, starting again when its watcher stops.
+// watch follows the bucket until ctx ends (the watch creates its consumer
+// again itself whenever it is lost with its server).
 func (m *nodeMap) watch(ctx context.Context) {
-	for ctx.Err() == nil {
-		w, err := m.kv.WatchAll(ctx)
-		if err == nil {
-			m.follow(ctx, w)
-			_ = w.Stop()
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+	w := cluster.WatchKV(ctx, m.js, m.bucket, m.log)
+	m.follow(ctx, w)
+	_ = w.Stop()
 }
 
 func (m *nodeMap) follow(ctx context.Context, w jetstream.KeyWatcher) {
@@ -182,8 +177,8 @@ func (m *nodeMap) claim(ctx context.Context, key, node string) error {
 // confirm reads key's entry from the bucket itself (not the watch): it
 // still names node, written before before (zero: any time). A repair
 // confirms before it acts, so a watch that fell behind (its consumer was
-// on a server that died: nats.go's KV watch notices that only after two
-// missed 5 s heartbeats) never makes it act on an entry that moved.
+// on a server that died: it takes a second or two to notice and create
+// another) never makes it act on an entry that moved.
 func (m *nodeMap) confirm(ctx context.Context, key, node string, before time.Time) (bool, error) {
 	e, err := m.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
