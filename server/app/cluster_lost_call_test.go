@@ -38,6 +38,10 @@ func TestClusterNodeLostCallRecord(t *testing.T) {
 		})
 		return id != 0
 	})
+	// And the call's node heard back: killed between the engine's apply
+	// and the reply to its arrival, the node refuses the call itself
+	// (busy) and its own record wins.
+	victim.waitingSeen(t, id)
 	killed := time.Now()
 	victim.node.Close() // as a kill -9 does to the cluster: no beat, no end event
 	t.Logf("n%d's NATS server shut down under call %d; n%d leads", victim.n, id, lead.n)
