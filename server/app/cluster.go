@@ -121,7 +121,10 @@ func (a *App) startCluster(runCtx context.Context) error {
 	if err := a.startNodeWatch(runCtx, rep); err != nil {
 		return err
 	}
-	a.elector = a.node.Campaign(a.cfront.Lead)
+	a.elector = a.node.Campaign(func(ctx context.Context) {
+		go a.node.KeepRaftLeadersOff(ctx)
+		a.cfront.Lead(ctx)
+	})
 	go a.snapshots(runCtx)
 	return nil
 }
