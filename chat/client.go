@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"onecall/router"
+	"onecall/server"
 )
 
 type outItem struct {
@@ -412,6 +413,9 @@ func (c *client) start(f in) {
 		s.mu.Unlock()
 		rec.State, rec.EndReason, rec.Ended = "ended", "busy", s.now()
 		_ = s.be.saveContact(ctx, rec, false)
+		// Refused, but routing may have taken it (its answer was lost in a
+		// failover): it must not wait there for an agent.
+		server.WithdrawArrival(s.hub, rec.ID, err, s.log)
 		if s.isBusy(err) {
 			c.send(encode(out{Type: "error", Code: "busy", Message: "all lines are busy; please try again shortly", RetryAfterS: 30}), 0)
 		} else {

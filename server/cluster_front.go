@@ -218,8 +218,12 @@ func (f *ClusterFront) forward(ctx context.Context, kind byte, ev router.Event) 
 			return nil, ctx.Err()
 		}
 		// No leader subscribed (an election in progress), or it did not
-		// answer in time: the engine cannot take the event now.
+		// answer in time: the engine cannot take the event now. Unless
+		// nobody was listening, the leader may have taken it.
 		f.busy.Add(1)
+		if !errors.Is(err, nats.ErrNoResponders) {
+			return nil, fmt.Errorf("%w: %w: forwarding to the routing leader: %w", ErrBusy, ErrMaybeApplied, err)
+		}
 		return nil, fmt.Errorf("%w: forwarding to the routing leader: %w", ErrBusy, err)
 	}
 	cmds, rerr, err := decodeReply(msg.Data)
@@ -343,7 +347,7 @@ var remoteErrors = []error{
 	router.ErrNoAgentFree,
 	router.ErrUnknownAgent, router.ErrUnknownContact, router.ErrUnknownQueue, router.ErrUnknownHotline,
 	router.ErrInvalidState, router.ErrQueueFull, router.ErrDuplicate, router.ErrInvalidConfig,
-	router.ErrUnknownEvent, router.ErrCodec, router.ErrClosed,
+	router.ErrUnknownEvent, router.ErrCodec, router.ErrClosed, ErrMaybeApplied,
 }
 
 // remoteError is an error answered by the leader.

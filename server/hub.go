@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -136,9 +137,9 @@ func (h *Hub) Do(ctx context.Context, ev router.Event) ([]router.Command, error)
 	case r := <-reply:
 		return r.cmds, r.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, fmt.Errorf("%w: %w", ErrMaybeApplied, ctx.Err())
 	case <-h.done:
-		return nil, ErrStopped
+		return nil, fmt.Errorf("%w: %w", ErrMaybeApplied, ErrStopped)
 	}
 }
 

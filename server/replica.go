@@ -301,9 +301,9 @@ func (r *Replica) send(ev router.Event) (func(context.Context) ([]router.Command
 		case res := <-reply:
 			return res.cmds, res.err
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("%w: %w", ErrMaybeApplied, ctx.Err())
 		case <-r.done:
-			return nil, ErrStopped
+			return nil, fmt.Errorf("%w: %w", ErrMaybeApplied, ErrStopped)
 		}
 	}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"onecall/router"
+	"onecall/server"
 	"onecall/store"
 )
 
@@ -461,6 +462,9 @@ func (c *call) arrive(ctx context.Context, choice MenuChoice) error {
 	defer cancel()
 	if _, err := c.s.hub.Do(dctx, ev); err != nil {
 		c.s.unregister(c)
+		// Refused, but routing may have taken it (its answer was lost in
+		// a failover): it must not wait there for an agent.
+		server.WithdrawArrival(c.s.hub, c.id, err, c.log)
 		return err
 	}
 	c.arrived = true
