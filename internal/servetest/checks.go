@@ -47,9 +47,14 @@ func ClosedTwice(db *sql.DB) ([]string, error) {
 
 // NotClosed lists the contacts that arrived before cutoff and have no end
 // (after the load stopped and the citizens left, every contact must end).
+// Each comes with its stored history (the state changes routing decided,
+// with their time in ms, agent and reason) and its end as the transport
+// stored it, so a failed run says where the contact got lost.
 func NotClosed(db *sql.DB, cutoff time.Time) ([]string, error) {
-	return query(db, `SELECT id, state FROM contacts WHERE ended_at IS NULL AND arrived_at < $1 ORDER BY id`,
-		cutoff.UnixMilli())
+	return query(db, `SELECT c.id, c.state || ' (agent ' || c.agent || '); history: ' || coalesce((SELECT
+		string_agg(e.at::text || ' ' || e.state || ' ' || e.agent || ' ' || e.reason, '; ' ORDER BY e.id)
+		FROM contact_events e WHERE e.contact_id = c.id), '')
+		FROM contacts c WHERE c.ended_at IS NULL AND c.arrived_at < $1 ORDER BY c.id`, cutoff.UnixMilli())
 }
 
 // NotNodeLost lists the voice contacts answered by node (their id carries
