@@ -184,7 +184,12 @@ func (r *consoleRepair) act(ctx context.Context, node uint16, before time.Time, 
 			cancel()
 			continue
 		}
-		if (out || !(v.State == router.NotReady && v.Reason == console.ReasonConnectionLost)) && !r.confirmed(ctx, a, id, before) {
+		// Not ready for the lost console already, or once its contacts end
+		// (a not-ready asked while busy or in wrap-up waits for them):
+		// asked once, not again every sweep.
+		away := v.State == router.NotReady && v.Reason == console.ReasonConnectionLost ||
+			v.HasNext && v.Next == router.NotReady
+		if (out || !away) && !r.confirmed(ctx, a, id, before) {
 			continue
 		}
 		switch {
@@ -196,8 +201,7 @@ func (r *consoleRepair) act(ctx context.Context, node uint16, before time.Time, 
 			r.repairs.WithLabelValues("console_logout").Inc()
 			r.log.Warn("cluster: node lost: agent logged out, its console did not come back", "agent_id", a,
 				"node", node, "silent_ms", silent.Milliseconds(), "restarted", !before.IsZero())
-		case !out && !(v.State == router.NotReady && v.Reason == console.ReasonConnectionLost) &&
-			r.sent.due("away/"+string(a), now):
+		case !out && !away && r.sent.due("away/"+string(a), now):
 			if err := r.rep.Submit(router.AgentStateRequested{Agent: a, State: router.NotReady,
 				Reason: console.ReasonConnectionLost}); err != nil {
 				r.log.Warn("cluster: not-ready of an agent whose console was on a lost node not submitted", "agent_id", a, "err", err)
