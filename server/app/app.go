@@ -48,6 +48,9 @@ type Options struct {
 	logoutGrace time.Duration
 	// testSink also receives the commands this node's transports get.
 	testSink server.Sink
+	// testStaleEvery replaces staleEvery, the leader's sweep of contacts
+	// stored as live that routing does not hold (cluster_stale.go).
+	testStaleEvery time.Duration
 	// editChat adjusts the chat service's options (short ping and
 	// detach timers for the stuck-state hunt).
 	editChat func(*chat.Options)

@@ -126,6 +126,7 @@ func (a *App) startCluster(runCtx context.Context) error {
 		a.cfront.Lead(ctx)
 	})
 	go a.snapshots(runCtx)
+	go a.staleSweep(runCtx)
 	return nil
 }
 
