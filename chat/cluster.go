@@ -114,3 +114,28 @@ func (s *Service) Holds(contact router.ContactID) bool { return s.known(contact)
 // before it is abandoned (Options.DetachGrace): on a cluster, also how long
 // a chat whose node died waits for its citizen to resume on another node.
 func (s *Service) DetachGrace() time.Duration { return s.opts.DetachGrace }
+
+// EndRouted ends chat contact in routing only, for agent, the agent talking
+// with it: what the agent's "end" does when the node holding the chat
+// cannot be reached (it died, and its citizen has not resumed elsewhere).
+// Routing closes it; a node that does hold it finishes it on the close, and
+// a citizen resuming later finds it ended (router.Engine.ClosedChat).
+func (s *Service) EndRouted(ctx context.Context, contact router.ContactID, agent router.AgentID) error {
+	q, ok := s.hub.(querier)
+	if !ok {
+		return ErrUnknownChat
+	}
+	var v router.ContactView
+	var found bool
+	if err := q.Query(ctx, func(e *router.Engine) { v, found = e.Contact(contact) }); err != nil {
+		return err
+	}
+	if !found || v.Channel != router.Chat {
+		return ErrUnknownChat
+	}
+	if v.State != router.Talking || v.Agent != agent {
+		return ErrNotYours
+	}
+	_, err := s.hub.Do(ctx, router.ContactEnded{Contact: contact, Reason: router.EndCompleted})
+	return err
+}

@@ -519,7 +519,25 @@ func (c *Cluster) AgentRead(contact router.ContactID, a router.AgentID, seq int6
 // EndByAgent implements console.ChatAgent.
 func (c *Cluster) EndByAgent(ctx context.Context, contact router.ContactID, a router.AgentID) error {
 	_, err := c.call(ctx, request{Op: "end", Contact: uint64(contact), Agent: string(a)})
-	return err
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	// The chat's node does not answer (it died, and the citizen has not
+	// resumed elsewhere): the agent's end still ends it, in routing.
+	c.mu.Lock()
+	local := c.local
+	c.mu.Unlock()
+	if local == nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
+	defer cancel()
+	if ferr := local.EndRouted(rctx, contact, a); ferr != nil {
+		c.log.Warn("chat not ended in routing after its node did not answer", "contact_id", contact, "agent_id", a, "err", ferr)
+		return err
+	}
+	c.log.Info("chat ended in routing: its node did not answer", "contact_id", contact, "agent_id", a)
+	return nil
 }
 
 // Transcript implements console.ChatAgent: the store is shared, so any

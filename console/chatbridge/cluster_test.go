@@ -507,3 +507,45 @@ func TestClusterChatEndedWhileItsNodeWasDown(t *testing.T) {
 		t.Fatalf("chat entered again: %v, want ErrClosed", err)
 	}
 }
+
+// An agent's "end" of a chat whose node died (its citizen has not resumed
+// elsewhere) ends it in routing: the agent is free, and the citizen who
+// resumes later finds the chat ended. Another agent's "end" is refused.
+func TestClusterChatEndWhileItsNodeIsDown(t *testing.T) {
+	ctx := context.Background()
+	cc := startChatCluster(t)
+	cit := dialCitizen(t, cc.nodes[0].srv)
+	cit.send(map[string]any{"type": "start", "number": "1350", "topic": "wage", "lang": "ko"})
+	started := cit.next("started")
+	contact := router.ContactID(started["contact"].(float64))
+	token := started["token"].(string)
+	cc.agent.event("the offer", func(f consoleFrame) bool {
+		var v struct{ ID uint64 }
+		return f.Kind == "offer" && json.Unmarshal(f.Data, &v) == nil && v.ID == uint64(contact)
+	})
+	if f := cc.agent.call("accept", map[string]any{"contact": contact}); f.T != "reply" {
+		t.Fatalf("accept: %+v", f)
+	}
+	cit.next("agent_joined")
+	cc.kill()
+	cit.closed()
+
+	if err := cc.nodes[2].cl.EndByAgent(ctx, contact, "agent02"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("another agent's end while the chat's node is down: %v, want the timeout", err)
+	}
+	if f := cc.agent.call("end", map[string]any{"contact": contact}); f.T != "reply" {
+		t.Fatalf("end while the chat's node is down: %+v, want done", f)
+	}
+	var held bool
+	if err := cc.hub.Query(ctx, func(e *router.Engine) { _, held = e.Contact(contact) }); err != nil {
+		t.Fatal(err)
+	}
+	if held {
+		t.Fatal("the chat is still routed after its agent ended it")
+	}
+	cit3 := dialCitizen(t, cc.nodes[2].srv)
+	cit3.send(map[string]any{"type": "resume", "token": token})
+	if res := cit3.next("resumed"); res["state"] != "ended" {
+		t.Fatalf("resumed %v, want the chat ended", res)
+	}
+}
