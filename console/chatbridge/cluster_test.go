@@ -459,22 +459,9 @@ func TestClusterChatAcrossNodes(t *testing.T) {
 func TestClusterChatEndedWhileItsNodeWasDown(t *testing.T) {
 	ctx := context.Background()
 	cc := startChatCluster(t)
-	cit := dialCitizen(t, cc.nodes[0].srv)
-	cit.send(map[string]any{"type": "start", "number": "1350", "topic": "wage", "lang": "ko"})
-	started := cit.next("started")
-	contact := router.ContactID(started["contact"].(float64))
-	token := started["token"].(string)
-	cc.agent.event("the offer", func(f consoleFrame) bool {
-		var v struct{ ID uint64 }
-		return f.Kind == "offer" && json.Unmarshal(f.Data, &v) == nil && v.ID == uint64(contact)
-	})
-	if f := cc.agent.call("accept", map[string]any{"contact": contact}); f.T != "reply" {
-		t.Fatalf("accept: %+v", f)
-	}
-	cit.next("agent_joined")
+	contact, token := cc.talkingChatOnNode1(t)
 
 	cc.kill()
-	cit.closed()
 	// Routing ends the chat (as the agent's end, or a lost node's repair,
 	// does): its node is gone, so nothing writes the end to the store.
 	if _, err := cc.hub.Do(ctx, router.ContactEnded{Contact: contact, Reason: router.EndCompleted}); err != nil {
@@ -514,21 +501,8 @@ func TestClusterChatEndedWhileItsNodeWasDown(t *testing.T) {
 func TestClusterChatEndWhileItsNodeIsDown(t *testing.T) {
 	ctx := context.Background()
 	cc := startChatCluster(t)
-	cit := dialCitizen(t, cc.nodes[0].srv)
-	cit.send(map[string]any{"type": "start", "number": "1350", "topic": "wage", "lang": "ko"})
-	started := cit.next("started")
-	contact := router.ContactID(started["contact"].(float64))
-	token := started["token"].(string)
-	cc.agent.event("the offer", func(f consoleFrame) bool {
-		var v struct{ ID uint64 }
-		return f.Kind == "offer" && json.Unmarshal(f.Data, &v) == nil && v.ID == uint64(contact)
-	})
-	if f := cc.agent.call("accept", map[string]any{"contact": contact}); f.T != "reply" {
-		t.Fatalf("accept: %+v", f)
-	}
-	cit.next("agent_joined")
+	contact, token := cc.talkingChatOnNode1(t)
 	cc.kill()
-	cit.closed()
 
 	if err := cc.nodes[2].cl.EndByAgent(ctx, contact, "agent02"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("another agent's end while the chat's node is down: %v, want the timeout", err)
@@ -548,4 +522,23 @@ func TestClusterChatEndWhileItsNodeIsDown(t *testing.T) {
 	if res := cit3.next("resumed"); res["state"] != "ended" {
 		t.Fatalf("resumed %v, want the chat ended", res)
 	}
+}
+
+// talkingChatOnNode1 starts a chat on node 1 that agent01 accepts; the
+// citizen's connection is closed when node 1 is killed.
+func (cc *chatCluster) talkingChatOnNode1(t *testing.T) (router.ContactID, string) {
+	t.Helper()
+	cit := dialCitizen(t, cc.nodes[0].srv)
+	cit.send(map[string]any{"type": "start", "number": "1350", "topic": "wage", "lang": "ko"})
+	started := cit.next("started")
+	contact := router.ContactID(started["contact"].(float64))
+	cc.agent.event("the offer", func(f consoleFrame) bool {
+		var v struct{ ID uint64 }
+		return f.Kind == "offer" && json.Unmarshal(f.Data, &v) == nil && v.ID == uint64(contact)
+	})
+	if f := cc.agent.call("accept", map[string]any{"contact": contact}); f.T != "reply" {
+		t.Fatalf("accept: %+v", f)
+	}
+	cit.next("agent_joined")
+	return contact, started["token"].(string)
 }
