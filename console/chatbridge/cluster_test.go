@@ -484,10 +484,11 @@ func TestClusterChatEndedWhileItsNodeWasDown(t *testing.T) {
 	if held {
 		t.Fatal("the ended chat was entered into routing again")
 	}
-	rec, err = cc.nodes[2].st.Contact(ctx, uint64(contact))
-	if err != nil || rec.State != "ended" || rec.EndReason != "completed" {
-		t.Fatalf("stored chat %+v, %v: want ended completed", rec, err)
-	}
+	// The chat's own end is written in the background.
+	testpeers.WaitFor(t, 5*time.Second, "the chat stored as ended completed", func() bool {
+		rec, err = cc.nodes[2].st.Contact(ctx, uint64(contact))
+		return err == nil && rec.State == "ended" && rec.EndReason == "completed"
+	})
 	// And entering it again is refused by routing itself.
 	_, err = cc.hub.Do(ctx, router.ContactArrived{Contact: contact, Channel: router.Chat, Number: "1350", Queue: "labor"})
 	if !errors.Is(err, router.ErrClosed) {
