@@ -251,9 +251,15 @@ const (
 	readHeartbeat     = 500 * time.Millisecond
 	readRetry         = 100 * time.Millisecond
 	readCreateTimeout = time.Second
-	// readCreateSlow is the longer bound once a few attempts failed (a
-	// server slow to answer under load must get a chance too).
+	// readCreateSlow is the longer bound once readSlowAfter attempts in a
+	// row failed (a server slow to answer under load must get a chance
+	// too). Not sooner: while the cluster has no meta leader (it died with
+	// the killed node: 1.5-3 s to elect another) every creation fails, and
+	// a 3 s attempt sent just before the election waited all of it
+	// (acceptance run 61: the new leader's reader had its consumer 3.2 s
+	// after the new meta leader, its takeover barrier 3.4 s late).
 	readCreateSlow = 3 * time.Second
+	readSlowAfter  = 6
 	// readInactive lets the server drop the consumer of a reader that
 	// vanished without deleting it.
 	readInactive = 30 * time.Second
@@ -264,7 +270,7 @@ const (
 // while the reader has none.
 func (l *Log) readFrom(ctx context.Context, next *uint64, fails int, lost *time.Time, fn func(seq uint64, data []byte) error) error {
 	timeout := readCreateTimeout
-	if fails >= 3 {
+	if fails >= readSlowAfter {
 		timeout = readCreateSlow
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)

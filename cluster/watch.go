@@ -92,7 +92,7 @@ type watchState struct {
 // follow runs one consumer until it fails or ctx ends.
 func (w *KVWatch) follow(ctx context.Context, st *watchState, fails int, lost *time.Time) error {
 	timeout := readCreateTimeout
-	if fails >= 3 {
+	if fails >= readSlowAfter {
 		timeout = readCreateSlow
 	}
 	cfg := jetstream.ConsumerConfig{
