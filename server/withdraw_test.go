@@ -22,6 +22,13 @@ type fakeDoer struct {
 	start   time.Time
 }
 
+// attempts returns when each end was tried.
+func (f *fakeDoer) attempts() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Duration(nil), f.at...)
+}
+
 func (f *fakeDoer) Do(_ context.Context, ev router.Event) ([]router.Command, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -47,23 +54,23 @@ func TestWithdrawArrival(t *testing.T) {
 		f := &fakeDoer{start: time.Now(), answers: []error{router.ErrUnknownContact, nil}}
 		WithdrawArrival(f, 7, fmt.Errorf("%w: %w", ErrMaybeApplied, context.DeadlineExceeded), log)
 		time.Sleep(time.Minute)
-		if want := []time.Duration{0, 2 * time.Second}; fmt.Sprint(f.at) != fmt.Sprint(want) {
-			t.Errorf("attempts at %v, want %v (stop at the end routing took)", f.at, want)
+		if got, want := f.attempts(), []time.Duration{0, 2 * time.Second}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("attempts at %v, want %v (stop at the end routing took)", got, want)
 		}
 		// Never applied: every attempt, then it gives up.
 		f = &fakeDoer{start: time.Now()}
 		WithdrawArrival(f, 7, fmt.Errorf("%w: %w", ErrBusy, ErrMaybeApplied), log)
 		time.Sleep(time.Minute)
-		if len(f.at) != len(withdrawAfter) || f.at[len(f.at)-1] != withdrawAfter[len(withdrawAfter)-1] {
-			t.Errorf("attempts at %v, want at %v", f.at, withdrawAfter)
+		if got := f.attempts(); len(got) != len(withdrawAfter) || got[len(got)-1] != withdrawAfter[len(withdrawAfter)-1] {
+			t.Errorf("attempts at %v, want at %v", got, withdrawAfter)
 		}
 		// A refusal that is sure: nothing to withdraw.
 		f = &fakeDoer{start: time.Now()}
 		WithdrawArrival(f, 7, ErrBusy, log)
 		WithdrawArrival(f, 7, router.ErrQueueFull, log)
 		time.Sleep(time.Minute)
-		if len(f.at) != 0 {
-			t.Errorf("a sure refusal withdrawn: %v", f.at)
+		if got := f.attempts(); len(got) != 0 {
+			t.Errorf("a sure refusal withdrawn: %v", got)
 		}
 	})
 }
