@@ -90,9 +90,12 @@ func TestClusterAcceptance(t *testing.T) {
 		n := c.Nodes[i%len(c.Nodes)]
 		con := servetest.OpenConsole(t, n, users[i], "demo")
 		con.Watch(autoAgent)
-		if _, err := con.Call("state", map[string]any{"state": "ready"}, 10*time.Second); err != nil {
-			t.Fatal(err)
-		}
+		// Refused "busy" until the cluster has elected its first leader:
+		// tried again, as an agent would.
+		testpeers.WaitFor(t, 30*time.Second, users[i]+" ready", func() bool {
+			_, err := con.Call("state", map[string]any{"state": "ready"}, 10*time.Second)
+			return err == nil
+		})
 		cons = append(cons, con)
 	}
 	sup := servetest.OpenConsole(t, c.Nodes[0], "super01", "demo")
