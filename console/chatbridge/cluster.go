@@ -519,11 +519,13 @@ func (c *Cluster) AgentRead(contact router.ContactID, a router.AgentID, seq int6
 // EndByAgent implements console.ChatAgent.
 func (c *Cluster) EndByAgent(ctx context.Context, contact router.ContactID, a router.AgentID) error {
 	_, err := c.call(ctx, request{Op: "end", Contact: uint64(contact), Agent: string(a)})
-	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, chat.ErrUnknownChat)) {
 		return err
 	}
-	// The chat's node does not answer (it died, and the citizen has not
-	// resumed elsewhere): the agent's end still ends it, in routing.
+	// The chat's node does not answer, or no node holds it (its node died
+	// as it started the chat, before its owner entry was written, and the
+	// citizen has not resumed elsewhere): the agent's end still ends it, in
+	// routing (only if routing has it talking with this agent).
 	c.mu.Lock()
 	local := c.local
 	c.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -507,6 +508,15 @@ func TestClusterChatEndWhileItsNodeIsDown(t *testing.T) {
 
 	if err := cc.nodes[2].cl.EndByAgent(ctx, contact, "agent02"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("another agent's end while the chat's node is down: %v, want the timeout", err)
+	}
+	// No owner known either (the node died before its owner entry was
+	// written): the end still goes to routing.
+	kv, err := cc.nodes[2].nd.JetStream().KeyValue(ctx, chatbridge.OwnerBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Purge(ctx, strconv.FormatUint(uint64(contact), 10)); err != nil {
+		t.Fatal(err)
 	}
 	if f := cc.agent.call("end", map[string]any{"contact": contact}); f.T != "reply" {
 		t.Fatalf("end while the chat's node is down: %+v, want done", f)
