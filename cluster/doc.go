@@ -24,9 +24,10 @@
 // buckets onecall_leader, onecall_nodes and onecall_snapshots.
 //
 // Concurrency: Node, Log, Snapshots and Commands are safe for
-// concurrent use; a KVWatch runs one goroutine, read through Updates. Elector runs one goroutine that campaigns and renews; its
-// IsLeader reads the lease clock directly, so it turns false at the lease's
-// end even if that goroutine is late. Only the leader may append: Append
+// concurrent use; a KVWatch runs one goroutine, read through Updates.
+// Elector runs one goroutine that campaigns and renews; its IsLeader reads
+// the lease clock directly, so it turns false at the lease's end even if
+// that goroutine is late. Only the leader may append: Append
 // carries the expected last sequence, so a deposed leader's append fails
 // once anyone else has appended. Read calls its function from one goroutine,
 // in sequence order; the function must not block for long. The embedded
