@@ -511,13 +511,18 @@ func TestClusterChatEndWhileItsNodeIsDown(t *testing.T) {
 	}
 	// No owner known either (the node died before its owner entry was
 	// written): the end still goes to routing.
-	kv, err := cc.nodes[2].nd.JetStream().KeyValue(ctx, chatbridge.OwnerBucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := kv.Purge(ctx, strconv.FormatUint(uint64(contact), 10)); err != nil {
-		t.Fatal(err)
-	}
+	// The bucket's stream may still be electing a leader after the kill
+	// (each request times out in 5 s): tried again until it answers.
+	testpeers.WaitFor(t, 30*time.Second, "the chat's owner entry purged", func() bool {
+		kv, err := cc.nodes[2].nd.JetStream().KeyValue(ctx, chatbridge.OwnerBucket)
+		if err == nil {
+			err = kv.Purge(ctx, strconv.FormatUint(uint64(contact), 10))
+		}
+		if err != nil {
+			t.Logf("purge: %v", err)
+		}
+		return err == nil
+	})
 	if f := cc.agent.call("end", map[string]any{"contact": contact}); f.T != "reply" {
 		t.Fatalf("end while the chat's node is down: %+v, want done", f)
 	}

@@ -2,9 +2,11 @@ package testpeers
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,10 +93,42 @@ func Tab(t testing.TB, browser context.Context, d time.Duration) context.Context
 	return c
 }
 
-// Run runs browser actions in tab c and fails the test with what on error.
+// stepTimeout bounds each browser action of Run, well inside a tab's own
+// deadline, so a failure can still read the page.
+const stepTimeout = time.Minute
+
+// Run runs browser actions in tab c, each within stepTimeout, and fails the
+// test with what on error, naming the step that failed and what the page
+// showed then (its address and the start of its text).
 func Run(t testing.TB, c context.Context, what string, acts ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(c, acts...); err != nil {
-		t.Fatalf("%s: %v", what, err)
+	for i, a := range acts {
+		sc, cancel := context.WithTimeout(c, stepTimeout)
+		_, err := chromedp.Run(sc, a)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: step %d of %d: %v (%s)", what, i+1, len(acts), err, PageState(c))
+		}
 	}
+}
+
+// PageState describes, within a few seconds, the address of tab c and the
+// start of its text, for a failure message.
+func PageState(c context.Context) string {
+	sc, cancel := context.WithTimeout(c, 5*time.Second)
+	defer cancel()
+	loc, err := chromedp.Run(sc, chromedp.Location())
+	if err != nil {
+		return "page not readable: " + err.Error()
+	}
+	text, err := chromedp.Run(sc, chromedp.Evaluate[string](`document.body ? document.body.innerText : ''`))
+	if err != nil {
+		return "at " + loc + ", text not readable: " + err.Error()
+	}
+	if r := []rune(strings.Join(strings.Fields(text), " ")); len(r) > 400 {
+		text = string(r[:400]) + "…"
+	} else {
+		text = string(r)
+	}
+	return fmt.Sprintf("at %s showing %q", loc, text)
 }

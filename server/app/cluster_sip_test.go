@@ -133,7 +133,7 @@ func TestClusterAppsShareRegistrations(t *testing.T) {
 				errs[i] = err
 				return
 			}
-			apps[i] = &fsApp{App: a, logs: logs}
+			apps[i] = &fsApp{App: a, name: fmt.Sprintf("n%d", i+1), logs: logs}
 		})
 	}
 	wg.Wait()

@@ -152,7 +152,7 @@ func startClusterWith(t *testing.T, clusterYAML string, edit func(*Options), rep
 		cn := &clusterNode{n: i + 1, waits: make(chan waitSeen, 4096)}
 		nodes[i] = cn
 		logs := &testpeers.Buffer{}
-		cn.fsApp = &fsApp{logs: logs}
+		cn.fsApp = &fsApp{name: fmt.Sprintf("n%d", i+1), logs: logs}
 		opts := Options{
 			ConfigPath: dir, DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0",
 			Logger:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,6 +26,7 @@ import (
 // fsApp is one running App with its JSON log kept for assertions.
 type fsApp struct {
 	*App
+	name string // in the file ONECALL_TEST_LOGS gets
 	logs *testpeers.Buffer
 	stop func() // Shutdown, its error reported on the test (the first time)
 }
@@ -71,7 +73,7 @@ func fsStartOpts(t *testing.T, configPath, dataDir string, edit func(*Options)) 
 	if err := a.Start(t.Context()); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	fa := &fsApp{App: a, logs: logs}
+	fa := &fsApp{App: a, name: "node", logs: logs}
 	fa.stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -88,13 +90,34 @@ func fsStartOpts(t *testing.T, configPath, dataDir string, edit func(*Options)) 
 	return fa
 }
 
+// dumpLog prints the tail of the node's log without NATS's route dial
+// errors (a stopped peer's fill it once a second per route) and, when
+// ONECALL_TEST_LOGS names a directory, writes the whole log there.
 func (a *fsApp) dumpLog(t *testing.T) {
 	t.Helper()
-	s := a.logs.String()
-	if len(s) > 12000 {
-		s = s[len(s)-12000:]
+	all := a.logs.String()
+	if dir := os.Getenv("ONECALL_TEST_LOGS"); dir != "" {
+		name := filepath.Join(dir, strings.NewReplacer("/", "_").Replace(t.Name())+"-"+a.name+".log")
+		if err := os.WriteFile(name, []byte(all), 0o644); err != nil {
+			t.Logf("log not written: %v", err)
+		} else {
+			t.Logf("onecall log written to %s", name)
+		}
 	}
-	t.Logf("onecall log (tail):\n%s", s)
+	var b strings.Builder
+	dials := 0
+	for line := range strings.Lines(all) {
+		if strings.Contains(line, "Error trying to connect to route") {
+			dials++
+			continue
+		}
+		b.WriteString(line)
+	}
+	s := b.String()
+	if len(s) > 16000 {
+		s = s[len(s)-16000:]
+	}
+	t.Logf("onecall log (tail, %d route dial errors left out):\n%s", dials, s)
 }
 
 // logRecords returns the JSON log records whose msg is msg.
