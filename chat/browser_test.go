@@ -2,7 +2,10 @@ package chat
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,4 +106,50 @@ func TestBrowserChatSurvivesReload(t *testing.T) {
 		return err == nil && c.Satisfaction == 5
 	})
 	testpeers.Screenshot(t, ctx, "chat-after-reload.png")
+}
+
+// Real browser: the chat's WebSocket is refused before the chat starts (a
+// load balancer's 503 while a node restarts). The page says so instead of
+// "connecting" for good, and the citizen's second try starts the chat.
+func TestBrowserChatStartRefusedSaysSo(t *testing.T) {
+	e := newEnv(t)
+	var refused atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ws/chat" && refused.Add(1) == 1 {
+			http.Error(w, "node restarting", http.StatusServiceUnavailable)
+			return
+		}
+		e.svc.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	ctx := newBrowser(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/chat/110?lang=ko"),
+		chromedp.WaitVisible(chromedp.ID("start-btn")),
+		chromedp.SendKeys(chromedp.ID("name"), "홍길동"),
+		chromedp.Click(chromedp.ID("start-btn")),
+		chromedp.WaitVisible(chromedp.ID("error")),
+	)
+	if err != nil {
+		t.Fatalf("start refused: %v (%s)", err, testpeers.PageState(ctx))
+	}
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[document.getElementById("error").textContent, document.getElementById("status").textContent, String(document.getElementById("start").hidden)]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(shown[0], "새 상담을 시작할 수 없습니다") || shown[1] != "" || shown[2] != "false" {
+		t.Fatalf("after the refused start the page shows error %q, status %q, form hidden %s; want the unavailable error, no status, the form", shown[0], shown[1], shown[2])
+	}
+	if len(e.svc.convsSnapshot()) != 0 {
+		t.Fatal("a chat exists after a refused start")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("start-btn")), chromedp.WaitVisible(chromedp.ID("queue"))); err != nil {
+		t.Fatalf("second try: %v (%s)", err, testpeers.PageState(ctx))
+	}
+	if hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("error").hidden`)); err != nil || !hidden {
+		t.Fatalf("error still shown after the chat started (%v)", err)
+	}
+	if n := refused.Load(); n != 2 {
+		t.Fatalf("%d WebSocket attempts, want 2", n)
+	}
 }

@@ -140,6 +140,9 @@
     ws.onclose = function (e) {
       ws = null;
       if (e.code === 4001) { sessionStorage.removeItem("onecall.token"); token = null; show(["start"]); status(""); return; }
+      // Closed before the chat started: say so (unless the server said why)
+      // and leave the form ready to try again, never "connecting" for good.
+      if (!token) { status(""); if ($("error").hidden) { showError(t("errors").unavailable); } return; }
       if (token && !(ended && e.code === 1000)) {
         status(t("reconnecting"));
         retry = Math.min(retry + 1, 6);
