@@ -102,6 +102,11 @@ const stepTimeout = time.Minute
 // showed then (its address and the start of its text).
 func Run(t testing.TB, c context.Context, what string, acts ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
+	// The first Run on a tab binds the tab's life to its context: it runs
+	// on c itself, so a step's own timeout does not close the tab.
+	if err := chromedp.Do(c); err != nil {
+		t.Fatalf("%s: open the tab: %v", what, err)
+	}
 	for i, a := range acts {
 		sc, cancel := context.WithTimeout(c, stepTimeout)
 		_, err := chromedp.Run(sc, a)
