@@ -19,7 +19,8 @@ import (
 // and agents are not touched by it (see router.NodeLost).
 //
 // Guards: the leader never declares itself; it judges nobody while its own
-// beats do not arrive (a stalled bucket would make every node look dead);
+// beats do not arrive (a stalled bucket would make every node look dead;
+// it logs when it pauses and resumes);
 // a node first seen (or never seen) since the watch started counts as
 // silent from at most LostAfter/2 before the start, so a new leader needs
 // no history yet never declares a live node that beats normally. A node
@@ -56,6 +57,7 @@ type NodeWatch struct {
 	beats    map[uint16]time.Time
 	lives    map[uint16]time.Time // when each node's current process started
 	declared map[uint16]time.Time
+	paused   bool // own beats late at the last check (logged once per pause)
 }
 
 // NodeWatchOption configures a NodeWatch.
@@ -169,9 +171,21 @@ func (w *NodeWatch) Check(ctx context.Context) {
 	now := w.now()
 	w.mu.Lock()
 	own := w.lastBeat(w.self)
+	late := now.Sub(own) >= w.lostAfter/2
+	changed := late != w.paused
+	w.paused = late
 	w.mu.Unlock()
-	if now.Sub(own) >= w.lostAfter/2 {
-		return // our own beats do not arrive: the bucket, not the nodes, is stalled
+	if late {
+		// Our own beats do not arrive: the bucket (or this node's watch of
+		// it), not the nodes, is stalled. Nobody is judged meanwhile, so a
+		// repair that was due may come late, past its next step.
+		if changed {
+			w.log.Warn("cluster: node watch paused: this node's own beats are late", "late_ms", now.Sub(own).Milliseconds())
+		}
+		return
+	}
+	if changed {
+		w.log.Info("cluster: node watch resumed")
 	}
 	var media map[uint16]int
 	qctx, cancel := context.WithTimeout(ctx, w.lostAfter)

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -399,5 +401,44 @@ func TestNodeRestartRepairsPreviousLife(t *testing.T) {
 	}
 	if rep.since[0] < lostAfter {
 		t.Errorf("Restarted %v into the new life, before LostAfter %v", rep.since[0], lostAfter)
+	}
+}
+
+// The leader's own beats come late (its watch of the bucket lost its
+// consumer with a stopped server): the watch judges nobody and says so once
+// per pause, then once when its beats arrive again.
+func TestNodeWatchLogsItsPause(t *testing.T) {
+	nodes := clustertest.Start(t, 3, func(c *cluster.Config) {
+		c.Secret, c.SchemaVersion = "replica-test", router.CodecVersion
+	})
+	rs := startReplica(t, nodes[0].Log(), 1, WithReplicaTickEvery(50*time.Millisecond))
+	rs.Lead(0)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	const lostAfter = 4 * time.Second
+	w := NewNodeWatch(rs.Replica, 1, lostAfter, WithNodeWatchClock(clock),
+		WithNodeWatchLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	ctx := t.Context()
+	count := func(msg string) int { return strings.Count(logs.String(), msg) }
+	w.Beat(1, clock(), time.Time{})
+	w.Check(ctx)
+	if count("paused") != 0 || count("resumed") != 0 {
+		t.Fatalf("logged with its own beats on time:\n%s", logs.String())
+	}
+	advance(lostAfter / 2)
+	w.Check(ctx)
+	advance(100 * time.Millisecond)
+	w.Check(ctx)
+	if count("cluster: node watch paused: this node's own beats are late") != 1 || count("late_ms=2000") != 1 {
+		t.Fatalf("after two late checks:\n%s\nwant one pause, late_ms=2000", logs.String())
+	}
+	w.Beat(1, clock(), time.Time{})
+	w.Check(ctx)
+	w.Check(ctx)
+	if count("cluster: node watch resumed") != 1 || count("paused") != 1 {
+		t.Fatalf("after its beats came back:\n%s\nwant one pause then one resume", logs.String())
 	}
 }

@@ -169,10 +169,13 @@ func (r *consoleRepair) act(ctx context.Context, node uint16, before time.Time, 
 		}
 	})
 	cancel()
+	now := time.Now()
 	if err != nil {
+		if r.sent.due("query/"+id, now) {
+			r.log.Warn("cluster: agents whose console was on a lost node not read from routing", "node", node, "err", err)
+		}
 		return
 	}
-	now := time.Now()
 	out := silent >= r.grace()
 	for _, a := range agents {
 		v := views[a]
