@@ -290,7 +290,10 @@ func TestBrowserConsoleScripted(t *testing.T) {
 	run(a, "accept voice", chromedp.Click(chromedp.CSS("#offer .accept")))
 	h.expect(t, "OfferAccepted 103", func(ev router.Event) bool { o, ok := ev.(router.OfferAccepted); return ok && o.Contact == 103 })
 	deliver(router.Connected{Contact: 103, Agent: "agent01", Channel: router.Voice, Queue: "labor"}, agentState(router.Busy, "", 1))
+	// Hold, then (once the held state has moved the controls, as a person
+	// sees it) a blind transfer to a number.
 	run(a, "call pane", chromedp.WaitVisible(chromedp.CSS("#pane .callctl")), chromedp.Click(chromedp.CSS("#pane .hold")),
+		chromedp.WaitVisible(chromedp.CSS("#pane .resume")),
 		chromedp.SendKeys(chromedp.CSS("#pane .xnum"), "0212345678"), chromedp.Click(chromedp.CSS("#pane .xfer")))
 	waitText(a, "#pane .cattrs", "1 > 3 (임금)")
 	// The held state shows with its timer; Resume replaces Hold.
