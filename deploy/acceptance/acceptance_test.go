@@ -1,9 +1,3 @@
-//go:build acceptance
-
-// TestClusterAcceptance is behind the build tag "acceptance" (make
-// test-acceptance) until it passes three runs of three under a CI-like
-// load (docs/benchmarks.md, "Issue 14's full acceptance run").
-
 package acceptance
 
 import (
