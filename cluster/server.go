@@ -18,6 +18,7 @@ import (
 const (
 	routeUser  = "onecall-route"
 	clientUser = "onecall"
+	systemUser = "onecall-system"
 )
 
 // derive turns the cluster secret into the credential for one purpose, so
@@ -40,8 +41,16 @@ func startEmbedded(cfg Config, lg *natsLogger) (*server.Server, error) {
 		JetStream:  true,
 		StoreDir:   filepath.Join(cfg.DataDir, "nats"),
 		NoSigs:     true,
-		Username:   clientUser,
-		Password:   derive(cfg.Secret, "client"),
+	}
+	// onecall's client user is in the global account ($G: the streams and
+	// buckets); the system user, in the system account, may ask JetStream
+	// to move its meta leadership (KeepRaftLeadersOff).
+	sys := server.NewAccount(server.DEFAULT_SYSTEM_ACCOUNT)
+	opts.Accounts = []*server.Account{sys}
+	opts.SystemAccount = sys.Name
+	opts.Users = []*server.User{
+		{Username: clientUser, Password: derive(cfg.Secret, "client")},
+		{Username: systemUser, Password: derive(cfg.Secret, "system"), Account: sys},
 	}
 	if len(cfg.Routes) > 0 {
 		port := cfg.RoutePort

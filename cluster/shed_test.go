@@ -17,7 +17,15 @@ func TestKeepRaftLeadersOff(t *testing.T) {
 	defer cancel()
 	n1 := tc.node(0)
 	streams := []string{EventStream, "KV_" + LeaderBucket}
+	sys, err := n1.systemConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close()
 	onN1 := func() bool {
+		if !n1.srv.JetStreamIsLeader() {
+			return false
+		}
 		for _, s := range streams {
 			if streamLeaderOf(ctx, n1.JetStream(), s) != "n1" {
 				return false
@@ -26,6 +34,9 @@ func TestKeepRaftLeadersOff(t *testing.T) {
 		return true
 	}
 	notOnN1 := func() bool {
+		if n1.srv.JetStreamIsLeader() {
+			return false
+		}
 		for _, s := range streams {
 			if l := streamLeaderOf(ctx, n1.JetStream(), s); l == "" || l == "n1" {
 				return false
@@ -36,9 +47,12 @@ func TestKeepRaftLeadersOff(t *testing.T) {
 	moveToN1 := func() {
 		t.Helper()
 		req := fmt.Appendf(nil, `{"placement":{"preferred":"n1"}}`)
-		waitFor(t, 20*time.Second, "the streams' leaders on n1", func() bool {
+		waitFor(t, 20*time.Second, "the meta and the streams' leaders on n1", func() bool {
 			if onN1() {
 				return true
+			}
+			if !n1.srv.JetStreamIsLeader() {
+				_ = metaStepDown(sys, "n1") // only the meta leader answers
 			}
 			for _, s := range streams {
 				if streamLeaderOf(ctx, n1.JetStream(), s) != "n1" {
@@ -54,11 +68,11 @@ func TestKeepRaftLeadersOff(t *testing.T) {
 	go func() { n1.KeepRaftLeadersOff(kctx); close(done) }()
 	defer func() { kcancel(); <-done }()
 	start := time.Now()
-	waitFor(t, 10*time.Second, "the streams' leaders off n1", notOnN1)
+	waitFor(t, 10*time.Second, "the meta and the streams' leaders off n1", notOnN1)
 	t.Logf("leaders off n1 after %v", time.Since(start).Round(time.Millisecond))
 	// They come back (as after a rejoin): handed over again.
 	moveToN1()
-	waitFor(t, 2*shedEvery+5*time.Second, "the streams' leaders off n1 again", notOnN1)
+	waitFor(t, 2*shedEvery+5*time.Second, "the meta and the streams' leaders off n1 again", notOnN1)
 	// The log still takes appends.
 	actx, acancel := context.WithTimeout(ctx, 5*time.Second)
 	defer acancel()
