@@ -2,10 +2,12 @@ package testpeers
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"text/template"
 	"time"
@@ -26,6 +28,10 @@ type SIPpOptions struct {
 	Timeout time.Duration
 	// Args are extra SIPp arguments (e.g. "-t", "t1").
 	Args []string
+
+	// port picks the SIP port of each try (nil: FreeUDPPort); tests of
+	// this package hand out a taken one.
+	port func(try int) int
 }
 
 // SIPp is a running SIPp process. Its dir has pcap/ linked to
@@ -76,30 +82,112 @@ func StartSIPp(t testing.TB, o SIPpOptions) *SIPp {
 	if timeout == 0 {
 		timeout = 40 * time.Second
 	}
-	s := &SIPp{Port: FreeUDPPort(t, false), dir: dir, done: make(chan struct{})}
-	args := []string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(s.Port),
-		"-mp", strconv.Itoa(FreeRTPPorts(t)), "-nostdin", "-m", "1",
-		"-timeout", strconv.Itoa(int(timeout.Seconds())) + "s", "-timeout_error",
-		"-trace_err", "-trace_msg", "-max_recv_loops", "1000"}
-	if o.Service != "" {
-		args = append(args, "-s", o.Service)
+	tcp := false
+	for i, a := range o.Args {
+		tcp = tcp || a == "-t" && i+1 < len(o.Args) && strings.HasPrefix(o.Args[i+1], "t")
 	}
-	args = append(args, o.Args...)
-	if o.Remote != "" {
-		args = append(args, o.Remote)
+	// The free ports are free when picked, not when SIPp binds them: a
+	// socket of another test may take one between. SIPp then exits at
+	// once; it starts again on other ports.
+	for try := 1; ; try++ {
+		port := FreeUDPPort
+		if o.port != nil {
+			port = func(testing.TB, bool) int { return o.port(try) }
+		}
+		s := &SIPp{Port: port(t, false), dir: dir, done: make(chan struct{})}
+		args := []string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(s.Port),
+			"-mp", strconv.Itoa(FreeRTPPorts(t)), "-nostdin", "-m", "1",
+			"-timeout", strconv.Itoa(int(timeout.Seconds())) + "s", "-timeout_error",
+			"-trace_err", "-trace_msg", "-max_recv_loops", "1000"}
+		if o.Service != "" {
+			args = append(args, "-s", o.Service)
+		}
+		args = append(args, o.Args...)
+		if o.Remote != "" {
+			args = append(args, o.Remote)
+		}
+		s.cmd = exec.Command(path, args...)
+		s.cmd.Dir = dir
+		s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
+		if err := s.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { s.exit = s.cmd.Wait(); close(s.done) }()
+		if !s.bound(tcp) && try < 5 {
+			t.Logf("sipp could not bind its ports (try %d): %s", try, s.bindError())
+			continue
+		}
+		t.Cleanup(func() {
+			select {
+			case <-s.done:
+				// It ended by itself: a failed test says how.
+				if t.Failed() && s.exit != nil {
+					out := s.out.String()
+					t.Logf("sipp on port %d ended: %v; its output ends:\n%s", s.Port, s.exit, out[max(0, len(out)-1500):])
+				}
+			default:
+				_ = s.cmd.Process.Kill()
+				<-s.done
+			}
+		})
+		return s
 	}
-	s.cmd = exec.Command(path, args...)
-	s.cmd.Dir = dir
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
+}
+
+// bound waits (at most 10 s) until SIPp's SIP port is bound on 127.0.0.1
+// and SIPp still runs a moment later; false when SIPp exited saying it
+// could not bind a socket. Bound or not, a SIPp that exited for another
+// reason, or that is slow, is left to the test (Wait reports it).
+func (s *SIPp) bound(tcp bool) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			out := strings.ToLower(s.out.String())
+			return !strings.Contains(out, "unable to bind") && !strings.Contains(out, "address already in use")
+		case <-time.After(10 * time.Millisecond): // poll
+		}
+		if listening(tcp, s.Port) {
+			select {
+			case <-s.done:
+				continue // someone else's socket: the exit says
+			case <-time.After(50 * time.Millisecond):
+				return true
+			}
+		}
 	}
-	go func() { s.exit = s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	})
-	return s
+	return true
+}
+
+// bindError is SIPp's line saying which socket it could not bind.
+func (s *SIPp) bindError() string {
+	for line := range strings.Lines(s.out.String()) {
+		if strings.Contains(line, "nable to bind") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return "(no bind error printed)"
+}
+
+// listening reports whether a socket is bound to 127.0.0.1:port (UDP or
+// TCP), from /proc/net without binding it.
+func listening(tcp bool, port int) bool {
+	file := "/proc/net/udp"
+	if tcp {
+		file = "/proc/net/tcp" // listening, or connected from it
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return true // cannot tell: assume it is
+	}
+	local := fmt.Sprintf("0100007F:%04X", port)
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) > 3 && f[1] == local {
+			return true
+		}
+	}
+	return false
 }
 
 // Wait returns SIPp's exit error (nil: the scenario passed), dumping its

@@ -2,6 +2,8 @@ package testpeers
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,5 +82,70 @@ func TestToneShare(t *testing.T) {
 	}
 	if got := ToneShare(make([]int16, 800), rate, 700); got != 0 {
 		t.Fatalf("share of silence = %.3f", got)
+	}
+}
+
+// The SIP port picked for SIPp is taken before SIPp binds it (by a socket
+// of another test): SIPp exits, and StartSIPp starts it again on another
+// port, where it answers.
+func TestStartSIPpPortTaken(t *testing.T) {
+	taken, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	tp := taken.LocalAddr().(*net.UDPAddr).Port
+	scen := filepath.Join(t.TempDir(), "uas.xml")
+	if err := os.WriteFile(scen, []byte(`<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="options">
+  <recv request="OPTIONS"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tries := 0
+	s := StartSIPp(t, SIPpOptions{Scenario: scen, Timeout: 10 * time.Second, port: func(try int) int {
+		tries = try
+		if try == 1 {
+			return tp
+		}
+		return FreeUDPPort(t, false)
+	}})
+	if s.Port == tp || tries != 2 {
+		t.Fatalf("SIPp on port %d after %d tries; want another port than the taken %d, on the second try", s.Port, tries, tp)
+	}
+	c, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(s.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	req := "OPTIONS sip:sipp@127.0.0.1:" + strconv.Itoa(s.Port) + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-take1\r\nFrom: <sip:test@" + local + ">;tag=1\r\n" +
+		"To: <sip:sipp@127.0.0.1>\r\nCall-ID: take1@test\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	n, err := c.Read(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+		t.Fatalf("OPTIONS to SIPp: %q, %v", buf[:n], err)
+	}
+	if err := s.Wait(t, 10*time.Second); err != nil {
+		t.Fatalf("sipp: %v", err)
 	}
 }
