@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,9 +24,13 @@ const leaderKey = "leader"
 //
 // Fencing: the leader holds a local lease of 3/4 of the TTL, counted from
 // the moment it sent the write that succeeded (before the server stamped
-// it), and renews every 1/4 of the TTL. When renewal fails until the lease
-// ends, it stops leading at the lease's end, before the key can expire and
-// another node can claim it. This assumes the nodes' clocks run at the same
+// it), and renews every 1/4 of the TTL, each attempt bounded by that
+// interval: a request lost as the bucket's Raft leader moves is sent again
+// while the lease lasts, and one whose reply was lost but that was applied
+// is recognised by the key holding this node's value, stamped after it was
+// sent (the lease then counts from that sending). When renewal fails until
+// the lease ends, it stops leading at the lease's end, before the key can
+// expire and another node can claim it. This assumes the nodes' clocks run at the same
 // rate and agree within TTL/4.
 type Elector struct {
 	kv     jetstream.KeyValue
@@ -34,6 +39,11 @@ type Elector struct {
 	onLead func(ctx context.Context)
 
 	lease, renew, poll time.Duration
+
+	// unsure is when the oldest write of the key whose outcome this node
+	// does not know was sent (its reply was lost: a stream's Raft leader
+	// moved, say); zero when none. Only the campaign's goroutine uses it.
+	unsure time.Time
 
 	mu       sync.Mutex
 	leading  bool
@@ -53,9 +63,14 @@ type Elector struct {
 // catch up on the log (Log.ReadTo) before it acts; the previous leader may
 // have appended up to the moment its lease ended.
 func (n *Node) Campaign(onLead func(ctx context.Context)) *Elector {
+	return n.campaign(n.leaders, onLead)
+}
+
+// campaign campaigns through kv (the leader bucket; tests wrap it).
+func (n *Node) campaign(kv jetstream.KeyValue, onLead func(ctx context.Context)) *Elector {
 	ttl := n.cfg.LeaderTTL
 	e := &Elector{
-		kv:     n.leaders,
+		kv:     kv,
 		log:    n.log,
 		value:  fmt.Appendf(nil, "%s %d", n.cfg.NodeID, time.Now().UnixNano()),
 		onLead: onLead,
@@ -122,49 +137,91 @@ func (e *Elector) Stop() {
 
 func (e *Elector) run(ctx context.Context) {
 	defer close(e.done)
+	was := false
 	for ctx.Err() == nil {
 		e.mu.Lock()
 		leading, rev, leaseEnd := e.leading, e.rev, e.leaseEnd
 		e.mu.Unlock()
 		if !leading {
+			if was {
+				e.unsure = time.Time{} // the claims judge only their own writes
+			}
+			was = false
 			e.claim(ctx)
 			continue
 		}
+		was = true
 		e.renewOnce(ctx, rev, leaseEnd)
 	}
 	e.resign()
 }
 
 // claim tries to create the key; on failure it waits one poll interval.
+// A claim whose reply was lost may have created the key: when the key then
+// exists with this node's own value, the node leads, its lease counted
+// from that claim's sending.
 func (e *Elector) claim(ctx context.Context) {
 	start := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, e.lease/2)
 	rev, err := e.kv.Create(cctx, leaderKey, e.value)
 	cancel()
-	if err == nil {
+	switch {
+	case err == nil:
+		e.unsure = time.Time{}
 		e.elected(ctx, start, rev)
 		return
-	}
-	if !errors.Is(err, jetstream.ErrKeyExists) && ctx.Err() == nil {
-		e.log.Debug("cluster: claiming leadership", "err", err)
+	case errors.Is(err, jetstream.ErrKeyExists):
+		if sent := e.unsure; !sent.IsZero() {
+			e.unsure = time.Time{}
+			if rev, ok := e.ours(ctx, sent); ok && time.Since(sent) < e.lease {
+				e.log.Info("cluster: a claim whose reply was lost had created the leader key", "revision", rev)
+				e.elected(ctx, sent, rev)
+				return
+			}
+		}
+	default:
+		if e.unsure.IsZero() && errors.Is(err, context.DeadlineExceeded) {
+			e.unsure = start
+		}
+		if ctx.Err() == nil {
+			e.log.Debug("cluster: claiming leadership", "err", err)
+		}
 	}
 	sleep(ctx, e.poll)
 }
 
-// renewOnce waits for the next renewal and writes it; a revision mismatch
-// means the key is no longer ours.
+// renewOnce waits for the next renewal and writes it. Each attempt takes
+// at most one renewal interval, so a write whose reply is lost (the
+// bucket's Raft leader moved: acceptance run 85 lost its leadership so,
+// one request waited out the whole lease) is sent again while the lease
+// lasts. A revision mismatch means the key is no longer ours, unless an
+// attempt whose reply was lost renewed it: the key then still holds this
+// node's own value.
 func (e *Elector) renewOnce(ctx context.Context, rev uint64, leaseEnd time.Time) {
 	if !sleep(ctx, time.Until(leaseEnd.Add(-e.lease+e.renew))) {
 		return
 	}
 	start := time.Now()
-	rctx, cancel := context.WithDeadline(ctx, leaseEnd)
+	deadline := start.Add(e.renew)
+	if leaseEnd.Before(deadline) {
+		deadline = leaseEnd
+	}
+	rctx, cancel := context.WithDeadline(ctx, deadline)
 	nrev, err := e.kv.Update(rctx, leaderKey, e.value, rev)
 	cancel()
 	switch {
 	case err == nil:
+		e.unsure = time.Time{}
 		e.renewed(start, nrev)
 	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+		if sent := e.unsure; !sent.IsZero() {
+			e.unsure = time.Time{}
+			if cur, ok := e.ours(ctx, sent); ok {
+				e.log.Info("cluster: a renewal whose reply was lost had renewed the lease", "revision", cur)
+				e.renewed(sent, cur)
+				return
+			}
+		}
 		e.lose("the leader key changed hands")
 	default:
 		if !e.IsLeader() {
@@ -172,8 +229,28 @@ func (e *Elector) renewOnce(ctx context.Context, rev uint64, leaseEnd time.Time)
 			return
 		}
 		e.log.Warn("cluster: renewing leadership", "err", err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			if e.unsure.IsZero() {
+				e.unsure = start
+			}
+			return // the attempt took its time already: again at once
+		}
 		sleep(ctx, e.poll)
 	}
+}
+
+// ours reads the key, within a renewal interval: its revision, when it
+// holds this node's value written at sent or after (by the server's
+// stamp, so not an older write of this node's; the clocks agree within
+// TTL/4, as the lease assumes).
+func (e *Elector) ours(ctx context.Context, sent time.Time) (uint64, bool) {
+	gctx, cancel := context.WithTimeout(ctx, e.renew)
+	defer cancel()
+	v, err := e.kv.Get(gctx, leaderKey)
+	if err != nil || !bytes.Equal(v.Value(), e.value) || v.Created().Before(sent) {
+		return 0, false
+	}
+	return v.Revision(), true
 }
 
 func (e *Elector) elected(ctx context.Context, start time.Time, rev uint64) {
