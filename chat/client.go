@@ -406,16 +406,15 @@ func (c *client) start(f in) {
 	s.convs[rec.ID] = cv
 	s.byHash[hash] = rec.ID
 	s.mu.Unlock()
-	if _, err := s.hub.Do(ctx, s.arrival(rec)); err != nil {
+	// While the cluster elects a routing leader the arrival is sent again
+	// (server.Arrive); a refusal routing may have taken is withdrawn.
+	if _, _, err := server.Arrive(ctx, s.hub, s.arrival(rec), nil, s.log.With("contact_id", uint64(rec.ID))); err != nil {
 		s.mu.Lock()
 		delete(s.convs, rec.ID)
 		delete(s.byHash, hash)
 		s.mu.Unlock()
 		rec.State, rec.EndReason, rec.Ended = "ended", "busy", s.now()
 		_ = s.be.saveContact(ctx, rec, false)
-		// Refused, but routing may have taken it (its answer was lost in a
-		// failover): it must not wait there for an agent.
-		server.WithdrawArrival(s.hub, rec.ID, err, s.log)
 		if s.isBusy(err) {
 			c.send(encode(out{Type: "error", Code: "busy", Message: "all lines are busy; please try again shortly", RetryAfterS: 30}), 0)
 		} else {

@@ -324,8 +324,12 @@ func (c *call) run() {
 	// A recorded line enters routing after its consent announcement (and
 	// greeting), so an offer never loses ringing time to the announcement.
 	early := c.menu.Referral == "" && (c.menu.Skip || len(c.menu.Choices) == 0) && !c.menu.Record
+	// 100 first: a proxy in front fails a node over when its first reply
+	// takes over a second (Kamailio's fr_timer), and routing may take
+	// longer than that to answer while the cluster elects a leader.
+	_ = d.Trying()
 	if early {
-		if err := c.arrive(ctx, MenuChoice{}); err != nil {
+		if err := c.arrive(ctx, MenuChoice{}, func() { _ = d.Ringing() }); err != nil {
 			c.log.Warn("contact refused before answer", "err", err)
 			c.rec.Cause = causeBusy
 			c.s.respond(d, sip.StatusServiceUnavailable, "Service Unavailable",
@@ -333,7 +337,6 @@ func (c *call) run() {
 			return
 		}
 	}
-	_ = d.Trying()
 	var med *diago.DialogMedia
 	var err error
 	if len(d.InviteRequest.Body()) == 0 {
@@ -410,7 +413,7 @@ func (c *call) run() {
 			c.rec.Cause = causeCitizenBye
 			return
 		}
-		if err := c.arrive(ctx, choice); err != nil {
+		if err := c.arrive(ctx, choice, nil); err != nil {
 			c.log.Warn("contact refused", "err", err)
 			c.rec.Cause = causeBusy
 			c.play(ctx, c.s.prompts.get(c.voice, "goodbye"))
@@ -425,8 +428,10 @@ func (c *call) run() {
 }
 
 // arrive enters the contact into routing (ContactArrived) with the IVR
-// choice; the call is registered first so no command is missed.
-func (c *call) arrive(ctx context.Context, choice MenuChoice) error {
+// choice; the call is registered first so no command is missed. waiting,
+// when set, runs once if the arrival has to wait for the cluster to elect
+// a routing leader (before the answer: the caller hears ringing).
+func (c *call) arrive(ctx context.Context, choice MenuChoice, waiting func()) error {
 	if choice.Language != "" {
 		c.lang = choice.Language
 	}
@@ -458,13 +463,8 @@ func (c *call) arrive(ctx context.Context, choice MenuChoice) error {
 		ev.Attrs["merged_callback"] = strconv.FormatUint(uint64(old), 10)
 		c.log.Info("pending callback merged into this call", "callback_contact", uint64(old))
 	}
-	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if _, err := c.s.hub.Do(dctx, ev); err != nil {
+	if _, _, err := server.Arrive(ctx, c.s.hub, ev, waiting, c.log); err != nil {
 		c.s.unregister(c)
-		// Refused, but routing may have taken it (its answer was lost in
-		// a failover): it must not wait there for an agent.
-		server.WithdrawArrival(c.s.hub, c.id, err, c.log)
 		return err
 	}
 	c.arrived = true

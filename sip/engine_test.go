@@ -2,10 +2,15 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"onecall/router"
 	"onecall/server"
@@ -29,6 +34,13 @@ func newEngineEnv(t *testing.T, agentIDs ...router.AgentID) *engineEnv {
 // newEngineEnvSinks is newEngineEnv with more sinks for the hub's
 // commands, registered before the hub runs (Hub.AddSink's rule).
 func newEngineEnvSinks(t *testing.T, sinks []server.Sink, agentIDs ...router.AgentID) *engineEnv {
+	t.Helper()
+	return newEngineEnvWrap(t, nil, sinks, agentIDs...)
+}
+
+// newEngineEnvWrap is newEngineEnvSinks with the service's view of the hub
+// wrapped by wrap (nil: none), to refuse or delay its events.
+func newEngineEnvWrap(t *testing.T, wrap func(Hub) Hub, sinks []server.Sink, agentIDs ...router.AgentID) *engineEnv {
 	t.Helper()
 	cfg := router.Config{
 		Queues: []router.QueueDef{{ID: "general", OfferVoice: 3 * time.Second, WrapUpVoice: time.Second,
@@ -55,7 +67,11 @@ func newEngineEnvSinks(t *testing.T, sinks []server.Sink, agentIDs ...router.Age
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	env := &engineEnv{hub: hub, loc: &staticLocator{m: map[string]string{}}, store: records{ch: make(chan callRecord, 16)}}
-	svc, err := New(hub, Options{ListenUDP: "127.0.0.1:0", Demo: true, Numbers: staticNumbers{"110": {Skip: true}},
+	var front Hub = hub
+	if wrap != nil {
+		front = wrap(hub)
+	}
+	svc, err := New(front, Options{ListenUDP: "127.0.0.1:0", Demo: true, Numbers: staticNumbers{"110": {Skip: true}},
 		Locator: env.loc, Store: db, NoRTPTimeout: 30 * time.Second, Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -143,4 +159,60 @@ func TestEngineAbandonWhileRinging(t *testing.T) {
 		v := env.agent(t, "agent01")
 		return v.State != router.Reserved && v.State != router.Busy && len(v.Offered) == 0 && len(v.Active) == 0
 	})
+}
+
+// electingHub refuses the first n arrivals as a cluster front does while
+// no node leads routing (an election), then passes everything through.
+type electingHub struct {
+	Hub
+	mu      sync.Mutex
+	refuse  int
+	refused int
+}
+
+func (h *electingHub) Do(ctx context.Context, ev router.Event) ([]router.Command, error) {
+	if _, ok := ev.(router.ContactArrived); ok {
+		h.mu.Lock()
+		refuse := h.refused < h.refuse
+		if refuse {
+			h.refused++
+		}
+		h.mu.Unlock()
+		if refuse {
+			return nil, fmt.Errorf("%w: forwarding to the routing leader: %w", server.ErrBusy, nats.ErrNoResponders)
+		}
+	}
+	return h.Hub.Do(ctx, ev)
+}
+
+// A call that comes in while the cluster elects a routing leader is not
+// refused busy: it rings (180) while its arrival is sent again, and once a
+// leader takes it, it is answered and handed to an agent as usual.
+func TestEngineCallWaitsForAnElection(t *testing.T) {
+	t.Parallel()
+	eh := &electingHub{refuse: 4}
+	env := newEngineEnvWrap(t, func(h Hub) Hub { eh.Hub = h; return eh }, nil, "agent01")
+	a1 := startSipp(t, "agent.xml", agentParams{Mode: "answer", WaitBye: 30000}, "", "")
+	env.loc.set("agent01", a1.uri("agent01"))
+	c := startSipp(t, "citizen.xml", citizenParams{From: "01011112222", Audio: true, HoldFor: 3000}, env.udp, "110")
+	for i, p := range []*sippRun{c, a1} {
+		if err := p.wait(t, 40*time.Second); err != nil {
+			t.Fatalf("peer %d: %v", i, err)
+		}
+	}
+	rec := env.store.wait(t, 5*time.Second)
+	if rec.Agent != "agent01" || rec.Cause != causeCitizenBye {
+		t.Fatalf("record = %+v", rec)
+	}
+	eh.mu.Lock()
+	refused := eh.refused
+	eh.mu.Unlock()
+	if refused != 4 {
+		t.Fatalf("%d arrivals refused, want 4", refused)
+	}
+	log := c.MessageLog()
+	ring, ok := strings.Index(log, "SIP/2.0 180"), strings.Index(log, "SIP/2.0 200")
+	if ring < 0 || ok < 0 || ring > ok {
+		t.Fatalf("the citizen did not hear ringing before the answer:\n%s", log)
+	}
 }
