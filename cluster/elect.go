@@ -30,8 +30,8 @@ const leaderKey = "leader"
 // is recognised by the key holding this node's value, stamped after it was
 // sent (the lease then counts from that sending). When renewal fails until
 // the lease ends, it stops leading at the lease's end, before the key can
-// expire and another node can claim it. This assumes the nodes' clocks run at the same
-// rate and agree within TTL/4.
+// expire and another node can claim it. This assumes the nodes' clocks run
+// at the same rate and agree within TTL/4.
 type Elector struct {
 	kv     jetstream.KeyValue
 	log    *slog.Logger

@@ -11,9 +11,11 @@ import (
 	"onecall/router"
 )
 
-// ErrBusy means the inbox is full: the center is overloaded. Transports
-// answer it with SIP 503, a chat "busy" error or HTTP 503.
-var ErrBusy = errors.New("server: routing inbox full")
+// ErrBusy means routing cannot take the event now: the inbox is full (the
+// center is overloaded) or, in a cluster, no leader answered (wrapped with
+// that cause; see Electing). Transports answer it with SIP 503, a chat
+// "busy" error or HTTP 503.
+var ErrBusy = errors.New("server: routing busy")
 
 // ErrStopped means the hub is not running.
 var ErrStopped = errors.New("server: hub stopped")

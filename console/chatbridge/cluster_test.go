@@ -478,11 +478,7 @@ func TestClusterChatEndedWhileItsNodeWasDown(t *testing.T) {
 	if res := cit3.next("resumed"); res["state"] != "ended" {
 		t.Fatalf("resumed %v, want the chat ended", res)
 	}
-	var held bool
-	if err := cc.hub.Query(ctx, func(e *router.Engine) { _, held = e.Contact(contact) }); err != nil {
-		t.Fatal(err)
-	}
-	if held {
+	if cc.routed(t, contact) {
 		t.Fatal("the ended chat was entered into routing again")
 	}
 	// The chat's own end is written in the background.
@@ -526,11 +522,7 @@ func TestClusterChatEndWhileItsNodeIsDown(t *testing.T) {
 	if f := cc.agent.call("end", map[string]any{"contact": contact}); f.T != "reply" {
 		t.Fatalf("end while the chat's node is down: %+v, want done", f)
 	}
-	var held bool
-	if err := cc.hub.Query(ctx, func(e *router.Engine) { _, held = e.Contact(contact) }); err != nil {
-		t.Fatal(err)
-	}
-	if held {
+	if cc.routed(t, contact) {
 		t.Fatal("the chat is still routed after its agent ended it")
 	}
 	cit3 := dialCitizen(t, cc.nodes[2].srv)
@@ -538,6 +530,16 @@ func TestClusterChatEndWhileItsNodeIsDown(t *testing.T) {
 	if res := cit3.next("resumed"); res["state"] != "ended" {
 		t.Fatalf("resumed %v, want the chat ended", res)
 	}
+}
+
+// routed reports whether routing holds contact.
+func (cc *chatCluster) routed(t *testing.T, contact router.ContactID) bool {
+	t.Helper()
+	var held bool
+	if err := cc.hub.Query(t.Context(), func(e *router.Engine) { _, held = e.Contact(contact) }); err != nil {
+		t.Fatal(err)
+	}
+	return held
 }
 
 // talkingChatOnNode1 starts a chat on node 1 that agent01 accepts; the

@@ -90,11 +90,12 @@ func StartSIPp(t testing.TB, o SIPpOptions) *SIPp {
 	// socket of another test may take one between. SIPp then exits at
 	// once; it starts again on other ports.
 	for try := 1; ; try++ {
-		port := FreeUDPPort
+		s := &SIPp{dir: dir, done: make(chan struct{})}
 		if o.port != nil {
-			port = func(testing.TB, bool) int { return o.port(try) }
+			s.Port = o.port(try)
+		} else {
+			s.Port = FreeUDPPort(t, false)
 		}
-		s := &SIPp{Port: port(t, false), dir: dir, done: make(chan struct{})}
 		args := []string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(s.Port),
 			"-mp", strconv.Itoa(FreeRTPPorts(t)), "-nostdin", "-m", "1",
 			"-timeout", strconv.Itoa(int(timeout.Seconds())) + "s", "-timeout_error",
@@ -143,8 +144,7 @@ func (s *SIPp) bound(tcp bool) bool {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.done:
-			out := strings.ToLower(s.out.String())
-			return !strings.Contains(out, "unable to bind") && !strings.Contains(out, "address already in use")
+			return s.bindError() == ""
 		case <-time.After(10 * time.Millisecond): // poll
 		}
 		if listening(tcp, s.Port) {
@@ -159,14 +159,15 @@ func (s *SIPp) bound(tcp bool) bool {
 	return true
 }
 
-// bindError is SIPp's line saying which socket it could not bind.
+// bindError is SIPp's line saying which socket it could not bind ("Unable
+// to bind main socket", "... audio RTP socket"), "" if none.
 func (s *SIPp) bindError() string {
 	for line := range strings.Lines(s.out.String()) {
-		if strings.Contains(line, "nable to bind") {
+		if strings.Contains(line, "Unable to bind") {
 			return strings.TrimSpace(line)
 		}
 	}
-	return "(no bind error printed)"
+	return ""
 }
 
 // listening reports whether a socket is bound to 127.0.0.1:port (UDP or
