@@ -327,3 +327,30 @@ func TestRelayQueueBurstFlushEnd(t *testing.T) {
 		stop()
 	})
 }
+
+// The pollers fill up in turn: a new leg goes to the first poller below
+// pollerFill legs; when all are full, to the one that reads the fewest.
+func TestPickPollerFillsInTurn(t *testing.T) {
+	ps := []*rtpPoller{{}, {}, {}}
+	set := func(n ...int64) {
+		for i, v := range n {
+			ps[i].legs.Store(v)
+		}
+	}
+	for _, c := range []struct {
+		legs []int64
+		want int
+	}{
+		{[]int64{0, 0, 0}, 0},
+		{[]int64{pollerFill - 1, 0, 0}, 0},
+		{[]int64{pollerFill, 0, 0}, 1},
+		{[]int64{pollerFill, pollerFill + 3, 5}, 2},
+		{[]int64{pollerFill - 10, pollerFill, 0}, 0}, // legs left the first: it takes new ones again
+		{[]int64{pollerFill + 9, pollerFill + 2, pollerFill + 5}, 1},
+	} {
+		set(c.legs...)
+		if got := pickPoller(ps); got != ps[c.want] {
+			t.Errorf("legs %v: picked poller %d, want %d", c.legs, slices.Index(ps, got), c.want)
+		}
+	}
+}

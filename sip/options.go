@@ -207,7 +207,9 @@ type Options struct {
 	RTPSymmetric bool
 	// RTPPollers is how many epoll loops read the legs' RTP (rtp_poller.go):
 	// 0 is 4 per core (GOMAXPROCS); negative: none, each leg reads from its
-	// own goroutine (the earlier reader).
+	// own goroutine (the earlier reader). They fill up in turn, 768 legs
+	// each (clock.go, pickPoller): the next one starts only when the ones
+	// before it are full.
 	RTPPollers int
 	// AnnounceEvery is the minimum interval between place announcements
 	// (default 30 s).

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/emiago/diago"
@@ -13,7 +14,7 @@ import (
 
 // rtpPoller is Linux only (epoll); elsewhere every leg reads from its own
 // goroutine.
-type rtpPoller struct{}
+type rtpPoller struct{ legs atomic.Int64 }
 
 func newRTPPoller() (*rtpPoller, error)                             { return nil, errors.New("sip: no RTP poller on this system") }
 func (p *rtpPoller) add(*diagoLeg) bool                             { return false }
