@@ -13,13 +13,17 @@ package main
 // processes), the p99 send interval the probes see, and the one-way delay
 // the relay adds (the probes' round trip through the relay minus the
 // direct round trip of the same moment, halved: the round trip crosses the
-// relay twice). sipload installs nothing: kamailio and rtpengine come from
-// .ci/install-deps; it only checks that they are there.
+// relay twice). -repeat N runs the systems N times over, interleaved, and
+// sums each up by its median (one run of a system on this shared VM varies
+// by 10-15 %). onecall/N runs onecall with sip.rtp_pollers N. sipload
+// installs nothing: kamailio and rtpengine come from .ci/install-deps; it
+// only checks that they are there.
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -43,11 +47,14 @@ type compareOpts struct {
 	rtpMin  int    // rtpengine's port range
 	bin     string // a prebuilt onecall binary ("": build ./cmd/onecall)
 	label   string // the onecall row's name
+	pollers int    // sip.rtp_pollers (0: the shipped default)
+	repeat  int    // rounds of all the systems, interleaved
 }
 
 // compareResult is one system's figures.
 type compareResult struct {
 	name             string
+	system           string // as -compare names it
 	loadStart, load1 string
 	ok, failed       string
 	cpu              time.Duration
@@ -82,26 +89,19 @@ func runCompare(o compareOpts) error {
 		return err
 	}
 	var results []compareResult
-	for _, sys := range o.systems {
-		var r compareResult
-		var err error
-		switch name, bin, _ := strings.Cut(sys, "="); name {
-		case "kamailio":
-			r, err = compareKamailio(ctx, dir, o)
-		case "onecall":
-			oo := o
-			if bin != "" { // onecall=PATH: a prebuilt binary, e.g. of an earlier commit
-				oo.bin, oo.label = bin, "onecall-"+filepath.Base(bin)
+	for round := range max(o.repeat, 1) {
+		for _, sys := range o.systems {
+			r, err := compareOne(ctx, dir, sys, o)
+			if err != nil {
+				return fmt.Errorf("%s: %w", sys, err)
 			}
-			r, err = compareOnecall(ctx, dir, oo)
-		default:
-			err = fmt.Errorf("unknown system %q (kamailio, onecall)", sys)
+			r.system = sys
+			if o.repeat > 1 {
+				fmt.Printf("(round %d of %d)\n", round+1, o.repeat)
+			}
+			printCompare(r, o)
+			results = append(results, r)
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", sys, err)
-		}
-		printCompare(r, o)
-		results = append(results, r)
 	}
 	fmt.Println()
 	fmt.Println("| system | load avg start / end | calls ok / failed | relay CPU | CPU per call-second | p99 send interval (p50; direct p99) | within 20±5 ms | round trip p50 / p99 (direct p50 / p99) | added one-way delay p50 / p99 |")
@@ -109,7 +109,124 @@ func runCompare(o compareOpts) error {
 	for _, r := range results {
 		fmt.Println(compareRow(r))
 	}
+	if o.repeat > 1 {
+		printMedians(results, o.systems)
+	}
 	return nil
+}
+
+// compareOne runs the load through one system of -compare.
+func compareOne(ctx context.Context, dir, sys string, o compareOpts) (compareResult, error) {
+	name, bin, _ := strings.Cut(sys, "=")
+	name, pollers, _ := strings.Cut(name, "/")
+	switch name {
+	case "kamailio":
+		return compareKamailio(ctx, dir, o)
+	case "onecall":
+		if bin != "" { // onecall=PATH: a prebuilt binary, e.g. of an earlier commit
+			o.bin, o.label = bin, "onecall-"+filepath.Base(bin)
+		}
+		if pollers != "" { // onecall/N: sip.rtp_pollers N
+			n, err := strconv.Atoi(pollers)
+			if err != nil || n == 0 {
+				return compareResult{}, fmt.Errorf("onecall/N wants a non-zero number of RTP pollers")
+			}
+			o.pollers = n
+			if o.label == "" {
+				o.label = "onecall"
+			}
+			o.label += "-p" + pollers
+		}
+		return compareOnecall(ctx, dir, o)
+	}
+	return compareResult{}, fmt.Errorf("unknown system (kamailio, onecall)")
+}
+
+// systemMedian is one system's figures over the rounds of -repeat.
+type systemMedian struct {
+	name                  string
+	rounds                int
+	cpu, cpuMin, cpuMax   float64 // ms per call-second: median, range
+	ratio                 float64 // cpu / the first system's
+	delayP99, delayP99Max float64 // ms: median, max (NaN: no probes)
+}
+
+// medians sums up -repeat: per system, the median and range of its CPU per
+// call-second over the rounds, its ratio to the first system's median (the
+// rounds interleave the systems, so that a drift of the machine falls on
+// all of them), and its added delay p99.
+func medians(results []compareResult, systems []string) []systemMedian {
+	var out []systemMedian
+	for _, sys := range systems {
+		m := systemMedian{name: sys, delayP99: math.NaN(), delayP99Max: math.NaN()}
+		var cpu, delay []float64
+		for _, r := range results {
+			if r.system != sys {
+				continue
+			}
+			m.name = r.name
+			cpu = append(cpu, 1000*r.cpu.Seconds()/r.callSecs)
+			if d, ok := addedDelay(r, 0.99); ok {
+				delay = append(delay, float64(d)/1e6)
+			}
+		}
+		if len(cpu) == 0 {
+			continue
+		}
+		m.rounds = len(cpu)
+		m.cpu, m.cpuMin, m.cpuMax = median(cpu), slices.Min(cpu), slices.Max(cpu)
+		if len(delay) > 0 {
+			m.delayP99, m.delayP99Max = median(delay), slices.Max(delay)
+		}
+		if len(out) > 0 && out[0].cpu > 0 {
+			m.ratio = m.cpu / out[0].cpu
+		} else {
+			m.ratio = 1
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
+}
+
+func printMedians(results []compareResult, systems []string) {
+	ms := medians(results, systems)
+	if len(ms) == 0 {
+		return
+	}
+	fmt.Println()
+	fmt.Println("| system | rounds | CPU per call-second: median (min-max) | against " + ms[0].name + " | added delay p99: median (max) |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, m := range ms {
+		fmt.Printf("| %s | %d | **%.2f ms** (%.2f-%.2f) | %.2fx | %.1f (%.1f) ms |\n", m.name, m.rounds, m.cpu, m.cpuMin, m.cpuMax, m.ratio, m.delayP99, m.delayP99Max)
+	}
+}
+
+// addedDelay is the relay's added one-way delay at percentile p: the
+// probes' round trip through it minus the direct one, halved.
+func addedDelay(r compareResult, p float64) (time.Duration, bool) {
+	r.iv.mu.Lock()
+	defer r.iv.mu.Unlock()
+	r.direct.mu.Lock()
+	defer r.direct.mu.Unlock()
+	return addedAt(sorted(r.iv.rtt), sorted(r.direct.rtt), p)
+}
+
+// addedAt is the added one-way delay at percentile p from the sorted round
+// trips through the relay (rtt) and direct (drtt).
+func addedAt(rtt, drtt []time.Duration, p float64) (time.Duration, bool) {
+	if len(rtt) == 0 || len(drtt) == 0 {
+		return 0, false
+	}
+	return (pct(rtt, p) - pct(drtt, p)) / 2, true
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/1e6) }
@@ -137,10 +254,10 @@ func compareRow(r compareResult) string {
 	defer r.direct.mu.Unlock()
 	iv, div, rtt, drtt := sorted(r.iv.loaded), sorted(r.direct.loaded), sorted(r.iv.rtt), sorted(r.direct.rtt)
 	add := func(p float64) string {
-		if len(rtt) == 0 || len(drtt) == 0 {
-			return "?"
+		if d, ok := addedAt(rtt, drtt, p); ok {
+			return ms(d)
 		}
-		return ms((pct(rtt, p) - pct(drtt, p)) / 2)
+		return "?"
 	}
 	return fmt.Sprintf("| %s | %s / %s | %s / %s | %.2f s (%s) | **%.2f ms** | **%s** (%s; direct %s) ms | %.1f %% | %s / %s (%s / %s) ms | %s / **%s** ms |",
 		r.name, r.loadStart, r.load1, r.ok, r.failed, r.cpu.Seconds(), r.cpuParts, 1000*r.cpu.Seconds()/r.callSecs,
@@ -479,7 +596,7 @@ func compareOnecall(ctx context.Context, dir string, o compareOpts) (compareResu
 	}
 	agents := o.calls + 2*o.probes + 10
 	cfgDir := filepath.Join(odir, "configs")
-	if err := writeServeConfig(filepath.Join(here, "configs"), cfgDir, agents, serveExtra{}); err != nil {
+	if err := writeServeConfig(filepath.Join(here, "configs"), cfgDir, agents, serveExtra{pollers: o.pollers}); err != nil {
 		return compareResult{}, err
 	}
 	echoPort, stopEcho, err := echoUAS(ctx, dir, false)

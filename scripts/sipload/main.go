@@ -71,13 +71,14 @@ func main() {
 	reportDayN := flag.Int("reportday", 0, "with -serve: seed the store with yesterday's day of this many contacts, and ask GET /api/reports for it (by queue per 15 min) as a supervisor before and during the calls: see reports.go")
 	reportPause := flag.Duration("reportpause", 500*time.Millisecond, "with -reportday: pause between two reports during the calls")
 	number := flag.String("number", "1330", "with -serve: the line the citizens call: 1330 (IVR menu, they press 1) or 110 (no menu)")
-	compare := flag.String("compare", "", "side by side, in this order: kamailio (Kamailio + rtpengine in userspace), onecall (onecall serve built from ./cmd/onecall), onecall=PATH (a prebuilt binary, e.g. of an earlier commit), e.g. kamailio,onecall: see compare.go")
+	compare := flag.String("compare", "", "side by side, in this order: kamailio (Kamailio + rtpengine in userspace), onecall (onecall serve built from ./cmd/onecall), onecall=PATH (a prebuilt binary, e.g. of an earlier commit), onecall/N or onecall/N=PATH (sip.rtp_pollers N), e.g. kamailio,onecall: see compare.go")
+	repeat := flag.Int("repeat", 1, "with -compare: rounds of all the systems, interleaved (k,o,k,o,...), summed up by each system's median")
 	rtpMin := flag.Int("rtpmin", 61000, "with -compare: the lowest of rtpengine's 4000 RTP ports")
 	flag.Parse()
 	if *compare != "" {
 		slog.SetDefault(slog.New(slog.DiscardHandler))
 		err := runCompare(compareOpts{systems: strings.Split(*compare, ","), rate: *rate, calls: *calls, hold: *hold,
-			probes: max(*bprobes, 1), limit: *limit, timeout: *timeout, rtpMin: *rtpMin})
+			probes: max(*bprobes, 1), limit: *limit, timeout: *timeout, rtpMin: *rtpMin, repeat: *repeat})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "sipload:", err)
 			os.Exit(1)
