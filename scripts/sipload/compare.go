@@ -121,6 +121,9 @@ func compareOne(ctx context.Context, dir, sys string, o compareOpts) (compareRes
 	name, pollers, _ := strings.Cut(name, "/")
 	switch name {
 	case "kamailio":
+		if bin != "" || pollers != "" {
+			return compareResult{}, fmt.Errorf("kamailio takes no =PATH or /N")
+		}
 		return compareKamailio(ctx, dir, o)
 	case "onecall":
 		if bin != "" { // onecall=PATH: a prebuilt binary, e.g. of an earlier commit
@@ -158,7 +161,7 @@ type systemMedian struct {
 func medians(results []compareResult, systems []string) []systemMedian {
 	var out []systemMedian
 	for _, sys := range systems {
-		m := systemMedian{name: sys, delayP99: math.NaN(), delayP99Max: math.NaN()}
+		m := systemMedian{delayP99: math.NaN(), delayP99Max: math.NaN()}
 		var cpu, delay []float64
 		for _, r := range results {
 			if r.system != sys {
